@@ -1,0 +1,18 @@
+# BLAS lookup: OpenBLAS when present (libopenblas-dev), else the built-in blocked GEMM with a
+# warning. Provides the interface target tsrec_blas and TSREC_HAVE_OPENBLAS.
+add_library(tsrec_blas INTERFACE)
+set(BLA_VENDOR OpenBLAS)
+find_package(BLAS QUIET)
+if(BLAS_FOUND)
+  find_path(TSREC_CBLAS_INCLUDE NAMES cblas.h PATH_SUFFIXES openblas openblas-pthread)
+endif()
+if(BLAS_FOUND AND TSREC_CBLAS_INCLUDE)
+  set(TSREC_HAVE_OPENBLAS ON)
+  target_link_libraries(tsrec_blas INTERFACE BLAS::BLAS)
+  target_include_directories(tsrec_blas INTERFACE ${TSREC_CBLAS_INCLUDE})
+  target_compile_definitions(tsrec_blas INTERFACE TSREC_HAVE_OPENBLAS=1)
+  message(STATUS "tsrec: BLAS = OpenBLAS (${BLAS_LIBRARIES})")
+else()
+  set(TSREC_HAVE_OPENBLAS OFF)
+  message(WARNING "tsrec: OpenBLAS not found (apt-get install libopenblas-dev); dense matmuls use the slower built-in GEMM")
+endif()

@@ -1,0 +1,42 @@
+# Build options of the native core. One CMake build serves cmake-js (the addon) and plain
+# cmake (ctest, benchmarks).
+set(TSREC_CUDA "AUTO" CACHE STRING "CUDA kernels: ON, OFF or AUTO (ON when nvcc is found)")
+set_property(CACHE TSREC_CUDA PROPERTY STRINGS AUTO ON OFF)
+set(TSREC_MARCH "native" CACHE STRING "-march value: native (the building machine), a CPU name, or OFF for the compiler default")
+option(TSREC_BUILD_TESTS "Build the C++ tests" ON)
+option(TSREC_MPI "Link Open MPI (collectives)" OFF)
+set(TSREC_CUDA_ARCHS "80;90" CACHE STRING "CUDA architectures (SASS + PTX of the last)")
+
+if(NOT CMAKE_BUILD_TYPE)
+  set(CMAKE_BUILD_TYPE Release)
+endif()
+set(CMAKE_CXX_STANDARD 17)
+set(CMAKE_CXX_STANDARD_REQUIRED ON)
+set(CMAKE_POSITION_INDEPENDENT_CODE ON)
+
+# -march: the addon is built on the machine that runs it (npm install), so `native` is safe by
+# default; packagers set TSREC_MARCH=x86-64-v2 (or OFF) for portable binaries.
+include(CheckCXXCompilerFlag)
+set(TSREC_ARCH_FLAGS "")
+if(TSREC_MARCH AND NOT TSREC_MARCH STREQUAL "OFF")
+  check_cxx_compiler_flag("-march=${TSREC_MARCH}" TSREC_HAS_MARCH)
+  if(TSREC_HAS_MARCH)
+    set(TSREC_ARCH_FLAGS "-march=${TSREC_MARCH}")
+  else()
+    message(WARNING "tsrec: the compiler rejects -march=${TSREC_MARCH}; building for the default target")
+  endif()
+endif()
+
+if(TSREC_CUDA STREQUAL "AUTO")
+  include(CheckLanguage)
+  check_language(CUDA)
+  if(CMAKE_CUDA_COMPILER)
+    set(TSREC_WITH_CUDA ON)
+  else()
+    set(TSREC_WITH_CUDA OFF)
+  endif()
+elseif(TSREC_CUDA)
+  set(TSREC_WITH_CUDA ON)
+else()
+  set(TSREC_WITH_CUDA OFF)
+endif()

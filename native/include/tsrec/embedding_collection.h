@@ -1,0 +1,97 @@
+// EmbeddingCollection: tables + optimizer state in native memory, and the TBE entry points.
+// One abstract interface, two placements: CpuEmbeddingCollection (host memory, zero-copy
+// views for JS) and CudaEmbeddingCollection (device memory, tbe_cuda.h).
+#pragma once
+#include <memory>
+#include <vector>
+
+#include "tsrec/host_buffer.h"
+#include "tsrec/optim.h"
+#include "tsrec/tbe.h"
+#include "tsrec/tbe_cpu.h"
+
+namespace tsrec {
+
+/** Where a collection's tables live. Values are part of the JS API. */
+enum class Device : int32_t { kCpu = 0, kCuda = 1 };
+
+/** Which buffer of a table a row accessor addresses: the weights or optimizer state k. */
+constexpr int kWeights = -1;
+
+/** Tables, optimizer state and step counter, wherever they live. Every entry validates first. */
+class EmbeddingCollection {
+ public:
+  virtual ~EmbeddingCollection() = default;
+  virtual Device device() const = 0;
+
+  const TbeLayout& layout() const { return layout_; }
+  const OptimizerConfig& optimizer() const { return optim_; }
+  int num_tables() const { return static_cast<int>(layout_.tables.size()); }
+  /** Optimizer state buffers per table: row-wise Adagrad 1 of `rows`; Adagrad 1, Adam 2 of rows x dim. */
+  int num_states() const { return (has_row_state(optim_.type) ? 1 : 0) + elem_states(optim_.type); }
+  /** Floats per row of buffer `which` (kWeights or a state index) of table t. */
+  int64_t row_width(int t, int which) const;
+  /** Bytes of weights + state of table t. */
+  size_t table_bytes(int t) const;
+
+  /** Optimizer steps taken so far (Adam's bias correction uses it); restored from checkpoints. */
+  int64_t step() const { return step_; }
+  void set_step(int64_t s) { step_ = s; }
+
+  /** Validates the batch, then writes pooled [B, pooled_dim] and the sequence block (host memory). */
+  virtual Status Forward(const TbeBatch& batch, float* pooled, float* sequence) = 0;
+  /** Validates, then applies the fused backward + optimizer with learning rate lr (host gradients). */
+  virtual Status BackwardAndUpdate(const TbeBatch& batch, const float* grad_pooled, const float* grad_sequence, float lr) = 0;
+  /** Copies rows [start, start+count) of buffer `which` of table t to dst (host). */
+  Status ReadRows(int t, int which, int64_t start, int64_t count, float* dst) const;
+  /** Overwrites rows [start, start+count) of buffer `which` of table t from src (host). */
+  Status WriteRows(int t, int which, int64_t start, int64_t count, const float* src);
+
+ protected:
+  Status Init(std::vector<TableConfig> tables, std::vector<FeatureConfig> features, const OptimizerConfig& optim);
+  Status CheckRows(int t, int which, int64_t start, int64_t count) const;
+  virtual void CopyOut(int t, int which, int64_t offset, int64_t n, float* dst) const = 0;
+  virtual void CopyIn(int t, int which, int64_t offset, int64_t n, const float* src) = 0;
+  TbeLayout layout_;
+  OptimizerConfig optim_;
+  int64_t step_ = 0;
+};
+
+/** Host-memory collection with the fused multi-threaded CPU kernels. */
+class CpuEmbeddingCollection final : public EmbeddingCollection {
+ public:
+  /** Validates the configs, allocates and initialises every table (seeded, thread-independent). */
+  static Status Create(std::vector<TableConfig> tables, std::vector<FeatureConfig> features, const OptimizerConfig& optim,
+                       uint64_t seed, std::unique_ptr<CpuEmbeddingCollection>* out);
+  Device device() const override { return Device::kCpu; }
+  /** Buffer `which` of table t (shared so zero-copy JS views keep it alive). */
+  const std::shared_ptr<HostBuffer>& buffer(int t, int which) const { return which == kWeights ? weights_[t] : states_[t][which]; }
+  /** Raw pointers of every table, for the kernels and references (stable for the collection's life). */
+  const TbeTables& tables() const { return tabs_; }
+
+  Status Forward(const TbeBatch& batch, float* pooled, float* sequence) override;
+  Status BackwardAndUpdate(const TbeBatch& batch, const float* grad_pooled, const float* grad_sequence, float lr) override;
+
+ private:
+  CpuEmbeddingCollection() = default;
+  void CopyOut(int t, int which, int64_t offset, int64_t n, float* dst) const override;
+  void CopyIn(int t, int which, int64_t offset, int64_t n, const float* src) override;
+  std::vector<std::shared_ptr<HostBuffer>> weights_;
+  std::vector<std::vector<std::shared_ptr<HostBuffer>>> states_;
+  TbeTables tabs_;
+  TbeBackwardWorkspace workspace_;
+};
+
+/** The parameters of optimizer step t (t >= 1) with learning rate lr. */
+OptimStep MakeOptimStep(const OptimizerConfig& c, float lr, int64_t t);
+
+/** Fills `n` floats with uniform [lo, hi) values from a counter-based stream (seed, stream). */
+void FillUniform(float* dst, int64_t n, float lo, float hi, uint64_t seed, uint64_t stream);
+
+/** Fills `n` floats with v (multi-threaded). */
+void FillConstant(float* dst, int64_t n, float v);
+
+/** The initial buffers of table t: weights from (seed, t), states at their initial values. */
+void InitTableHost(const TableConfig& tc, const OptimizerConfig& optim, uint64_t seed, int t, float* weights, std::vector<float*> states);
+
+}  // namespace tsrec

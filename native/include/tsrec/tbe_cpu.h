@@ -1,0 +1,46 @@
+// CPU TBE kernels (fast, multi-threaded) and the naive single-threaded references they are
+// tested and benchmarked against. All assume ValidateBatch() passed.
+#pragma once
+#include <vector>
+
+#include "tsrec/optim.h"
+#include "tsrec/tbe.h"
+#include "tsrec/thread_pool.h"
+
+namespace tsrec {
+
+/** Per-table pointers to weights and optimizer state. */
+struct TbeTables {
+  std::vector<float*> weights;             // [T]
+  std::vector<std::vector<float*>> state;  // [T][num_states]
+};
+
+/** Scratch reused across backward calls (no allocation in the hot path once warm). */
+struct TbeBackwardWorkspace {
+  std::vector<uint64_t> keys, keys_tmp;  // (row << 32 | position), sorted per table
+  std::vector<int32_t> bag_of;           // position -> flat bag k = f*B + b
+  std::vector<int64_t> table_begin;      // per table: first slot in keys
+  struct Segment {
+    int32_t table;
+    uint32_t begin, end;  // slots in keys
+  };
+  std::vector<Segment> segments;
+  std::vector<int64_t> seq_offsets;
+  std::vector<std::vector<float>> scratch;  // per thread: one row gradient
+};
+
+/** Pooled/sequence forward. */
+void TbeForwardCpu(const TbeLayout& l, const TbeTables& tabs, const TbeBatch& batch, float* pooled, float* sequence, ThreadPool& pool);
+
+/** Fused backward + optimizer (exact semantics; deterministic for any thread count). */
+void TbeBackwardCpu(const TbeLayout& l, const TbeTables& tabs, const OptimizerConfig& oc, const OptimStep& step, const TbeBatch& batch,
+                    const float* grad_pooled, const float* grad_sequence, TbeBackwardWorkspace& ws, ThreadPool& pool);
+
+/** Naive reference forward: one thread, one bag at a time, no prefetch, no specialisation. */
+void TbeForwardReference(const TbeLayout& l, const TbeTables& tabs, const TbeBatch& batch, float* pooled, float* sequence);
+
+/** Naive reference backward: a std::map per table, the optimizer maths written out longhand. */
+void TbeBackwardReference(const TbeLayout& l, const TbeTables& tabs, const OptimizerConfig& oc, const OptimStep& step,
+                          const TbeBatch& batch, const float* grad_pooled, const float* grad_sequence);
+
+}  // namespace tsrec

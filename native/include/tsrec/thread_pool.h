@@ -1,0 +1,44 @@
+// A small persistent thread pool: the CPU kernels split work statically across its threads
+// (the calling thread is worker 0), so results never depend on scheduling.
+#pragma once
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace tsrec {
+
+/** Persistent workers running one parallel region at a time. */
+class ThreadPool {
+ public:
+  explicit ThreadPool(int num_threads);
+  ~ThreadPool();
+  ThreadPool(const ThreadPool&) = delete;
+  ThreadPool& operator=(const ThreadPool&) = delete;
+
+  int num_threads() const { return num_threads_; }
+  /** Runs fn(tid, num_threads) on every thread (the caller is tid 0) and waits for all. */
+  void run(const std::function<void(int, int)>& fn);
+  /** Splits [0, n) into num_threads contiguous ranges and runs fn(begin, end, tid). */
+  void parallel_for(int64_t n, const std::function<void(int64_t, int64_t, int)>& fn);
+
+  /** The process-wide pool (size: TSREC_NUM_THREADS or hardware concurrency). */
+  static ThreadPool& global();
+  /** Replaces the global pool with one of n threads (n <= 0: hardware concurrency). */
+  static void set_global_threads(int n);
+
+ private:
+  void worker(int tid);
+  int num_threads_;
+  std::vector<std::thread> threads_;
+  std::mutex mu_;
+  std::condition_variable cv_start_, cv_done_;
+  const std::function<void(int, int)>* job_ = nullptr;
+  uint64_t generation_ = 0;
+  int pending_ = 0;
+  bool stop_ = false;
+};
+
+}  // namespace tsrec

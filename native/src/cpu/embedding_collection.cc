@@ -1,0 +1,162 @@
+#include "tsrec/embedding_collection.h"
+
+#include <cmath>
+#include <cstring>
+
+namespace tsrec {
+
+namespace {
+inline uint64_t splitmix64(uint64_t x) {
+  x += 0x9E3779B97F4A7C15ull;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+  return x ^ (x >> 31);
+}
+}  // namespace
+
+void FillConstant(float* dst, int64_t n, float v) {
+  ThreadPool::global().parallel_for(n, [&](int64_t b, int64_t e, int) {
+    for (int64_t i = b; i < e; ++i) dst[i] = v;
+  });
+}
+
+void FillUniform(float* dst, int64_t n, float lo, float hi, uint64_t seed, uint64_t stream) {
+  const uint64_t key = splitmix64(seed ^ splitmix64(stream + 0x5851F42D4C957F2Dull));
+  const float span = hi - lo;
+  // Element i's value depends only on (seed, stream, i): identical for any thread count.
+  ThreadPool::global().parallel_for(n, [&](int64_t b, int64_t e, int) {
+    for (int64_t i = b; i < e; ++i) {
+      const uint64_t r = splitmix64(key + static_cast<uint64_t>(i) * 0x9E3779B97F4A7C15ull);
+      dst[i] = lo + span * (static_cast<float>(r >> 40) * (1.0f / 16777216.0f));
+    }
+  });
+}
+
+void InitTableHost(const TableConfig& tc, const OptimizerConfig& optim, uint64_t seed, int t, float* weights, std::vector<float*> states) {
+  float lo = tc.init_min, hi = tc.init_max;
+  if (lo == 0.0f && hi == 0.0f) {
+    hi = static_cast<float>(1.0 / std::sqrt(static_cast<double>(tc.rows)));
+    lo = -hi;
+  }
+  const int64_t n = tc.rows * tc.dim;
+  FillUniform(weights, n, lo, hi, seed, static_cast<uint64_t>(t));
+  size_t k = 0;
+  if (has_row_state(optim.type)) FillConstant(states[k++], tc.rows, optim.initial_accumulator_value);
+  for (int e = 0; e < elem_states(optim.type); ++e)
+    FillConstant(states[k++], n, optim.type == OptimType::kAdagrad ? optim.initial_accumulator_value : 0.0f);
+}
+
+OptimStep MakeOptimStep(const OptimizerConfig& c, float lr, int64_t t) {
+  OptimStep p{};
+  p.lr = lr;
+  p.eps = c.eps;
+  p.beta1 = c.beta1;
+  p.beta2 = c.beta2;
+  p.weight_decay = c.weight_decay;
+  p.wd_mode = c.weight_decay_mode;
+  p.max_norm = c.max_norm;
+  p.bias_correction1 = 1.0f - static_cast<float>(std::pow(static_cast<double>(c.beta1), static_cast<double>(t)));
+  p.bias_correction2 = 1.0f - static_cast<float>(std::pow(static_cast<double>(c.beta2), static_cast<double>(t)));
+  p.inv_dim = 1.0f;
+  return p;
+}
+
+// ---- EmbeddingCollection (shared) ----
+
+Status EmbeddingCollection::Init(std::vector<TableConfig> tables, std::vector<FeatureConfig> features, const OptimizerConfig& optim) {
+  TSREC_RETURN_IF_ERROR(TbeLayout::Make(std::move(tables), std::move(features), &layout_));
+  if (!(optim.eps > 0)) return Status::InvalidArgument("Expected eps > 0 for the optimizer but received " + std::to_string(optim.eps));
+  if (optim.type == OptimType::kAdam && !(optim.beta1 >= 0 && optim.beta1 < 1 && optim.beta2 >= 0 && optim.beta2 < 1))
+    return Status::InvalidArgument("Expected 0 <= beta1, beta2 < 1 for adam");
+  optim_ = optim;
+  return Status::Ok();
+}
+
+int64_t EmbeddingCollection::row_width(int t, int which) const {
+  if (which == kWeights) return layout_.tables[t].dim;
+  return (which == 0 && has_row_state(optim_.type)) ? 1 : layout_.tables[t].dim;
+}
+
+size_t EmbeddingCollection::table_bytes(int t) const {
+  size_t b = 0;
+  for (int k = kWeights; k < num_states(); ++k) b += static_cast<size_t>(layout_.tables[t].rows * row_width(t, k)) * sizeof(float);
+  return b;
+}
+
+Status EmbeddingCollection::CheckRows(int t, int which, int64_t start, int64_t count) const {
+  if (t < 0 || t >= num_tables())
+    return Status::OutOfRange("Expected a table index in [0, " + std::to_string(num_tables()) + ") but received " + std::to_string(t));
+  if (which < kWeights || which >= num_states())
+    return Status::OutOfRange("Expected a state index in [0, " + std::to_string(num_states()) + ") for optimizer " + optim_name(optim_.type) +
+                              " but received " + std::to_string(which));
+  const int64_t rows = layout_.tables[t].rows;
+  if (start < 0 || count < 0 || start + count > rows)
+    return Status::OutOfRange("rows [" + std::to_string(start) + ", " + std::to_string(start + count) + ") are out of range for table '" +
+                              layout_.tables[t].name + "' with " + std::to_string(rows) + " rows");
+  return Status::Ok();
+}
+
+Status EmbeddingCollection::ReadRows(int t, int which, int64_t start, int64_t count, float* dst) const {
+  TSREC_RETURN_IF_ERROR(CheckRows(t, which, start, count));
+  const int64_t w = row_width(t, which);
+  CopyOut(t, which, start * w, count * w, dst);
+  return Status::Ok();
+}
+
+Status EmbeddingCollection::WriteRows(int t, int which, int64_t start, int64_t count, const float* src) {
+  TSREC_RETURN_IF_ERROR(CheckRows(t, which, start, count));
+  const int64_t w = row_width(t, which);
+  CopyIn(t, which, start * w, count * w, src);
+  return Status::Ok();
+}
+
+// ---- CpuEmbeddingCollection ----
+
+Status CpuEmbeddingCollection::Create(std::vector<TableConfig> tables, std::vector<FeatureConfig> features, const OptimizerConfig& optim,
+                                      uint64_t seed, std::unique_ptr<CpuEmbeddingCollection>* out) {
+  std::unique_ptr<CpuEmbeddingCollection> c(new CpuEmbeddingCollection());
+  TSREC_RETURN_IF_ERROR(c->Init(std::move(tables), std::move(features), optim));
+  const int T = c->num_tables();
+  c->weights_.resize(T);
+  c->states_.resize(T);
+  for (int t = 0; t < T; ++t) {
+    const auto& tc = c->layout_.tables[t];
+    for (int k = kWeights; k < c->num_states(); ++k) {
+      const int64_t n = tc.rows * c->row_width(t, k);
+      auto buf = HostBuffer::Allocate(n);
+      if (!buf) return Status::Unavailable("could not allocate " + std::to_string(n * 4) + " bytes for table '" + tc.name + "'");
+      (k == kWeights ? c->weights_[t] : (c->states_[t].emplace_back(), c->states_[t].back())) = buf;
+    }
+    std::vector<float*> st;
+    for (auto& s : c->states_[t]) st.push_back(s->data());
+    InitTableHost(tc, optim, seed, t, c->weights_[t]->data(), st);
+    c->tabs_.weights.push_back(c->weights_[t]->data());
+    c->tabs_.state.push_back(st);
+  }
+  *out = std::move(c);
+  return Status::Ok();
+}
+
+void CpuEmbeddingCollection::CopyOut(int t, int which, int64_t offset, int64_t n, float* dst) const {
+  std::memcpy(dst, buffer(t, which)->data() + offset, sizeof(float) * n);
+}
+void CpuEmbeddingCollection::CopyIn(int t, int which, int64_t offset, int64_t n, const float* src) {
+  std::memcpy(buffer(t, which)->data() + offset, src, sizeof(float) * n);
+}
+
+Status CpuEmbeddingCollection::Forward(const TbeBatch& batch, float* pooled, float* sequence) {
+  TSREC_RETURN_IF_ERROR(ValidateBatch(layout_, batch));
+  TbeForwardCpu(layout_, tables(), batch, pooled, sequence, ThreadPool::global());
+  return Status::Ok();
+}
+
+Status CpuEmbeddingCollection::BackwardAndUpdate(const TbeBatch& batch, const float* grad_pooled, const float* grad_sequence, float lr) {
+  TSREC_RETURN_IF_ERROR(ValidateBatch(layout_, batch));
+  if (!std::isfinite(lr)) return Status::InvalidArgument("Expected a finite learning rate but received " + std::to_string(lr));
+  ++step_;
+  TbeBackwardCpu(layout_, tables(), optim_, MakeOptimStep(optim_, lr, step_), batch, grad_pooled, grad_sequence, workspace_,
+                 ThreadPool::global());
+  return Status::Ok();
+}
+
+}  // namespace tsrec

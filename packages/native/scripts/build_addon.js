@@ -1,0 +1,26 @@
+#!/usr/bin/env node
+// Builds the addon (and the C++ tests) with cmake-js (CMakeLists.txt here forwards to ../../native) into ./build.
+// Environment: TSREC_CUDA=AUTO|ON|OFF (default AUTO), TSREC_MARCH (default native),
+// TSREC_BUILD_TYPE (default Release). Runs on `npm install` and `nx run native:build`.
+'use strict';
+const { spawnSync } = require('child_process');
+const path = require('path');
+
+const pkgDir = path.join(__dirname, '..');
+const cmakeJs = require.resolve('cmake-js/bin/cmake-js');
+const defs = {
+  TSREC_CUDA: process.env.TSREC_CUDA || 'AUTO',
+  TSREC_MARCH: process.env.TSREC_MARCH || 'native',
+};
+const args = [cmakeJs, 'compile', '-d', pkgDir, '-O', path.join(pkgDir, 'build'), '--config', process.env.TSREC_BUILD_TYPE || 'Release'];
+for (const [k, v] of Object.entries(defs)) args.push(`--CD${k}=${v}`);
+if (process.env.TSREC_BUILD_JOBS) args.push('--parallel', process.env.TSREC_BUILD_JOBS);
+const r = spawnSync(process.execPath, args, { cwd: pkgDir, stdio: 'inherit' });
+if (r.status !== 0) {
+  console.error(
+    `\n@tsrec/native: building the addon failed (exit ${r.status}).\n` +
+      '  Needs: a C++17 compiler (g++ >= 9), CMake >= 3.18; optional: libopenblas-dev, the CUDA toolkit.\n' +
+      '  Retry with TSREC_CUDA=OFF to skip the CUDA kernels, or TSREC_MARCH=OFF for a generic CPU target.',
+  );
+  process.exit(r.status || 1);
+}
