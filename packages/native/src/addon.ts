@@ -1,0 +1,80 @@
+import * as fs from 'fs';
+import * as path from 'path';
+
+/** The raw addon surface (binding layer: converts only; callers validate). */
+export interface NativeAddon {
+  buildInfo(): { blas: string; cudaCompiled: boolean; cudaDevices: number; cudaDescription: string; threads: number };
+  setNumThreads(n: number): void;
+  NativeEmbeddingCollection: new (spec: unknown) => NativeEmbeddingCollectionHandle;
+  [key: string]: unknown;
+}
+
+/** Methods of the native collection object (see native/binding/embedding_collection_binding.cc). */
+export interface NativeEmbeddingCollectionHandle {
+  forward(i: Int32Array | BigInt64Array, o: Int32Array | BigInt64Array, w: Float32Array | null, b: number, pooled: Float32Array, seq: Float32Array | null): void;
+  backwardAndUpdate(i: Int32Array | BigInt64Array, o: Int32Array | BigInt64Array, w: Float32Array | null, b: number, gp: Float32Array, gs: Float32Array | null, lr: number): void;
+  forwardReference(i: Int32Array | BigInt64Array, o: Int32Array | BigInt64Array, w: Float32Array | null, b: number, pooled: Float32Array, seq: Float32Array | null): void;
+  backwardReference(i: Int32Array | BigInt64Array, o: Int32Array | BigInt64Array, w: Float32Array | null, b: number, gp: Float32Array, gs: Float32Array | null, lr: number): void;
+  gatherProbe(i: Int32Array | BigInt64Array, o: Int32Array | BigInt64Array, w: null, b: number): number;
+  readRows(t: number, which: number, start: number, count: number, out: Float32Array): void;
+  writeRows(t: number, which: number, start: number, count: number, src: Float32Array): void;
+  view(t: number, which: number): Float32Array;
+  tableBytes(t: number): number;
+  getStep(): number;
+  setStep(s: number): void;
+  info(): { pooledDim: number; numStates: number; hugePages: boolean[] };
+  dispose(): void;
+}
+
+/** Where the addon may be, in order: the cmake-js build of this package, then an override. */
+export function addonCandidates(): string[] {
+  const list = [path.join(__dirname, '..', 'build', 'Release', 'tsrec_native.node')];
+  if (process.env.TSREC_NATIVE_ADDON) list.unshift(process.env.TSREC_NATIVE_ADDON);
+  return list;
+}
+
+function cpuHasAvx512(): boolean {
+  try {
+    return /\bavx512f\b/.test(fs.readFileSync('/proc/cpuinfo', 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Loads the first candidate that works; otherwise throws one message listing every attempt and
+ * the fixes (after sharp's lib/sharp.mjs).
+ */
+export function loadAddon(candidates: string[] = addonCandidates()): NativeAddon {
+  // OpenBLAS reads this when it is loaded; its AVX-512 kernels measured 2x faster here.
+  if (!process.env.OPENBLAS_CORETYPE && cpuHasAvx512()) process.env.OPENBLAS_CORETYPE = 'SkylakeX';
+  const errors: string[] = [];
+  for (const file of candidates) {
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      return require(file) as NativeAddon;
+    } catch (e) {
+      errors.push(`- ${file}: ${(e as Error).message.split('\n')[0]}`);
+    }
+  }
+  const cuda = fs.existsSync('/usr/local/cuda') || fs.existsSync('/usr/local/bin/nvcc') ? 'found' : 'not found';
+  throw new Error(
+    [
+      'Could not load the tsrec native addon.',
+      'Tried:',
+      ...errors,
+      `Node ${process.version} (${process.platform}-${process.arch}, N-API ${process.versions.napi}); CUDA toolkit ${cuda}.`,
+      'Possible solutions:',
+      '- Build it: npm install (at the repository root), or: npx nx run native:build-addon',
+      '- Without CUDA: TSREC_CUDA=OFF npx nx run native:build-addon',
+      '- Needs a C++17 compiler and CMake >= 3.18 (apt-get install build-essential cmake); optional libopenblas-dev',
+    ].join('\n'),
+  );
+}
+
+let cached: NativeAddon | undefined;
+/** The process-wide addon, loaded on first use. */
+export function addon(): NativeAddon {
+  if (!cached) cached = loadAddon();
+  return cached;
+}

@@ -1,0 +1,292 @@
+import { EmbeddingCollection, OPTIMIZER_STATES, Pooling, SparseBatch, SparseOptimizerType, reference, setNumThreads } from './index';
+
+// Fresh seed per run (printed in the suite name); TSREC_TEST_SEED replays one.
+const SEED = Number(process.env.TSREC_TEST_SEED ?? Math.floor(Math.random() * 2 ** 31));
+
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+interface Case {
+  coll: EmbeddingCollection;
+  state: reference.ReferenceState;
+}
+
+function makeCase(r: () => number, type: SparseOptimizerType, T: number, F: number): Case {
+  const dims = [4, 8, 16, 20, 32];
+  const tables = Array.from({ length: T }, (_, i) => ({ name: `t${i}`, rows: 1 + Math.floor(r() * 40), dim: dims[Math.floor(r() * dims.length)] }));
+  const poolings: Pooling[] = ['sum', 'mean', 'none'];
+  const features = Array.from({ length: F }, (_, i) => ({
+    name: `f${i}`,
+    table: i < T ? i : Math.floor(r() * T),
+    pooling: poolings[Math.floor(r() * 3)],
+  }));
+  const modes = ['none', 'l2', 'decouple'] as const;
+  const mode = modes[Math.floor(r() * 3)];
+  const coll = new EmbeddingCollection({
+    tables,
+    features,
+    optimizer: {
+      type,
+      weightDecayMode: mode,
+      weightDecay: mode === 'none' ? 0 : 0.01,
+      maxGradient: r() < 0.5 ? 0.05 : 0,
+      maxNorm: r() < 0.3 ? 0.05 : 0,
+      initialAccumulatorValue: r() < 0.5 ? 0.1 : 0,
+    },
+    seed: Math.floor(r() * 1e9),
+  });
+  const state: reference.ReferenceState = {
+    weights: tables.map((_, t) => coll.readRows(t, 0, tables[t].rows)),
+    states: tables.map((_, t) => coll.stateNames.map((s) => coll.readRows(t, 0, tables[t].rows, s))),
+    step: 0,
+  };
+  return { coll, state };
+}
+
+function randomBatch(r: () => number, coll: EmbeddingCollection, B: number, maxBag: number, opts: { int64?: boolean; weighted?: boolean }): SparseBatch {
+  const ids: number[] = [];
+  const offs = [0];
+  for (const f of coll.features) {
+    const rows = coll.tables[f.table].rows;
+    for (let b = 0; b < B; b++) {
+      const len = Math.floor(r() * (maxBag + 1));
+      for (let i = 0; i < len; i++) ids.push(r() < 0.3 ? Math.floor(r() * Math.min(rows, 3)) : r() > 0.95 ? rows - 1 : Math.floor(r() * rows));
+      offs.push(ids.length);
+    }
+  }
+  return {
+    indices: opts.int64 ? BigInt64Array.from(ids.map(BigInt)) : Int32Array.from(ids),
+    offsets: opts.int64 ? BigInt64Array.from(offs.map(BigInt)) : Int32Array.from(offs),
+    weights: opts.weighted ? Float32Array.from(ids, (_, i) => (i % 7 === 0 ? 0 : r() * 4 - 2)) : null,
+    batchSize: B,
+  };
+}
+
+function expectClose(actual: Float32Array, expected: Float32Array, tol: number, what: string): void {
+  expect(actual.length).toBe(expected.length);
+  for (let i = 0; i < actual.length; i++) {
+    if (!(Math.abs(actual[i] - expected[i]) <= tol + tol * Math.abs(expected[i]))) {
+      throw new Error(`${what}[${i}]: native ${actual[i]} vs reference ${expected[i]} (seed ${SEED})`);
+    }
+  }
+}
+
+describe(`EmbeddingCollection vs the TS reference (seed ${SEED})`, () => {
+  const types: SparseOptimizerType[] = ['sgd', 'adagrad', 'rowwise_adagrad', 'adam'];
+  test.each(types)('%s: pooled outputs, weights and optimizer state over 3 steps on random shapes', (type) => {
+    const r = rng(SEED + types.indexOf(type));
+    for (let trial = 0; trial < 6; trial++) {
+      const T = 1 + Math.floor(r() * 3);
+      const { coll, state } = makeCase(r, type, T, T + Math.floor(r() * 2));
+      for (let step = 0; step < 3; step++) {
+        const batch = randomBatch(r, coll, 1 + Math.floor(r() * 12), Math.floor(r() * 5), { int64: r() < 0.5, weighted: r() < 0.5 });
+        const out = coll.forward(batch);
+        const ref = reference.forward(coll, state.weights, batch);
+        expectClose(out.pooled, ref.pooled, 1e-5, 'pooled');
+        expectClose(out.sequence, ref.sequence, 1e-6, 'sequence');
+        const gp = Float32Array.from({ length: out.pooled.length }, () => r() * 0.4 - 0.2);
+        const gs = Float32Array.from({ length: out.sequence.length }, () => r() * 0.4 - 0.2);
+        coll.backwardAndUpdate(batch, gp, 0.05, gs);
+        reference.backwardAndUpdate(coll, coll.optimizer, state, batch, gp, gs, 0.05);
+        coll.tables.forEach((t, ti) => {
+          expectClose(coll.readRows(ti, 0, t.rows), state.weights[ti], 2e-5, `${type} step ${step} table ${t.name} weights`);
+          coll.stateNames.forEach((s, k) => expectClose(coll.readRows(ti, 0, t.rows, s), state.states[ti][k], 2e-5, `${type} ${s}`));
+        });
+      }
+      expect(coll.step).toBe(3);
+      coll.dispose();
+    }
+  });
+
+  test('MEAN with empty bags gives zeros; rows absent from the batch are untouched', () => {
+    const coll = new EmbeddingCollection({ tables: [{ name: 'item', rows: 10, dim: 4, pooling: 'mean' }], optimizer: { type: 'rowwise_adagrad' }, seed: 3 });
+    const before = coll.readRows('item', 0, 10);
+    const batch = { indices: Int32Array.from([3, 3]), offsets: Int32Array.from([0, 0, 2, 2]), batchSize: 3 };
+    const { pooled } = coll.forward(batch);
+    expect(Array.from(pooled.subarray(0, 4))).toEqual([0, 0, 0, 0]);
+    expect(Array.from(pooled.subarray(8, 12))).toEqual([0, 0, 0, 0]);
+    expectClose(pooled.subarray(4, 8), before.subarray(12, 16), 1e-7, 'mean of a duplicated id');
+    coll.backwardAndUpdate(batch, new Float32Array(12).fill(1), 0.1);
+    const after = coll.readRows('item', 0, 10);
+    const sum = coll.readRows('item', 0, 10, 'sum');
+    for (let row = 0; row < 10; row++) {
+      if (row === 3) continue;
+      expect(Array.from(after.subarray(row * 4, row * 4 + 4))).toEqual(Array.from(before.subarray(row * 4, row * 4 + 4)));
+      expect(sum[row]).toBe(0);
+    }
+    expect(sum[3]).toBeCloseTo(1, 6); // g = 1/2 + 1/2 per element, mean(g^2) = 1
+  });
+
+  test('shared tables: two features reading one table are deduplicated into one update', () => {
+    const mk = () =>
+      new EmbeddingCollection({
+        tables: [{ name: 'ids', rows: 5, dim: 8 }],
+        features: [
+          { name: 'user_click', table: 'ids', pooling: 'sum' },
+          { name: 'user_buy', table: 'ids', pooling: 'sum' },
+        ],
+        optimizer: { type: 'rowwise_adagrad' },
+        seed: 1,
+      });
+    const a = mk();
+    const batch = { indices: Int32Array.from([2, 2]), offsets: Int32Array.from([0, 1, 2]), batchSize: 1 };
+    expect(a.pooledDim).toBe(16);
+    a.backwardAndUpdate(batch, new Float32Array(16).fill(0.5), 0.1);
+    // One unique row: its gradient is 0.5 + 0.5 = 1 per element, so the row state is exactly 1.
+    expect(a.readRows('ids', 2, 1, 'sum')[0]).toBeCloseTo(1, 6);
+  });
+
+  test('same seed and data give bit-identical tables for 1 and 2 threads', () => {
+    const run = (threads: number) => {
+      setNumThreads(threads);
+      const c = new EmbeddingCollection({ tables: [{ name: 'a', rows: 500, dim: 16 }, { name: 'b', rows: 300, dim: 8 }], optimizer: { type: 'adam' }, seed: 9 });
+      const r = rng(5);
+      for (let s = 0; s < 3; s++) {
+        const batch = randomBatch(r, c, 800, 4, {});
+        const gp = Float32Array.from({ length: 800 * c.pooledDim }, () => r() - 0.5);
+        c.backwardAndUpdate(batch, gp, 0.01);
+      }
+      return [c.readRows('a', 0, 500), c.readRows('b', 0, 300, 'exp_avg_sq')];
+    };
+    const one = run(1);
+    const two = run(2);
+    setNumThreads(0);
+    expect(Buffer.from(one[0].buffer).equals(Buffer.from(two[0].buffer))).toBe(true);
+    expect(Buffer.from(one[1].buffer).equals(Buffer.from(two[1].buffer))).toBe(true);
+  });
+});
+
+describe('EmbeddingCollection accessors', () => {
+  test('zero-copy views alias native memory and outlive dispose()', () => {
+    const c = new EmbeddingCollection({ tables: [{ name: 't', rows: 4, dim: 4 }], optimizer: { type: 'adagrad', initialAccumulatorValue: 0.5 }, seed: 1 });
+    const v = c.view('t');
+    expect(v.length).toBe(16);
+    c.writeRows('t', 1, Float32Array.from([1, 2, 3, 4]));
+    expect(Array.from(v.subarray(4, 8))).toEqual([1, 2, 3, 4]);
+    v[0] = 42;
+    expect(c.readRows('t', 0, 1)[0]).toBe(42);
+    expect(Array.from(c.view('t', 'sum'))).toEqual(new Array(16).fill(0.5));
+    expect(c.memoryBytes()).toBe(2 * 16 * 4);
+    c.dispose();
+    expect(v[0]).toBe(42);
+    expect(() => c.readRows('t', 0, 1)).toThrow('this EmbeddingCollection was disposed');
+  });
+
+  test('seeded initialisation: uniform(+-1/sqrt(rows)) by default, same seed same values', () => {
+    const mk = (seed: number) => new EmbeddingCollection({ tables: [{ name: 't', rows: 400, dim: 8 }], optimizer: { type: 'sgd' }, seed });
+    const a = mk(7).readRows('t', 0, 400);
+    expect(Array.from(a).every((x) => x >= -0.05 && x < 0.05)).toBe(true);
+    expect(Array.from(mk(7).readRows('t', 0, 400))).toEqual(Array.from(a));
+    expect(Array.from(mk(8).readRows('t', 0, 400))).not.toEqual(Array.from(a));
+  });
+
+  test('step is readable and restorable (checkpoints)', () => {
+    const c = new EmbeddingCollection({ tables: [{ name: 't', rows: 4, dim: 4 }], optimizer: { type: 'adam' } });
+    c.step = 17;
+    expect(c.step).toBe(17);
+    expect(OPTIMIZER_STATES.adam.map((s) => s.name)).toEqual(c.stateNames);
+  });
+});
+
+describe('EmbeddingCollection rejects bad input with a message naming the culprit', () => {
+  const mk = () =>
+    new EmbeddingCollection({
+      tables: [
+        { name: 'user', rows: 100, dim: 4 },
+        { name: 'item', rows: 50, dim: 8, pooling: 'mean' },
+      ],
+      optimizer: { type: 'rowwise_adagrad' },
+    });
+  const batch = (indices: number[], offsets: number[], B = 2): SparseBatch => ({ indices: Int32Array.from(indices), offsets: Int32Array.from(offsets), batchSize: B });
+
+  test('out-of-range id: feature, table, position, sample and value; memory untouched', () => {
+    const c = mk();
+    const before = c.readRows('item', 0, 50);
+    const bad = batch([1, 2, 3, 50], [0, 1, 2, 3, 4]);
+    expect(() => c.forward(bad)).toThrow(
+      "index 50 at position 3 is out of range for feature 'item' (table 'item', sample 1): expected 0 <= index < 50",
+    );
+    expect(() => c.backwardAndUpdate(bad, new Float32Array(24), 0.1)).toThrow('index 50 at position 3');
+    expect(Array.from(c.readRows('item', 0, 50))).toEqual(Array.from(before));
+    expect(c.step).toBe(0);
+  });
+
+  test('negative id, int64 huge id', () => {
+    const c = mk();
+    expect(() => c.forward(batch([1, -4, 3, 5], [0, 1, 2, 3, 4]))).toThrow("negative index -4 at position 1 is out of range for feature 'user' (table 'user', sample 1)");
+    const huge = { indices: BigInt64Array.from([1n, 2n, 3n, 2n ** 40n]), offsets: BigInt64Array.from([0n, 1n, 2n, 3n, 4n]), batchSize: 2 };
+    expect(() => c.forward(huge)).toThrow(`index ${2 ** 40} at position 3 is out of range for feature 'item'`);
+  });
+
+  test('offsets: wrong length, non-monotonic, bad first and last', () => {
+    const c = mk();
+    expect(() => c.forward(batch([1, 2, 3, 5], [0, 1, 2, 3]))).toThrow(
+      'Expected length F*B+1 = 5 (F=2 features, B=2) for batch.offsets but received Int32Array(4) of type Int32Array',
+    );
+    expect(() => c.forward(batch([1, 2, 3, 5], [0, 2, 1, 3, 4]))).toThrow(
+      "offsets must be non-decreasing: offsets[2] = 1 is less than offsets[1] = 2 (feature 'user' (table 'user', sample 1))",
+    );
+    expect(() => c.forward(batch([1, 2, 3, 5], [1, 1, 2, 3, 4]))).toThrow('Expected offsets[0] == 0 but received 1');
+    expect(() => c.forward(batch([1, 2, 3, 5], [0, 1, 2, 3, 3]))).toThrow('Expected offsets[4] (the last offset) == number of indices 4 but received 3');
+  });
+
+  test('dtypes and lengths of every argument', () => {
+    const c = mk();
+    const ok = batch([1, 2, 3, 5], [0, 1, 2, 3, 4]);
+    expect(() => c.forward({ ...ok, indices: Float32Array.from([1, 2, 3, 5]) as unknown as Int32Array })).toThrow(
+      'Expected an Int32Array or BigInt64Array for batch.indices but received Float32Array(4) of type Float32Array',
+    );
+    expect(() => c.forward({ ...ok, indices: [1, 2, 3, 5] as unknown as Int32Array })).toThrow(
+      'Expected an Int32Array or BigInt64Array for batch.indices but received array(4) of type object',
+    );
+    expect(() => c.forward({ ...ok, weights: new Float32Array(3) })).toThrow(
+      'Expected null or a Float32Array of length 4 (one per index) for batch.weights but received Float32Array(3) of type Float32Array',
+    );
+    expect(() => c.forward({ ...ok, batchSize: 1.5 })).toThrow('Expected an integer in [0, 2147483647] for batch.batchSize but received 1.5 of type number');
+    expect(() => c.backwardAndUpdate(ok, new Float32Array(23), 0.1)).toThrow(
+      'Expected a Float32Array of length batchSize*pooledDim = 24 for gradPooled but received Float32Array(23) of type Float32Array',
+    );
+    expect(() => c.backwardAndUpdate(ok, new Float32Array(24), NaN)).toThrow('Expected a finite number for lr but received NaN of type number');
+    expect(() => c.readRows('nope', 0, 1)).toThrow("Expected a table name or index of this collection (user, item) for table but received \"nope\" of type string");
+    expect(() => c.readRows('user', 0, 1, 'exp_avg')).toThrow('Expected one of weights, sum (optimizer rowwise_adagrad) for state but received "exp_avg" of type string');
+    expect(() => c.readRows('user', 99, 2)).toThrow('Expected an integer in [0, 1] for count but received 2 of type number');
+  });
+
+  test('bad configs', () => {
+    expect(() => new EmbeddingCollection({ tables: [{ name: 'x', rows: 10, dim: 6 }], optimizer: { type: 'sgd' } })).toThrow(
+      "Expected a positive multiple of 4 for options.tables[0].dim (table 'x') but received 6 of type number",
+    );
+    expect(() => new EmbeddingCollection({ tables: [{ name: 'x', rows: 0, dim: 4 }], optimizer: { type: 'sgd' } })).toThrow(
+      "Expected an integer in [1, 4294967295] for options.tables[0].rows (table 'x') but received 0 of type number",
+    );
+    expect(() => new EmbeddingCollection({ tables: [{ name: 'x', rows: 10, dim: 4 }], optimizer: { type: 'lamb' as SparseOptimizerType } })).toThrow(
+      'Expected one of sgd, adagrad, rowwise_adagrad, adam for options.optimizer.type but received "lamb" of type string',
+    );
+    expect(() =>
+      new EmbeddingCollection({ tables: [{ name: 'x', rows: 10, dim: 4 }], features: [{ name: 'f', table: 'y' }], optimizer: { type: 'sgd' } }),
+    ).toThrow("Expected a table name or index of this collection for options.features[0].table (feature 'f') but received \"y\" of type string");
+    expect(() => new EmbeddingCollection({ tables: [{ name: 'x', rows: 10, dim: 4 }], optimizer: { type: 'sgd' }, device: 'cuda' })).toThrow(
+      /device 'cuda' is not available|CUDA/,
+    );
+  });
+
+  test('native errors carry the caller stack', () => {
+    const c = mk();
+    let err: Error | undefined;
+    try {
+      c.forward(batch([1, 2, 3, 50], [0, 1, 2, 3, 4]));
+    } catch (e) {
+      err = e as Error;
+    }
+    expect(err?.stack).toContain('embedding_collection.test.ts');
+    expect((err as Error & { code?: string }).code).toBe('ERR_TSREC_OUT_OF_RANGE');
+  });
+});

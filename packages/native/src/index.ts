@@ -1,0 +1,25 @@
+/**
+ * @tsrec/native: the C++/CUDA core of tsrec. Table-batched embeddings with fused sparse
+ * optimizers (`EmbeddingCollection`), build information and thread control.
+ */
+export { EmbeddingCollection, OPTIMIZER_STATES } from './embedding_collection';
+export type {
+  DeviceName,
+  EmbeddingCollectionOptions,
+  FeatureSpec,
+  ForwardResult,
+  IndexArray,
+  Pooling,
+  ResolvedFeature,
+  ResolvedTable,
+  SparseBatch,
+  SparseOptimizerSpec,
+  SparseOptimizerType,
+  TableSpec,
+  WeightDecayMode,
+} from './embedding_collection';
+export { invalidParameterError, nativeError } from './errors';
+export { addon, loadAddon, addonCandidates } from './addon';
+export type { NativeAddon, NativeEmbeddingCollectionHandle } from './addon';
+export { buildInfo, setNumThreads } from './runtime';
+export * as reference from './reference';
