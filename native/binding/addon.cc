@@ -7,6 +7,7 @@
 
 namespace tsrec_binding {
 Napi::Object InitEmbeddingCollection(Napi::Env env, Napi::Object exports);
+Napi::Object InitHash(Napi::Env env, Napi::Object exports);
 }
 
 namespace {
@@ -30,6 +31,7 @@ Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("buildInfo", Napi::Function::New(env, BuildInfo));
   exports.Set("setNumThreads", Napi::Function::New(env, SetNumThreads));
+  tsrec_binding::InitHash(env, exports);
   return tsrec_binding::InitEmbeddingCollection(env, exports);
 }
 

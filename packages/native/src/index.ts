@@ -23,3 +23,4 @@ export { addon, loadAddon, addonCandidates } from './addon';
 export type { NativeAddon, NativeEmbeddingCollectionHandle } from './addon';
 export { buildInfo, setNumThreads } from './runtime';
 export * as reference from './reference';
+export { checkNumBuckets, fingerprint64, fingerprint64Batch, hashBuckets, hashStringsToBuckets, packStrings, MAX_HASH_BUCKETS } from './hash';
