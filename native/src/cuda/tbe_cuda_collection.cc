@@ -1,0 +1,378 @@
+// CUDA placement of the EmbeddingCollection: device buffers, the stream, the batch transfer and
+// the checks around the kernels (tbe_forward.cu, tbe_backward.cu). Host code only.
+//
+// Every entry validates the batch on the host first (ValidateBatch, the CPU path's checker, so the
+// messages are identical and a bad batch never reaches the device), then packs the batch (and the
+// gradients) into one pinned staging buffer, copies it to device scratch in one transfer, runs the
+// kernels on the collection's stream and copies the outputs back. Scratch and staging grow to the
+// largest batch seen and are reused: no cudaMalloc per call once warm.
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "cuda_status.h"
+#include "tbe_cuda_kernels.h"
+#include "tsrec/tbe_cuda.h"
+
+namespace tsrec {
+
+namespace {
+
+constexpr size_t kAlign = 256;
+size_t align_up(size_t x) { return (x + kAlign - 1) & ~(kAlign - 1); }
+
+/** A device (or pinned host) block that only grows; growth is geometric so that batches of slowly varying size stop reallocating. */
+struct GrowBuffer {
+  void* ptr = nullptr;
+  size_t cap = 0;
+  bool pinned_host = false;
+
+  Status Reserve(size_t need, const char* what) {
+    if (need <= cap) return Status::Ok();
+    size_t want = cap + cap / 2;
+    if (want < need) want = need;
+    want = align_up(want);
+    Release();
+    void* p = nullptr;
+    const cudaError_t e = pinned_host ? cudaMallocHost(&p, want) : cudaMalloc(&p, want);
+    if (e != cudaSuccess) {
+      cudaGetLastError();  // allocation failures are not sticky; clear them
+      return Status::Unavailable(std::string("could not allocate ") + std::to_string(want) + " bytes of " +
+                                 (pinned_host ? "pinned host" : "device") + " memory for " + what + ": " + cudaGetErrorString(e));
+    }
+    ptr = p;
+    cap = want;
+    return Status::Ok();
+  }
+  void Release() {
+    if (ptr) {
+      if (pinned_host) cudaFreeHost(ptr);
+      else cudaFree(ptr);
+    }
+    ptr = nullptr;
+    cap = 0;
+  }
+};
+
+int key_bits_for(uint64_t total_rows) {
+  int b = 1;
+  while (b < 64 && (uint64_t{1} << b) < total_rows) ++b;
+  return b;
+}
+
+}  // namespace
+
+struct CudaEmbeddingCollection::Impl {
+  int device = 0;
+  cudaStream_t stream = nullptr;
+  std::vector<float*> weights;               // [T]
+  std::vector<std::vector<float*>> states;   // [T][num_states]
+  void* meta = nullptr;                      // DevTable[T] then DevFeature[F]
+  cuda::DevLayout dev{};
+  GrowBuffer batch;                          // packed batch (+ gradients) on the device
+  GrowBuffer staging{nullptr, 0, true};      // the same bytes, pinned, on the host
+  GrowBuffer out;                            // forward outputs [pooled | sequence]
+  GrowBuffer scratch;                        // backward: keys, sort and select temp
+  std::vector<int64_t> seq_off;
+  /** A failure of CopyIn/CopyOut (which cannot return a Status), reported by the next entry. */
+  Status deferred;
+
+  ~Impl() {
+    if (cudaSetDevice(device) != cudaSuccess) return;
+    if (stream) cudaStreamSynchronize(stream);
+    for (float* w : weights) cudaFree(w);
+    for (auto& s : states)
+      for (float* p : s) cudaFree(p);
+    if (meta) cudaFree(meta);
+    batch.Release();
+    staging.Release();
+    out.Release();
+    scratch.Release();
+    if (stream) cudaStreamDestroy(stream);
+    cudaGetLastError();
+  }
+
+  Status Enter() {
+    TSREC_CUDA_RETURN_IF_ERROR(cudaSetDevice(device), "cudaSetDevice(" + std::to_string(device) + ")");
+    if (!deferred.ok()) {
+      Status s = Status::Internal("an earlier row copy failed: " + deferred.message());
+      deferred = Status::Ok();
+      return s;
+    }
+    return Status::Ok();
+  }
+
+  // Where each part of a packed batch lies (byte offsets, identical in staging and on the device).
+  struct Packing {
+    size_t indices = 0, offsets = 0, weights = 0, seq_off = 0, grads = 0, total = 0;
+  };
+
+  /** Packs the batch (and, when grads_floats > 0, the two gradient blocks) and uploads it. */
+  Status Upload(const TbeLayout& l, const TbeBatch& b, const float* grad_pooled, int64_t pooled_floats, const float* grad_seq,
+                int64_t seq_floats, bool with_grads, cuda::DevBatch* db, const float** dev_grads) {
+    const int64_t F = static_cast<int64_t>(l.features.size());
+    const size_t isz = b.index_type == IndexType::kInt32 ? 4 : 8;
+    const size_t osz = b.offset_type == IndexType::kInt32 ? 4 : 8;
+    Packing p;
+    size_t o = 0;
+    auto take = [&](size_t bytes) {
+      const size_t at = o;
+      o += align_up(bytes);
+      return at;
+    };
+    p.indices = take(static_cast<size_t>(b.num_indices) * isz);
+    p.offsets = take(static_cast<size_t>(b.num_offsets) * osz);
+    p.weights = b.weights ? take(static_cast<size_t>(b.num_indices) * 4) : 0;
+    p.seq_off = take(static_cast<size_t>(F) * 8);
+    p.grads = with_grads ? take(static_cast<size_t>(pooled_floats + seq_floats) * 4) : 0;
+    p.total = o;
+    TSREC_RETURN_IF_ERROR(staging.Reserve(p.total, "the batch staging buffer"));
+    TSREC_RETURN_IF_ERROR(batch.Reserve(p.total, "the batch"));
+    char* h = static_cast<char*>(staging.ptr);
+    if (b.num_indices > 0) std::memcpy(h + p.indices, b.indices, static_cast<size_t>(b.num_indices) * isz);
+    std::memcpy(h + p.offsets, b.offsets, static_cast<size_t>(b.num_offsets) * osz);
+    if (b.weights && b.num_indices > 0) std::memcpy(h + p.weights, b.weights, static_cast<size_t>(b.num_indices) * 4);
+    SequenceOffsets(l, b, &seq_off);
+    std::memcpy(h + p.seq_off, seq_off.data(), static_cast<size_t>(F) * 8);
+    if (with_grads) {
+      if (pooled_floats > 0) std::memcpy(h + p.grads, grad_pooled, static_cast<size_t>(pooled_floats) * 4);
+      if (seq_floats > 0) std::memcpy(h + p.grads + static_cast<size_t>(pooled_floats) * 4, grad_seq, static_cast<size_t>(seq_floats) * 4);
+    }
+    TSREC_CUDA_RETURN_IF_ERROR(cudaMemcpyAsync(batch.ptr, staging.ptr, p.total, cudaMemcpyHostToDevice, stream), "the batch upload");
+    char* d = static_cast<char*>(batch.ptr);
+    db->indices = d + p.indices;
+    db->index_type = b.index_type;
+    db->offsets = d + p.offsets;
+    db->offset_type = b.offset_type;
+    db->weights = b.weights ? reinterpret_cast<const float*>(d + p.weights) : nullptr;
+    db->seq_off = reinterpret_cast<const int64_t*>(d + p.seq_off);
+    db->num_indices = b.num_indices;
+    db->batch_size = b.batch_size;
+    if (dev_grads) *dev_grads = with_grads ? reinterpret_cast<const float*>(d + p.grads) : nullptr;
+    return Status::Ok();
+  }
+
+  /** Waits for the stream and turns any error of the enqueued work into a Status. */
+  Status Finish(const char* what) {
+    const cudaError_t e = cudaStreamSynchronize(stream);
+    if (e != cudaSuccess) return cuda::CudaError(e, what);
+    TSREC_CUDA_RETURN_IF_ERROR(cudaGetLastError(), what);
+    return Status::Ok();
+  }
+};
+
+bool CudaCompiled() { return true; }
+
+int CudaDeviceCount() {
+  int n = 0;
+  const cudaError_t e = cudaGetDeviceCount(&n);
+  if (e != cudaSuccess) {
+    cudaGetLastError();  // no driver / no device: not an error for the caller
+    return 0;
+  }
+  return n;
+}
+
+std::string CudaDeviceDescription(int d) {
+  int n = 0;
+  const cudaError_t e = cudaGetDeviceCount(&n);
+  if (e != cudaSuccess) {
+    cudaGetLastError();
+    return std::string("no usable CUDA device: ") + cudaGetErrorString(e);
+  }
+  if (n == 0) return "no CUDA device";
+  if (d < 0 || d >= n) return "no CUDA device " + std::to_string(d) + " (this machine has " + std::to_string(n) + ")";
+  cudaDeviceProp p;
+  const cudaError_t pe = cudaGetDeviceProperties(&p, d);
+  if (pe != cudaSuccess) {
+    cudaGetLastError();
+    return "CUDA device " + std::to_string(d) + ": " + cudaGetErrorString(pe);
+  }
+  const double gib = static_cast<double>(p.totalGlobalMem) / (1024.0 * 1024.0 * 1024.0);
+  char mem[32];
+  std::snprintf(mem, sizeof(mem), "%.0f GiB", gib);
+  return std::string(p.name) + " (sm_" + std::to_string(p.major) + std::to_string(p.minor) + ", " + mem + ", " +
+         std::to_string(p.multiProcessorCount) + " SMs)";
+}
+
+Status CudaEmbeddingCollection::Create(std::vector<TableConfig> tables, std::vector<FeatureConfig> features, const OptimizerConfig& optim,
+                                       uint64_t seed, int device_id, std::unique_ptr<CudaEmbeddingCollection>* out) {
+  const int n = CudaDeviceCount();
+  if (n == 0) return Status::Unavailable("device 'cuda' is not available: " + CudaDeviceDescription(0));
+  if (device_id < 0 || device_id >= n)
+    return Status::OutOfRange("Expected a CUDA device id in [0, " + std::to_string(n) + ") but received " + std::to_string(device_id));
+  std::unique_ptr<CudaEmbeddingCollection> c(new CudaEmbeddingCollection());
+  TSREC_RETURN_IF_ERROR(c->Init(std::move(tables), std::move(features), optim));
+  const TbeLayout& l = c->layout_;
+  for (size_t t = 0; t < l.tables.size(); ++t) {
+    if (l.tables[t].dim > cuda::kMaxCudaDim)
+      return Status::InvalidArgument("Expected dim <= " + std::to_string(cuda::kMaxCudaDim) + " for table '" + l.tables[t].name +
+                                     "' on device 'cuda' but received " + std::to_string(l.tables[t].dim));
+  }
+  c->impl_.reset(new Impl());
+  Impl& m = *c->impl_;
+  m.device = device_id;
+  TSREC_CUDA_RETURN_IF_ERROR(cudaSetDevice(device_id), "cudaSetDevice(" + std::to_string(device_id) + ")");
+  const cudaError_t probe = cuda::ProbeKernels();
+  if (probe != cudaSuccess) {
+    cudaGetLastError();
+    return Status::Unavailable("the tsrec CUDA kernels cannot run on " + CudaDeviceDescription(device_id) + ": " + cudaGetErrorString(probe) +
+                               " (rebuild with TSREC_CUDA_ARCHS set to this device's architecture)");
+  }
+  TSREC_CUDA_RETURN_IF_ERROR(cudaStreamCreateWithFlags(&m.stream, cudaStreamNonBlocking), "cudaStreamCreate");
+  int sms = 0;
+  TSREC_CUDA_RETURN_IF_ERROR(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device_id), "cudaDeviceGetAttribute");
+
+  const int T = c->num_tables();
+  const int S = c->num_states();
+  m.weights.assign(T, nullptr);
+  m.states.assign(T, std::vector<float*>(S, nullptr));
+  std::vector<cuda::DevTable> dt(T);
+  uint64_t key_base = 0;
+  int32_t max_dim = 0;
+  // One host buffer, reused for every table: the initial values come from InitTableHost, the
+  // CPU collection's initialiser, so both placements start from identical bits.
+  std::vector<float> host_w;
+  std::vector<std::vector<float>> host_s(S);
+  for (int t = 0; t < T; ++t) {
+    const TableConfig& tc = l.tables[t];
+    const int64_t nw = tc.rows * tc.dim;
+    host_w.resize(static_cast<size_t>(nw));
+    std::vector<float*> st;
+    for (int k = 0; k < S; ++k) {
+      host_s[k].resize(static_cast<size_t>(tc.rows * c->row_width(t, k)));
+      st.push_back(host_s[k].data());
+    }
+    InitTableHost(tc, optim, seed, t, host_w.data(), st);
+    for (int k = kWeights; k < S; ++k) {
+      const size_t bytes = static_cast<size_t>(tc.rows * c->row_width(t, k)) * sizeof(float);
+      float** dst = k == kWeights ? &m.weights[t] : &m.states[t][k];
+      const cudaError_t e = cudaMalloc(reinterpret_cast<void**>(dst), bytes);
+      if (e != cudaSuccess) {
+        *dst = nullptr;
+        cudaGetLastError();
+        return Status::Unavailable("could not allocate " + std::to_string(bytes) + " bytes of device memory for table '" + tc.name +
+                                   "' on " + CudaDeviceDescription(device_id) + ": " + cudaGetErrorString(e));
+      }
+      TSREC_CUDA_RETURN_IF_ERROR(cudaMemcpy(*dst, k == kWeights ? host_w.data() : host_s[k].data(), bytes, cudaMemcpyHostToDevice),
+                                 "the upload of table '" + tc.name + "'");
+    }
+    dt[t].weights = m.weights[t];
+    dt[t].state0 = S > 0 ? m.states[t][0] : nullptr;
+    dt[t].state1 = S > 1 ? m.states[t][1] : nullptr;
+    dt[t].rows = tc.rows;
+    dt[t].key_base = key_base;
+    dt[t].dim = tc.dim;
+    dt[t].pad = 0;
+    key_base += static_cast<uint64_t>(tc.rows);
+    if (tc.dim > max_dim) max_dim = tc.dim;
+  }
+  const int F = static_cast<int>(l.features.size());
+  std::vector<cuda::DevFeature> df(F);
+  for (int f = 0; f < F; ++f) {
+    df[f].pooled_col = l.pooled_col[f];
+    df[f].table = l.features[f].table;
+    df[f].dim = l.dim_of_feature(f);
+    df[f].pooling = static_cast<int32_t>(l.features[f].pooling);
+    df[f].pad = 0;
+  }
+  const size_t tbytes = align_up(sizeof(cuda::DevTable) * T);
+  const size_t meta_bytes = tbytes + sizeof(cuda::DevFeature) * F;
+  TSREC_CUDA_RETURN_IF_ERROR(cudaMalloc(&m.meta, meta_bytes), "the allocation of the collection's layout");
+  TSREC_CUDA_RETURN_IF_ERROR(cudaMemcpy(m.meta, dt.data(), sizeof(cuda::DevTable) * T, cudaMemcpyHostToDevice), "the layout upload");
+  TSREC_CUDA_RETURN_IF_ERROR(cudaMemcpy(static_cast<char*>(m.meta) + tbytes, df.data(), sizeof(cuda::DevFeature) * F, cudaMemcpyHostToDevice),
+                             "the layout upload");
+  m.dev.tables = static_cast<const cuda::DevTable*>(m.meta);
+  m.dev.features = reinterpret_cast<const cuda::DevFeature*>(static_cast<char*>(m.meta) + tbytes);
+  m.dev.num_tables = T;
+  m.dev.num_features = F;
+  m.dev.pooled_dim = l.pooled_dim;
+  m.dev.max_dim = max_dim;
+  m.dev.key_bits = key_bits_for(key_base);
+  m.dev.num_sms = sms;
+  *out = std::move(c);
+  return Status::Ok();
+}
+
+CudaEmbeddingCollection::~CudaEmbeddingCollection() = default;
+
+Status CudaEmbeddingCollection::Forward(const TbeBatch& batch, float* pooled, float* sequence) {
+  TSREC_RETURN_IF_ERROR(ValidateBatch(layout_, batch));
+  Impl& m = *impl_;
+  TSREC_RETURN_IF_ERROR(m.Enter());
+  const int64_t pooled_floats = batch.batch_size * layout_.pooled_dim;
+  const int64_t seq_floats = SequenceOutputSize(layout_, batch);
+  if (pooled_floats > 0 && !pooled) return Status::InvalidArgument("the pooled output buffer is missing");
+  if (seq_floats > 0 && !sequence) return Status::InvalidArgument("the sequence output buffer is missing");
+  cuda::DevBatch db;
+  TSREC_RETURN_IF_ERROR(m.Upload(layout_, batch, nullptr, 0, nullptr, 0, false, &db, nullptr));
+  const size_t pooled_bytes = align_up(static_cast<size_t>(pooled_floats) * 4);
+  TSREC_RETURN_IF_ERROR(m.out.Reserve(pooled_bytes + static_cast<size_t>(seq_floats) * 4 + kAlign, "the forward output"));
+  float* d_pooled = static_cast<float*>(m.out.ptr);
+  float* d_seq = reinterpret_cast<float*>(static_cast<char*>(m.out.ptr) + pooled_bytes);
+  TSREC_CUDA_RETURN_IF_ERROR(cuda::LaunchForward(m.dev, db, d_pooled, d_seq, m.stream), "the TBE forward kernel");
+  if (pooled_floats > 0)
+    TSREC_CUDA_RETURN_IF_ERROR(cudaMemcpyAsync(pooled, d_pooled, static_cast<size_t>(pooled_floats) * 4, cudaMemcpyDeviceToHost, m.stream),
+                               "the pooled output download");
+  if (seq_floats > 0)
+    TSREC_CUDA_RETURN_IF_ERROR(cudaMemcpyAsync(sequence, d_seq, static_cast<size_t>(seq_floats) * 4, cudaMemcpyDeviceToHost, m.stream),
+                               "the sequence output download");
+  return m.Finish("the TBE forward");
+}
+
+Status CudaEmbeddingCollection::BackwardAndUpdate(const TbeBatch& batch, const float* grad_pooled, const float* grad_sequence, float lr) {
+  TSREC_RETURN_IF_ERROR(ValidateBatch(layout_, batch));
+  if (!std::isfinite(lr)) return Status::InvalidArgument("Expected a finite learning rate but received " + std::to_string(lr));
+  Impl& m = *impl_;
+  TSREC_RETURN_IF_ERROR(m.Enter());
+  const int64_t pooled_floats = batch.batch_size * layout_.pooled_dim;
+  const int64_t seq_floats = SequenceOutputSize(layout_, batch);
+  if (batch.num_indices > 0) {
+    if (pooled_floats > 0 && !grad_pooled) return Status::InvalidArgument("the pooled gradient is missing");
+    if (seq_floats > 0 && !grad_sequence) return Status::InvalidArgument("the sequence gradient is missing");
+  }
+  if (batch.num_indices == 0) {
+    ++step_;  // as on the CPU: the step counts, no row changes
+    return Status::Ok();
+  }
+  cuda::DevBatch db;
+  const float* d_grads = nullptr;
+  TSREC_RETURN_IF_ERROR(m.Upload(layout_, batch, grad_pooled, pooled_floats, grad_sequence, seq_floats, true, &db, &d_grads));
+  const size_t need = cuda::BackwardScratchBytes(m.dev, batch.num_indices);
+  TSREC_RETURN_IF_ERROR(m.scratch.Reserve(need, "the backward scratch"));
+  TSREC_CUDA_RETURN_IF_ERROR(cuda::LaunchBackward(m.dev, optim_.type, optim_.max_gradient, MakeOptimStep(optim_, lr, step_ + 1), db, d_grads,
+                                                  m.scratch.ptr, m.scratch.cap, m.stream),
+                             "the TBE backward kernels");
+  ++step_;  // the update is enqueued: the step is taken
+  return m.Finish("the TBE backward");
+}
+
+void CudaEmbeddingCollection::CopyOut(int t, int which, int64_t offset, int64_t n, float* dst) const {
+  Impl& m = *impl_;
+  const float* src = (which == kWeights ? m.weights[t] : m.states[t][which]) + offset;
+  cudaError_t e = cudaSetDevice(m.device);
+  if (e == cudaSuccess) e = cudaMemcpyAsync(dst, src, static_cast<size_t>(n) * 4, cudaMemcpyDeviceToHost, m.stream);
+  if (e == cudaSuccess) e = cudaStreamSynchronize(m.stream);
+  if (e != cudaSuccess) {
+    // ReadRows cannot return the error: mark the rows as garbage and report it on the next entry.
+    for (int64_t i = 0; i < n; ++i) dst[i] = std::nanf("");
+    if (m.deferred.ok()) m.deferred = cuda::CudaError(e, "a row read of table '" + layout_.tables[t].name + "'");
+    cudaGetLastError();
+  }
+}
+
+void CudaEmbeddingCollection::CopyIn(int t, int which, int64_t offset, int64_t n, const float* src) {
+  Impl& m = *impl_;
+  float* dst = (which == kWeights ? m.weights[t] : m.states[t][which]) + offset;
+  cudaError_t e = cudaSetDevice(m.device);
+  if (e == cudaSuccess) e = cudaMemcpyAsync(dst, src, static_cast<size_t>(n) * 4, cudaMemcpyHostToDevice, m.stream);
+  if (e == cudaSuccess) e = cudaStreamSynchronize(m.stream);
+  if (e != cudaSuccess) {
+    if (m.deferred.ok()) m.deferred = cuda::CudaError(e, "a row write of table '" + layout_.tables[t].name + "'");
+    cudaGetLastError();
+  }
+}
+
+}  // namespace tsrec
