@@ -96,6 +96,9 @@ struct CudaEmbeddingCollection::Impl {
 
   Status Enter() {
     TSREC_CUDA_RETURN_IF_ERROR(cudaSetDevice(device), "cudaSetDevice(" + std::to_string(device) + ")");
+    // Normally idle (every entry ends synchronised); after an entry that failed half-way this
+    // makes sure no copy still reads the staging buffer that is about to be refilled.
+    TSREC_CUDA_RETURN_IF_ERROR(cudaStreamSynchronize(stream), "an earlier TBE call");
     if (!deferred.ok()) {
       Status s = Status::Internal("an earlier row copy failed: " + deferred.message());
       deferred = Status::Ok();
