@@ -1,7 +1,10 @@
 // CPU TBE kernels (fast, multi-threaded) and the naive single-threaded references they are
 // tested and benchmarked against. All assume ValidateBatch() passed.
 #pragma once
+#include <memory>
 #include <vector>
+
+#include "tsrec/host_buffer.h"
 
 #include "tsrec/optim.h"
 #include "tsrec/tbe.h"
@@ -27,6 +30,7 @@ struct TbeBackwardWorkspace {
   std::vector<Segment> segments;
   std::vector<int64_t> seq_offsets;
   std::vector<std::vector<float>> scratch;  // per thread: one row gradient
+  std::shared_ptr<HostBuffer> grad_copy;    // huge-page copy of a large dL/dpooled
 };
 
 /** Pooled/sequence forward. */

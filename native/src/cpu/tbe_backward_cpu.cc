@@ -9,11 +9,14 @@
 #include <algorithm>
 #include <cstring>
 
+#include "tsrec/prefetch.h"
 #include "tsrec/tbe_cpu.h"
 
 namespace tsrec {
 
 namespace {
+
+constexpr int64_t kPrefetchSegments = 8;
 
 int bits_for(int64_t rows) {
   int b = 0;
@@ -81,9 +84,30 @@ void update_segments(const TbeLayout& l, const TbeTables& tabs, const OptimizerC
   const int64_t B = batch.batch_size, P = l.pooled_dim;
   const float clip = oc.max_gradient;
   const int n_states = elem_states(oc.type);
+  const bool row_state_used = has_row_state(oc.type);
+  // Each segment is a random row: prefetch its weights and state a few segments ahead.
+  auto prefetch = [&](int64_t s) {
+    const auto& seg = ws.segments[s];
+    const int dim = l.tables[seg.table].dim;
+    const int64_t row = static_cast<int64_t>(ws.keys[seg.begin] >> 32);
+    prefetch_span_write(tabs.weights[seg.table] + row * dim, dim * 4);
+    for (int k = 0; k < n_states; ++k) prefetch_span_write(tabs.state[seg.table][k] + row * dim, dim * 4);
+    if (row_state_used) prefetch_write(tabs.state[seg.table][0] + row);
+    // The gradient rows this segment will sum (random samples: a miss each without this).
+    const uint32_t last = std::min<uint32_t>(seg.end, seg.begin + 4);
+    for (uint32_t j = seg.begin; j < last; ++j) {
+      const int64_t i = static_cast<int64_t>(ws.keys[j] & 0xffffffffu);
+      const int64_t k = ws.bag_of[i];
+      const int64_t f = k / B;
+      if (l.features[f].pooling == Pooling::kNone) continue;
+      prefetch_span_read(grad_pooled + (k - f * B) * P + l.pooled_col[f], dim * 4);
+    }
+  };
   auto body = [&](int64_t sb, int64_t se, int tid) {
     float* g = ws.scratch[tid].data();
+    for (int64_t s = sb; s < std::min(se, sb + kPrefetchSegments); ++s) prefetch(s);
     for (int64_t s = sb; s < se; ++s) {
+      if (s + kPrefetchSegments < se) prefetch(s + kPrefetchSegments);
       const auto& seg = ws.segments[s];
       const int t = seg.table;
       const int dim = l.tables[t].dim;
@@ -154,6 +178,17 @@ void TbeBackwardCpu(const TbeLayout& l, const TbeTables& tabs, const OptimizerCo
     if (static_cast<int>(s.size()) < max_dim) s.resize(max_dim);
   SequenceOffsets(l, batch, &ws.seq_offsets);
 
+  // The gradient arrives in JS memory (4 KiB pages) and is read in row order, i.e. at random
+  // samples: copy it into huge-page scratch first so those reads hit the TLB (NOTES.md).
+  const int64_t grad_n = batch.batch_size * l.pooled_dim;
+  if (grad_pooled && grad_n * 4 >= (int64_t{1} << 21)) {
+    if (!ws.grad_copy || ws.grad_copy->size() < grad_n) ws.grad_copy = HostBuffer::Allocate(grad_n);
+    if (ws.grad_copy) {
+      float* dst = ws.grad_copy->data();
+      pool.parallel_for(grad_n, [&](int64_t b, int64_t e, int) { std::memcpy(dst + b, grad_pooled + b, sizeof(float) * (e - b)); });
+      grad_pooled = dst;
+    }
+  }
   if (batch.offset_type == IndexType::kInt32) fill_bag_of<int32_t>(batch, F, ws.bag_of.data(), pool);
   else fill_bag_of<int64_t>(batch, F, ws.bag_of.data(), pool);
   if (batch.index_type == IndexType::kInt32) build_keys<int32_t>(l, batch, ws, pool);

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "tsrec/prefetch.h"
 #include "tsrec/tbe_cpu.h"
 
 namespace tsrec {
@@ -31,10 +32,7 @@ inline void accum(float* __restrict out, const float* __restrict row, float w, i
   }
 }
 
-inline void prefetch_row(const float* row, int dim) {
-  const char* p = reinterpret_cast<const char*>(row);
-  for (int b = 0; b < dim * 4; b += 64) __builtin_prefetch(p + b, 0, 0);
-}
+inline void prefetch_row(const float* row, int dim) { prefetch_span_read(row, dim * 4); }
 
 template <typename IdxT, typename OffT>
 void forward_range(const TbeLayout& l, const TbeTables& tabs, const TbeBatch& batch, float* pooled, float* sequence,

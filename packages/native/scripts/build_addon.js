@@ -12,10 +12,15 @@ const defs = {
   TSREC_CUDA: process.env.TSREC_CUDA || 'AUTO',
   TSREC_MARCH: process.env.TSREC_MARCH || 'native',
 };
-const args = [cmakeJs, 'compile', '-d', pkgDir, '-O', path.join(pkgDir, 'build'), '--config', process.env.TSREC_BUILD_TYPE || 'Release'];
-for (const [k, v] of Object.entries(defs)) args.push(`--CD${k}=${v}`);
-if (process.env.TSREC_BUILD_JOBS) args.push('--parallel', process.env.TSREC_BUILD_JOBS);
-const r = spawnSync(process.execPath, args, { cwd: pkgDir, stdio: 'inherit' });
+// `configure` always re-applies the options (cmake-js `compile` keeps a cached configuration),
+// then `build` compiles incrementally.
+const common = ['-d', pkgDir, '-O', path.join(pkgDir, 'build'), '--config', process.env.TSREC_BUILD_TYPE || 'Release'];
+const configure = [cmakeJs, 'configure', ...common];
+for (const [k, v] of Object.entries(defs)) configure.push(`--CD${k}=${v}`);
+const build = [cmakeJs, 'build', ...common];
+if (process.env.TSREC_BUILD_JOBS) build.push('--parallel', process.env.TSREC_BUILD_JOBS);
+let r = spawnSync(process.execPath, configure, { cwd: pkgDir, stdio: 'inherit' });
+if (r.status === 0) r = spawnSync(process.execPath, build, { cwd: pkgDir, stdio: 'inherit' });
 if (r.status !== 0) {
   console.error(
     `\n@tsrec/native: building the addon failed (exit ${r.status}).\n` +

@@ -1,0 +1,166 @@
+/**
+ * `npx nx run native:bench`: TBE forward and forward + fused backward/update per optimizer on
+ * the issue's workloads, with (in the same run) a naive single-threaded reference, the machine's
+ * random-gather bandwidth for the same lookups, and PyTorch when `import torch` works.
+ * TSREC_BENCH_JSON=<path> also writes the results as JSON. TSREC_BENCH_ITERS sets iterations.
+ */
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+import { EmbeddingCollection, SparseOptimizerType } from '../embedding_collection';
+import { buildInfo } from '../runtime';
+import { makeBatch, Workload, WORKLOADS } from './workloads';
+
+const B = 4096;
+const ITERS = Number(process.env.TSREC_BENCH_ITERS ?? 15);
+const WARMUP = 3;
+const OPS = ['forward', 'sgd', 'adagrad', 'rowwise_adagrad', 'adam'] as const;
+type Op = (typeof OPS)[number];
+
+interface Row {
+  workload: string;
+  op: Op;
+  threads: number;
+  median_ms: number;
+  lookups_per_s: number;
+  gb_per_s: number;
+  reference_ms: number;
+  speedup_vs_reference: number;
+  gather_share: number | null;
+  torch_ms?: number;
+  speedup_vs_torch?: number;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+function timeIt(n: number, fn: (i: number) => void): number {
+  const t: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = process.hrtime.bigint();
+    fn(i);
+    t.push(Number(process.hrtime.bigint() - t0) / 1e6);
+  }
+  return median(t);
+}
+
+function uniqueRows(w: Workload, batch: { indices: Int32Array; offsets: Int32Array }): number[] {
+  return w.tables.map((_, f) => new Set(batch.indices.subarray(batch.offsets[f * B], batch.offsets[(f + 1) * B])).size);
+}
+
+/** Bytes a step must move at least: rows read (+ for updates: unique rows and their state read and written, the gradient read). */
+function bytesOf(w: Workload, op: Op, uniq: number[]): number {
+  let bytes = 0;
+  w.tables.forEach((t, f) => {
+    bytes += B * w.bag * t.dim * 4 + B * t.dim * 4; // gather + pooled write
+    if (op === 'forward') return;
+    const elemStates = op === 'adagrad' ? 1 : op === 'adam' ? 2 : 0;
+    bytes += B * t.dim * 4; // gradient read
+    bytes += uniq[f] * (2 * t.dim * 4 * (1 + elemStates) + (op === 'rowwise_adagrad' ? 8 : 0));
+  });
+  return bytes;
+}
+
+function runTorch(): Record<string, Record<string, number>> | null {
+  const script = path.join(__dirname, '..', '..', '..', '..', 'tools', 'bench_torch_tbe.py');
+  for (const py of ['python3', '/usr/bin/python3']) {
+    const probe = spawnSync(py, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8' });
+    if (probe.status !== 0) continue;
+    console.log(`PyTorch ${probe.stdout.trim()} found (${py}); running the same workloads there…`);
+    const r = spawnSync(py, [script, '--batch', String(B), '--iters', String(ITERS), '--threads', String(buildInfo().threads)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 24 });
+    if (r.status !== 0) {
+      console.log(`PyTorch comparison failed (exit ${r.status}); continuing without it`);
+      return null;
+    }
+    return JSON.parse(r.stdout.trim().split('\n').pop()!);
+  }
+  console.log('PyTorch not importable (apt-get install python3-torch to compare); skipping the PyTorch column');
+  return null;
+}
+
+function main(): void {
+  const info = buildInfo();
+  console.log(`tsrec TBE benchmark: batch ${B}, ${ITERS} iterations (median), ${info.threads} threads, BLAS ${info.blas}`);
+  const only = process.env.TSREC_BENCH_WORKLOADS?.split(',');
+  const rows: Row[] = [];
+  for (const w of WORKLOADS.filter((x) => !only || only.includes(x.name))) {
+    const batches = [0, 1, 2].map((s) => makeBatch(w, B, 1000 + s));
+    const uniq = uniqueRows(w, batches[0]);
+    const lookups = B * w.bag * w.tables.length;
+    for (const op of OPS) {
+      const type: SparseOptimizerType = op === 'forward' ? 'sgd' : op;
+      const coll = new EmbeddingCollection({
+        tables: w.tables.map((t, i) => ({ name: `t${i}`, rows: t.rows, dim: t.dim, pooling: w.pooling })),
+        optimizer: { type },
+        seed: 1,
+      });
+      const h = coll.nativeHandle();
+      const pooled = new Float32Array(B * coll.pooledDim);
+      const grad = Float32Array.from({ length: B * coll.pooledDim }, (_, i) => ((i * 2654435761) % 1000) / 1e5 - 0.005);
+      const step = (i: number, reference: boolean) => {
+        const b = batches[i % batches.length];
+        if (reference) h.forwardReference(b.indices, b.offsets, null, B, pooled, null);
+        else h.forward(b.indices, b.offsets, null, B, pooled, null);
+        if (op === 'forward') return;
+        if (reference) h.backwardReference(b.indices, b.offsets, null, B, grad, null, 1e-3);
+        else h.backwardAndUpdate(b.indices, b.offsets, null, B, grad, null, 1e-3);
+      };
+      timeIt(WARMUP, (i) => step(i, false));
+      const ms = timeIt(ITERS, (i) => step(i, false));
+      const refMs = timeIt(op === 'forward' ? 5 : 3, (i) => step(i, true));
+      let share: number | null = null;
+      if (op === 'forward') {
+        const b = batches[0];
+        h.gatherProbe(b.indices, b.offsets, null, B);
+        const probeMs = median(Array.from({ length: ITERS }, () => h.gatherProbe(b.indices, b.offsets, null, B) * 1e3));
+        share = probeMs / ms; // same bytes gathered: time ratio = bandwidth ratio
+      }
+      const bytes = bytesOf(w, op, uniq);
+      rows.push({
+        workload: w.name,
+        op,
+        threads: info.threads,
+        median_ms: ms,
+        lookups_per_s: lookups / (ms / 1e3),
+        gb_per_s: bytes / (ms / 1e3) / 1e9,
+        reference_ms: refMs,
+        speedup_vs_reference: refMs / ms,
+        gather_share: share,
+      });
+      const last = rows[rows.length - 1];
+      console.log(
+        `  ${w.name.padEnd(10)} ${op.padEnd(16)} ${ms.toFixed(2).padStart(8)} ms  ${(last.lookups_per_s / 1e6).toFixed(1).padStart(6)} M lookups/s  ${last.gb_per_s.toFixed(2).padStart(6)} GB/s  ` +
+          `x${last.speedup_vs_reference.toFixed(1)} vs naive` +
+          (share !== null ? `  ${(share * 100).toFixed(0)}% of gather bandwidth` : '') +
+          (info.threads > 0 ? '' : ''),
+      );
+      coll.dispose();
+    }
+  }
+  const torch = process.env.TSREC_BENCH_TORCH === '0' ? null : runTorch();
+  if (torch) {
+    for (const r of rows) {
+      const t = torch[r.workload]?.[r.op];
+      if (t !== undefined) {
+        r.torch_ms = t;
+        r.speedup_vs_torch = t / r.median_ms;
+      }
+    }
+  }
+  console.log('\nworkload   op                 tsrec ms   naive ms  x naive   gather%   torch ms  x torch');
+  for (const r of rows) {
+    console.log(
+      `${r.workload.padEnd(10)} ${r.op.padEnd(16)} ${r.median_ms.toFixed(2).padStart(9)} ${r.reference_ms.toFixed(2).padStart(10)} ${r.speedup_vs_reference.toFixed(1).padStart(8)} ` +
+        `${r.gather_share === null ? '       -' : (r.gather_share * 100).toFixed(0).padStart(7) + '%'} ${r.torch_ms === undefined ? '         -' : r.torch_ms.toFixed(2).padStart(10)} ${r.speedup_vs_torch === undefined ? '       -' : r.speedup_vs_torch.toFixed(1).padStart(8)}`,
+    );
+  }
+  const json = process.env.TSREC_BENCH_JSON;
+  if (json) {
+    fs.writeFileSync(json, JSON.stringify({ machine: { threads: info.threads, blas: info.blas, batch: B }, results: rows }, null, 2));
+    console.log(`\nwrote ${json}`);
+  }
+}
+
+main();
