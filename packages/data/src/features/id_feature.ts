@@ -1,0 +1,142 @@
+import { parseNumber } from '../number_parser';
+import { Feature, FeaturizeContext, SparseOutput } from './feature';
+import { IdMapper } from './id_mapper';
+import { Tokens, tokenize } from './tokens';
+
+/** Settings shared by IdFeature, SequenceIdFeature and the id side of other features. */
+export interface IdFeatureOptions {
+  name: string;
+  input: string;
+  mapper: IdMapper;
+  /** Multi-value separator of a field ('' for single values). */
+  separator: string;
+  weighted: boolean;
+  /** Keep at most this many ids per row (value_dim = 1 keeps one). 0: all. */
+  maxValues: number;
+  embeddingName: string;
+  embeddingDim: number;
+  pooling: 'sum' | 'mean';
+  /** Sequence: split by this delimiter first and keep at most sequenceLength elements. */
+  sequence?: { delim: string; length: number };
+}
+
+/** Categorical ids: tokens of a column mapped to embedding rows (see id_mapper.ts). */
+export class IdFeature implements Feature {
+  readonly kind = 'sparse' as const;
+  readonly dim = 0;
+  readonly inputs: readonly string[];
+  constructor(private readonly o: IdFeatureOptions) {
+    this.inputs = [o.input];
+  }
+  get name(): string {
+    return this.o.name;
+  }
+  get numEmbeddings(): number {
+    return this.o.mapper.numEmbeddings;
+  }
+  get embeddingName(): string {
+    return this.o.embeddingName;
+  }
+  get embeddingDim(): number {
+    return this.o.embeddingDim;
+  }
+  get pooling(): 'sum' | 'mean' {
+    return this.o.pooling;
+  }
+  get isSequence(): boolean {
+    return !!this.o.sequence;
+  }
+  get isWeighted(): boolean {
+    return this.o.weighted;
+  }
+
+  featurize(ctx: FeaturizeContext): SparseOutput {
+    const o = this.o;
+    const rows = ctx.block.rows;
+    let tok = tokenize(ctx.block.column(o.input), rows, o.sequence ? o.sequence.delim : o.separator);
+    const limit = o.sequence ? o.sequence.length : o.maxValues;
+    if (limit > 0) tok = truncateTokens(tok, limit);
+    let weights: Float32Array | null = null;
+    if (o.weighted) weights = splitWeights(tok, ctx, o.input);
+    return assembleIds(tok, o.mapper, ctx, o.input, weights);
+  }
+}
+
+/** Maps tokens to ids and fills missing rows with the default id (weight 1). */
+export function assembleIds(tok: Tokens, mapper: IdMapper, ctx: FeaturizeContext, input: string, weights: Float32Array | null): SparseOutput {
+  const rows = tok.rowOffsets.length - 1;
+  const n = tok.starts.length;
+  const ids = new Int32Array(n);
+  mapper.map(tok, ctx, input, ids);
+  const lengths = new Int32Array(rows);
+  const ro = tok.rowOffsets;
+  const def = mapper.defaultId;
+  let missing = 0;
+  for (let r = 0; r < rows; r++) {
+    lengths[r] = ro[r + 1] - ro[r];
+    if (lengths[r] === 0) missing++;
+  }
+  if (def === null || missing === 0) return { kind: 'sparse', values: ids, lengths, weights };
+  const values = new Int32Array(n + missing);
+  const w = weights ? new Float32Array(n + missing) : null;
+  let at = 0;
+  for (let r = 0; r < rows; r++) {
+    const s = ro[r], e = ro[r + 1];
+    if (s === e) {
+      values[at] = def;
+      if (w) w[at] = 1;
+      at++;
+      lengths[r] = 1;
+    } else {
+      values.set(ids.subarray(s, e), at);
+      if (w) w.set(weights!.subarray(s, e), at);
+      at += e - s;
+    }
+  }
+  return { kind: 'sparse', values, lengths, weights: w };
+}
+
+/** Keeps at most `limit` tokens per row (the first ones). */
+export function truncateTokens(tok: Tokens, limit: number): Tokens {
+  const ro = tok.rowOffsets;
+  const rows = ro.length - 1;
+  let over = false;
+  for (let r = 0; r < rows && !over; r++) over = ro[r + 1] - ro[r] > limit;
+  if (!over) return tok;
+  const starts: number[] = [];
+  const ends: number[] = [];
+  const rowOffsets = new Int32Array(rows + 1);
+  for (let r = 0; r < rows; r++) {
+    const e = Math.min(ro[r + 1], ro[r] + limit);
+    for (let t = ro[r]; t < e; t++) {
+      starts.push(tok.starts[t]);
+      ends.push(tok.ends[t]);
+    }
+    rowOffsets[r + 1] = starts.length;
+  }
+  return { bytes: tok.bytes, starts: Int32Array.from(starts), ends: Int32Array.from(ends), rowOffsets, fromBytes: tok.fromBytes };
+}
+
+/** Splits `id:weight` tokens in place (the token keeps the id part) and returns the weights. */
+function splitWeights(tok: Tokens, ctx: FeaturizeContext, input: string): Float32Array {
+  const w = new Float32Array(tok.starts.length);
+  const ro = tok.rowOffsets;
+  const b = tok.bytes;
+  for (let r = 0; r < ro.length - 1; r++) {
+    for (let t = ro[r]; t < ro[r + 1]; t++) {
+      const s = tok.starts[t];
+      let c = tok.ends[t] - 1;
+      while (c >= s && b[c] !== 58) c--;
+      const v = c >= s ? parseNumber(b, c + 1, tok.ends[t]) : NaN;
+      if (Number.isNaN(v)) {
+        const text = Buffer.from(b.buffer, b.byteOffset + s, tok.ends[t] - s).toString('utf8');
+        ctx.fail(r, 'bad_weight', input, `feature "${ctx.feature}": expected id:weight in column "${input}" but found ${JSON.stringify(text)}`, tok.fromBytes ? s : undefined);
+        w[t] = 0;
+        continue;
+      }
+      w[t] = v;
+      tok.ends[t] = c;
+    }
+  }
+  return w;
+}

@@ -1,0 +1,72 @@
+import { compileExpression } from './expr_evaluator';
+
+/**
+ * RawFeature normalizers in TorchEasyRec's syntax:
+ * `method=log10,threshold=1e-10,default=-10` (x > threshold ? log10(x) : default),
+ * `method=zscore,mean=0,standard_deviation=10`, `method=minmax,min=2.1,max=2.2`,
+ * `method=expression,expr=sign(x)`.
+ */
+export type Normalizer = (x: number) => number;
+
+/** Parses a normalizer string; '' or undefined gives null (no change). */
+export function parseNormalizer(spec: string | undefined, featureName: string): Normalizer | null {
+  if (!spec) return null;
+  const kv = new Map<string, string>();
+  // expr may contain commas: everything after "expr=" belongs to it.
+  const exprAt = spec.indexOf('expr=');
+  const head = exprAt >= 0 ? spec.slice(0, exprAt) : spec;
+  for (const part of head.split(',')) {
+    if (part.trim() === '') continue;
+    const i = part.indexOf('=');
+    if (i < 0) throw new Error(`feature "${featureName}": expected key=value in normalizer but found ${JSON.stringify(part)}`);
+    kv.set(part.slice(0, i).trim(), part.slice(i + 1).trim());
+  }
+  if (exprAt >= 0) kv.set('expr', spec.slice(exprAt + 5).trim());
+  const num = (k: string, def?: number): number => {
+    const v = kv.get(k);
+    if (v === undefined) {
+      if (def !== undefined) return def;
+      throw new Error(`feature "${featureName}": normalizer "${spec}" needs ${k}=<number>`);
+    }
+    const n = Number(v);
+    if (!Number.isFinite(n)) throw new Error(`feature "${featureName}": expected a number for normalizer ${k} but received ${JSON.stringify(v)}`);
+    return n;
+  };
+  const method = kv.get('method');
+  switch (method) {
+    case 'log10': {
+      const threshold = num('threshold', 1e-10);
+      const def = num('default', -10);
+      return (x) => (x > threshold ? Math.log10(x) : def);
+    }
+    case 'zscore': {
+      const mean = num('mean', 0);
+      const sd = num('standard_deviation', 1);
+      if (sd === 0) throw new Error(`feature "${featureName}": zscore standard_deviation must not be 0`);
+      return (x) => (x - mean) / sd;
+    }
+    case 'minmax': {
+      const min = num('min');
+      const max = num('max');
+      if (max <= min) throw new Error(`feature "${featureName}": minmax needs max > min but received min=${min}, max=${max}`);
+      return (x) => (x - min) / (max - min);
+    }
+    case 'expression': {
+      const f = compileExpression(kv.get('expr') ?? '', ['x'], featureName);
+      return (x) => f([x]);
+    }
+    default:
+      throw new Error(`feature "${featureName}": expected normalizer method log10, zscore, minmax or expression but received ${JSON.stringify(method)}`);
+  }
+}
+
+/** Index of the bucket of x: the number of boundaries <= x (TensorFlow's Bucketize). */
+export function bucketize(boundaries: Float64Array, x: number): number {
+  let lo = 0, hi = boundaries.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (boundaries[mid] <= x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}

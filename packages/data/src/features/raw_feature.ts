@@ -1,0 +1,170 @@
+import { parseInteger, parseNumber } from '../number_parser';
+import { DenseOutput, Feature, FeaturizeContext, SequenceDenseOutput, SparseOutput } from './feature';
+import { truncateTokens } from './id_feature';
+import { bucketize, Normalizer } from './normalizer';
+import { RawColumn } from '../raw_block';
+import { Tokens, tokenize } from './tokens';
+
+/** Settings of a RawFeature / SequenceRawFeature. */
+export interface RawFeatureOptions {
+  name: string;
+  input: string;
+  valueDim: number;
+  separator: string;
+  /** Values of a missing field (already split); one value is broadcast to valueDim. */
+  defaults: number[];
+  normalizer: Normalizer | null;
+  /** Bucketize into ids (sparse output) when set. */
+  boundaries: Float64Array | null;
+  /** FG_NONE with boundaries: fields already hold bucket ids. */
+  encodedBuckets: boolean;
+  embeddingName: string;
+  embeddingDim: number;
+  pooling: 'sum' | 'mean';
+  sequence?: { delim: string; length: number };
+}
+
+/** Numbers (value_dim per row, or per sequence element), optionally normalized or bucketized. */
+export class RawFeature implements Feature {
+  readonly inputs: readonly string[];
+  readonly kind: 'sparse' | 'dense' | 'sequence_dense';
+  constructor(private readonly o: RawFeatureOptions) {
+    this.inputs = [o.input];
+    this.kind = o.boundaries ? 'sparse' : o.sequence ? 'sequence_dense' : 'dense';
+  }
+  get name(): string {
+    return this.o.name;
+  }
+  get dim(): number {
+    return this.o.boundaries ? 0 : this.o.valueDim;
+  }
+  get numEmbeddings(): number {
+    return this.o.boundaries ? this.o.boundaries.length + 1 : 0;
+  }
+  get embeddingName(): string {
+    return this.o.embeddingName;
+  }
+  get embeddingDim(): number {
+    return this.o.embeddingDim;
+  }
+  get pooling(): 'sum' | 'mean' {
+    return this.o.pooling;
+  }
+  get isSequence(): boolean {
+    return !!this.o.sequence;
+  }
+  readonly isWeighted = false;
+
+  featurize(ctx: FeaturizeContext): DenseOutput | SparseOutput | SequenceDenseOutput {
+    const o = this.o;
+    const rows = ctx.block.rows;
+    const d = o.valueDim;
+    const col = joinArrays(ctx.block.column(o.input), o.separator);
+    // Elements: rows themselves, or the sequence elements of each row.
+    let elems: Tokens;
+    if (o.sequence) {
+      elems = tokenize(col, rows, o.sequence.delim);
+      if (o.sequence.length > 0) elems = truncateTokens(elems, o.sequence.length);
+    } else {
+      elems = tokenize(col, rows, '\u0000'); // whole fields; the NUL separator never splits text
+    }
+    const ro = elems.rowOffsets;
+    const nElems = o.sequence ? elems.starts.length : rows;
+    const vals = new Float64Array(nElems * d);
+    const b = elems.bytes;
+    const sep = o.separator.length === 1 ? o.separator.charCodeAt(0) : -1;
+    for (let r = 0; r < rows; r++) {
+      const s0 = ro[r], e0 = ro[r + 1];
+      if (!o.sequence) {
+        if (s0 === e0) {
+          this.fillDefault(vals, r * d);
+          continue;
+        }
+        this.parseElement(b, elems.starts[s0], elems.ends[s0], sep, vals, r * d, ctx, r, elems.fromBytes);
+      } else {
+        for (let t = s0; t < e0; t++) this.parseElement(b, elems.starts[t], elems.ends[t], sep, vals, t * d, ctx, r, elems.fromBytes);
+      }
+    }
+    if (o.normalizer && !o.encodedBuckets) for (let i = 0; i < vals.length; i++) vals[i] = o.normalizer(vals[i]);
+    const lengths = new Int32Array(rows);
+    for (let r = 0; r < rows; r++) lengths[r] = o.sequence ? (ro[r + 1] - ro[r]) * (o.boundaries ? d : 1) : o.boundaries ? d : 1;
+    if (o.boundaries) {
+      const ids = new Int32Array(vals.length);
+      const n = o.boundaries.length + 1;
+      for (let i = 0; i < vals.length; i++) {
+        if (o.encodedBuckets) {
+          const v = vals[i];
+          if (!Number.isInteger(v) || v < 0 || v >= n) {
+            const r = rowOfValue(i, d, ro, !!o.sequence);
+            ctx.fail(r, 'id_out_of_range', o.input, `feature "${o.name}": bucket id ${v} in column "${o.input}" is outside [0, ${n}) (boundaries)`);
+            continue;
+          }
+          ids[i] = v;
+        } else ids[i] = bucketize(o.boundaries, vals[i]);
+      }
+      return { kind: 'sparse', values: ids, lengths, weights: null };
+    }
+    const values = Float32Array.from(vals);
+    if (o.sequence) return { kind: 'sequence_dense', values, lengths };
+    return { kind: 'dense', values };
+  }
+
+  private fillDefault(vals: Float64Array, at: number): void {
+    const d = this.o.valueDim;
+    const def = this.o.defaults;
+    for (let k = 0; k < d; k++) vals[at + k] = def.length === 1 ? def[0] : def[k];
+  }
+
+  // Parses one field / element of valueDim numbers split by the separator.
+  private parseElement(b: Uint8Array, s: number, e: number, sep: number, vals: Float64Array, at: number, ctx: FeaturizeContext, r: number, fromBytes: boolean): void {
+    const o = this.o;
+    const d = o.valueDim;
+    let k = 0;
+    let p = s;
+    while (p <= e) {
+      let q = p;
+      if (sep >= 0) while (q < e && b[q] !== sep) q++;
+      else q = e;
+      if (k < d) {
+        const v = o.encodedBuckets ? parseInteger(b, p, q) : parseNumber(b, p, q);
+        if (Number.isNaN(v)) {
+          const text = Buffer.from(b.buffer, b.byteOffset + p, q - p).toString('utf8');
+          ctx.fail(r, 'bad_number', o.input, `feature "${o.name}": expected ${o.encodedBuckets ? 'an integer bucket id' : 'a number'} in column "${o.input}" but found ${JSON.stringify(text)}`, fromBytes ? p : undefined);
+          return;
+        }
+        vals[at + k] = v;
+      }
+      k++;
+      p = q + 1;
+      if (sep < 0) break;
+    }
+    if (k !== d) {
+      if (k === 0 && !o.sequence) return this.fillDefault(vals, at);
+      ctx.fail(r, 'bad_number', o.input, `feature "${o.name}": expected ${d} value${d === 1 ? '' : 's'} (value_dim) in column "${o.input}" but found ${k}`, fromBytes ? s : undefined);
+    }
+  }
+}
+
+// Decoded list values (Parquet list<float>) become separator-joined text, as CSV fields are.
+function joinArrays(col: RawColumn | undefined, sep: string): RawColumn | undefined {
+  if (!col || col.kind !== 'values') return col;
+  const v = col.values;
+  const out = new Array<unknown>(v.length);
+  for (let i = 0; i < v.length; i++) {
+    const x = v[i];
+    out[i] = Array.isArray(x) || ArrayBuffer.isView(x) ? Array.from(x as ArrayLike<unknown>).join(sep) : x;
+  }
+  return { kind: 'values', values: out };
+}
+
+function rowOfValue(i: number, d: number, ro: Int32Array, sequence: boolean): number {
+  const el = Math.floor(i / d);
+  if (!sequence) return el;
+  let lo = 0, hi = ro.length - 2;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (ro[mid] <= el) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
+}

@@ -1,0 +1,25 @@
+/**
+ * Worker thread entry: builds a RowFeaturizer from workerData, then featurizes each row batch it
+ * receives and posts the Batch back with its buffers transferred.
+ */
+import { parentPort, workerData } from 'worker_threads';
+import { DataError } from './bad_data';
+import { transferList } from './batch';
+import { FeatureEngine } from './feature_engine';
+import { RowFeaturizer } from './row_featurizer';
+import { RowBatch } from './row_pipeline';
+import { WorkerInit } from './worker_pool';
+
+const init = workerData as WorkerInit;
+const featurizer = new RowFeaturizer(new FeatureEngine(init.features), init.spec, init.policy);
+
+parentPort!.on('message', (m: { id: number; rb: RowBatch }) => {
+  try {
+    const { batch, bad } = featurizer.featurize(m.rb);
+    parentPort!.postMessage({ id: m.id, batch, bad }, transferList(batch));
+  } catch (e) {
+    const err = e as Error;
+    const de = e instanceof DataError ? { reason: e.reason, location: e.location } : {};
+    parentPort!.postMessage({ id: m.id, error: { message: err.message, name: err.name, ...de } });
+  }
+});

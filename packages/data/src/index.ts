@@ -1,0 +1,20 @@
+/**
+ * @tsrec/data: readers (CSV/TSV, Parquet), the feature engine, keyed jagged batches and the
+ * synthetic Criteo-like data set.
+ */
+export { KeyedJaggedBatch } from './keyed_jagged_batch';
+export type { Batch, SequenceDense } from './batch';
+export { concatBatches, sliceBatch, takeRows, transferList, reviveBatch } from './batch';
+export { BadDataReport, DataError, formatBadDataSummary } from './bad_data';
+export type { BadDataPolicy, BadDataReason, BadDataSummary, DataLocation } from './bad_data';
+export * from './feature_config';
+export { FeatureEngine } from './feature_engine';
+export type { FeatureEngineOptions, TableInfo } from './feature_engine';
+export type { Feature } from './features/feature';
+export { compileExpression } from './features/expr_evaluator';
+export { parseNormalizer, bucketize } from './features/normalizer';
+export { delimitedFormat, frameRows, splitFields, newRowFrames, FieldTable, firstInvalidUtf8 } from './delimited_splitter';
+export type { DelimitedFormat, RowFrames, SplitError } from './delimited_splitter';
+export { parseNumber, parseInteger } from './number_parser';
+export { DelimitedBlock, ValueBlock } from './raw_block';
+export type { RawBlock, RawColumn } from './raw_block';

@@ -1,0 +1,87 @@
+import * as fs from 'fs';
+import * as zlib from 'zlib';
+import { DelimitedFormat, frameRows, newRowFrames } from './delimited_splitter';
+import { RowSink } from './row_pipeline';
+
+/** The column names of a delimited file: its header line, or the configured input fields. */
+export function readHeader(file: string, fmt: DelimitedFormat): string[] {
+  const buf = readHead(file, 1 << 16);
+  const frames = newRowFrames(1);
+  frameRows(buf, 0, buf.length, true, fmt.quote, 1, frames);
+  if (frames.count === 0) throw new Error(`${file}:1:1: expected a header line but the file is empty`);
+  const line = buf.subarray(frames.starts[0], frames.ends[0]).toString('utf8');
+  const q = fmt.quote >= 0 ? String.fromCharCode(fmt.quote) : null;
+  return line.split(String.fromCharCode(fmt.delimiter)).map((s) => (q && s.startsWith(q) && s.endsWith(q) && s.length >= 2 ? s.slice(1, -1) : s).trim());
+}
+
+function readHead(file: string, n: number): Buffer {
+  if (file.endsWith('.gz')) return zlib.gunzipSync(fs.readFileSync(file)).subarray(0, n);
+  const fd = fs.openSync(file, 'r');
+  try {
+    const b = Buffer.allocUnsafe(n);
+    const got = fs.readSync(fd, b, 0, n, 0);
+    return b.subarray(0, got);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/**
+ * Pushes every row of a delimited file into `sink`, reading `chunkBytes` at a time (gzip files
+ * are inflated whole), and yields after each chunk so the caller can apply back-pressure.
+ * Skips the header line when `withHeader`. Returns the number of rows.
+ */
+export function* pushDelimitedRows(file: string, fileIndex: number, fmt: DelimitedFormat, withHeader: boolean, sink: RowSink, chunkBytes = 4 << 20): Generator<void, number> {
+  const frames = newRowFrames(16384);
+  let rows = 0;
+  let line = 1;
+  let skipHeader = withHeader;
+  const consume = (buf: Buffer, end: number, isLast: boolean): number => {
+    let pos = 0;
+    for (;;) {
+      frames.count = 0;
+      const r = frameRows(buf, pos, end, isLast, fmt.quote, line, frames);
+      for (let k = 0; k < frames.count; k++) {
+        if (skipHeader) {
+          skipHeader = false;
+          continue;
+        }
+        sink.push(buf, frames.starts[k], frames.ends[k], null, frames.lines[k], fileIndex);
+        rows++;
+      }
+      pos = r.pos;
+      line = r.line;
+      if (frames.count < frames.starts.length) return pos;
+    }
+  };
+  if (file.endsWith('.gz')) {
+    const buf = zlib.gunzipSync(fs.readFileSync(file));
+    consume(buf, buf.length, true);
+    yield;
+    return rows;
+  }
+  const fd = fs.openSync(file, 'r');
+  try {
+    let buf = Buffer.allocUnsafe(chunkBytes);
+    let have = 0;
+    for (;;) {
+      if (have === buf.length) {
+        const grown = Buffer.allocUnsafe(buf.length * 2);
+        buf.copy(grown, 0, 0, have);
+        buf = grown;
+      }
+      const got = fs.readSync(fd, buf, have, buf.length - have, null);
+      const end = have + got;
+      const isLast = got === 0;
+      const used = consume(buf, end, isLast);
+      yield;
+      if (isLast) break;
+      // Rows handed on were copied by the next stage, so the chunk is reused: the tail moves to its front.
+      buf.copy(buf, 0, used, end);
+      have = end - used;
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+  return rows;
+}

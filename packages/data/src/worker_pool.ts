@@ -1,0 +1,91 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { Worker } from 'worker_threads';
+import { BadDataSummary, DataError } from './bad_data';
+import { Batch, reviveBatch } from './batch';
+import { FeatureEngineOptions } from './feature_engine';
+import { RowFeaturizerSpec } from './row_featurizer';
+import { RowBatch } from './row_pipeline';
+
+/** What each worker is told once: how to build its featurizer. */
+export interface WorkerInit {
+  features: FeatureEngineOptions;
+  spec: RowFeaturizerSpec;
+  policy: 'fail' | 'skip';
+}
+
+/** Messages from a worker. */
+export type WorkerReply =
+  | { id: number; batch: Batch; bad: BadDataSummary }
+  | { id: number; error: { message: string; name: string; reason?: string; location?: { file: string; line: number; column: number } } };
+
+/** The compiled worker script (workers run JavaScript: dist/ next to us, or ../dist from src/ under jest). */
+export function workerScript(): string {
+  const here = path.join(__dirname, 'featurize_worker.js');
+  if (fs.existsSync(here)) return here;
+  const dist = path.join(__dirname, '..', 'dist', 'featurize_worker.js');
+  if (fs.existsSync(dist)) return dist;
+  throw new Error(`@tsrec/data: the worker script is not built (looked for ${here} and ${dist}); run: npx nx run data:build`);
+}
+
+/**
+ * N featurizing threads, fed round-robin. Row batches and finished batches move as transferred
+ * ArrayBuffers (no copy). A worker error rejects that task with the worker's message
+ * (file:line:column included) and the pool stays usable until closed.
+ */
+export class WorkerPool {
+  private readonly workers: Worker[] = [];
+  private readonly waiting = new Map<number, { resolve: (v: { batch: Batch; bad: BadDataSummary }) => void; reject: (e: Error) => void }>();
+  private next = 0;
+  private id = 0;
+  private closed = false;
+
+  constructor(n: number, init: WorkerInit) {
+    const script = workerScript();
+    for (let i = 0; i < n; i++) {
+      const w = new Worker(script, { workerData: init });
+      w.on('message', (m: WorkerReply) => this.onReply(m));
+      w.on('error', (e) => this.failAll(e));
+      w.on('exit', (code) => {
+        if (!this.closed && code !== 0) this.failAll(new Error(`a data worker exited with code ${code}`));
+      });
+      this.workers.push(w);
+    }
+  }
+
+  /** Featurizes a row batch on the next worker; its buffers are transferred (unusable here afterwards). */
+  run(rb: RowBatch): Promise<{ batch: Batch; bad: BadDataSummary }> {
+    if (this.closed) return Promise.reject(new Error('the data worker pool is closed'));
+    const id = this.id++;
+    const w = this.workers[this.next];
+    this.next = (this.next + 1) % this.workers.length;
+    const p = new Promise<{ batch: Batch; bad: BadDataSummary }>((resolve, reject) => this.waiting.set(id, { resolve, reject }));
+    const transfer: ArrayBuffer[] = [];
+    if (rb.kind === 'csv') for (const a of [rb.bytes, rb.starts, rb.ends, rb.lines, rb.fileIndex]) if (a.buffer instanceof ArrayBuffer && !transfer.includes(a.buffer)) transfer.push(a.buffer);
+    w.postMessage({ id, rb }, transfer);
+    return p;
+  }
+
+  private onReply(m: WorkerReply): void {
+    const t = this.waiting.get(m.id);
+    if (!t) return;
+    this.waiting.delete(m.id);
+    if ('error' in m) {
+      const e = m.error;
+      t.reject(e.reason && e.location ? new DataError(e.reason as never, e.location, e.message.replace(/^[^:]*:\d+:\d+: /, '')) : Object.assign(new Error(e.message), { name: e.name }));
+    } else t.resolve({ batch: reviveBatch(m.batch), bad: m.bad });
+  }
+
+  private failAll(e: Error): void {
+    for (const t of this.waiting.values()) t.reject(e);
+    this.waiting.clear();
+  }
+
+  /** Terminates the workers; pending tasks are rejected. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.failAll(new Error('the data worker pool was closed'));
+    await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+}
