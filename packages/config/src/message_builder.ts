@@ -147,11 +147,16 @@ function setField(r: ReflectMessage, field: DescField, f: FieldNode, ctx: BuildC
           }
           let key: ScalarNode | undefined;
           let value: ValueNode | undefined;
+          let bad = false;
           for (const e of item.fields) {
             if (e.name === 'key' && e.value.kind === 'scalar') key = e.value;
             else if (e.name === 'value') value = e.value;
-            else ctx.issues.push({ message: `unknown field '${e.name}' in a map entry`, path: join(path, field.name), location: e.loc, suggestion: didYouMean(e.name, ['key', 'value']) });
+            else {
+              bad = true;
+              ctx.issues.push({ message: `unknown field '${e.name}' in a map entry`, path: join(path, field.name), location: e.loc, suggestion: didYouMean(e.name, ['key', 'value']) });
+            }
           }
+          if (bad) continue;
           if (!key) {
             ctx.issues.push({ message: `map entry of ${field.name} has no key`, path, location: item.loc });
             continue;
