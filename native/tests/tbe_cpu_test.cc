@@ -193,6 +193,35 @@ TEST_CASE(large_batch_multithreaded_matches_reference) {
   }
 }
 
+TEST_CASE(large_gradient_takes_the_huge_page_copy_path) {
+  // B * pooled_dim * 4 >= 2 MiB: the backward copies dL/dpooled into huge-page scratch first.
+  std::mt19937_64 rng(tsrec_test::seed_from_env() + 4);
+  std::vector<TableConfig> tables{{"a", 3000, 64, 0, 0}, {"b", 200, 64, 0, 0}};
+  std::vector<FeatureConfig> features{{"fa", 0, Pooling::kSum}, {"fb", 1, Pooling::kMean}, {"fc", 0, Pooling::kNone}};
+  for (int opt = 0; opt < 4; ++opt) {
+    OptimizerConfig o = optim_of(opt, rng);
+    auto fast = make(tables, features, o, 21), ref = make(tables, features, o, 21);
+    for (int step = 1; step <= 2; ++step) {
+      RandomBatch rb;
+      BatchSpec s;
+      s.B = 4200;
+      s.max_bag = 3;
+      s.weighted = step == 2;
+      make_batch(fast->layout(), s, rng, &rb);
+      const int64_t P = fast->layout().pooled_dim * s.B;
+      CHECK(P * 4 >= (int64_t{1} << 21));
+      const int64_t S = SequenceOutputSize(fast->layout(), rb.batch);
+      std::vector<float> gp(P), gs(S);
+      for (auto& v : gp) v = std::uniform_real_distribution<float>(-0.2f, 0.2f)(rng);
+      for (auto& v : gs) v = std::uniform_real_distribution<float>(-0.2f, 0.2f)(rng);
+      CHECK(fast->BackwardAndUpdate(rb.batch, gp.data(), gs.data(), 0.03f).ok());
+      TbeBackwardReference(ref->layout(), ref->tables(), o, MakeOptimStep(o, 0.03f, step), rb.batch, gp.data(), gs.data());
+      std::string why;
+      CHECK_MSG(same_state(*fast, *ref, 2e-5f, &why), "optimizer %s step %d: %s", optim_name(o.type), step, why.c_str());
+    }
+  }
+}
+
 TEST_CASE(edge_cases) {
   std::mt19937_64 rng(tsrec_test::seed_from_env() + 2);
   // one-row table, every id duplicated, B = 1, T = 1
