@@ -60,6 +60,7 @@ export class RawFeature implements Feature {
     const rows = ctx.block.rows;
     const d = o.valueDim;
     const col = joinArrays(ctx.block.column(o.input), o.separator);
+    if (col && col.kind === 'bytes' && d === 1 && !o.sequence) return this.finish(this.parseSingle(col.bytes, col.starts, col.ends, ctx), rows, null, ctx);
     // Elements: rows themselves, or the sequence elements of each row.
     let elems: Tokens;
     if (o.sequence) {
@@ -85,9 +86,38 @@ export class RawFeature implements Feature {
         for (let t = s0; t < e0; t++) this.parseElement(b, elems.starts[t], elems.ends[t], sep, vals, t * d, ctx, r, elems.fromBytes);
       }
     }
+    return this.finish(vals, rows, ro, ctx);
+  }
+
+  // The common case (one number per field, CSV bytes): parse each field in place, no tokenizing.
+  private parseSingle(b: Uint8Array, starts: Int32Array, ends: Int32Array, ctx: FeaturizeContext): Float64Array {
+    const o = this.o;
+    const rows = ctx.block.rows;
+    const vals = new Float64Array(rows);
+    const def = o.defaults[0];
+    for (let r = 0; r < rows; r++) {
+      const s = starts[r], e = ends[r];
+      if (s === e) {
+        vals[r] = def;
+        continue;
+      }
+      const v = o.encodedBuckets ? parseInteger(b, s, e) : parseNumber(b, s, e);
+      if (Number.isNaN(v)) {
+        const text = Buffer.from(b.buffer, b.byteOffset + s, e - s).toString('utf8');
+        ctx.fail(r, 'bad_number', o.input, `feature "${o.name}": expected ${o.encodedBuckets ? 'an integer bucket id' : 'a number'} in column "${o.input}" but found ${JSON.stringify(text)}`, s);
+      }
+      vals[r] = v;
+    }
+    return vals;
+  }
+
+  // Normalizes, then bucketizes (sparse) or packs (dense / sequence_dense). ro: sequence row offsets.
+  private finish(vals: Float64Array, rows: number, ro: Int32Array | null, ctx: FeaturizeContext): DenseOutput | SparseOutput | SequenceDenseOutput {
+    const o = this.o;
+    const d = o.valueDim;
     if (o.normalizer && !o.encodedBuckets) for (let i = 0; i < vals.length; i++) vals[i] = o.normalizer(vals[i]);
     const lengths = new Int32Array(rows);
-    for (let r = 0; r < rows; r++) lengths[r] = o.sequence ? (ro[r + 1] - ro[r]) * (o.boundaries ? d : 1) : o.boundaries ? d : 1;
+    for (let r = 0; r < rows; r++) lengths[r] = o.sequence && ro ? (ro[r + 1] - ro[r]) * (o.boundaries ? d : 1) : o.boundaries ? d : 1;
     if (o.boundaries) {
       const ids = new Int32Array(vals.length);
       const n = o.boundaries.length + 1;
@@ -95,7 +125,7 @@ export class RawFeature implements Feature {
         if (o.encodedBuckets) {
           const v = vals[i];
           if (!Number.isInteger(v) || v < 0 || v >= n) {
-            const r = rowOfValue(i, d, ro, !!o.sequence);
+            const r = rowOfValue(i, d, ro ?? new Int32Array(0), !!o.sequence);
             ctx.fail(r, 'id_out_of_range', o.input, `feature "${o.name}": bucket id ${v} in column "${o.input}" is outside [0, ${n}) (boundaries)`);
             continue;
           }
