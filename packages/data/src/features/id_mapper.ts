@@ -51,10 +51,11 @@ export function createIdMapper(c: IdMapperConfig, encoded: boolean): IdMapper {
   }
   const defaultValue = c.defaultValue ?? '';
   let mapper: IdMapper;
+  // Encoded (FG_NONE) ids are rows already: only the table size matters, not the vocabulary or hash.
   if (c.hashBucketSize !== undefined) mapper = new HashMapper(checkNumBuckets(asInt(c.hashBucketSize), `${name}.hash_bucket_size`), defaultValue);
   else if (c.numBuckets !== undefined) mapper = new RangeMapper(checkNumBuckets(asInt(c.numBuckets), `${name}.num_buckets`), 'num_buckets', defaultValue, name);
   else mapper = VocabMapper.from(c, defaultValue);
-  return encoded ? new RangeMapper(mapper.numEmbeddings, 'table size', '', name) : mapper;
+  return encoded ? new RangeMapper(mapper.numEmbeddings, 'table size', defaultValue, name) : mapper;
 }
 
 class HashMapper implements IdMapper {
