@@ -85,7 +85,10 @@ void forward_range(const TbeLayout& l, const TbeTables& tabs, const TbeBatch& ba
 
 void TbeForwardCpu(const TbeLayout& l, const TbeTables& tabs, const TbeBatch& batch, float* pooled, float* sequence, ThreadPool& pool) {
   const int64_t F = static_cast<int64_t>(l.features.size()), B = batch.batch_size;
-  std::vector<int64_t> seq_off;
+  // Reused across calls (no allocation on the hot path once warm). Bound to a plain reference:
+  // inside the worker lambda the name would denote the *worker's* thread_local instance.
+  thread_local std::vector<int64_t> tls_seq_off;
+  std::vector<int64_t>& seq_off = tls_seq_off;
   SequenceOffsets(l, batch, &seq_off);
   auto body = [&](int64_t kb, int64_t ke, int) {
     if (batch.index_type == IndexType::kInt32) {

@@ -164,6 +164,27 @@ describe(`EmbeddingCollection vs the TS reference (seed ${SEED})`, () => {
   });
 });
 
+describe('EmbeddingCollection memory', () => {
+  test('no growth across steps: tables live natively, workspaces are reused', () => {
+    const c = new EmbeddingCollection({ tables: [{ name: 'a', rows: 20000, dim: 16 }, { name: 'b', rows: 5000, dim: 32, pooling: 'mean' }], optimizer: { type: 'adam' } });
+    const r = rng(SEED);
+    const batches = [0, 1, 2].map(() => randomBatch(r, c, 2048, 6, { weighted: true }));
+    const pooled = new Float32Array(2048 * c.pooledDim);
+    const grad = Float32Array.from({ length: pooled.length }, () => r() - 0.5);
+    const step = (i: number) => {
+      const b = batches[i % 3];
+      c.forward(b, { pooled });
+      c.backwardAndUpdate(b, grad, 1e-3);
+    };
+    for (let i = 0; i < 50; i++) step(i);
+    const before = process.memoryUsage().rss;
+    for (let i = 0; i < 1000; i++) step(i);
+    const grownMb = (process.memoryUsage().rss - before) / 2 ** 20;
+    expect(grownMb).toBeLessThan(16);
+    expect(c.memoryBytes()).toBe((20000 * 16 + 5000 * 32) * 4 * 3);
+  });
+});
+
 describe('EmbeddingCollection accessors', () => {
   test('zero-copy views alias native memory and outlive dispose()', () => {
     const c = new EmbeddingCollection({ tables: [{ name: 't', rows: 4, dim: 4 }], optimizer: { type: 'adagrad', initialAccumulatorValue: 0.5 }, seed: 1 });

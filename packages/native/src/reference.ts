@@ -73,6 +73,9 @@ export function backwardAndUpdate(
     acc += (Number(batch.offsets[(fi + 1) * B]) - Number(batch.offsets[fi * B])) * g.tables[f.table].dim;
   });
   const clip = (x: number) => (opt.maxGradient > 0 ? Math.min(opt.maxGradient, Math.max(-opt.maxGradient, x)) : x);
+  // The gradient sum is accumulated in float32, in position order, as the kernels do: when
+  // contributions cancel, the float32 residual is what Adam's g / (|g| + eps) amplifies.
+  const f32 = Math.fround;
 
   g.tables.forEach((table, ti) => {
     const dim = table.dim;
@@ -84,11 +87,11 @@ export function backwardAndUpdate(
         for (let i = s; i < e; i++) {
           const row = Number(batch.indices[i]);
           let scale = batch.weights ? batch.weights[i] : 1;
-          if (f.pooling === 'mean') scale /= e - s;
+          if (f.pooling === 'mean') scale = f32(scale / (e - s));
           const gr = grads.get(row) ?? new Array<number>(dim).fill(0);
           for (let d = 0; d < dim; d++) {
             const go = f.pooling === 'none' ? gradSequence![seqStart.get(fi)! + (i - Number(batch.offsets[fi * B])) * dim + d] : gradPooled[b * g.pooledDim + f.pooledOffset + d];
-            gr[d] += scale * clip(go);
+            gr[d] = f32(gr[d] + f32(scale * f32(clip(go))));
           }
           grads.set(row, gr);
         }
@@ -99,7 +102,7 @@ export function backwardAndUpdate(
     for (const [row, gr] of grads) {
       const base = row * dim;
       const lambda = opt.weightDecay;
-      const gp = gr.map((v, d) => (opt.weightDecayMode === 'l2' ? v + lambda * W[base + d] : v));
+      const gp = gr.map((v, d) => (opt.weightDecayMode === 'l2' ? f32(v + f32(f32(lambda) * W[base + d])) : v));
       const old = Array.from(W.subarray(base, base + dim));
       const decoupled = (d: number) => (opt.weightDecayMode === 'decouple' ? lr * lambda * old[d] : 0);
       if (opt.type === 'sgd') {
