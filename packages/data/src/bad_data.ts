@@ -48,6 +48,7 @@ export class BadDataReport {
   readonly policy: BadDataPolicy;
   private readonly maxExamples: number;
   private summary: BadDataSummary = { total: 0, counts: {}, examples: [] };
+  private kept: DataError[] = [];
 
   constructor(policy: BadDataPolicy = 'fail', maxExamples = 5) {
     if (policy !== 'fail' && policy !== 'skip') throw new TypeError(`Expected "fail" or "skip" for bad_data_policy but received ${JSON.stringify(policy)}`);
@@ -60,7 +61,15 @@ export class BadDataReport {
     if (this.policy === 'fail') throw err;
     this.summary.total++;
     this.summary.counts[err.reason] = (this.summary.counts[err.reason] ?? 0) + 1;
-    if (this.summary.examples.length < this.maxExamples) this.summary.examples.push(err.message);
+    if (this.summary.examples.length < this.maxExamples) {
+      this.summary.examples.push(err.message);
+      this.kept.push(err);
+    }
+  }
+
+  /** The first recorded errors themselves (up to the example limit). */
+  errors(): DataError[] {
+    return this.kept.slice();
   }
 
   /** Merges a summary (e.g. from a worker). */
@@ -77,6 +86,7 @@ export class BadDataReport {
   take(): BadDataSummary {
     const s = this.summary;
     this.summary = { total: 0, counts: {}, examples: [] };
+    this.kept = [];
     return s;
   }
 

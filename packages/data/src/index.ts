@@ -18,3 +18,18 @@ export type { DelimitedFormat, RowFrames, SplitError } from './delimited_splitte
 export { parseNumber, parseInteger } from './number_parser';
 export { DelimitedBlock, ValueBlock } from './raw_block';
 export type { RawBlock, RawColumn } from './raw_block';
+export { DataLoader, createDataLoader } from './data_loader';
+export type { DataLoaderOptions } from './data_loader';
+export { expandInputPaths } from './input_files';
+export { Rng } from './random';
+export { exactAuc } from './auc';
+export {
+  CriteoSynthetic,
+  CRITEO_COLUMNS,
+  DEFAULT_CARDINALITIES,
+  criteoFeatureConfigs,
+  plantedAuc,
+  writeCriteoParquet,
+  writeCriteoTsv,
+} from './synthetic/criteo_synthetic';
+export type { CriteoChunk, CriteoSyntheticOptions, SyntheticReport } from './synthetic/criteo_synthetic';

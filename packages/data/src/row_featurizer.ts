@@ -38,12 +38,25 @@ export class RowFeaturizer {
     const frames: RowFrames = { starts: rb.starts, ends: rb.ends, lines: rb.lines, count: rb.count };
     const errors = splitFields(rb.bytes, frames, this.spec.format, this.table);
     let fileIndex: ArrayLike<number> = rb.fileIndex;
+    const splitErrors = errors.map((e) => new DataError(e.reason, { file: this.spec.files[rb.fileIndex[e.row]], line: e.line, column: e.column }, e.message));
     if (errors.length > 0) {
-      for (const e of errors) report.add(new DataError(e.reason, { file: this.spec.files[rb.fileIndex[e.row]], line: e.line, column: e.column }, e.message));
       const bad = new Set(errors.map((e) => e.row));
       fileIndex = Int32Array.from(Array.from(rb.fileIndex).filter((_, i) => !bad.has(i)));
     }
     const block = new DelimitedBlock(this.table, this.spec.files, fileIndex, this.index);
+    if (this.policy === 'fail' && splitErrors.length > 0) {
+      // Fail on the earliest bad row, whether the splitter or a feature found it.
+      const probe = new BadDataReport('skip', Number.MAX_SAFE_INTEGER);
+      this.engine.featurize(block, probe);
+      const all = [...splitErrors, ...probe.errors()];
+      const rowOf = (e: DataError) => {
+        for (let k = 0; k < rb.count; k++) if (rb.lines[k] === e.location.line && this.spec.files[rb.fileIndex[k]] === e.location.file) return k;
+        return rb.count;
+      };
+      all.sort((a, b) => rowOf(a) - rowOf(b));
+      throw all[0];
+    }
+    for (const e of splitErrors) report.add(e);
     const batch = this.engine.featurize(block, report);
     return { batch, bad: report.take() };
   }

@@ -1,0 +1,146 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { BadDataSummary } from './bad_data';
+import { Batch } from './batch';
+import { DataLoader, DataLoaderOptions } from './data_loader';
+import { FeatureConfig } from './feature_config';
+import { writeCriteoParquet } from './synthetic/criteo_synthetic';
+
+const DATA = path.resolve(__dirname, '../../../../shared/data');
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsrec-loader-'));
+const write = (name: string, text: string | Buffer) => {
+  const p = path.join(dir, name);
+  fs.writeFileSync(p, text);
+  return p;
+};
+const id = (featureName: string, extra: Record<string, unknown> = {}): FeatureConfig => ({ feature: { case: 'idFeature', value: { featureName, expression: `user:${featureName}`, hashBucketSize: 100, ...extra } as never } });
+const raw = (featureName: string): FeatureConfig => ({ feature: { case: 'rawFeature', value: { featureName, expression: `user:${featureName}` } } });
+
+async function collect(o: DataLoaderOptions): Promise<Batch[]> {
+  const out: Batch[] = [];
+  for await (const b of new DataLoader(o)) out.push(b);
+  return out;
+}
+
+describe('real data from ../shared/data', () => {
+  it('MovieLens-100K interactions (TSV with RecBole typed headers): 100,000 rows, 55,375 with rating >= 4', async () => {
+    const file = path.join(DATA, 'ml-100k_recbole/ml-100k.inter');
+    const batches = await collect({
+      inputPath: file,
+      delimiter: '\t',
+      batchSize: 8192,
+      features: {
+        fgMode: 'FG_NORMAL',
+        featureConfigs: [
+          { feature: { case: 'idFeature', value: { featureName: 'user', expression: 'user:user_id:token', hashBucketSize: 2000 } } },
+          { feature: { case: 'idFeature', value: { featureName: 'item', expression: 'item:item_id:token', numBuckets: 1683 } } },
+        ],
+        labelFields: ['rating:float'],
+      },
+    });
+    const rows = batches.reduce((s, b) => s + b.batchSize, 0);
+    expect(rows).toBe(100000);
+    const pos = batches.reduce((s, b) => s + b.labels['rating:float'].filter((r) => r >= 4).length, 0);
+    expect(pos).toBe(55375);
+    expect(Array.from(batches[0].sparse.bag('item', 0))).toEqual([242]);
+  });
+
+  it('census-income (gzip, no header, comma + space): 99,762 rows, 6,186 with income 50000+', async () => {
+    const cols =
+      'age, class_worker, det_ind_code, det_occ_code, education, wage_per_hour, hs_college, marital_stat, major_ind_code, major_occ_code, race, hisp_origin, sex, union_member, unemp_reason, full_or_part_emp, capital_gains, capital_losses, stock_dividends, tax_filer_stat, region_prev_res, state_prev_res, det_hh_fam_stat, det_hh_summ, instance_weight, mig_chg_msa, mig_chg_reg, mig_move_reg, mig_same, mig_prev_sunbelt, num_emp, fam_under_18, country_father, country_mother, country_self, citizenship, own_or_self, vet_question, vet_benefits, weeks_worked, year, income_50k'.split(', ');
+    const seen = { rows: 0, rich: 0, never: 0 };
+    for await (const b of new DataLoader({
+      inputPath: path.join(DATA, 'census_income_mmoe/census-income.test.gz'),
+      inputFields: cols,
+      batchSize: 4096,
+      features: {
+        fgMode: 'FG_NORMAL',
+        featureConfigs: [raw('age'), id('education'), id('marital_stat', { vocabList: [' Never married'], hashBucketSize: undefined })],
+        reservedColumns: ['income_50k'],
+      },
+    })) {
+      seen.rows += b.batchSize;
+      seen.rich += b.reserved.income_50k.filter((v) => v === ' 50000+.').length;
+      for (let r = 0; r < b.batchSize; r++) if (b.sparse.bag('marital_stat', r)[0] === 2) seen.never++;
+    }
+    expect(seen).toEqual({ rows: 99762, rich: 6186, never: 43143 });
+  });
+
+  it('the DeepCTR Avazu sample (100 rows) reads with every column hashed', async () => {
+    const file = path.join(DATA, 'deepctr_samples/avazu_sample.txt');
+    const header = fs.readFileSync(file, 'utf8').split('\n')[0].split(',');
+    const b = await collect({ inputPath: file, batchSize: 1000, features: { fgMode: 'FG_NORMAL', featureConfigs: header.filter((c) => c !== 'click' && c !== 'id').map((c) => id(c)), labelFields: ['click'] } });
+    expect(b[0].batchSize).toBe(100);
+    expect(b[0].sparse.keys.length).toBe(header.length - 2);
+  });
+});
+
+describe('bad data, end to end', () => {
+  const features = { fgMode: 'FG_NORMAL' as const, featureConfigs: [id('u'), raw('p'), id('m', { numBuckets: 5, hashBucketSize: undefined })], labelFields: ['y'] };
+  const text = Buffer.concat([
+    Buffer.from('y,u,p,m\n1,a,0.5,1\n0,b,x1,2\n1,c,1\n0,d,2,7\n'),
+    Buffer.from([0x31, 0x2c, 0xc3, 0x28, 0x2c, 0x31, 0x2c, 0x31, 0x0a]),
+    Buffer.from('1,e,3,4\n'),
+  ]);
+  const file = write('bad.csv', text);
+
+  it('fail policy: the first bad row stops the run with file:line:column', async () => {
+    await expect(collect({ inputPath: file, batchSize: 10, features })).rejects.toThrow(`${file}:3:5: feature "p": expected a number in column "p" but found "x1"`);
+  });
+
+  it('skip policy: bad rows are dropped, counted per reason and reported at the end of the epoch', async () => {
+    const reports: [number, BadDataSummary][] = [];
+    const batches = await collect({ inputPath: file, batchSize: 10, features, badDataPolicy: 'skip', numEpochs: 2, onEpochEnd: (e, s) => reports.push([e, s]) });
+    expect(batches.map((b) => b.batchSize)).toEqual([2, 2]);
+    expect(reports.map(([e]) => e)).toEqual([0, 1]);
+    expect(reports[0][1]).toEqual({
+      total: 4,
+      counts: { ragged_row: 1, invalid_utf8: 1, bad_number: 1, id_out_of_range: 1 },
+      examples: [
+        `${file}:4:6: expected 4 fields but found 3`,
+        `${file}:6:3: invalid UTF-8 byte 0xc3`,
+        `${file}:3:5: feature "p": expected a number in column "p" but found "x1"`,
+        `${file}:5:7: feature "m": id 7 in column "m" is outside [0, 5) (num_buckets)`,
+      ],
+    });
+    expect(reports[1][1].total).toBe(4);
+  });
+
+  it('skip policy keeps batches at batch_size when rows are dropped mid-epoch', async () => {
+    const many = write('many.csv', 'y,u,p,m\n' + Array.from({ length: 40 }, (_, i) => (i % 7 === 3 ? '1,a,bad,1' : `1,a,${i},1`)).join('\n') + '\n');
+    const b = await collect({ inputPath: many, batchSize: 8, features, badDataPolicy: 'skip' });
+    expect(b.map((x) => x.batchSize)).toEqual([8, 8, 8, 8, 2]);
+    expect(b.flatMap((x) => Array.from(x.dense))).toEqual(Array.from({ length: 40 }, (_, i) => i).filter((i) => i % 7 !== 3));
+  });
+
+  it('missing columns, empty files, missing paths and truncated Parquet files have exact messages', async () => {
+    const noM = write('nom.csv', 'y,u,p\n1,a,1\n');
+    expect(() => new DataLoader({ inputPath: noM, batchSize: 2, features })).toThrow(`${noM}: missing column "m" (the input has y, u, p)`);
+    const empty = write('empty.csv', '');
+    expect(() => new DataLoader({ inputPath: empty, batchSize: 2, features })).toThrow(`${empty}:1:1: expected a header line but the file is empty`);
+    const emptyData = write('empty_rows.csv', '');
+    expect(await collect({ inputPath: emptyData, inputFields: ['y', 'u', 'p', 'm'], batchSize: 2, features })).toEqual([]);
+    expect(() => new DataLoader({ inputPath: path.join(dir, 'nope.csv'), batchSize: 2, features })).toThrow(`input path "${path.join(dir, 'nope.csv')}" does not exist`);
+    expect(() => new DataLoader({ inputPath: path.join(dir, '*.nothing'), batchSize: 2, features })).toThrow(`input path "${path.join(dir, '*.nothing')}" matches no files`);
+    const pq = path.join(dir, 'ok.parquet');
+    writeCriteoParquet(pq, { rows: 100, seed: 1, cardinalityScale: 0.01 });
+    const cut = write('cut.parquet', fs.readFileSync(pq).subarray(0, 300));
+    expect(() => new DataLoader({ inputPath: cut, batchSize: 2, features })).toThrow(/^.*cut\.parquet: not a valid Parquet file \(.+\)$/);
+    const header2 = write('h2.csv', 'y,u,m,p\n1,a,1,1\n');
+    expect(() => new DataLoader({ inputPath: [file, header2], batchSize: 2, features })).toThrow(`${header2}:1:1: header [y, u, m, p] differs from ${file}'s [y, u, p, m]`);
+    expect(() => new DataLoader({ inputPath: file, batchSize: 0, features })).toThrow('Expected a positive integer for batch_size but received 0');
+    expect(() => new DataLoader({ inputPath: file, batchSize: 2, features, rank: 2, worldSize: 2 })).toThrow('Expected 0 <= rank < world_size but received rank 2, world_size 2');
+  });
+
+  it('globs and several files, in sorted order', async () => {
+    const sub = fs.mkdtempSync(path.join(dir, 'glob-'));
+    fs.writeFileSync(path.join(sub, 'part-1.csv'), 'y,u,p,m\n1,b,2,1\n');
+    fs.writeFileSync(path.join(sub, 'part-0.csv'), 'y,u,p,m\n1,a,1,1\n');
+    fs.writeFileSync(path.join(sub, '.hidden.csv'), 'junk');
+    const g = await collect({ inputPath: path.join(sub, 'part-*.csv'), batchSize: 10, features });
+    expect(Array.from(g[0].dense)).toEqual([1, 2]);
+    const d = await collect({ inputPath: sub + ',' + path.join(sub, 'part-0.csv'), batchSize: 10, features });
+    expect(Array.from(d[0].dense)).toEqual([1, 2, 1]);
+  });
+});

@@ -1,0 +1,68 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { Batch } from './batch';
+import { DataLoader, DataLoaderOptions } from './data_loader';
+import { criteoFeatureConfigs, writeCriteoTsv } from './synthetic/criteo_synthetic';
+import { workerScript } from './worker_pool';
+
+// Workers run the compiled script (dist/featurize_worker.js): the test target builds first.
+const built = (() => {
+  try {
+    workerScript();
+    return true;
+  } catch {
+    return false;
+  }
+})();
+const maybe = built ? describe : describe.skip;
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsrec-workers-'));
+const tsv = path.join(dir, 'syn.tsv');
+writeCriteoTsv(tsv, { rows: 3000, seed: 9, cardinalityScale: 0.01 });
+const base: DataLoaderOptions = {
+  inputPath: tsv,
+  batchSize: 512,
+  features: { featureConfigs: criteoFeatureConfigs({ hashBucketSize: 5000 }), fgMode: 'FG_NORMAL', labelFields: ['label'] },
+};
+
+async function collect(o: DataLoaderOptions): Promise<Batch[]> {
+  const out: Batch[] = [];
+  for await (const b of new DataLoader(o)) out.push(b);
+  return out;
+}
+
+maybe('worker threads', () => {
+  it('give the same batches, in the same order, as featurizing inline', async () => {
+    const inline = await collect({ ...base, shuffle: true, seed: 3 });
+    const threaded = await collect({ ...base, shuffle: true, seed: 3, numWorkers: 2, prefetch: 3 });
+    expect(threaded.length).toBe(inline.length);
+    for (let i = 0; i < inline.length; i++) {
+      expect(threaded[i].batchSize).toBe(inline[i].batchSize);
+      expect(Array.from(threaded[i].sparse.values)).toEqual(Array.from(inline[i].sparse.values));
+      expect(Array.from(threaded[i].sparse.offsets)).toEqual(Array.from(inline[i].sparse.offsets));
+      expect(Array.from(threaded[i].dense)).toEqual(Array.from(inline[i].dense));
+      expect(Array.from(threaded[i].labels.label)).toEqual(Array.from(inline[i].labels.label));
+    }
+    expect(threaded[0].sparse.bag('C1', 0).length).toBeLessThanOrEqual(1);
+  });
+
+  it('surface a worker error in the main thread with file:line:column, and shut down', async () => {
+    const bad = path.join(dir, 'bad.tsv');
+    fs.writeFileSync(bad, fs.readFileSync(tsv, 'utf8').replace(/\n1\t/, '\n1\toops\t').split('\n').slice(0, 1500).join('\n') + '\n');
+    const lines = fs.readFileSync(bad, 'utf8').split('\n');
+    const line = lines.findIndex((l) => l.includes('oops')) + 1;
+    await expect(collect({ ...base, inputPath: bad, numWorkers: 2 })).rejects.toThrow(new RegExp(`bad\\.tsv:${line}:\\d+: expected 40 fields but found 41`));
+  });
+
+  it('stop cleanly when the consumer breaks early', async () => {
+    const loader = new DataLoader({ ...base, numWorkers: 2, numEpochs: 5 });
+    let n = 0;
+    for await (const b of loader) {
+      n += b.batchSize;
+      if (n >= 1024) break;
+    }
+    expect(n).toBe(1024);
+    await loader.close();
+  });
+});
