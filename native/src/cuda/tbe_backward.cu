@@ -7,8 +7,10 @@
 //   3. run starts: cub::DeviceSelect::If keeps the slots whose key differs from the previous one
 //   4. one warp per unique row (persistent grid): the warp loads 32 (position -> gradient source,
 //      scale) pairs at once, then sums them in sorted order, so each row's gradient is the same
-//      sequence of float operations as on the CPU; then the optimizer rule from optim.h, with the
-//      row-wise reductions done by warp shuffles (a fixed tree: deterministic)
+//      sequence of float operations as on the CPU (no FMA contraction on either side); then the
+//      optimizer rule from optim.h, with the row-wise reductions (row-wise Adagrad's mean square,
+//      max_norm's norm) done by warp shuffles: a fixed tree, deterministic, but not the CPU's
+//      sequential order, so those differ from the CPU in the last bits
 //
 // Each row is owned by one warp, so there are no atomics and no races.
 #include <cub/device/device_radix_sort.cuh>

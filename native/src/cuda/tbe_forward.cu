@@ -1,6 +1,7 @@
 // CUDA TBE forward: one group of G threads per bag (G a power of two, G*4 >= the largest dim,
 // at most a warp), each thread owning float4 columns of the row. Ids of a bag are summed in bag
-// order, as the CPU kernel does, so pooled values match it to rounding of the MEAN scale.
+// order with the CPU kernel's float operations (built with --fmad=false, as the CPU core is with
+// -ffp-contract=off), so pooled values equal the CPU's.
 #include "tbe_cuda_kernels.h"
 
 namespace tsrec {
