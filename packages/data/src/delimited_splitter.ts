@@ -54,6 +54,7 @@ export function newRowFrames(capacity: number): RowFrames {
 export function frameRows(buf: Uint8Array, pos: number, end: number, isLast: boolean, quote: number, firstLine: number, out: RowFrames): { pos: number; line: number } {
   let line = firstLine;
   const cap = out.starts.length;
+  let nextQuote = -1; // position of the next quote byte at or after the scan (end: none)
   while (pos < end && out.count < cap) {
     const rowStart = pos;
     const rowLine = line;
@@ -67,6 +68,17 @@ export function frameRows(buf: Uint8Array, pos: number, end: number, isLast: boo
         found = true;
       } else i = end;
     } else {
+      // Fast path: the next newline, and no quote before it (both by memchr).
+      const nl = buf.indexOf(NL, i);
+      const stop = nl >= 0 && nl < end ? nl : end;
+      if (nextQuote < i) {
+        nextQuote = buf.indexOf(quote, i);
+        if (nextQuote < 0 || nextQuote >= end) nextQuote = end;
+      }
+      if (nextQuote >= stop) {
+        i = stop;
+        found = stop < end;
+      } else
       for (; i < end; i++) {
         const c = buf[i];
         if (c === quote) inQuote = !inQuote;

@@ -96,7 +96,8 @@ export class RowBatcher implements RowSink {
         this.bytes.copy(grown, 0, 0, this.used);
         this.bytes = grown;
       }
-      this.bytes.set(bytes.subarray(start, end), this.used);
+      if (Buffer.isBuffer(bytes)) bytes.copy(this.bytes, this.used, start, end);
+      else this.bytes.set(bytes.subarray(start, end), this.used);
       this.starts[k] = this.used;
       this.ends[k] = this.used + len;
       this.bytes[this.used + len] = 10;
