@@ -8,6 +8,7 @@
 namespace tsrec_binding {
 Napi::Object InitEmbeddingCollection(Napi::Env env, Napi::Object exports);
 Napi::Object InitHash(Napi::Env env, Napi::Object exports);
+Napi::Object InitTfjsKernels(Napi::Env env, Napi::Object exports);
 }
 
 namespace {
@@ -32,6 +33,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("buildInfo", Napi::Function::New(env, BuildInfo));
   exports.Set("setNumThreads", Napi::Function::New(env, SetNumThreads));
   tsrec_binding::InitHash(env, exports);
+  tsrec_binding::InitTfjsKernels(env, exports);
   return tsrec_binding::InitEmbeddingCollection(env, exports);
 }
 

@@ -50,8 +50,8 @@ class EmbeddingCollection {
  protected:
   Status Init(std::vector<TableConfig> tables, std::vector<FeatureConfig> features, const OptimizerConfig& optim);
   Status CheckRows(int t, int which, int64_t start, int64_t count) const;
-  virtual void CopyOut(int t, int which, int64_t offset, int64_t n, float* dst) const = 0;
-  virtual void CopyIn(int t, int which, int64_t offset, int64_t n, const float* src) = 0;
+  virtual Status CopyOut(int t, int which, int64_t offset, int64_t n, float* dst) const = 0;
+  virtual Status CopyIn(int t, int which, int64_t offset, int64_t n, const float* src) = 0;
   TbeLayout layout_;
   OptimizerConfig optim_;
   int64_t step_ = 0;
@@ -74,8 +74,8 @@ class CpuEmbeddingCollection final : public EmbeddingCollection {
 
  private:
   CpuEmbeddingCollection() = default;
-  void CopyOut(int t, int which, int64_t offset, int64_t n, float* dst) const override;
-  void CopyIn(int t, int which, int64_t offset, int64_t n, const float* src) override;
+  Status CopyOut(int t, int which, int64_t offset, int64_t n, float* dst) const override;
+  Status CopyIn(int t, int which, int64_t offset, int64_t n, const float* src) override;
   std::vector<std::shared_ptr<HostBuffer>> weights_;
   std::vector<std::vector<std::shared_ptr<HostBuffer>>> states_;
   TbeTables tabs_;

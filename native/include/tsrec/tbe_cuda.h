@@ -36,8 +36,8 @@ class CudaEmbeddingCollection final : public EmbeddingCollection {
 
  private:
   CudaEmbeddingCollection() = default;
-  void CopyOut(int t, int which, int64_t offset, int64_t n, float* dst) const override;
-  void CopyIn(int t, int which, int64_t offset, int64_t n, const float* src) override;
+  Status CopyOut(int t, int which, int64_t offset, int64_t n, float* dst) const override;
+  Status CopyIn(int t, int which, int64_t offset, int64_t n, const float* src) override;
   std::unique_ptr<Impl> impl_;
 };
 

@@ -1,0 +1,88 @@
+// N-API glue for the `tsrec` tfjs backend's native kernels (matmul_kernels.h,
+// elementwise_kernels.h, reduction_kernels.h). Converts only: packages/native/src/tfjs/kernels/*
+// check dtypes, shapes and lengths before calling, and allocate the outputs.
+#include <napi.h>
+
+#include <vector>
+
+#include "tsrec/elementwise_kernels.h"
+#include "tsrec/matmul_kernels.h"
+#include "tsrec/reduction_kernels.h"
+
+namespace tsrec_binding {
+
+namespace {
+
+float* F32(const Napi::Value& v) {
+  Napi::TypedArray ta = v.As<Napi::TypedArray>();
+  return reinterpret_cast<float*>(static_cast<uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset());
+}
+
+float* F32OrNull(const Napi::Value& v) { return v.IsNull() || v.IsUndefined() ? nullptr : F32(v); }
+
+int64_t Len(const Napi::Value& v) { return static_cast<int64_t>(v.As<Napi::TypedArray>().ElementLength()); }
+
+int64_t I64(const Napi::Value& v) { return v.As<Napi::Number>().Int64Value(); }
+
+std::vector<int64_t> Shape(const Napi::Value& v) {
+  Napi::Array arr = v.As<Napi::Array>();
+  std::vector<int64_t> s(arr.Length());
+  for (uint32_t i = 0; i < arr.Length(); ++i) s[i] = arr.Get(i).As<Napi::Number>().Int64Value();
+  return s;
+}
+
+// tfjsBatchMatMul(a, b, out, batchA, batchB, m, n, k, transA, transB, bias|null, activation, leakyAlpha, prelu|null)
+Napi::Value BatchMatMul(const Napi::CallbackInfo& info) {
+  tsrec::MatMulEpilogue ep;
+  ep.bias = F32OrNull(info[10]);
+  ep.bias_len = ep.bias ? Len(info[10]) : 0;
+  ep.activation = static_cast<tsrec::Activation>(info[11].As<Napi::Number>().Int32Value());
+  ep.leaky_alpha = info[12].As<Napi::Number>().FloatValue();
+  ep.prelu_alpha = F32OrNull(info[13]);
+  ep.prelu_len = ep.prelu_alpha ? Len(info[13]) : 0;
+  const bool has_epilogue = ep.bias || ep.activation != tsrec::Activation::kLinear;
+  tsrec::BatchMatMul(F32(info[0]), F32(info[1]), F32(info[2]), I64(info[3]), I64(info[4]), I64(info[5]), I64(info[6]), I64(info[7]),
+                     info[8].As<Napi::Boolean>().Value(), info[9].As<Napi::Boolean>().Value(), has_epilogue ? &ep : nullptr);
+  return info.Env().Undefined();
+}
+
+// tfjsUnary(op, x, y, alpha)
+Napi::Value Unary(const Napi::CallbackInfo& info) {
+  tsrec::UnaryKernel(static_cast<tsrec::UnaryOp>(info[0].As<Napi::Number>().Int32Value()), F32(info[1]), F32(info[2]), Len(info[1]),
+                     info[3].As<Napi::Number>().FloatValue());
+  return info.Env().Undefined();
+}
+
+// tfjsBinary(op, a, aShape, b, bShape, out, outShape) -> false when the shapes do not broadcast
+Napi::Value Binary(const Napi::CallbackInfo& info) {
+  std::vector<int64_t> as = Shape(info[2]), bs = Shape(info[4]), os = Shape(info[6]);
+  bool ok = as.size() == os.size() && bs.size() == os.size() &&
+            tsrec::BinaryKernel(static_cast<tsrec::BinaryOp>(info[0].As<Napi::Number>().Int32Value()), F32(info[1]), as.data(),
+                                F32(info[3]), bs.data(), F32(info[5]), os.data(), static_cast<int>(os.size()));
+  return Napi::Boolean::New(info.Env(), ok);
+}
+
+// tfjsSum(x, out, outer, reduce, inner)
+Napi::Value Sum(const Napi::CallbackInfo& info) {
+  tsrec::SumReduce(F32(info[0]), F32(info[1]), I64(info[2]), I64(info[3]), I64(info[4]));
+  return info.Env().Undefined();
+}
+
+// setBlasThreads(n) -> threads in use
+Napi::Value SetBlasThreads(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), tsrec::SetBlasThreads(info[0].As<Napi::Number>().Int32Value()));
+}
+
+}  // namespace
+
+/** Registers the tfjs kernel entry points on the addon's exports. */
+Napi::Object InitTfjsKernels(Napi::Env env, Napi::Object exports) {
+  exports.Set("tfjsBatchMatMul", Napi::Function::New(env, BatchMatMul));
+  exports.Set("tfjsUnary", Napi::Function::New(env, Unary));
+  exports.Set("tfjsBinary", Napi::Function::New(env, Binary));
+  exports.Set("tfjsSum", Napi::Function::New(env, Sum));
+  exports.Set("setBlasThreads", Napi::Function::New(env, SetBlasThreads));
+  return exports;
+}
+
+}  // namespace tsrec_binding

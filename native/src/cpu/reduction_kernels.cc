@@ -1,0 +1,64 @@
+#include "tsrec/reduction_kernels.h"
+
+#include <vector>
+
+#include "tsrec/thread_pool.h"
+
+namespace tsrec {
+
+void SumReduce(const float* x, float* out, int64_t outer, int64_t reduce, int64_t inner) {
+  if (outer == 0 || inner == 0) return;
+  ThreadPool& pool = ThreadPool::global();
+  const bool big = outer * reduce * inner >= (1 << 15);
+  if (inner == 1) {
+    if (outer >= 2 * pool.num_threads() || !big) {
+      auto rows = [&](int64_t o0, int64_t o1) {
+        for (int64_t o = o0; o < o1; ++o) {
+          const float* p = x + o * reduce;
+          double s = 0;
+          for (int64_t r = 0; r < reduce; ++r) s += p[r];
+          out[o] = static_cast<float>(s);
+        }
+      };
+      if (big) pool.parallel_for(outer, [&](int64_t b, int64_t e, int) { rows(b, e); });
+      else rows(0, outer);
+      return;
+    }
+    // Few long rows: split each row, then add the partial sums in thread order (deterministic).
+    for (int64_t o = 0; o < outer; ++o) {
+      std::vector<double> part(pool.num_threads(), 0.0);
+      const float* p = x + o * reduce;
+      pool.parallel_for(reduce, [&](int64_t b, int64_t e, int tid) {
+        double s = 0;
+        for (int64_t r = b; r < e; ++r) s += p[r];
+        part[tid] = s;
+      });
+      double s = 0;
+      for (double v : part) s += v;
+      out[o] = static_cast<float>(s);
+    }
+    return;
+  }
+  // inner > 1: accumulate rows of `inner` values, each thread owning a column range.
+  auto cols = [&](int64_t o, int64_t c0, int64_t c1) {
+    std::vector<double> acc(static_cast<size_t>(c1 - c0), 0.0);
+    const float* base = x + o * reduce * inner;
+    for (int64_t r = 0; r < reduce; ++r) {
+      const float* p = base + r * inner + c0;
+      for (int64_t c = 0; c < c1 - c0; ++c) acc[c] += p[c];
+    }
+    float* q = out + o * inner + c0;
+    for (int64_t c = 0; c < c1 - c0; ++c) q[c] = static_cast<float>(acc[c]);
+  };
+  if (!big) {
+    for (int64_t o = 0; o < outer; ++o) cols(o, 0, inner);
+  } else if (outer >= 2 * pool.num_threads()) {
+    pool.parallel_for(outer, [&](int64_t b, int64_t e, int) {
+      for (int64_t o = b; o < e; ++o) cols(o, 0, inner);
+    });
+  } else {
+    for (int64_t o = 0; o < outer; ++o) pool.parallel_for(inner, [&](int64_t b, int64_t e, int) { cols(o, b, e); });
+  }
+}
+
+}  // namespace tsrec

@@ -1,0 +1,7 @@
+import { Log } from '@tensorflow/tfjs-core';
+
+import { UnaryOpCode } from '../kernel_addon';
+import { unaryKernel } from './unary_kernel';
+
+/** Log for float32 tensors in native code (the cpu backend's formula); other dtypes use the cpu kernel. */
+export const logConfig = unaryKernel(Log, UnaryOpCode.Log);

@@ -1,0 +1,7 @@
+import { Sub } from '@tensorflow/tfjs-core';
+
+import { BinaryOpCode } from '../kernel_addon';
+import { binaryKernel } from './binary_kernel';
+
+/** Sub with broadcasting for float32 tensors in native code; other dtypes use the cpu kernel. */
+export const subConfig = binaryKernel(Sub, BinaryOpCode.Sub);

@@ -1,0 +1,63 @@
+import { KernelConfig } from '@tensorflow/tfjs-core';
+
+import { absConfig } from './kernels/Abs';
+import { addConfig } from './kernels/Add';
+import { batchMatMulConfig } from './kernels/BatchMatMul';
+import { eluConfig } from './kernels/Elu';
+import { expConfig } from './kernels/Exp';
+import { leakyReluConfig } from './kernels/LeakyRelu';
+import { logConfig } from './kernels/Log';
+import { log1pConfig } from './kernels/Log1p';
+import { maximumConfig } from './kernels/Maximum';
+import { minimumConfig } from './kernels/Minimum';
+import { multiplyConfig } from './kernels/Multiply';
+import { negConfig } from './kernels/Neg';
+import { preluConfig } from './kernels/Prelu';
+import { realDivConfig } from './kernels/RealDiv';
+import { reciprocalConfig } from './kernels/Reciprocal';
+import { reluConfig } from './kernels/Relu';
+import { relu6Config } from './kernels/Relu6';
+import { rsqrtConfig } from './kernels/Rsqrt';
+import { sigmoidConfig } from './kernels/Sigmoid';
+import { sqrtConfig } from './kernels/Sqrt';
+import { squareConfig } from './kernels/Square';
+import { squaredDifferenceConfig } from './kernels/SquaredDifference';
+import { stepConfig } from './kernels/Step';
+import { subConfig } from './kernels/Sub';
+import { sumConfig } from './kernels/Sum';
+import { tanhConfig } from './kernels/Tanh';
+import { fusedMatMulConfig } from './kernels/_FusedMatMul';
+
+/**
+ * Every kernel the `tsrec` backend computes natively (the rest are the cpu backend's, copied).
+ * Adding a kernel: write kernels/<KernelName>.ts exporting a KernelConfig, then list it here.
+ */
+export const TSREC_KERNEL_CONFIGS: readonly KernelConfig[] = [
+  absConfig,
+  addConfig,
+  batchMatMulConfig,
+  eluConfig,
+  expConfig,
+  leakyReluConfig,
+  logConfig,
+  log1pConfig,
+  maximumConfig,
+  minimumConfig,
+  multiplyConfig,
+  negConfig,
+  preluConfig,
+  realDivConfig,
+  reciprocalConfig,
+  reluConfig,
+  relu6Config,
+  rsqrtConfig,
+  sigmoidConfig,
+  sqrtConfig,
+  squareConfig,
+  squaredDifferenceConfig,
+  stepConfig,
+  subConfig,
+  sumConfig,
+  tanhConfig,
+  fusedMatMulConfig,
+];
