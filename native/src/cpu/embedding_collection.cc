@@ -99,15 +99,13 @@ Status EmbeddingCollection::CheckRows(int t, int which, int64_t start, int64_t c
 Status EmbeddingCollection::ReadRows(int t, int which, int64_t start, int64_t count, float* dst) const {
   TSREC_RETURN_IF_ERROR(CheckRows(t, which, start, count));
   const int64_t w = row_width(t, which);
-  CopyOut(t, which, start * w, count * w, dst);
-  return Status::Ok();
+  return CopyOut(t, which, start * w, count * w, dst);
 }
 
 Status EmbeddingCollection::WriteRows(int t, int which, int64_t start, int64_t count, const float* src) {
   TSREC_RETURN_IF_ERROR(CheckRows(t, which, start, count));
   const int64_t w = row_width(t, which);
-  CopyIn(t, which, start * w, count * w, src);
-  return Status::Ok();
+  return CopyIn(t, which, start * w, count * w, src);
 }
 
 // ---- CpuEmbeddingCollection ----
@@ -137,11 +135,13 @@ Status CpuEmbeddingCollection::Create(std::vector<TableConfig> tables, std::vect
   return Status::Ok();
 }
 
-void CpuEmbeddingCollection::CopyOut(int t, int which, int64_t offset, int64_t n, float* dst) const {
+Status CpuEmbeddingCollection::CopyOut(int t, int which, int64_t offset, int64_t n, float* dst) const {
   std::memcpy(dst, buffer(t, which)->data() + offset, sizeof(float) * n);
+  return Status::Ok();
 }
-void CpuEmbeddingCollection::CopyIn(int t, int which, int64_t offset, int64_t n, const float* src) {
+Status CpuEmbeddingCollection::CopyIn(int t, int which, int64_t offset, int64_t n, const float* src) {
   std::memcpy(buffer(t, which)->data() + offset, src, sizeof(float) * n);
+  return Status::Ok();
 }
 
 Status CpuEmbeddingCollection::Forward(const TbeBatch& batch, float* pooled, float* sequence) {

@@ -16,7 +16,7 @@ Status CudaEmbeddingCollection::Create(std::vector<TableConfig>, std::vector<Fea
 CudaEmbeddingCollection::~CudaEmbeddingCollection() = default;
 Status CudaEmbeddingCollection::Forward(const TbeBatch&, float*, float*) { return Status::Unavailable("no CUDA"); }
 Status CudaEmbeddingCollection::BackwardAndUpdate(const TbeBatch&, const float*, const float*, float) { return Status::Unavailable("no CUDA"); }
-void CudaEmbeddingCollection::CopyOut(int, int, int64_t, int64_t, float*) const {}
-void CudaEmbeddingCollection::CopyIn(int, int, int64_t, int64_t, const float*) {}
+Status CudaEmbeddingCollection::CopyOut(int, int, int64_t, int64_t, float*) const { return Status::Unavailable("no CUDA"); }
+Status CudaEmbeddingCollection::CopyIn(int, int, int64_t, int64_t, const float*) { return Status::Unavailable("no CUDA"); }
 
 }  // namespace tsrec

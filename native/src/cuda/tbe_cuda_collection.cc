@@ -76,8 +76,6 @@ struct CudaEmbeddingCollection::Impl {
   GrowBuffer out;                            // forward outputs [pooled | sequence]
   GrowBuffer scratch;                        // backward: keys, sort and select temp
   std::vector<int64_t> seq_off;
-  /** A failure of CopyIn/CopyOut (which cannot return a Status), reported by the next entry. */
-  Status deferred;
 
   ~Impl() {
     if (cudaSetDevice(device) != cudaSuccess) return;
@@ -99,11 +97,6 @@ struct CudaEmbeddingCollection::Impl {
     // Normally idle (every entry ends synchronised); after an entry that failed half-way this
     // makes sure no copy still reads the staging buffer that is about to be refilled.
     TSREC_CUDA_RETURN_IF_ERROR(cudaStreamSynchronize(stream), "an earlier TBE call");
-    if (!deferred.ok()) {
-      Status s = Status::Internal("an earlier row copy failed: " + deferred.message());
-      deferred = Status::Ok();
-      return s;
-    }
     return Status::Ok();
   }
 
@@ -352,30 +345,30 @@ Status CudaEmbeddingCollection::BackwardAndUpdate(const TbeBatch& batch, const f
   return m.Finish("the TBE backward");
 }
 
-void CudaEmbeddingCollection::CopyOut(int t, int which, int64_t offset, int64_t n, float* dst) const {
+Status CudaEmbeddingCollection::CopyOut(int t, int which, int64_t offset, int64_t n, float* dst) const {
   Impl& m = *impl_;
   const float* src = (which == kWeights ? m.weights[t] : m.states[t][which]) + offset;
   cudaError_t e = cudaSetDevice(m.device);
   if (e == cudaSuccess) e = cudaMemcpyAsync(dst, src, static_cast<size_t>(n) * 4, cudaMemcpyDeviceToHost, m.stream);
   if (e == cudaSuccess) e = cudaStreamSynchronize(m.stream);
   if (e != cudaSuccess) {
-    // ReadRows cannot return the error: mark the rows as garbage and report it on the next entry.
-    for (int64_t i = 0; i < n; ++i) dst[i] = std::nanf("");
-    if (m.deferred.ok()) m.deferred = cuda::CudaError(e, "a row read of table '" + layout_.tables[t].name + "'");
     cudaGetLastError();
+    return cuda::CudaError(e, "a row read of table '" + layout_.tables[t].name + "'");
   }
+  return Status::Ok();
 }
 
-void CudaEmbeddingCollection::CopyIn(int t, int which, int64_t offset, int64_t n, const float* src) {
+Status CudaEmbeddingCollection::CopyIn(int t, int which, int64_t offset, int64_t n, const float* src) {
   Impl& m = *impl_;
   float* dst = (which == kWeights ? m.weights[t] : m.states[t][which]) + offset;
   cudaError_t e = cudaSetDevice(m.device);
   if (e == cudaSuccess) e = cudaMemcpyAsync(dst, src, static_cast<size_t>(n) * 4, cudaMemcpyHostToDevice, m.stream);
   if (e == cudaSuccess) e = cudaStreamSynchronize(m.stream);
   if (e != cudaSuccess) {
-    if (m.deferred.ok()) m.deferred = cuda::CudaError(e, "a row write of table '" + layout_.tables[t].name + "'");
     cudaGetLastError();
+    return cuda::CudaError(e, "a row write of table '" + layout_.tables[t].name + "'");
   }
+  return Status::Ok();
 }
 
 }  // namespace tsrec
