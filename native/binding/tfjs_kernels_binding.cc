@@ -5,6 +5,7 @@
 
 #include <vector>
 
+#include "tsrec/copy_kernels.h"
 #include "tsrec/elementwise_kernels.h"
 #include "tsrec/matmul_kernels.h"
 #include "tsrec/reduction_kernels.h"
@@ -68,6 +69,23 @@ Napi::Value Sum(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// tfjsSlice(x, shape, begin, size, out)
+Napi::Value Slice(const Napi::CallbackInfo& info) {
+  std::vector<int64_t> shape = Shape(info[1]), begin = Shape(info[2]), size = Shape(info[3]);
+  tsrec::SliceCopy(F32(info[0]), shape.data(), begin.data(), size.data(), static_cast<int>(shape.size()), F32(info[4]));
+  return info.Env().Undefined();
+}
+
+// tfjsConcat(xs: Float32Array[], inner: number[], outer, out)
+Napi::Value Concat(const Napi::CallbackInfo& info) {
+  Napi::Array arr = info[0].As<Napi::Array>();
+  std::vector<const float*> xs(arr.Length());
+  for (uint32_t i = 0; i < arr.Length(); ++i) xs[i] = F32(arr.Get(i));
+  std::vector<int64_t> inner = Shape(info[1]);
+  tsrec::ConcatRows(xs.data(), inner.data(), static_cast<int>(xs.size()), I64(info[2]), F32(info[3]));
+  return info.Env().Undefined();
+}
+
 // setBlasThreads(n) -> threads in use
 Napi::Value SetBlasThreads(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), tsrec::SetBlasThreads(info[0].As<Napi::Number>().Int32Value()));
@@ -81,6 +99,8 @@ Napi::Object InitTfjsKernels(Napi::Env env, Napi::Object exports) {
   exports.Set("tfjsUnary", Napi::Function::New(env, Unary));
   exports.Set("tfjsBinary", Napi::Function::New(env, Binary));
   exports.Set("tfjsSum", Napi::Function::New(env, Sum));
+  exports.Set("tfjsSlice", Napi::Function::New(env, Slice));
+  exports.Set("tfjsConcat", Napi::Function::New(env, Concat));
   exports.Set("setBlasThreads", Napi::Function::New(env, SetBlasThreads));
   return exports;
 }

@@ -55,6 +55,8 @@ export interface TfjsKernelAddon {
   tfjsUnary(op: UnaryOpCode, x: Float32Array, y: Float32Array, alpha: number): void;
   tfjsBinary(op: BinaryOpCode, a: Float32Array, aShape: number[], b: Float32Array, bShape: number[], out: Float32Array, outShape: number[]): boolean;
   tfjsSum(x: Float32Array, out: Float32Array, outer: number, reduce: number, inner: number): void;
+  tfjsSlice(x: Float32Array, shape: number[], begin: number[], size: number[], out: Float32Array): void;
+  tfjsConcat(xs: Float32Array[], inner: number[], outer: number, out: Float32Array): void;
   setBlasThreads(n: number): number;
 }
 

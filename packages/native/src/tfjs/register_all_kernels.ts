@@ -3,6 +3,7 @@ import { KernelConfig } from '@tensorflow/tfjs-core';
 import { absConfig } from './kernels/Abs';
 import { addConfig } from './kernels/Add';
 import { batchMatMulConfig } from './kernels/BatchMatMul';
+import { concatConfig } from './kernels/Concat';
 import { eluConfig } from './kernels/Elu';
 import { expConfig } from './kernels/Exp';
 import { leakyReluConfig } from './kernels/LeakyRelu';
@@ -19,6 +20,8 @@ import { reluConfig } from './kernels/Relu';
 import { relu6Config } from './kernels/Relu6';
 import { rsqrtConfig } from './kernels/Rsqrt';
 import { sigmoidConfig } from './kernels/Sigmoid';
+import { sliceConfig } from './kernels/Slice';
+import { splitVConfig } from './kernels/SplitV';
 import { sqrtConfig } from './kernels/Sqrt';
 import { squareConfig } from './kernels/Square';
 import { squaredDifferenceConfig } from './kernels/SquaredDifference';
@@ -36,6 +39,7 @@ export const TSREC_KERNEL_CONFIGS: readonly KernelConfig[] = [
   absConfig,
   addConfig,
   batchMatMulConfig,
+  concatConfig,
   eluConfig,
   expConfig,
   leakyReluConfig,
@@ -52,6 +56,8 @@ export const TSREC_KERNEL_CONFIGS: readonly KernelConfig[] = [
   relu6Config,
   rsqrtConfig,
   sigmoidConfig,
+  sliceConfig,
+  splitVConfig,
   sqrtConfig,
   squareConfig,
   squaredDifferenceConfig,
