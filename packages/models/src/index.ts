@@ -1,0 +1,5 @@
+/**
+ * @tsrec/models: metrics, fused losses as tfjs ops, the embedding-collection bridge, interaction
+ * ops and (next) the model zoo.
+ */
+export * from './metrics';
