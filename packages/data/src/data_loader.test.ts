@@ -2,13 +2,13 @@ import * as path from 'path';
 import { hashStringsToBuckets } from '@tsrec/native';
 import { Batch } from './batch';
 import { DataLoader } from './data_loader';
-import { FeatureConfig } from './feature_config';
+import { FeatureSpec } from './feature_spec';
 
 const DATA = path.resolve(__dirname, '../../../../shared/data');
 const CRITEO = path.join(DATA, 'deepctr_samples/criteo_sample.txt');
 
-function criteoFeatures(): FeatureConfig[] {
-  const f: FeatureConfig[] = [];
+function criteoFeatures(): FeatureSpec[] {
+  const f: FeatureSpec[] = [];
   for (let i = 1; i <= 13; i++) f.push({ feature: { case: 'rawFeature', value: { featureName: `I${i}`, expression: `user:I${i}`, normalizer: 'method=log10,threshold=1e-10,default=-10' } } });
   for (let i = 1; i <= 26; i++) f.push({ feature: { case: 'idFeature', value: { featureName: `C${i}`, expression: `item:C${i}`, hashBucketSize: 1000, embeddingDim: 16 } } });
   return f;

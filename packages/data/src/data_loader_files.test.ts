@@ -4,7 +4,7 @@ import * as path from 'path';
 import { BadDataSummary } from './bad_data';
 import { Batch } from './batch';
 import { DataLoader, DataLoaderOptions } from './data_loader';
-import { FeatureConfig } from './feature_config';
+import { FeatureSpec } from './feature_spec';
 import { writeCriteoParquet } from './synthetic/criteo_synthetic';
 
 const DATA = path.resolve(__dirname, '../../../../shared/data');
@@ -14,8 +14,8 @@ const write = (name: string, text: string | Buffer) => {
   fs.writeFileSync(p, text);
   return p;
 };
-const id = (featureName: string, extra: Record<string, unknown> = {}): FeatureConfig => ({ feature: { case: 'idFeature', value: { featureName, expression: `user:${featureName}`, hashBucketSize: 100, ...extra } as never } });
-const raw = (featureName: string): FeatureConfig => ({ feature: { case: 'rawFeature', value: { featureName, expression: `user:${featureName}` } } });
+const id = (featureName: string, extra: Record<string, unknown> = {}): FeatureSpec => ({ feature: { case: 'idFeature', value: { featureName, expression: `user:${featureName}`, hashBucketSize: 100, ...extra } as never } });
+const raw = (featureName: string): FeatureSpec => ({ feature: { case: 'rawFeature', value: { featureName, expression: `user:${featureName}` } } });
 
 async function collect(o: DataLoaderOptions): Promise<Batch[]> {
   const out: Batch[] = [];

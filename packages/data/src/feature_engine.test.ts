@@ -3,13 +3,13 @@ import * as os from 'os';
 import * as path from 'path';
 import { hashStringsToBuckets } from '@tsrec/native';
 import { BadDataReport } from './bad_data';
-import { FeatureConfig } from './feature_config';
+import { FeatureSpec } from './feature_spec';
 import { FeatureEngine, FeatureEngineOptions } from './feature_engine';
 import { ValueBlock } from './raw_block';
 import { csvBlock } from './testing/csv_block';
 
-const id = (value: Record<string, unknown>): FeatureConfig => ({ feature: { case: 'idFeature', value: value as never } });
-const raw = (value: Record<string, unknown>): FeatureConfig => ({ feature: { case: 'rawFeature', value: value as never } });
+const id = (value: Record<string, unknown>): FeatureSpec => ({ feature: { case: 'idFeature', value: value as never } });
+const raw = (value: Record<string, unknown>): FeatureSpec => ({ feature: { case: 'rawFeature', value: value as never } });
 const h = (s: string, n: number) => hashStringsToBuckets([s], n)[0];
 
 function run(text: string, opts: FeatureEngineOptions, policy: 'fail' | 'skip' = 'fail') {

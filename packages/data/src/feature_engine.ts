@@ -1,6 +1,8 @@
 import { BadDataReport } from './bad_data';
 import { Batch, SequenceDense, takeRows } from './batch';
-import { FeatureConfig, FgMode, IdFeatureConfig, RawFeatureConfig } from './feature_config';
+import type { FeatureConfig, FgMode } from '@tsrec/config';
+import { normalizeEngineOptions } from './config_adapter';
+import { FeatureSpec, FgModeName, IdFeatureSpec, RawFeatureSpec } from './feature_spec';
 import { ComboFeature } from './features/combo_feature';
 import { compileExpression } from './features/expr_evaluator';
 import { ExprFeature } from './features/expr_feature';
@@ -17,9 +19,10 @@ import { tokenize, tokenText } from './features/tokens';
 
 /** Options of the feature engine (DataConfig fields plus the feature configs). */
 export interface FeatureEngineOptions {
-  featureConfigs: FeatureConfig[];
+  /** @tsrec/config FeatureConfig messages (or their plain specs, feature_spec.ts). */
+  featureConfigs: ReadonlyArray<FeatureConfig | FeatureSpec>;
   /** FG_NONE (default): inputs already encoded; FG_NORMAL / FG_DAG: generate from raw columns. */
-  fgMode?: FgMode;
+  fgMode?: FgModeName | FgMode;
   /** Multi-value separator of encoded (FG_NONE) inputs; default "\x03" as TorchEasyRec. */
   fgEncodedMultivalSep?: string;
   labelFields?: string[];
@@ -42,19 +45,21 @@ const DEFAULT_SEQUENCE_DELIM = ';';
 /** Turns raw blocks into batches: every configured feature, labels, sample weights, reserved columns. */
 export class FeatureEngine {
   readonly features: Feature[];
-  readonly fgMode: FgMode;
+  readonly fgMode: FgModeName;
   readonly labelFields: string[];
   readonly sampleWeightFields: string[];
   readonly reservedColumns: string[];
 
-  constructor(readonly options: FeatureEngineOptions) {
-    this.fgMode = options.fgMode ?? 'FG_NONE';
-    if (!['FG_NONE', 'FG_NORMAL', 'FG_DAG'].includes(this.fgMode)) throw new TypeError(`Expected FG_NONE, FG_NORMAL or FG_DAG for fg_mode but received ${JSON.stringify(this.fgMode)}`);
+  readonly options: FeatureEngineOptions & { featureConfigs: FeatureSpec[]; fgMode: FgModeName };
+
+  constructor(options: FeatureEngineOptions) {
+    options = this.options = normalizeEngineOptions(options);
+    this.fgMode = this.options.fgMode;
     this.labelFields = options.labelFields ?? [];
     this.sampleWeightFields = options.sampleWeightFields ?? [];
     this.reservedColumns = options.reservedColumns ?? [];
     this.features = [];
-    for (const fc of options.featureConfigs) this.features.push(...this.build(fc));
+    for (const fc of this.options.featureConfigs) this.features.push(...this.build(fc));
     const seen = new Set<string>();
     for (const f of this.features) {
       if (seen.has(f.name)) throw new Error(`feature "${f.name}" is configured twice; feature names must be unique`);
@@ -196,7 +201,7 @@ export class FeatureEngine {
   }
 
   // Config -> features, with TorchEasyRec's defaults.
-  private build(fc: FeatureConfig): Feature[] {
+  private build(fc: FeatureSpec): Feature[] {
     const encoded = this.fgMode === 'FG_NONE';
     const msep = this.options.fgEncodedMultivalSep ?? '\u0003';
     const f = fc.feature;
@@ -213,7 +218,8 @@ export class FeatureEngine {
         return s.features.map((sub) => {
           const v = sub.feature.value;
           const name = `${s.sequenceName}__${v.featureName}`;
-          const input = encoded ? name : this.input(v.expression, name);
+          // TorchEasyRec: a sub-feature's sequence column is `<sequence_name>__<input_name>` (FG_NONE: `<sequence_name>__<feature_name>`).
+          const input = encoded ? name : `${s.sequenceName}__${this.input(v.expression, name)}`;
           return sub.feature.case === 'idFeature' ? this.idFeature(v, name, input, encoded, msep, seq) : this.rawFeature(v, name, input, encoded, msep, seq);
         });
       }
@@ -272,11 +278,19 @@ export class FeatureEngine {
     return inputName(expression, name);
   }
 
-  private idFeature(c: IdFeatureConfig, name: string, input: string, encoded: boolean, msep: string, sequence?: { delim: string; length: number }): IdFeature {
+  private idFeature(c: IdFeatureSpec, name: string, input: string, encoded: boolean, msep: string, sequence?: { delim: string; length: number }): IdFeature {
     const mapper = createIdMapper({ ...c, featureName: name, defaultValue: encoded ? (c.fgEncodedDefaultValue ?? '') : c.defaultValue }, encoded);
+    // Sequences: value_dim defaults to 1 (one id per element), as in TorchEasyRec; 0 would need ids jagged twice.
+    if (sequence && c.valueDim !== undefined && c.valueDim !== 1) {
+      throw new Error(`feature "${name}": expected value_dim 1 for a sequence id feature but received ${c.valueDim} (multi-value sequence elements are not supported yet)`);
+    }
+    if (sequence && c.weighted) throw new Error(`feature "${name}": weighted sequence id features are not supported yet`);
+    // FG_NONE weighted ids: TorchEasyRec's `<name>__values` / `<name>__weights` columns.
+    const weightColumns = encoded && !!c.weighted;
     return new IdFeature({
       name,
-      input,
+      input: weightColumns ? `${input}__values` : input,
+      weightsInput: weightColumns ? `${input}__weights` : undefined,
       mapper,
       separator: encoded ? msep : (c.separator ?? DEFAULT_SEPARATOR),
       weighted: !!c.weighted,
@@ -288,7 +302,7 @@ export class FeatureEngine {
     });
   }
 
-  private rawFeature(c: RawFeatureConfig, name: string, input: string, encoded: boolean, msep: string, sequence?: { delim: string; length: number }): RawFeature {
+  private rawFeature(c: RawFeatureSpec, name: string, input: string, encoded: boolean, msep: string, sequence?: { delim: string; length: number }): RawFeature {
     const valueDim = c.valueDim ?? 1;
     if (!Number.isInteger(valueDim) || valueDim < 1) throw new Error(`feature "${name}": expected a positive integer for value_dim but received ${valueDim}`);
     const separator = encoded ? msep : (c.separator ?? DEFAULT_SEPARATOR);

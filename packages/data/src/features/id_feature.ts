@@ -1,7 +1,7 @@
 import { parseNumber } from '../number_parser';
 import { Feature, FeaturizeContext, SparseOutput } from './feature';
 import { IdMapper } from './id_mapper';
-import { Tokens, tokenize } from './tokens';
+import { Tokens, tokenize, tokenText } from './tokens';
 
 /** Settings shared by IdFeature, SequenceIdFeature and the id side of other features. */
 export interface IdFeatureOptions {
@@ -18,6 +18,11 @@ export interface IdFeatureOptions {
   pooling: 'sum' | 'mean';
   /** Sequence: split by this delimiter first and keep at most sequenceLength elements. */
   sequence?: { delim: string; length: number };
+  /**
+   * FG_NONE weighted ids in TorchEasyRec's columns: ids in `input` (`<name>__values`), their
+   * weights in this column (`<name>__weights`), both split by the separator, equal counts.
+   */
+  weightsInput?: string;
 }
 
 /** Categorical ids: tokens of a column mapped to embedding rows (see id_mapper.ts). */
@@ -26,7 +31,7 @@ export class IdFeature implements Feature {
   readonly dim = 0;
   readonly inputs: readonly string[];
   constructor(private readonly o: IdFeatureOptions) {
-    this.inputs = [o.input];
+    this.inputs = o.weightsInput ? [o.input, o.weightsInput] : [o.input];
   }
   get name(): string {
     return this.o.name;
@@ -54,10 +59,17 @@ export class IdFeature implements Feature {
     const o = this.o;
     const rows = ctx.block.rows;
     let tok = tokenize(ctx.block.column(o.input), rows, o.sequence ? o.sequence.delim : o.separator);
-    const limit = o.sequence ? o.sequence.length : o.maxValues;
-    if (limit > 0) tok = truncateTokens(tok, limit);
+    // A sequence element holds one id (value_dim 1, TorchEasyRec's default for sequences): the first of its values.
+    if (o.sequence && o.separator !== '') firstValues(tok, o.separator);
     let weights: Float32Array | null = null;
-    if (o.weighted) weights = splitWeights(tok, ctx, o.input);
+    if (o.weightsInput) weights = columnWeights(tok, tokenize(ctx.block.column(o.weightsInput), rows, o.separator), ctx, o.input, o.weightsInput);
+    else if (o.weighted) weights = splitWeights(tok, ctx, o.input);
+    const limit = o.sequence ? o.sequence.length : o.maxValues;
+    if (limit > 0) {
+      const t = truncateTokens(tok, limit);
+      if (weights && t !== tok) weights = truncateWeights(tok, t, weights);
+      tok = t;
+    }
     return assembleIds(tok, o.mapper, ctx, o.input, weights);
   }
 }
@@ -136,6 +148,57 @@ function splitWeights(tok: Tokens, ctx: FeaturizeContext, input: string): Float3
       }
       w[t] = v;
       tok.ends[t] = c;
+    }
+  }
+  return w;
+}
+
+/** Cuts each token at the first byte of a one-byte separator (keeps the first value). */
+function firstValues(tok: Tokens, separator: string): void {
+  if (Buffer.byteLength(separator) !== 1) return;
+  const sep = separator.charCodeAt(0);
+  const b = tok.bytes;
+  for (let t = 0; t < tok.starts.length; t++) {
+    const s = tok.starts[t], e = tok.ends[t];
+    for (let p = s; p < e; p++) {
+      if (b[p] === sep) {
+        tok.ends[t] = p;
+        break;
+      }
+    }
+  }
+}
+
+/** The weights of the kept tokens after truncateTokens (the first ones of each row). */
+function truncateWeights(before: Tokens, after: Tokens, w: Float32Array): Float32Array {
+  const out = new Float32Array(after.starts.length);
+  const rows = after.rowOffsets.length - 1;
+  for (let r = 0; r < rows; r++) {
+    const n = after.rowOffsets[r + 1] - after.rowOffsets[r];
+    out.set(w.subarray(before.rowOffsets[r], before.rowOffsets[r] + n), after.rowOffsets[r]);
+  }
+  return out;
+}
+
+/** Weights from their own column (`<name>__weights`), one per id token of the row. */
+function columnWeights(ids: Tokens, wt: Tokens, ctx: FeaturizeContext, input: string, weightsInput: string): Float32Array {
+  const w = new Float32Array(ids.starts.length);
+  const rows = ids.rowOffsets.length - 1;
+  for (let r = 0; r < rows; r++) {
+    const n = ids.rowOffsets[r + 1] - ids.rowOffsets[r];
+    const m = wt.rowOffsets[r + 1] - wt.rowOffsets[r];
+    if (n !== m) {
+      ctx.fail(r, 'bad_weight', weightsInput, `feature "${ctx.feature}": expected ${n} weight${n === 1 ? '' : 's'} in column "${weightsInput}" (one per id in "${input}") but found ${m}`);
+      continue;
+    }
+    for (let k = 0; k < n; k++) {
+      const t = wt.rowOffsets[r] + k;
+      const v = parseNumber(wt.bytes, wt.starts[t], wt.ends[t]);
+      if (Number.isNaN(v)) {
+        ctx.fail(r, 'bad_weight', weightsInput, `feature "${ctx.feature}": expected a number in column "${weightsInput}" but found ${JSON.stringify(tokenText(wt, t))}`, wt.fromBytes ? wt.starts[t] : undefined);
+        break;
+      }
+      w[ids.rowOffsets[r] + k] = v;
     }
   }
   return w;

@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import { checkNumBuckets, hashBuckets, hashStringsToBuckets } from '@tsrec/native';
-import { asInt } from '../feature_config';
+import { asInt } from '../feature_spec';
 import { parseInteger } from '../number_parser';
 import { FeaturizeContext } from './feature';
 import { Tokens, tokenText } from './tokens';

@@ -1,12 +1,13 @@
 /**
- * Local stand-ins for the config types of `@tsrec/config` (TorchEasyRec's feature.proto and
- * data.proto, as protobuf-es generates them: camelCase fields, oneofs as `{ case, value }`).
- * They hold only the fields the data package reads, with the same names, so switching to the
- * generated types is an import change. TODO(data): import from @tsrec/config once it lands.
+ * The feature engine's own, plain form of a feature config: the fields of @tsrec/config's
+ * generated types (TorchEasyRec's feature.proto) with the same camelCase names and oneof shape,
+ * but optional, `undefined` meaning "not set". `fromPipelineConfig` / `featureSpecsFromConfig`
+ * (config_adapter.ts) build it from loaded configs; it is plain data, so it can be sent to the
+ * worker threads as it is. Users pass @tsrec/config types; these are internal.
  */
 
 /** IdFeature: categorical ids, hashed, numbered or looked up in a vocabulary. */
-export interface IdFeatureConfig {
+export interface IdFeatureSpec {
   featureName: string;
   expression?: string;
   embeddingDim?: number;
@@ -26,7 +27,7 @@ export interface IdFeatureConfig {
 }
 
 /** RawFeature: numbers (value_dim of them), optionally bucketized by boundaries. */
-export interface RawFeatureConfig {
+export interface RawFeatureSpec {
   featureName: string;
   expression?: string;
   embeddingDim?: number;
@@ -41,7 +42,7 @@ export interface RawFeatureConfig {
 }
 
 /** ComboFeature: the cross product of several id inputs, hashed or looked up. */
-export interface ComboFeatureConfig {
+export interface ComboFeatureSpec {
   featureName: string;
   expression: string[];
   embeddingDim?: number;
@@ -58,7 +59,7 @@ export interface ComboFeatureConfig {
 }
 
 /** LookupFeature: values of a `k1:v1<sep>k2:v2` map at the keys of another input. */
-export interface LookupFeatureConfig {
+export interface LookupFeatureSpec {
   featureName: string;
   map: string;
   key: string;
@@ -82,7 +83,7 @@ export interface LookupFeatureConfig {
 }
 
 /** ExprFeature: an arithmetic expression over numeric inputs. */
-export interface ExprFeatureConfig {
+export interface ExprFeatureSpec {
   featureName: string;
   expression: string;
   variables: string[];
@@ -96,72 +97,47 @@ export interface ExprFeatureConfig {
 }
 
 /** SequenceIdFeature: a sequence of ids (one column, elements split by sequence_delim). */
-export interface SequenceIdFeatureConfig extends IdFeatureConfig {
+export interface SequenceIdFeatureSpec extends IdFeatureSpec {
   sequenceLength?: number;
   sequenceDelim?: string;
 }
 
 /** SequenceRawFeature: a sequence of value_dim-wide numbers. */
-export interface SequenceRawFeatureConfig extends RawFeatureConfig {
+export interface SequenceRawFeatureSpec extends RawFeatureSpec {
   sequenceLength?: number;
   sequenceDelim?: string;
 }
 
 /** One sub-feature of a grouped SequenceFeature. */
-export interface SeqFeatureConfig {
-  feature: { case: 'idFeature'; value: IdFeatureConfig } | { case: 'rawFeature'; value: RawFeatureConfig };
+export interface SeqFeatureSpec {
+  feature: { case: 'idFeature'; value: IdFeatureSpec } | { case: 'rawFeature'; value: RawFeatureSpec };
 }
 
 /** SequenceFeature: several sub-features over one sequence (TorchEasyRec's grouped sequence). */
-export interface SequenceFeatureConfig {
+export interface SequenceFeatureSpec {
   sequenceName: string;
   sequenceLength?: number;
   sequenceDelim?: string;
   sequencePk?: string;
-  features: SeqFeatureConfig[];
+  features: SeqFeatureSpec[];
 }
 
 /** One feature config: a oneof, as protobuf-es represents it. */
-export interface FeatureConfig {
+export interface FeatureSpec {
   feature:
-    | { case: 'idFeature'; value: IdFeatureConfig }
-    | { case: 'rawFeature'; value: RawFeatureConfig }
-    | { case: 'comboFeature'; value: ComboFeatureConfig }
-    | { case: 'lookupFeature'; value: LookupFeatureConfig }
-    | { case: 'exprFeature'; value: ExprFeatureConfig }
-    | { case: 'sequenceIdFeature'; value: SequenceIdFeatureConfig }
-    | { case: 'sequenceRawFeature'; value: SequenceRawFeatureConfig }
-    | { case: 'sequenceFeature'; value: SequenceFeatureConfig }
+    | { case: 'idFeature'; value: IdFeatureSpec }
+    | { case: 'rawFeature'; value: RawFeatureSpec }
+    | { case: 'comboFeature'; value: ComboFeatureSpec }
+    | { case: 'lookupFeature'; value: LookupFeatureSpec }
+    | { case: 'exprFeature'; value: ExprFeatureSpec }
+    | { case: 'sequenceIdFeature'; value: SequenceIdFeatureSpec }
+    | { case: 'sequenceRawFeature'; value: SequenceRawFeatureSpec }
+    | { case: 'sequenceFeature'; value: SequenceFeatureSpec }
     | { case: undefined; value?: undefined };
 }
 
-/** TorchEasyRec's FgMode: FG_NONE (inputs already encoded) or the raw modes that run feature generation. */
-export type FgMode = 'FG_NONE' | 'FG_NORMAL' | 'FG_DAG';
-
-/** One input field of the data (DataConfig.input_fields). */
-export interface InputField {
-  inputName: string;
-  /** TorchEasyRec FieldType name: INT32, INT64, STRING, FLOAT, DOUBLE, ... (informational here). */
-  inputType?: string;
-}
-
-/** The part of DataConfig the readers use. */
-export interface DataConfig {
-  batchSize?: number;
-  datasetType?: string;
-  fgMode?: FgMode;
-  fgEncodedMultivalSep?: string;
-  labelFields?: string[];
-  sampleWeightFields?: string[];
-  inputFields?: InputField[];
-  /** CSV: the first line names the columns (default: true when input_fields is empty). */
-  withHeader?: boolean;
-  delimiter?: string;
-  shuffle?: boolean;
-  shuffleBufferSize?: number;
-  dropRemainder?: boolean;
-  numWorkers?: number;
-}
+/** TorchEasyRec's FgMode by name: FG_NONE (inputs already encoded) or the raw modes that run feature generation. */
+export type FgModeName = 'FG_NONE' | 'FG_NORMAL' | 'FG_DAG';
 
 /** Accepts a number or bigint config value as a safe integer. */
 export function asInt(v: number | bigint | undefined): number | undefined {
