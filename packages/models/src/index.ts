@@ -3,3 +3,5 @@
  * ops and (next) the model zoo.
  */
 export * from './metrics';
+export * from './losses';
+export { setUpTfjs } from './tfjs_setup';

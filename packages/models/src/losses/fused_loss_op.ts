@@ -1,0 +1,57 @@
+import * as tf from '@tensorflow/tfjs-core';
+
+import { checkFinite } from './finite_check';
+
+/** Labels, weights or logits as a tensor or a flat array. */
+export type LossInput = tf.Tensor | ArrayLike<number>;
+
+/** Flat float32 values of a tensor or array (no copy for a float32 tensor on a CPU backend). */
+export function valuesOf(x: LossInput): ArrayLike<number> {
+  if (x instanceof tf.Tensor) return x.dataSync() as ArrayLike<number>;
+  return x;
+}
+
+/**
+ * Wraps a fused loss kernel as a tfjs op with a custom gradient: the forward pass runs the
+ * kernel once, getting the scalar loss and d_logits together; the backward pass only scales
+ * the saved d_logits by the upstream gradient. `kernel` must fill `dLogits` (same length as
+ * the logits) and return the loss. Non-finite logits are reported before the kernel runs.
+ */
+export function fusedLossOp(op: string, logits: tf.Tensor, width: number, kernel: (logits: Float32Array, dLogits: Float32Array) => number): tf.Scalar {
+  if (!(logits instanceof tf.Tensor)) throw new TypeError(`Expected a tf.Tensor for logits of ${op} but received ${typeof logits}`);
+  if (logits.dtype !== 'float32') throw new TypeError(`Expected float32 logits for ${op} but received ${logits.dtype}`);
+  const run = tf.customGrad((x: tf.Tensor, save: tf.GradSaveFunc) => {
+    const values = x.dataSync() as Float32Array;
+    checkFinite(op, 'logits', values, width);
+    const d = new Float32Array(values.length);
+    const loss = kernel(values, d);
+    const dLogits = tf.tensor(d, x.shape, 'float32');
+    save([dLogits]);
+    return { value: tf.scalar(loss), gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.mul(dy, saved[0]) };
+  });
+  return run(logits) as tf.Scalar;
+}
+
+/** Checks a per-sample input's length and finiteness; returns its values. */
+export function perSample(op: string, name: string, x: LossInput | null | undefined, n: number): ArrayLike<number> | null {
+  if (x === null || x === undefined) return null;
+  const v = valuesOf(x);
+  if (v.length !== n) throw new RangeError(`Expected ${n} ${name} for ${op} (one per sample) but received ${v.length}`);
+  checkFinite(op, name, v);
+  return v;
+}
+
+/** Checks that sample weights are non-negative. */
+export function checkWeights(op: string, w: ArrayLike<number> | null): void {
+  if (!w) return;
+  for (let i = 0; i < w.length; i++) {
+    if (w[i] < 0) throw new RangeError(`Expected non-negative weights for ${op} but received ${w[i]} at sample ${i}`);
+  }
+}
+
+/** Checks an option in [lo, hi] (inclusive unless stated by `openHi`). */
+export function checkRange(op: string, name: string, v: number, lo: number, hi: number, openHi = false): void {
+  if (typeof v !== 'number' || !(v >= lo) || !(openHi ? v < hi : v <= hi)) {
+    throw new RangeError(`Expected a number in [${lo}, ${hi}${openHi ? ')' : ']'} for ${name} of ${op} but received ${v}`);
+  }
+}
