@@ -1,11 +1,11 @@
 // CPU fused TBE backward + optimizer ("exact" semantics).
 //
-//   1. bag_of[i]: the flat bag (f*B + b) of every position            (parallel over features)
+//   1. bag_of[i]: the sample b of every position (no division later)  (parallel over bags)
 //   2. per table: keys (row << 32 | position), stable radix sort by row (parallel over tables)
-//   3. segments: runs of equal rows                                    (serial, cheap)
-//   4. per segment: segment-sum the row gradient in position order, then the optimizer rule
-//      (parallel over segments; each row is owned by one segment, so no races and the result
-//      does not depend on the number of threads)
+//   3. the sorted slots are cut into one slice per thread at run boundaries; each thread walks
+//      its runs (a run = one unique row of one table), sums the row gradient in position order,
+//      then applies the optimizer rule. Each row belongs to one run, so there are no races and
+//      the result does not depend on the number of threads.
 #include <algorithm>
 #include <cstring>
 
@@ -16,7 +16,7 @@ namespace tsrec {
 
 namespace {
 
-constexpr int64_t kPrefetchSegments = 8;
+constexpr int64_t kPrefetchSlots = 16;  // sorted slots ahead; see native/bench/NOTES.md
 
 int bits_for(int64_t rows) {
   int b = 0;
@@ -48,9 +48,22 @@ void fill_bag_of(const TbeBatch& batch, int64_t F, int32_t* bag_of, ThreadPool& 
   const auto* off = static_cast<const OffT*>(batch.offsets);
   const int64_t B = batch.batch_size;
   pool.parallel_for(F * B, [&](int64_t kb, int64_t ke, int) {
-    for (int64_t k = kb; k < ke; ++k)
-      for (int64_t i = off[k]; i < off[k + 1]; ++i) bag_of[i] = static_cast<int32_t>(k);
+    int64_t b = kb % B;  // one division per thread; b walks with k
+    for (int64_t k = kb; k < ke; ++k) {
+      for (int64_t i = off[k]; i < off[k + 1]; ++i) bag_of[i] = static_cast<int32_t>(b);
+      if (++b == B) b = 0;
+    }
   });
+}
+
+// The feature a position belongs to, among the features reading table t (usually exactly one).
+template <typename OffT>
+inline int64_t feature_of(const TbeLayout& l, const OffT* off, int64_t B, int t, int64_t i) {
+  const auto& fs = l.table_features[t];
+  if (fs.size() == 1) return fs[0];
+  for (int32_t f : fs)
+    if (i >= static_cast<int64_t>(off[f * B]) && i < static_cast<int64_t>(off[f * B + B])) return f;
+  return fs.back();
 }
 
 template <typename IdxT>
@@ -76,47 +89,79 @@ void build_keys(const TbeLayout& l, const TbeBatch& batch, TbeBackwardWorkspace&
   });
 }
 
+// Sum of f(x[d]) over a row in a fixed order that vectorises: 16 lane partials, then a fixed
+// pairwise combination. Deterministic (the order never depends on threads), not sequential.
+template <typename F>
+inline float lane_sum(const float* x, int dim, F f) {
+  float acc[16] = {0};
+  int d = 0;
+  for (; d + 16 <= dim; d += 16)
+    for (int l = 0; l < 16; ++l) acc[l] += f(x[d + l]);
+  for (int l = 0; d < dim; ++d, ++l) acc[l] += f(x[d]);
+  for (int w = 8; w >= 1; w /= 2)
+    for (int l = 0; l < w; ++l) acc[l] += acc[l + w];
+  return acc[0];
+}
+
+// True when slot j of the sorted keys starts a run of equal rows (runs never cross tables).
+inline bool run_starts_at(const TbeBackwardWorkspace& ws, int64_t j) {
+  if (j == 0) return true;
+  if ((ws.keys[j] >> 32) != (ws.keys[j - 1] >> 32)) return true;
+  auto it = std::upper_bound(ws.table_begin.begin(), ws.table_begin.end(), j - 1);
+  return *it == j;  // slot j is the first of the next table
+}
+
 template <typename Rule, typename OffT>
-void update_segments(const TbeLayout& l, const TbeTables& tabs, const OptimizerConfig& oc, const OptimStep& p, const TbeBatch& batch,
-                     const float* grad_pooled, const float* grad_seq, TbeBackwardWorkspace& ws, ThreadPool& pool) {
+void update_rows(const TbeLayout& l, const TbeTables& tabs, const OptimizerConfig& oc, const OptimStep& p, const TbeBatch& batch,
+                 const float* grad_pooled, const float* grad_seq, TbeBackwardWorkspace& ws, ThreadPool& pool) {
   const auto* off = static_cast<const OffT*>(batch.offsets);
   const float* wts = batch.weights;
   const int64_t B = batch.batch_size, P = l.pooled_dim;
+  const int64_t nnz = batch.num_indices;
   const float clip = oc.max_gradient;
   const int n_states = elem_states(oc.type);
   const bool row_state_used = has_row_state(oc.type);
-  // Each segment is a random row: prefetch its weights and state a few segments ahead.
-  auto prefetch = [&](int64_t s) {
-    const auto& seg = ws.segments[s];
-    const int dim = l.tables[seg.table].dim;
-    const int64_t row = static_cast<int64_t>(ws.keys[seg.begin] >> 32);
-    prefetch_span_write(tabs.weights[seg.table] + row * dim, dim * 4);
-    for (int k = 0; k < n_states; ++k) prefetch_span_write(tabs.state[seg.table][k] + row * dim, dim * 4);
-    if (row_state_used) prefetch_write(tabs.state[seg.table][0] + row);
-    // The gradient rows this segment will sum (random samples: a miss each without this).
-    const uint32_t last = std::min<uint32_t>(seg.end, seg.begin + 4);
-    for (uint32_t j = seg.begin; j < last; ++j) {
-      const int64_t i = static_cast<int64_t>(ws.keys[j] & 0xffffffffu);
-      const int64_t k = ws.bag_of[i];
-      const int64_t f = k / B;
-      if (l.features[f].pooling == Pooling::kNone) continue;
-      prefetch_span_read(grad_pooled + (k - f * B) * P + l.pooled_col[f], dim * 4);
-    }
+  const std::vector<int64_t>& tb = ws.table_begin;
+
+  // Slot q's row is random: prefetch its weights, optimizer state and gradient row ahead of use.
+  auto prefetch_slot = [&](int64_t q, int t) {
+    const int dim = l.tables[t].dim;
+    const int64_t row = static_cast<int64_t>(ws.keys[q] >> 32);
+    const int64_t i = static_cast<int64_t>(ws.keys[q] & 0xffffffffu);
+    prefetch_span_write(tabs.weights[t] + row * dim, dim * 4);
+    for (int k = 0; k < n_states; ++k) prefetch_span_write(tabs.state[t][k] + row * dim, dim * 4);
+    if (row_state_used) prefetch_write(tabs.state[t][0] + row);
+    const int64_t f = feature_of(l, off, B, t, i);
+    if (l.features[f].pooling != Pooling::kNone)
+      prefetch_span_read(grad_pooled + static_cast<int64_t>(ws.bag_of[i]) * P + l.pooled_col[f], dim * 4);
   };
-  auto body = [&](int64_t sb, int64_t se, int tid) {
+
+  // Walks slots [jb, je), which start and end on run boundaries; each run (one unique row of one
+  // table) is summed in position order and updated once, by exactly one thread.
+  auto walk = [&](int64_t jb, int64_t je, int tid) {
+    if (jb >= je) return;
     float* g = ws.scratch[tid].data();
-    for (int64_t s = sb; s < std::min(se, sb + kPrefetchSegments); ++s) prefetch(s);
-    for (int64_t s = sb; s < se; ++s) {
-      if (s + kPrefetchSegments < se) prefetch(s + kPrefetchSegments);
-      const auto& seg = ws.segments[s];
-      const int t = seg.table;
+    int t = static_cast<int>(std::upper_bound(tb.begin(), tb.end(), jb) - tb.begin()) - 1;
+    int pt = t;          // table of the prefetch cursor
+    int64_t pf = jb;     // next slot to prefetch
+    for (int64_t j = jb; j < je;) {
+      while (j >= tb[t + 1]) ++t;
       const int dim = l.tables[t].dim;
-      const int64_t row = static_cast<int64_t>(ws.keys[seg.begin] >> 32);
+      const uint64_t row_key = ws.keys[j] >> 32;
+      const int64_t row = static_cast<int64_t>(row_key);
+      const int64_t tend = std::min<int64_t>(je, tb[t + 1]);
+      int64_t jend = j + 1;
+      while (jend < tend && (ws.keys[jend] >> 32) == row_key) ++jend;
+      for (const int64_t pf_end = std::min<int64_t>(je, jend + kPrefetchSlots); pf < pf_end; ++pf) {
+        while (pf >= tb[pt + 1]) ++pt;
+        prefetch_slot(pf, pt);
+      }
+
       std::memset(g, 0, sizeof(float) * dim);
-      for (uint32_t j = seg.begin; j < seg.end; ++j) {
-        const int64_t i = static_cast<int64_t>(ws.keys[j] & 0xffffffffu);
-        const int64_t k = ws.bag_of[i];
-        const int64_t f = k / B, b = k - f * B;
+      for (int64_t q = j; q < jend; ++q) {
+        const int64_t i = static_cast<int64_t>(ws.keys[q] & 0xffffffffu);
+        const int64_t b = ws.bag_of[i];
+        const int64_t f = feature_of(l, off, B, t, i);
         const auto& fc = l.features[f];
         float scale = wts ? wts[i] : 1.0f;
         const float* src;
@@ -124,37 +169,46 @@ void update_segments(const TbeLayout& l, const TbeTables& tabs, const OptimizerC
           src = grad_seq + ws.seq_offsets[f] + (i - static_cast<int64_t>(off[f * B])) * dim;
         } else {
           src = grad_pooled + b * P + l.pooled_col[f];
-          if (fc.pooling == Pooling::kMean) scale /= static_cast<float>(off[k + 1] - off[k]);
+          if (fc.pooling == Pooling::kMean) scale /= static_cast<float>(off[f * B + b + 1] - off[f * B + b]);
         }
         for (int d = 0; d < dim; ++d) g[d] += scale * clip_grad(src[d], clip);
       }
+
       OptimStep ps = p;
       ps.inv_dim = 1.0f / static_cast<float>(dim);
       float* w = tabs.weights[t] + row * dim;
       float* s0 = n_states > 0 ? tabs.state[t][0] + row * dim : nullptr;
       float* s1 = n_states > 1 ? tabs.state[t][1] + row * dim : nullptr;
-      float* row_state = has_row_state(oc.type) ? tabs.state[t][0] + row : nullptr;
-      float sum = 0.0f;
-      for (int d = 0; d < dim; ++d) {
-        g[d] = decayed_grad(ps, g[d], w[d]);
-        if (Rule::kRowReduce) sum += Rule::row_term(g[d]);
-      }
+      float* row_state = row_state_used ? tabs.state[t][0] + row : nullptr;
+      for (int d = 0; d < dim; ++d) g[d] = decayed_grad(ps, g[d], w[d]);
+      const float sum = Rule::kRowReduce ? lane_sum(g, dim, [](float v) { return Rule::row_term(v); }) : 0.0f;
       const RowCtx ctx = Rule::precompute(ps, row_state, sum);
-      float sq = 0.0f;
       for (int d = 0; d < dim; ++d) {
         const float w_old = w[d];
-        const float wn = Rule::update(ps, ctx, w_old, g[d], s0 ? s0 + d : nullptr, s1 ? s1 + d : nullptr) - decoupled_decay(ps, w_old);
-        w[d] = wn;
-        sq += wn * wn;
+        w[d] = Rule::update(ps, ctx, w_old, g[d], s0 ? s0 + d : nullptr, s1 ? s1 + d : nullptr) - decoupled_decay(ps, w_old);
       }
-      const float scale = max_norm_scale(ps, sq);
-      if (scale != 1.0f)
-        for (int d = 0; d < dim; ++d) w[d] *= scale;
+      if (ps.max_norm > 0.0f) {
+        const float norm_scale = max_norm_scale(ps, lane_sum(w, dim, [](float v) { return v * v; }));
+        if (norm_scale != 1.0f)
+          for (int d = 0; d < dim; ++d) w[d] *= norm_scale;
+      }
+      j = jend;
     }
   };
-  const int64_t n = static_cast<int64_t>(ws.segments.size());
-  if (n < 512) body(0, n, 0);
-  else pool.parallel_for(n, body);
+
+  const int nt = nnz < 512 ? 1 : pool.num_threads();
+  if (nt == 1) {
+    walk(0, nnz, 0);
+    return;
+  }
+  // Equal slices of slots, each moved forward to the next run start (a row never splits).
+  ws.slice_begin.assign(nt + 1, nnz);
+  for (int s = 0; s < nt; ++s) {
+    int64_t j = nnz * s / nt;
+    while (j < nnz && !run_starts_at(ws, j)) ++j;
+    ws.slice_begin[s] = j;
+  }
+  pool.run([&](int tid, int) { walk(ws.slice_begin[tid], std::max(ws.slice_begin[tid], ws.slice_begin[tid + 1]), tid); });
 }
 
 }  // namespace
@@ -194,23 +248,12 @@ void TbeBackwardCpu(const TbeLayout& l, const TbeTables& tabs, const OptimizerCo
   if (batch.index_type == IndexType::kInt32) build_keys<int32_t>(l, batch, ws, pool);
   else build_keys<int64_t>(l, batch, ws, pool);
 
-  ws.segments.clear();
-  for (int64_t t = 0; t < T; ++t) {
-    const int64_t b = ws.table_begin[t], e = ws.table_begin[t + 1];
-    int64_t s = b;
-    for (int64_t j = b + 1; j <= e; ++j) {
-      if (j == e || (ws.keys[j] >> 32) != (ws.keys[s] >> 32)) {
-        ws.segments.push_back({static_cast<int32_t>(t), static_cast<uint32_t>(s), static_cast<uint32_t>(j)});
-        s = j;
-      }
-    }
-  }
   dispatch_rule(oc.type, [&](auto rule) {
     using Rule = decltype(rule);
     if (batch.offset_type == IndexType::kInt32)
-      update_segments<Rule, int32_t>(l, tabs, oc, step, batch, grad_pooled, grad_sequence, ws, pool);
+      update_rows<Rule, int32_t>(l, tabs, oc, step, batch, grad_pooled, grad_sequence, ws, pool);
     else
-      update_segments<Rule, int64_t>(l, tabs, oc, step, batch, grad_pooled, grad_sequence, ws, pool);
+      update_rows<Rule, int64_t>(l, tabs, oc, step, batch, grad_pooled, grad_sequence, ws, pool);
     return 0;
   });
 }
