@@ -20,7 +20,7 @@ export function valuesOf(x: LossInput): ArrayLike<number> {
 export function fusedLossOp(op: string, logits: tf.Tensor, width: number, kernel: (logits: Float32Array, dLogits: Float32Array) => number): tf.Scalar {
   if (!(logits instanceof tf.Tensor)) throw new TypeError(`Expected a tf.Tensor for logits of ${op} but received ${typeof logits}`);
   if (logits.dtype !== 'float32') throw new TypeError(`Expected float32 logits for ${op} but received ${logits.dtype}`);
-  const run = tf.customGrad((x: tf.Tensor, save: tf.GradSaveFunc) => {
+  const run = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
     const values = x.dataSync() as Float32Array;
     checkFinite(op, 'logits', values, width);
     const d = new Float32Array(values.length);
@@ -28,7 +28,7 @@ export function fusedLossOp(op: string, logits: tf.Tensor, width: number, kernel
     const dLogits = tf.tensor(d, x.shape, 'float32');
     save([dLogits]);
     return { value: tf.scalar(loss), gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.mul(dy, saved[0]) };
-  });
+  }) as unknown as Parameters<typeof tf.customGrad<tf.Scalar>>[0]);
   return run(logits) as tf.Scalar;
 }
 

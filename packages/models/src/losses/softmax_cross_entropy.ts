@@ -16,7 +16,7 @@ export interface SoftmaxCrossEntropyOptions {
  */
 export function softmaxCrossEntropy(logits: tf.Tensor, labels: LossInput, options: SoftmaxCrossEntropyOptions = {}): tf.Scalar {
   const op = 'softmax_cross_entropy';
-  if (logits.rank !== 2 || logits.shape[1] < 1) throw new RangeError(`Expected logits of shape [B, C] for ${op} but received [${logits.shape.join(', ')}]`);
+  if (logits.rank !== 2 || !(logits.shape[1]! >= 1)) throw new RangeError(`Expected logits of shape [B, C] for ${op} but received [${logits.shape.join(', ')}]`);
   const [B, C] = logits.shape as [number, number];
   const s = options.labelSmoothing ?? 0;
   checkRange(op, 'labelSmoothing', s, 0, 1);
