@@ -259,3 +259,44 @@ describe('labels, sample weights, reserved columns and missing columns', () => {
     expect(Array.from(b.dense)).toEqual([1, 2, 3, 4]);
   });
 });
+
+describe('TorchEasyRec column conventions, sequence options and FG_DAG inputs', () => {
+  it('FG_NONE weighted ids read <name>__values and <name>__weights (equal counts, missing -> default)', () => {
+    const opts: FeatureEngineOptions = { featureConfigs: [id({ featureName: 'tags', hashBucketSize: 10, weighted: true, fgEncodedDefaultValue: '0' })] };
+    const e = new FeatureEngine(opts);
+    expect(e.requiredColumns()).toEqual(['tags__values', 'tags__weights']);
+    const { batch } = run('tags__values,tags__weights\n1\u00033,0.5\u00032\n,\n', opts);
+    expect(batch.sparse.toJSON()).toEqual({ tags: [[1, 3], [0]] });
+    expect(Array.from(batch.sparse.weights!)).toEqual([0.5, 2, 1]);
+    expect(() => run('tags__values,tags__weights\n1\u00033,0.5\n', opts)).toThrow('t.csv:2:5: feature "tags": expected 2 weights in column "tags__weights" (one per id in "tags__values") but found 1');
+    const s = run('tags__values,tags__weights\n1,x\n2,4\n', opts, 'skip');
+    expect(s.batch.sparse.toJSON()).toEqual({ tags: [[2]] });
+    expect(s.bad.examples).toEqual(['t.csv:2:3: feature "tags": expected a number in column "tags__weights" but found "x"']);
+  });
+
+  it('grouped sequence sub-features read <sequence_name>__<input_name> in the raw modes; elements keep one id (value_dim 1) and the first sequence_length', () => {
+    const e = new FeatureEngine({
+      fgMode: 'FG_NORMAL',
+      featureConfigs: [
+        {
+          feature: {
+            case: 'sequenceFeature',
+            value: { sequenceName: 'click', sequenceLength: 2, sequenceDelim: ';', features: [{ feature: { case: 'idFeature', value: { featureName: 'item', expression: 'item:iid', hashBucketSize: 100, separator: '|' } } }] },
+          },
+        },
+      ],
+    });
+    expect(e.requiredColumns()).toEqual(['click__iid']);
+    const b = e.featurize(csvBlock('click__iid\na|x;b;c\n'), new BadDataReport());
+    expect(b.sparse.toJSON()).toEqual({ click__item: [[h('a', 100), h('b', 100)]] });
+    expect(() => new FeatureEngine({ fgMode: 'FG_NORMAL', featureConfigs: [{ feature: { case: 'sequenceIdFeature', value: { featureName: 's', expression: 'user:s', hashBucketSize: 10, valueDim: 0 } } }] })).toThrow(
+      'feature "s": expected value_dim 1 for a sequence id feature but received 0 (multi-value sequence elements are not supported yet)',
+    );
+  });
+
+  it('feature: inputs (FG_DAG chaining) are refused by name', () => {
+    expect(() => new FeatureEngine({ fgMode: 'FG_DAG', featureConfigs: [id({ featureName: 'lk', expression: 'feature:age_bin', numBuckets: 10 })] })).toThrow(
+      `feature "lk": expression "feature:age_bin" reads another feature's output (FG_DAG); tsrec does not support feature: inputs yet — use the raw column instead`,
+    );
+  });
+});
