@@ -1,0 +1,19 @@
+import type { SparseBatch } from '@tsrec/native';
+
+/**
+ * What model code may know of an embedding collection: the pooled layout and the two calls.
+ * `@tsrec/native`'s `EmbeddingCollection` (CPU or CUDA) satisfies it, and so will a sharded
+ * collection; models receive one and never construct it (torchrec's modules/distributed split).
+ */
+export interface PooledEmbeddingCollection {
+  /** Columns of the pooled output: Σ dim of the SUM/MEAN features. */
+  readonly pooledDim: number;
+  /** Features in output order; `pooledOffset` is the first column (-1 for NONE pooling). */
+  readonly features: readonly { readonly name: string; readonly table: number; readonly pooledOffset: number; readonly pooling: string }[];
+  /** Tables, for each feature's width. */
+  readonly tables: readonly { readonly name: string; readonly dim: number }[];
+  /** Pools a batch: [B, pooledDim] row-major, in a fresh array. */
+  forward(batch: SparseBatch): { pooled: Float32Array };
+  /** Fused backward + sparse optimizer step from dL/dpooled [B, pooledDim] at learning rate `lr`. */
+  backwardAndUpdate(batch: SparseBatch, gradPooled: Float32Array, lr: number): void;
+}
