@@ -6,3 +6,4 @@ export * from './metrics';
 export * from './losses';
 export { setUpTfjs } from './tfjs_setup';
 export * from './embedding';
+export * from './ops';
