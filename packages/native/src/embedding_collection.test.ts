@@ -1,18 +1,10 @@
+import { uniformRng } from './bench/workloads';
 import { EmbeddingCollection, OPTIMIZER_STATES, Pooling, SparseBatch, SparseOptimizerType, reference, setNumThreads } from './index';
 
 // Fresh seed per run (printed in the suite name); TSREC_TEST_SEED replays one.
 const SEED = Number(process.env.TSREC_TEST_SEED ?? Math.floor(Math.random() * 2 ** 31));
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = uniformRng;
 
 interface Case {
   coll: EmbeddingCollection;
