@@ -216,7 +216,6 @@ void update_rows(const TbeLayout& l, const TbeTables& tabs, const OptimizerConfi
 void TbeBackwardCpu(const TbeLayout& l, const TbeTables& tabs, const OptimizerConfig& oc, const OptimStep& step, const TbeBatch& batch,
                     const float* grad_pooled, const float* grad_sequence, TbeBackwardWorkspace& ws, ThreadPool& pool) {
   const int64_t F = static_cast<int64_t>(l.features.size());
-  const int64_t T = static_cast<int64_t>(l.tables.size());
   const int64_t nnz = batch.num_indices;
   if (nnz == 0) return;
   // Workspaces grow to the largest batch seen and are then reused.
