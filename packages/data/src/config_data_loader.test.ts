@@ -226,3 +226,19 @@ describe('createDataLoaderFromConfig', () => {
     expect(bad('train_input_path: "t"')).toThrow('Expected a data_config in the pipeline config but received none');
   });
 });
+
+describe('Parquet decoded in the workers (parquetDecodeInWorkers)', () => {
+  it('gives the same batches as decoding in the main thread', async () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { writeCriteoParquet, criteoFeatureConfigs } = require('./synthetic/criteo_synthetic');
+    const file = path.join(dir, 'pq_workers.parquet');
+    writeCriteoParquet(file, { rows: 700, seed: 4, cardinalityScale: 0.01 });
+    const features = { featureConfigs: criteoFeatureConfigs({ hashBucketSize: 1000 }), fgMode: 'FG_NORMAL' as const, labelFields: ['label'] };
+    const run = async (parquetDecodeInWorkers: boolean) => {
+      const out: Batch[] = [];
+      for await (const b of new (require('./data_loader').DataLoader)({ inputPath: file, batchSize: 128, features, numWorkers: 2, parquetDecodeInWorkers, shuffle: true, seed: 2 })) out.push(b);
+      return out.map((b) => ({ s: b.sparse.toJSON(), d: Array.from(b.dense), l: Array.from(b.labels.label) }));
+    };
+    expect(await run(true)).toEqual(await run(false));
+  });
+});

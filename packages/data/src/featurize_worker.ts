@@ -6,6 +6,7 @@ import { parentPort, workerData } from 'worker_threads';
 import { DataError } from './bad_data';
 import { transferList } from './batch';
 import { FeatureEngine } from './feature_engine';
+import { decodeParquetRows, openParquet, ParquetFile } from './parquet_source';
 import { RowFeaturizer } from './row_featurizer';
 import { RowBatch } from './row_pipeline';
 import { WorkerInit } from './worker_pool';
@@ -13,7 +14,24 @@ import { WorkerInit } from './worker_pool';
 const init = workerData as WorkerInit;
 const featurizer = new RowFeaturizer(new FeatureEngine(init.features), init.spec, init.policy);
 
-parentPort!.on('message', (m: { id: number; rb: RowBatch }) => {
+const parquetFiles = new Map<string, ParquetFile>();
+
+async function decode(id: number, d: { file: string; columns: string[]; start: number; n: number }): Promise<void> {
+  try {
+    let pf = parquetFiles.get(d.file);
+    if (!pf) parquetFiles.set(d.file, (pf = openParquet(d.file)));
+    parentPort!.postMessage({ id, rows: await decodeParquetRows(pf, d.columns, d.start, d.n) });
+  } catch (e) {
+    const err = e as Error;
+    parentPort!.postMessage({ id, error: { message: err.message, name: err.name } });
+  }
+}
+
+parentPort!.on('message', (m: { id: number; rb: RowBatch; decode?: { file: string; columns: string[]; start: number; n: number } }) => {
+  if (m.decode) {
+    void decode(m.id, m.decode);
+    return;
+  }
   try {
     const { batch, bad } = featurizer.featurize(m.rb);
     parentPort!.postMessage({ id: m.id, batch, bad }, transferList(batch));

@@ -29,19 +29,59 @@ export function openParquet(path: string): ParquetFile {
   }
 }
 
-/** Pushes the rows of a Parquet file (the named columns, in that order) into `sink`, a row group at a time. */
-export async function* pushParquetRows(pf: ParquetFile, fileIndex: number, columns: string[], sink: RowSink): AsyncGenerator<void> {
+/** Checks that a Parquet file has the named columns. */
+export function checkParquetColumns(pf: ParquetFile, columns: string[]): void {
   for (const c of columns) if (!pf.columns.includes(c)) throw new Error(`${pf.path}: missing column "${c}" (the file has ${pf.columns.join(', ')})`);
-  let start = 0;
+}
+
+/** Decodes rows [start, start + n) of a Parquet file (one row group): one value array per row, in `columns` order. */
+export async function decodeParquetRows(pf: ParquetFile, columns: string[], start: number, n: number): Promise<unknown[][]> {
+  let rows: unknown[][] = [];
+  try {
+    await hyparquet.parquetRead({ file: pf.buffer, columns, rowStart: start, rowEnd: start + n, onComplete: (r) => (rows = r) });
+  } catch (e) {
+    throw new Error(`${pf.path}: cannot read rows ${start + 1}..${start + n} (${(e as Error).message})`);
+  }
+  for (let i = 0; i < rows.length; i++) {
+    const r = rows[i];
+    for (let c = 0; c < r.length; c++) r[c] = normalizeValue(r[c]);
+  }
+  return rows;
+}
+
+/**
+ * Pushes the rows of a Parquet file (the named columns, in that order) into `sink`, a row group
+ * at a time. `decode` decodes one row group (default: here; the loader passes its worker pool's,
+ * which keeps several row groups decoding in parallel, `ahead` of the one being pushed).
+ */
+export async function* pushParquetRows(
+  pf: ParquetFile,
+  fileIndex: number,
+  columns: string[],
+  sink: RowSink,
+  decode: (start: number, n: number) => Promise<unknown[][]> = (start, n) => decodeParquetRows(pf, columns, start, n),
+  ahead = 0,
+): AsyncGenerator<void> {
+  checkParquetColumns(pf, columns);
+  const starts: number[] = [];
+  let at = 0;
   for (const n of pf.rowGroups) {
-    let rows: unknown[][] = [];
-    try {
-      await hyparquet.parquetRead({ file: pf.buffer, columns, rowStart: start, rowEnd: start + n, onComplete: (r) => (rows = r) });
-    } catch (e) {
-      throw new Error(`${pf.path}: cannot read rows ${start + 1}..${start + n} (${(e as Error).message})`);
-    }
-    for (let i = 0; i < rows.length; i++) sink.push(null, 0, 0, rows[i].map(normalizeValue), start + i + 1, fileIndex);
-    start += n;
+    starts.push(at);
+    at += n;
+  }
+  const pending: Promise<unknown[][]>[] = [];
+  let next = 0;
+  const issue = () => {
+    const g = next++;
+    const p = decode(starts[g], pf.rowGroups[g]);
+    p.catch(() => undefined); // awaited in order below
+    pending.push(p);
+  };
+  for (let g = 0; g < pf.rowGroups.length; g++) {
+    while (next < pf.rowGroups.length && next <= g + ahead) issue();
+    const rows = await pending.shift()!;
+    const start = starts[g];
+    for (let i = 0; i < rows.length; i++) sink.push(null, 0, 0, rows[i], start + i + 1, fileIndex);
     yield;
   }
 }

@@ -17,6 +17,7 @@ export interface WorkerInit {
 /** Messages from a worker. */
 export type WorkerReply =
   | { id: number; batch: Batch; bad: BadDataSummary }
+  | { id: number; rows: unknown[][] }
   | { id: number; error: { message: string; name: string; reason?: string; location?: { file: string; line: number; column: number } } };
 
 /** The compiled worker script (workers run JavaScript: dist/ next to us, or ../dist from src/ under jest). */
@@ -35,7 +36,8 @@ export function workerScript(): string {
  */
 export class WorkerPool {
   private readonly workers: Worker[] = [];
-  private readonly waiting = new Map<number, { resolve: (v: { batch: Batch; bad: BadDataSummary }) => void; reject: (e: Error) => void }>();
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  private readonly waiting = new Map<number, { resolve: (v: any) => void; reject: (e: Error) => void }>();
   private next = 0;
   private id = 0;
   private closed = false;
@@ -66,6 +68,17 @@ export class WorkerPool {
     return p;
   }
 
+  /** Decodes rows [start, start + n) of a Parquet file on the next worker (the worker opens and caches the file). */
+  decodeParquet(file: string, columns: string[], start: number, n: number): Promise<unknown[][]> {
+    if (this.closed) return Promise.reject(new Error('the data worker pool is closed'));
+    const id = this.id++;
+    const w = this.workers[this.next];
+    this.next = (this.next + 1) % this.workers.length;
+    const p = new Promise<unknown[][]>((resolve, reject) => this.waiting.set(id, { resolve, reject }));
+    w.postMessage({ id, decode: { file, columns, start, n } });
+    return p;
+  }
+
   private onReply(m: WorkerReply): void {
     const t = this.waiting.get(m.id);
     if (!t) return;
@@ -73,7 +86,8 @@ export class WorkerPool {
     if ('error' in m) {
       const e = m.error;
       t.reject(e.reason && e.location ? new DataError(e.reason as never, e.location, e.message.replace(/^[^:]*:\d+:\d+: /, '')) : Object.assign(new Error(e.message), { name: e.name }));
-    } else t.resolve({ batch: reviveBatch(m.batch), bad: m.bad });
+    } else if ('rows' in m) t.resolve(m.rows);
+    else t.resolve({ batch: reviveBatch(m.batch), bad: m.bad });
   }
 
   private failAll(e: Error): void {

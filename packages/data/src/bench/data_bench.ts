@@ -3,6 +3,7 @@
  * 13 log10 raw features, 26 FarmHash-bucketed ids, the label), for TSV and Parquet with 1 and 2
  * worker threads, and in the same run a baseline that parses the TSV with csv-parse and
  * featurizes the same way. TSREC_BENCH_ROWS sets the row count (default 200000);
+ * TSREC_BENCH_PARQUET_WORKER_DECODE=1 decodes Parquet in the workers (parquetDecodeInWorkers);
  * TSREC_BENCH_JSON=<path> also writes {"results":[{"name","workers","rows_per_s"}, ...]}.
  */
 import * as fs from 'fs';
@@ -44,7 +45,7 @@ async function timeLoader(inputPath: string, workers: number): Promise<{ rowsPer
   let t1 = 0n;
   let rows = 0;
   let counted = 0;
-  for await (const b of new DataLoader({ inputPath, batchSize: BATCH, features, numWorkers: workers, numEpochs: 2 })) {
+  for await (const b of new DataLoader({ inputPath, batchSize: BATCH, features, numWorkers: workers, numEpochs: 2, parquetDecodeInWorkers: process.env.TSREC_BENCH_PARQUET_WORKER_DECODE === '1' })) {
     if (t1 === 0n) t1 = process.hrtime.bigint();
     else counted += b.batchSize;
     rows += b.batchSize;
