@@ -7,3 +7,6 @@ export * from './losses';
 export { setUpTfjs } from './tfjs_setup';
 export * from './embedding';
 export * from './ops';
+export * from './layers';
+export * from './models';
+export { EmbeddingGroup, type GroupedFeatures } from './embedding/embedding_group';

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { SparseBatch } from '@tsrec/native';
 
 import type { PooledEmbeddingCollection } from './pooled_embedding_collection';
+import { selectColumns } from './select_columns';
 
 /** A learning rate, or a function the backward pass calls for the current one (a schedule). */
 export type LearningRate = number | (() => number);
@@ -96,15 +97,9 @@ export class SparseArch {
     return cols;
   }
 
-  /**
-   * The named features' columns of a pooled tensor, side by side: a slice when they are
-   * contiguous and in order (no copy of the gradient path), a gather otherwise.
-   */
+  /** The named features' columns of a pooled tensor, side by side (the tensor itself when all, in order). */
   select(pooled: tf.Tensor2D, featureNames: readonly string[]): tf.Tensor2D {
-    const cols = this.columnsOf(featureNames);
-    if (cols.length === pooled.shape[1] && cols.every((c, i) => c === i)) return pooled;
-    if (cols.every((c, i) => c === cols[0] + i)) return tf.slice(pooled, [0, cols[0]], [-1, cols.length]);
-    return tf.gather(pooled, tf.tensor1d(cols, 'int32'), 1);
+    return selectColumns(pooled, this.columnsOf(featureNames));
   }
 
   /** Disposes the anchor variable (the collection belongs to the caller). */

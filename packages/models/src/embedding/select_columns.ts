@@ -1,0 +1,73 @@
+import * as tf from '@tensorflow/tfjs-core';
+
+/** One output column: column `column` of source `source`. */
+export interface ColumnPick {
+  source: number;
+  column: number;
+}
+
+/**
+ * Builds [B, picks.length] from columns of several [B, W_s] tensors, as one custom-gradient op
+ * (forward: copy columns; backward: add each output column's gradient into its source column).
+ * Feature groups are assembled this way instead of slice/concat/gather, whose cpu-backend
+ * gradients (SplitV, per-element Slice, UnsortedSegmentSum) cost tens to hundreds of ms per
+ * step at batch 256; the loops here are a few microseconds and a native kernel can take over.
+ * Returns the source itself when it is picked whole and in order.
+ */
+export function assembleColumns(sources: readonly tf.Tensor2D[], picks: readonly ColumnPick[]): tf.Tensor2D {
+  if (sources.length === 0) throw new RangeError('Expected at least one source tensor for assembleColumns but received none');
+  const B = sources[0].shape[0];
+  sources.forEach((s, i) => {
+    if (s.rank !== 2 || s.shape[0] !== B) throw new RangeError(`Expected source ${i} of assembleColumns to be [${B}, W] but received [${s.shape.join(', ')}]`);
+  });
+  for (const p of picks) {
+    if (!(p.source >= 0 && p.source < sources.length) || !(p.column >= 0 && p.column < sources[p.source].shape[1])) {
+      throw new RangeError(`Expected a column of one of ${sources.length} sources for assembleColumns but received source ${p.source}, column ${p.column}`);
+    }
+  }
+  const first = picks[0]?.source ?? 0;
+  if (picks.length === sources[first].shape[1] && picks.every((p, i) => p.source === first && p.column === i)) return sources[first];
+  const N = picks.length;
+  const widths = sources.map((s) => s.shape[1]);
+  const run = tf.customGrad(((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const inputs = args.slice(0, sources.length) as tf.Tensor2D[];
+    const data = inputs.map((t) => t.dataSync() as Float32Array);
+    const out = new Float32Array(B * N);
+    for (let j = 0; j < N; j++) {
+      const src = data[picks[j].source];
+      const W = widths[picks[j].source];
+      const c = picks[j].column;
+      for (let b = 0; b < B; b++) out[b * N + j] = src[b * W + c];
+    }
+    return {
+      value: tf.tensor2d(out, [B, N], 'float32'),
+      gradFunc: (dy: tf.Tensor) => {
+        const g = dy.dataSync() as Float32Array;
+        const grads = widths.map((W) => new Float32Array(B * W));
+        for (let j = 0; j < N; j++) {
+          const dst = grads[picks[j].source];
+          const W = widths[picks[j].source];
+          const c = picks[j].column;
+          for (let b = 0; b < B; b++) dst[b * W + c] += g[b * N + j];
+        }
+        return grads.map((d, i) => tf.tensor2d(d, [B, widths[i]], 'float32'));
+      },
+    };
+  }) as unknown as Parameters<typeof tf.customGrad<tf.Tensor2D>>[0]);
+  return run(...sources);
+}
+
+/** Columns `cols` of one [B, W] tensor, side by side (the tensor itself when all, in order). */
+export function selectColumns(src: tf.Tensor2D, cols: readonly number[]): tf.Tensor2D {
+  return assembleColumns([src], cols.map((column) => ({ source: 0, column })));
+}
+
+/** [B, Σ W_i] from [B, W_i] tensors side by side (tf.concat on axis 1, with the fast gradient). */
+export function concatColumns(parts: readonly tf.Tensor2D[]): tf.Tensor2D {
+  if (parts.length === 1) return parts[0];
+  const picks: ColumnPick[] = [];
+  parts.forEach((p, source) => {
+    for (let column = 0; column < p.shape[1]; column++) picks.push({ source, column });
+  });
+  return assembleColumns(parts, picks);
+}

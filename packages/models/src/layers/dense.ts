@@ -1,0 +1,46 @@
+import * as tf from '@tensorflow/tfjs-core';
+
+/** Activations of `Dense`, as tfjs's fused matmul names them (plus tanh, applied after). */
+export type Activation = 'linear' | 'relu' | 'relu6' | 'elu' | 'sigmoid' | 'leakyrelu' | 'tanh';
+
+/** Options of `Dense`. */
+export interface DenseOptions {
+  activation?: Activation;
+  bias?: boolean;
+  /** Seed of the initialisation (uniform ±1/√in, torch's nn.Linear default). */
+  seed: number;
+  name: string;
+}
+
+/**
+ * A fully connected layer y = act(x·W + b) on tfjs variables, run as one `_FusedMatMul`
+ * (BLAS with the bias and activation fused on the tsrec backend).
+ */
+export class Dense {
+  readonly kernel: tf.Variable;
+  readonly bias: tf.Variable | null;
+  readonly activation: Activation;
+
+  constructor(
+    readonly inputDim: number,
+    readonly outputDim: number,
+    options: DenseOptions,
+  ) {
+    const bound = 1 / Math.sqrt(inputDim);
+    this.kernel = tf.variable(tf.randomUniform([inputDim, outputDim], -bound, bound, 'float32', options.seed), true, `${options.name}/kernel`);
+    this.bias = options.bias === false ? null : tf.variable(tf.randomUniform([outputDim], -bound, bound, 'float32', options.seed + 1), true, `${options.name}/bias`);
+    this.activation = options.activation ?? 'linear';
+  }
+
+  /** [B, inputDim] → [B, outputDim]. */
+  apply(x: tf.Tensor2D): tf.Tensor2D {
+    const fusedAct = this.activation === 'tanh' ? 'linear' : this.activation;
+    const y = tf.fused.matMul({ a: x, b: this.kernel as tf.Tensor2D, bias: this.bias ?? undefined, activation: fusedAct });
+    return (this.activation === 'tanh' ? tf.tanh(y) : y) as tf.Tensor2D;
+  }
+
+  /** Trainable variables. */
+  get variables(): tf.Variable[] {
+    return this.bias ? [this.kernel, this.bias] : [this.kernel];
+  }
+}

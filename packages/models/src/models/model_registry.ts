@@ -1,0 +1,34 @@
+import type { ModelConfig } from '@tsrec/config';
+
+import type { ModelContext } from './model_context';
+import type { RankModel } from './rank_model';
+
+/** A model class as the registry stores it. */
+export type ModelClass = new (config: ModelConfig, ctx: ModelContext) => RankModel;
+
+const REGISTRY = new Map<string, ModelClass>();
+
+/** Registers a model under its `model_config` oneof name (`deepfm`, `wide_and_deep`, `dlrm`, …). */
+export function registerModel(name: string, cls: ModelClass): void {
+  if (REGISTRY.has(name) && REGISTRY.get(name) !== cls) throw new Error(`Expected a new model name for registerModel but received '${name}', already registered`);
+  REGISTRY.set(name, cls);
+}
+
+/** Names of the registered models. */
+export function registeredModels(): string[] {
+  return [...REGISTRY.keys()].sort();
+}
+
+/** protobuf-es oneof case (camelCase) → the proto field name TorchEasyRec uses. */
+function snake(name: string): string {
+  return name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+}
+
+/** Builds the model that `config.model` selects, from the registry. */
+export function createModel(config: ModelConfig, ctx: ModelContext): RankModel {
+  const c = config.model.case;
+  if (c === undefined) throw new Error(`Expected a model (one of ${registeredModels().join(', ')}) in model_config but received none`);
+  const cls = REGISTRY.get(snake(c));
+  if (!cls) throw new Error(`model '${snake(c)}' is not supported yet (registered: ${registeredModels().join(', ')})`);
+  return new cls(config, ctx);
+}
