@@ -80,7 +80,7 @@ describe('SparseArch', () => {
     expect(() => new SparseArch(ebc, { learningRate: NaN })).toThrow('Expected a finite number >= 0 for learningRate of SparseArch but received NaN');
   });
 
-  it('selects feature columns by slice or gather, with gradients to the right columns', () => {
+  it('selects feature columns, with gradients to the right columns', () => {
     const ebc = new RecordingCollection();
     const arch = new SparseArch(ebc, { learningRate: 1 });
     expect(arch.columnsOf(['b', 'a'])).toEqual([2, 3, 4, 0, 1]);
