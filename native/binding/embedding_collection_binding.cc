@@ -179,13 +179,14 @@ class EmbeddingCollectionWrap : public Napi::ObjectWrap<EmbeddingCollectionWrap>
                          FloatPtr(info[5]));
     return info.Env().Undefined();
   }
-  // gatherProbe(indices, offsets, null, B) -> seconds
+  // gatherProbe(indices, offsets, null, B, mode) -> seconds (mode 0: index_select copy, 1: read-only)
   Napi::Value GatherProbe(const Napi::CallbackInfo& info) {
     if (!NeedCpu(info.Env(), "gatherProbe")) return info.Env().Undefined();
     TbeBatch b = BatchOf(info);
     if (Fail(info.Env(), ValidateBatch(cpu_->layout(), b))) return info.Env().Undefined();
     float sink = 0.0f;
-    double s = GatherProbeSeconds(cpu_->layout(), cpu_->tables(), b, ThreadPool::global(), &sink);
+    const auto mode = static_cast<GatherProbeMode>(info[4].As<Napi::Number>().Int32Value());
+    double s = GatherProbeSeconds(cpu_->layout(), cpu_->tables(), b, mode, ThreadPool::global(), &sink);
     return Napi::Number::New(info.Env(), s + (sink == 1.2345e30f ? 1 : 0));
   }
   // readRows(table, which, start, count, out)

@@ -4,7 +4,11 @@
 
 namespace tsrec {
 
-/** Seconds to read every row the batch looks up, once, with all pool threads; sink defeats DCE. */
-double GatherProbeSeconds(const TbeLayout& l, const TbeTables& tabs, const TbeBatch& batch, ThreadPool& pool, float* sink);
+/** How the probe touches the looked-up rows. Values are part of the JS API. */
+enum class GatherProbeMode : int32_t { kIndexSelect = 0, kReadOnly = 1 };
+
+/** Seconds to gather every row the batch looks up, once, with all pool threads; sink defeats DCE. */
+double GatherProbeSeconds(const TbeLayout& l, const TbeTables& tabs, const TbeBatch& batch, GatherProbeMode mode, ThreadPool& pool,
+                          float* sink);
 
 }  // namespace tsrec

@@ -1,10 +1,11 @@
-// The machine's random-gather bandwidth for a given batch: a plain multi-threaded loop that
-// reads every looked-up row once and adds it into register accumulators (no pooling layout, no
-// software prefetch, no stores; iterations are independent so the core overlaps the misses).
-// The TBE benchmark reports the forward kernel's time as a share of this figure: same run,
-// same ids, same bytes read.
+// The machine's random-gather bandwidth for a given batch, two ways, both plain multi-threaded
+// loops without software prefetch over the same ids:
+//   kIndexSelect: copy every looked-up row into a contiguous output (torch.index_select);
+//   kReadOnly:    read every looked-up row into register accumulators (no stores at all).
+// The TBE benchmark reports the forward kernel's time as a share of both (same run, same ids).
 #include <algorithm>
 #include <chrono>
+#include <cstring>
 
 #include "tsrec/gather_probe.h"
 
@@ -27,20 +28,35 @@ float sum_rows(const float* W, int dim, const TbeBatch& batch, int64_t b, int64_
 }
 }  // namespace
 
-double GatherProbeSeconds(const TbeLayout& l, const TbeTables& tabs, const TbeBatch& batch, ThreadPool& pool, float* sink) {
+double GatherProbeSeconds(const TbeLayout& l, const TbeTables& tabs, const TbeBatch& batch, GatherProbeMode mode, ThreadPool& pool,
+                          float* sink) {
   const int64_t F = static_cast<int64_t>(l.features.size()), B = batch.batch_size;
   std::vector<float> totals(static_cast<size_t>(pool.num_threads()), 0.0f);
+  // index_select output: one contiguous block per thread, sized for its share of all lookups.
+  std::vector<std::vector<float>> out(static_cast<size_t>(pool.num_threads()));
+  if (mode == GatherProbeMode::kIndexSelect) {
+    int64_t floats = 0;
+    for (int64_t f = 0; f < F; ++f)
+      floats += (batch.offset(f * B + B) - batch.offset(f * B) + pool.num_threads()) / pool.num_threads() * l.dim_of_feature(static_cast<int>(f));
+    for (auto& o : out) o.assign(static_cast<size_t>(floats), 0.0f);  // touched before timing
+  }
   auto t0 = std::chrono::steady_clock::now();
   pool.run([&](int tid, int nt) {
     float t = 0.0f;
+    float* o = mode == GatherProbeMode::kIndexSelect ? out[tid].data() : nullptr;
     for (int64_t f = 0; f < F; ++f) {
       const int dim = l.dim_of_feature(static_cast<int>(f));
+      const float* W = tabs.weights[l.features[f].table];
       const int64_t s = batch.offset(f * B), e = batch.offset(f * B + B);
       const int64_t chunk = (e - s + nt - 1) / nt;
       const int64_t b = std::min(e, s + tid * chunk), en = std::min(e, b + chunk);
-      t += sum_rows(tabs.weights[l.features[f].table], dim, batch, b, en);
+      if (o) {
+        for (int64_t i = b; i < en; ++i, o += dim) std::memcpy(o, W + batch.index(i) * dim, sizeof(float) * dim);
+      } else {
+        t += sum_rows(W, dim, batch, b, en);
+      }
     }
-    totals[tid] = t;
+    totals[tid] = o ? out[tid][out[tid].size() / 2] : t;
   });
   auto t1 = std::chrono::steady_clock::now();
   float total = 0.0f;

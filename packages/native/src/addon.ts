@@ -15,7 +15,8 @@ export interface NativeEmbeddingCollectionHandle {
   backwardAndUpdate(i: Int32Array | BigInt64Array, o: Int32Array | BigInt64Array, w: Float32Array | null, b: number, gp: Float32Array, gs: Float32Array | null, lr: number): void;
   forwardReference(i: Int32Array | BigInt64Array, o: Int32Array | BigInt64Array, w: Float32Array | null, b: number, pooled: Float32Array, seq: Float32Array | null): void;
   backwardReference(i: Int32Array | BigInt64Array, o: Int32Array | BigInt64Array, w: Float32Array | null, b: number, gp: Float32Array, gs: Float32Array | null, lr: number): void;
-  gatherProbe(i: Int32Array | BigInt64Array, o: Int32Array | BigInt64Array, w: null, b: number): number;
+  /** Seconds; mode 0 = index_select copy, 1 = read-only sweep (see native/src/cpu/gather_probe.cc). */
+  gatherProbe(i: Int32Array | BigInt64Array, o: Int32Array | BigInt64Array, w: null, b: number, mode: 0 | 1): number;
   readRows(t: number, which: number, start: number, count: number, out: Float32Array): void;
   writeRows(t: number, which: number, start: number, count: number, src: Float32Array): void;
   view(t: number, which: number): Float32Array;
