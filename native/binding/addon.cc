@@ -1,7 +1,11 @@
 // N-API module entry: registers every binding. Bindings only convert; the TS layer validates.
 #include <napi.h>
 
+#include <cstring>
+#include <memory>
+
 #include "tsrec/gemm.h"
+#include "tsrec/host_buffer.h"
 #include "tsrec/tbe_cuda.h"
 #include "tsrec/thread_pool.h"
 
@@ -24,6 +28,23 @@ Napi::Value BuildInfo(const Napi::CallbackInfo& info) {
   return o;
 }
 
+// allocFloat32(n): a zeroed Float32Array in native memory, 64-byte aligned (huge pages when
+// >= 2 MiB), freed when the array is collected. Outputs written with streaming stores need it.
+Napi::Value AllocFloat32(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const int64_t n = info[0].As<Napi::Number>().Int64Value();
+  auto buf = tsrec::HostBuffer::Allocate(n);
+  if (!buf) {
+    Napi::Error::New(env, "could not allocate " + std::to_string(n * 4) + " bytes of native memory").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  if (n > 0) std::memset(buf->data(), 0, buf->bytes());
+  auto* keep = new std::shared_ptr<tsrec::HostBuffer>(std::move(buf));
+  Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(
+      env, (*keep)->data(), (*keep)->bytes(), [](Napi::Env, void*, std::shared_ptr<tsrec::HostBuffer>* k) { delete k; }, keep);
+  return Napi::Float32Array::New(env, static_cast<size_t>(n), ab, 0);
+}
+
 Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
   tsrec::ThreadPool::set_global_threads(info[0].As<Napi::Number>().Int32Value());
   return info.Env().Undefined();
@@ -32,6 +53,7 @@ Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("buildInfo", Napi::Function::New(env, BuildInfo));
   exports.Set("setNumThreads", Napi::Function::New(env, SetNumThreads));
+  exports.Set("allocFloat32", Napi::Function::New(env, AllocFloat32));
   tsrec_binding::InitHash(env, exports);
   tsrec_binding::InitTfjsKernels(env, exports);
   return tsrec_binding::InitEmbeddingCollection(env, exports);

@@ -174,6 +174,34 @@ TEST_CASE(large_gradient_takes_the_huge_page_copy_path) {
   }
 }
 
+TEST_CASE(aligned_output_takes_the_streaming_store_path) {
+  // A 64-byte aligned pooled output with whole-line feature slots is written with
+  // non-temporal stores; mixed slots (dim 4, 12) in the same output take the plain path.
+  std::mt19937_64 rng(tsrec_test::seed_from_env() + 5);
+  std::vector<TableConfig> tables{{"a", 500, 16, 0, 0}, {"b", 90, 64, 0, 0}, {"c", 30, 4, 0, 0}, {"d", 40, 12, 0, 0}, {"e", 70, 32, 0, 0}};
+  std::vector<FeatureConfig> features{{"fa", 0, Pooling::kSum}, {"fb", 1, Pooling::kMean}, {"fc", 2, Pooling::kSum},
+                                      {"fd", 3, Pooling::kSum}, {"fe", 4, Pooling::kMean}, {"fs", 1, Pooling::kNone}};
+  auto c = make(tables, features, OptimizerConfig{}, 8);
+  const TbeLayout& l = c->layout();
+  CHECK(l.pooled_dim * 4 % 64 == 0);  // 16+64+4+12+32 = 128 floats = 512 bytes
+  for (int trial = 0; trial < 4; ++trial) {
+    RandomBatch rb;
+    BatchSpec s;
+    s.B = 700;
+    s.max_bag = 5;
+    s.weighted = trial % 2;
+    make_batch(l, s, rng, &rb);
+    const int64_t P = l.pooled_dim * s.B, S = SequenceOutputSize(l, rb.batch);
+    auto out = HostBuffer::Allocate(P);  // 64-byte aligned
+    std::vector<float> ref(P), seq(S), seq_ref(S);
+    for (int64_t i = 0; i < P; ++i) out->data()[i] = -5.0f;
+    CHECK(c->Forward(rb.batch, out->data(), seq.data()).ok());
+    TbeForwardReference(l, c->tables(), rb.batch, ref.data(), seq_ref.data());
+    int64_t m = first_mismatch(out->data(), ref.data(), P, 1e-5f, 1e-5f);
+    CHECK_MSG(m < 0, "pooled[%ld] %g vs %g", (long)m, out->data()[m], ref[m]);
+  }
+}
+
 TEST_CASE(edge_cases) {
   std::mt19937_64 rng(tsrec_test::seed_from_env() + 2);
   // one-row table, every id duplicated, B = 1, T = 1

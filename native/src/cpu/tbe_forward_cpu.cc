@@ -1,10 +1,12 @@
 // CPU TBE forward: bags split statically across the pool, rows gathered with software
 // prefetch a fixed distance ahead, inner loops specialised for the common dims so the
-// compiler keeps a whole row in vector registers.
+// compiler keeps a whole row in vector registers; pooled rows streamed out with non-temporal
+// stores when the output is 64-byte aligned (see alignedFloat32Array in @tsrec/native).
 #include <algorithm>
 #include <cstring>
 
 #include "tsrec/prefetch.h"
+#include "tsrec/stream_store.h"
 #include "tsrec/tbe_cpu.h"
 
 namespace tsrec {
@@ -62,20 +64,28 @@ void forward_range(const TbeLayout& l, const TbeTables& tabs, const TbeBatch& ba
     } else {
       const int64_t col = l.pooled_col[f];
       const bool mean = fc.pooling == Pooling::kMean;
+      // Whole-line slots of a 64-byte aligned output are accumulated in registers/L1 and then
+      // streamed out (no read-for-ownership); otherwise accumulate in place.
+      constexpr int kMaxStreamDim = 512;
+      const bool stream = dim <= kMaxStreamDim && (P * 4) % 64 == 0 && can_stream(pooled + col, dim);
+      alignas(64) float acc[kMaxStreamDim];
       for (int64_t kk = k; kk < k_end; ++kk) {
         const int64_t b = kk - f * B;
         float* o = pooled + b * P + col;
-        std::memset(o, 0, sizeof(float) * dim);
+        float* a = stream ? acc : o;
+        std::memset(a, 0, sizeof(float) * dim);
         const int64_t s = off[kk], e = off[kk + 1];
         for (int64_t i = s; i < e; ++i) {
           if (i + kPrefetch < seg_end) prefetch_row(W + static_cast<int64_t>(idx[i + kPrefetch]) * dim, dim);
-          accum(o, W + static_cast<int64_t>(idx[i]) * dim, wts ? wts[i] : 1.0f, dim);
+          accum(a, W + static_cast<int64_t>(idx[i]) * dim, wts ? wts[i] : 1.0f, dim);
         }
         if (mean && e > s) {
           const float inv = 1.0f / static_cast<float>(e - s);
-          for (int d = 0; d < dim; ++d) o[d] *= inv;
+          for (int d = 0; d < dim; ++d) a[d] *= inv;
         }
+        if (stream) stream_row(o, a, dim);
       }
+      if (stream) stream_fence();
     }
     k = k_end;
   }

@@ -5,6 +5,7 @@ import * as path from 'path';
 export interface NativeAddon {
   buildInfo(): { blas: string; cudaCompiled: boolean; cudaDevices: number; cudaDescription: string; threads: number };
   setNumThreads(n: number): void;
+  allocFloat32(n: number): Float32Array;
   NativeEmbeddingCollection: new (spec: unknown) => NativeEmbeddingCollectionHandle;
   [key: string]: unknown;
 }

@@ -1,5 +1,5 @@
 import { uniformRng } from './bench/workloads';
-import { EmbeddingCollection, OPTIMIZER_STATES, Pooling, SparseBatch, SparseOptimizerType, reference, setNumThreads } from './index';
+import { alignedFloat32Array, EmbeddingCollection, OPTIMIZER_STATES, Pooling, SparseBatch, SparseOptimizerType, reference, setNumThreads } from './index';
 
 // Fresh seed per run (printed in the suite name); TSREC_TEST_SEED replays one.
 const SEED = Number(process.env.TSREC_TEST_SEED ?? Math.floor(Math.random() * 2 ** 31));
@@ -153,6 +153,23 @@ describe(`EmbeddingCollection vs the TS reference (seed ${SEED})`, () => {
     setNumThreads(0);
     expect(Buffer.from(one[0].buffer).equals(Buffer.from(two[0].buffer))).toBe(true);
     expect(Buffer.from(one[1].buffer).equals(Buffer.from(two[1].buffer))).toBe(true);
+  });
+});
+
+describe('aligned outputs', () => {
+  test('alignedFloat32Array: zeroed, 64-byte aligned; forward into it equals the reference', () => {
+    const a = alignedFloat32Array(1000);
+    expect(a.length).toBe(1000);
+    expect(Array.from(a).every((x) => x === 0)).toBe(true);
+    expect(a.byteOffset).toBe(0);
+    expect(() => alignedFloat32Array(-1)).toThrow('Expected an integer in [0, 2^40] for length but received -1 of type number');
+    const c = new EmbeddingCollection({ tables: [{ name: 'a', rows: 300, dim: 16 }, { name: 'b', rows: 50, dim: 64, pooling: 'mean' }], optimizer: { type: 'sgd' }, seed: 4 });
+    const r = rng(SEED + 11);
+    const batch = randomBatch(r, c, 900, 3, { weighted: true });
+    const pooled = alignedFloat32Array(900 * c.pooledDim).fill(-3);
+    c.forward(batch, { pooled });
+    const ref = reference.forward(c, [c.readRows('a', 0, 300), c.readRows('b', 0, 50)], batch);
+    expectClose(pooled, ref.pooled, 1e-5, 'aligned pooled');
   });
 });
 

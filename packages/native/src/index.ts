@@ -21,7 +21,7 @@ export type {
 export { invalidParameterError, nativeError } from './errors';
 export { addon, loadAddon, addonCandidates } from './addon';
 export type { NativeAddon, NativeEmbeddingCollectionHandle } from './addon';
-export { buildInfo, setNumThreads } from './runtime';
+export { alignedFloat32Array, buildInfo, setNumThreads } from './runtime';
 export * as reference from './reference';
 export { checkNumBuckets, fingerprint64, fingerprint64Batch, hashBuckets, hashStringsToBuckets, packStrings, MAX_HASH_BUCKETS } from './hash';
 export { registerTsrecBackend, selectBackend, setBlasThreads, TSREC_BACKEND_NAME, TSREC_KERNEL_CONFIGS, TFJS_NODE_PACKAGES, registerTfjsGradients } from './tfjs';
