@@ -12,34 +12,11 @@ using namespace tsrec;
 using tsrec_test::BatchSpec;
 using tsrec_test::first_mismatch;
 using tsrec_test::make_batch;
+using tsrec_test::random_features;
+using tsrec_test::random_tables;
 using tsrec_test::RandomBatch;
 
 namespace {
-
-std::vector<TableConfig> random_tables(std::mt19937_64& rng, int T) {
-  std::vector<TableConfig> t;
-  const int dims[] = {4, 8, 12, 16, 20, 32, 64};
-  for (int i = 0; i < T; ++i) {
-    TableConfig c;
-    c.name = "t" + std::to_string(i);
-    c.rows = 1 + static_cast<int64_t>(rng() % 50);
-    c.dim = dims[rng() % 7];
-    t.push_back(c);
-  }
-  return t;
-}
-
-std::vector<FeatureConfig> random_features(std::mt19937_64& rng, int T, int F) {
-  std::vector<FeatureConfig> f;
-  for (int i = 0; i < F; ++i) {
-    FeatureConfig c;
-    c.name = "f" + std::to_string(i);
-    c.table = i < T ? i : static_cast<int32_t>(rng() % T);  // every table used; extras share
-    c.pooling = static_cast<Pooling>(rng() % 3);
-    f.push_back(c);
-  }
-  return f;
-}
 
 std::unique_ptr<CpuEmbeddingCollection> make(const std::vector<TableConfig>& t, const std::vector<FeatureConfig>& f,
                                              const OptimizerConfig& o, uint64_t seed) {

@@ -17,35 +17,11 @@ using namespace tsrec;
 using tsrec_test::BatchSpec;
 using tsrec_test::first_mismatch;
 using tsrec_test::make_batch;
+using tsrec_test::random_features;
+using tsrec_test::random_tables;
 using tsrec_test::RandomBatch;
 
 namespace {
-
-std::vector<TableConfig> random_tables(std::mt19937_64& rng, int T, bool wide = false) {
-  std::vector<TableConfig> t;
-  const int dims[] = {4, 8, 12, 16, 20, 32, 64};
-  const int wide_dims[] = {4, 132, 256, 516};  // more than one float4 per lane in the update warp
-  for (int i = 0; i < T; ++i) {
-    TableConfig c;
-    c.name = "t" + std::to_string(i);
-    c.rows = 1 + static_cast<int64_t>(rng() % 50);
-    c.dim = wide ? wide_dims[rng() % 4] : dims[rng() % 7];
-    t.push_back(c);
-  }
-  return t;
-}
-
-std::vector<FeatureConfig> random_features(std::mt19937_64& rng, int T, int F) {
-  std::vector<FeatureConfig> f;
-  for (int i = 0; i < F; ++i) {
-    FeatureConfig c;
-    c.name = "f" + std::to_string(i);
-    c.table = i < T ? i : static_cast<int32_t>(rng() % T);  // every table used; extras share
-    c.pooling = static_cast<Pooling>(rng() % 3);
-    f.push_back(c);
-  }
-  return f;
-}
 
 OptimizerConfig optim_of(int type, std::mt19937_64& rng) {
   OptimizerConfig o;

@@ -1,10 +1,12 @@
-// Random TBE batches for the C++ tests (CPU and CUDA suites share one generator): every
+// Random TBE tables, features and batches for the C++ tests (the CPU and CUDA suites share
+// them). Batches: every
 // feature's bags with random lengths (empty bags included), hot duplicated rows, the max valid
 // index, optional zero and non-zero per-sample weights, int32 or int64 indices and offsets.
 #pragma once
 #include <algorithm>
 #include <cstdint>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "tsrec/tbe.h"
@@ -14,6 +16,9 @@ namespace tsrec_test {
 using tsrec::IndexType;
 using tsrec::TbeBatch;
 using tsrec::TbeLayout;
+using tsrec::FeatureConfig;
+using tsrec::Pooling;
+using tsrec::TableConfig;
 
 struct RandomBatch {
   std::vector<int32_t> idx32;
@@ -65,6 +70,34 @@ void make_batch(const TbeLayout& l, const BatchSpec& s, std::mt19937_64& rng, Ra
   b.num_offsets = static_cast<int64_t>(offs.size());
   b.weights = s.weighted ? rb->weights.data() : nullptr;
   b.batch_size = s.B;
+}
+
+/** T tables of 1-50 rows; dims from the usual set, or wide ones (several float4 per CUDA lane). */
+inline std::vector<TableConfig> random_tables(std::mt19937_64& rng, int T, bool wide = false) {
+  std::vector<TableConfig> t;
+  const int dims[] = {4, 8, 12, 16, 20, 32, 64};
+  const int wide_dims[] = {4, 132, 256, 516};  // more than one float4 per lane in the update warp
+  for (int i = 0; i < T; ++i) {
+    TableConfig c;
+    c.name = "t" + std::to_string(i);
+    c.rows = 1 + static_cast<int64_t>(rng() % 50);
+    c.dim = wide ? wide_dims[rng() % 4] : dims[rng() % 7];
+    t.push_back(c);
+  }
+  return t;
+}
+
+/** F features over T tables (every table used, extra features share), random pooling. */
+inline std::vector<FeatureConfig> random_features(std::mt19937_64& rng, int T, int F) {
+  std::vector<FeatureConfig> f;
+  for (int i = 0; i < F; ++i) {
+    FeatureConfig c;
+    c.name = "f" + std::to_string(i);
+    c.table = i < T ? i : static_cast<int32_t>(rng() % T);  // every table used; extras share
+    c.pooling = static_cast<Pooling>(rng() % 3);
+    f.push_back(c);
+  }
+  return f;
 }
 
 }  // namespace tsrec_test
