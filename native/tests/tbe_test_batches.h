@@ -1,7 +1,7 @@
 // Random TBE tables, features and batches for the C++ tests (the CPU and CUDA suites share
-// them). Batches: every
-// feature's bags with random lengths (empty bags included), hot duplicated rows, the max valid
-// index, optional zero and non-zero per-sample weights, int32 or int64 indices and offsets.
+// them). Batches: every feature's bags with random lengths (empty bags included), hot
+// duplicated rows, the max valid index, optional zero and non-zero per-sample weights, int32 or
+// int64 indices and offsets.
 #pragma once
 #include <algorithm>
 #include <cstdint>
