@@ -1,8 +1,94 @@
-import { copyRegisteredKernels, findBackendFactory, getKernel, registerBackend, registerKernel, unregisterKernel } from '@tensorflow/tfjs-core';
+import { BackendValues, copyRegisteredKernels, DataId, DataType, findBackendFactory, getKernel, registerBackend, registerKernel, unregisterKernel } from '@tensorflow/tfjs-core';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 
 import { kernelAddon } from './kernel_addon';
 import { TSREC_KERNEL_CONFIGS } from './register_all_kernels';
+
+/** Arrays shorter than this are not pooled: V8 allocates small typed arrays cheaply. */
+const POOL_MIN_LENGTH = 4096;
+/** Upper bound on the bytes the pool keeps (beyond it, freed arrays go to the GC). */
+const POOL_MAX_BYTES = 256 * 1024 * 1024;
+
+/**
+ * The cpu backend's storage plus a pool of the Float32Arrays that tsrec's native kernels allocate
+ * for their outputs. A fresh multi-MB Float32Array costs ~3 ms here (zero-fill, page faults and
+ * the GCs its external memory triggers), several times the kernel that fills it; a train step
+ * allocates the same sizes every time, so freed outputs are reused.
+ *
+ * Safety: an array is reused only when (1) a native kernel allocated it (takeF32), (2) no live
+ * tensor references its buffer — every data entry is counted per buffer, so cpu kernels that
+ * alias an input (zero-copy subarray slices) keep it alive — and (3) it never escaped to user
+ * code through readSync/read (dataSync returns the backing array itself).
+ */
+export class TsrecMathBackend extends MathBackendCPU {
+  private readonly pool = new Map<number, Float32Array[]>();
+  private pooledBytes = 0;
+  /** Arrays takeF32 handed out, by buffer; the value counts the data entries that reference it. */
+  private readonly owned = new WeakMap<ArrayBufferLike, { array: Float32Array; refs: number }>();
+  private readonly escaped = new WeakSet<ArrayBufferLike>();
+
+  /** A Float32Array of `length` for a kernel output, reused from the pool when one is free; contents undefined. */
+  takeF32(length: number): Float32Array {
+    if (length < POOL_MIN_LENGTH) return new Float32Array(length);
+    const list = this.pool.get(length);
+    const reused = list?.pop();
+    if (reused) {
+      this.pooledBytes -= reused.byteLength;
+      this.owned.set(reused.buffer, { array: reused, refs: 0 });
+      return reused;
+    }
+    const fresh = new Float32Array(length);
+    this.owned.set(fresh.buffer, { array: fresh, refs: 0 });
+    return fresh;
+  }
+
+  private track(values: BackendValues | null | undefined, delta: number): void {
+    const buffer = (values as { buffer?: ArrayBufferLike } | null | undefined)?.buffer;
+    if (!buffer) return;
+    const entry = this.owned.get(buffer);
+    if (!entry) return;
+    entry.refs += delta;
+    if (entry.refs > 0) return;
+    this.owned.delete(buffer);
+    if (this.escaped.has(buffer) || this.pooledBytes + entry.array.byteLength > POOL_MAX_BYTES) return;
+    const list = this.pool.get(entry.array.length);
+    if (list) list.push(entry.array);
+    else this.pool.set(entry.array.length, [entry.array]);
+    this.pooledBytes += entry.array.byteLength;
+  }
+
+  override write(values: BackendValues, shape: number[], dtype: DataType): DataId {
+    const id = super.write(values, shape, dtype);
+    this.track(values, +1);
+    return id;
+  }
+
+  override move(dataId: DataId, values: BackendValues, shape: number[], dtype: DataType, refCount: number): void {
+    const old = this.data.has(dataId) ? this.data.get(dataId).values : undefined;
+    super.move(dataId, values, shape, dtype, refCount);
+    this.track(values, +1);
+    if (old) this.track(old, -1);
+  }
+
+  override readSync(dataId: DataId): BackendValues {
+    const values = this.data.get(dataId)?.values as { buffer?: ArrayBufferLike } | undefined;
+    if (values?.buffer) this.escaped.add(values.buffer);
+    return super.readSync(dataId);
+  }
+
+  override disposeData(dataId: DataId, force = false): boolean {
+    const values = this.data.has(dataId) ? this.data.get(dataId).values : undefined;
+    const freed = super.disposeData(dataId, force);
+    if (values && freed && !this.data.has(dataId)) this.track(values, -1);
+    return freed;
+  }
+
+  override dispose(): void {
+    this.pool.clear();
+    this.pooledBytes = 0;
+    super.dispose();
+  }
+}
 
 /** Name of tsrec's tfjs backend. */
 export const TSREC_BACKEND_NAME = 'tsrec';
@@ -18,7 +104,7 @@ export function registerTsrecBackend(): void {
   registerBackend(
     TSREC_BACKEND_NAME,
     () => {
-      const backend = new MathBackendCPU();
+      const backend = new TsrecMathBackend();
       // Skip the cpu backend's "install tfjs-node to speed things up" banner: tsrec is that speed-up.
       (backend as unknown as { firstUse: boolean }).firstUse = false;
       return backend;

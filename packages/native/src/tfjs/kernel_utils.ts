@@ -24,6 +24,15 @@ export function f32Values(backend: TsrecBackend, t: TensorInfo | undefined): Flo
   return v != null && Object.prototype.toString.call(v) === '[object Float32Array]' ? (v as Float32Array) : null;
 }
 
+/**
+ * A Float32Array of `length` for a native kernel's output: from the backend's pool when it has one
+ * (TsrecMathBackend.takeF32; contents undefined, so the kernel must write every element), else fresh.
+ */
+export function allocF32(backend: TsrecBackend, length: number): Float32Array {
+  const take = (backend as unknown as { takeF32?: (n: number) => Float32Array }).takeF32;
+  return take ? take.call(backend, length) : new Float32Array(length);
+}
+
 /** A KernelConfig for the `tsrec` backend. */
 export function tsrecKernel(kernelName: string, kernelFunc: KernelFunc): KernelConfig {
   return { kernelName, backendName: 'tsrec', kernelFunc };

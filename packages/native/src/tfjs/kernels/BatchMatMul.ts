@@ -1,7 +1,7 @@
 import { BatchMatMul, BatchMatMulAttrs, BatchMatMulInputs, broadcast_util, KernelConfig, KernelFunc, TensorInfo, util } from '@tensorflow/tfjs-core';
 
 import { kernelAddon } from '../kernel_addon';
-import { cpuKernel, f32Values, TsrecBackend } from '../kernel_utils';
+import { allocF32, cpuKernel, f32Values, TsrecBackend } from '../kernel_utils';
 
 /** Shapes of a (possibly batched, possibly transposed) matmul, as tfjs's cpu kernel derives them. */
 export interface MatMulGeometry {
@@ -53,7 +53,7 @@ export function batchMatMul(args: { inputs: BatchMatMulInputs; attrs: BatchMatMu
   if (!av || !bv) return cpuBatchMatMul(args as never) as TensorInfo;
   const g = matMulGeometry(a, b, attrs.transposeA, attrs.transposeB);
   if (!g) return cpuBatchMatMul(args as never) as TensorInfo;
-  const out = new Float32Array(util.sizeFromShape(g.outShape));
+  const out = allocF32(backend, util.sizeFromShape(g.outShape));
   kernelAddon().tfjsBatchMatMul(av, bv, out, g.batchA, g.batchB, g.m, g.n, g.k, attrs.transposeA, attrs.transposeB, null, 0, 0, null);
   return backend.makeTensorInfo(g.outShape, 'float32', out);
 }

@@ -1,7 +1,7 @@
 import { backend_util, Concat, ConcatAttrs, ConcatInputs, KernelConfig, KernelFunc, TensorInfo, util } from '@tensorflow/tfjs-core';
 
 import { kernelAddon } from '../kernel_addon';
-import { cpuKernel, f32Values, TsrecBackend } from '../kernel_utils';
+import { allocF32, cpuKernel, f32Values, TsrecBackend } from '../kernel_utils';
 
 const cpuConcat = cpuKernel(Concat);
 
@@ -21,7 +21,7 @@ export function concat(args: { inputs: ConcatInputs; attrs: ConcatAttrs; backend
   const size = util.sizeFromShape(outShape);
   if (size === 0) return cpuConcat(args as never) as TensorInfo;
   const outer = util.sizeFromShape(outShape.slice(0, $axis));
-  const out = new Float32Array(size);
+  const out = allocF32(backend, size);
   kernelAddon().tfjsConcat(values as Float32Array[], shapes.map((s) => util.sizeFromShape(s.slice($axis))), outer, out);
   return backend.makeTensorInfo(outShape, 'float32', out);
 }

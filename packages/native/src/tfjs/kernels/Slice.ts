@@ -1,7 +1,7 @@
 import { KernelConfig, KernelFunc, Slice, slice_util, SliceAttrs, SliceInputs, TensorInfo, util } from '@tensorflow/tfjs-core';
 
 import { kernelAddon } from '../kernel_addon';
-import { cpuKernel, f32Values, TsrecBackend } from '../kernel_utils';
+import { allocF32, cpuKernel, f32Values, TsrecBackend } from '../kernel_utils';
 
 const cpuSlice = cpuKernel(Slice);
 
@@ -17,7 +17,7 @@ export function slice(args: { inputs: SliceInputs; attrs: SliceAttrs; backend: T
   const [$begin, $size] = slice_util.parseSliceParams(x, attrs.begin, attrs.size);
   slice_util.assertParamsValid(x, $begin, $size);
   if (slice_util.isSliceContinous(x.shape, $begin, $size)) return cpuSlice(args as never) as TensorInfo;
-  const out = new Float32Array(util.sizeFromShape($size));
+  const out = allocF32(backend, util.sizeFromShape($size));
   kernelAddon().tfjsSlice(xv, x.shape, $begin, $size, out);
   return backend.makeTensorInfo($size, 'float32', out);
 }

@@ -1,7 +1,7 @@
 import { backend_util, KernelConfig, KernelFunc, Sum, SumAttrs, SumInputs, TensorInfo, util } from '@tensorflow/tfjs-core';
 
 import { kernelAddon } from '../kernel_addon';
-import { cpuKernel, f32Values, TsrecBackend } from '../kernel_utils';
+import { allocF32, cpuKernel, f32Values, TsrecBackend } from '../kernel_utils';
 
 const cpuSum = cpuKernel(Sum);
 
@@ -24,7 +24,7 @@ export function sum(args: { inputs: SumInputs; attrs: SumAttrs; backend: TsrecBa
   const inner = util.sizeFromShape(x.shape.slice(last + 1));
   let outShape = x.shape.filter((_, d) => d < first || d > last);
   if (attrs.keepDims) outShape = backend_util.expandShapeToKeepDim(outShape, axes);
-  const out = new Float32Array(outer * inner);
+  const out = allocF32(backend, outer * inner);
   kernelAddon().tfjsSum(xv, out, outer, reduce, inner);
   return backend.makeTensorInfo(outShape, 'float32', out);
 }

@@ -1,7 +1,7 @@
 import { _FusedMatMul, _FusedMatMulAttrs, _FusedMatMulInputs, broadcast_util, KernelConfig, KernelFunc, TensorInfo, util } from '@tensorflow/tfjs-core';
 
 import { ACTIVATION_CODES, kernelAddon } from '../kernel_addon';
-import { cpuKernel, f32Values, TsrecBackend } from '../kernel_utils';
+import { allocF32, cpuKernel, f32Values, TsrecBackend } from '../kernel_utils';
 import { matMulGeometry } from './BatchMatMul';
 
 const cpuFusedMatMul = cpuKernel(_FusedMatMul);
@@ -40,7 +40,7 @@ export function fusedMatMul(args: { inputs: _FusedMatMulInputs; attrs: _FusedMat
   if (!g) return fallback();
   if (bias && !isRowBroadcast(bias, g.outShape, g.n)) return fallback();
   if (activation === 'prelu' && !isRowBroadcast(prelu as TensorInfo, g.outShape, g.n)) return fallback();
-  const out = new Float32Array(util.sizeFromShape(g.outShape));
+  const out = allocF32(backend, util.sizeFromShape(g.outShape));
   kernelAddon().tfjsBatchMatMul(
     av, bv, out, g.batchA, g.batchB, g.m, g.n, g.k, attrs.transposeA, attrs.transposeB, biasV, act,
     attrs.leakyreluAlpha ?? 0.2, activation === 'prelu' ? preluV : null,

@@ -1,7 +1,7 @@
 import { backend_util, KernelConfig, KernelFunc, TensorInfo, util } from '@tensorflow/tfjs-core';
 
 import { BinaryOpCode, kernelAddon } from '../kernel_addon';
-import { cpuKernel, f32Values, TsrecBackend, tsrecKernel } from '../kernel_utils';
+import { allocF32, cpuKernel, f32Values, TsrecBackend, tsrecKernel } from '../kernel_utils';
 
 /** `shape` left-padded with 1s to `rank` dims (numpy broadcasting aligns trailing dims). */
 function padShape(shape: number[], rank: number): number[] {
@@ -16,7 +16,7 @@ export function nativeBinary(backend: TsrecBackend, op: BinaryOpCode, a: TensorI
   const outShape = backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
   const rank = outShape.length;
   if (rank > 8) return null;
-  const out = new Float32Array(util.sizeFromShape(outShape));
+  const out = allocF32(backend, util.sizeFromShape(outShape));
   if (!kernelAddon().tfjsBinary(op, av, padShape(a.shape, rank), bv, padShape(b.shape, rank), out, outShape)) return null;
   return backend.makeTensorInfo(outShape, 'float32', out);
 }

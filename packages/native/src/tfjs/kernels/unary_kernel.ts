@@ -1,7 +1,7 @@
 import { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo, util } from '@tensorflow/tfjs-core';
 
 import { kernelAddon, UnaryOpCode } from '../kernel_addon';
-import { cpuKernel, f32Values, TsrecBackend, tsrecKernel } from '../kernel_utils';
+import { allocF32, cpuKernel, f32Values, TsrecBackend, tsrecKernel } from '../kernel_utils';
 
 /**
  * A unary float32 kernel computed natively; any other dtype goes to the cpu kernel. `alphaAttr`
@@ -13,7 +13,7 @@ export function unaryKernel(kernelName: string, op: UnaryOpCode, alphaAttr?: str
     const x = args.inputs.x as TensorInfo;
     const xs = f32Values(args.backend, x);
     if (!xs) return cpu(args as never) as TensorInfo;
-    const out = new Float32Array(util.sizeFromShape(x.shape));
+    const out = allocF32(args.backend, util.sizeFromShape(x.shape));
     const alpha = alphaAttr ? Number(args.attrs?.[alphaAttr] ?? 0) : 0;
     kernelAddon().tfjsUnary(op, xs, out, alpha);
     return args.backend.makeTensorInfo(x.shape, 'float32', out);
