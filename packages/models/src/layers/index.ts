@@ -1,3 +1,5 @@
 /** Dense building blocks on tfjs-core variables. */
 export { Dense, type Activation, type DenseOptions } from './dense';
 export { Mlp } from './mlp';
+export { CrossNet, CrossV2Net } from './cross_net';
+export { LayerNorm } from './layer_norm';

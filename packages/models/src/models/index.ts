@@ -1,8 +1,15 @@
 /** The model zoo: the base class, the registry and the models (importing registers them). */
 export type { EmbeddingCollectionSpec, ModelBatch, ModelContext, ModelFeature } from './model_context';
-export { RankModel, type Predictions } from './rank_model';
+export { RankModel, type ModelTask, type Predictions } from './rank_model';
 export { createLoss, type ModelLoss } from './model_loss';
 export { createModel, registerModel, registeredModels, type ModelClass } from './model_registry';
 export { DeepFM } from './deepfm';
 export { WideAndDeep } from './wide_and_deep';
 export { DLRM } from './dlrm';
+export { DCNV1 } from './dcn_v1';
+export { DCNV2 } from './dcn_v2';
+export { MultiTower } from './multi_tower';
+export { MaskNet } from './mask_net';
+export { XDeepFM } from './xdeepfm';
+export { SimpleMultiTask } from './simple_multi_task';
+export { MMoE } from './mmoe';

@@ -5,7 +5,7 @@ import { EmbeddingCollection } from '@tsrec/native';
 import { exactAuc } from '../metrics/auc';
 import { SyntheticCtrTask } from '../testing/synthetic_task';
 import { setUpTfjs } from '../tfjs_setup';
-import { createModel, DeepFM, DLRM, registeredModels, WideAndDeep, type ModelContext, type ModelFeature, type RankModel } from './index';
+import { createModel, DCNV1, DCNV2, DeepFM, DLRM, MaskNet, MMoE, MultiTower, registeredModels, SimpleMultiTask, WideAndDeep, XDeepFM, type ModelContext, type ModelFeature, type RankModel } from './index';
 
 /** The tfjs backend of these tests; the `tsrec` backend runs the same code (TSREC_TEST_BACKEND=tsrec). */
 const BACKEND = process.env.TSREC_TEST_BACKEND ?? 'cpu';
@@ -18,11 +18,14 @@ const groups = {
   fm: `feature_groups { group_name: "fm" ${task.sparseNames.map((n) => `feature_names: "${n}"`).join(' ')} group_type: DEEP }`,
   dense: `feature_groups { group_name: "dense" ${task.denseNames.map((n) => `feature_names: "${n}"`).join(' ')} group_type: DEEP }`,
   sparse: `feature_groups { group_name: "sparse" ${task.sparseNames.map((n) => `feature_names: "${n}"`).join(' ')} group_type: DEEP }`,
+  all: `feature_groups { group_name: "all" ${[...task.denseNames, ...task.sparseNames].map((n) => `feature_names: "${n}"`).join(' ')} group_type: DEEP }`,
 };
+/** A related second label (`label2`) for the multi-task models. */
+const multiTask = new SyntheticCtrTask(6, 3, 50, 7, true);
 const tail = 'losses { binary_cross_entropy {} } metrics { auc {} } metrics { normalized_entropy {} }';
 
-function contextFor(modelConfig: string): { config: ReturnType<typeof loadPipelineConfig>; ctx: ModelContext; collections: EmbeddingCollection[] } {
-  const config = loadPipelineConfig(task.configText(modelConfig));
+function contextFor(modelConfig: string, t: SyntheticCtrTask = task): { config: ReturnType<typeof loadPipelineConfig>; ctx: ModelContext; collections: EmbeddingCollection[] } {
+  const config = loadPipelineConfig(t.configText(modelConfig, t === multiTask ? 'data_config { label_fields: "label" label_fields: "label2" }\n' : ''));
   const features: ModelFeature[] = listFeatures(config).map((f) => ({
     name: f.name,
     isSparse: f.isSparse,
@@ -47,10 +50,10 @@ function contextFor(modelConfig: string): { config: ReturnType<typeof loadPipeli
   return { config, ctx, collections };
 }
 
-function train(model: RankModel, steps: number, B = 256): number[] {
+function train(model: RankModel, steps: number, B = 256, t: SyntheticCtrTask = task): number[] {
   const opt = tf.train.adam(0.005);
   const losses: number[] = [];
-  for (let s = 0; s < steps; s++) losses.push(model.trainStep(task.batch(B).batch, opt));
+  for (let s = 0; s < steps; s++) losses.push(model.trainStep(t.batch(B).batch, opt));
   opt.dispose();
   return losses;
 }
@@ -64,15 +67,20 @@ function evaluate(model: RankModel): { metrics: Record<string, number>; plantedA
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 describe.each([
-  ['deepfm', DeepFM, `${groups.wide} ${groups.fm} ${groups.deep} deepfm { deep { hidden_units: [32, 16] } } ${tail}`, 6 * 4 * 50 /* not dense */],
-  ['wide_and_deep', WideAndDeep, `${groups.wide} ${groups.deep} wide_and_deep { deep { hidden_units: [32, 16] } } ${tail}`, 0],
-  ['dlrm', DLRM, `${groups.dense} ${groups.sparse} dlrm { dense_mlp { hidden_units: [16, 8] } final { hidden_units: [32, 16] } } ${tail}`, 0],
-])('%s', (name, cls, modelConfig) => {
+  ['deepfm', DeepFM, `${groups.wide} ${groups.fm} ${groups.deep} deepfm { deep { hidden_units: [32, 16] } } ${tail}`, 300],
+  ['wide_and_deep', WideAndDeep, `${groups.wide} ${groups.deep} wide_and_deep { deep { hidden_units: [32, 16] } } ${tail}`, 300],
+  ['dlrm', DLRM, `${groups.dense} ${groups.sparse} dlrm { dense_mlp { hidden_units: [16, 8] } final { hidden_units: [32, 16] } } ${tail}`, 300],
+  ['dcn_v2', DCNV2, `${groups.all} dcn_v2 { cross { cross_num: 2 low_rank: 8 } deep { hidden_units: [16] } final { hidden_units: [8] } } ${tail}`, 150],
+  ['multi_tower', MultiTower, `${groups.dense} ${groups.sparse} multi_tower { towers { input: "dense" mlp { hidden_units: [8] } } towers { input: "sparse" mlp { hidden_units: [32, 16] } } final { hidden_units: [8] } } ${tail}`, 150],
+  ['dcn_v1', DCNV1, `${groups.all} dcn_v1 { cross_tower { cross_num: 2 } deep_tower { hidden_units: [16] } final_dnn { hidden_units: [8] } } ${tail}`, 150],
+  ['mask_net', MaskNet, `${groups.all} mask_net { mask_net_module { n_mask_blocks: 2 mask_block { reduction_ratio: 0.5 hidden_dim: 16 } top_mlp { hidden_units: [8] } } } ${tail}`, 120],
+  ['xdeepfm', XDeepFM, `${groups.wide} ${groups.deep} xdeepfm { cin { cin_layer_size: [8, 8] } deep { hidden_units: [16] } final { hidden_units: [8] } wide_embedding_dim: 4 } ${tail}`, 150],
+])('%s', (name, cls, modelConfig, steps) => {
   it('is built from config by name, with the expected shapes and dense parameter count', () => {
     const { config, ctx, collections } = contextFor(modelConfig);
     const model = createModel(config.modelConfig!, ctx);
     expect(model).toBeInstanceOf(cls);
-    expect(registeredModels()).toEqual(expect.arrayContaining(['deepfm', 'dlrm', 'wide_and_deep']));
+    expect(registeredModels()).toEqual(['dcn_v1', 'dcn_v2', 'deepfm', 'dlrm', 'mask_net', 'mmoe', 'multi_tower', 'simple_multi_task', 'wide_and_deep', 'xdeepfm']);
     const { batch } = task.batch(5);
     tf.tidy(() => {
       const p = model.predict(batch);
@@ -85,11 +93,21 @@ describe.each([
       wide_and_deep: D * 32 + 32 + 32 * 16 + 16 + 16 + 1,
       // dense_mlp 3→16→8; interaction over 7 fields: 21; final input 8 + 21 + 48 = 77 → 32 → 16 → 1
       dlrm: 3 * 16 + 16 + 16 * 8 + 8 + 77 * 32 + 32 + 32 * 16 + 16 + 16 + 1,
+      // cross: 2 layers of U [51, 8], V [8, 51], bias [51]; deep 51 → 16; final 16 → 8 → 1
+      dcn_v2: 2 * (D * 8 * 2 + D) + D * 16 + 16 + 16 * 8 + 8 + 8 + 1,
+      // towers 3 → 8 and 48 → 32 → 16; final 24 → 8 → 1
+      multi_tower: 3 * 8 + 8 + 48 * 32 + 32 + 32 * 16 + 16 + 24 * 8 + 8 + 8 + 1,
+      // cross: 2 layers of w [51, 1], b [51]; deep 51 → 16; final_dnn 67 → 8 → 1
+      dcn_v1: 2 * 2 * D + D * 16 + 16 + (D + 16) * 8 + 8 + 8 + 1,
+      // input LN; 2 blocks: mask 51 → 25 → 51, hidden 51 → 16, LN 16; top 32 → 8 → 1
+      mask_net: 2 * D + 2 * (D * 25 + 25 + 25 * D + D + D * 16 + 16 + 2 * 16) + 32 * 8 + 8 + 8 + 1,
+      // CIN over 6 fields: 36 → 8, 48 → 8; deep 51 → 16; final 32 → 8 → 1
+      xdeepfm: 36 * 8 + 8 + 48 * 8 + 8 + D * 16 + 16 + 32 * 8 + 8 + 8 + 1,
     };
     expect(model.denseParameterCount).toBe(expected[name]);
     // Wide models have a second collection of 4-wide tables named <table>_wide.
     expect(collections.map((c) => c.tables.map((t) => `${t.name}:${t.dim}`).join(','))).toEqual(
-      name === 'dlrm' ? [task.sparseNames.map((n) => `${n}:8`).join(',')] : [task.sparseNames.map((n) => `${n}:8`).join(','), task.sparseNames.map((n) => `${n}_wide:4`).join(',')],
+      !['deepfm', 'wide_and_deep', 'xdeepfm'].includes(name) ? [task.sparseNames.map((n) => `${n}:8`).join(',')] : [task.sparseNames.map((n) => `${n}:8`).join(','), task.sparseNames.map((n) => `${n}_wide:4`).join(',')],
     );
     model.dispose();
     collections.forEach((c) => c.dispose());
@@ -100,7 +118,7 @@ describe.each([
     const model = createModel(config.modelConfig!, ctx);
     const before = evaluate(model).metrics.auc;
     const tensorsBefore = tf.memory().numTensors;
-    const losses = train(model, 300);
+    const losses = train(model, steps);
     expect(tf.memory().numTensors).toBe(tensorsBefore); // no tensor leaks per step
     const { metrics, plantedAuc } = evaluate(model);
     expect(mean(losses.slice(-30))).toBeLessThan(mean(losses.slice(0, 30)) * 0.9);
@@ -123,7 +141,57 @@ describe('model construction errors', () => {
     expect(() => createModel(config.modelConfig!, ctx)).toThrow('Expected the last of dlrm.dense_mlp.hidden_units to equal the sparse embedding_dim 8 but received 4');
   });
   it('reports unregistered models as not supported yet', () => {
-    const { config, ctx } = contextFor(`${groups.deep} mask_net {} ${tail}`);
-    expect(() => createModel(config.modelConfig!, ctx)).toThrow("model 'mask_net' is not supported yet (registered: deepfm, dlrm, wide_and_deep)");
+    const { config, ctx } = contextFor(`${groups.deep} wukong {} ${tail}`);
+    expect(() => createModel(config.modelConfig!, ctx)).toThrow("model 'wukong' is not supported yet (registered: dcn_v1, dcn_v2, deepfm, dlrm, mask_net, mmoe, multi_tower, simple_multi_task, wide_and_deep, xdeepfm)");
+  });
+});
+
+const towers = (ctr: string, cvr: string) =>
+  `task_towers { tower_name: "ctr" label_name: "label" mlp { hidden_units: [${ctr}] } metrics { auc {} } losses { binary_cross_entropy {} } } ` +
+  `task_towers { tower_name: "cvr" label_name: "label2" mlp { hidden_units: [${cvr}] } metrics { auc {} } losses { binary_cross_entropy {} } weight: 0.5 }`;
+
+describe.each([
+  // ctr 51 → 32 → 16 → 1; cvr 51 → 16 → 1
+  ['simple_multi_task', SimpleMultiTask, `${groups.all} simple_multi_task { ${towers('32, 16', '16')} }`, 51 * 32 + 32 + 32 * 16 + 16 + 17 + 51 * 16 + 16 + 17],
+  // 3 experts 51 → 16; per task a gate 51 → 8 → 3 and a tower 16 → 8 → 1
+  ['mmoe', MMoE, `${groups.all} mmoe { expert_mlp { hidden_units: [16] } gate_mlp { hidden_units: [8] } num_expert: 3 ${towers('8', '8')} }`, 3 * (51 * 16 + 16) + 2 * (51 * 8 + 8 + 8 * 3 + 3 + 16 * 8 + 8 + 9)],
+])('%s', (name, cls, modelConfig, parameters) => {
+  it('is built from config by name, with tower-suffixed outputs and the expected dense parameter count', () => {
+    const { config, ctx, collections } = contextFor(modelConfig, multiTask);
+    const model = createModel(config.modelConfig!, ctx);
+    expect(model).toBeInstanceOf(cls);
+    expect(model.tasks.map((t) => [t.towerName, t.labelName, t.weight])).toEqual([
+      ['ctr', 'label', 1],
+      ['cvr', 'label2', 0.5],
+    ]);
+    const { batch } = multiTask.batch(5);
+    tf.tidy(() => {
+      const p = model.predict(batch);
+      expect(Object.keys(p).sort()).toEqual(['logits_ctr', 'logits_cvr', 'probs_ctr', 'probs_cvr']);
+      for (const v of Object.values(p)) expect(v.shape).toEqual([5]);
+      expect(Object.keys(model.loss(p, batch))).toEqual(['binary_cross_entropy_ctr', 'binary_cross_entropy_cvr']);
+    });
+    expect(model.denseParameterCount).toBe(parameters);
+    model.dispose();
+    collections.forEach((c) => c.dispose());
+  });
+
+  it('trains both tasks: loss falls and each AUC_<tower> rises well above chance', () => {
+    const { config, ctx, collections } = contextFor(modelConfig, multiTask);
+    const model = createModel(config.modelConfig!, ctx);
+    const tensorsBefore = tf.memory().numTensors;
+    const losses = train(model, 150, 256, multiTask);
+    expect(tf.memory().numTensors).toBe(tensorsBefore);
+    const { batch, planted, planted2 } = multiTask.batch(4000);
+    tf.tidy(() => model.updateMetrics(model.predict(batch), batch));
+    const metrics = model.computeMetrics();
+    expect(Object.keys(metrics)).toEqual(['auc_ctr', 'auc_cvr']);
+    expect(mean(losses.slice(-30))).toBeLessThan(mean(losses.slice(0, 30)) * 0.9);
+    expect(metrics.auc_ctr).toBeGreaterThan(0.75);
+    expect(metrics.auc_cvr).toBeGreaterThan(0.7);
+    expect(metrics.auc_ctr).toBeLessThanOrEqual(exactAuc(planted, batch.labels.label) + 0.02);
+    expect(metrics.auc_cvr).toBeLessThanOrEqual(exactAuc(planted2!, batch.labels.label2) + 0.02);
+    model.dispose();
+    collections.forEach((c) => c.dispose());
   });
 });

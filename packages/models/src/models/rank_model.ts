@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { FeatureGroupConfig, ModelConfig } from '@tsrec/config';
+import type { FeatureGroupConfig, ModelConfig, TaskTower } from '@tsrec/config';
 
 import { EmbeddingGroup } from '../embedding/embedding_group';
 import { createMetric } from '../metrics/create_metric';
@@ -9,8 +9,26 @@ import { createLoss, type ModelLoss } from './model_loss';
 
 let nextModelId = 0;
 
-/** Model outputs: `logits` [B] (or [B, C]) and `probs`, or `y` [B] for regression. */
+/** Model outputs: `logits` [B] (or [B, C]) and `probs`, or `y` [B] for regression; multi-task keys end in `_<tower_name>`. */
 export type Predictions = Record<string, tf.Tensor>;
+
+/**
+ * One task of a model: the single task of a ranking model (suffix '', the context's label,
+ * model_config.losses/metrics) or a multi-task model's task tower (suffix `_<tower_name>`).
+ */
+export interface ModelTask {
+  /** '' for the single task, else the tower name. */
+  towerName: string;
+  /** '' or `_<tower_name>`: appended to prediction, loss and metric names. */
+  suffix: string;
+  labelName: string;
+  numClass: number;
+  /** Factor of this task's losses in the training objective. */
+  weight: number;
+  sampleWeightName?: string;
+  losses: ModelLoss[];
+  metrics: Metric[];
+}
 
 /**
  * Base of single-task ranking models (TorchEasyRec's RankModel): a subclass builds its parts
@@ -19,8 +37,8 @@ export type Predictions = Record<string, tf.Tensor>;
  */
 export abstract class RankModel {
   readonly numClass: number;
-  readonly losses: ModelLoss[];
-  readonly metrics: Metric[];
+  /** The tasks: one for single-task models, one per task tower for multi-task models. */
+  readonly tasks: ModelTask[];
   protected readonly embeddingGroup: EmbeddingGroup;
   private readonly groupingKeys = new Map<Metric, string>();
   private readonly ownVariables: tf.Variable[] = [];
@@ -31,53 +49,95 @@ export abstract class RankModel {
   constructor(
     readonly config: ModelConfig,
     protected readonly ctx: ModelContext,
-    options: { wideEmbeddingDim?: number } = {},
+    options: { wideEmbeddingDim?: number; taskTowers?: readonly TaskTower[] } = {},
   ) {
     this.numClass = config.numClass || 1;
     this.seedCounter = ctx.seed ?? 0;
     this.scope = `${config.model.case ?? 'model'}_${nextModelId++}`;
     this.embeddingGroup = new EmbeddingGroup(config.featureGroups, ctx, options);
-    const lossConfigs = config.losses;
-    if (lossConfigs.length === 0) throw new Error('Expected at least one loss in model_config.losses but received none');
-    this.losses = lossConfigs.map((l) => createLoss(l, this.numClass));
-    this.metrics = config.metrics.map((m) => {
-      const { metric, groupingKey } = createMetric(m, { numClass: this.numClass });
-      if (groupingKey) this.groupingKeys.set(metric, groupingKey);
-      return metric;
-    });
+    if (options.taskTowers) {
+      if (options.taskTowers.length === 0) throw new Error(`Expected at least one task_towers entry for model ${config.model.case} but received none`);
+      this.tasks = options.taskTowers.map((t, i) => {
+        const towerName = t.towerName || `task_${i}`;
+        if (!t.labelName) throw new Error(`Expected a label_name for task tower '${towerName}' but received none`);
+        return this.buildTask(towerName, `_${towerName}`, t.labelName, t.numClass || 1, t.weight ?? 1, t.sampleWeightName || undefined, t.losses, t.metrics);
+      });
+    } else {
+      this.tasks = [this.buildTask('', '', ctx.labelName, this.numClass, 1, ctx.sampleWeightName, config.losses, config.metrics)];
+    }
+  }
+
+  private buildTask(towerName: string, suffix: string, labelName: string, numClass: number, weight: number, sampleWeightName: string | undefined, losses: ModelConfig['losses'], metrics: ModelConfig['metrics']): ModelTask {
+    const where = towerName ? `task tower '${towerName}'` : 'model_config';
+    if (losses.length === 0) throw new Error(`Expected at least one loss in ${where}.losses but received none`);
+    return {
+      towerName,
+      suffix,
+      labelName,
+      numClass,
+      weight,
+      sampleWeightName,
+      losses: losses.map((l) => createLoss(l, numClass, suffix)),
+      metrics: metrics.map((m) => {
+        const { metric, groupingKey } = createMetric(m, { numClass, suffix });
+        if (groupingKey) this.groupingKeys.set(metric, groupingKey);
+        return metric;
+      }),
+    };
+  }
+
+  /** Losses of every task. */
+  get losses(): ModelLoss[] {
+    return this.tasks.flatMap((t) => t.losses);
+  }
+
+  /** Metrics of every task. */
+  get metrics(): Metric[] {
+    return this.tasks.flatMap((t) => t.metrics);
   }
 
   /** Computes the predictions of a batch (`training` enables dropout and the sparse update). */
   abstract predict(batch: ModelBatch, options?: { training?: boolean }): Predictions;
 
-  /** Turns the final layer's output [B, numClass] into TorchEasyRec's prediction dict. */
-  protected toPredictions(output: tf.Tensor2D): Predictions {
-    if (this.losses[0].regression) return { y: tf.reshape(output, [-1]) };
-    if (this.numClass === 1) {
+  /**
+   * Turns a task's final output [B, numClass] into TorchEasyRec's prediction dict (`logits`,
+   * `probs` or `y`, suffixed `_<tower_name>` for a task tower).
+   */
+  protected toPredictions(output: tf.Tensor2D, task: ModelTask = this.tasks[0]): Predictions {
+    const s = task.suffix;
+    if (task.losses[0].regression) return { [`y${s}`]: tf.reshape(output, [-1]) };
+    if (task.numClass === 1) {
       const logits = tf.reshape(output, [-1]);
-      return { logits, probs: tf.sigmoid(logits) };
+      return { [`logits${s}`]: logits, [`probs${s}`]: tf.sigmoid(logits) };
     }
-    return { logits: output, probs: tf.softmax(output) };
+    return { [`logits${s}`]: output, [`probs${s}`]: tf.softmax(output) };
   }
 
-  /** Losses by name (TorchEasyRec names); their sum is what training minimises. */
+  /** Losses by name (TorchEasyRec names, times the task weight); their sum is what training minimises. */
   loss(predictions: Predictions, batch: ModelBatch): Record<string, tf.Scalar> {
-    const labels = this.labelsOf(batch);
-    const weights = this.ctx.sampleWeightName ? (batch.labels[this.ctx.sampleWeightName] ?? batch.sampleWeights ?? null) : (batch.sampleWeights ?? null);
     const out: Record<string, tf.Scalar> = {};
-    for (const l of this.losses) out[l.name] = l.apply(l.regression ? predictions.y : predictions.logits, labels, weights);
+    for (const t of this.tasks) {
+      const labels = this.labelsOf(batch, t.labelName);
+      const weights = t.sampleWeightName ? (batch.labels[t.sampleWeightName] ?? batch.sampleWeights ?? null) : (batch.sampleWeights ?? null);
+      for (const l of t.losses) {
+        const value = l.apply(predictions[`${l.regression ? 'y' : 'logits'}${t.suffix}`], labels, weights);
+        out[l.name] = t.weight === 1 ? value : tf.mul(value, t.weight);
+      }
+    }
     return out;
   }
 
   /** Adds a batch's predictions to every metric. */
   updateMetrics(predictions: Predictions, batch: ModelBatch, groups?: Record<string, ArrayLike<number> | readonly string[]>): void {
-    const labels = this.labelsOf(batch);
-    const preds = (predictions.probs ?? predictions.y).dataSync() as Float32Array;
-    for (const m of this.metrics) {
-      const key = this.groupingKeys.get(m);
-      const g = key ? groups?.[key] : undefined;
-      if (key && !g) throw new Error(`Expected the values of grouping_key '${key}' (groups argument) for metric '${m.name}' but received none`);
-      m.update({ preds, labels, weights: batch.sampleWeights ?? null, groups: g });
+    for (const t of this.tasks) {
+      const labels = this.labelsOf(batch, t.labelName);
+      const preds = (predictions[`probs${t.suffix}`] ?? predictions[`y${t.suffix}`]).dataSync() as Float32Array;
+      for (const m of t.metrics) {
+        const key = this.groupingKeys.get(m);
+        const g = key ? groups?.[key] : undefined;
+        if (key && !g) throw new Error(`Expected the values of grouping_key '${key}' (groups argument) for metric '${m.name}' but received none`);
+        m.update({ preds, labels, weights: batch.sampleWeights ?? null, groups: g });
+      }
     }
   }
 
@@ -149,9 +209,16 @@ export abstract class RankModel {
     }
   }
 
-  private labelsOf(batch: ModelBatch): Float32Array {
-    const labels = batch.labels[this.ctx.labelName];
-    if (!labels) throw new Error(`Expected label '${this.ctx.labelName}' in the batch but received labels ${Object.keys(batch.labels).join(', ') || 'none'}`);
+  /** The group of a one-group model (TorchEasyRec reads the first, whatever its name). */
+  protected singleGroup(model: string): string {
+    const groups = this.config.featureGroups;
+    if (groups.length !== 1) throw new Error(`Expected one DEEP feature group for model ${model} but received ${groups.length} (${groups.map((g) => `'${g.groupName}'`).join(', ')})`);
+    return groups[0].groupName ?? '';
+  }
+
+  private labelsOf(batch: ModelBatch, labelName: string): Float32Array {
+    const labels = batch.labels[labelName];
+    if (!labels) throw new Error(`Expected label '${labelName}' in the batch but received labels ${Object.keys(batch.labels).join(', ') || 'none'}`);
     return labels;
   }
 }

@@ -32,6 +32,8 @@ export class TestSparse {
  * A small CTR task with a planted model: `sparse` one-id features over `rows` ids and `dense`
  * standard-normal features; logit = Σ_f a_f[id_f] + Σ_j c_j·x_j + Σ_{f<g} <u_f[id_f], u_g[id_g]>
  * (first-order, dense and second-order terms, so FM/DLRM interactions have something to find).
+ * With `secondTask`, batches also carry `label2` (a related task for multi-task models):
+ * logit2 = 0.6·logit + Σ_f b_f[id_f] − 0.3.
  */
 export class SyntheticCtrTask {
   readonly sparseNames: string[];
@@ -39,6 +41,7 @@ export class SyntheticCtrTask {
   private readonly a: Float64Array[];
   private readonly u: Float64Array[];
   private readonly c: Float64Array;
+  private readonly b: Float64Array[] | null;
   private readonly rng: SeededRandom;
 
   constructor(
@@ -46,6 +49,7 @@ export class SyntheticCtrTask {
     readonly dense = 3,
     readonly rows = 50,
     seed = 1,
+    secondTask = false,
   ) {
     this.rng = new SeededRandom(seed);
     const r = this.rng;
@@ -54,15 +58,18 @@ export class SyntheticCtrTask {
     this.a = this.sparseNames.map(() => Float64Array.from({ length: rows }, () => r.normal()));
     this.u = this.sparseNames.map(() => Float64Array.from({ length: rows * 2 }, () => r.normal() * 0.6));
     this.c = Float64Array.from({ length: dense }, () => r.normal());
+    this.b = secondTask ? this.sparseNames.map(() => Float64Array.from({ length: rows }, () => r.normal() * 0.7)) : null;
   }
 
-  /** A batch plus the planted logits (the best possible scores). */
-  batch(B: number): { batch: ModelBatch; planted: Float32Array } {
+  /** A batch plus the planted logits (the best possible scores; `planted2` for `label2`). */
+  batch(B: number): { batch: ModelBatch; planted: Float32Array; planted2: Float32Array | null } {
     const r = this.rng;
     const ids = this.sparseNames.map(() => Array.from({ length: B }, () => r.int(this.rows)));
     const dense = Float32Array.from({ length: B * this.dense }, () => r.normal());
     const labels = new Float32Array(B);
     const planted = new Float32Array(B);
+    const labels2 = this.b ? new Float32Array(B) : null;
+    const planted2 = this.b ? new Float32Array(B) : null;
     for (let b = 0; b < B; b++) {
       let z = -0.5;
       for (let f = 0; f < this.sparse; f++) z += 0.7 * this.a[f][ids[f][b]];
@@ -76,6 +83,12 @@ export class SyntheticCtrTask {
       }
       planted[b] = z;
       labels[b] = r.next() < 1 / (1 + Math.exp(-z)) ? 1 : 0;
+      if (this.b) {
+        let z2 = 0.6 * z - 0.3;
+        for (let f = 0; f < this.sparse; f++) z2 += this.b[f][ids[f][b]];
+        planted2![b] = z2;
+        labels2![b] = r.next() < 1 / (1 + Math.exp(-z2)) ? 1 : 0;
+      }
     }
     const bags = ids.map((col) => col.map((id) => [id]));
     return {
@@ -85,19 +98,20 @@ export class SyntheticCtrTask {
         dense,
         denseKeys: this.denseNames,
         denseDims: this.denseNames.map(() => 1),
-        labels: { label: labels },
+        labels: labels2 ? { label: labels, label2: labels2 } : { label: labels },
         sampleWeights: null,
       },
       planted,
+      planted2,
     };
   }
 
-  /** A pipeline config (feature_configs only) describing these features, plus a model_config. */
-  configText(modelConfig: string): string {
+  /** A pipeline config (feature_configs, plus `extra` top-level text) describing these features, plus a model_config. */
+  configText(modelConfig: string, extra = ''): string {
     const feats = [
       ...this.denseNames.map((n) => `feature_configs { raw_feature { feature_name: "${n}" } }`),
       ...this.sparseNames.map((n) => `feature_configs { id_feature { feature_name: "${n}" num_buckets: ${this.rows} embedding_dim: 8 } }`),
     ];
-    return `${feats.join('\n')}\nmodel_config {\n${modelConfig}\n}\n`;
+    return `${extra}${feats.join('\n')}\nmodel_config {\n${modelConfig}\n}\n`;
   }
 }
