@@ -22,6 +22,10 @@ const groups = {
 };
 /** A related second label (`label2`) for the multi-task models. */
 const multiTask = new SyntheticCtrTask(6, 3, 50, 7, true);
+/** Two task towers on `label` (ctr) and `label2` (cvr, weight 0.5). */
+const towers = (ctr: string, cvr: string) =>
+  `task_towers { tower_name: "ctr" label_name: "label" mlp { hidden_units: [${ctr}] } metrics { auc {} } losses { binary_cross_entropy {} } } ` +
+  `task_towers { tower_name: "cvr" label_name: "label2" mlp { hidden_units: [${cvr}] } metrics { auc {} } losses { binary_cross_entropy {} } weight: 0.5 }`;
 const tail = 'losses { binary_cross_entropy {} } metrics { auc {} } metrics { normalized_entropy {} }';
 
 function contextFor(modelConfig: string, t: SyntheticCtrTask = task): { config: ReturnType<typeof loadPipelineConfig>; ctx: ModelContext; collections: EmbeddingCollection[] } {
@@ -140,15 +144,22 @@ describe('model construction errors', () => {
     const { config, ctx } = contextFor(`${groups.dense} ${groups.sparse} dlrm { dense_mlp { hidden_units: [16, 4] } } ${tail}`);
     expect(() => createModel(config.modelConfig!, ctx)).toThrow('Expected the last of dlrm.dense_mlp.hidden_units to equal the sparse embedding_dim 8 but received 4');
   });
+  it('names the group count of one-group models and the missing tower label', () => {
+    const two = contextFor(`${groups.dense} ${groups.sparse} dcn_v2 { cross { cross_num: 1 } final { hidden_units: [8] } } ${tail}`);
+    expect(() => createModel(two.config.modelConfig!, two.ctx)).toThrow("Expected one DEEP feature group for model dcn_v2 but received 2 ('dense', 'sparse')");
+    const { config, ctx, collections } = contextFor(`${groups.all} simple_multi_task { ${towers('8', '8')} }`, multiTask);
+    const model = createModel(config.modelConfig!, ctx);
+    const { batch } = task.batch(4); // no label2
+    expect(() => tf.tidy(() => model.loss(model.predict(batch), batch))).toThrow("Expected label 'label2' in the batch but received labels label");
+    model.dispose();
+    collections.forEach((c) => c.dispose());
+  });
   it('reports unregistered models as not supported yet', () => {
     const { config, ctx } = contextFor(`${groups.deep} wukong {} ${tail}`);
     expect(() => createModel(config.modelConfig!, ctx)).toThrow("model 'wukong' is not supported yet (registered: dcn_v1, dcn_v2, deepfm, dlrm, mask_net, mmoe, multi_tower, simple_multi_task, wide_and_deep, xdeepfm)");
   });
 });
 
-const towers = (ctr: string, cvr: string) =>
-  `task_towers { tower_name: "ctr" label_name: "label" mlp { hidden_units: [${ctr}] } metrics { auc {} } losses { binary_cross_entropy {} } } ` +
-  `task_towers { tower_name: "cvr" label_name: "label2" mlp { hidden_units: [${cvr}] } metrics { auc {} } losses { binary_cross_entropy {} } weight: 0.5 }`;
 
 describe.each([
   // ctr 51 → 32 → 16 → 1; cvr 51 → 16 → 1

@@ -60,6 +60,7 @@ export abstract class RankModel {
       this.tasks = options.taskTowers.map((t, i) => {
         const towerName = t.towerName || `task_${i}`;
         if (!t.labelName) throw new Error(`Expected a label_name for task tower '${towerName}' but received none`);
+        if (t.taskSpaceIndicatorLabel) throw new Error(`task_space_indicator_label of task tower '${towerName}' is not supported yet; remove it from the config`);
         return this.buildTask(towerName, `_${towerName}`, t.labelName, t.numClass || 1, t.weight ?? 1, t.sampleWeightName || undefined, t.losses, t.metrics);
       });
     } else {
