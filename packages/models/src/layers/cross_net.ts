@@ -35,7 +35,7 @@ export class CrossNet {
     return this.dim;
   }
 
-  /** Trainable variables. */
+  /** Variables of the layer (all trainable). */
   get variables(): tf.Variable[] {
     return [...this.weights, ...this.biases];
   }
@@ -77,7 +77,7 @@ export class CrossV2Net {
     return this.dim;
   }
 
-  /** Trainable variables. */
+  /** Variables of the layer (all trainable). */
   get variables(): tf.Variable[] {
     return this.layers.flatMap((l) => [l.u, l.v, l.bias]);
   }

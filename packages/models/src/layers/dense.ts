@@ -3,6 +3,29 @@ import * as tf from '@tensorflow/tfjs-core';
 /** Activations of `Dense`, as tfjs's fused matmul names them (plus tanh, applied after). */
 export type Activation = 'linear' | 'relu' | 'relu6' | 'elu' | 'sigmoid' | 'leakyrelu' | 'tanh';
 
+/** torch's nn.LeakyReLU default negative slope (tfjs's fused default is 0.2). */
+export const LEAKY_RELU_ALPHA = 0.01;
+
+/** Applies an activation on its own (for layers normalised between the matmul and the activation). */
+export function applyActivation(x: tf.Tensor2D, activation: Activation): tf.Tensor2D {
+  switch (activation) {
+    case 'linear':
+      return x;
+    case 'relu':
+      return tf.relu(x);
+    case 'relu6':
+      return tf.relu6(x);
+    case 'elu':
+      return tf.elu(x);
+    case 'sigmoid':
+      return tf.sigmoid(x);
+    case 'leakyrelu':
+      return tf.leakyRelu(x, LEAKY_RELU_ALPHA);
+    case 'tanh':
+      return tf.tanh(x);
+  }
+}
+
 /** Options of `Dense`. */
 export interface DenseOptions {
   activation?: Activation;
@@ -35,11 +58,11 @@ export class Dense {
   /** [B, inputDim] → [B, outputDim]. */
   apply(x: tf.Tensor2D): tf.Tensor2D {
     const fusedAct = this.activation === 'tanh' ? 'linear' : this.activation;
-    const y = tf.fused.matMul({ a: x, b: this.kernel as tf.Tensor2D, bias: this.bias ?? undefined, activation: fusedAct });
+    const y = tf.fused.matMul({ a: x, b: this.kernel as tf.Tensor2D, bias: this.bias ?? undefined, activation: fusedAct, leakyreluAlpha: LEAKY_RELU_ALPHA });
     return (this.activation === 'tanh' ? tf.tanh(y) : y) as tf.Tensor2D;
   }
 
-  /** Trainable variables. */
+  /** Variables of the layer (all trainable). */
   get variables(): tf.Variable[] {
     return this.bias ? [this.kernel, this.bias] : [this.kernel];
   }

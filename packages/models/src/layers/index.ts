@@ -1,5 +1,6 @@
 /** Dense building blocks on tfjs-core variables. */
-export { Dense, type Activation, type DenseOptions } from './dense';
+export { Dense, applyActivation, LEAKY_RELU_ALPHA, type Activation, type DenseOptions } from './dense';
 export { Mlp } from './mlp';
 export { CrossNet, CrossV2Net } from './cross_net';
 export { LayerNorm } from './layer_norm';
+export { BatchNorm } from './batch_norm';

@@ -31,7 +31,7 @@ export class LayerNorm {
     return tf.add(tf.mul(tf.mul(centered, scale), gamma), beta);
   }
 
-  /** Trainable variables. */
+  /** Variables of the layer (all trainable). */
   get variables(): tf.Variable[] {
     return [this.gamma, this.beta];
   }

@@ -1,7 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { MLP } from '@tsrec/config';
 
-import { Dense, type Activation } from './dense';
+import { BatchNorm } from './batch_norm';
+import { applyActivation, Dense, type Activation } from './dense';
+import { LayerNorm } from './layer_norm';
 
 /** TorchEasyRec activation names (`nn.ReLU`, …) → tfjs fused activations. */
 const ACTIVATIONS: Record<string, Activation> = {
@@ -16,13 +18,18 @@ const ACTIVATIONS: Record<string, Activation> = {
 };
 
 /**
- * A stack of Dense layers built from an `MLP` config (TorchEasyRec's MLP): hidden_units,
- * activation on every layer, dropout_ratio (one for all layers or one per layer) in training.
- * use_bn / use_ln are rejected as not supported yet.
+ * A stack of perceptrons built from an `MLP` config (TorchEasyRec's MLP): each layer is
+ * Linear (no bias with use_bn) → BatchNorm (use_bn) or LayerNorm (use_ln) → activation →
+ * dropout (dropout_ratio: one for all layers or one per layer; training only). Without a norm
+ * the linear layer and its activation are one fused matmul. Variables of layer i are named
+ * `<name>/mlp_<i>/kernel|bias`, `…/bn/gamma|beta|moving_mean|moving_variance`, `…/ln/gamma|beta`.
  */
 export class Mlp {
   readonly layers: Dense[];
+  /** Per layer: its BatchNorm or LayerNorm, if any. */
+  readonly norms: (BatchNorm | LayerNorm | null)[];
   private readonly dropout: number[];
+  private readonly activation: Activation;
 
   constructor(
     readonly inputDim: number,
@@ -31,7 +38,7 @@ export class Mlp {
   ) {
     const where = `MLP '${options.name}'`;
     if (config.hiddenUnits.length === 0) throw new Error(`Expected at least one value in hidden_units of ${where} but received none`);
-    if (config.useBn || config.useLn) throw new Error(`use_bn/use_ln of ${where} is not supported yet; remove it from the config`);
+    if (config.useBn && config.useLn) throw new Error(`Expected at most one of use_bn and use_ln in ${where} but received both`);
     const act = ACTIVATIONS[config.activation ?? 'nn.ReLU'];
     if (act === undefined) {
       throw new Error(`Expected one of ${Object.keys(ACTIVATIONS).filter(Boolean).join(', ')} for activation of ${where} but received '${config.activation}'`);
@@ -41,11 +48,23 @@ export class Mlp {
       throw new Error(`Expected 1 or ${n} values in dropout_ratio of ${where} but received ${config.dropoutRatio.length}`);
     }
     this.dropout = config.hiddenUnits.map((_, i) => config.dropoutRatio[config.dropoutRatio.length === 1 ? 0 : i] ?? 0);
+    this.dropout.forEach((r) => {
+      if (!(r >= 0 && r < 1)) throw new Error(`Expected dropout_ratio values in [0, 1) in ${where} but received ${r}`);
+    });
+    this.activation = act;
+    const normed = !!(config.useBn || config.useLn);
     let dim = inputDim;
     this.layers = config.hiddenUnits.map((units, i) => {
-      const layer = new Dense(dim, units, { activation: act, bias: config.bias ?? true, seed: options.seed + 17 * i, name: `${options.name}/mlp_${i}` });
+      const name = `${options.name}/mlp_${i}`;
+      const layer = new Dense(dim, units, { activation: normed ? 'linear' : act, bias: config.useBn ? false : (config.bias ?? true), seed: options.seed + 17 * i, name });
       dim = units;
       return layer;
+    });
+    this.norms = this.layers.map((l, i) => {
+      const name = `${options.name}/mlp_${i}`;
+      if (config.useBn) return new BatchNorm(l.outputDim, { name: `${name}/bn` });
+      if (config.useLn) return new LayerNorm(l.outputDim, { name: `${name}/ln` });
+      return null;
     });
   }
 
@@ -59,13 +78,15 @@ export class Mlp {
     let y = x;
     this.layers.forEach((layer, i) => {
       y = layer.apply(y);
+      const norm = this.norms[i];
+      if (norm) y = applyActivation(norm instanceof BatchNorm ? norm.apply(y, training) : norm.apply(y), this.activation);
       if (training && this.dropout[i] > 0) y = tf.dropout(y, this.dropout[i]) as tf.Tensor2D;
     });
     return y;
   }
 
-  /** Trainable variables. */
+  /** Variables of every layer in order (BatchNorm's moving statistics are the non-trainable ones). */
   get variables(): tf.Variable[] {
-    return this.layers.flatMap((l) => l.variables);
+    return this.layers.flatMap((l, i) => [...l.variables, ...(this.norms[i]?.variables ?? [])]);
   }
 }

@@ -1,6 +1,8 @@
-/** The model zoo: the base class, the registry and the models (importing registers them). */
-export type { EmbeddingCollectionSpec, ModelBatch, ModelContext, ModelFeature } from './model_context';
-export { RankModel, type ModelTask, type Predictions } from './rank_model';
+/** The model zoo: the base classes, the registry and the models (importing registers them). */
+export type { EmbeddingCollectionSpec, EmbeddingRole, ModelBatch, ModelContext, ModelFeature } from './model_context';
+export type { LoadWeightsOptions, MetricGroups, ModelTask, Predictions, TrainableModel, WeightValues } from './trainable_model';
+export { BaseModel } from './base_model';
+export { RankModel } from './rank_model';
 export { createLoss, type ModelLoss } from './model_loss';
 export { createModel, registerModel, registeredModels, type ModelClass } from './model_registry';
 export { DeepFM } from './deepfm';
@@ -13,3 +15,5 @@ export { MaskNet } from './mask_net';
 export { XDeepFM } from './xdeepfm';
 export { SimpleMultiTask } from './simple_multi_task';
 export { MMoE } from './mmoe';
+export { PLE } from './ple';
+export { DSSM, type TowerName } from './dssm';

@@ -26,13 +26,19 @@ export interface EmbeddingCollectionSpec {
 }
 
 /**
+ * What a collection is for: `deep` (DEEP groups) and `wide` (WIDE groups) of ranking models,
+ * `user` and `item` (the towers) of retrieval models.
+ */
+export type EmbeddingRole = 'deep' | 'wide' | 'user' | 'item';
+
+/**
  * What a model is given besides its config: its features, a factory that builds embedding
  * collections wherever the trainer decides (CPU, CUDA, sharded — the model never knows), the
  * sparse learning rate, the label and sample weight names, and a seed.
  */
 export interface ModelContext {
   features: readonly ModelFeature[];
-  createEmbeddingCollection(spec: EmbeddingCollectionSpec, role: 'deep' | 'wide'): PooledEmbeddingCollection;
+  createEmbeddingCollection(spec: EmbeddingCollectionSpec, role: EmbeddingRole): PooledEmbeddingCollection;
   sparseLearningRate: LearningRate;
   /** Label field (data_config.label_fields[0]). */
   labelName: string;

@@ -1,10 +1,11 @@
 import type { ModelConfig } from '@tsrec/config';
 
+import { snakeCase as snake } from './base_model';
 import type { ModelContext } from './model_context';
-import type { RankModel } from './rank_model';
+import type { TrainableModel } from './trainable_model';
 
 /** A model class as the registry stores it. */
-export type ModelClass = new (config: ModelConfig, ctx: ModelContext) => RankModel;
+export type ModelClass = new (config: ModelConfig, ctx: ModelContext) => TrainableModel;
 
 const REGISTRY = new Map<string, ModelClass>();
 
@@ -19,13 +20,8 @@ export function registeredModels(): string[] {
   return [...REGISTRY.keys()].sort();
 }
 
-/** protobuf-es oneof case (camelCase) → the proto field name TorchEasyRec uses. */
-function snake(name: string): string {
-  return name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
-}
-
 /** Builds the model that `config.model` selects, from the registry. */
-export function createModel(config: ModelConfig, ctx: ModelContext): RankModel {
+export function createModel(config: ModelConfig, ctx: ModelContext): TrainableModel {
   const c = config.model.case;
   if (c === undefined) throw new Error(`Expected a model (one of ${registeredModels().join(', ')}) in model_config but received none`);
   const cls = REGISTRY.get(snake(c));

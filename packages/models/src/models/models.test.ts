@@ -5,7 +5,7 @@ import { EmbeddingCollection } from '@tsrec/native';
 import { exactAuc } from '../metrics/auc';
 import { SyntheticCtrTask } from '../testing/synthetic_task';
 import { setUpTfjs } from '../tfjs_setup';
-import { createModel, DCNV1, DCNV2, DeepFM, DLRM, MaskNet, MMoE, MultiTower, registeredModels, SimpleMultiTask, WideAndDeep, XDeepFM, type ModelContext, type ModelFeature, type RankModel } from './index';
+import { createModel, DCNV1, DCNV2, DeepFM, DLRM, MaskNet, MMoE, MultiTower, PLE, registeredModels, SimpleMultiTask, WideAndDeep, XDeepFM, type BaseModel, type ModelContext, type ModelFeature, type TrainableModel } from './index';
 
 /** The tfjs backend of these tests; the `tsrec` backend runs the same code (TSREC_TEST_BACKEND=tsrec). */
 const BACKEND = process.env.TSREC_TEST_BACKEND ?? 'cpu';
@@ -26,6 +26,10 @@ const multiTask = new SyntheticCtrTask(6, 3, 50, 7, true);
 const towers = (ctr: string, cvr: string) =>
   `task_towers { tower_name: "ctr" label_name: "label" mlp { hidden_units: [${ctr}] } metrics { auc {} } losses { binary_cross_entropy {} } } ` +
   `task_towers { tower_name: "cvr" label_name: "label2" mlp { hidden_units: [${cvr}] } metrics { auc {} } losses { binary_cross_entropy {} } weight: 0.5 }`;
+/** Two PLE extraction networks. */
+const ple =
+  'extraction_networks { network_name: "layer1" expert_num_per_task: 2 share_num: 1 task_expert_net { hidden_units: [8] } share_expert_net { hidden_units: [8] } } ' +
+  'extraction_networks { network_name: "layer2" expert_num_per_task: 1 share_num: 1 task_expert_net { hidden_units: [8] } share_expert_net { hidden_units: [8] } }';
 const tail = 'losses { binary_cross_entropy {} } metrics { auc {} } metrics { normalized_entropy {} }';
 
 function contextFor(modelConfig: string, t: SyntheticCtrTask = task): { config: ReturnType<typeof loadPipelineConfig>; ctx: ModelContext; collections: EmbeddingCollection[] } {
@@ -54,7 +58,7 @@ function contextFor(modelConfig: string, t: SyntheticCtrTask = task): { config: 
   return { config, ctx, collections };
 }
 
-function train(model: RankModel, steps: number, B = 256, t: SyntheticCtrTask = task): number[] {
+function train(model: TrainableModel, steps: number, B = 256, t: SyntheticCtrTask = task): number[] {
   const opt = tf.train.adam(0.005);
   const losses: number[] = [];
   for (let s = 0; s < steps; s++) losses.push(model.trainStep(t.batch(B).batch, opt));
@@ -62,10 +66,21 @@ function train(model: RankModel, steps: number, B = 256, t: SyntheticCtrTask = t
   return losses;
 }
 
-function evaluate(model: RankModel): { metrics: Record<string, number>; plantedAuc: number } {
+function evaluate(model: TrainableModel): { metrics: Record<string, number>; plantedAuc: number } {
   const { batch, planted } = task.batch(4000);
   tf.tidy(() => model.updateMetrics(model.predict(batch), batch));
   return { metrics: model.computeMetrics(), plantedAuc: exactAuc(planted, batch.labels.label) };
+}
+
+/** namedVariables: unique scope-relative names, no anchors, the trainable ones summing to denseParameterCount. */
+function expectStableNames(model: TrainableModel): void {
+  const named = model.namedVariables();
+  const names = named.map(([n]) => n);
+  expect(new Set(names).size).toBe(names.length);
+  for (const n of names) expect(n).not.toContain((model as BaseModel).scope);
+  expect(names.some((n) => n.includes('anchor'))).toBe(false);
+  expect(named.filter(([, v]) => v.trainable).reduce((s, [, v]) => s + v.size, 0)).toBe(model.denseParameterCount);
+  expect(model.trainableVariables.length).toBe(named.filter(([, v]) => v.trainable).length + Object.keys(model.embeddingCollections()).length);
 }
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
@@ -75,6 +90,7 @@ describe.each([
   ['wide_and_deep', WideAndDeep, `${groups.wide} ${groups.deep} wide_and_deep { deep { hidden_units: [32, 16] } } ${tail}`, 300],
   ['dlrm', DLRM, `${groups.dense} ${groups.sparse} dlrm { dense_mlp { hidden_units: [16, 8] } final { hidden_units: [32, 16] } } ${tail}`, 300],
   ['dcn_v2', DCNV2, `${groups.all} dcn_v2 { cross { cross_num: 2 low_rank: 8 } deep { hidden_units: [16] } final { hidden_units: [8] } } ${tail}`, 150],
+  ['dcn_v2_bn_ln', DCNV2, `${groups.all} dcn_v2 { cross { cross_num: 2 low_rank: 8 } deep { hidden_units: [16] use_bn: true } final { hidden_units: [8] use_ln: true } } ${tail}`, 150],
   ['multi_tower', MultiTower, `${groups.dense} ${groups.sparse} multi_tower { towers { input: "dense" mlp { hidden_units: [8] } } towers { input: "sparse" mlp { hidden_units: [32, 16] } } final { hidden_units: [8] } } ${tail}`, 150],
   ['dcn_v1', DCNV1, `${groups.all} dcn_v1 { cross_tower { cross_num: 2 } deep_tower { hidden_units: [16] } final_dnn { hidden_units: [8] } } ${tail}`, 150],
   ['mask_net', MaskNet, `${groups.all} mask_net { mask_net_module { n_mask_blocks: 2 mask_block { reduction_ratio: 0.5 hidden_dim: 16 } top_mlp { hidden_units: [8] } } } ${tail}`, 120],
@@ -84,7 +100,8 @@ describe.each([
     const { config, ctx, collections } = contextFor(modelConfig);
     const model = createModel(config.modelConfig!, ctx);
     expect(model).toBeInstanceOf(cls);
-    expect(registeredModels()).toEqual(['dcn_v1', 'dcn_v2', 'deepfm', 'dlrm', 'mask_net', 'mmoe', 'multi_tower', 'simple_multi_task', 'wide_and_deep', 'xdeepfm']);
+    expect(Object.keys(model.embeddingCollections())).toEqual(['deepfm', 'wide_and_deep', 'xdeepfm'].includes(name) ? ['deep', 'wide'] : ['deep']);
+    expect(registeredModels()).toEqual(['dcn_v1', 'dcn_v2', 'deepfm', 'dlrm', 'dssm', 'mask_net', 'mmoe', 'multi_tower', 'ple', 'simple_multi_task', 'wide_and_deep', 'xdeepfm']);
     const { batch } = task.batch(5);
     tf.tidy(() => {
       const p = model.predict(batch);
@@ -99,6 +116,8 @@ describe.each([
       dlrm: 3 * 16 + 16 + 16 * 8 + 8 + 77 * 32 + 32 + 32 * 16 + 16 + 16 + 1,
       // cross: 2 layers of U [51, 8], V [8, 51], bias [51]; deep 51 → 16; final 16 → 8 → 1
       dcn_v2: 2 * (D * 8 * 2 + D) + D * 16 + 16 + 16 * 8 + 8 + 8 + 1,
+      // as dcn_v2, but deep's linear layer has no bias (use_bn) and BN γ, β [16]; final's LN γ, β [8]
+      dcn_v2_bn_ln: 2 * (D * 8 * 2 + D) + D * 16 + 2 * 16 + 16 * 8 + 8 + 2 * 8 + 8 + 1,
       // towers 3 → 8 and 48 → 32 → 16; final 24 → 8 → 1
       multi_tower: 3 * 8 + 8 + 48 * 32 + 32 + 32 * 16 + 16 + 24 * 8 + 8 + 8 + 1,
       // cross: 2 layers of w [51, 1], b [51]; deep 51 → 16; final_dnn 67 → 8 → 1
@@ -109,6 +128,7 @@ describe.each([
       xdeepfm: 36 * 8 + 8 + 48 * 8 + 8 + D * 16 + 16 + 32 * 8 + 8 + 8 + 1,
     };
     expect(model.denseParameterCount).toBe(expected[name]);
+    expectStableNames(model);
     // Wide models have a second collection of 4-wide tables named <table>_wide.
     expect(collections.map((c) => c.tables.map((t) => `${t.name}:${t.dim}`).join(','))).toEqual(
       !['deepfm', 'wide_and_deep', 'xdeepfm'].includes(name) ? [task.sparseNames.map((n) => `${n}:8`).join(',')] : [task.sparseNames.map((n) => `${n}:8`).join(','), task.sparseNames.map((n) => `${n}_wide:4`).join(',')],
@@ -156,7 +176,7 @@ describe('model construction errors', () => {
   });
   it('reports unregistered models as not supported yet', () => {
     const { config, ctx } = contextFor(`${groups.deep} wukong {} ${tail}`);
-    expect(() => createModel(config.modelConfig!, ctx)).toThrow("model 'wukong' is not supported yet (registered: dcn_v1, dcn_v2, deepfm, dlrm, mask_net, mmoe, multi_tower, simple_multi_task, wide_and_deep, xdeepfm)");
+    expect(() => createModel(config.modelConfig!, ctx)).toThrow("model 'wukong' is not supported yet (registered: dcn_v1, dcn_v2, deepfm, dlrm, dssm, mask_net, mmoe, multi_tower, ple, simple_multi_task, wide_and_deep, xdeepfm)");
   });
 });
 
@@ -166,6 +186,10 @@ describe.each([
   ['simple_multi_task', SimpleMultiTask, `${groups.all} simple_multi_task { ${towers('32, 16', '16')} }`, 51 * 32 + 32 + 32 * 16 + 16 + 17 + 51 * 16 + 16 + 17],
   // 3 experts 51 → 16; per task a gate 51 → 8 → 3 and a tower 16 → 8 → 1
   ['mmoe', MMoE, `${groups.all} mmoe { expert_mlp { hidden_units: [16] } gate_mlp { hidden_units: [8] } num_expert: 3 ${towers('8', '8')} }`, 3 * (51 * 16 + 16) + 2 * (51 * 8 + 8 + 8 * 3 + 3 + 16 * 8 + 8 + 9)],
+  // Extraction 1 (51 wide in): 1 shared + 2·2 task experts 51 → 8, task gates 51 → 3 (2 own + 1
+  // shared), shared gate 51 → 5 (4 task + 1 shared); extraction 2 (final, 8 in): 1 shared + 2·1
+  // task experts 8 → 8, task gates 8 → 2, no shared gate; towers 8 → 8 → 1.
+  ['ple', PLE, `${groups.all} ple { ${ple} ${towers('8', '8')} }`, 5 * (51 * 8 + 8) + 2 * (51 * 3 + 3) + (51 * 5 + 5) + 3 * (8 * 8 + 8) + 2 * (8 * 2 + 2) + 2 * (8 * 8 + 8 + 9)],
 ])('%s', (name, cls, modelConfig, parameters) => {
   it('is built from config by name, with tower-suffixed outputs and the expected dense parameter count', () => {
     const { config, ctx, collections } = contextFor(modelConfig, multiTask);
@@ -183,6 +207,7 @@ describe.each([
       expect(Object.keys(model.loss(p, batch))).toEqual(['binary_cross_entropy_ctr', 'binary_cross_entropy_cvr']);
     });
     expect(model.denseParameterCount).toBe(parameters);
+    expectStableNames(model);
     model.dispose();
     collections.forEach((c) => c.dispose());
   });

@@ -1,60 +1,33 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { FeatureGroupConfig, ModelConfig, TaskTower } from '@tsrec/config';
 
-import { EmbeddingGroup } from '../embedding/embedding_group';
+import type { EmbeddingGroup } from '../embedding/embedding_group';
 import { createMetric } from '../metrics/create_metric';
 import type { Metric } from '../metrics/metric';
+import { BaseModel } from './base_model';
 import type { ModelBatch, ModelContext } from './model_context';
 import { createLoss, type ModelLoss } from './model_loss';
+import type { MetricGroups, ModelTask, Predictions } from './trainable_model';
 
-let nextModelId = 0;
-
-/** Model outputs: `logits` [B] (or [B, C]) and `probs`, or `y` [B] for regression; multi-task keys end in `_<tower_name>`. */
-export type Predictions = Record<string, tf.Tensor>;
+export type { ModelTask, Predictions } from './trainable_model';
 
 /**
- * One task of a model: the single task of a ranking model (suffix '', the context's label,
- * model_config.losses/metrics) or a multi-task model's task tower (suffix `_<tower_name>`).
+ * Base of ranking models (TorchEasyRec's RankModel and MultiTaskRank): a subclass builds its
+ * parts from config (layers from `layer(name)`, registered with `track`) and writes `predict`;
+ * losses, metrics, tasks and the embedding group (collections `deep` and `wide`) live here,
+ * variables and save/restore in `BaseModel`.
  */
-export interface ModelTask {
-  /** '' for the single task, else the tower name. */
-  towerName: string;
-  /** '' or `_<tower_name>`: appended to prediction, loss and metric names. */
-  suffix: string;
-  labelName: string;
-  numClass: number;
-  /** Factor of this task's losses in the training objective. */
-  weight: number;
-  sampleWeightName?: string;
-  losses: ModelLoss[];
-  metrics: Metric[];
-}
-
-/**
- * Base of single-task ranking models (TorchEasyRec's RankModel): a subclass builds its parts
- * from config and writes `predict`; losses, metrics and variables live here. Subclasses call
- * `initInput` to get the feature groups as tensors and `denseLayer` to count variables.
- */
-export abstract class RankModel {
+export abstract class RankModel extends BaseModel {
   readonly numClass: number;
   /** The tasks: one for single-task models, one per task tower for multi-task models. */
   readonly tasks: ModelTask[];
   protected readonly embeddingGroup: EmbeddingGroup;
   private readonly groupingKeys = new Map<Metric, string>();
-  private readonly ownVariables: tf.Variable[] = [];
-  private seedCounter: number;
-  /** Prefix of this instance's variable names (tfjs names are global, so unique per model). */
-  readonly scope: string;
 
-  constructor(
-    readonly config: ModelConfig,
-    protected readonly ctx: ModelContext,
-    options: { wideEmbeddingDim?: number; taskTowers?: readonly TaskTower[] } = {},
-  ) {
+  constructor(config: ModelConfig, ctx: ModelContext, options: { wideEmbeddingDim?: number; taskTowers?: readonly TaskTower[] } = {}) {
+    super(config, ctx);
     this.numClass = config.numClass || 1;
-    this.seedCounter = ctx.seed ?? 0;
-    this.scope = `${config.model.case ?? 'model'}_${nextModelId++}`;
-    this.embeddingGroup = new EmbeddingGroup(config.featureGroups, ctx, options);
+    this.embeddingGroup = this.createEmbeddingGroup(config.featureGroups, options, { deep: 'deep', wide: 'wide' });
     if (options.taskTowers) {
       if (options.taskTowers.length === 0) throw new Error(`Expected at least one task_towers entry for model ${config.model.case} but received none`);
       this.tasks = options.taskTowers.map((t, i) => {
@@ -97,9 +70,6 @@ export abstract class RankModel {
     return this.tasks.flatMap((t) => t.metrics);
   }
 
-  /** Computes the predictions of a batch (`training` enables dropout and the sparse update). */
-  abstract predict(batch: ModelBatch, options?: { training?: boolean }): Predictions;
-
   /**
    * Turns a task's final output [B, numClass] into TorchEasyRec's prediction dict (`logits`,
    * `probs` or `y`, suffixed `_<tower_name>` for a task tower).
@@ -129,7 +99,7 @@ export abstract class RankModel {
   }
 
   /** Adds a batch's predictions to every metric. */
-  updateMetrics(predictions: Predictions, batch: ModelBatch, groups?: Record<string, ArrayLike<number> | readonly string[]>): void {
+  updateMetrics(predictions: Predictions, batch: ModelBatch, groups?: MetricGroups): void {
     for (const t of this.tasks) {
       const labels = this.labelsOf(batch, t.labelName);
       const preds = (predictions[`probs${t.suffix}`] ?? predictions[`y${t.suffix}`]).dataSync() as Float32Array;
@@ -140,67 +110,6 @@ export abstract class RankModel {
         m.update({ preds, labels, weights: batch.sampleWeights ?? null, groups: g });
       }
     }
-  }
-
-  /** Current values of every metric by name; resets them when `reset`. */
-  computeMetrics(reset = true): Record<string, number> {
-    const out: Record<string, number> = {};
-    for (const m of this.metrics) {
-      out[m.name] = m.compute();
-      if (reset) m.reset();
-    }
-    return out;
-  }
-
-  /** Trainable dense variables (MLPs, …) plus the sparse arches' gradient anchors. */
-  get trainableVariables(): tf.Variable[] {
-    return [...this.ownVariables, ...this.embeddingGroup.variables];
-  }
-
-  /** Dense parameter count (embedding tables excluded). */
-  get denseParameterCount(): number {
-    return this.ownVariables.reduce((s, v) => s + v.size, 0);
-  }
-
-  /**
-   * One training step: forward, fused losses, backward; the sparse tables are updated during
-   * backprop at the context's sparse learning rate, the dense variables by `optimizer`.
-   */
-  trainStep(batch: ModelBatch, optimizer: tf.Optimizer): number {
-    const loss = optimizer.minimize(
-      () => {
-        const losses = Object.values(this.loss(this.predict(batch, { training: true }), batch));
-        return (losses.length === 1 ? losses[0] : tf.addN(losses)) as tf.Scalar;
-      },
-      true,
-      this.trainableVariables,
-    )!;
-    const value = loss.dataSync()[0];
-    loss.dispose();
-    return value;
-  }
-
-  /** Frees the model's variables (collections belong to the context). */
-  dispose(): void {
-    for (const v of this.ownVariables) v.dispose();
-    this.embeddingGroup.dispose();
-  }
-
-  /** Registers variables created by a subclass (layers' `variables`). */
-  protected track<T extends { variables: tf.Variable[] }>(layer: T): T {
-    this.ownVariables.push(...layer.variables);
-    return layer;
-  }
-
-  /** Layer options for a named part: its scoped variable name prefix and a fresh seed. */
-  protected layer(name: string): { name: string; seed: number } {
-    return { name: `${this.scope}/${name}`, seed: this.nextSeed() };
-  }
-
-  /** A fresh seed for the next layer's initialisation. */
-  protected nextSeed(): number {
-    this.seedCounter += 101;
-    return this.seedCounter;
   }
 
   /** The group of this name, or an error naming the model's convention. */
