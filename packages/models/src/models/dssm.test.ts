@@ -1,5 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 
+import { RecallAtKMetric } from '../metrics/recall_at_k';
+import { SeededRandom } from '../testing/seeded_random';
 import { SyntheticMatchTask } from '../testing/synthetic_match_task';
 import { testContext } from '../testing/test_context';
 import { setUpTfjs } from '../tfjs_setup';
@@ -92,6 +94,29 @@ describe('dssm', () => {
     expect(before['recall@5']).toBeLessThan(0.2);
     expect(after['recall@5']).toBeGreaterThan(recall5 as number);
     expect(after['recall@1']).toBeGreaterThan(recall1 as number);
+    model.dispose();
+    collections.forEach((c) => c.dispose());
+  });
+
+  it('updates recall@k like RecallAtKMetric with diagonal labels, ties included', () => {
+    const { config, ctx, collections } = testContext(task.configText(dssm('INNER_PRODUCT', 1)));
+    const model = createModel(config.modelConfig!, ctx);
+    const B = 40;
+    const r = new SeededRandom(4);
+    const reference = [new RecallAtKMetric(5), new RecallAtKMetric(1)];
+    for (let n = 0; n < 3; n++) {
+      const preds = Float32Array.from({ length: B * B }, () => r.int(6)); // many ties
+      const labels = new Float32Array(B * B);
+      for (let b = 0; b < B; b++) labels[b * B + b] = 1;
+      reference.forEach((m) => m.update({ preds, labels, columns: B }));
+      const similarity = tf.tensor2d(preds, [B, B]);
+      model.updateMetrics({ similarity }, task.batch(B));
+      similarity.dispose();
+    }
+    expect(model.computeMetrics()).toEqual({ 'recall@5': reference[0].compute(), 'recall@1': reference[1].compute() });
+    const bad = tf.tensor2d(Float32Array.from({ length: 4 }, (_, i) => (i === 2 ? NaN : 0)), [2, 2]);
+    expect(() => model.updateMetrics({ similarity: bad }, task.batch(2))).toThrow("Expected finite preds for metric 'recall@5' but received NaN at index 2 (sample 1)");
+    bad.dispose();
     model.dispose();
     collections.forEach((c) => c.dispose());
   });

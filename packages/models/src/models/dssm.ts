@@ -41,6 +41,7 @@ export class DSSM extends BaseModel {
   readonly similarity: 'inner_product' | 'cosine';
   readonly temperature: number;
   private readonly towers: Record<TowerName, MatchTower>;
+  private readonly recalls: RecallAtKMetric[] = [];
 
   constructor(config: ModelConfig, ctx: ModelContext) {
     super(config, ctx);
@@ -88,7 +89,9 @@ export class DSSM extends BaseModel {
     const metrics = this.config.metrics.map((c) => {
       if (c.metric.case !== 'recallAtK') throw new Error(`metric '${c.metric.case ?? 'empty'}' is not supported for model dssm (supported: recall_at_k)`);
       const k = c.metric.value.topK ?? 5;
-      return new RecallAtKMetric(k, `recall@${k}`);
+      const metric = new RecallAtKMetric(k, `recall@${k}`);
+      this.recalls.push(metric);
+      return metric;
     });
     return { towerName: '', suffix: '', labelName: this.ctx.labelName, numClass: 1, weight: 1, sampleWeightName: this.ctx.sampleWeightName, losses: [loss], metrics };
   }
@@ -128,13 +131,34 @@ export class DSSM extends BaseModel {
     return { [l.name]: l.apply(sim, new Float32Array(0), weights) };
   }
 
+  /**
+   * Recall@k with the diagonal as each row's one relevant item. Row b is a hit when fewer than k
+   * items outrank item b — a higher score, or an equal one at a lower index (RecallAtKMetric's
+   * stable order) — so the update is one O(B²) pass, without sorting rows or building [B, B]
+   * labels; the counts enter the metrics through their mergeable state.
+   */
   updateMetrics(predictions: Predictions, batch: ModelBatch): void {
+    if (this.recalls.length === 0) return;
     const sim = this.similarityOf(predictions, batch);
     const B = sim.shape[0];
     const preds = sim.dataSync() as Float32Array;
-    const labels = new Float32Array(B * B);
-    for (let b = 0; b < B; b++) labels[b * B + b] = 1;
-    for (const m of this.tasks[0].metrics) m.update({ preds, labels, columns: B });
+    const above = new Int32Array(B);
+    for (let b = 0; b < B; b++) {
+      const row = b * B;
+      const d = preds[row + b];
+      let n = 0;
+      for (let j = 0; j < B; j++) {
+        const v = preds[row + j];
+        if (!Number.isFinite(v)) throw new RangeError(`Expected finite preds for metric '${this.recalls[0].name}' but received ${v} at index ${row + j} (sample ${b})`);
+        if (v > d || (v === d && j < b)) n++;
+      }
+      above[b] = n;
+    }
+    for (const m of this.recalls) {
+      let hits = 0;
+      for (let b = 0; b < B; b++) if (above[b] < m.topK) hits++;
+      m.merge({ hits, relevant: B });
+    }
   }
 
   private similarityOf(predictions: Predictions, batch: ModelBatch): tf.Tensor2D {
