@@ -89,7 +89,7 @@ function validateData(config: EasyRecConfig, sink: ProblemSink): void {
     });
   }
   if (d.shuffle && d.shuffleBufferSize === 0) sink.error('data_config.shuffle_buffer_size', 'expected shuffle_buffer_size > 0 when shuffle is true but received 0');
-  if (d.numWorkers === 0) sink.error('data_config.num_workers', 'expected num_workers > 0 but received 0');
+  // num_workers 0 reads in the training thread (as PyTorch's DataLoader does).
   if (!['fail', 'skip'].includes(d.malformedRowPolicy)) {
     sink.error('data_config.malformed_row_policy', `expected "fail" or "skip" for malformed_row_policy but received "${d.malformedRowPolicy}"`);
   }

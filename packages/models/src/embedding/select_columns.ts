@@ -29,26 +29,37 @@ export function assembleColumns(sources: readonly tf.Tensor2D[], picks: readonly
   if (picks.length === sources[first].shape[1] && picks.every((p, i) => p.source === first && p.column === i)) return sources[first];
   const N = picks.length;
   const widths = sources.map((s) => s.shape[1]);
+  // Maximal runs of consecutive columns of one source: rows are copied run by run (contiguous
+  // memory on both sides), not column by column (a strided walk over the whole batch per column).
+  const runs: { source: number; from: number; to: number; len: number }[] = [];
+  for (let j = 0; j < N; ) {
+    let k = j + 1;
+    while (k < N && picks[k].source === picks[j].source && picks[k].column === picks[k - 1].column + 1) k++;
+    runs.push({ source: picks[j].source, from: picks[j].column, to: j, len: k - j });
+    j = k;
+  }
   const run = tf.customGrad(((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const inputs = args.slice(0, sources.length) as tf.Tensor2D[];
     const data = inputs.map((t) => t.dataSync() as Float32Array);
     const out = new Float32Array(B * N);
-    for (let j = 0; j < N; j++) {
-      const src = data[picks[j].source];
-      const W = widths[picks[j].source];
-      const c = picks[j].column;
-      for (let b = 0; b < B; b++) out[b * N + j] = src[b * W + c];
+    for (let b = 0; b < B; b++) {
+      for (const r of runs) {
+        const at = b * widths[r.source] + r.from;
+        out.set(data[r.source].subarray(at, at + r.len), b * N + r.to);
+      }
     }
     return {
       value: tf.tensor2d(out, [B, N], 'float32'),
       gradFunc: (dy: tf.Tensor) => {
         const g = dy.dataSync() as Float32Array;
         const grads = widths.map((W) => new Float32Array(B * W));
-        for (let j = 0; j < N; j++) {
-          const dst = grads[picks[j].source];
-          const W = widths[picks[j].source];
-          const c = picks[j].column;
-          for (let b = 0; b < B; b++) dst[b * W + c] += g[b * N + j];
+        for (let b = 0; b < B; b++) {
+          for (const r of runs) {
+            const dst = grads[r.source];
+            const d0 = b * widths[r.source] + r.from;
+            const g0 = b * N + r.to;
+            for (let i = 0; i < r.len; i++) dst[d0 + i] += g[g0 + i];
+          }
         }
         return grads.map((d, i) => tf.tensor2d(d, [B, widths[i]], 'float32'));
       },

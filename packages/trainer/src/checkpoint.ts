@@ -1,0 +1,341 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import * as tf from '@tensorflow/tfjs-core';
+import { OPTIMIZER_STATES, type EmbeddingCollection } from '@tsrec/native';
+
+import type { DenseOptimizer } from './dense_optimizer';
+import type { ModelSetup } from './model_setup';
+import { openSafetensors, writeSafetensors } from './safetensors';
+
+/** `model.ckpt-<step>` (TorchEasyRec's name). */
+export const CHECKPOINT_PREFIX = 'model.ckpt-';
+const CHECKPOINT_RE = /^model\.ckpt-(\d+)$/;
+const TMP_RE = /^\.model\.ckpt-\d+\.tmp/;
+export const MANIFEST = 'manifest.json';
+const DENSE_FILE = 'dense.safetensors';
+const DENSE_OPT_FILE = 'dense_optimizer.safetensors';
+
+/** Where training stood when a checkpoint was written (what `--continue_train` resumes). */
+export interface TrainingPosition {
+  /** Optimizer steps completed. */
+  step: number;
+  /** Epoch the next batch belongs to (0-based). */
+  epoch: number;
+  /** Batches drawn from the training input so far (all epochs; with accumulation, micro-batches). */
+  consumedBatches: number;
+  /** Training samples seen so far. */
+  samples: number;
+}
+
+/** The manifest of a checkpoint directory. */
+export interface CheckpointManifest extends TrainingPosition {
+  format: 'tsrec-checkpoint';
+  version: 1;
+  /** ISO time of the save. */
+  savedAt: string;
+  files: { name: string; bytes: number }[];
+  dense: { file: string; variables: { name: string; shape: number[] }[]; optimizer: string | null };
+  collections: {
+    key: string;
+    role: string;
+    file: string;
+    optimizer: string;
+    /** The collection's update counter (Adam bias correction). */
+    updates: number;
+    tables: { name: string; rows: number; dim: number; states: string[] }[];
+  }[];
+  /** Free-form extras (seed, metrics of the eval at this step, …). */
+  extra: Record<string, unknown>;
+}
+
+/** A complete checkpoint found in a model_dir. */
+export interface CheckpointRef {
+  step: number;
+  path: string;
+}
+
+/** Complete checkpoints of `modelDir`, oldest first (directories under a temporary name are ignored). */
+export function listCheckpoints(modelDir: string): CheckpointRef[] {
+  if (!fs.existsSync(modelDir)) return [];
+  const out: CheckpointRef[] = [];
+  for (const name of fs.readdirSync(modelDir)) {
+    const m = CHECKPOINT_RE.exec(name);
+    if (!m) continue;
+    const p = path.join(modelDir, name);
+    if (fs.existsSync(path.join(p, MANIFEST))) out.push({ step: Number(m[1]), path: p });
+  }
+  return out.sort((a, b) => a.step - b.step);
+}
+
+/** The newest complete checkpoint, or null. */
+export function latestCheckpoint(modelDir: string): CheckpointRef | null {
+  const all = listCheckpoints(modelDir);
+  return all.length > 0 ? all[all.length - 1] : null;
+}
+
+/** Removes the leftovers of checkpoint writes that were killed (`.model.ckpt-<step>.tmp*`). */
+export function removeIncompleteCheckpoints(modelDir: string): string[] {
+  if (!fs.existsSync(modelDir)) return [];
+  const removed: string[] = [];
+  for (const name of fs.readdirSync(modelDir)) {
+    if (!TMP_RE.test(name)) continue;
+    fs.rmSync(path.join(modelDir, name), { recursive: true, force: true });
+    removed.push(name);
+  }
+  return removed;
+}
+
+/**
+ * Resolves a --checkpoint_path / --fine_tune_checkpoint argument: a checkpoint directory, or a
+ * model_dir (its newest checkpoint).
+ */
+export function resolveCheckpoint(p: string): CheckpointRef {
+  if (!fs.existsSync(p)) throw new Error(`Expected an existing checkpoint directory or model_dir but received '${p}' (no such path)`);
+  if (fs.existsSync(path.join(p, MANIFEST))) {
+    const m = CHECKPOINT_RE.exec(path.basename(p));
+    const manifest = readManifest(p);
+    return { step: m ? Number(m[1]) : manifest.step, path: p };
+  }
+  const latest = latestCheckpoint(p);
+  if (!latest) throw new Error(`Expected a checkpoint (${CHECKPOINT_PREFIX}<step>/${MANIFEST}) in '${p}' but found none`);
+  return latest;
+}
+
+export function readManifest(dir: string): CheckpointManifest {
+  const file = path.join(dir, MANIFEST);
+  let m: CheckpointManifest;
+  try {
+    m = JSON.parse(fs.readFileSync(file, 'utf8')) as CheckpointManifest;
+  } catch (e) {
+    throw new Error(`Expected a readable JSON manifest at '${file}' but received an error: ${(e as Error).message}`);
+  }
+  if (m.format !== 'tsrec-checkpoint') throw new Error(`Expected format "tsrec-checkpoint" in '${file}' but received ${JSON.stringify(m.format)}`);
+  if (m.version !== 1) throw new Error(`Expected checkpoint version 1 in '${file}' but received ${m.version} (written by a newer tsrec?)`);
+  return m;
+}
+
+function fsyncPath(p: string): void {
+  let fd = -1;
+  try {
+    fd = fs.openSync(p, 'r');
+    fs.fsyncSync(fd);
+  } catch {
+    // Some file systems refuse fsync on directories; the rename is still atomic.
+  } finally {
+    if (fd >= 0) fs.closeSync(fd);
+  }
+}
+
+/**
+ * Writes `model.ckpt-<step>/` in `modelDir`: dense weights and optimizer state and every
+ * collection's tables with their optimizer state (whole logical tables, streamed from native
+ * memory), plus a manifest. Files go into `.model.ckpt-<step>.tmp-<pid>/`, are fsynced, and the
+ * directory is renamed when complete, so a killed process never leaves a partial checkpoint
+ * under the final name. An existing checkpoint of the same step is replaced.
+ */
+export function saveCheckpoint(modelDir: string, setup: ModelSetup, denseOptimizer: DenseOptimizer | null, position: TrainingPosition, extra: Record<string, unknown> = {}): CheckpointRef {
+  fs.mkdirSync(modelDir, { recursive: true });
+  const finalName = `${CHECKPOINT_PREFIX}${position.step}`;
+  const tmp = path.join(modelDir, `.${finalName}.tmp-${process.pid}`);
+  fs.rmSync(tmp, { recursive: true, force: true });
+  fs.mkdirSync(tmp);
+  const files: { name: string; bytes: number }[] = [];
+  const write = (name: string, tensors: Parameters<typeof writeSafetensors>[1], metadata: Record<string, string>) => {
+    const p = path.join(tmp, name);
+    writeSafetensors(p, tensors, metadata);
+    files.push({ name, bytes: fs.statSync(p).size });
+  };
+
+  const vars = setup.namedVariables();
+  write(
+    DENSE_FILE,
+    vars.map(([name, v]) => ({ name, dtype: 'F32' as const, shape: v.shape.slice(), data: v.dataSync() as Float32Array })),
+    { step: String(position.step), kind: 'dense' },
+  );
+  if (denseOptimizer) {
+    const state = denseOptimizer.state();
+    write(
+      DENSE_OPT_FILE,
+      Object.entries(state).map(([name, data]) => ({ name, dtype: 'F32' as const, shape: [data.length], data })),
+      { step: String(position.step), kind: 'dense_optimizer' },
+    );
+  }
+  const collections: CheckpointManifest['collections'] = [];
+  for (const { key, role, collection } of setup.collections) {
+    const file = `sparse_${key}.safetensors`;
+    const states = OPTIMIZER_STATES[collection.optimizer.type].map((s) => s.name);
+    const tensors: Parameters<typeof writeSafetensors>[1] = [];
+    const tables: CheckpointManifest['collections'][number]['tables'] = [];
+    for (const t of collection.tables) {
+      tensors.push({ name: t.name, dtype: 'F32', shape: [t.rows, t.dim], data: collection.view(t.name) });
+      for (const s of states) {
+        const view = collection.view(t.name, s);
+        tensors.push({ name: `${t.name}/${s}`, dtype: 'F32', shape: view.length === t.rows ? [t.rows] : [t.rows, t.dim], data: view });
+      }
+      tables.push({ name: t.name, rows: t.rows, dim: t.dim, states });
+    }
+    write(file, tensors, { step: String(position.step), kind: 'sparse', role, optimizer: collection.optimizer.type });
+    collections.push({ key, role, file, optimizer: collection.optimizer.type, updates: collection.step, tables });
+  }
+  const manifest: CheckpointManifest = {
+    format: 'tsrec-checkpoint',
+    version: 1,
+    ...position,
+    savedAt: new Date().toISOString(),
+    files,
+    dense: { file: DENSE_FILE, variables: vars.map(([name, v]) => ({ name, shape: v.shape.slice() })), optimizer: denseOptimizer ? DENSE_OPT_FILE : null },
+    collections,
+    extra,
+  };
+  const manifestPath = path.join(tmp, MANIFEST);
+  const fd = fs.openSync(manifestPath, 'w');
+  try {
+    fs.writeSync(fd, JSON.stringify(manifest, null, 2) + '\n');
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  fsyncPath(tmp);
+  const dest = path.join(modelDir, finalName);
+  if (fs.existsSync(dest)) fs.rmSync(dest, { recursive: true, force: true });
+  fs.renameSync(tmp, dest);
+  fsyncPath(modelDir);
+  return { step: position.step, path: dest };
+}
+
+/** What `restoreCheckpoint` restores. */
+export interface RestoreOptions {
+  /** Restore optimizer state (dense and sparse) and the collections' update counters (continue_train). */
+  optimizerState: boolean;
+  /** Weights only, tolerating variables and tables the checkpoint lacks or shapes that differ (fine_tune_checkpoint). */
+  partial?: boolean;
+  denseOptimizer?: DenseOptimizer | null;
+}
+
+/** What was restored (for the log line of a fine-tune, which may skip parts). */
+export interface RestoreReport {
+  manifest: CheckpointManifest;
+  restored: string[];
+  skipped: string[];
+}
+
+/**
+ * Loads a checkpoint into a built model: dense variables by name, tables by (collection key,
+ * table name), read straight into native memory; with `optimizerState` also both optimizers'
+ * state. Throws naming the file and the tensor on any mismatch, unless `partial`.
+ */
+export function restoreCheckpoint(dir: string, setup: ModelSetup, options: RestoreOptions): RestoreReport {
+  const manifest = readManifest(dir);
+  const restored: string[] = [];
+  const skipped: string[] = [];
+  const partial = options.partial ?? false;
+  const fail = (msg: string, name: string) => {
+    if (!partial) throw new Error(msg);
+    skipped.push(name);
+  };
+
+  // Dense variables
+  const densePath = path.join(dir, manifest.dense.file);
+  const dense = openSafetensors(densePath);
+  try {
+    for (const [name, v] of setup.namedVariables()) {
+      if (!dense.names.includes(name)) {
+        fail(`Expected dense variable '${name}' in '${densePath}' but it holds ${dense.names.length} others (was it written for another model config?)`, name);
+        continue;
+      }
+      const info = dense.info(name);
+      if (info.shape.join(',') !== v.shape.join(',')) {
+        fail(`Expected shape [${v.shape.join(', ')}] for dense variable '${name}' in '${densePath}' but received [${info.shape.join(', ')}]`, name);
+        continue;
+      }
+      const data = dense.read(name) as Float32Array;
+      tf.tidy(() => v.assign(tf.tensor(data, v.shape, 'float32')));
+      restored.push(name);
+    }
+  } finally {
+    dense.close();
+  }
+  if (options.optimizerState && options.denseOptimizer) {
+    if (!manifest.dense.optimizer) throw new Error(`Expected dense optimizer state in '${dir}' but the checkpoint has none (written by export or predict?)`);
+    const p = path.join(dir, manifest.dense.optimizer);
+    const f = openSafetensors(p);
+    try {
+      const values: Record<string, Float32Array> = {};
+      for (const n of f.names) values[n] = f.read(n) as Float32Array;
+      options.denseOptimizer.loadState(values, `'${p}'`);
+    } finally {
+      f.close();
+    }
+  }
+
+  // Tables
+  for (const entry of setup.collections) {
+    const saved = manifest.collections.find((c) => c.key === entry.key);
+    if (!saved) {
+      fail(`Expected embedding collection '${entry.key}' in '${path.join(dir, MANIFEST)}' but it holds ${manifest.collections.map((c) => `'${c.key}'`).join(', ') || 'none'}`, entry.key);
+      continue;
+    }
+    const p = path.join(dir, saved.file);
+    const f = openSafetensors(p);
+    try {
+      restoreCollection(entry.collection, f, p, saved, options.optimizerState, fail, restored);
+    } finally {
+      f.close();
+    }
+    if (options.optimizerState) entry.collection.step = saved.updates;
+  }
+  return { manifest, restored, skipped };
+}
+
+function restoreCollection(
+  c: EmbeddingCollection,
+  f: ReturnType<typeof openSafetensors>,
+  file: string,
+  saved: CheckpointManifest['collections'][number],
+  withState: boolean,
+  fail: (msg: string, name: string) => void,
+  restored: string[],
+): void {
+  if (withState && saved.optimizer !== c.optimizer.type) {
+    throw new Error(`Expected sparse optimizer state of type ${c.optimizer.type} in '${file}' but the checkpoint was trained with ${saved.optimizer}; use --fine_tune_checkpoint to load the weights only`);
+  }
+  for (const t of c.tables) {
+    if (!f.names.includes(t.name)) {
+      fail(`Expected embedding table '${t.name}' in '${file}' but it holds ${saved.tables.map((x) => `'${x.name}'`).join(', ')}`, t.name);
+      continue;
+    }
+    const info = f.info(t.name);
+    if (info.shape[0] !== t.rows || info.shape[1] !== t.dim) {
+      fail(`Expected shape [${t.rows}, ${t.dim}] for embedding table '${t.name}' in '${file}' but received [${info.shape.join(', ')}]`, t.name);
+      continue;
+    }
+    f.read(t.name, c.view(t.name));
+    restored.push(t.name);
+    if (!withState) continue;
+    for (const s of OPTIMIZER_STATES[c.optimizer.type]) {
+      const name = `${t.name}/${s.name}`;
+      if (!f.names.includes(name)) throw new Error(`Expected optimizer state '${name}' in '${file}' but received none`);
+      f.read(name, c.view(t.name, s.name));
+    }
+  }
+}
+
+/**
+ * Deletes the oldest checkpoints beyond `keep` (0 keeps all), never one in `protect` (the best).
+ * Returns the removed paths.
+ */
+export function pruneCheckpoints(modelDir: string, keep: number, protect: ReadonlySet<number> = new Set()): string[] {
+  if (keep <= 0) return [];
+  const all = listCheckpoints(modelDir);
+  const removable = all.filter((c) => !protect.has(c.step));
+  const excess = all.length - keep;
+  const removed: string[] = [];
+  for (let i = 0; i < excess && i < removable.length; i++) {
+    // Rename first, so a kill mid-delete never leaves a half-deleted checkpoint under its name.
+    const trash = path.join(modelDir, `.${path.basename(removable[i].path)}.tmp-delete`);
+    fs.renameSync(removable[i].path, trash);
+    fs.rmSync(trash, { recursive: true, force: true });
+    removed.push(removable[i].path);
+  }
+  return removed;
+}

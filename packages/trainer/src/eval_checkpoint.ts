@@ -1,0 +1,39 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import type { EasyRecConfig } from '@tsrec/config';
+
+import { resolveCheckpoint, restoreCheckpoint } from './checkpoint';
+import { evaluate } from './evaluate';
+import { buildModel } from './model_setup';
+import { UsageError } from './usage_error';
+
+/** Options of `evaluateCheckpoint` (`tsrec eval`). */
+export interface EvalCheckpointOptions {
+  config: EasyRecConfig;
+  /** A checkpoint directory or model_dir (default: the config's model_dir, newest checkpoint). */
+  checkpointPath?: string;
+  evalInputPath?: string;
+  /** File in model_dir the JSON line is appended to (default train_eval_result.txt); '' for none. */
+  resultFile?: string;
+}
+
+/** Loads a checkpoint and evaluates it; appends a JSON line to model_dir/<resultFile>. */
+export async function evaluateCheckpoint(o: EvalCheckpointOptions): Promise<{ checkpoint: string; step: number; metrics: Record<string, number> }> {
+  const p = o.checkpointPath ?? o.config.modelDir;
+  if (!p) throw new UsageError('Expected --checkpoint_path or a model_dir (config or --model_dir) but received neither');
+  const ref = resolveCheckpoint(p);
+  const setup = buildModel(o.config);
+  try {
+    const r = restoreCheckpoint(ref.path, setup, { optimizerState: false });
+    const ev = await evaluate(o.config, setup, { inputPath: o.evalInputPath, numSteps: o.config.evalConfig?.numSteps });
+    const resultFile = o.resultFile ?? 'train_eval_result.txt';
+    const dir = o.config.modelDir || path.dirname(ref.path);
+    if (resultFile) {
+      fs.mkdirSync(dir, { recursive: true });
+      fs.appendFileSync(path.join(dir, resultFile), JSON.stringify({ global_step: r.manifest.step, ...ev.metrics }) + '\n');
+    }
+    return { checkpoint: ref.path, step: r.manifest.step, metrics: ev.metrics };
+  } finally {
+    setup.dispose();
+  }
+}

@@ -1,0 +1,110 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { EasyRecConfig } from '@tsrec/config';
+import { createDataLoaderFromConfig, type Batch } from '@tsrec/data';
+
+import type { ModelSetup } from './model_setup';
+
+/** Options of `evaluate`. */
+export interface EvaluateOptions {
+  inputPath?: string | string[];
+  /** At most this many batches (eval_config.num_steps; 0 or undefined: the whole input). */
+  numSteps?: number;
+  numWorkers?: number;
+  /** Called after each batch with the batches done so far. */
+  onBatch?: (batches: number, samples: number) => void;
+}
+
+/** Metrics of one evaluation by TorchEasyRec name, then each loss's mean over the rows (by loss name), plus how much was read. */
+export interface EvalResult {
+  metrics: Record<string, number>;
+  batches: number;
+  samples: number;
+  seconds: number;
+}
+
+/** Every `grouping_key` named by a metric of the model config (grouped AUC needs the feature's values). */
+export function groupingKeysOf(config: EasyRecConfig): string[] {
+  const keys = new Set<string>();
+  const walk = (v: unknown, depth: number): void => {
+    if (depth > 12 || v === null || typeof v !== 'object') return;
+    if (Array.isArray(v)) {
+      for (const x of v) walk(x, depth + 1);
+      return;
+    }
+    for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
+      if (k === 'groupingKey' && typeof x === 'string' && x) keys.add(x);
+      else if (k !== '$typeName') walk(x, depth + 1);
+    }
+  };
+  walk(config.modelConfig, 0);
+  return [...keys];
+}
+
+/** The per-row value of each grouping key: the first id of a sparse feature (-1 when empty) or a dense column. */
+export function groupsOf(batch: Batch, keys: readonly string[]): Record<string, Int32Array | Float32Array> {
+  const out: Record<string, Int32Array | Float32Array> = {};
+  const B = batch.batchSize;
+  for (const key of keys) {
+    const f = batch.sparse.keys.indexOf(key);
+    if (f >= 0) {
+      const g = new Int32Array(B);
+      const { offsets, values } = batch.sparse;
+      for (let b = 0; b < B; b++) {
+        const s = offsets[f * B + b];
+        g[b] = offsets[f * B + b + 1] > s ? values[s] : -1;
+      }
+      out[key] = g;
+      continue;
+    }
+    const d = batch.denseKeys.indexOf(key);
+    if (d < 0) throw new Error(`Expected grouping_key '${key}' to name a feature of the batch (${[...batch.sparse.keys, ...batch.denseKeys].join(', ')}) but it does not`);
+    let col = 0;
+    for (let i = 0; i < d; i++) col += batch.denseDims[i];
+    const width = batch.denseDims.reduce((s, x) => s + x, 0);
+    const g = new Float32Array(B);
+    for (let b = 0; b < B; b++) g[b] = batch.dense[b * width + col];
+    out[key] = g;
+  }
+  return out;
+}
+
+/**
+ * Runs the model over the eval input (eval_input_path or `inputPath`) and returns its metrics
+ * (the model's metrics are reset before and after).
+ */
+export async function evaluate(config: EasyRecConfig, setup: ModelSetup, options: EvaluateOptions = {}): Promise<EvalResult> {
+  const start = Date.now();
+  const model = setup.model;
+  model.computeMetrics(true);
+  const keys = groupingKeysOf(config);
+  const loader = createDataLoaderFromConfig(config, { mode: 'eval', inputPath: options.inputPath, numWorkers: options.numWorkers });
+  let batches = 0;
+  let samples = 0;
+  const lossSums: Record<string, number> = {};
+  const limit = options.numSteps && options.numSteps > 0 ? options.numSteps : Infinity;
+  try {
+    for await (const batch of loader) {
+      tf.tidy(() => {
+        const preds = model.predict(batch, { training: false });
+        model.updateMetrics(preds, batch, keys.length > 0 ? groupsOf(batch, keys) : undefined);
+        for (const [name, l] of Object.entries(model.loss(preds, batch))) lossSums[name] = (lossSums[name] ?? 0) + l.dataSync()[0] * batch.batchSize;
+      });
+      batches++;
+      samples += batch.batchSize;
+      options.onBatch?.(batches, samples);
+      if (batches >= limit) break;
+    }
+  } finally {
+    await loader.close();
+  }
+  if (batches === 0) throw new Error(`Expected at least one eval batch from ${describeInput(options.inputPath ?? config.evalInputPath)} but the input was empty`);
+  // The losses' means over the eval rows come after the metrics (binary_cross_entropy is the logloss).
+  const metrics = model.computeMetrics(true);
+  for (const [name, sum] of Object.entries(lossSums)) if (!(name in metrics)) metrics[name] = sum / samples;
+  return { metrics, batches, samples, seconds: (Date.now() - start) / 1000 };
+}
+
+function describeInput(p: string | string[] | undefined): string {
+  if (!p) return 'eval_input_path';
+  return Array.isArray(p) ? p.join(',') : `'${p}'`;
+}

@@ -1,0 +1,113 @@
+import type { EasyRecConfig } from '@tsrec/config';
+import { listFeatures } from '@tsrec/config';
+import { FeatureEngine, fromPipelineConfig } from '@tsrec/data';
+import { createModel, type ModelContext, type ModelFeature, type TrainableModel } from '@tsrec/models';
+import { EmbeddingCollection, type SparseOptimizerSpec } from '@tsrec/native';
+import type * as tf from '@tensorflow/tfjs-core';
+
+/** One embedding collection a model asked for, with the role it gave ('deep', 'wide', …). */
+export interface CollectionEntry {
+  /** Unique key in checkpoints: the role, suffixed `_<n>` when a role repeats. */
+  key: string;
+  role: string;
+  collection: EmbeddingCollection;
+}
+
+/** A model built from a pipeline config, with the collections holding its tables. */
+export interface ModelSetup {
+  model: TrainableModel;
+  collections: CollectionEntry[];
+  features: ModelFeature[];
+  /** The sparse learning rate the fused backward reads; the trainer sets it each step. */
+  sparseLr: { value: number };
+  /** Dense variables by stable name (checkpoints, optimizer state). */
+  namedVariables(): Array<[string, tf.Variable]>;
+  dispose(): void;
+}
+
+/** Options of `buildModel`. */
+export interface BuildModelOptions {
+  /** The fused sparse optimizer (training); default plain SGD without state (eval, predict). */
+  sparseOptimizer?: SparseOptimizerSpec;
+  /** Seed of table and dense initialisation (default 0). */
+  seed?: number;
+}
+
+/** The features as models see them; table sizes of vocab_file features come from the feature engine. */
+export function modelFeatures(config: EasyRecConfig): ModelFeature[] {
+  const infos = listFeatures(config);
+  let rowsByTable: Map<string, number> | null = null;
+  const engineRows = (table: string): number | undefined => {
+    if (!rowsByTable) {
+      const engine = new FeatureEngine(fromPipelineConfig(config, { labels: false }));
+      rowsByTable = new Map(engine.tables().map((t) => [t.name, t.rows]));
+    }
+    return rowsByTable.get(table);
+  };
+  return infos.map((f) => ({
+    name: f.name,
+    isSparse: f.isSparse,
+    embeddingDim: f.embeddingDim,
+    tableName: f.tableName,
+    numRows: f.numRows ?? (f.isSparse ? engineRows(f.tableName) : undefined),
+    valueDim: f.message.valueDim || 1,
+  }));
+}
+
+/**
+ * Builds the model of `config.model_config` with native CPU embedding collections. Tables are
+ * seeded from (seed, collection order), dense layers from the seed; the same config and seed
+ * give the same initial model in every process.
+ */
+export function buildModel(config: EasyRecConfig, options: BuildModelOptions = {}): ModelSetup {
+  if (!config.modelConfig) throw new Error('Expected a model_config in the pipeline config but received none');
+  const seed = options.seed ?? 0;
+  const features = modelFeatures(config);
+  const collections: CollectionEntry[] = [];
+  const sparseLr = { value: 0 };
+  const dc = config.dataConfig;
+  const labelName = dc?.labelFields[0];
+  if (!labelName) throw new Error('Expected at least one data_config.label_fields but received none');
+  const ctx: ModelContext = {
+    features,
+    createEmbeddingCollection: (spec, role) => {
+      const same = collections.filter((c) => c.role === role).length;
+      const key = same === 0 ? role : `${role}_${same}`;
+      const collection = new EmbeddingCollection({
+        tables: spec.tables,
+        features: spec.features,
+        optimizer: options.sparseOptimizer ?? { type: 'sgd' },
+        seed: seed * 1000 + collections.length + 1,
+      });
+      collections.push({ key, role, collection });
+      return collection;
+    },
+    sparseLearningRate: () => sparseLr.value,
+    labelName,
+    sampleWeightName: dc?.sampleWeightFields[0] || undefined,
+    seed,
+  };
+  let model: TrainableModel;
+  try {
+    model = createModel(config.modelConfig, ctx);
+  } catch (e) {
+    collections.forEach((c) => c.collection.dispose());
+    throw e;
+  }
+  return {
+    model,
+    collections,
+    features,
+    sparseLr,
+    namedVariables: () => namedVariablesOf(model),
+    dispose: () => {
+      model.dispose();
+      collections.forEach((c) => c.collection.dispose());
+    },
+  };
+}
+
+/** The model's dense variables (trainable and not) by stable, scope-relative name. */
+export function namedVariablesOf(model: TrainableModel): Array<[string, tf.Variable]> {
+  return model.namedVariables();
+}
