@@ -160,6 +160,7 @@ export function saveCheckpoint(modelDir: string, setup: ModelSetup, denseOptimiz
       { step: String(position.step), kind: 'dense_optimizer' },
     );
   }
+  killForTestIfAsked(position.step);
   const collections: CheckpointManifest['collections'] = [];
   for (const { key, role, collection } of setup.collections) {
     const file = `sparse_${key}.safetensors`;
@@ -201,6 +202,15 @@ export function saveCheckpoint(modelDir: string, setup: ModelSetup, denseOptimiz
   fs.renameSync(tmp, dest);
   fsyncPath(modelDir);
   return { step: position.step, path: dest };
+}
+
+/**
+ * Fault injection for the crash tests: with TSREC_FAULT_KILL_IN_CHECKPOINT=<step>, the process
+ * SIGKILLs itself halfway through writing that step's checkpoint (dense files written, tables not).
+ */
+function killForTestIfAsked(step: number): void {
+  const at = process.env.TSREC_FAULT_KILL_IN_CHECKPOINT;
+  if (at !== undefined && Number(at) === step) process.kill(process.pid, 'SIGKILL');
 }
 
 /** What `restoreCheckpoint` restores. */
