@@ -33,6 +33,10 @@ export interface TrainEvalOptions {
   evaluate?: boolean;
   /** Stop after this many steps in this process (tests: simulate a crash point). */
   maxStepsThisRun?: number;
+  /** Write checkpoints (default true; benchmarks turn it off). */
+  saveCheckpoints?: boolean;
+  /** Called once the model and its tables are built (tools: memory accounting). */
+  onSetup?: (setup: ModelSetup) => void;
   /** Called after each optimizer step (tests, tools). */
   onStep?: (step: number, loss: number) => void;
 }
@@ -98,6 +102,7 @@ export async function trainAndEvaluate(o: TrainEvalOptions): Promise<TrainSummar
   const named = setup.namedVariables().filter(([, v]) => v.trainable);
   const denseOpt = new DenseOptimizer(denseGroups, named);
   const stableName = new Map(named.map(([n, v]) => [v.name, n]));
+  o.onSetup?.(setup);
   const writers = {
     train: tc.useTensorboard === false ? null : new SummaryWriter(path.join(modelDir, 'train')),
     eval: tc.useTensorboard === false ? null : new SummaryWriter(path.join(modelDir, 'eval_val')),
@@ -150,7 +155,7 @@ export async function trainAndEvaluate(o: TrainEvalOptions): Promise<TrainSummar
     let stepsThisRun = 0;
 
     const checkpoint = async (): Promise<void> => {
-      if (lastSaved === pos.step) return;
+      if (lastSaved === pos.step || o.saveCheckpoints === false) return;
       const ref = saveCheckpoint(modelDir, setup, denseOpt, { ...pos, epoch }, { seed });
       lastSaved = pos.step;
       log(`saved ${path.basename(ref.path)}`);

@@ -38,6 +38,10 @@ export function assembleColumns(sources: readonly tf.Tensor2D[], picks: readonly
     runs.push({ source: picks[j].source, from: picks[j].column, to: j, len: k - j });
     j = k;
   }
+  // Whole sources side by side: a concat, whose gradient is a split; both are native kernels on
+  // the `tsrec` backend (the cpu backend's split gradient is the slow path the loops below avoid).
+  const whole = runs.every((r, i) => r.from === 0 && r.len === widths[r.source] && runs.findIndex((x) => x.source === r.source) === i);
+  if (whole && tf.getBackend() === 'tsrec') return tf.concat(runs.map((r) => sources[r.source]), 1);
   const run = tf.customGrad(((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const inputs = args.slice(0, sources.length) as tf.Tensor2D[];
     const data = inputs.map((t) => t.dataSync() as Float32Array);

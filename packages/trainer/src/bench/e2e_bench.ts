@@ -1,0 +1,150 @@
+/**
+ * `npx nx run trainer:bench`: end-to-end DeepFM training throughput from files (issue 6's
+ * performance target): the `dlrm26` table shapes (25 tables of 1,000,000 rows and one of
+ * 10,000,000, dim 16, plus the 4-wide `wide` tables), 13 dense features, MLP 429→256→128→64→1,
+ * FM over the 26 embeddings, batch 4096, row-wise Adagrad (sparse) and Adam (dense), data loading
+ * (TSV parse + featurize in worker threads) included. Prints samples/s, peak RSS and the memory
+ * bound (tables + optimizer state + 300 MB), then runs PyTorch 1.13 on the same file with
+ * tools/bench_torch_deepfm.py (when /usr/bin/python3 has torch) and prints the ratio.
+ *
+ * Environment: TSREC_BENCH_ROWS (default 240,000), TSREC_BENCH_STEPS (measured steps, default 40),
+ * TSREC_BENCH_WARMUP (default 5), TSREC_NUM_THREADS (native + BLAS threads; default all),
+ * TSREC_BENCH_WORKERS (data workers, default 2), TSREC_BENCH_TORCH=0 (skip PyTorch),
+ * TSREC_BENCH_JSON=<path> (also write {"results":[{"name","threads","samples_per_s","peak_rss_mb"}, …]}).
+ */
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { loadPipelineConfig } from '@tsrec/config';
+import { writeCriteoTsv } from '@tsrec/data';
+import { setUpTfjs } from '@tsrec/models';
+import { selectBackend, setBlasThreads, setNumThreads } from '@tsrec/native';
+
+import { trainAndEvaluate } from '../train_eval';
+
+const ROWS = Number(process.env.TSREC_BENCH_ROWS || 240_000);
+const STEPS = Number(process.env.TSREC_BENCH_STEPS || 40);
+const WARMUP = Number(process.env.TSREC_BENCH_WARMUP || 5);
+const WORKERS = Number(process.env.TSREC_BENCH_WORKERS || 2);
+const BATCH = 4096;
+
+interface Result {
+  name: string;
+  threads: number;
+  samples_per_s: number;
+  peak_rss_mb: number;
+}
+
+function benchConfig(train: string, modelDir: string): string {
+  const feats: string[] = [];
+  for (let d = 0; d < 13; d++) feats.push(`feature_configs { raw_feature { feature_name: "I${d + 1}" expression: "user:I${d + 1}" normalizer: "method=log10,threshold=1e-10,default=-10" } }`);
+  for (let k = 0; k < 26; k++) feats.push(`feature_configs { id_feature { feature_name: "C${k + 1}" expression: "item:C${k + 1}" hash_bucket_size: ${k === 25 ? 10_000_000 : 1_000_000} embedding_dim: 16 } }`);
+  const cats = Array.from({ length: 26 }, (_, k) => `feature_names: "C${k + 1}"`).join(' ');
+  const ints = Array.from({ length: 13 }, (_, d) => `feature_names: "I${d + 1}"`).join(' ');
+  return `
+train_input_path: "${train}"
+model_dir: "${modelDir}"
+train_config {
+  sparse_optimizer { rowwise_adagrad_optimizer { lr: 0.01 } constant_learning_rate {} }
+  dense_optimizer { adam_optimizer { lr: 0.001 } constant_learning_rate {} }
+  num_steps: ${WARMUP + STEPS}
+  save_checkpoints_steps: 100000
+  log_step_count_steps: 10
+  use_tensorboard: false
+}
+data_config {
+  batch_size: ${BATCH}
+  dataset_type: CsvDataset
+  delimiter: "\\t"
+  with_header: true
+  fg_mode: FG_NORMAL
+  label_fields: "label"
+  num_workers: ${WORKERS}
+  shuffle: false
+}
+${feats.join('\n')}
+model_config {
+  feature_groups { group_name: "wide" ${cats} group_type: WIDE }
+  feature_groups { group_name: "fm" ${cats} group_type: DEEP }
+  feature_groups { group_name: "deep" ${ints} ${cats} group_type: DEEP }
+  deepfm { deep { hidden_units: [256, 128, 64] } wide_embedding_dim: 4 }
+  losses { binary_cross_entropy {} }
+}
+`;
+}
+
+function torchBaseline(file: string, threads: number): (Result & Record<string, unknown>) | string {
+  if (process.env.TSREC_BENCH_TORCH === '0') return 'skipped (TSREC_BENCH_TORCH=0)';
+  const script = path.resolve(__dirname, '../../../../tools/bench_torch_deepfm.py');
+  const py = ['/usr/bin/python3', 'python3'].find((p) => spawnSync(p, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0);
+  if (!py) return 'unavailable (no python3 with torch: apt-get install python3-torch)';
+  const r = spawnSync(py, [script, '--data', file, '--threads', String(threads), '--batch', String(BATCH), '--steps', String(STEPS), '--warmup', String(WARMUP)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 24 });
+  const line = (r.stdout || '').trim().split('\n').pop() ?? '';
+  try {
+    return JSON.parse(line) as Result & Record<string, unknown>;
+  } catch {
+    return `failed (exit ${r.status}): ${line.slice(0, 200)}`;
+  }
+}
+
+async function main(): Promise<void> {
+  const threads = Number(process.env.TSREC_NUM_THREADS || os.availableParallelism());
+  setNumThreads(threads);
+  setBlasThreads(threads);
+  const dir = path.join(os.tmpdir(), 'tsrec-bench');
+  fs.mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, `criteo_e2e_${ROWS}.tsv`);
+  if (!fs.existsSync(file)) {
+    const t0 = Date.now();
+    writeCriteoTsv(`${file}.tmp`, { rows: ROWS, seed: 7 });
+    fs.renameSync(`${file}.tmp`, file);
+    console.log(`generated ${file} (${ROWS.toLocaleString('en-US')} rows) in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  }
+  if (ROWS < (WARMUP + STEPS) * BATCH) throw new Error(`Expected TSREC_BENCH_ROWS >= ${(WARMUP + STEPS) * BATCH} (warmup + steps batches) but received ${ROWS}`);
+  const modelDir = fs.mkdtempSync(path.join(dir, 'model-'));
+  const config = loadPipelineConfig(benchConfig(file, modelDir), { validate: true });
+  await setUpTfjs(await selectBackend({}));
+
+  const times: number[] = [];
+  const start = Date.now();
+  let tablesBytes = 0;
+  const s = await trainAndEvaluate({
+    config,
+    evaluate: false,
+    saveCheckpoints: false,
+    stream: process.stderr,
+    onStep: () => {
+      times.push(performance.now());
+    },
+    onSetup: (setup) => {
+      tablesBytes = setup.collections.reduce((sum, c) => sum + c.collection.memoryBytes(), 0);
+    },
+  });
+  const measured = times.length - WARMUP;
+  const seconds = (times[times.length - 1] - times[WARMUP - 1]) / 1000;
+  const samplesPerS = (measured * BATCH) / seconds;
+  const peakRssMb = process.resourceUsage().maxRSS / 1024;
+  const boundMb = tablesBytes / 2 ** 20 + 300;
+  fs.rmSync(modelDir, { recursive: true, force: true });
+
+  const tsrec: Result & Record<string, unknown> = { name: 'deepfm_e2e', threads, samples_per_s: samplesPerS, peak_rss_mb: peakRssMb };
+  console.log('');
+  console.log(`tsrec DeepFM end to end (dlrm26 tables, batch ${BATCH}, ${threads} threads, ${WORKERS} data workers, ${s.step} steps, ${((Date.now() - start) / 1000).toFixed(0)} s in all)`);
+  console.log(`  throughput   ${Math.round(samplesPerS).toLocaleString('en-US')} samples/s over ${measured} steps after ${WARMUP} warmup`);
+  console.log(`  peak RSS     ${peakRssMb.toFixed(0)} MB; tables + optimizer state ${(tablesBytes / 2 ** 20).toFixed(0)} MB; bound (×1.3 of tables + state + 300 MB) ${(1.3 * boundMb).toFixed(0)} MB → ${(peakRssMb / boundMb).toFixed(2)}× of tables + state + 300 MB (target ≤ 1.3×)`);
+  const results: (Result & Record<string, unknown>)[] = [tsrec];
+  const torch = torchBaseline(file, threads);
+  if (typeof torch === 'string') console.log(`  PyTorch      ${torch}`);
+  else {
+    results.push({ ...torch, name: 'pytorch_deepfm_e2e' });
+    console.log(`  PyTorch ${String(torch.torch ?? '')}  ${Math.round(torch.samples_per_s).toLocaleString('en-US')} samples/s, peak RSS ${torch.peak_rss_mb.toFixed(0)} MB (${String(torch.loader ?? '')})`);
+    console.log(`  tsrec / PyTorch  ${(samplesPerS / torch.samples_per_s).toFixed(2)}× (target ≥ 2×)`);
+  }
+  if (process.env.TSREC_BENCH_JSON) fs.writeFileSync(process.env.TSREC_BENCH_JSON, JSON.stringify({ results }, null, 2) + '\n');
+}
+
+main().catch((e) => {
+  console.error(`trainer:bench: ${(e as Error).stack ?? e}`);
+  process.exitCode = 1;
+});
