@@ -7,6 +7,7 @@
 
 #include "tsrec/copy_kernels.h"
 #include "tsrec/elementwise_kernels.h"
+#include "tsrec/fused_kernels.h"
 #include "tsrec/matmul_kernels.h"
 #include "tsrec/reduction_kernels.h"
 
@@ -86,6 +87,55 @@ Napi::Value Concat(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// tfjsFmForward(x, B, N, D, out)
+Napi::Value FmForward(const Napi::CallbackInfo& info) {
+  tsrec::FmInteractionForward(F32(info[0]), I64(info[1]), I64(info[2]), I64(info[3]), F32(info[4]));
+  return info.Env().Undefined();
+}
+
+// tfjsFmBackward(x, dy, B, N, D, dx)
+Napi::Value FmBackward(const Napi::CallbackInfo& info) {
+  tsrec::FmInteractionBackward(F32(info[0]), F32(info[1]), I64(info[2]), I64(info[3]), I64(info[4]), F32(info[5]));
+  return info.Env().Undefined();
+}
+
+// tfjsSigmoidBce(logits, labels, weights|null, labelSmoothing, dLogits) -> loss, or -(index + 1)
+// of the first non-finite logit as a negative integer (the loss itself is never negative).
+Napi::Value SigmoidBce(const Napi::CallbackInfo& info) {
+  int64_t bad = -1;
+  const double loss = tsrec::SigmoidBceWithLogits(F32(info[0]), F32(info[1]), F32OrNull(info[2]), Len(info[0]),
+                                                  info[3].As<Napi::Number>().DoubleValue(), F32(info[4]), &bad);
+  return Napi::Number::New(info.Env(), bad >= 0 ? -static_cast<double>(bad + 1) : loss);
+}
+
+// tfjsAdam(value, m, v, g, valueOut, mOut, vOut, [beta1, 1-beta1, beta2, 1-beta2, 1-accBeta1, 1-accBeta2, -lr, eps])
+Napi::Value Adam(const Napi::CallbackInfo& info) {
+  Napi::Array k = info[7].As<Napi::Array>();
+  auto f = [&](uint32_t i) { return k.Get(i).As<Napi::Number>().FloatValue(); };
+  const tsrec::AdamConstants c{f(0), f(1), f(2), f(3), f(4), f(5), f(6), f(7)};
+  tsrec::AdamUpdate(F32(info[0]), F32(info[1]), F32(info[2]), F32(info[3]), Len(info[0]), c, F32(info[4]), F32(info[5]), F32(info[6]));
+  return info.Env().Undefined();
+}
+
+// tfjsReluGrad(dy, y, dx)
+Napi::Value ReluGrad(const Napi::CallbackInfo& info) {
+  tsrec::ReluGrad(F32(info[0]), F32(info[1]), Len(info[0]), F32(info[2]));
+  return info.Env().Undefined();
+}
+
+// tfjsColumnSum(x, rows, cols, out)
+Napi::Value ColumnSum(const Napi::CallbackInfo& info) {
+  tsrec::ColumnSum(F32(info[0]), I64(info[1]), I64(info[2]), F32(info[3]));
+  return info.Env().Undefined();
+}
+
+// tfjsDenseBackward(x, w, y|null, dy, M, K, N, relu, dx, dw, db|null)
+Napi::Value DenseBackward(const Napi::CallbackInfo& info) {
+  tsrec::DenseBackward(F32(info[0]), F32(info[1]), F32OrNull(info[2]), F32(info[3]), I64(info[4]), I64(info[5]), I64(info[6]),
+                       info[7].As<Napi::Boolean>().Value(), F32(info[8]), F32(info[9]), F32OrNull(info[10]));
+  return info.Env().Undefined();
+}
+
 // setBlasThreads(n) -> threads in use
 Napi::Value SetBlasThreads(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), tsrec::SetBlasThreads(info[0].As<Napi::Number>().Int32Value()));
@@ -101,6 +151,13 @@ Napi::Object InitTfjsKernels(Napi::Env env, Napi::Object exports) {
   exports.Set("tfjsSum", Napi::Function::New(env, Sum));
   exports.Set("tfjsSlice", Napi::Function::New(env, Slice));
   exports.Set("tfjsConcat", Napi::Function::New(env, Concat));
+  exports.Set("tfjsFmForward", Napi::Function::New(env, FmForward));
+  exports.Set("tfjsFmBackward", Napi::Function::New(env, FmBackward));
+  exports.Set("tfjsSigmoidBce", Napi::Function::New(env, SigmoidBce));
+  exports.Set("tfjsAdam", Napi::Function::New(env, Adam));
+  exports.Set("tfjsReluGrad", Napi::Function::New(env, ReluGrad));
+  exports.Set("tfjsColumnSum", Napi::Function::New(env, ColumnSum));
+  exports.Set("tfjsDenseBackward", Napi::Function::New(env, DenseBackward));
   exports.Set("setBlasThreads", Napi::Function::New(env, SetBlasThreads));
   return exports;
 }

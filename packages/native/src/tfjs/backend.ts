@@ -76,6 +76,14 @@ export class TsrecMathBackend extends MathBackendCPU {
     return super.readSync(dataId);
   }
 
+  /**
+   * The backing array of `dataId` without marking it escaped (unlike readSync): for consumers that
+   * read it synchronously and keep no reference once the tensor may be disposed (`borrowFloat32`).
+   */
+  peekValues(dataId: DataId): BackendValues | undefined {
+    return this.data.get(dataId)?.values;
+  }
+
   override disposeData(dataId: DataId, force = false): boolean {
     const values = this.data.has(dataId) ? this.data.get(dataId).values : undefined;
     const freed = super.disposeData(dataId, force);

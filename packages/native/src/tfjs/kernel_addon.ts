@@ -57,6 +57,26 @@ export interface TfjsKernelAddon {
   tfjsSum(x: Float32Array, out: Float32Array, outer: number, reduce: number, inner: number): void;
   tfjsSlice(x: Float32Array, shape: number[], begin: number[], size: number[], out: Float32Array): void;
   tfjsConcat(xs: Float32Array[], inner: number[], outer: number, out: Float32Array): void;
+  /** FM interaction of x [B, N, D] into out [B, D] (native/include/tsrec/fused_kernels.h). */
+  tfjsFmForward(x: Float32Array, B: number, N: number, D: number, out: Float32Array): void;
+  /** dx [B, N, D] of the FM interaction given dy [B, D]. */
+  tfjsFmBackward(x: Float32Array, dy: Float32Array, B: number, N: number, D: number, dx: Float32Array): void;
+  /** Sigmoid BCE with logits: returns the loss, or -(i + 1) when logits[i] is the first non-finite one. */
+  tfjsSigmoidBce(logits: Float32Array, labels: Float32Array, weights: Float32Array | null, labelSmoothing: number, dLogits: Float32Array): number;
+  /** One Adam step; constants are [beta1, 1-beta1, beta2, 1-beta2, 1-accBeta1, 1-accBeta2, -lr, eps]. */
+  tfjsAdam(
+    value: Float32Array, m: Float32Array, v: Float32Array, g: Float32Array, valueOut: Float32Array, mOut: Float32Array, vOut: Float32Array,
+    constants: number[],
+  ): void;
+  /** dx = y > 0 ? dy : 0 (tfjs's mul(dy, step(y))). */
+  tfjsReluGrad(dy: Float32Array, y: Float32Array, dx: Float32Array): void;
+  /** out[j] = Σ_r x[r, j] of a [rows, cols] matrix. */
+  tfjsColumnSum(x: Float32Array, rows: number, cols: number, out: Float32Array): void;
+  /** Backward of y = act(x·w + b), act linear or ReLU (mask from y): dx [M, K], dw [K, N], db [N] (or null). */
+  tfjsDenseBackward(
+    x: Float32Array, w: Float32Array, y: Float32Array | null, dy: Float32Array, M: number, K: number, N: number, relu: boolean,
+    dx: Float32Array, dw: Float32Array, db: Float32Array | null,
+  ): void;
   setBlasThreads(n: number): number;
 }
 

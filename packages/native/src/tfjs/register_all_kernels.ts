@@ -29,6 +29,8 @@ import { stepConfig } from './kernels/Step';
 import { subConfig } from './kernels/Sub';
 import { sumConfig } from './kernels/Sum';
 import { tanhConfig } from './kernels/Tanh';
+import { denseGradConfig } from './kernels/TsrecDenseGrad';
+import { fmInteractionConfig, fmInteractionGradConfig } from './kernels/TsrecFmInteraction';
 import { fusedMatMulConfig } from './kernels/_FusedMatMul';
 
 /**
@@ -66,4 +68,8 @@ export const TSREC_KERNEL_CONFIGS: readonly KernelConfig[] = [
   sumConfig,
   tanhConfig,
   fusedMatMulConfig,
+  // tsrec's own fused ops (no cpu counterpart; see fused_ops.ts)
+  fmInteractionConfig,
+  fmInteractionGradConfig,
+  denseGradConfig,
 ];

@@ -1,0 +1,201 @@
+#include "tsrec/fused_kernels.h"
+
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "tsrec/gemm.h"
+#include "tsrec/thread_pool.h"
+
+namespace tsrec {
+
+namespace {
+
+// Below this many elements of work one thread beats waking the pool.
+constexpr int64_t kParallelMin = 1 << 15;
+
+template <typename F>
+void ForRanges(int64_t n, int64_t work_per_item, F&& fn) {
+  if (n * work_per_item < kParallelMin || n < 2) {
+    fn(int64_t{0}, n);
+  } else {
+    ThreadPool::global().parallel_for(n, [&](int64_t b, int64_t e, int) { fn(b, e); });
+  }
+}
+
+// Column sums Σ_n x[n, d] and Σ_n x[n, d]² of one sample's [N, D] block, in double and in n order
+// (the TS reference's order). D is a compile-time constant for the common widths so the d loop
+// stays in registers; kD = 0 is the general case.
+template <int kD>
+inline void FmSums(const float* x, int64_t N, int64_t D, double* s, double* sq) {
+  const int64_t d_n = kD ? kD : D;
+  for (int64_t d = 0; d < d_n; ++d) s[d] = sq[d] = 0.0;
+  for (int64_t n = 0; n < N; ++n) {
+    const float* row = x + n * d_n;
+    for (int64_t d = 0; d < d_n; ++d) {
+      const double v = row[d];
+      s[d] += v;
+      sq[d] += v * v;
+    }
+  }
+}
+
+template <int kD>
+void FmForwardT(const float* x, int64_t B, int64_t N, int64_t D, float* out) {
+  ForRanges(B, N * D, [&](int64_t b0, int64_t b1) {
+    std::vector<double> buf(kD ? 0 : 2 * D);
+    double s_fixed[kD ? 2 * kD : 1];
+    double* s = kD ? s_fixed : buf.data();
+    double* sq = s + (kD ? kD : D);
+    const int64_t d_n = kD ? kD : D;
+    for (int64_t b = b0; b < b1; ++b) {
+      FmSums<kD>(x + b * N * d_n, N, d_n, s, sq);
+      float* o = out + b * d_n;
+      for (int64_t d = 0; d < d_n; ++d) o[d] = static_cast<float>(0.5 * (s[d] * s[d] - sq[d]));
+    }
+  });
+}
+
+template <int kD>
+void FmBackwardT(const float* x, const float* dy, int64_t B, int64_t N, int64_t D, float* dx) {
+  ForRanges(B, N * D, [&](int64_t b0, int64_t b1) {
+    std::vector<double> buf(kD ? 0 : D);
+    double s_fixed[kD ? kD : 1];
+    double* s = kD ? s_fixed : buf.data();
+    const int64_t d_n = kD ? kD : D;
+    for (int64_t b = b0; b < b1; ++b) {
+      const float* xb = x + b * N * d_n;
+      float* dxb = dx + b * N * d_n;
+      for (int64_t d = 0; d < d_n; ++d) s[d] = 0.0;
+      for (int64_t n = 0; n < N; ++n)
+        for (int64_t d = 0; d < d_n; ++d) s[d] += xb[n * d_n + d];
+      const float* g = dy + b * d_n;
+      for (int64_t n = 0; n < N; ++n)
+        for (int64_t d = 0; d < d_n; ++d) dxb[n * d_n + d] = static_cast<float>(static_cast<double>(g[d]) * (s[d] - xb[n * d_n + d]));
+    }
+  });
+}
+
+}  // namespace
+
+void FmInteractionForward(const float* x, int64_t B, int64_t N, int64_t D, float* out) {
+  switch (D) {
+    case 8: return FmForwardT<8>(x, B, N, D, out);
+    case 16: return FmForwardT<16>(x, B, N, D, out);
+    case 32: return FmForwardT<32>(x, B, N, D, out);
+    case 64: return FmForwardT<64>(x, B, N, D, out);
+    default: return FmForwardT<0>(x, B, N, D, out);
+  }
+}
+
+void FmInteractionBackward(const float* x, const float* dy, int64_t B, int64_t N, int64_t D, float* dx) {
+  switch (D) {
+    case 8: return FmBackwardT<8>(x, dy, B, N, D, dx);
+    case 16: return FmBackwardT<16>(x, dy, B, N, D, dx);
+    case 32: return FmBackwardT<32>(x, dy, B, N, D, dx);
+    case 64: return FmBackwardT<64>(x, dy, B, N, D, dx);
+    default: return FmBackwardT<0>(x, dy, B, N, D, dx);
+  }
+}
+
+double SigmoidBceWithLogits(const float* logits, const float* labels, const float* weights, int64_t n, double label_smoothing,
+                            float* d_logits, int64_t* bad_index) {
+  *bad_index = -1;
+  for (int64_t i = 0; i < n; ++i) {
+    if (!std::isfinite(logits[i])) {
+      *bad_index = i;
+      return std::numeric_limits<double>::quiet_NaN();
+    }
+  }
+  double total = 0.0;
+  if (weights) {
+    for (int64_t i = 0; i < n; ++i) total += weights[i];
+  } else {
+    total = static_cast<double>(n);
+  }
+  if (total == 0.0) {
+    for (int64_t i = 0; i < n; ++i) d_logits[i] = 0.0f;
+    return 0.0;
+  }
+  const double inv = 1.0 / total;
+  const double s = label_smoothing;
+  double loss = 0.0;
+  for (int64_t i = 0; i < n; ++i) {
+    const double x = logits[i];
+    const double y = labels[i] * (1.0 - s) + 0.5 * s;
+    const double w = weights ? static_cast<double>(weights[i]) : 1.0;
+    const double e = std::exp(-std::fabs(x));
+    const double sig = x >= 0 ? 1.0 / (1.0 + e) : e / (1.0 + e);
+    loss += w * ((x > 0 ? x : 0.0) - x * y + std::log1p(e));
+    d_logits[i] = static_cast<float>(w * inv * (sig - y));
+  }
+  return loss * inv;
+}
+
+void AdamUpdate(const float* value, const float* m, const float* v, const float* g, int64_t n, const AdamConstants& c, float* value_out,
+                float* m_out, float* v_out) {
+  ForRanges(n, 4, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) {
+      const float gi = g[i];
+      const float m1 = m[i] * c.beta1 + gi * c.one_minus_beta1;
+      const float v1 = v[i] * c.beta2 + (gi * gi) * c.one_minus_beta2;
+      const float mh = m1 / c.one_minus_acc_beta1;
+      const float vh = v1 / c.one_minus_acc_beta2;
+      const float step = (mh / (std::sqrt(vh) + c.epsilon)) * c.neg_lr;
+      value_out[i] = step + value[i];
+      m_out[i] = m1;
+      v_out[i] = v1;
+    }
+  });
+}
+
+void ReluGrad(const float* dy, const float* y, int64_t n, float* dx) {
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  ForRanges(n, 1, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) {
+      const float yi = y[i];
+      const float mask = yi > 0.0f ? 1.0f : (yi != yi ? nan : 0.0f);
+      dx[i] = dy[i] * mask;
+    }
+  });
+}
+
+void ColumnSum(const float* x, int64_t rows, int64_t cols, float* out) {
+  auto run = [&](int64_t c0, int64_t c1) {
+    std::vector<double> acc(static_cast<size_t>(c1 - c0), 0.0);
+    for (int64_t r = 0; r < rows; ++r) {
+      const float* p = x + r * cols + c0;
+      for (int64_t c = 0; c < c1 - c0; ++c) acc[c] += p[c];
+    }
+    for (int64_t c = 0; c < c1 - c0; ++c) out[c0 + c] = static_cast<float>(acc[c]);
+  };
+  if (rows * cols < kParallelMin || cols < 32) {
+    run(0, cols);
+  } else {
+    ThreadPool::global().parallel_for(cols, [&](int64_t b, int64_t e, int) { run(b, e); });
+  }
+}
+
+void DenseBackward(const float* x, const float* w, const float* y, const float* dy, int64_t M, int64_t K, int64_t N, bool relu, float* dx,
+                   float* dw, float* db) {
+  const float* dz = dy;
+  if (relu) {
+    // Reused across calls: a train step runs the same shapes every time.
+    static thread_local std::vector<float> scratch;
+    if (scratch.size() < static_cast<size_t>(M * N)) scratch.resize(static_cast<size_t>(M * N));
+    ReluGrad(dy, y, M * N, scratch.data());
+    dz = scratch.data();
+  }
+  if (db) ColumnSum(dz, M, N, db);
+  if (M == 0 || N == 0) {
+    for (int64_t i = 0; i < M * K; ++i) dx[i] = 0.0f;
+    for (int64_t i = 0; i < K * N; ++i) dw[i] = 0.0f;
+    return;
+  }
+  if (K > 0) {
+    Sgemm(false, true, M, K, N, 1.0f, dz, N, w, N, 0.0f, dx, K);
+    Sgemm(true, false, K, N, M, 1.0f, x, K, dz, N, 0.0f, dw, N);
+  }
+}
+
+}  // namespace tsrec

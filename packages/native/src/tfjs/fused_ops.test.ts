@@ -1,0 +1,115 @@
+// tsrec's fused ops (fused_ops.ts, fused_adam.ts) against tfjs formulas on the cpu backend.
+import * as tf from '@tensorflow/tfjs-core';
+
+import { registerTfjsGradients } from './gradients';
+import { registerTsrecBackend, TSREC_BACKEND_NAME } from './backend';
+import { fusedAdam } from './fused_adam';
+import { fmInteractionTsrec, isTsrecBackend, sigmoidBceKernelTsrec } from './fused_ops';
+
+registerTsrecBackend();
+registerTfjsGradients();
+
+let seed = 777;
+function rand(): number {
+  seed = (seed * 1103515245 + 12345) % 2147483648;
+  return seed / 2147483648;
+}
+function data(n: number, scale = 2): Float32Array {
+  return Float32Array.from({ length: n }, () => (rand() * 2 - 1) * scale);
+}
+
+afterAll(() => tf.setBackend('cpu'));
+
+describe('fmInteractionTsrec', () => {
+  it('matches the tfjs formula on cpu (values and gradients)', async () => {
+    const [B, N, D] = [16, 26, 16];
+    const x0 = data(B * N * D);
+    const r0 = data(B * D);
+    const results: Float32Array[][] = [];
+    for (const backend of [TSREC_BACKEND_NAME, 'cpu']) {
+      await tf.setBackend(backend);
+      const op =
+        backend === 'cpu'
+          ? (t: tf.Tensor) => tf.mul(0.5, tf.sub(tf.square(tf.sum(t, 1)), tf.sum(tf.square(t), 1)))
+          : (t: tf.Tensor) => fmInteractionTsrec(t);
+      results.push(
+        tf.tidy(() => {
+          const x = tf.tensor3d(x0, [B, N, D]);
+          const r = tf.tensor2d(r0, [B, D]);
+          const out = (op(x).dataSync() as Float32Array).slice();
+          const grad = (tf.grad((t: tf.Tensor) => tf.sum(tf.mul(op(t), r)))(x).dataSync() as Float32Array).slice();
+          return [out, grad];
+        }),
+      );
+    }
+    const [[out, grad], [refOut, refGrad]] = results;
+    for (let i = 0; i < out.length; i++) expect(Math.abs(out[i] - refOut[i])).toBeLessThan(1e-4 * Math.max(1, Math.abs(refOut[i])));
+    for (let i = 0; i < grad.length; i++) expect(Math.abs(grad[i] - refGrad[i])).toBeLessThan(1e-4 * Math.max(1, Math.abs(refGrad[i])));
+  });
+});
+
+describe('sigmoidBceKernelTsrec', () => {
+  it('computes the weighted mean loss and d_logits, and names a non-finite logit', async () => {
+    await tf.setBackend(TSREC_BACKEND_NAME);
+    expect(isTsrecBackend()).toBe(true);
+    const d = new Float32Array(3);
+    const loss = sigmoidBceKernelTsrec(Float32Array.from([0, 2, -1e4]), [1, 0, 0], [1, 3, 0], 0, d);
+    const sig = (x: number) => 1 / (1 + Math.exp(-x));
+    expect(loss).toBeCloseTo((Math.log(2) + 3 * (2 + Math.log1p(Math.exp(-2)))) / 4, 12);
+    expect(d[0]).toBeCloseTo((sig(0) - 1) / 4, 7);
+    expect(d[1]).toBeCloseTo((3 * sig(2)) / 4, 7);
+    expect(d[2]).toBe(0);
+    expect(() => sigmoidBceKernelTsrec(Float32Array.from([0, Infinity]), [1, 0], null, 0, new Float32Array(2))).toThrow(
+      'Expected finite logits for sigmoid_bce_with_logits but received Infinity at index 1 (sample 1)',
+    );
+  });
+});
+
+describe('FusedAdamOptimizer', () => {
+  it('is bit-identical to tf.train.adam on cpu over several steps (large and small variables)', async () => {
+    const shapes = [[429, 256], [256], [64, 1], [1]];
+    const inits = shapes.map((s) => data(s.reduce((a, b) => a * b, 1)));
+    const grads = [0, 1, 2].map(() => shapes.map((s) => data(s.reduce((a, b) => a * b, 1), 0.5)));
+    const finals: Float32Array[][] = [];
+    for (const backend of [TSREC_BACKEND_NAME, 'cpu']) {
+      await tf.setBackend(backend);
+      const vars = shapes.map((s, i) => tf.variable(tf.tensor(inits[i], s), true, `fused_adam_${backend}_${i}`));
+      const opt = backend === 'cpu' ? tf.train.adam(0.01) : fusedAdam(0.01);
+      for (const step of grads) {
+        tf.tidy(() => {
+          const named: tf.NamedTensorMap = {};
+          vars.forEach((v, i) => (named[v.name] = tf.tensor(step[i], shapes[i])));
+          opt.applyGradients(named);
+        });
+      }
+      finals.push(vars.map((v) => (v.dataSync() as Float32Array).slice()));
+      const weights = await opt.getWeights();
+      expect(weights.map((w) => w.name)).toEqual(['iter', ...vars.map((v) => `${v.name}/m`), ...vars.map((v) => `${v.name}/v`)]);
+      opt.dispose();
+      vars.forEach((v) => v.dispose());
+    }
+    const [ours, cpu] = finals;
+    ours.forEach((a, i) => expect(Array.from(a)).toEqual(Array.from(cpu[i])));
+  });
+
+  it('trains through minimize() and leaks no tensors', async () => {
+    await tf.setBackend(TSREC_BACKEND_NAME);
+    const w = tf.variable(tf.tensor1d(data(5000)));
+    const opt = fusedAdam(0.1);
+    const before = tf.memory().numTensors;
+    let first = 0;
+    let last = 0;
+    for (let i = 0; i < 20; i++) {
+      const loss = opt.minimize(() => tf.sum(tf.square(w)) as tf.Scalar, true)!;
+      last = loss.dataSync()[0];
+      if (i === 0) first = last;
+      loss.dispose();
+      // The first step creates the two moment variables.
+      if (i === 0) expect(tf.memory().numTensors).toBe(before + 2);
+    }
+    expect(tf.memory().numTensors).toBe(before + 2);
+    expect(last).toBeLessThan(first / 2);
+    opt.dispose();
+    w.dispose();
+  });
+});

@@ -1,0 +1,114 @@
+import * as tf from '@tensorflow/tfjs-core';
+
+import { TSREC_BACKEND_NAME, TsrecMathBackend } from './backend';
+import { kernelAddon } from './kernel_addon';
+import { TSREC_DENSE_GRAD } from './kernels/TsrecDenseGrad';
+import { TSREC_FM_INTERACTION, TSREC_FM_INTERACTION_GRAD } from './kernels/TsrecFmInteraction';
+
+/**
+ * tsrec's fused recsys ops on the `tsrec` backend (native/include/tsrec/fused_kernels.h). The
+ * model-facing ops in @tsrec/models (`fmInteraction`, `sigmoidBceWithLogits`) validate their
+ * inputs, then call these when the active backend is `tsrec`, and their pure-TS reference
+ * kernels on any other backend.
+ */
+
+/** Whether the active tfjs backend is `tsrec` (so the native fused ops apply). */
+export function isTsrecBackend(): boolean {
+  return tf.getBackend() === TSREC_BACKEND_NAME;
+}
+
+/**
+ * FM second-order interaction of x [B, N, D] → [B, D] (½((Σ_n x)² − Σ_n x²) per dim) as a
+ * custom-gradient op whose forward and backward are one native kernel each (outputs from the
+ * backend's pool; no `ones`, no intermediate tensors). Needs the `tsrec` backend and a float32
+ * rank-3 x (the caller validates).
+ */
+export function fmInteractionTsrec(x: tf.Tensor): tf.Tensor2D {
+  const run = tf.customGrad(((input: tf.Tensor, save: tf.GradSaveFunc) => {
+    save([input]);
+    return {
+      value: tf.engine().runKernel(TSREC_FM_INTERACTION, { x: input }) as tf.Tensor2D,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.engine().runKernel(TSREC_FM_INTERACTION_GRAD, { x: saved[0], dy }) as tf.Tensor,
+    };
+  }) as unknown as Parameters<typeof tf.customGrad<tf.Tensor2D>>[0]);
+  return run(x);
+}
+
+function asF32(v: ArrayLike<number>): Float32Array {
+  return Object.prototype.toString.call(v) === '[object Float32Array]' ? (v as Float32Array) : Float32Array.from(v);
+}
+
+/**
+ * The sigmoid BCE with logits kernel (same contract as @tsrec/models' `sigmoidBceKernel`: loss
+ * Σ w·ℓ / Σ w returned, d_logits written, label smoothing y·(1 − s) + s/2, exact for any finite
+ * logit) in native code. Labels/weights that are not Float32Arrays are converted.
+ */
+export function sigmoidBceKernelTsrec(
+  logits: Float32Array,
+  labels: ArrayLike<number>,
+  weights: ArrayLike<number> | null,
+  labelSmoothing: number,
+  dLogits: Float32Array,
+): number {
+  const r = kernelAddon().tfjsSigmoidBce(asF32(logits), asF32(labels), weights ? asF32(weights) : null, labelSmoothing, dLogits);
+  if (r < 0) {
+    const i = -r - 1;
+    throw new RangeError(`Expected finite logits for sigmoid_bce_with_logits but received ${logits[i]} at index ${i} (sample ${i})`);
+  }
+  return r;
+}
+
+/**
+ * The float32 values of `t` for a synchronous reader, e.g. a gradient handed to the TBE backward.
+ * On the `tsrec` backend this is the tensor's own backing array, not marked as escaped, so it
+ * returns to the backend's output pool when `t` is disposed: the caller must not keep it (or
+ * write to it) after that. Elsewhere (or for a non-Float32Array store) it is `t.dataSync()`.
+ */
+export function borrowFloat32(t: tf.Tensor): Float32Array {
+  if (t.dtype !== 'float32') throw new TypeError(`Expected a float32 tensor for borrowFloat32 but received ${t.dtype}`);
+  const backend = tf.backend();
+  if (backend instanceof TsrecMathBackend) {
+    const v = backend.peekValues(t.dataId);
+    if (v != null && Object.prototype.toString.call(v) === '[object Float32Array]') return v as Float32Array;
+  }
+  return t.dataSync() as Float32Array;
+}
+
+/** Activations `denseTsrec` computes natively (others: use tf.fused.matMul). */
+export const DENSE_TSREC_ACTIVATIONS: readonly string[] = ['linear', 'relu'];
+
+/**
+ * y = act(x·w + bias) for x [M, K], w [K, N], bias [N] (optional), act linear or ReLU, as a
+ * custom-gradient op for training on the `tsrec` backend: the forward is one _FusedMatMul
+ * kernel (BLAS + bias + activation epilogue; tfjs's tf.fused.matMul falls back to three
+ * unfused ops whenever a gradient is being recorded), the backward one native kernel (ReLU mask,
+ * bias column sums and both GEMMs). Same float32 results as tf.fused.matMul's unfused path.
+ * Needs the `tsrec` backend and float32 rank-2 inputs (the caller validates).
+ */
+export function denseTsrec(x: tf.Tensor2D, w: tf.Tensor2D, bias: tf.Tensor1D | null, activation: 'linear' | 'relu'): tf.Tensor2D {
+  const forward = (xs: tf.Tensor[], save: tf.GradSaveFunc) => {
+    const [a, b, c] = xs;
+    const y = tf.engine().runKernel(tf._FusedMatMul, c ? { a, b, bias: c } : { a, b }, {
+      transposeA: false,
+      transposeB: false,
+      activation,
+      leakyreluAlpha: 0.2,
+    } as unknown as tf.NamedAttrMap) as tf.Tensor2D;
+    save([a, b, y]);
+    return {
+      value: y,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
+        tf.engine().runKernel(TSREC_DENSE_GRAD, { x: saved[0], w: saved[1], y: saved[2], dy }, { activation, hasBias: c != null }) as tf.Tensor[],
+    };
+  };
+  if (bias) {
+    const run = tf.customGrad(((a: tf.Tensor, b: tf.Tensor, c: tf.Tensor, save: tf.GradSaveFunc) => forward([a, b, c], save)) as unknown as Parameters<
+      typeof tf.customGrad<tf.Tensor2D>
+    >[0]);
+    return run(x, w, bias);
+  }
+  const run = tf.customGrad(((a: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => forward([a, b], save)) as unknown as Parameters<
+    typeof tf.customGrad<tf.Tensor2D>
+  >[0]);
+  return run(x, w);
+}
