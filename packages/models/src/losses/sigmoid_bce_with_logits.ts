@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { isTsrecBackend, sigmoidBceKernelTsrec } from '@tsrec/native';
 
 import { checkRange, checkWeights, fusedLossOp, perSample, type LossInput } from './fused_loss_op';
-import { lossKernels } from './loss_kernels';
+import { lossKernels, TS_LOSS_KERNELS } from './loss_kernels';
 
 /** Options of `sigmoidBceWithLogits`. */
 export interface SigmoidBceOptions {
@@ -14,7 +15,8 @@ export interface SigmoidBceOptions {
 /**
  * Sigmoid binary cross-entropy on logits [B] or [B, 1] against labels in [0, 1] (TorchEasyRec
  * `binary_cross_entropy`), fused: loss and d_logits in one pass, exact for |logit| up to 1e4
- * and beyond, NaN/Inf in logits, labels or weights reported as an error.
+ * and beyond, NaN/Inf in logits, labels or weights reported as an error. On the `tsrec` backend
+ * the kernel is native (@tsrec/native `sigmoidBceKernelTsrec`) unless `setLossKernels` replaced it.
  */
 export function sigmoidBceWithLogits(logits: tf.Tensor, labels: LossInput, options: SigmoidBceOptions = {}): tf.Scalar {
   const op = 'sigmoid_bce_with_logits';
@@ -27,5 +29,7 @@ export function sigmoidBceWithLogits(logits: tf.Tensor, labels: LossInput, optio
   const y = perSample(op, 'labels', labels, n)!;
   const w = perSample(op, 'weights', options.weights, n);
   checkWeights(op, w);
-  return fusedLossOp(op, logits, 1, (x, d) => lossKernels().sigmoidBce(x, y, w, s, d));
+  const active = lossKernels().sigmoidBce;
+  const kernel = isTsrecBackend() && active === TS_LOSS_KERNELS.sigmoidBce ? sigmoidBceKernelTsrec : active;
+  return fusedLossOp(op, logits, 1, (x, d) => kernel(x, y, w, s, d));
 }
