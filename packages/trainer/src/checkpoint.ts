@@ -331,13 +331,15 @@ function restoreCollection(
 }
 
 /**
- * Deletes the oldest checkpoints beyond `keep` (0 keeps all), never one in `protect` (the best).
+ * Deletes the oldest checkpoints beyond `keep` (0 keeps all), never the newest nor one in
+ * `protect` (the best), so up to keep + 1 remain.
  * Returns the removed paths.
  */
 export function pruneCheckpoints(modelDir: string, keep: number, protect: ReadonlySet<number> = new Set()): string[] {
   if (keep <= 0) return [];
   const all = listCheckpoints(modelDir);
-  const removable = all.filter((c) => !protect.has(c.step));
+  // The newest is what --continue_train resumes: never removed, like a protected one.
+  const removable = all.filter((c, i) => !protect.has(c.step) && i < all.length - 1);
   const excess = all.length - keep;
   const removed: string[] = [];
   for (let i = 0; i < excess && i < removable.length; i++) {

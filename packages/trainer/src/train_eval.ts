@@ -4,6 +4,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { isFieldSet } from '@bufbuild/protobuf';
 import { saveConfig, TrainConfigSchema, type EasyRecConfig } from '@tsrec/config';
 import { createDataLoaderFromConfig, type Batch } from '@tsrec/data';
+import { setRandomPosition } from '@tsrec/models';
 
 import { latestCheckpoint, listCheckpoints, pruneCheckpoints, removeIncompleteCheckpoints, resolveCheckpoint, restoreCheckpoint, saveCheckpoint, type TrainingPosition } from './checkpoint';
 import { clipGradients, clipSettingsFromConfig, DenseOptimizer, denseGroupsFromConfig } from './dense_optimizer';
@@ -194,6 +195,7 @@ export async function trainAndEvaluate(o: TrainEvalOptions): Promise<TrainSummar
         }
         const lrs = denseOpt.learningRates(pos.step, epoch);
         setup.sparseLr.value = sparse.schedule.lr(pos.step, epoch);
+        setRandomPosition(pos.consumedBatches); // dropout masks depend on the position, so a resumed run draws the same
         const { loss, grads } = trainBatch(setup, batch, stableName);
         pos.consumedBatches++;
         pos.samples += batch.batchSize;

@@ -4,3 +4,4 @@ export { Mlp } from './mlp';
 export { CrossNet, CrossV2Net } from './cross_net';
 export { LayerNorm } from './layer_norm';
 export { BatchNorm } from './batch_norm';
+export { setRandomPosition, nextRandomSeed } from './random_stream';

@@ -4,6 +4,7 @@ import type { MLP } from '@tsrec/config';
 import { BatchNorm } from './batch_norm';
 import { applyActivation, Dense, type Activation } from './dense';
 import { LayerNorm } from './layer_norm';
+import { nextRandomSeed } from './random_stream';
 
 /** TorchEasyRec activation names (`nn.ReLU`, …) → tfjs fused activations. */
 const ACTIVATIONS: Record<string, Activation> = {
@@ -30,6 +31,8 @@ export class Mlp {
   readonly norms: (BatchNorm | LayerNorm | null)[];
   private readonly dropout: number[];
   private readonly activation: Activation;
+  /** Seed of this MLP's dropout masks (with the training position; see random_stream.ts). */
+  private readonly seed: number;
 
   constructor(
     readonly inputDim: number,
@@ -52,6 +55,7 @@ export class Mlp {
       if (!(r >= 0 && r < 1)) throw new Error(`Expected dropout_ratio values in [0, 1) in ${where} but received ${r}`);
     });
     this.activation = act;
+    this.seed = options.seed;
     const normed = !!(config.useBn || config.useLn);
     let dim = inputDim;
     this.layers = config.hiddenUnits.map((units, i) => {
@@ -80,7 +84,7 @@ export class Mlp {
       y = layer.apply(y);
       const norm = this.norms[i];
       if (norm) y = applyActivation(norm instanceof BatchNorm ? norm.apply(y, training) : norm.apply(y), this.activation);
-      if (training && this.dropout[i] > 0) y = tf.dropout(y, this.dropout[i]) as tf.Tensor2D;
+      if (training && this.dropout[i] > 0) y = tf.dropout(y, this.dropout[i], undefined, nextRandomSeed(this.seed + i)) as tf.Tensor2D;
     });
     return y;
   }
