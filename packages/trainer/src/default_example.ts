@@ -9,7 +9,9 @@
  * a fresh folder under the cache).
  */
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
+import { Worker } from 'worker_threads';
 import { loadPipelineConfig } from '@tsrec/config';
 import { CriteoSynthetic, DEFAULT_CARDINALITIES, writeCriteoTsv } from '@tsrec/data';
 import { setUpTfjs } from '@tsrec/models';
@@ -28,30 +30,69 @@ export interface ExampleData {
 
 export const DEFAULT_EXAMPLE: ExampleData = { trainRows: 1_000_000, evalRows: 100_000, seed: 1, cardinalityScale: 0.1 };
 
-/** Writes (once) train.tsv and eval.tsv of the synthetic set into `dir`; returns their paths and the planted AUC of the eval rows. */
+/**
+ * Writes (once) the train rows as part files in `train/` and the eval rows as eval.tsv into a
+ * folder of `dir` named after the settings; returns their paths and the planted AUC of the eval
+ * rows. From compiled code the train parts are generated in parallel worker threads.
+ */
+export async function prepareExampleData(dir: string, d: ExampleData, log: (s: string) => void = () => undefined): Promise<{ train: string; eval: string; plantedAuc: number }> {
+  return exampleData(dir, d, log, true) as Promise<{ train: string; eval: string; plantedAuc: number }>;
+}
+
+/** `prepareExampleData` without worker threads (synchronous; tests). */
 export function ensureExampleData(dir: string, d: ExampleData, log: (s: string) => void = () => undefined): { train: string; eval: string; plantedAuc: number } {
+  return exampleData(dir, d, log, false) as { train: string; eval: string; plantedAuc: number };
+}
+
+type ExamplePaths = { train: string; eval: string; plantedAuc: number };
+
+function exampleData(dir: string, d: ExampleData, log: (s: string) => void, parallel: boolean): ExamplePaths | Promise<ExamplePaths> {
   const tag = `criteo_synth_s${d.seed}_c${d.cardinalityScale}_${d.trainRows}_${d.evalRows}`;
   const root = path.join(dir, tag);
-  const train = path.join(root, 'train.tsv');
+  const train = path.join(root, 'train');
   const evalPath = path.join(root, 'eval.tsv');
   const reportPath = path.join(root, 'report.json');
   if (!fs.existsSync(reportPath)) {
-    fs.mkdirSync(root, { recursive: true });
+    fs.rmSync(root, { recursive: true, force: true });
+    fs.mkdirSync(train, { recursive: true });
     const t0 = Date.now();
     log(`generating the synthetic Criteo-like data set into ${root} (first use) …`);
     // Train and eval are disjoint row ranges of one generator seed: same planted model.
-    writeCriteoTsv(train, { rows: d.trainRows, seed: d.seed, cardinalityScale: d.cardinalityScale });
-    const evalGen = new CriteoSynthetic({ rows: d.trainRows + d.evalRows, seed: d.seed, cardinalityScale: d.cardinalityScale });
-    writeRowRange(evalPath, evalGen, d.trainRows, d.evalRows);
-    const best = plantedAucOfRange(evalGen, d.trainRows, d.evalRows);
-    fs.writeFileSync(reportPath, JSON.stringify({ ...d, evalPlantedAuc: best }, null, 2) + '\n');
-    log(`generated ${(d.trainRows + d.evalRows).toLocaleString('en-US')} rows in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    const parts = Math.max(1, Math.min(4, os.availableParallelism(), Math.ceil(d.trainRows / 100_000)));
+    const ranges = Array.from({ length: parts }, (_, i) => {
+      const start = Math.floor((d.trainRows * i) / parts);
+      return { file: path.join(train, `part-${i}.tsv`), start, rows: Math.floor((d.trainRows * (i + 1)) / parts) - start };
+    });
+    const worker = path.join(__dirname, 'example_data_worker.js');
+    const gen = new CriteoSynthetic({ rows: d.trainRows + d.evalRows, seed: d.seed, cardinalityScale: d.cardinalityScale });
+    const finish = (): ExamplePaths => {
+      writeRowRange(evalPath, gen, d.trainRows, d.evalRows);
+      const best = plantedAucOfRange(gen, d.trainRows, d.evalRows);
+      fs.writeFileSync(reportPath, JSON.stringify({ ...d, evalPlantedAuc: best }, null, 2) + '\n');
+      log(`generated ${(d.trainRows + d.evalRows).toLocaleString('en-US')} rows in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+      return { train, eval: evalPath, plantedAuc: best };
+    };
+    if (parallel && parts > 1 && __filename.endsWith('.js') && fs.existsSync(worker)) {
+      return Promise.all(
+        ranges.map(
+          (r) =>
+            new Promise<void>((resolve, reject) => {
+              const w = new Worker(worker, { workerData: { ...r, seed: d.seed, cardinalityScale: d.cardinalityScale, total: d.trainRows + d.evalRows } });
+              w.once('error', reject);
+              w.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`Expected the data generation worker to exit with 0 but it exited with ${code}`))));
+            }),
+        ),
+      ).then(finish);
+    }
+    for (const r of ranges) writeRowRange(r.file, gen, r.start, r.rows);
+    return finish();
   }
   const report = JSON.parse(fs.readFileSync(reportPath, 'utf8')) as { evalPlantedAuc: number };
   return { train, eval: evalPath, plantedAuc: report.evalPlantedAuc };
 }
 
-function writeRowRange(file: string, gen: CriteoSynthetic, start: number, rows: number): void {
+/** Writes rows [start, start + rows) of `gen` as TSV with a header (under a temporary name, then renamed). */
+export function writeRowRange(file: string, gen: CriteoSynthetic, start: number, rows: number): void {
   const fd = fs.openSync(`${file}.tmp`, 'w');
   try {
     fs.writeSync(fd, ['label', ...Array.from({ length: 13 }, (_, i) => `I${i + 1}`), ...Array.from({ length: 26 }, (_, i) => `C${i + 1}`)].join('\t') + '\n');
@@ -161,7 +202,7 @@ export async function runDefaultExample(): Promise<number> {
   const cache = process.env.TSREC_CACHE_DIR || path.join(repoRoot(), 'node_modules', '.cache', 'tsrec');
   const d: ExampleData = { ...DEFAULT_EXAMPLE, trainRows: Number(process.env.TSREC_EXAMPLE_ROWS || DEFAULT_EXAMPLE.trainRows) };
   const epochs = Number(process.env.TSREC_EXAMPLE_EPOCHS || 1);
-  const data = ensureExampleData(cache, d, log);
+  const data = await prepareExampleData(cache, d, log);
   const modelDir = process.env.TSREC_MODEL_DIR || path.join(cache, 'runs', `deepfm_${new Date().toISOString().replace(/[:.]/g, '-')}`);
   const config = loadPipelineConfig(exampleConfigText({ train: data.train, eval: data.eval, modelDir, cardinalityScale: d.cardinalityScale, epochs }), { validate: true, fileName: '<default example>' });
   await setUpTfjs(await selectBackend({}));
