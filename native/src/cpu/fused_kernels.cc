@@ -132,32 +132,44 @@ double SigmoidBceWithLogits(const float* logits, const float* labels, const floa
   return loss * inv;
 }
 
+namespace {
+
+// Range loops take everything as parameters (see UnaryRange in elementwise_kernels.cc: captured
+// references would keep the loops scalar).
+void AdamRange(const float* value, const float* m, const float* v, const float* g, int64_t b, int64_t e, const AdamConstants c, float* value_out,
+               float* m_out, float* v_out) {
+  for (int64_t i = b; i < e; ++i) {
+    const float gi = g[i];
+    const float m1 = m[i] * c.beta1 + gi * c.one_minus_beta1;
+    const float v1 = v[i] * c.beta2 + (gi * gi) * c.one_minus_beta2;
+    const float mh = m1 / c.one_minus_acc_beta1;
+    const float vh = v1 / c.one_minus_acc_beta2;
+    const float step = (mh / (std::sqrt(vh) + c.epsilon)) * c.neg_lr;
+    value_out[i] = step + value[i];
+    m_out[i] = m1;
+    v_out[i] = v1;
+  }
+}
+
+void ReluGradRange(const float* dy, const float* y, int64_t b, int64_t e, float* dx) {
+  for (int64_t i = b; i < e; ++i) {
+    const float yi = y[i];
+    // tfjs's step(y): 1 above 0, NaN for NaN, else 0; two selects, so the loop vectorises.
+    const float step = yi > 0.0f ? 1.0f : 0.0f;
+    dx[i] = dy[i] * (yi != yi ? yi : step);
+  }
+}
+
+}  // namespace
+
 void AdamUpdate(const float* value, const float* m, const float* v, const float* g, int64_t n, const AdamConstants& c, float* value_out,
                 float* m_out, float* v_out) {
-  ForRanges(n, 4, [&](int64_t b, int64_t e) {
-    for (int64_t i = b; i < e; ++i) {
-      const float gi = g[i];
-      const float m1 = m[i] * c.beta1 + gi * c.one_minus_beta1;
-      const float v1 = v[i] * c.beta2 + (gi * gi) * c.one_minus_beta2;
-      const float mh = m1 / c.one_minus_acc_beta1;
-      const float vh = v1 / c.one_minus_acc_beta2;
-      const float step = (mh / (std::sqrt(vh) + c.epsilon)) * c.neg_lr;
-      value_out[i] = step + value[i];
-      m_out[i] = m1;
-      v_out[i] = v1;
-    }
-  });
+  const AdamConstants k = c;
+  ForRanges(n, 4, [=](int64_t b, int64_t e) { AdamRange(value, m, v, g, b, e, k, value_out, m_out, v_out); });
 }
 
 void ReluGrad(const float* dy, const float* y, int64_t n, float* dx) {
-  const float nan = std::numeric_limits<float>::quiet_NaN();
-  ForRanges(n, 1, [&](int64_t b, int64_t e) {
-    for (int64_t i = b; i < e; ++i) {
-      const float yi = y[i];
-      const float mask = yi > 0.0f ? 1.0f : (yi != yi ? nan : 0.0f);
-      dx[i] = dy[i] * mask;
-    }
-  });
+  ForRanges(n, 1, [=](int64_t b, int64_t e) { ReluGradRange(dy, y, b, e, dx); });
 }
 
 void ColumnSum(const float* x, int64_t rows, int64_t cols, float* out) {

@@ -48,6 +48,31 @@ describe('fmInteractionTsrec', () => {
   });
 });
 
+describe('Sum gradient override (native broadcast on tsrec)', () => {
+  it.each([
+    [[4096, 16], [1], true],
+    [[3, 4, 5], [0, 2], false],
+    [[7, 5], [], false],
+    [[6], [0], false],
+    [[2, 0, 3], [1], true],
+  ] as [number[], number[], boolean][])('matches the cpu gradient for shape %j, axes %j, keepDims %s', async (shape, axes, keepDims) => {
+    const n = shape.reduce((a, b) => a * b, 1);
+    const x0 = data(n);
+    const grads: Float32Array[] = [];
+    for (const backend of [TSREC_BACKEND_NAME, 'cpu']) {
+      await tf.setBackend(backend);
+      grads.push(
+        tf.tidy(() => {
+          const x = tf.tensor(x0, shape);
+          const f = (t: tf.Tensor) => tf.sum(tf.square(tf.sum(t, axes.length ? axes : undefined, keepDims)));
+          return (tf.grad(f)(x).dataSync() as Float32Array).slice();
+        }),
+      );
+    }
+    expect(Array.from(grads[0])).toEqual(Array.from(grads[1]));
+  });
+});
+
 describe('sigmoidBceKernelTsrec', () => {
   it('computes the weighted mean loss and d_logits, and names a non-finite logit', async () => {
     await tf.setBackend(TSREC_BACKEND_NAME);

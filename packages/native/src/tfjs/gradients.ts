@@ -4,6 +4,8 @@ import * as path from 'path';
 
 import { getGradient } from '@tensorflow/tfjs-core';
 
+import { registerTsrecGradientOverrides } from './gradient_overrides';
+
 /**
  * Registers tfjs-core's gradients (tf.grad, optimizers) in a CommonJS process. tfjs-core's CJS
  * entry registers none, and its `dist/register_all_gradients.js` is an ES module with
@@ -15,7 +17,10 @@ import { getGradient } from '@tensorflow/tfjs-core';
  * instead. Needs the esbuild package (a devDependency of @tsrec/native).
  */
 export function registerTfjsGradients(): void {
-  if (getGradient('BatchMatMul')) return;
+  if (getGradient('BatchMatMul')) {
+    registerTsrecGradientOverrides();
+    return;
+  }
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const corePkg = require('@tensorflow/tfjs-core/package.json') as { version: string };
   const out = path.join(os.tmpdir(), `tsrec-tfjs-gradients-${corePkg.version}-${process.getuid?.() ?? 0}.cjs`);
@@ -35,4 +40,5 @@ export function registerTfjsGradients(): void {
   }
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   require(out);
+  registerTsrecGradientOverrides();
 }

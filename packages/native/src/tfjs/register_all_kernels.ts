@@ -29,6 +29,7 @@ import { stepConfig } from './kernels/Step';
 import { subConfig } from './kernels/Sub';
 import { sumConfig } from './kernels/Sum';
 import { tanhConfig } from './kernels/Tanh';
+import { broadcastToConfig } from './kernels/TsrecBroadcastTo';
 import { denseGradConfig } from './kernels/TsrecDenseGrad';
 import { fmInteractionConfig, fmInteractionGradConfig } from './kernels/TsrecFmInteraction';
 import { fusedMatMulConfig } from './kernels/_FusedMatMul';
@@ -72,4 +73,5 @@ export const TSREC_KERNEL_CONFIGS: readonly KernelConfig[] = [
   fmInteractionConfig,
   fmInteractionGradConfig,
   denseGradConfig,
+  broadcastToConfig,
 ];

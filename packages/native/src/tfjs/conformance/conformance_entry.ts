@@ -8,10 +8,14 @@ import '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops';
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import '../backend';
+import { registerTsrecGradientOverrides } from '../gradient_overrides';
 
 import { setTestEnvs, setupTestFilters } from '@tensorflow/tfjs-core/dist/jasmine_util';
 
 import { EXCLUDED_SPECS } from './exclusions';
+
+// tsrec's gradient overrides (the Sum gradient's native broadcast) run under the same specs.
+registerTsrecGradientOverrides();
 
 setTestEnvs([{ name: 'tsrec', backendName: 'tsrec', isDataSync: true, flags: {} }]);
 // No allowlist: every spec runs except the documented exclusions.
