@@ -10,7 +10,8 @@
  *
  * tsrec and C++ run interleaved in TSREC_BENCH_ROUNDS rounds (default 5) of TSREC_BENCH_ITERS
  * steps (default 20) after warm-up; each reports the best round's median and the spread of the
- * round medians (this VM is shared: other processes inflate single rounds). tfjs_cpu (seconds
+ * round medians (this VM is shared: other processes inflate single rounds), plus the process CPU
+ * time per step (`cpu ms`), which other processes disturb far less when TSREC_BENCH_THREADS=1. tfjs_cpu (seconds
  * per step) runs TSREC_BENCH_CPU_ITERS steps (default 3), tfjs_wasm TSREC_BENCH_WASM_ITERS
  * (default 5), one round each.
  * Env: TSREC_BENCH_JSON=<path> writes {"results":[{"name","median_ms"}]};
@@ -99,14 +100,19 @@ class DeepFmDense {
   }
 }
 
-function timeSteps(model: DeepFmDense, iters: number): number {
+/** Median wall and process-CPU milliseconds per step. */
+function timeSteps(model: DeepFmDense, iters: number): { ms: number; cpuMs: number } {
   const times: number[] = [];
+  const cpu: number[] = [];
   for (let i = 0; i < iters; ++i) {
+    const c0 = process.cpuUsage();
     const t0 = process.hrtime.bigint();
     model.step();
     times.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    const c = process.cpuUsage(c0);
+    cpu.push((c.user + c.system) / 1e3);
   }
-  return median(times);
+  return { ms: median(times), cpuMs: median(cpu) };
 }
 
 async function useBackend(backend: string): Promise<void> {
@@ -134,18 +140,21 @@ function cppExe(): string {
   return exe;
 }
 
-function timeCpp(iters: number): { ms: number; loss: number } {
+function timeCpp(iters: number): { ms: number; cpuMs: number; loss: number } {
   const r = spawnSync(cppExe(), [String(iters), String(B)], { encoding: 'utf8', env: process.env });
   const m = /median_ms ([\d.]+)/.exec(r.stdout ?? '');
+  const c = /median_cpu_ms ([\d.]+)/.exec(r.stdout ?? '');
   const l = /loss ([\d.]+)/.exec(r.stdout ?? '');
   if (r.status !== 0 || !m) throw new Error(`Expected mlp_step to succeed but it exited ${r.status ?? r.signal}: ${r.error?.message ?? r.stderr}`);
-  return { ms: Number(m[1]), loss: l ? Number(l[1]) : NaN };
+  return { ms: Number(m[1]), cpuMs: c ? Number(c[1]) : NaN, loss: l ? Number(l[1]) : NaN };
 }
 
 interface Row {
   name: Name;
   median_ms: number;
   rounds: number[];
+  /** Best round's median process CPU ms per step (tsrec and C++). */
+  cpu_ms?: number;
   loss?: number;
   note?: string;
 }
@@ -182,21 +191,29 @@ async function main(): Promise<void> {
       for (let i = 0; i < WARMUP; ++i) model.step();
     }
     const per: Record<string, number[]> = { tsrec: [], cpp_openblas: [] };
+    const perCpu: Record<string, number[]> = { tsrec: [], cpp_openblas: [] };
     let cppLoss = NaN;
     for (let r = 0; r < rounds; ++r) {
-      if (model) per.tsrec.push(timeSteps(model, iters));
+      if (model) {
+        const t = timeSteps(model, iters);
+        per.tsrec.push(t.ms);
+        perCpu.tsrec.push(t.cpuMs);
+      }
       if (interleaved.includes('cpp_openblas')) {
         const c = timeCpp(iters);
         per.cpp_openblas.push(c.ms);
+        perCpu.cpp_openblas.push(c.cpuMs);
         cppLoss = c.loss;
       }
     }
     if (model) {
       if (process.env.TSREC_BENCH_PROFILE === '1') await profile(model);
-      rows.push({ name: 'tsrec', median_ms: Math.min(...per.tsrec), rounds: per.tsrec, loss: model.step() });
+      rows.push({ name: 'tsrec', median_ms: Math.min(...per.tsrec), rounds: per.tsrec, cpu_ms: Math.min(...perCpu.tsrec), loss: model.step() });
       model.dispose();
     }
-    if (per.cpp_openblas.length) rows.push({ name: 'cpp_openblas', median_ms: Math.min(...per.cpp_openblas), rounds: per.cpp_openblas, loss: cppLoss });
+    if (per.cpp_openblas.length) {
+      rows.push({ name: 'cpp_openblas', median_ms: Math.min(...per.cpp_openblas), rounds: per.cpp_openblas, cpu_ms: Math.min(...perCpu.cpp_openblas), loss: cppLoss });
+    }
   }
   for (const name of wanted) {
     if (name !== 'tfjs_cpu' && name !== 'tfjs_wasm') continue;
@@ -223,7 +240,7 @@ async function main(): Promise<void> {
   const ts = get('tsrec');
   const cpp = get('cpp_openblas');
   console.log('');
-  console.log('backend        ms/step    samples/s   round medians (ms)           x tsrec   loss');
+  console.log('backend        ms/step    samples/s   round medians (ms)              x tsrec   cpu ms   loss');
   for (const r of rows) {
     if (!Number.isFinite(r.median_ms)) {
       console.log(`${r.name.padEnd(13)} ${'-'.padStart(8)}  ${r.note ?? ''}`);
@@ -231,8 +248,9 @@ async function main(): Promise<void> {
     }
     const spread = r.rounds.length > 1 ? `${r.rounds.map((x) => x.toFixed(1)).join(' ')}` : '-';
     const rel = ts ? `${(r.median_ms / ts).toFixed(2)}` : '-';
+    const cpuMs = r.cpu_ms !== undefined && Number.isFinite(r.cpu_ms) ? r.cpu_ms.toFixed(1) : '-';
     console.log(
-      `${r.name.padEnd(13)} ${r.median_ms.toFixed(2).padStart(8)} ${((B / r.median_ms) * 1000).toFixed(0).padStart(11)}   ${spread.padEnd(28)} ${rel.padStart(7)}   ${r.loss !== undefined && Number.isFinite(r.loss) ? r.loss.toFixed(5) : '-'}`,
+      `${r.name.padEnd(13)} ${r.median_ms.toFixed(2).padStart(8)} ${((B / r.median_ms) * 1000).toFixed(0).padStart(11)}   ${spread.padEnd(31)} ${rel.padStart(7)} ${cpuMs.padStart(8)}   ${r.loss !== undefined && Number.isFinite(r.loss) ? r.loss.toFixed(5) : '-'}`,
     );
   }
   console.log('');
@@ -242,6 +260,11 @@ async function main(): Promise<void> {
     if (cpu) console.log(`tsrec is ${(cpu / ts).toFixed(1)}x faster than tfjs_cpu (target >= 20x): ${cpu / ts >= 20 ? 'met' : 'NOT met'}`);
     if (wasm) console.log(`tsrec is ${(wasm / ts).toFixed(1)}x faster than tfjs_wasm`);
     if (cpp) console.log(`tsrec / cpp_openblas = ${(ts / cpp).toFixed(2)} (target <= 1.5): ${ts / cpp <= 1.5 ? 'met' : 'NOT met'} (best rounds)`);
+    const tc = rows.find((r) => r.name === 'tsrec')?.cpu_ms;
+    const cc = rows.find((r) => r.name === 'cpp_openblas')?.cpu_ms;
+    if (tc && cc && Number.isFinite(cc)) {
+      console.log(`  CPU time per step: tsrec / cpp_openblas = ${(tc / cc).toFixed(2)} (load-robust with TSREC_BENCH_THREADS=1; with more threads spinning BLAS workers count too)`);
+    }
     const tr = rows.find((r) => r.name === 'tsrec')?.rounds ?? [];
     const cr = rows.find((r) => r.name === 'cpp_openblas')?.rounds ?? [];
     if (tr.length > 1 && tr.length === cr.length) {
