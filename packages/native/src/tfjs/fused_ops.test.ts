@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { registerTfjsGradients } from './gradients';
 import { registerTsrecBackend, TSREC_BACKEND_NAME } from './backend';
 import { fusedAdam } from './fused_adam';
-import { fmInteractionTsrec, isTsrecBackend, sigmoidBceKernelTsrec } from './fused_ops';
+import { borrowFloat32, fmInteractionTsrec, isTsrecBackend, sigmoidBceKernelTsrec } from './fused_ops';
 
 registerTsrecBackend();
 registerTfjsGradients();
@@ -70,6 +70,30 @@ describe('Sum gradient override (native broadcast on tsrec)', () => {
       );
     }
     expect(Array.from(grads[0])).toEqual(Array.from(grads[1]));
+  });
+});
+
+describe('borrowFloat32', () => {
+  it('hands out the backing array without marking it escaped, so the pool reuses it', async () => {
+    await tf.setBackend(TSREC_BACKEND_NAME);
+    const a = tf.tensor1d(data(8192));
+    const b = tf.add(a, a); // a native kernel output: pooled once disposed
+    const borrowed = borrowFloat32(b);
+    expect(Array.from(borrowed.subarray(0, 4))).toEqual(Array.from((b.dataSync() as Float32Array).subarray(0, 4)));
+    b.dispose();
+    const c = tf.add(a, a);
+    // dataSync above marked b's array escaped: c gets a fresh one.
+    expect(borrowFloat32(c)).not.toBe(borrowed);
+    const d = tf.mul(a, a);
+    const kept = borrowFloat32(d);
+    d.dispose();
+    const e = tf.sub(a, a);
+    expect(borrowFloat32(e)).toBe(kept); // borrowing alone does not stop reuse
+    await tf.setBackend('cpu');
+    const f = tf.tensor1d([1, 2, 3]);
+    expect(Array.from(borrowFloat32(f))).toEqual([1, 2, 3]);
+    expect(() => borrowFloat32(tf.tensor1d([1], 'int32'))).toThrow('Expected a float32 tensor for borrowFloat32 but received int32');
+    tf.dispose([a, c, e, f]);
   });
 });
 
