@@ -57,6 +57,8 @@ class DeepFmDense {
   readonly optimizer = fusedAdam(1e-3);
   /** A value read from dL/d(embeddings) each step (what the TBE backward would consume). */
   gradProbe = 0;
+  /** The loss of the last step. */
+  lastLoss = NaN;
 
   constructor() {
     for (let l = 0; l < 4; ++l) {
@@ -89,7 +91,8 @@ class DeepFmDense {
       // dL/d(embeddings) is what the TBE backward consumes, synchronously.
       const g = borrowFloat32(grads[0]);
       this.gradProbe = g[0] + g[g.length - 1];
-      return value.dataSync()[0];
+      this.lastLoss = value.dataSync()[0];
+      return this.lastLoss;
     });
   }
 
@@ -208,7 +211,7 @@ async function main(): Promise<void> {
     }
     if (model) {
       if (process.env.TSREC_BENCH_PROFILE === '1') await profile(model);
-      rows.push({ name: 'tsrec', median_ms: Math.min(...per.tsrec), rounds: per.tsrec, cpu_ms: Math.min(...perCpu.tsrec), loss: model.step() });
+      rows.push({ name: 'tsrec', median_ms: Math.min(...per.tsrec), rounds: per.tsrec, cpu_ms: Math.min(...perCpu.tsrec), loss: model.lastLoss });
       model.dispose();
     }
     if (per.cpp_openblas.length) {
@@ -226,11 +229,13 @@ async function main(): Promise<void> {
       await useBackend(name === 'tfjs_cpu' ? 'cpu' : 'wasm');
       const model = new DeepFmDense();
       model.step(); // warm-up (wasm compiles, cpu allocates)
-      const ms = timeSteps(model, n);
-      rows.push({ name, median_ms: ms, rounds: [ms], loss: model.step() });
+      const t = timeSteps(model, n);
+      rows.push({ name, median_ms: t.ms, rounds: [t.ms], cpu_ms: t.cpuMs, loss: model.lastLoss });
       model.dispose();
     } catch (e) {
-      rows.push({ name, median_ms: NaN, rounds: [], note: `unavailable: ${(e as Error).message.split('\n')[0]}` });
+      const msg = e instanceof Error ? e.message || e.name : String(e);
+      rows.push({ name, median_ms: NaN, rounds: [], note: `unavailable: ${msg.split('\n')[0]}` });
+      if (process.env.TSREC_BENCH_DEBUG === '1') console.error(e);
     }
   }
 
