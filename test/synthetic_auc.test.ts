@@ -9,8 +9,8 @@
  * - cardinality scale 0.0005 (columns of 2..50 ids, Zipf) and 16× the example's hash buckets
  *   (2× cardinality leaves ~40% of ids colliding with another),
  * - the 13 counts bucketized (log-spaced boundaries) and embedded, also in the wide group: the
- *   planted logit is additive in log1p(count), which a lookup learns in a few hundred steps,
- *   while the log10-normalized raw values (0 → -10) took the MLP the whole run,
+ *   planted logit is additive in log1p(count), which a lookup learns in a few hundred steps; the
+ *   MLP had not learned it from the log10-normalized values (0 → -10) by the end of a run,
  * - batch 256, row-wise Adagrad 0.05, Adam 0.001, MLP 64-32, 16-dim embeddings.
  * What remains is the planted pairwise factor terms (16 of the 325 column pairs, k = 4), which
  * DeepFM's FM (over all pairs) and MLP learn slowly: see SYNTHETIC_GAP below and README.md.
@@ -32,8 +32,12 @@ const EVAL_ROWS = 20_000;
 const EPOCHS = 2;
 const BATCH = 256;
 /**
- * The AUC gap to the planted model the test allows. Issue 6 asks for 0.01; the best we measured in
- * CI-friendly time is in README.md ("Synthetic"), and this bound sits just above it.
+ * The AUC gap to the planted model the test allows. Issue 6 asks for 0.01, which we could not reach
+ * in CI-friendly time: this run's gap is 0.0159 (deterministic: same data, same seed, bit-identical
+ * training), more epochs on these rows do not lower it, and 1.2M rows × 1 epoch reached 0.0133 in
+ * ~160 s of training. The measurements are in README.md ("Synthetic"); 0.02 leaves room for
+ * changes to initialisation or kernels without hiding a real regression (the example's own
+ * settings land at 0.07).
  */
 const SYNTHETIC_GAP = 0.02;
 
