@@ -116,15 +116,13 @@ describe('config errors: exit 2, naming file:line:column and the field', () => {
   it('validation errors: an undefined feature in a group, batch_size 0 (one line per problem, each located)', async () => {
     const group = variant('undefined_feature', 'feature_names: "C26" group_type: WIDE', 'feature_names: "C27" group_type: WIDE');
     const lines = failed(await runCli(['train_eval', '--pipeline_config_path', group]), 2);
-    // The validator lists every problem on its own line under a header line.
+    // One problem is one line (several are listed one per line under a header).
     expect(lines).toEqual([
-      'tsrec train_eval: invalid pipeline config (1 problem):',
-      expect.stringMatching(new RegExp(`^  model_config\\.feature_groups\\[0\\]\\.feature_names\\[25\\]: feature 'C27' in group 'wide' is not defined in feature_configs — did you mean 'C2'\\? \\(${escape(group)}:${lineOf('group_type: WIDE')}:\\d+\\)$`)),
+      expect.stringMatching(new RegExp(`^tsrec train_eval: invalid pipeline config: model_config\\.feature_groups\\[0\\]\\.feature_names\\[25\\]: feature 'C27' in group 'wide' is not defined in feature_configs — did you mean 'C2'\\? \\(${escape(group)}:${lineOf('group_type: WIDE')}:\\d+\\)$`)),
     ]);
     const zero = variant('zero_batch', 'batch_size: 128', 'batch_size: 0');
     expect(failed(await runCli(['train_eval', '--pipeline_config_path', zero]), 2)).toEqual([
-      'tsrec train_eval: invalid pipeline config (1 problem):',
-      `  data_config.batch_size: expected batch_size > 0 but received 0 (${zero}:${lineOf('batch_size')}:3)`,
+      `tsrec train_eval: invalid pipeline config: data_config.batch_size: expected batch_size > 0 but received 0 (${zero}:${lineOf('batch_size')}:3)`,
     ]);
   });
 
@@ -172,6 +170,8 @@ describe('data and runtime errors: exit 1', () => {
     expect(hasStackTrace(r.err)).toBe(false);
     const manifest = JSON.parse(fs.readFileSync(path.join(modelDir, 'model.ckpt-3', 'manifest.json'), 'utf8')) as { samples: number };
     expect(manifest.samples).toBe(299);
+    // The skipped row is reported with its location at the end of the epoch.
+    expect(r.err).toMatch(new RegExp(`epoch 0: skipped 1 bad row \\(bad_number: 1\\); first: ${escape(bad)}:\\d+:\\d+: `));
   });
 
   it('a missing input file exits 1 naming it', async () => {

@@ -110,16 +110,14 @@ export const UNSUPPORTED_FIELDS: Readonly<Record<string, readonly string[]>> = {
   SeqGroupConfig: ['embedding_name_suffix'],
   ModelConfig: ['train_metrics', 'variational_dropout', 'use_pareto_loss_weight'],
   TaskTower: ['task_space_indicator_label'],
-  DenseOptimizer: ['param_optimizers'],
   TrainConfig: [
     'fine_tune_ckpt_param_map',
     'is_profiling',
-    'save_checkpoints_epochs',
     'tensorboard_summaries',
     'global_embedding_constraints',
     'mixed_precision',
     'grad_scaler',
   ],
   GradClipping: ['enable_global_grad_clip'],
-  ExportConfig: ['mixed_precision', 'early_stop_func', 'early_stop_params'],
+  ExportConfig: ['mixed_precision'],
 };

@@ -27,14 +27,14 @@ function checkNormalizer(sink: ProblemSink, path: string, feature: string, norma
   const method = params.get('method');
   const need: Record<string, string[]> = { log10: [], zscore: ['mean', 'standard_deviation'], minmax: ['min', 'max'] };
   if (method === 'expression') {
-    sink.unsupported(`${path}.normalizer`, `normalizer method=expression (feature '${feature}')`, 'use log10, zscore or minmax');
+    if (!params.get('expr')) sink.error(`${path}.normalizer`, `expected expr=<expression of x> with method=expression for normalizer of feature '${feature}' but received '${normalizer}'`);
     return;
   }
   if (method === undefined || !(method in need)) {
     const hint = method ? didYouMean(method, Object.keys(need)) : undefined;
     sink.error(
       `${path}.normalizer`,
-      `expected method=log10, method=zscore or method=minmax for normalizer of feature '${feature}' but received '${normalizer}'${hint ? ` — did you mean '${hint}'?` : ''}`,
+      `expected method=log10, method=zscore, method=minmax or method=expression for normalizer of feature '${feature}' but received '${normalizer}'${hint ? ` — did you mean '${hint}'?` : ''}`,
     );
     return;
   }

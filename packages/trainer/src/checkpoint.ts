@@ -6,6 +6,7 @@ import { OPTIMIZER_STATES, type EmbeddingCollection } from '@tsrec/native';
 import type { DenseOptimizer } from './dense_optimizer';
 import type { ModelSetup } from './model_setup';
 import { openSafetensors, writeSafetensors } from './safetensors';
+import { UsageError } from './usage_error';
 
 /** `model.ckpt-<step>` (TorchEasyRec's name). */
 export const CHECKPOINT_PREFIX = 'model.ckpt-';
@@ -90,14 +91,14 @@ export function removeIncompleteCheckpoints(modelDir: string): string[] {
  * model_dir (its newest checkpoint).
  */
 export function resolveCheckpoint(p: string): CheckpointRef {
-  if (!fs.existsSync(p)) throw new Error(`Expected an existing checkpoint directory or model_dir but received '${p}' (no such path)`);
+  if (!fs.existsSync(p)) throw new UsageError(`Expected an existing checkpoint directory or model_dir but received '${p}' (no such path)`);
   if (fs.existsSync(path.join(p, MANIFEST))) {
     const m = CHECKPOINT_RE.exec(path.basename(p));
     const manifest = readManifest(p);
     return { step: m ? Number(m[1]) : manifest.step, path: p };
   }
   const latest = latestCheckpoint(p);
-  if (!latest) throw new Error(`Expected a checkpoint (${CHECKPOINT_PREFIX}<step>/${MANIFEST}) in '${p}' but found none`);
+  if (!latest) throw new UsageError(`Expected a checkpoint (${CHECKPOINT_PREFIX}<step>/${MANIFEST}) in '${p}' but found none`);
   return latest;
 }
 

@@ -89,6 +89,8 @@ describe('tsrec CLI exit codes and messages', () => {
     const e = await run('eval', '--pipeline_config_path', p);
     expect(e.code).toBe(0);
     expect(e.out).toMatch(/^eval of .*model\.ckpt-5 \(step 5\): auc 0\.\d+/);
+    const noCkpt = await run('eval', '--pipeline_config_path', p, '--checkpoint_path', path.join(tmp, 'nowhere'));
+    expect(noCkpt).toMatchObject({ code: 2, err: `tsrec eval: Expected an existing checkpoint directory or model_dir but received '${path.join(tmp, 'nowhere')}' (no such path)\n` });
     const exportDir = path.join(tmp, 'export');
     expect((await run('export', '--pipeline_config_path', p, '--export_dir', exportDir)).code).toBe(0);
     expect((await run('export', '--pipeline_config_path', p, '--export_dir', exportDir)).err).toContain('exists and is not empty');

@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { assertValid, ConfigError, editConfig, InvalidConfigError, loadPipelineConfig, type EasyRecConfig } from '@tsrec/config';
+import { assertValid, ConfigError, editConfig, formatProblem, InvalidConfigError, loadPipelineConfig, type ConfigProblem, type EasyRecConfig } from '@tsrec/config';
 import { setUpTfjs } from '@tsrec/models';
 import { selectBackend } from '@tsrec/native';
 
@@ -217,7 +217,10 @@ export async function main(argv: readonly string[], io: { out?: NodeJS.WritableS
     return 2;
   } catch (e) {
     const usageLike = e instanceof UsageError || e instanceof ConfigError || e instanceof InvalidConfigError || (e as Error)?.name === 'ConfigError' || (e as Error)?.name === 'InvalidConfigError';
-    const msg = (e as Error)?.message ?? String(e);
+    let msg = (e as Error)?.message ?? String(e);
+    // One config problem: one line (`<field>: <message> (<file:line:col>)`); several stay a list.
+    const problems = (e as { problems?: ConfigProblem[] })?.problems;
+    if ((e as Error)?.name === 'InvalidConfigError' && problems?.length === 1) msg = `invalid pipeline config: ${formatProblem(problems[0])}`;
     err.write(`tsrec ${parsed.command}: ${msg}\n`);
     if (!usageLike && process.env.TSREC_DEBUG) err.write(`${(e as Error)?.stack}\n`);
     return usageLike ? 2 : 1;

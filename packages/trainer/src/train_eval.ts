@@ -3,7 +3,7 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs-core';
 import { isFieldSet } from '@bufbuild/protobuf';
 import { saveConfig, TrainConfigSchema, type EasyRecConfig } from '@tsrec/config';
-import { createDataLoaderFromConfig, type Batch } from '@tsrec/data';
+import { createDataLoaderFromConfig, formatBadDataSummary, type Batch } from '@tsrec/data';
 import { setRandomPosition } from '@tsrec/models';
 
 import { latestCheckpoint, listCheckpoints, pruneCheckpoints, removeIncompleteCheckpoints, resolveCheckpoint, restoreCheckpoint, saveCheckpoint, type TrainingPosition } from './checkpoint';
@@ -138,8 +138,10 @@ export async function trainAndEvaluate(o: TrainEvalOptions): Promise<TrainSummar
       mode: 'train',
       inputPath: o.trainInputPath,
       seed,
-      onEpochEnd: (e) => {
+      onEpochEnd: (e, bad) => {
         epochsEnded.push(e);
+        // Under malformed_row_policy "skip": what was skipped, with the first locations.
+        if (bad.total > 0) log(`epoch ${e}: ${formatBadDataSummary(bad)}`);
       },
     });
     const evalInput = o.evalInputPath ?? config.evalInputPath;
