@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { loadPipelineConfig } from '@tsrec/config';
 import { setUpTfjs } from '@tsrec/models';
+import { adamStepTsrec } from '@tsrec/native';
 
 import { clipGradients, DenseOptimizer, denseGroupsFromConfig, type DenseRule } from './dense_optimizer';
 
@@ -85,6 +86,33 @@ describe('DenseOptimizer', () => {
     expect(opt.step).toBe(6);
     opt.dispose();
     v.dispose();
+  });
+
+  it.each([
+    ['adam', 'adam_optimizer { lr: 0.01 }'],
+    ['adam with L2', 'adam_optimizer { lr: 0.01 weight_decay: 0.05 }'],
+    ['adamw', 'adamw_optimizer { lr: 0.01 weight_decay: 0.05 beta1: 0.8 beta2: 0.99 }'],
+  ])('%s on the tsrec backend (native fused step) matches the reference too', async (_, text) => {
+    await setUpTfjs('tsrec');
+    try {
+      const probe = tf.tidy(() => adamStepTsrec(tf.ones([4]), tf.zeros([4]), tf.zeros([4]), tf.ones([4]), { beta1: 0.9, beta2: 0.999, oneMinusAcc1: 0.1, oneMinusAcc2: 0.001, learningRate: 0.1, epsilon: 1e-8 }));
+      expect(probe).not.toBeNull(); // the native path is the one tested below
+      const groups = groupsFor(`${text} constant_learning_rate {}`);
+      const r = rng(seed + 7);
+      const n = 3 + Math.floor((r() + 0.5) * 300);
+      const p0 = Array.from({ length: n }, () => r());
+      const v = tf.variable(tf.tensor1d(p0), true, `opt_tsrec_${Math.random()}`);
+      const opt = new DenseOptimizer(groups, [['w', v]]);
+      const grads = Array.from({ length: 5 }, () => Array.from({ length: n }, () => r() * 2));
+      const lrs = [1, 0.5, 2, 1, 0.25].map((f) => f * groups[0].rule.lr);
+      grads.forEach((g, k) => opt.apply({ w: tf.tensor1d(g) }, [lrs[k]]));
+      const want = referenceSteps(groups[0].rule, p0, grads, lrs);
+      Array.from(v.dataSync()).forEach((x, i) => expect(x).toBeCloseTo(want[i], 5));
+      opt.dispose();
+      v.dispose();
+    } finally {
+      await setUpTfjs('cpu');
+    }
   });
 
   it('routes variables to param_optimizers by regex (first match) and the rest to the default', () => {

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { DenseOptimizer as DenseOptimizerConfig, GradClipping } from '@tsrec/config';
+import { adamStepTsrec } from '@tsrec/native';
 
 import { createLearningRateSchedule, type LearningRateSchedule } from './lr_schedule';
 
@@ -209,12 +210,20 @@ function update(s: Slot, grad: tf.Tensor, r: DenseRule, lr: number, t: number): 
       let w: tf.Tensor = p;
       if (r.type === 'adamw' && r.weightDecay) w = tf.mul(p, 1 - lr * r.weightDecay);
       else if (r.weightDecay) g = tf.add(g, tf.mul(p, r.weightDecay));
+      const bc1 = 1 - Math.pow(r.beta1, t);
+      const bc2 = 1 - Math.pow(r.beta2, t);
+      // On the tsrec backend one native pass does the moments and the update (same maths, other rounding).
+      const fused = adamStepTsrec(w, s.state[0], s.state[1], g, { beta1: r.beta1, beta2: r.beta2, oneMinusAcc1: bc1, oneMinusAcc2: bc2, learningRate: lr, epsilon: r.eps });
+      if (fused) {
+        s.state[0].assign(fused[1]);
+        s.state[1].assign(fused[2]);
+        p.assign(fused[0]);
+        return;
+      }
       const m = tf.add(tf.mul(s.state[0], r.beta1), tf.mul(g, 1 - r.beta1));
       const v = tf.add(tf.mul(s.state[1], r.beta2), tf.mul(tf.square(g), 1 - r.beta2));
       s.state[0].assign(m);
       s.state[1].assign(v);
-      const bc1 = 1 - Math.pow(r.beta1, t);
-      const bc2 = 1 - Math.pow(r.beta2, t);
       // p -= (lr / bc1) · m / (sqrt(v) / sqrt(bc2) + eps)
       const denom = tf.add(tf.div(tf.sqrt(v), Math.sqrt(bc2)), r.eps);
       p.assign(tf.sub(w, tf.mul(tf.div(m, denom), lr / bc1)));

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { SparseBatch } from '@tsrec/native';
+import { borrowFloat32, type SparseBatch } from '@tsrec/native';
 
 import type { PooledEmbeddingCollection } from './pooled_embedding_collection';
 import { selectColumns } from './select_columns';
@@ -73,7 +73,8 @@ export class SparseArch {
     const op = tf.customGrad(((anchor: tf.Tensor) => ({
       value: tf.tensor2d(values, [B, D], 'float32'),
       gradFunc: (dy: tf.Tensor) => {
-        const g = dy.dataSync() as Float32Array;
+        // Borrowed, not copied: the backward reads it before anything can reuse the buffer.
+        const g = borrowFloat32(dy);
         const grad = new Float32Array(g.buffer, g.byteOffset, g.length);
         this.collection.backwardAndUpdate(batch, grad, currentLearningRate(this.learningRate));
         return tf.zerosLike(anchor);

@@ -1,5 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 
+import { fusedDense } from '../ops/fused_dense';
+
 /** Activations of `Dense`, as tfjs's fused matmul names them (plus tanh, applied after). */
 export type Activation = 'linear' | 'relu' | 'relu6' | 'elu' | 'sigmoid' | 'leakyrelu' | 'tanh';
 
@@ -58,7 +60,9 @@ export class Dense {
   /** [B, inputDim] → [B, outputDim]. */
   apply(x: tf.Tensor2D): tf.Tensor2D {
     const fusedAct = this.activation === 'tanh' ? 'linear' : this.activation;
-    const y = tf.fused.matMul({ a: x, b: this.kernel as tf.Tensor2D, bias: this.bias ?? undefined, activation: fusedAct, leakyreluAlpha: LEAKY_RELU_ALPHA });
+    // fusedDense: one native kernel forward and one backward on the tsrec backend (tf.fused.matMul's
+    // gradient splits into separate ops); tf.fused.matMul elsewhere.
+    const y = fusedDense(x, this.kernel as tf.Tensor2D, (this.bias as tf.Tensor1D | null) ?? null, fusedAct, LEAKY_RELU_ALPHA);
     return (this.activation === 'tanh' ? tf.tanh(y) : y) as tf.Tensor2D;
   }
 

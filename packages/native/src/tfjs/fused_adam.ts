@@ -85,3 +85,28 @@ export class FusedAdamOptimizer extends tf.AdamOptimizer {
 export function fusedAdam(learningRate = 0.001, beta1 = 0.9, beta2 = 0.999, epsilon?: number): FusedAdamOptimizer {
   return new FusedAdamOptimizer(learningRate, beta1, beta2, epsilon);
 }
+
+/**
+ * One Adam update of one variable with the native kernel (tsrec backend only): returns the new
+ * [value, m, v] tensors, or null when the kernel cannot run (another backend, non-float32 data,
+ * mismatched sizes) and the caller must use tfjs ops. `oneMinusAcc1/2` are 1 − β^t (bias
+ * corrections); the update is value − lr·(m̂ / (sqrt(v̂) + eps)) with m̂ = m/(1−β1^t), v̂ = v/(1−β2^t).
+ */
+export function adamStepTsrec(
+  value: tf.Tensor,
+  m: tf.Tensor,
+  v: tf.Tensor,
+  gradient: tf.Tensor,
+  c: { beta1: number; beta2: number; oneMinusAcc1: number; oneMinusAcc2: number; learningRate: number; epsilon: number },
+): [tf.Tensor, tf.Tensor, tf.Tensor] | null {
+  if (tf.getBackend() !== TSREC_BACKEND_NAME) return null;
+  const backend = tf.backend() as unknown as TsrecBackend;
+  const xs = [value, m, v, gradient].map((t) => f32Values(backend, t));
+  if (xs.some((a) => a === null) || gradient.size !== value.size || m.size !== value.size || v.size !== value.size) return null;
+  const n = value.size;
+  const outs = [allocF32(backend, n), allocF32(backend, n), allocF32(backend, n)];
+  const constants = [c.beta1, 1 - c.beta1, c.beta2, 1 - c.beta2, Math.fround(c.oneMinusAcc1), Math.fround(c.oneMinusAcc2), -c.learningRate, c.epsilon];
+  kernelAddon().tfjsAdam(xs[0]!, xs[1]!, xs[2]!, xs[3]!, outs[0], outs[1], outs[2], constants);
+  const [nv, nm, ns] = outs.map((o) => tf.engine().makeTensorFromTensorInfo(backend.makeTensorInfo(value.shape, 'float32', o)));
+  return [nv, nm, ns];
+}

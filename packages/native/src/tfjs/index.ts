@@ -9,5 +9,5 @@ export { TSREC_KERNEL_CONFIGS } from './register_all_kernels';
 export { registerTfjsGradients } from './gradients';
 export { registerTsrecGradientOverrides } from './gradient_overrides';
 export { borrowFloat32, DENSE_TSREC_ACTIVATIONS, denseTsrec, fmInteractionTsrec, isTsrecBackend, sigmoidBceKernelTsrec } from './fused_ops';
-export { FusedAdamOptimizer, fusedAdam } from './fused_adam';
+export { adamStepTsrec, FusedAdamOptimizer, fusedAdam } from './fused_adam';
 export { TSREC_FM_INTERACTION, TSREC_FM_INTERACTION_GRAD } from './kernels/TsrecFmInteraction';
