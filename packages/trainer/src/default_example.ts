@@ -13,7 +13,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { Worker } from 'worker_threads';
 import { loadPipelineConfig } from '@tsrec/config';
-import { CriteoSynthetic, DEFAULT_CARDINALITIES, writeCriteoTsv } from '@tsrec/data';
+import { CriteoSynthetic, DEFAULT_CARDINALITIES, exactAuc } from '@tsrec/data';
 import { setUpTfjs } from '@tsrec/models';
 import { selectBackend } from '@tsrec/native';
 
@@ -121,7 +121,9 @@ function exampleData(dir: string, d: ExampleData, log: (s: string) => void, para
     const gen = new CriteoSynthetic({ rows: d.trainRows + d.evalRows, seed: d.seed, cardinalityScale: d.cardinalityScale });
     const finish = (): ExamplePaths => {
       writeRowRange(evalPath, gen, d.trainRows, d.evalRows);
-      const best = plantedAucOfRange(gen, d.trainRows, d.evalRows);
+      // The planted probability's AUC over the eval rows: the best any model can reach on them.
+      const ev = gen.chunk(d.trainRows, d.evalRows);
+      const best = exactAuc(ev.probability, ev.labels);
       fs.writeFileSync(reportPath, JSON.stringify({ ...d, evalPlantedAuc: best }, null, 2) + '\n');
       log(`generated ${(d.trainRows + d.evalRows).toLocaleString('en-US')} rows in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
       return { train, eval: evalPath, plantedAuc: best };
@@ -171,39 +173,30 @@ export function writeRowRange(file: string, gen: CriteoSynthetic, start: number,
   fs.renameSync(`${file}.tmp`, file);
 }
 
-function plantedAucOfRange(gen: CriteoSynthetic, start: number, rows: number): number {
-  // plantedAuc reads rows [0, n): shift by generating the range and scoring it the same way.
-  const c = gen.chunk(start, rows);
-  const idx = Array.from({ length: rows }, (_, i) => i).sort((a, b) => c.probability[a] - c.probability[b]);
-  // Mann–Whitney U with average ranks for ties.
-  let pos = 0;
-  let rankSum = 0;
-  for (let i = 0; i < rows; ) {
-    let j = i;
-    while (j + 1 < rows && c.probability[idx[j + 1]] === c.probability[idx[i]]) j++;
-    const avg = (i + j) / 2 + 1;
-    for (let k = i; k <= j; k++) {
-      if (c.labels[idx[k]] === 1) {
-        pos++;
-        rankSum += avg;
-      }
-    }
-    i = j + 1;
-  }
-  const neg = rows - pos;
-  return (rankSum - (pos * (pos + 1)) / 2) / (pos * neg);
+/**
+ * The feature_configs and model_config of DeepFM on the synthetic Criteo-like columns: 13 log10
+ * counts (I1..I13), 26 hashed ids (C1..C26, `bucketsOf(k)` buckets, dim 16), groups wide/fm/deep,
+ * deep MLP 256-128-64 (429 inputs) — shared by the example and `trainer:bench`.
+ */
+export function criteoDeepFmText(bucketsOf: (k: number) => number, metrics: string): string {
+  const feats: string[] = [];
+  for (let d = 0; d < 13; d++) feats.push(`feature_configs { raw_feature { feature_name: "I${d + 1}" expression: "user:I${d + 1}" normalizer: "method=log10,threshold=1e-10,default=-10" } }`);
+  for (let k = 0; k < 26; k++) feats.push(`feature_configs { id_feature { feature_name: "C${k + 1}" expression: "item:C${k + 1}" hash_bucket_size: ${bucketsOf(k)} embedding_dim: 16 } }`);
+  const cats = Array.from({ length: 26 }, (_, k) => `feature_names: "C${k + 1}"`).join(' ');
+  const ints = Array.from({ length: 13 }, (_, d) => `feature_names: "I${d + 1}"`).join(' ');
+  return `${feats.join('\n')}
+model_config {
+  feature_groups { group_name: "wide" ${cats} group_type: WIDE }
+  feature_groups { group_name: "fm" ${cats} group_type: DEEP }
+  feature_groups { group_name: "deep" ${ints} ${cats} group_type: DEEP }
+  deepfm { deep { hidden_units: [256, 128, 64] } wide_embedding_dim: 4 }
+${metrics}  losses { binary_cross_entropy {} }
+}
+`;
 }
 
 /** The pipeline config of the example (DeepFM, issue 6's shapes at example scale). */
 export function exampleConfigText(o: { train: string; eval: string; modelDir: string; cardinalityScale: number; epochs: number; batchSize?: number }): string {
-  const feats: string[] = [];
-  for (let d = 0; d < 13; d++) feats.push(`feature_configs { raw_feature { feature_name: "I${d + 1}" expression: "user:I${d + 1}" normalizer: "method=log10,threshold=1e-10,default=-10" } }`);
-  DEFAULT_CARDINALITIES.forEach((card, k) => {
-    const buckets = Math.max(10, Math.ceil(card * o.cardinalityScale) * 2);
-    feats.push(`feature_configs { id_feature { feature_name: "C${k + 1}" expression: "item:C${k + 1}" hash_bucket_size: ${buckets} embedding_dim: 16 } }`);
-  });
-  const cats = Array.from({ length: 26 }, (_, k) => `feature_names: "C${k + 1}"`).join(' ');
-  const ints = Array.from({ length: 13 }, (_, d) => `feature_names: "I${d + 1}"`).join(' ');
   return `
 train_input_path: "${o.train}"
 eval_input_path: "${o.eval}"
@@ -228,16 +221,7 @@ data_config {
   shuffle: true
   shuffle_buffer_size: 65536
 }
-${feats.join('\n')}
-model_config {
-  feature_groups { group_name: "wide" ${cats} group_type: WIDE }
-  feature_groups { group_name: "fm" ${cats} group_type: DEEP }
-  feature_groups { group_name: "deep" ${ints} ${cats} group_type: DEEP }
-  deepfm { deep { hidden_units: [256, 128, 64] } wide_embedding_dim: 4 }
-  metrics { auc {} }
-  losses { binary_cross_entropy {} }
-}
-`;
+${criteoDeepFmText((k) => Math.max(10, Math.ceil(DEFAULT_CARDINALITIES[k] * o.cardinalityScale) * 2), '  metrics { auc {} }\n')}`;
 }
 
 function repoRoot(): string {

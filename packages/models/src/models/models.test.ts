@@ -1,11 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { listFeatures, loadPipelineConfig } from '@tsrec/config';
-import { EmbeddingCollection } from '@tsrec/native';
+import type { PipelineConfig } from '@tsrec/config';
+import type { EmbeddingCollection } from '@tsrec/native';
 
 import { exactAuc } from '../metrics/auc';
 import { SyntheticCtrTask } from '../testing/synthetic_task';
+import { testContext } from '../testing/test_context';
 import { setUpTfjs } from '../tfjs_setup';
-import { createModel, DCNV1, DCNV2, DeepFM, DLRM, MaskNet, MMoE, MultiTower, PLE, registeredModels, SimpleMultiTask, WideAndDeep, XDeepFM, type BaseModel, type ModelContext, type ModelFeature, type TrainableModel } from './index';
+import { createModel, DCNV1, DCNV2, DeepFM, DLRM, MaskNet, MMoE, MultiTower, PLE, registeredModels, SimpleMultiTask, WideAndDeep, XDeepFM, type BaseModel, type ModelContext, type TrainableModel } from './index';
 
 /** The tfjs backend of these tests; the `tsrec` backend runs the same code (TSREC_TEST_BACKEND=tsrec). */
 const BACKEND = process.env.TSREC_TEST_BACKEND ?? 'cpu';
@@ -32,30 +33,8 @@ const ple =
   'extraction_networks { network_name: "layer2" expert_num_per_task: 1 share_num: 1 task_expert_net { hidden_units: [8] } share_expert_net { hidden_units: [8] } }';
 const tail = 'losses { binary_cross_entropy {} } metrics { auc {} } metrics { normalized_entropy {} }';
 
-function contextFor(modelConfig: string, t: SyntheticCtrTask = task): { config: ReturnType<typeof loadPipelineConfig>; ctx: ModelContext; collections: EmbeddingCollection[] } {
-  const config = loadPipelineConfig(t.configText(modelConfig, t === multiTask ? 'data_config { label_fields: "label" label_fields: "label2" }\n' : ''));
-  const features: ModelFeature[] = listFeatures(config).map((f) => ({
-    name: f.name,
-    isSparse: f.isSparse,
-    embeddingDim: f.embeddingDim,
-    tableName: f.tableName,
-    numRows: f.numRows,
-    valueDim: f.message.valueDim || 1,
-  }));
-  const collections: EmbeddingCollection[] = [];
-  const ctx: ModelContext = {
-    features,
-    // The test decides where tables live (native CPU, Adagrad); the model only sees the interface.
-    createEmbeddingCollection: (spec) => {
-      const c = new EmbeddingCollection({ ...spec, optimizer: { type: 'adagrad' }, seed: 3 });
-      collections.push(c);
-      return c;
-    },
-    sparseLearningRate: 0.05,
-    labelName: 'label',
-    seed: 11,
-  };
-  return { config, ctx, collections };
+function contextFor(modelConfig: string, t: SyntheticCtrTask = task): { config: PipelineConfig; ctx: ModelContext; collections: EmbeddingCollection[] } {
+  return testContext(t.configText(modelConfig, t === multiTask ? 'data_config { label_fields: "label" label_fields: "label2" }\n' : ''));
 }
 
 function train(model: TrainableModel, steps: number, B = 256, t: SyntheticCtrTask = task): number[] {

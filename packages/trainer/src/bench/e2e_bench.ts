@@ -21,6 +21,7 @@ import { writeCriteoTsv } from '@tsrec/data';
 import { setUpTfjs } from '@tsrec/models';
 import { selectBackend, setBlasThreads, setNumThreads } from '@tsrec/native';
 
+import { criteoDeepFmText } from '../default_example';
 import { trainAndEvaluate } from '../train_eval';
 
 const ROWS = Number(process.env.TSREC_BENCH_ROWS || 240_000);
@@ -37,11 +38,6 @@ interface Result {
 }
 
 function benchConfig(train: string, modelDir: string): string {
-  const feats: string[] = [];
-  for (let d = 0; d < 13; d++) feats.push(`feature_configs { raw_feature { feature_name: "I${d + 1}" expression: "user:I${d + 1}" normalizer: "method=log10,threshold=1e-10,default=-10" } }`);
-  for (let k = 0; k < 26; k++) feats.push(`feature_configs { id_feature { feature_name: "C${k + 1}" expression: "item:C${k + 1}" hash_bucket_size: ${k === 25 ? 10_000_000 : 1_000_000} embedding_dim: 16 } }`);
-  const cats = Array.from({ length: 26 }, (_, k) => `feature_names: "C${k + 1}"`).join(' ');
-  const ints = Array.from({ length: 13 }, (_, d) => `feature_names: "I${d + 1}"`).join(' ');
   return `
 train_input_path: "${train}"
 model_dir: "${modelDir}"
@@ -63,15 +59,7 @@ data_config {
   num_workers: ${WORKERS}
   shuffle: false
 }
-${feats.join('\n')}
-model_config {
-  feature_groups { group_name: "wide" ${cats} group_type: WIDE }
-  feature_groups { group_name: "fm" ${cats} group_type: DEEP }
-  feature_groups { group_name: "deep" ${ints} ${cats} group_type: DEEP }
-  deepfm { deep { hidden_units: [256, 128, 64] } wide_embedding_dim: 4 }
-  losses { binary_cross_entropy {} }
-}
-`;
+${criteoDeepFmText((k) => (k === 25 ? 10_000_000 : 1_000_000), '')}`;
 }
 
 function torchBaseline(file: string, threads: number): (Result & Record<string, unknown>) | string {
