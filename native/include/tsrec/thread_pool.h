@@ -41,4 +41,20 @@ class ThreadPool {
   bool stop_ = false;
 };
 
+/** Below this many elements of work, one thread beats waking the pool (elementwise-scale kernels). */
+constexpr int64_t kParallelMinWork = 1 << 15;
+
+/**
+ * Runs fn(begin, end) over [0, n): on the calling thread alone when n · work_per_item is below
+ * kParallelMinWork (or n < 2), else split across the global pool.
+ */
+template <typename F>
+void ForRanges(int64_t n, int64_t work_per_item, F&& fn) {
+  if (n * work_per_item < kParallelMinWork || n < 2) {
+    fn(int64_t{0}, n);
+  } else {
+    ThreadPool::global().parallel_for(n, [&](int64_t b, int64_t e, int) { fn(b, e); });
+  }
+}
+
 }  // namespace tsrec

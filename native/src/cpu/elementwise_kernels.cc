@@ -10,18 +10,6 @@ namespace tsrec {
 
 namespace {
 
-// Below this many elements one thread is faster than waking the pool.
-constexpr int64_t kParallelMin = 1 << 15;
-
-template <typename F>
-void ForRanges(int64_t n, int64_t work_per_item, F&& fn) {
-  if (n * work_per_item < kParallelMin || n < 2) {
-    fn(int64_t{0}, n);
-  } else {
-    ThreadPool::global().parallel_for(n, [&](int64_t b, int64_t e, int) { fn(b, e); });
-  }
-}
-
 template <UnaryOp Op>
 inline float UnaryF(float x, float alpha) {
   if constexpr (Op == UnaryOp::kRelu) return ReluF(x);

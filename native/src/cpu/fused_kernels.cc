@@ -11,18 +11,6 @@ namespace tsrec {
 
 namespace {
 
-// Below this many elements of work one thread beats waking the pool.
-constexpr int64_t kParallelMin = 1 << 15;
-
-template <typename F>
-void ForRanges(int64_t n, int64_t work_per_item, F&& fn) {
-  if (n * work_per_item < kParallelMin || n < 2) {
-    fn(int64_t{0}, n);
-  } else {
-    ThreadPool::global().parallel_for(n, [&](int64_t b, int64_t e, int) { fn(b, e); });
-  }
-}
-
 // Column sums Σ_n x[n, d] and Σ_n x[n, d]² of one sample's [N, D] block, in double and in n order
 // (the TS reference's order). D is a compile-time constant for the common widths so the d loop
 // stays in registers; kD = 0 is the general case.
@@ -181,7 +169,7 @@ void ColumnSum(const float* x, int64_t rows, int64_t cols, float* out) {
     }
     for (int64_t c = 0; c < c1 - c0; ++c) out[c0 + c] = static_cast<float>(acc[c]);
   };
-  if (rows * cols < kParallelMin || cols < 32) {
+  if (rows * cols < kParallelMinWork || cols < 32) {
     run(0, cols);
   } else {
     ThreadPool::global().parallel_for(cols, [&](int64_t b, int64_t e, int) { run(b, e); });
