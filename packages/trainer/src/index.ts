@@ -6,7 +6,7 @@ export type { TrainEvalOptions, TrainSummary } from './train_eval';
 export { evaluate, groupingKeysOf, groupsOf } from './evaluate';
 export type { EvalResult, EvaluateOptions } from './evaluate';
 export { evaluateCheckpoint } from './eval_checkpoint';
-export { buildModel, modelFeatures, namedVariablesOf } from './model_setup';
+export { buildModel, modelFeatures } from './model_setup';
 export type { ModelSetup, CollectionEntry, BuildModelOptions } from './model_setup';
 export { DenseOptimizer, denseGroupsFromConfig, denseGroupFromConfig, clipGradients, clipSettingsFromConfig } from './dense_optimizer';
 export type { DenseRule, DenseGroup, ClipSettings } from './dense_optimizer';

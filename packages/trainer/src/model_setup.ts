@@ -99,15 +99,10 @@ export function buildModel(config: EasyRecConfig, options: BuildModelOptions = {
     collections,
     features,
     sparseLr,
-    namedVariables: () => namedVariablesOf(model),
+    namedVariables: () => model.namedVariables(),
     dispose: () => {
       model.dispose();
       collections.forEach((c) => c.collection.dispose());
     },
   };
-}
-
-/** The model's dense variables (trainable and not) by stable, scope-relative name. */
-export function namedVariablesOf(model: TrainableModel): Array<[string, tf.Variable]> {
-  return model.namedVariables();
 }

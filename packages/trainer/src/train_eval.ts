@@ -6,7 +6,7 @@ import { saveConfig, TrainConfigSchema, type EasyRecConfig } from '@tsrec/config
 import { createDataLoaderFromConfig, formatBadDataSummary, type Batch } from '@tsrec/data';
 import { setRandomPosition } from '@tsrec/models';
 
-import { latestCheckpoint, listCheckpoints, pruneCheckpoints, removeIncompleteCheckpoints, resolveCheckpoint, restoreCheckpoint, saveCheckpoint, type TrainingPosition } from './checkpoint';
+import { latestCheckpoint, pruneCheckpoints, removeIncompleteCheckpoints, resolveCheckpoint, restoreCheckpoint, saveCheckpoint, type TrainingPosition } from './checkpoint';
 import { clipGradients, clipSettingsFromConfig, DenseOptimizer, denseGroupsFromConfig } from './dense_optimizer';
 import { EarlyStopper, type BestCheckpoint } from './early_stop';
 import { evaluate, type EvalResult } from './evaluate';
@@ -90,9 +90,6 @@ export async function trainAndEvaluate(o: TrainEvalOptions): Promise<TrainSummar
   if (existing && !o.continueTrain) {
     throw new UsageError(`model_dir '${modelDir}' already holds checkpoints (newest: ${path.basename(existing.path)}); pass --continue_train to resume it, or choose another --model_dir`);
   }
-  if (o.continueTrain && o.fineTuneCheckpoint && existing) {
-    // TorchEasyRec: a checkpoint in model_dir wins over fine_tune_checkpoint when continuing.
-  }
   saveConfig(config, path.join(modelDir, 'pipeline.config'));
 
   const sparse = sparseOptimizerFromConfig(tc.sparseOptimizer);
@@ -115,6 +112,7 @@ export async function trainAndEvaluate(o: TrainEvalOptions): Promise<TrainSummar
   let pos: TrainingPosition = { step: 0, epoch: 0, consumedBatches: 0, samples: 0 };
   const stopper = new EarlyStopper(config, modelDir);
   try {
+    // As in TorchEasyRec, a checkpoint in model_dir wins over fine_tune_checkpoint when continuing.
     if (o.continueTrain && existing) {
       const r = restoreCheckpoint(existing.path, setup, { optimizerState: true, denseOptimizer: denseOpt });
       pos = { step: r.manifest.step, epoch: r.manifest.epoch, consumedBatches: r.manifest.consumedBatches, samples: r.manifest.samples };
@@ -307,6 +305,3 @@ export function formatMetrics(m: Record<string, number>): string {
     .map(([k, v]) => `${k} ${Number.isInteger(v) ? v : v.toFixed(6)}`)
     .join('  ');
 }
-
-/** Checkpoints of a model_dir (for tools and tests). */
-export { listCheckpoints };
