@@ -97,25 +97,35 @@ def main():
     ap.add_argument("--iters", type=int, default=15)
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--batches", type=int, default=1,
+                    help="distinct batches cycled through (seeds 1000, 1001, ...): 1 keeps rows in cache, 16 makes them come from DRAM")
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
     res = {}
     for name, w in WORKLOADS.items():
-        ids, offsets = make_inputs(w, args.batch, 1000)
+        inputs = [make_inputs(w, args.batch, 1000 + s) for s in range(args.batches)]
+        it = [0]
+
+        def next_input():
+            it[0] += 1
+            return inputs[it[0] % len(inputs)]
         res[name] = {}
         for op in ["forward", "sgd", "adagrad", "rowwise_adagrad", "adam"]:
             weights = [torch.empty(r, d).uniform_(-(r ** -0.5), r ** -0.5) for r, d in w["tables"]]
             if op == "forward":
                 def step():
+                    ids, offsets = next_input()
                     with torch.no_grad():
-                        return [torch.nn.functional.embedding_bag(i, W, offsets, mode=w["mode"]) for i, W in zip(ids, weights)]
+                        # Concatenated [B, sum of dims] like tsrec's pooled output (and torchrec's KeyedTensor).
+                        return torch.cat([torch.nn.functional.embedding_bag(i, W, offsets, mode=w["mode"]) for i, W in zip(ids, weights)], 1)
             else:
                 for W in weights:
                     W.requires_grad_(True)
                 opts = [SparseUpdate(op, W) for W in weights]
 
                 def step():
+                    ids, offsets = next_input()
                     outs = [torch.nn.functional.embedding_bag(i, W, offsets, mode=w["mode"], sparse=True) for i, W in zip(ids, weights)]
                     torch.cat(outs, 1).sum().backward()
                     for W, o in zip(weights, opts):

@@ -50,6 +50,10 @@ function cpuHasAvx512(): boolean {
 export function loadAddon(candidates: string[] = addonCandidates()): NativeAddon {
   // OpenBLAS reads this when it is loaded; its AVX-512 kernels measured 2x faster here.
   if (!process.env.OPENBLAS_CORETYPE && cpuHasAvx512()) process.env.OPENBLAS_CORETYPE = 'SkylakeX';
+  // OpenBLAS's idle threads spin (sched_yield) for 2^28 cycles after each GEMM by default,
+  // taking a core from the TBE pool and the data workers between GEMMs; 2^4 makes them sleep at
+  // once (measured end to end in native/bench/NOTES.md, "OpenBLAS thread timeout").
+  if (!process.env.OPENBLAS_THREAD_TIMEOUT) process.env.OPENBLAS_THREAD_TIMEOUT = '4';
   const errors: string[] = [];
   for (const file of candidates) {
     try {

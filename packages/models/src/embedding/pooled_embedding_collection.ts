@@ -12,8 +12,8 @@ export interface PooledEmbeddingCollection {
   readonly features: readonly { readonly name: string; readonly table: number; readonly pooledOffset: number; readonly pooling: string }[];
   /** Tables, for each feature's width. */
   readonly tables: readonly { readonly name: string; readonly dim: number }[];
-  /** Pools a batch: [B, pooledDim] row-major, in a fresh array. */
-  forward(batch: SparseBatch): { pooled: Float32Array };
+  /** Pools a batch: [B, pooledDim] row-major, into `out.pooled` when given (B·pooledDim floats), else a fresh array. */
+  forward(batch: SparseBatch, out?: { pooled?: Float32Array }): { pooled: Float32Array };
   /** Fused backward + sparse optimizer step from dL/dpooled [B, pooledDim] at learning rate `lr`. */
   backwardAndUpdate(batch: SparseBatch, gradPooled: Float32Array, lr: number): void;
 }

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { EmbeddingCollection, type SparseBatch } from '@tsrec/native';
+import { borrowFloat32, EmbeddingCollection, type SparseBatch } from '@tsrec/native';
 
 import { setUpTfjs } from '../tfjs_setup';
 import { SeededRandom } from '../testing/seeded_random';
@@ -133,4 +133,41 @@ describe('SparseArch', () => {
     arch.dispose();
     ebc.dispose();
   });
+
+  test('on the tsrec backend the pooled output reuses a pooled array once its tensor is disposed, with the same values', async () => {
+    await setUpTfjs('tsrec');
+    const ebc = new EmbeddingCollection({
+      tables: [
+        { name: 'user', rows: 50, dim: 8 },
+        { name: 'item', rows: 30, dim: 8 },
+      ],
+      optimizer: { type: 'sgd' },
+      seed: 3,
+    });
+    try {
+      const rng = new SeededRandom(11);
+      const B = 1024; // B * 16 floats: above the backend pool's minimum length
+      const arch = new SparseArch(ebc, { learningRate: 0 });
+      const first = randomBatch(rng, [50, 30], B);
+      const second = randomBatch(rng, [50, 30], B);
+      const t1 = arch.forward(first);
+      const v1 = borrowFloat32(t1);
+      expect(Array.from(v1)).toEqual(Array.from(ebc.forward(first).pooled));
+      t1.dispose();
+      // Stale contents of the reused array must be overwritten, empty bags included.
+      const t2 = arch.forward(second);
+      const v2 = borrowFloat32(t2);
+      expect(v2.buffer).toBe(v1.buffer);
+      expect(Array.from(v2)).toEqual(Array.from(ebc.forward(second).pooled));
+      // While t2 lives, another forward must not get its array.
+      const t3 = arch.forward(first);
+      expect(borrowFloat32(t3).buffer).not.toBe(v2.buffer);
+      tf.dispose([t2, t3]);
+      arch.dispose();
+    } finally {
+      ebc.dispose();
+      await setUpTfjs('cpu');
+    }
+  });
 });
+

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { borrowFloat32, type SparseBatch } from '@tsrec/native';
+import { borrowFloat32, outputFloat32, type SparseBatch } from '@tsrec/native';
 
 import type { PooledEmbeddingCollection } from './pooled_embedding_collection';
 import { selectColumns } from './select_columns';
@@ -65,10 +65,13 @@ export class SparseArch {
   forward(batch: SparseBatch, options: { training?: boolean } = {}): tf.Tensor2D {
     const B = batch.batchSize;
     const D = this.collection.pooledDim;
-    const { pooled } = this.collection.forward(batch);
-    // A view in this realm over the same memory: tfjs keeps typed arrays it is given as they are,
-    // and addon arrays are foreign to jest's realm (tfjs's instanceof checks would copy or fail).
-    const values = new Float32Array(pooled.buffer, pooled.byteOffset, pooled.length);
+    // Pooled into an array of the tsrec backend's output pool (reused once the tensor is disposed:
+    // a fresh 7 MB array cost ~3 ms a step, more than the lookup). This realm's array, so tfjs,
+    // which keeps typed arrays it is given, sees its own Float32Array even under jest.
+    const out = outputFloat32(B * D);
+    const { pooled } = this.collection.forward(batch, { pooled: out });
+    // A collection that ignores `out` returns its own array: a view of it in this realm.
+    const values = pooled.buffer === out.buffer ? out : new Float32Array(pooled.buffer, pooled.byteOffset, pooled.length);
     if (!options.training) return tf.tensor2d(values, [B, D], 'float32');
     const op = tf.customGrad(((anchor: tf.Tensor) => ({
       value: tf.tensor2d(values, [B, D], 'float32'),

@@ -17,6 +17,10 @@ const WARMUP = 3;
 // This VM's memory system is shared and sometimes slows random access several-fold for seconds
 // at a time; each figure is the best of ROUNDS medians (PyTorch's side does the same).
 const ROUNDS = Number(process.env.TSREC_BENCH_ROUNDS ?? 2);
+// Distinct batches cycled through (both sides): 1 keeps the batch's rows in cache between
+// iterations ("warm"); 16 puts ~100 MB of distinct rows between two visits of a batch, so rows
+// come from DRAM as in training ("cold").
+const BATCHES = Number(process.env.TSREC_BENCH_BATCHES ?? 1);
 const OPS = ['forward', 'sgd', 'adagrad', 'rowwise_adagrad', 'adam'] as const;
 type Op = (typeof OPS)[number];
 
@@ -79,7 +83,7 @@ function runTorch(): Record<string, Record<string, number>> | null {
     const probe = spawnSync(py, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8' });
     if (probe.status !== 0) continue;
     console.log(`PyTorch ${probe.stdout.trim()} found (${py}); running the same workloads there…`);
-    const r = spawnSync(py, [script, '--batch', String(B), '--iters', String(ITERS), '--threads', String(buildInfo().threads), '--rounds', String(ROUNDS)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 24 });
+    const r = spawnSync(py, [script, '--batch', String(B), '--iters', String(ITERS), '--threads', String(buildInfo().threads), '--rounds', String(ROUNDS), '--batches', String(BATCHES)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 24 });
     if (r.status !== 0) {
       console.log(`PyTorch comparison failed (exit ${r.status}); continuing without it`);
       return null;
@@ -92,11 +96,11 @@ function runTorch(): Record<string, Record<string, number>> | null {
 
 function main(): void {
   const info = buildInfo();
-  console.log(`tsrec TBE benchmark: batch ${B}, best of ${ROUNDS} medians of ${ITERS} iterations, ${info.threads} threads, BLAS ${info.blas}`);
+  console.log(`tsrec TBE benchmark: batch ${B}, ${BATCHES} distinct batch${BATCHES === 1 ? ' (rows stay in cache: TSREC_BENCH_BATCHES=16 for rows from DRAM)' : 'es cycled'}, best of ${ROUNDS} medians of ${ITERS} iterations, ${info.threads} threads, BLAS ${info.blas}`);
   const only = process.env.TSREC_BENCH_WORKLOADS?.split(',');
   const rows: Row[] = [];
   for (const w of WORKLOADS.filter((x) => !only || only.includes(x.name))) {
-    const batches = [0, 1, 2].map((s) => makeBatch(w, B, 1000 + s));
+    const batches = Array.from({ length: BATCHES }, (_, s) => makeBatch(w, B, 1000 + s));
     const uniq = uniqueRows(w, batches[0]);
     const lookups = B * w.bag * w.tables.length;
     for (const op of OPS) {
@@ -124,14 +128,15 @@ function main(): void {
       let share: number | null = null;
       let readShare: number | null = null;
       if (op === 'forward') {
-        const b = batches[0];
-        // Same ids, same rows, plain loops without prefetch: the share is a time ratio.
+        // Same ids (cycling the same batches), same rows, plain loops without prefetch: the share is a time ratio.
         const probe = (mode: 0 | 1) => {
-          h.gatherProbe(b.indices, b.offsets, null, B, mode);
+          const run = (i: number) => {
+            const b = batches[i % batches.length];
+            return h.gatherProbe(b.indices, b.offsets, null, B, mode) * 1e3;
+          };
+          for (let i = 0; i < WARMUP; i++) run(i);
           let best = Infinity;
-          for (let r = 0; r < ROUNDS; r++) {
-            best = Math.min(best, median(Array.from({ length: ITERS }, () => h.gatherProbe(b.indices, b.offsets, null, B, mode) * 1e3)));
-          }
+          for (let r = 0; r < ROUNDS; r++) best = Math.min(best, median(Array.from({ length: ITERS }, (_, i) => run(i))));
           return best;
         };
         share = probe(0) / ms;

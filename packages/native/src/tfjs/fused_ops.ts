@@ -74,6 +74,18 @@ export function borrowFloat32(t: tf.Tensor): Float32Array {
   return t.dataSync() as Float32Array;
 }
 
+/**
+ * A Float32Array of `length` for an array that will become a tensor's values (`tf.tensor(values)`),
+ * reused from the `tsrec` backend's output pool when one is free (contents undefined): a
+ * multi-MB fresh array costs milliseconds to zero-fill and fault in. Once the tensor (and every
+ * tensor sharing its data) is disposed, the array returns to the pool; do not keep other
+ * references to it. On other backends, a fresh array.
+ */
+export function outputFloat32(length: number): Float32Array {
+  const backend = tf.backend();
+  return backend instanceof TsrecMathBackend ? backend.takeF32(length) : new Float32Array(length);
+}
+
 /** Activations `denseTsrec` computes natively (others: use tf.fused.matMul). */
 export const DENSE_TSREC_ACTIVATIONS: readonly string[] = ['linear', 'relu'];
 
