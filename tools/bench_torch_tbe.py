@@ -97,13 +97,17 @@ def main():
     ap.add_argument("--iters", type=int, default=15)
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--workloads", default="", help="comma-separated subset of the workloads (default: all)")
     ap.add_argument("--batches", type=int, default=1,
                     help="distinct batches cycled through (seeds 1000, 1001, ...): 1 keeps rows in cache, 16 makes them come from DRAM")
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
     res = {}
+    only = [x for x in args.workloads.split(",") if x]
     for name, w in WORKLOADS.items():
+        if only and name not in only:
+            continue
         inputs = [make_inputs(w, args.batch, 1000 + s) for s in range(args.batches)]
         it = [0]
 

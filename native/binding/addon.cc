@@ -39,9 +39,17 @@ Napi::Value AllocFloat32(const Napi::CallbackInfo& info) {
     return env.Undefined();
   }
   if (n > 0) std::memset(buf->data(), 0, buf->bytes());
+  // Reported to V8 as external memory, so the GC knows what collecting the array frees.
+  const int64_t bytes = static_cast<int64_t>(buf->bytes());
+  Napi::MemoryManagement::AdjustExternalMemory(env, bytes);
   auto* keep = new std::shared_ptr<tsrec::HostBuffer>(std::move(buf));
   Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(
-      env, (*keep)->data(), (*keep)->bytes(), [](Napi::Env, void*, std::shared_ptr<tsrec::HostBuffer>* k) { delete k; }, keep);
+      env, (*keep)->data(), (*keep)->bytes(),
+      [](Napi::Env e, void*, std::shared_ptr<tsrec::HostBuffer>* k) {
+        Napi::MemoryManagement::AdjustExternalMemory(e, -static_cast<int64_t>((*k)->bytes()));
+        delete k;
+      },
+      keep);
   return Napi::Float32Array::New(env, static_cast<size_t>(n), ab, 0);
 }
 

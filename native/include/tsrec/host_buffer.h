@@ -22,6 +22,12 @@ class HostBuffer {
   size_t bytes() const { return static_cast<size_t>(count_) * sizeof(float); }
   /** True when the kernel was asked to back this buffer with transparent huge pages. */
   bool huge_pages() const { return huge_; }
+  /**
+   * True when [p, p + bytes) lies inside one live huge-page HostBuffer (e.g. a tensor the tsrec
+   * backend allocated with allocFloat32): kernels that would copy random-access inputs into
+   * huge-page scratch for the TLB can read such memory in place.
+   */
+  static bool InHugePages(const void* p, size_t bytes);
 
  private:
   HostBuffer() = default;

@@ -231,10 +231,11 @@ void TbeBackwardCpu(const TbeLayout& l, const TbeTables& tabs, const OptimizerCo
     if (static_cast<int>(s.size()) < max_dim) s.resize(max_dim);
   SequenceOffsets(l, batch, &ws.seq_offsets);
 
-  // The gradient arrives in JS memory (4 KiB pages) and is read in row order, i.e. at random
-  // samples: copy it into huge-page scratch first so those reads hit the TLB (NOTES.md).
+  // The gradient usually arrives in JS memory (4 KiB pages) and is read in row order, i.e. at
+  // random samples: copy it into huge-page scratch first so those reads hit the TLB (NOTES.md),
+  // unless it already lies in huge pages (the tsrec backend's large outputs do).
   const int64_t grad_n = batch.batch_size * l.pooled_dim;
-  if (grad_pooled && grad_n * 4 >= (int64_t{1} << 21)) {
+  if (grad_pooled && grad_n * 4 >= (int64_t{1} << 21) && !HostBuffer::InHugePages(grad_pooled, sizeof(float) * grad_n)) {
     if (!ws.grad_copy || ws.grad_copy->size() < grad_n) ws.grad_copy = HostBuffer::Allocate(grad_n);
     if (ws.grad_copy) {
       float* dst = ws.grad_copy->data();

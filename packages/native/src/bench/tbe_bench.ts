@@ -83,7 +83,7 @@ function runTorch(): Record<string, Record<string, number>> | null {
     const probe = spawnSync(py, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8' });
     if (probe.status !== 0) continue;
     console.log(`PyTorch ${probe.stdout.trim()} found (${py}); running the same workloads there…`);
-    const r = spawnSync(py, [script, '--batch', String(B), '--iters', String(ITERS), '--threads', String(buildInfo().threads), '--rounds', String(ROUNDS), '--batches', String(BATCHES)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 24 });
+    const r = spawnSync(py, [script, '--batch', String(B), '--iters', String(ITERS), '--threads', String(buildInfo().threads), '--rounds', String(ROUNDS), '--batches', String(BATCHES), ...(process.env.TSREC_BENCH_WORKLOADS ? ['--workloads', process.env.TSREC_BENCH_WORKLOADS] : [])], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 24 });
     if (r.status !== 0) {
       console.log(`PyTorch comparison failed (exit ${r.status}); continuing without it`);
       return null;
@@ -113,7 +113,9 @@ function main(): void {
       const h = coll.nativeHandle();
       // Natively allocated, 64-byte aligned: the forward streams pooled rows out (as a trainer would).
       const pooled = alignedFloat32Array(B * coll.pooledDim);
-      const grad = Float32Array.from({ length: B * coll.pooledDim }, (_, i) => ((i * 2654435761) % 1000) / 1e5 - 0.005);
+      // dL/dpooled as the trainer hands it over: a tsrec-backend output (native huge-page memory).
+      const grad = alignedFloat32Array(B * coll.pooledDim);
+      for (let i = 0; i < grad.length; i++) grad[i] = ((i * 2654435761) % 1000) / 1e5 - 0.005;
       const step = (i: number, reference: boolean) => {
         const b = batches[i % batches.length];
         if (reference) h.forwardReference(b.indices, b.offsets, null, B, pooled, null);

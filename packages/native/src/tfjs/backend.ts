@@ -1,11 +1,14 @@
 import { BackendValues, copyRegisteredKernels, DataId, DataType, findBackendFactory, getKernel, registerBackend, registerKernel, unregisterKernel } from '@tensorflow/tfjs-core';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 
+import { addon } from '../addon';
 import { kernelAddon } from './kernel_addon';
 import { TSREC_KERNEL_CONFIGS } from './register_all_kernels';
 
 /** Arrays shorter than this are not pooled: V8 allocates small typed arrays cheaply. */
 const POOL_MIN_LENGTH = 4096;
+/** From this length (2 MiB) outputs are native huge-page memory (see takeF32). */
+const NATIVE_MIN_LENGTH = 512 * 1024;
 /** Upper bound on the bytes the pool keeps (beyond it, freed arrays go to the GC). */
 const POOL_MAX_BYTES = 256 * 1024 * 1024;
 
@@ -24,21 +27,35 @@ export class TsrecMathBackend extends MathBackendCPU {
   private readonly pool = new Map<number, Float32Array[]>();
   private pooledBytes = 0;
   /** Arrays takeF32 handed out, by buffer; the value counts the data entries that reference it. */
-  private readonly owned = new WeakMap<ArrayBufferLike, { array: Float32Array; refs: number }>();
+  private readonly owned = new WeakMap<ArrayBufferLike, { array: Float32Array; refs: number; key: number }>();
   private readonly escaped = new WeakSet<ArrayBufferLike>();
 
-  /** A Float32Array of `length` for a kernel output, reused from the pool when one is free; contents undefined. */
-  takeF32(length: number): Float32Array {
+  /**
+   * A Float32Array of `length` for a kernel output, reused from the pool when one is free;
+   * contents undefined. `aligned` (always from 2 MiB): native memory, 64-byte aligned, on huge
+   * pages from 2 MiB — the TBE forward fills such outputs with streaming stores, and the TBE
+   * backward reads a huge-page gradient in place instead of copying it for the TLB (NOTES.md).
+   * Native and plain arrays are pooled apart.
+   */
+  takeF32(length: number, aligned = false): Float32Array {
     if (length < POOL_MIN_LENGTH) return new Float32Array(length);
-    const list = this.pool.get(length);
-    const reused = list?.pop();
+    if (length >= NATIVE_MIN_LENGTH) aligned = true;
+    const key = aligned ? -length : length;
+    const reused = this.pool.get(key)?.pop();
     if (reused) {
       this.pooledBytes -= reused.byteLength;
-      this.owned.set(reused.buffer, { array: reused, refs: 0 });
+      this.owned.set(reused.buffer, { array: reused, refs: 0, key });
       return reused;
     }
-    const fresh = new Float32Array(length);
-    this.owned.set(fresh.buffer, { array: fresh, refs: 0 });
+    let fresh: Float32Array;
+    if (aligned) {
+      // A view in this realm: the addon's arrays are foreign to jest's, and tfjs checks instanceof.
+      const a = addon().allocFloat32(length);
+      fresh = new Float32Array(a.buffer, a.byteOffset, a.length);
+    } else {
+      fresh = new Float32Array(length);
+    }
+    this.owned.set(fresh.buffer, { array: fresh, refs: 0, key });
     return fresh;
   }
 
@@ -51,9 +68,9 @@ export class TsrecMathBackend extends MathBackendCPU {
     if (entry.refs > 0) return;
     this.owned.delete(buffer);
     if (this.escaped.has(buffer) || this.pooledBytes + entry.array.byteLength > POOL_MAX_BYTES) return;
-    const list = this.pool.get(entry.array.length);
+    const list = this.pool.get(entry.key);
     if (list) list.push(entry.array);
-    else this.pool.set(entry.array.length, [entry.array]);
+    else this.pool.set(entry.key, [entry.array]);
     this.pooledBytes += entry.array.byteLength;
   }
 
