@@ -42,6 +42,13 @@ export interface DataLoaderOptions {
   /** Worker threads that parse and featurize (0: in this thread). */
   numWorkers?: number;
   /**
+   * Scheduling niceness of the worker threads (Linux: per thread; 0 keeps the process's; default
+   * 19, the lowest priority). Training's native kernels split each call statically across all
+   * cores; a data worker that takes a core mid-call stalls the whole call, so workers run when a
+   * core would otherwise idle (README, "Data workers and cores").
+   */
+  workerNiceness?: number;
+  /**
    * Parquet with workers: decode row groups in the workers, several ahead, and send the rows back
    * through the shuffle/rank stage (default false: decode here). Measured slower on 2 shared CPUs
    * (the rows cross threads twice); see README.
@@ -52,6 +59,9 @@ export interface DataLoaderOptions {
   /** Called after the last batch of each epoch with the bad rows skipped in it. */
   onEpochEnd?: (epoch: number, badData: BadDataSummary) => void;
 }
+
+/** Workers yield the CPU to training (see DataLoaderOptions.workerNiceness). */
+export const DEFAULT_WORKER_NICENESS = 19;
 
 type Item = { kind: 'rows'; rb: RowBatch } | { kind: 'epoch_end'; epoch: number };
 
@@ -145,7 +155,7 @@ export class DataLoader implements AsyncIterable<Batch> {
     const policy = o.badDataPolicy ?? 'fail';
     const spec = { columns: this.columns, files: this.files, format: this.format };
     const inline = workers === 0 ? new RowFeaturizer(this.engine, spec, policy) : null;
-    if (workers > 0) this.pool = new WorkerPool(workers, { features: o.features, spec, policy });
+    if (workers > 0) this.pool = new WorkerPool(workers, { features: o.features, spec, policy, niceness: o.workerNiceness ?? DEFAULT_WORKER_NICENESS });
     const prefetch = o.prefetch ?? 2 * workers + 2;
     const pending: { epochEnd?: number; result?: Promise<{ batch: Batch; bad: BadDataSummary }> }[] = [];
     let carry: Batch[] = [];

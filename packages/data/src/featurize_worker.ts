@@ -2,6 +2,7 @@
  * Worker thread entry: builds a RowFeaturizer from workerData, then featurizes each row batch it
  * receives and posts the Batch back with its buffers transferred.
  */
+import * as os from 'os';
 import { parentPort, workerData } from 'worker_threads';
 import { DataError } from './bad_data';
 import { transferList } from './batch';
@@ -12,6 +13,15 @@ import { RowBatch } from './row_pipeline';
 import { WorkerInit } from './worker_pool';
 
 const init = workerData as WorkerInit;
+// Linux keeps a niceness per thread: setpriority on "this process" (pid 0) from a worker thread
+// lowers that thread alone. Lowering is always permitted; a platform without it just stays as is.
+if (init.niceness) {
+  try {
+    os.setPriority(init.niceness);
+  } catch {
+    // not supported here: keep the inherited priority
+  }
+}
 const featurizer = new RowFeaturizer(new FeatureEngine(init.features), init.spec, init.policy);
 
 const parquetFiles = new Map<string, ParquetFile>();

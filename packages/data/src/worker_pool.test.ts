@@ -55,6 +55,42 @@ maybe('worker threads', () => {
     await expect(collect({ ...base, inputPath: bad, numWorkers: 2 })).rejects.toThrow(new RegExp(`bad\\.tsv:${line}:\\d+: expected 40 fields but found 41`));
   });
 
+  // Linux keeps a niceness per thread (/proc/self/task/<tid>/stat, field 19).
+  const linux = process.platform === 'linux' && fs.existsSync('/proc/self/task');
+  const threadNiceness = (): Map<string, number> => {
+    const m = new Map<string, number>();
+    for (const tid of fs.readdirSync('/proc/self/task')) {
+      try {
+        const stat = fs.readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+        m.set(tid, Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]));
+      } catch {
+        // the thread ended meanwhile
+      }
+    }
+    return m;
+  };
+  (linux ? it : it.skip)('run at the configured niceness (default 19) without lowering the main thread', async () => {
+    const mainBefore = os.getPriority();
+    // How many more threads run at `level` while the loader runs than before it (read at the
+    // second batch: with results in round-robin order, both workers have made one by then).
+    const extraAt = async (o: DataLoaderOptions, level: number): Promise<number> => {
+      const count = () => [...threadNiceness().values()].filter((n) => n === level).length;
+      const before = count();
+      let n = 0;
+      let extra = -1;
+      for await (const _ of new DataLoader({ ...o, numWorkers: 2 })) {
+        if (++n < 2) continue;
+        extra = count() - before;
+        break;
+      }
+      return extra;
+    };
+    expect(await extraAt(base, 19)).toBe(2);
+    expect(os.getPriority()).toBe(mainBefore);
+    expect(await extraAt({ ...base, workerNiceness: 5 }, 5)).toBe(2);
+    expect(await extraAt({ ...base, workerNiceness: 0 }, 19)).toBe(0);
+  });
+
   it('stop cleanly when the consumer breaks early', async () => {
     const loader = new DataLoader({ ...base, numWorkers: 2, numEpochs: 5 });
     let n = 0;

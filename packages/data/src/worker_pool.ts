@@ -12,6 +12,8 @@ export interface WorkerInit {
   features: FeatureEngineOptions;
   spec: RowFeaturizerSpec;
   policy: 'fail' | 'skip';
+  /** Niceness the worker sets on its own thread at start (0 or absent: unchanged). */
+  niceness?: number;
 }
 
 /** Messages from a worker. */

@@ -10,7 +10,7 @@
  *
  * Environment: TSREC_BENCH_ROWS (default 240,000), TSREC_BENCH_STEPS (measured steps, default 40),
  * TSREC_BENCH_WARMUP (default 5), TSREC_NUM_THREADS (native + BLAS threads; default all),
- * TSREC_BENCH_WORKERS (data workers, default 2), TSREC_BENCH_TORCH=0 (skip PyTorch),
+ * TSREC_BENCH_WORKERS (data workers, default 1: on 2 cores one low-priority worker beat two, README), TSREC_BENCH_TORCH=0 (skip PyTorch),
  * TSREC_BENCH_JSON=<path> (also write {"results":[{"name","threads","samples_per_s","peak_rss_mb"}, …]}).
  */
 import { spawnSync } from 'child_process';
@@ -28,7 +28,7 @@ import { trainAndEvaluate } from '../train_eval';
 const ROWS = Number(process.env.TSREC_BENCH_ROWS || 240_000);
 const STEPS = Number(process.env.TSREC_BENCH_STEPS || 40);
 const WARMUP = Number(process.env.TSREC_BENCH_WARMUP || 5);
-const WORKERS = Number(process.env.TSREC_BENCH_WORKERS || 2);
+const WORKERS = Number(process.env.TSREC_BENCH_WORKERS ?? 1);
 const BATCH = 4096;
 
 interface Result {
