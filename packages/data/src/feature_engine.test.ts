@@ -181,6 +181,16 @@ describe('RawFeature', () => {
     expect(s.bad).toEqual({ total: 1, counts: { bad_number: 1 }, examples: ['t.csv:3:1: feature "a": expected a number in column "a" but found "x"'] });
   });
 
+  it('log10 equals Math.log10 on the integer table path and off it (fractions, large, negative with a low threshold)', () => {
+    const xs = [0, 1, 2, 3, 7, 10, 99, 1000, 12345, 65535, 65536, 65537, 1e9, 0.5, 2.25, 1e-12, -3, -0.5];
+    const { batch } = run('x\n' + xs.join('\n') + '\n', {
+      fgMode: 'FG_NORMAL',
+      featureConfigs: [raw({ featureName: 'x', expression: 'item:x', normalizer: 'method=log10,threshold=-5,default=-10' })],
+    });
+    const expected = xs.map((x) => Math.fround(x > -5 ? Math.log10(x) : -10));
+    expect(Array.from(batch.dense)).toEqual(expected);
+  });
+
   it('normalizer config errors', () => {
     const mk = (normalizer: string) => new FeatureEngine({ fgMode: 'FG_NORMAL', featureConfigs: [raw({ featureName: 'a', expression: 'user:a', normalizer })] });
     expect(() => mk('method=sqrt')).toThrow('feature "a": expected normalizer method log10, zscore, minmax or expression but received "sqrt"');

@@ -116,6 +116,7 @@ export class RawFeature implements Feature {
     const o = this.o;
     const d = o.valueDim;
     if (o.normalizer && !o.encodedBuckets) for (let i = 0; i < vals.length; i++) vals[i] = o.normalizer(vals[i]);
+    if (!o.boundaries && !o.sequence) return { kind: 'dense', values: new Float32Array(vals) };
     const lengths = new Int32Array(rows);
     for (let r = 0; r < rows; r++) lengths[r] = o.sequence && ro ? (ro[r + 1] - ro[r]) * (o.boundaries ? d : 1) : o.boundaries ? d : 1;
     if (o.boundaries) {
@@ -134,9 +135,8 @@ export class RawFeature implements Feature {
       }
       return { kind: 'sparse', values: ids, lengths, weights: null };
     }
-    const values = Float32Array.from(vals);
-    if (o.sequence) return { kind: 'sequence_dense', values, lengths };
-    return { kind: 'dense', values };
+    // new Float32Array(Float64Array) converts natively (Float32Array.from iterates).
+    return { kind: 'sequence_dense', values: new Float32Array(vals), lengths };
   }
 
   private fillDefault(vals: Float64Array, at: number): void {
