@@ -42,9 +42,21 @@ export interface Row {
   file: number;
 }
 
+/** Byte ranges of consecutive rows of one buffer (a chunk framed by frameRows). */
+export interface RowRanges {
+  starts: Int32Array;
+  ends: Int32Array;
+  lines: Int32Array;
+}
+
 /** Receives rows. */
 export interface RowSink {
   push(bytes: Uint8Array | null, start: number, end: number, values: unknown[] | null, line: number, file: number): void;
+  /**
+   * Rows from..to-1 of `rows`, in order and increasing positions of `bytes` (optional: a sink
+   * without it gets them one push at a time). The bytes may change after the call.
+   */
+  pushRows?(bytes: Uint8Array, rows: RowRanges, from: number, to: number, file: number): void;
   /** End of the epoch: flush what is held. */
   end(): void;
 }
@@ -109,6 +121,41 @@ export class RowBatcher implements RowSink {
     if (this.n === this.batchSize) this.flush();
   }
 
+  /**
+   * CSV rows in bulk: each stretch of rows that fits the batch is copied with one copy of the span
+   * from its first row's start to its last row's end (what lies between rows — line breaks, blank
+   * lines — comes along unused; rows are addressed by starts/ends).
+   */
+  pushRows(bytes: Uint8Array, rows: RowRanges, from: number, to: number, file: number): void {
+    if (this.cols) {
+      for (let k = from; k < to; k++) this.push(bytes, rows.starts[k], rows.ends[k], null, rows.lines[k], file);
+      return;
+    }
+    while (from < to) {
+      const m = Math.min(to - from, this.batchSize - this.n);
+      const base = rows.starts[from];
+      const span = rows.ends[from + m - 1] - base;
+      if (this.used + span > this.bytes.length) {
+        const grown = Buffer.allocUnsafeSlow(Math.max(this.bytes.length * 2, this.used + span));
+        this.bytes.copy(grown, 0, 0, this.used);
+        this.bytes = grown;
+      }
+      this.bytes.set(bytes.subarray(base, base + span), this.used);
+      const shift = this.used - base;
+      let k = this.n;
+      for (let r = from; r < from + m; r++, k++) {
+        this.starts[k] = rows.starts[r] + shift;
+        this.ends[k] = rows.ends[r] + shift;
+        this.lines[k] = rows.lines[r];
+        this.files[k] = file;
+      }
+      this.n = k;
+      this.used += span;
+      from += m;
+      if (this.n === this.batchSize) this.flush();
+    }
+  }
+
   end(): void {
     if (this.n > 0) this.flush();
   }
@@ -160,6 +207,15 @@ export class RankFilter implements RowSink {
     this.mine++;
     if (this.held) this.release();
     this.held = { bytes: bytes ? Buffer.from(bytes.subarray(start, end)) : null, start: 0, end: end - start, values, line, file };
+  }
+
+  pushRows(bytes: Uint8Array, rows: RowRanges, from: number, to: number, file: number): void {
+    if (this.worldSize === 1 && this.next.pushRows) {
+      this.seen += to - from;
+      this.next.pushRows(bytes, rows, from, to, file);
+      return;
+    }
+    for (let k = from; k < to; k++) this.push(bytes, rows.starts[k], rows.ends[k], null, rows.lines[k], file);
   }
 
   private release(): void {

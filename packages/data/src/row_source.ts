@@ -41,14 +41,14 @@ export function* pushDelimitedRows(file: string, fileIndex: number, fmt: Delimit
     for (;;) {
       frames.count = 0;
       const r = frameRows(buf, pos, end, isLast, fmt.quote, line, frames);
-      for (let k = 0; k < frames.count; k++) {
-        if (skipHeader) {
-          skipHeader = false;
-          continue;
-        }
-        sink.push(buf, frames.starts[k], frames.ends[k], null, frames.lines[k], fileIndex);
-        rows++;
+      let first = 0;
+      if (skipHeader && frames.count > 0) {
+        skipHeader = false;
+        first = 1;
       }
+      if (sink.pushRows) sink.pushRows(buf, frames, first, frames.count, fileIndex);
+      else for (let k = first; k < frames.count; k++) sink.push(buf, frames.starts[k], frames.ends[k], null, frames.lines[k], fileIndex);
+      rows += Math.max(0, frames.count - first);
       pos = r.pos;
       line = r.line;
       if (frames.count < frames.starts.length) return pos;
