@@ -12,6 +12,7 @@
 namespace tsrec_binding {
 Napi::Object InitEmbeddingCollection(Napi::Env env, Napi::Object exports);
 Napi::Object InitHash(Napi::Env env, Napi::Object exports);
+Napi::Object InitTextFields(Napi::Env env, Napi::Object exports);
 Napi::Object InitTfjsKernels(Napi::Env env, Napi::Object exports);
 }
 
@@ -63,6 +64,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setNumThreads", Napi::Function::New(env, SetNumThreads));
   exports.Set("allocFloat32", Napi::Function::New(env, AllocFloat32));
   tsrec_binding::InitHash(env, exports);
+  tsrec_binding::InitTextFields(env, exports);
   tsrec_binding::InitTfjsKernels(env, exports);
   return tsrec_binding::InitEmbeddingCollection(env, exports);
 }

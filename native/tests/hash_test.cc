@@ -8,6 +8,7 @@
 #include "tsrec/hash.h"
 
 #include <cstring>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -227,6 +228,26 @@ TEST_CASE(bad_ranges_and_bucket_counts_are_reported) {
   CHECK(!st.ok() && st.message() == "hash: num_buckets must be in [1, 2147483647] but is 0");
   st = HashBuckets(RangesOf(buf, {0}, {1}), 2147483648ULL, out.data());
   CHECK(!st.ok());
+}
+
+TEST_CASE(bucket_mod_equals_the_remainder) {
+  // Edges, then random 64-bit values against random divisors of every magnitude (fresh seed).
+  const uint64_t xs[] = {0, 1, 2, 0x7fffffffULL, 0x80000000ULL, 0xffffffffULL, 0x100000000ULL, ~0ULL, ~0ULL - 1, 1ULL << 63, (1ULL << 63) - 1};
+  const uint64_t ds[] = {1, 2, 3, 7, 10, 1000000, 1u << 20, (1u << 20) + 1, 0x7ffffffeULL, 0x7fffffffULL, 0x80000000ULL, 0xffffffffULL};
+  for (uint64_t d : ds) {
+    const BucketMod mod(d);
+    for (uint64_t x : xs) CHECK_MSG(mod(x) == x % d, "x=%llu d=%llu", (unsigned long long)x, (unsigned long long)d);
+  }
+  const uint64_t seed = ::tsrec_test::seed_from_env();
+  std::mt19937_64 rng(seed);
+  for (int k = 0; k < 2000; ++k) {
+    const uint64_t d = 1 + (rng() >> (32 + rng() % 32));  // [1, 2^32)
+    const BucketMod mod(d);
+    for (int i = 0; i < 500; ++i) {
+      const uint64_t x = rng() >> (rng() % 64);
+      CHECK_MSG(mod(x) == x % d, "x=%llu d=%llu (TSREC_TEST_SEED=%llu)", (unsigned long long)x, (unsigned long long)d, (unsigned long long)seed);
+    }
+  }
 }
 
 int main() { return ::tsrec_test::run_all("hash"); }

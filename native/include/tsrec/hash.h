@@ -26,6 +26,36 @@ struct ByteRanges {
   int64_t count = 0;
 };
 
+/**
+ * x % d for 64-bit x by a precomputed divisor d in [1, 2^32): Lemire, Kaser and Kurz's
+ * "direct remainder" (fastmod_u64, 2019) with a 128-bit reciprocal, four multiplications instead
+ * of a 64-bit division (~40 cycles on x86). Exact for every x (hash_test checks it against %).
+ */
+class BucketMod {
+ public:
+  explicit BucketMod(uint64_t d) : d_(d) {
+#ifdef __SIZEOF_INT128__
+    m_ = ~static_cast<unsigned __int128>(0) / d + 1;  // wraps to 0 for d = 1, which gives 0: right
+#endif
+  }
+  uint64_t operator()(uint64_t x) const {
+#ifdef __SIZEOF_INT128__
+    const unsigned __int128 low = m_ * x;
+    const unsigned __int128 bottom = (static_cast<unsigned __int128>(static_cast<uint64_t>(low)) * d_) >> 64;
+    const unsigned __int128 top = static_cast<unsigned __int128>(static_cast<uint64_t>(low >> 64)) * d_;
+    return static_cast<uint64_t>((bottom + top) >> 64);
+#else
+    return x % d_;
+#endif
+  }
+
+ private:
+  uint64_t d_;
+#ifdef __SIZEOF_INT128__
+  unsigned __int128 m_ = 0;
+#endif
+};
+
 /** Checks every range lies in [0, num_bytes] with start <= end; the message names the first bad one. */
 Status ValidateByteRanges(const ByteRanges& r);
 

@@ -183,9 +183,10 @@ Status HashBuckets(const ByteRanges& r, uint64_t num_buckets, int32_t* out) {
   }
   TSREC_RETURN_IF_ERROR(ValidateByteRanges(r));
   const char* base = reinterpret_cast<const char*>(r.bytes);
+  const BucketMod mod(num_buckets);
   for (int64_t i = 0; i < r.count; ++i) {
     const int32_t s = r.starts[i];
-    out[i] = static_cast<int32_t>(Fingerprint64(base + s, static_cast<size_t>(r.ends[i] - s)) % num_buckets);
+    out[i] = static_cast<int32_t>(mod(Fingerprint64(base + s, static_cast<size_t>(r.ends[i] - s))));
   }
   return Status::Ok();
 }

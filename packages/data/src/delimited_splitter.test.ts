@@ -10,7 +10,7 @@ function split(text: string | Buffer, cols: number, delim = ',') {
   const rows: string[][] = [];
   for (let r = 0; r < table.rows; r++) {
     const row: string[] = [];
-    for (let c = 0; c < cols; c++) row.push(buf.subarray(table.starts[c * 100 + r], table.ends[c * 100 + r]).toString());
+    for (let c = 0; c < cols; c++) row.push(buf.subarray(table.starts[c * table.stride + r], table.ends[c * table.stride + r]).toString());
     rows.push(row);
   }
   return { rows, errors, lines: Array.from(table.lines.subarray(0, table.rows)) };

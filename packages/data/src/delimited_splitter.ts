@@ -4,13 +4,16 @@
  * 1. `frameRows` finds row boundaries in a chunk (newlines outside quotes), so rows can be
  *    partitioned, shuffled and copied as byte slices;
  * 2. `splitFields` cuts a set of rows into fields and records each field as a byte range, stored
- *    column-major (`starts[c * capacity + r]`), which is what the feature engine and the native
+ *    column-major (`starts[c * stride + r]`), which is what the feature engine and the native
  *    hash consume directly.
  *
  * Quoted fields (RFC 4180: `"a,b"`, `"say ""hi"""`) are supported; a quoted field's doubled
  * quotes are unescaped in place (the unescaped text is never longer), so every field stays one
  * contiguous range of the buffer it came from.
  */
+
+import { splitDelimitedFast } from '@tsrec/native';
+import { nativeFieldKernels } from './native_fields';
 
 const NL = 10;
 const CR = 13;
@@ -110,7 +113,13 @@ export function frameRows(buf: Uint8Array, pos: number, end: number, isLast: boo
 export class FieldTable {
   readonly numCols: number;
   readonly capacity: number;
-  /** starts[c * capacity + r] .. ends[c * capacity + r]: field c of row r in `bytes`. */
+  /**
+   * Elements from one column to the next: room for `capacity` rows, padded to an odd number of
+   * 64-byte lines. With a power-of-two stride (4096 rows = 16 KiB), the fields of one row land
+   * in one L1 cache set and splitting runs ~10x slower (native/bench/NOTES.md, session 5).
+   */
+  readonly stride: number;
+  /** starts[c * stride + r] .. ends[c * stride + r]: field c of row r in `bytes`. */
   readonly starts: Int32Array;
   readonly ends: Int32Array;
   /** Line number of each row, and the byte offset of its line start (for columns in messages). */
@@ -122,15 +131,17 @@ export class FieldTable {
   constructor(numCols: number, capacity: number) {
     this.numCols = numCols;
     this.capacity = capacity;
-    this.starts = new Int32Array(numCols * capacity);
-    this.ends = new Int32Array(numCols * capacity);
+    const cacheLines = Math.ceil(capacity / 16) | 1;
+    this.stride = cacheLines * 16;
+    this.starts = new Int32Array(numCols * this.stride);
+    this.ends = new Int32Array(numCols * this.stride);
     this.lines = new Int32Array(capacity);
     this.lineStarts = new Int32Array(capacity);
   }
 
   /** Field c of the rows as (starts, ends) views of length `rows`. */
   column(c: number): { starts: Int32Array; ends: Int32Array } {
-    const o = c * this.capacity;
+    const o = c * this.stride;
     return { starts: this.starts.subarray(o, o + this.rows), ends: this.ends.subarray(o, o + this.rows) };
   }
 
@@ -156,11 +167,20 @@ export interface SplitError {
 export function splitFields(bytes: Uint8Array, rows: RowFrames, fmt: DelimitedFormat, table: FieldTable): SplitError[] {
   const errors: SplitError[] = [];
   const C = table.numCols;
-  const cap = table.capacity;
+  const cap = table.stride;
   const { starts, ends } = table;
   const delim = fmt.delimiter;
   const quote = fmt.quote;
   table.bytes = bytes;
+  // Native fast path: every row plain (no quoted field, the right field count, valid UTF-8).
+  // It writes no bytes, so when it declines, the loop below starts from the same input.
+  const n = rows.count;
+  if (n > 0 && nativeFieldKernels() && splitDelimitedFast(bytes, rows.starts.subarray(0, n), rows.ends.subarray(0, n), delim, quote, C, cap, starts, ends)) {
+    table.lines.set(rows.lines.subarray(0, n));
+    table.lineStarts.set(rows.starts.subarray(0, n));
+    table.rows = n;
+    return errors;
+  }
   let r = 0;
   for (let k = 0; k < rows.count; k++) {
     const rs = rows.starts[k];

@@ -19,6 +19,7 @@ export { compileExpression } from './features/expr_evaluator';
 export { parseNormalizer, bucketize } from './features/normalizer';
 export { delimitedFormat, frameRows, splitFields, newRowFrames, FieldTable, firstInvalidUtf8 } from './delimited_splitter';
 export type { DelimitedFormat, RowFrames, SplitError } from './delimited_splitter';
+export { nativeFieldKernels, useNativeFieldKernels } from './native_fields';
 export { parseNumber, parseInteger } from './number_parser';
 export { DelimitedBlock, ValueBlock } from './raw_block';
 export type { RawBlock, RawColumn } from './raw_block';

@@ -69,7 +69,7 @@ export class DelimitedBlock implements RawBlock {
   columnAt(r: number, name: string, pos?: number): number {
     if (pos === undefined) {
       const i = this.index.get(name);
-      pos = i === undefined ? this.table.lineStarts[r] : this.table.starts[i * this.table.capacity + r];
+      pos = i === undefined ? this.table.lineStarts[r] : this.table.starts[i * this.table.stride + r];
     }
     return this.table.columnOf(r, pos);
   }

@@ -43,7 +43,11 @@ export interface Feature {
   readonly pooling: 'sum' | 'mean';
   readonly isSequence: boolean;
   readonly isWeighted: boolean;
-  /** Builds the feature's output for a block; bad values go to ctx.fail. */
+  /**
+   * Builds the feature's output for a block; bad values go to ctx.fail. The output's arrays may
+   * be the feature's own scratch, valid until its next featurize call: the engine copies them
+   * into the batch at once.
+   */
   featurize(ctx: FeaturizeContext): FeatureOutput;
 }
 

@@ -1,6 +1,8 @@
+import { hashIdFields, HashIdFieldsOutput } from '@tsrec/native';
+import { nativeFieldKernels } from '../native_fields';
 import { parseNumber } from '../number_parser';
 import { Feature, FeaturizeContext, SparseOutput } from './feature';
-import { IdMapper } from './id_mapper';
+import { HashMapper, IdMapper } from './id_mapper';
 import { Tokens, tokenize, tokenText } from './tokens';
 
 /** Settings shared by IdFeature, SequenceIdFeature and the id side of other features. */
@@ -30,8 +32,15 @@ export class IdFeature implements Feature {
   readonly kind = 'sparse' as const;
   readonly dim = 0;
   readonly inputs: readonly string[];
+  /** The separator byte for the native path (-1: single values), or undefined where it does not apply. */
+  private readonly nativeSeparator: number | undefined;
+  /** The native path's output arrays, reused batch after batch (the engine copies outputs out). */
+  private readonly scratch: HashIdFieldsOutput = { values: new Int32Array(0), lengths: new Int32Array(0) };
   constructor(private readonly o: IdFeatureOptions) {
     this.inputs = o.weightsInput ? [o.input, o.weightsInput] : [o.input];
+    const plain = !o.sequence && !o.weighted && !o.weightsInput;
+    if (plain && o.separator === '') this.nativeSeparator = -1;
+    else if (plain && Buffer.byteLength(o.separator) === 1) this.nativeSeparator = o.separator.charCodeAt(0);
   }
   get name(): string {
     return this.o.name;
@@ -58,6 +67,14 @@ export class IdFeature implements Feature {
   featurize(ctx: FeaturizeContext): SparseOutput {
     const o = this.o;
     const rows = ctx.block.rows;
+    // Hashed ids straight from CSV fields: tokenize, truncate, hash and default-fill natively.
+    if (this.nativeSeparator !== undefined && o.mapper instanceof HashMapper && nativeFieldKernels()) {
+      const col = ctx.block.column(o.input);
+      if (col && col.kind === 'bytes') {
+        const { values, lengths } = hashIdFields(col.bytes, col.starts, col.ends, { separator: this.nativeSeparator, maxValues: o.maxValues, numBuckets: o.mapper.numEmbeddings, defaultId: o.mapper.defaultId }, this.scratch);
+        return { kind: 'sparse', values, lengths, weights: null };
+      }
+    }
     let tok = tokenize(ctx.block.column(o.input), rows, o.sequence ? o.sequence.delim : o.separator);
     // A sequence element holds one id (value_dim 1, TorchEasyRec's default for sequences): the first of its values.
     if (o.sequence && o.separator !== '') firstValues(tok, o.separator);

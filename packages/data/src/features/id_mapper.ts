@@ -58,7 +58,8 @@ export function createIdMapper(c: IdMapperConfig, encoded: boolean): IdMapper {
   return encoded ? new RangeMapper(mapper.numEmbeddings, 'table size', defaultValue, name) : mapper;
 }
 
-class HashMapper implements IdMapper {
+/** hash_bucket_size: Fingerprint64(token) % numEmbeddings. */
+export class HashMapper implements IdMapper {
   readonly defaultId: number | null;
   constructor(
     readonly numEmbeddings: number,

@@ -6,7 +6,10 @@ import { compileExpression } from './expr_evaluator';
  * `method=zscore,mean=0,standard_deviation=10`, `method=minmax,min=2.1,max=2.2`,
  * `method=expression,expr=sign(x)`.
  */
-export type Normalizer = (x: number) => number;
+export type Normalizer = ((x: number) => number) & {
+  /** Set on log10 normalizers, so loops over many values can inline them (normalizeAll). */
+  log10?: { threshold: number; def: number };
+};
 
 const LOG10_TABLE_SIZE = 1 << 16;
 let LOG10: Float64Array | null = null;
@@ -48,12 +51,14 @@ export function parseNormalizer(spec: string | undefined, featureName: string): 
     case 'log10': {
       const threshold = num('threshold', 1e-10);
       const def = num('default', -10);
-      return (x) => {
+      const f: Normalizer = (x) => {
         if (!(x > threshold)) return def;
         // Counts (Criteo's dense columns) are small integers: a table of Math.log10's own results.
         const i = x | 0;
         return i === x && i >= 0 && i < LOG10_TABLE_SIZE ? log10Table()[i] : Math.log10(x);
       };
+      f.log10 = { threshold, def };
+      return f;
     }
     case 'zscore': {
       const mean = num('mean', 0);
@@ -73,6 +78,26 @@ export function parseNormalizer(spec: string | undefined, featureName: string): 
     }
     default:
       throw new Error(`feature "${featureName}": expected normalizer method log10, zscore, minmax or expression but received ${JSON.stringify(method)}`);
+  }
+}
+
+/** vals[i] = normalizer(vals[i]) for every i; log10 inline (the same results, without a call per value). */
+export function normalizeAll(normalizer: Normalizer, vals: Float64Array): void {
+  const l = normalizer.log10;
+  if (!l) {
+    for (let i = 0; i < vals.length; i++) vals[i] = normalizer(vals[i]);
+    return;
+  }
+  const { threshold, def } = l;
+  const table = log10Table();
+  for (let i = 0; i < vals.length; i++) {
+    const x = vals[i];
+    if (!(x > threshold)) {
+      vals[i] = def;
+      continue;
+    }
+    const k = x | 0;
+    vals[i] = k === x && k >= 0 && k < LOG10_TABLE_SIZE ? table[k] : Math.log10(x);
   }
 }
 

@@ -1,7 +1,9 @@
+import { parseDecimalFields } from '@tsrec/native';
+import { nativeFieldKernels } from '../native_fields';
 import { parseInteger, parseNumber } from '../number_parser';
 import { DenseOutput, Feature, FeaturizeContext, SequenceDenseOutput, SparseOutput } from './feature';
 import { truncateTokens } from './id_feature';
-import { bucketize, Normalizer } from './normalizer';
+import { bucketize, normalizeAll, Normalizer } from './normalizer';
 import { RawColumn } from '../raw_block';
 import { Tokens, tokenize } from './tokens';
 
@@ -54,6 +56,9 @@ export class RawFeature implements Feature {
     return !!this.o.sequence;
   }
   readonly isWeighted = false;
+  // Scratch of the one-number-per-field path, reused batch after batch (the engine copies outputs).
+  private f64 = new Float64Array(0);
+  private f32 = new Float32Array(0);
 
   featurize(ctx: FeaturizeContext): DenseOutput | SparseOutput | SequenceDenseOutput {
     const o = this.o;
@@ -93,30 +98,47 @@ export class RawFeature implements Feature {
   private parseSingle(b: Uint8Array, starts: Int32Array, ends: Int32Array, ctx: FeaturizeContext): Float64Array {
     const o = this.o;
     const rows = ctx.block.rows;
-    const vals = new Float64Array(rows);
+    if (this.f64.length < rows) this.f64 = new Float64Array(rows);
+    const vals = this.f64.length === rows ? this.f64 : this.f64.subarray(0, rows);
     const def = o.defaults[0];
+    if (!o.encodedBuckets && rows > 0 && nativeFieldKernels()) {
+      // Plain decimals natively; the fields it declines (NaN, inf, hex, long mantissas) here.
+      const slow = parseDecimalFields(b, starts, ends, def, vals);
+      for (let k = 0; k < slow.length; k++) this.parseField(b, starts[slow[k]], ends[slow[k]], slow[k], vals, ctx);
+      return vals;
+    }
     for (let r = 0; r < rows; r++) {
       const s = starts[r], e = ends[r];
       if (s === e) {
         vals[r] = def;
         continue;
       }
-      const v = o.encodedBuckets ? parseInteger(b, s, e) : parseNumber(b, s, e);
-      if (Number.isNaN(v)) {
-        const text = Buffer.from(b.buffer, b.byteOffset + s, e - s).toString('utf8');
-        ctx.fail(r, 'bad_number', o.input, `feature "${o.name}": expected ${o.encodedBuckets ? 'an integer bucket id' : 'a number'} in column "${o.input}" but found ${JSON.stringify(text)}`, s);
-      }
-      vals[r] = v;
+      this.parseField(b, s, e, r, vals, ctx);
     }
     return vals;
+  }
+
+  private parseField(b: Uint8Array, s: number, e: number, r: number, vals: Float64Array, ctx: FeaturizeContext): void {
+    const o = this.o;
+    const v = o.encodedBuckets ? parseInteger(b, s, e) : parseNumber(b, s, e);
+    if (Number.isNaN(v)) {
+      const text = Buffer.from(b.buffer, b.byteOffset + s, e - s).toString('utf8');
+      ctx.fail(r, 'bad_number', o.input, `feature "${o.name}": expected ${o.encodedBuckets ? 'an integer bucket id' : 'a number'} in column "${o.input}" but found ${JSON.stringify(text)}`, s);
+    }
+    vals[r] = v;
   }
 
   // Normalizes, then bucketizes (sparse) or packs (dense / sequence_dense). ro: sequence row offsets.
   private finish(vals: Float64Array, rows: number, ro: Int32Array | null, ctx: FeaturizeContext): DenseOutput | SparseOutput | SequenceDenseOutput {
     const o = this.o;
     const d = o.valueDim;
-    if (o.normalizer && !o.encodedBuckets) for (let i = 0; i < vals.length; i++) vals[i] = o.normalizer(vals[i]);
-    if (!o.boundaries && !o.sequence) return { kind: 'dense', values: new Float32Array(vals) };
+    if (o.normalizer && !o.encodedBuckets) normalizeAll(o.normalizer, vals);
+    if (!o.boundaries && !o.sequence) {
+      if (this.f32.length < vals.length) this.f32 = new Float32Array(vals.length);
+      const out = this.f32.length === vals.length ? this.f32 : this.f32.subarray(0, vals.length);
+      out.set(vals); // converts natively
+      return { kind: 'dense', values: out };
+    }
     const lengths = new Int32Array(rows);
     for (let r = 0; r < rows; r++) lengths[r] = o.sequence && ro ? (ro[r + 1] - ro[r]) * (o.boundaries ? d : 1) : o.boundaries ? d : 1;
     if (o.boundaries) {
