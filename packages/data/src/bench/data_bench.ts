@@ -4,7 +4,8 @@
  * worker threads, and in the same run a baseline that parses the TSV with csv-parse and
  * featurizes the same way. TSREC_BENCH_ROWS sets the row count (default 200000);
  * TSREC_BENCH_PARQUET_WORKER_DECODE=1 decodes Parquet in the workers (parquetDecodeInWorkers);
- * TSREC_BENCH_JSON=<path> also writes {"results":[{"name","workers","rows_per_s"}, ...]}.
+ * The main-thread run is repeated with the TypeScript field paths (useNativeFieldKernels(false))
+ * to show what the addon's field kernels give. TSREC_BENCH_JSON=<path> also writes {"results":[{"name","workers","rows_per_s"}, ...]}.
  */
 import * as fs from 'fs';
 import * as os from 'os';
@@ -12,6 +13,7 @@ import * as path from 'path';
 import { BadDataReport } from '../bad_data';
 import { DataLoader } from '../data_loader';
 import { FeatureEngine } from '../feature_engine';
+import { useNativeFieldKernels } from '../native_fields';
 import { ValueBlock } from '../raw_block';
 import { criteoFeatureConfigs, writeCriteoParquet, writeCriteoTsv } from '../synthetic/criteo_synthetic';
 
@@ -99,11 +101,19 @@ async function main(): Promise<void> {
     }
   }
   const inline = await timeLoader(f.tsv, 0);
+  // The same, with the TypeScript field paths instead of the addon's kernels (main thread only).
+  const was = useNativeFieldKernels(false);
+  const inlineTs = await timeLoader(f.tsv, 0);
+  useNativeFieldKernels(was);
   results.push({ name: 'csv_parse_baseline', workers: 1, rows_per_s: await timeCsvParse(f.tsv) });
   const base = results.find((r) => r.name === 'csv_parse_baseline')!.rows_per_s;
   console.log('\n| input | workers | rows/s | vs csv-parse |\n|---|---|---|---|');
   for (const r of results) console.log(`| ${r.name} | ${r.workers} | ${Math.round(r.rows_per_s).toLocaleString('en-US')} | ${(r.rows_per_s / base).toFixed(2)}x |`);
   console.log(`(tsv featurized in the main thread, no workers: ${Math.round(inline.rowsPerS).toLocaleString('en-US')} rows/s; time to the first batch: ${startup.join(', ')})`);
+  console.log(
+    `native field kernels (main thread, no workers): ${Math.round(inline.rowsPerS).toLocaleString('en-US')} rows/s vs ${Math.round(inlineTs.rowsPerS).toLocaleString('en-US')} with the TypeScript paths (${(inline.rowsPerS / inlineTs.rowsPerS).toFixed(2)}x)` +
+      (was ? '' : ' [TSREC_NATIVE_FIELDS=0: both ran the TypeScript paths]'),
+  );
   const tsv2 = results.find((r) => r.name === 'tsv' && r.workers === 2)!.rows_per_s;
   console.log(`\ntarget: >= 300,000 rows/s on TSV with 2 workers (${tsv2 >= 300000 ? 'met' : 'NOT met'}), >= 3x csv-parse (${tsv2 / base >= 3 ? 'met' : 'NOT met'})`);
   if (process.env.TSREC_BENCH_JSON) fs.writeFileSync(process.env.TSREC_BENCH_JSON, JSON.stringify({ results }, null, 2));

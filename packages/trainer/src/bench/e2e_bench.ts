@@ -11,7 +11,11 @@
  * Environment: TSREC_BENCH_ROWS (default 240,000), TSREC_BENCH_STEPS (measured steps, default 40),
  * TSREC_BENCH_WARMUP (default 5), TSREC_NUM_THREADS (native + BLAS threads; default all),
  * TSREC_BENCH_WORKERS (data workers, default 1: on 2 cores one low-priority worker beat two, README), TSREC_BENCH_TORCH=0 (skip PyTorch),
- * TSREC_BENCH_JSON=<path> (also write {"results":[{"name","threads","samples_per_s","peak_rss_mb"}, …]}).
+ * TSREC_BENCH_JSON=<path> (also write {"results":[{"name","threads","samples_per_s","peak_rss_mb"}, …]}),
+ * TSREC_BENCH_ROUNDS=n (n > 1: n interleaved rounds of tsrec — a child process each — and both
+ * PyTorch variants, a line per round, then the medians and the median of the per-round ratios:
+ * on a shared machine, throughput moves ±10–25% between minutes, so ratios of neighbouring runs
+ * are the figure to trust).
  */
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
@@ -29,6 +33,7 @@ const ROWS = Number(process.env.TSREC_BENCH_ROWS || 240_000);
 const STEPS = Number(process.env.TSREC_BENCH_STEPS || 40);
 const WARMUP = Number(process.env.TSREC_BENCH_WARMUP || 5);
 const WORKERS = Number(process.env.TSREC_BENCH_WORKERS ?? 1);
+const ROUNDS = Number(process.env.TSREC_BENCH_ROUNDS || 1);
 const BATCH = 4096;
 
 interface Result {
@@ -78,17 +83,57 @@ function torchEnv(variant: 'default' | 'tuned'): NodeJS.ProcessEnv {
   return env;
 }
 
-function torchBaseline(file: string, threads: number, env: NodeJS.ProcessEnv): (Result & Record<string, unknown>) | string {
+function torchBaseline(file: string, threads: number, env: NodeJS.ProcessEnv, quiet = false): (Result & Record<string, unknown>) | string {
   if (process.env.TSREC_BENCH_TORCH === '0') return 'skipped (TSREC_BENCH_TORCH=0)';
   const script = path.resolve(__dirname, '../../../../tools/bench_torch_deepfm.py');
   const py = ['/usr/bin/python3', 'python3'].find((p) => spawnSync(p, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0);
   if (!py) return 'unavailable (no python3 with torch: apt-get install python3-torch)';
-  const r = spawnSync(py, [script, '--data', file, '--threads', String(threads), '--batch', String(BATCH), '--steps', String(STEPS), '--warmup', String(WARMUP)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 24, env });
+  const r = spawnSync(py, [script, '--data', file, '--threads', String(threads), '--batch', String(BATCH), '--steps', String(STEPS), '--warmup', String(WARMUP)], { encoding: 'utf8', stdio: ['ignore', 'pipe', quiet ? 'ignore' : 'inherit'], maxBuffer: 1 << 24, env });
   const line = (r.stdout || '').trim().split('\n').pop() ?? '';
   try {
     return JSON.parse(line) as Result & Record<string, unknown>;
   } catch {
     return `failed (exit ${r.status}): ${line.slice(0, 200)}`;
+  }
+}
+
+const median = (xs: number[]) => {
+  const a = [...xs].sort((x, y) => x - y);
+  return a.length % 2 ? a[a.length >> 1] : (a[a.length / 2 - 1] + a[a.length / 2]) / 2;
+};
+const fmt = (x: number) => Math.round(x).toLocaleString('en-US');
+
+/** TSREC_BENCH_ROUNDS > 1: tsrec (child process), PyTorch default, PyTorch tuned, n times. */
+function interleavedRounds(file: string, dir: string, threads: number): void {
+  console.log(`${ROUNDS} interleaved rounds (tsrec in a child process, then PyTorch with OpenBLAS defaults and with tsrec's settings), ${STEPS} measured steps each`);
+  const rows: { tsrec: number; rss: number; torch: Partial<Record<'default' | 'tuned', number>> }[] = [];
+  for (let i = 0; i < ROUNDS; i++) {
+    const json = path.join(dir, `round-${process.pid}.json`);
+    const env = { ...process.env, TSREC_BENCH_ROUNDS: '1', TSREC_BENCH_TORCH: '0', TSREC_BENCH_JSON: json };
+    const c = spawnSync(process.execPath, [__filename], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+    if (c.status !== 0 || !fs.existsSync(json)) throw new Error(`round ${i + 1}: the tsrec run failed (exit ${c.status})`);
+    const t = (JSON.parse(fs.readFileSync(json, 'utf8')) as { results: Result[] }).results[0];
+    fs.rmSync(json, { force: true });
+    const row = { tsrec: t.samples_per_s, rss: t.peak_rss_mb, torch: {} as Partial<Record<'default' | 'tuned', number>> };
+    for (const variant of ['default', 'tuned'] as const) {
+      const r = torchBaseline(file, threads, torchEnv(variant), true);
+      if (typeof r === 'string') {
+        if (i === 0) console.log(`  PyTorch: ${r}`);
+        break;
+      }
+      row.torch[variant] = r.samples_per_s;
+    }
+    rows.push(row);
+    const best = Math.max(row.torch.default ?? 0, row.torch.tuned ?? 0);
+    const part = (v: 'default' | 'tuned') => (row.torch[v] ? `PyTorch ${v} ${fmt(row.torch[v]!)} (${(row.tsrec / row.torch[v]!).toFixed(2)}×)` : `PyTorch ${v} -`);
+    console.log(`  round ${i + 1}: tsrec ${fmt(row.tsrec)} samples/s (peak RSS ${row.rss.toFixed(0)} MB), ${part('default')}, ${part('tuned')}${best ? `; vs the faster ${(row.tsrec / best).toFixed(2)}×` : ''}`);
+  }
+  const withTorch = rows.filter((r) => r.torch.default || r.torch.tuned);
+  console.log(`medians: tsrec ${fmt(median(rows.map((r) => r.tsrec)))} samples/s` + (withTorch.length ? `, PyTorch default ${fmt(median(withTorch.map((r) => r.torch.default ?? 0)))}, tuned ${fmt(median(withTorch.map((r) => r.torch.tuned ?? 0)))}` : ''));
+  if (withTorch.length) {
+    const ratios = withTorch.map((r) => r.tsrec / Math.max(r.torch.default ?? 0, r.torch.tuned ?? 0));
+    const m = median(ratios);
+    console.log(`tsrec / faster PyTorch per round: ${ratios.map((x) => x.toFixed(2)).join(' ')}; median ${m.toFixed(2)}× (target ≥ 2×: ${m >= 2 ? 'met' : 'not met'})`);
   }
 }
 
@@ -106,6 +151,7 @@ async function main(): Promise<void> {
     console.log(`generated ${file} (${ROWS.toLocaleString('en-US')} rows) in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   }
   if (ROWS < (WARMUP + STEPS) * BATCH) throw new Error(`Expected TSREC_BENCH_ROWS >= ${(WARMUP + STEPS) * BATCH} (warmup + steps batches) but received ${ROWS}`);
+  if (ROUNDS > 1) return interleavedRounds(file, dir, threads);
   const modelDir = fs.mkdtempSync(path.join(dir, 'model-'));
   const config = loadPipelineConfig(benchConfig(file, modelDir), { validate: true });
   await setUpTfjs(await selectBackend({}));
