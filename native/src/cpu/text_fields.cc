@@ -9,7 +9,10 @@
 
 #include "tsrec/hash.h"
 
-#if defined(__AVX2__) || defined(__SSE2__)
+// TSREC_TEXT_FIELDS_PORTABLE=1 forces the plain-C++ chunk masks (what non-x86 builds get), so
+// the text_fields_scalar_test target checks them on x86 too.
+#if !defined(TSREC_TEXT_FIELDS_PORTABLE) && (defined(__AVX2__) || defined(__SSE2__))
+#define TSREC_TEXT_FIELDS_SIMD 1
 #include <immintrin.h>
 #endif
 
@@ -143,14 +146,14 @@ struct ChunkMasks {
   uint32_t delim, quote, high;
 };
 
-#if defined(__AVX2__)
+#if defined(TSREC_TEXT_FIELDS_SIMD) && defined(__AVX2__)
 inline ChunkMasks Masks32(const uint8_t* p, uint8_t delim, uint8_t quote) {
   const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
   return {static_cast<uint32_t>(_mm256_movemask_epi8(_mm256_cmpeq_epi8(v, _mm256_set1_epi8(static_cast<char>(delim))))),
           static_cast<uint32_t>(_mm256_movemask_epi8(_mm256_cmpeq_epi8(v, _mm256_set1_epi8(static_cast<char>(quote))))),
           static_cast<uint32_t>(_mm256_movemask_epi8(v))};
 }
-#elif defined(__SSE2__)
+#elif defined(TSREC_TEXT_FIELDS_SIMD)
 inline ChunkMasks Masks32(const uint8_t* p, uint8_t delim, uint8_t quote) {
   const __m128i d = _mm_set1_epi8(static_cast<char>(delim)), q = _mm_set1_epi8(static_cast<char>(quote));
   const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
