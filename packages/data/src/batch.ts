@@ -1,4 +1,4 @@
-import { KeyedJaggedBatch } from './keyed_jagged_batch';
+import { KeyedJaggedBatch, KeyedJaggedBatchMessage } from './keyed_jagged_batch';
 
 /** A jagged block of dense sequence values: element i of row r is values[(offset(r) + i) * dim ..]. */
 export interface SequenceDense {
@@ -187,8 +187,12 @@ export function transferList(b: Batch): ArrayBuffer[] {
   return [...set];
 }
 
-/** Rebuilds a batch received through postMessage (the class instance arrives as a plain object). */
+/** A batch as posted to another thread: the sparse part as plain arrays (KeyedJaggedBatch.toMessage). */
+export function packBatch(b: Batch): Batch {
+  return { ...b, sparse: b.sparse.toMessage() as unknown as KeyedJaggedBatch };
+}
+
+/** Rebuilds a batch received through postMessage (made by packBatch in the sending thread). */
 export function reviveBatch(o: Batch): Batch {
-  const s = o.sparse as unknown as { keys: string[]; batchSize: number; values: Int32Array; offsets: Int32Array; weights: Float32Array | null };
-  return { ...o, sparse: KeyedJaggedBatch.fromOffsets({ keys: s.keys, batchSize: s.batchSize, values: s.values, offsets: s.offsets, weights: s.weights }) };
+  return { ...o, sparse: KeyedJaggedBatch.revive(o.sparse as unknown as KeyedJaggedBatchMessage) };
 }

@@ -5,7 +5,7 @@
 import * as os from 'os';
 import { parentPort, workerData } from 'worker_threads';
 import { DataError } from './bad_data';
-import { transferList } from './batch';
+import { packBatch, transferList } from './batch';
 import { FeatureEngine } from './feature_engine';
 import { decodeParquetRows, openParquet, ParquetFile } from './parquet_source';
 import { RowFeaturizer } from './row_featurizer';
@@ -44,7 +44,7 @@ parentPort!.on('message', (m: { id: number; rb: RowBatch; decode?: { file: strin
   }
   try {
     const { batch, bad } = featurizer.featurize(m.rb);
-    parentPort!.postMessage({ id: m.id, batch, bad }, transferList(batch));
+    parentPort!.postMessage({ id: m.id, batch: packBatch(batch), bad }, transferList(batch));
   } catch (e) {
     const err = e as Error;
     const de = e instanceof DataError ? { reason: e.reason, location: e.location } : {};

@@ -3,8 +3,9 @@
  * synthetic Criteo-like data set.
  */
 export { KeyedJaggedBatch } from './keyed_jagged_batch';
+export type { KeyedJaggedBatchMessage } from './keyed_jagged_batch';
 export type { Batch, SequenceDense } from './batch';
-export { concatBatches, sliceBatch, takeRows, transferList, reviveBatch } from './batch';
+export { concatBatches, sliceBatch, takeRows, transferList, packBatch, reviveBatch } from './batch';
 export { BadDataReport, DataError, formatBadDataSummary } from './bad_data';
 export type { BadDataPolicy, BadDataReason, BadDataSummary, DataLocation } from './bad_data';
 export type * from './feature_spec';

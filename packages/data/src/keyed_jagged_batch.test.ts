@@ -44,10 +44,29 @@ describe('KeyedJaggedBatch', () => {
     expect(Array.from(w.bagWeights('a', 0))).toEqual([0.5, 2]);
   });
 
+  it('toMessage / revive: a structured clone carries only the arrays and revives equal', () => {
+    const a = kjb();
+    a.lengths(); // fills the lengths cache, which must not travel
+    const m = structuredClone(a.toMessage());
+    expect(Object.keys(m).sort()).toEqual(['batchSize', 'keys', 'offsets', 'values', 'weights']);
+    const b = KeyedJaggedBatch.revive(m);
+    expect(b.toJSON()).toEqual(a.toJSON());
+    expect(Array.from(b.offsets)).toEqual(Array.from(a.offsets));
+    // A message that toMessage could not have made gets the full validation and its message.
+    expect(() => KeyedJaggedBatch.revive({ ...m, offsets: Int32Array.of(0, 1, 0, 3, 4, 6, 7) })).not.toThrow(); // O(1) checks pass: trusted
+    expect(() => KeyedJaggedBatch.revive({ ...m, offsets: Int32Array.of(0, 1, 1, 3, 4, 6, 8) })).toThrow('Expected offsets[6] = values.length (7) but received 8');
+  });
+
+  it('fromLengths: lengths summing past int32 are refused', () => {
+    expect(() => KeyedJaggedBatch.fromLengths({ keys: ['a'], batchSize: 2, values: new Int32Array(1), lengths: Int32Array.of(2147483647, 2) })).toThrow('Expected offsets[2] = values.length (1) but received 2147483649');
+  });
+
   it('rejects inconsistent layouts with exact messages', () => {
     const keys = ['a', 'b'];
     expect(() => KeyedJaggedBatch.fromLengths({ keys, batchSize: 2, values: new Int32Array(0), lengths: new Int32Array(3) })).toThrow('Expected lengths of length 4 (keys 2 x batchSize 2) but received 3');
     expect(() => KeyedJaggedBatch.fromLengths({ keys, batchSize: 1, values: new Int32Array(0), lengths: Int32Array.of(-1, 1) })).toThrow('Expected non-negative lengths but lengths[0] is -1');
+    expect(() => KeyedJaggedBatch.fromLengths({ keys, batchSize: 1, values: new Int32Array(0), lengths: Int32Array.of(1, -1) })).toThrow('Expected non-negative lengths but lengths[1] is -1');
+    expect(() => KeyedJaggedBatch.fromLengths({ keys, batchSize: 1, values: new Int32Array(1), lengths: Int32Array.of(1, 1) })).toThrow('Expected offsets[2] = values.length (1) but received 2');
     expect(() => KeyedJaggedBatch.fromOffsets({ keys, batchSize: 1, values: new Int32Array(2), offsets: Int32Array.of(0, 2) })).toThrow('Expected offsets of length 3 (keys 2 x batchSize 1 + 1) but received 2');
     expect(() => KeyedJaggedBatch.fromOffsets({ keys, batchSize: 1, values: new Int32Array(2), offsets: Int32Array.of(1, 1, 2) })).toThrow('Expected offsets[0] = 0 but received 1');
     expect(() => KeyedJaggedBatch.fromOffsets({ keys, batchSize: 1, values: new Int32Array(2), offsets: Int32Array.of(0, 2, 1) })).toThrow('Expected non-decreasing offsets but offsets[2] = 1 < offsets[1] = 2');

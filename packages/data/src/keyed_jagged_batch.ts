@@ -20,6 +20,15 @@
  * without a copy. Instances are immutable by convention: the tfjs cpu backend aliases buffers,
  * so a batch's arrays are never reused once handed out.
  */
+/** A KeyedJaggedBatch's arrays as sent between threads (see toMessage / revive). */
+export interface KeyedJaggedBatchMessage {
+  keys: string[];
+  batchSize: number;
+  values: Int32Array;
+  offsets: Int32Array;
+  weights: Float32Array | null;
+}
+
 export class KeyedJaggedBatch {
   /** Feature names, in value order. */
   readonly keys: readonly string[];
@@ -46,18 +55,56 @@ export class KeyedJaggedBatch {
   /** Builds a batch from per-bag lengths (length F*B, feature-major). */
   static fromLengths(args: { keys: readonly string[]; batchSize: number; values: Int32Array; lengths: Int32Array; weights?: Float32Array | null }): KeyedJaggedBatch {
     const { keys, batchSize, values, lengths } = args;
+    const weights = args.weights ?? null;
     checkShape(keys, batchSize);
-    if (lengths.length !== keys.length * batchSize) {
-      throw new RangeError(`Expected lengths of length ${keys.length * batchSize} (keys ${keys.length} x batchSize ${batchSize}) but received ${lengths.length}`);
+    const n = lengths.length;
+    if (n !== keys.length * batchSize) {
+      throw new RangeError(`Expected lengths of length ${keys.length * batchSize} (keys ${keys.length} x batchSize ${batchSize}) but received ${n}`);
     }
-    const offsets = new Int32Array(lengths.length + 1);
-    for (let i = 0; i < lengths.length; i++) {
-      if (lengths[i] < 0) throw new RangeError(`Expected non-negative lengths but lengths[${i}] is ${lengths[i]}`);
-      offsets[i + 1] = offsets[i] + lengths[i];
+    // One pass: prefix sums, and the OR of all lengths, whose sign bit says whether any is negative.
+    // Offsets built from non-negative lengths need no second (non-decreasing) check.
+    const offsets = new Int32Array(n + 1);
+    let acc = 0;
+    let signs = 0;
+    for (let i = 0; i < n; i++) {
+      const l = lengths[i];
+      signs |= l;
+      acc += l;
+      offsets[i + 1] = acc;
     }
-    const kjb = KeyedJaggedBatch.fromOffsets({ ...args, offsets });
+    if (signs < 0) {
+      const i = lengths.findIndex((l) => l < 0);
+      throw new RangeError(`Expected non-negative lengths but lengths[${i}] is ${lengths[i]}`);
+    }
+    if (acc !== values.length) throw new RangeError(`Expected offsets[${n}] = values.length (${values.length}) but received ${acc}`);
+    if (weights && weights.length !== values.length) throw new RangeError(`Expected weights of length ${values.length} (as values) but received ${weights.length}`);
+    const kjb = new KeyedJaggedBatch(keys, batchSize, values, offsets, weights);
     kjb.lengthsCache = lengths;
     return kjb;
+  }
+
+  /**
+   * The arrays to send to another thread (a plain object: postMessage would also copy the
+   * caches of an instance, such as the F*B lengths). `revive` rebuilds the batch there.
+   */
+  toMessage(): KeyedJaggedBatchMessage {
+    return { keys: [...this.keys], batchSize: this.batchSize, values: this.values, offsets: this.offsets, weights: this.weights };
+  }
+
+  /**
+   * A batch from `toMessage()`'s arrays, made and validated by a KeyedJaggedBatch in another
+   * thread: only the O(1) shape checks run again (not the O(F*B) scan of the offsets).
+   */
+  static revive(m: KeyedJaggedBatchMessage): KeyedJaggedBatch {
+    const { keys, batchSize, values, offsets } = m;
+    const weights = m.weights ?? null;
+    checkShape(keys, batchSize);
+    const n = keys.length * batchSize;
+    if (offsets.length !== n + 1 || offsets[0] !== 0 || offsets[n] !== values.length || (weights && weights.length !== values.length)) {
+      // Not what toMessage makes: validate fully (and say what is wrong).
+      return KeyedJaggedBatch.fromOffsets({ keys, batchSize, values, offsets, weights });
+    }
+    return new KeyedJaggedBatch(keys, batchSize, values, offsets, weights);
   }
 
   /** Builds a batch from bag offsets (length F*B + 1, feature-major); validates them. */
