@@ -6,7 +6,7 @@ import { expandInputPaths } from './input_files';
 import { openParquet, ParquetFile, pushParquetRows } from './parquet_source';
 import { Rng } from './random';
 import { RowFeaturizer } from './row_featurizer';
-import { RankFilter, RowBatch, RowBatcher, RowSink, ShuffleBuffer } from './row_pipeline';
+import { ByteRecycler, RankFilter, RowBatch, RowBatcher, RowSink, ShuffleBuffer } from './row_pipeline';
 import { pushDelimitedRows, readHeader } from './row_source';
 import { WorkerPool } from './worker_pool';
 
@@ -78,6 +78,8 @@ export class DataLoader implements AsyncIterable<Batch> {
   private readonly parquet: boolean;
   private readonly report: BadDataReport;
   private pool: WorkerPool | null = null;
+  // Row-batch byte buffers the workers hand back, reused by the RowBatcher.
+  private readonly recycler = new ByteRecycler();
   private parquetFiles: ParquetFile[] = [];
 
   constructor(readonly options: DataLoaderOptions) {
@@ -119,7 +121,7 @@ export class DataLoader implements AsyncIterable<Batch> {
   private async *items(): AsyncGenerator<Item> {
     const o = this.options;
     const queue: RowBatch[] = [];
-    const batcher = new RowBatcher(o.batchSize, this.parquet ? this.columns : null, (rb) => queue.push(rb));
+    const batcher = new RowBatcher(o.batchSize, this.parquet ? this.columns : null, (rb) => queue.push(rb), (n) => this.recycler.take(n));
     const rng = new Rng(o.seed ?? 0);
     let sink: RowSink = batcher;
     if (o.shuffle) sink = new ShuffleBuffer(o.shuffleBufferSize ?? 10000, rng, sink);
@@ -155,7 +157,7 @@ export class DataLoader implements AsyncIterable<Batch> {
     const policy = o.badDataPolicy ?? 'fail';
     const spec = { columns: this.columns, files: this.files, format: this.format };
     const inline = workers === 0 ? new RowFeaturizer(this.engine, spec, policy) : null;
-    if (workers > 0) this.pool = new WorkerPool(workers, { features: o.features, spec, policy, niceness: o.workerNiceness ?? DEFAULT_WORKER_NICENESS });
+    if (workers > 0) this.pool = new WorkerPool(workers, { features: o.features, spec, policy, niceness: o.workerNiceness ?? DEFAULT_WORKER_NICENESS }, (b) => this.recycler.give(b));
     const prefetch = o.prefetch ?? 2 * workers + 2;
     const pending: { epochEnd?: number; result?: Promise<{ batch: Batch; bad: BadDataSummary }> }[] = [];
     let carry: Batch[] = [];

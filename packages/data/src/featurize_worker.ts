@@ -44,7 +44,11 @@ parentPort!.on('message', (m: { id: number; rb: RowBatch; decode?: { file: strin
   }
   try {
     const { batch, bad } = featurizer.featurize(m.rb);
-    parentPort!.postMessage({ id: m.id, batch: packBatch(batch), bad }, transferList(batch));
+    // The row bytes go back too, for the next row batch to be copied into (ByteRecycler).
+    const transfer = transferList(batch);
+    const recycled = m.rb.kind === 'csv' && m.rb.bytes.buffer instanceof ArrayBuffer && !transfer.includes(m.rb.bytes.buffer) ? m.rb.bytes.buffer : undefined;
+    if (recycled) transfer.push(recycled);
+    parentPort!.postMessage({ id: m.id, batch: packBatch(batch), bad, recycled }, transfer);
   } catch (e) {
     const err = e as Error;
     const de = e instanceof DataError ? { reason: e.reason, location: e.location } : {};

@@ -1,6 +1,6 @@
 import { delimitedFormat, frameRows, newRowFrames } from './delimited_splitter';
 import { Rng } from './random';
-import { CsvRowBatch, RankFilter, RowBatch, RowBatcher } from './row_pipeline';
+import { ByteRecycler, CsvRowBatch, RankFilter, RowBatch, RowBatcher } from './row_pipeline';
 import { pushDelimitedRows } from './row_source';
 import * as fs from 'fs';
 import * as os from 'os';
@@ -61,5 +61,37 @@ describe('RowBatcher.pushRows (bulk copy of framed rows)', () => {
     };
     expect(run(0, 1)).toEqual(Array.from({ length: 50 }, (_, i) => `${i},${i * 2}`));
     expect(run(1, 3)).toEqual(Array.from({ length: 16 }, (_, i) => `${3 * i + 1},${(3 * i + 1) * 2}`));
+  });
+});
+
+describe('ByteRecycler', () => {
+  it('hands back a spare buffer big enough, else fresh memory; keeps at most max', () => {
+    const r = new ByteRecycler(2);
+    const a = new ArrayBuffer(100), b = new ArrayBuffer(300), c = new ArrayBuffer(50);
+    r.give(a);
+    r.give(b);
+    r.give(c); // over max: dropped
+    expect(r.size).toBe(2);
+    expect(r.take(200).buffer).toBe(b);
+    expect(r.take(200).buffer).not.toBe(a); // a is too small: fresh
+    expect(r.take(10).buffer).toBe(a);
+    expect(r.size).toBe(0);
+  });
+
+  it('RowBatcher copies rows into recycled buffers and the rows read the same', () => {
+    const r = new ByteRecycler();
+    const out: RowBatch[] = [];
+    const batcher = new RowBatcher(2, null, (b) => out.push(b), (n) => r.take(n));
+    const text = Buffer.from('a,1\nb,2\nc,3\nd,4\ne,5\n');
+    const frames = newRowFrames(16);
+    frameRows(text, 0, text.length, true, 34, 1, frames);
+    batcher.pushRows(text, frames, 0, 2, 0); // batch 1; batch 2's buffer is taken at once (fresh)
+    const first = rowsOf(out);
+    const back = (out[0] as CsvRowBatch).bytes.buffer as ArrayBuffer;
+    r.give(back); // as a worker does once it has featurized batch 1
+    batcher.pushRows(text, frames, 2, 5, 0); // batch 2, then batch 3 into the recycled buffer
+    batcher.end();
+    expect((out[2] as CsvRowBatch).bytes.buffer).toBe(back);
+    expect([...first, ...rowsOf(out.slice(1))].map((x) => x[0])).toEqual(['a,1', 'b,2', 'c,3', 'd,4', 'e,5']);
   });
 });

@@ -3,6 +3,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { Batch } from './batch';
 import { DataLoader, DataLoaderOptions } from './data_loader';
+import { ByteRecycler } from './row_pipeline';
 import { criteoFeatureConfigs, writeCriteoTsv } from './synthetic/criteo_synthetic';
 import { workerScript } from './worker_pool';
 
@@ -45,6 +46,26 @@ maybe('worker threads', () => {
       expect(Array.from(threaded[i].labels.label)).toEqual(Array.from(inline[i].labels.label));
     }
     expect(threaded[0].sparse.bag('C1', 0).length).toBeLessThanOrEqual(1);
+  });
+
+  it("hand each row batch's bytes back, and the next row batches are copied into them", async () => {
+    const give = jest.spyOn(ByteRecycler.prototype, 'give');
+    const take = jest.spyOn(ByteRecycler.prototype, 'take');
+    try {
+      const inline = await collect(base);
+      give.mockClear();
+      take.mockClear();
+      const threaded = await collect({ ...base, numWorkers: 1, prefetch: 1 });
+      const given = new Set(give.mock.calls.map((c) => c[0]));
+      expect(given.size).toBeGreaterThan(0);
+      const reused = take.mock.results.filter((r) => given.has((r.value as Buffer).buffer as ArrayBuffer));
+      expect(reused.length).toBeGreaterThan(0);
+      expect(threaded.map((b) => Array.from(b.sparse.values))).toEqual(inline.map((b) => Array.from(b.sparse.values)));
+      expect(threaded.map((b) => Array.from(b.dense))).toEqual(inline.map((b) => Array.from(b.dense)));
+    } finally {
+      give.mockRestore();
+      take.mockRestore();
+    }
   });
 
   it('surface a worker error in the main thread with file:line:column, and shut down', async () => {

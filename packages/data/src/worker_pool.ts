@@ -18,7 +18,7 @@ export interface WorkerInit {
 
 /** Messages from a worker. */
 export type WorkerReply =
-  | { id: number; batch: Batch; bad: BadDataSummary }
+  | { id: number; batch: Batch; bad: BadDataSummary; recycled?: ArrayBuffer }
   | { id: number; rows: unknown[][] }
   | { id: number; error: { message: string; name: string; reason?: string; location?: { file: string; line: number; column: number } } };
 
@@ -44,7 +44,12 @@ export class WorkerPool {
   private id = 0;
   private closed = false;
 
-  constructor(n: number, init: WorkerInit) {
+  /** `onRecycle` receives each featurized row batch's byte buffer back from its worker. */
+  constructor(
+    n: number,
+    init: WorkerInit,
+    private readonly onRecycle?: (bytes: ArrayBuffer) => void,
+  ) {
     const script = workerScript();
     for (let i = 0; i < n; i++) {
       const w = new Worker(script, { workerData: init });
@@ -89,7 +94,10 @@ export class WorkerPool {
       const e = m.error;
       t.reject(e.reason && e.location ? new DataError(e.reason as never, e.location, e.message.replace(/^[^:]*:\d+:\d+: /, '')) : Object.assign(new Error(e.message), { name: e.name }));
     } else if ('rows' in m) t.resolve(m.rows);
-    else t.resolve({ batch: reviveBatch(m.batch), bad: m.bad });
+    else {
+      if (m.recycled && this.onRecycle) this.onRecycle(m.recycled);
+      t.resolve({ batch: reviveBatch(m.batch), bad: m.bad });
+    }
   }
 
   private failAll(e: Error): void {
