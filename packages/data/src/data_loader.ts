@@ -7,7 +7,7 @@ import { openParquet, ParquetFile, pushParquetRows } from './parquet_source';
 import { Rng } from './random';
 import { RowFeaturizer } from './row_featurizer';
 import { ByteRecycler, RankFilter, RowBatch, RowBatcher, RowSink, ShuffleBuffer } from './row_pipeline';
-import { pushDelimitedRows, readHeader } from './row_source';
+import { pushDelimitedRowsAsync, readHeader } from './row_source';
 import { WorkerPool } from './worker_pool';
 
 /** Options of a data loader (DataConfig fields in camelCase, plus run settings). */
@@ -141,7 +141,7 @@ export class DataLoader implements AsyncIterable<Batch> {
             : pushParquetRows(pf, fi, this.columns, sink);
           for await (const _ of rows) while (queue.length) yield { kind: 'rows', rb: queue.shift()! };
         } else {
-          for (const _ of pushDelimitedRows(this.files[fi], fi, this.format, withHeader, sink)) while (queue.length) yield { kind: 'rows', rb: queue.shift()! };
+          for await (const _ of pushDelimitedRowsAsync(this.files[fi], fi, this.format, withHeader, sink)) while (queue.length) yield { kind: 'rows', rb: queue.shift()! };
         }
       }
       sink.end();

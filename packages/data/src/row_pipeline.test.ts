@@ -1,7 +1,7 @@
 import { delimitedFormat, frameRows, newRowFrames } from './delimited_splitter';
 import { Rng } from './random';
 import { ByteRecycler, CsvRowBatch, RankFilter, RowBatch, RowBatcher } from './row_pipeline';
-import { pushDelimitedRows } from './row_source';
+import { pushDelimitedRows, pushDelimitedRowsAsync } from './row_source';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -61,6 +61,47 @@ describe('RowBatcher.pushRows (bulk copy of framed rows)', () => {
     };
     expect(run(0, 1)).toEqual(Array.from({ length: 50 }, (_, i) => `${i},${i * 2}`));
     expect(run(1, 3)).toEqual(Array.from({ length: 16 }, (_, i) => `${3 * i + 1},${(3 * i + 1) * 2}`));
+  });
+});
+
+describe('pushDelimitedRowsAsync (reads ahead)', () => {
+  const seed = Number(process.env.TSREC_TEST_SEED ?? Math.floor(Math.random() * 2 ** 31));
+  it(`pushes the same rows, lines and count as pushDelimitedRows for any chunk size (seed ${seed})`, async () => {
+    const rng = new Rng(seed);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsrec-async-rows-'));
+    for (let trial = 0; trial < 25; trial++) {
+      const lines: string[] = ['h1,h2'];
+      const n = rng.int(60);
+      for (let i = 0; i < n; i++) {
+        const r = rng.next();
+        if (r < 0.05) lines.push(''); // blank line (skipped)
+        else if (r < 0.1) lines.push(`"multi\nline ${i}",x`); // a newline inside quotes
+        else lines.push(`${'v'.repeat(rng.int(r < 0.2 ? 300 : 20))}${i},${i}`);
+      }
+      const eol = rng.next() < 0.3 ? '\r\n' : '\n';
+      const text = lines.join(eol) + (rng.next() < 0.5 ? eol : '');
+      const file = path.join(dir, `f${trial}.csv`);
+      fs.writeFileSync(file, text);
+      const chunk = [16, 64, 100, 1000, 1 << 16][rng.int(5)];
+      const collect = async (sync: boolean) => {
+        const out: RowBatch[] = [];
+        const sink = new RowBatcher(7, null, (b) => out.push(b));
+        let count = 0;
+        if (sync) {
+          const g = pushDelimitedRows(file, 0, delimitedFormat(',', '"'), true, sink, chunk);
+          for (let r = g.next(); ; r = g.next()) if (r.done) { count = r.value; break; }
+        } else {
+          const g = pushDelimitedRowsAsync(file, 0, delimitedFormat(',', '"'), true, sink, chunk);
+          for (let r = await g.next(); ; r = await g.next()) if (r.done) { count = r.value; break; }
+        }
+        sink.end();
+        return { count, rows: rowsOf(out) };
+      };
+      const a = await collect(false);
+      const b = await collect(true);
+      expect({ trial, chunk, ...a }).toEqual({ trial, chunk, ...b });
+      expect(a.count).toBe(lines.slice(1).filter((l) => l !== '').length);
+    }
   });
 });
 

@@ -26,39 +26,49 @@ function readHead(file: string, n: number): Buffer {
   }
 }
 
+/** Frames rows of buffers (from `start`) into `sink`, keeping the line count and header state across calls. */
+function rowConsumer(fileIndex: number, fmt: DelimitedFormat, withHeader: boolean, sink: RowSink) {
+  const frames = newRowFrames(16384);
+  let rows = 0;
+  let line = 1;
+  let skipHeader = withHeader;
+  return {
+    rows: () => rows,
+    /** Pushes the complete rows of buf[start, end) (all of it when isLast); returns where the rest begins. */
+    consume(buf: Buffer, start: number, end: number, isLast: boolean): number {
+      let pos = start;
+      for (;;) {
+        frames.count = 0;
+        const r = frameRows(buf, pos, end, isLast, fmt.quote, line, frames);
+        let first = 0;
+        if (skipHeader && frames.count > 0) {
+          skipHeader = false;
+          first = 1;
+        }
+        if (sink.pushRows) sink.pushRows(buf, frames, first, frames.count, fileIndex);
+        else for (let k = first; k < frames.count; k++) sink.push(buf, frames.starts[k], frames.ends[k], null, frames.lines[k], fileIndex);
+        rows += Math.max(0, frames.count - first);
+        pos = r.pos;
+        line = r.line;
+        if (frames.count < frames.starts.length) return pos;
+      }
+    },
+  };
+}
+
 /**
  * Pushes every row of a delimited file into `sink`, reading `chunkBytes` at a time (gzip files
  * are inflated whole), and yields after each chunk so the caller can apply back-pressure.
  * Skips the header line when `withHeader`. Returns the number of rows.
  */
 export function* pushDelimitedRows(file: string, fileIndex: number, fmt: DelimitedFormat, withHeader: boolean, sink: RowSink, chunkBytes = 4 << 20): Generator<void, number> {
-  const frames = newRowFrames(16384);
-  let rows = 0;
-  let line = 1;
-  let skipHeader = withHeader;
-  const consume = (buf: Buffer, end: number, isLast: boolean): number => {
-    let pos = 0;
-    for (;;) {
-      frames.count = 0;
-      const r = frameRows(buf, pos, end, isLast, fmt.quote, line, frames);
-      let first = 0;
-      if (skipHeader && frames.count > 0) {
-        skipHeader = false;
-        first = 1;
-      }
-      if (sink.pushRows) sink.pushRows(buf, frames, first, frames.count, fileIndex);
-      else for (let k = first; k < frames.count; k++) sink.push(buf, frames.starts[k], frames.ends[k], null, frames.lines[k], fileIndex);
-      rows += Math.max(0, frames.count - first);
-      pos = r.pos;
-      line = r.line;
-      if (frames.count < frames.starts.length) return pos;
-    }
-  };
+  const c = rowConsumer(fileIndex, fmt, withHeader, sink);
+  const consume = (buf: Buffer, end: number, isLast: boolean) => c.consume(buf, 0, end, isLast);
   if (file.endsWith('.gz')) {
     const buf = zlib.gunzipSync(fs.readFileSync(file));
     consume(buf, buf.length, true);
     yield;
-    return rows;
+    return c.rows();
   }
   const fd = fs.openSync(file, 'r');
   try {
@@ -83,5 +93,60 @@ export function* pushDelimitedRows(file: string, fileIndex: number, fmt: Delimit
   } finally {
     fs.closeSync(fd);
   }
-  return rows;
+  return c.rows();
+}
+
+/**
+ * pushDelimitedRows with the reads in the background: while one chunk is framed and pushed, the
+ * next is read into a second buffer (libuv's thread pool does the copy from the page cache, which
+ * took ~0.9 ms of the main thread per 4096 Criteo rows). The chunk's unfinished last row is
+ * copied into the gap kept in front of the next chunk's data, so rows stay contiguous.
+ */
+export async function* pushDelimitedRowsAsync(file: string, fileIndex: number, fmt: DelimitedFormat, withHeader: boolean, sink: RowSink, chunkBytes = 4 << 20): AsyncGenerator<void, number> {
+  if (file.endsWith('.gz')) return yield* pushDelimitedRows(file, fileIndex, fmt, withHeader, sink, chunkBytes);
+  const c = rowConsumer(fileIndex, fmt, withHeader, sink);
+  const gap = Math.min(1 << 20, chunkBytes); // room for the previous chunk's partial row
+  const fh = await fs.promises.open(file, 'r');
+  try {
+    let cur = Buffer.allocUnsafe(gap + chunkBytes);
+    let next = Buffer.allocUnsafe(gap + chunkBytes);
+    let filePos = 0;
+    let reading = fh.read(cur, gap, chunkBytes, filePos);
+    let tail: Buffer | null = null; // a partial row longer than the gap (rare): kept apart
+    let tailInGap = 0; // or the length of the partial row already copied in front of cur's data
+    for (;;) {
+      const got = (await reading).bytesRead;
+      filePos += got;
+      const isLast = got === 0;
+      if (!isLast) reading = fh.read(next, gap, chunkBytes, filePos);
+      let buf = cur;
+      let start = gap - tailInGap;
+      let end = gap + got;
+      if (tail) {
+        buf = Buffer.concat([tail, cur.subarray(gap, gap + got)]);
+        start = 0;
+        end = buf.length;
+        tail = null;
+      }
+      const used = c.consume(buf, start, end, isLast);
+      if (isLast) {
+        yield;
+        break;
+      }
+      // The unfinished row goes in front of the next chunk (the read in flight writes after the gap).
+      const rest = end - used;
+      if (rest <= gap) {
+        buf.copy(next, gap - rest, used, end);
+        tailInGap = rest;
+      } else {
+        tail = Buffer.from(buf.subarray(used, end));
+        tailInGap = 0;
+      }
+      [cur, next] = [next, cur];
+      yield;
+    }
+  } finally {
+    await fh.close();
+  }
+  return c.rows();
 }
