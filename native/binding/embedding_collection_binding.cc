@@ -4,6 +4,7 @@
 
 #include <memory>
 
+#include "binding_util.h"
 #include "tsrec/embedding_collection.h"
 #include "tsrec/gather_probe.h"
 #include "tsrec/tbe_cuda.h"
@@ -13,14 +14,6 @@ namespace tsrec_binding {
 using namespace tsrec;
 
 namespace {
-
-bool Fail(Napi::Env env, const Status& s) {
-  if (s.ok()) return false;
-  Napi::Error e = Napi::Error::New(env, s.message());
-  e.Set("code", Napi::String::New(env, s.code() == StatusCode::kOutOfRange ? "ERR_TSREC_OUT_OF_RANGE" : "ERR_TSREC_NATIVE"));
-  e.ThrowAsJavaScriptException();
-  return true;
-}
 
 float NumF(const Napi::Object& o, const char* k, float def) {
   Napi::Value v = o.Get(k);

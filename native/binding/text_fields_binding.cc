@@ -5,33 +5,12 @@
 
 #include <string>
 
+#include "binding_util.h"
 #include "tsrec/text_fields.h"
 
 namespace tsrec_binding {
 
 namespace {
-
-template <typename T>
-T* DataOf(const Napi::Value& v) {
-  Napi::TypedArray ta = v.As<Napi::TypedArray>();
-  return reinterpret_cast<T*>(static_cast<uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset());
-}
-
-int64_t LengthOf(const Napi::Value& v) { return static_cast<int64_t>(v.As<Napi::TypedArray>().ElementLength()); }
-
-// (bytes, starts, ends, ...): ranges over bytes, as many as starts has.
-bool RowsOf(const Napi::CallbackInfo& info, tsrec::TextRows* r) {
-  r->bytes = DataOf<const uint8_t>(info[0]);
-  r->num_bytes = LengthOf(info[0]);
-  r->starts = DataOf<const int32_t>(info[1]);
-  r->ends = DataOf<const int32_t>(info[2]);
-  r->count = LengthOf(info[1]);
-  if (LengthOf(info[2]) != r->count) {
-    Napi::RangeError::New(info.Env(), "starts and ends must have the same length").ThrowAsJavaScriptException();
-    return false;
-  }
-  return true;
-}
 
 bool TooShort(const Napi::CallbackInfo& info, const Napi::Value& v, int64_t need, const char* name) {
   if (LengthOf(v) >= need) return false;
@@ -40,19 +19,11 @@ bool TooShort(const Napi::CallbackInfo& info, const Napi::Value& v, int64_t need
   return true;
 }
 
-bool Fail(Napi::Env env, const tsrec::Status& s) {
-  if (s.ok()) return false;
-  Napi::Error e = Napi::Error::New(env, s.message());
-  e.Set("code", Napi::String::New(env, s.code() == tsrec::StatusCode::kOutOfRange ? "ERR_TSREC_OUT_OF_RANGE" : "ERR_TSREC_NATIVE"));
-  e.ThrowAsJavaScriptException();
-  return true;
-}
-
 // splitDelimitedFast(bytes, rowStarts, rowEnds, delim, quote, numCols, stride, fieldStarts, fieldEnds) -> handled
 Napi::Value SplitDelimitedFast(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  tsrec::TextRows rows;
-  if (!RowsOf(info, &rows)) return env.Undefined();
+  tsrec::ByteRanges rows;
+  if (!RangesOf(info, &rows)) return env.Undefined();
   const int delim = info[3].As<Napi::Number>().Int32Value();
   const int quote = info[4].As<Napi::Number>().Int32Value();
   const int64_t cols = info[5].As<Napi::Number>().Int64Value();
@@ -72,8 +43,8 @@ Napi::Value SplitDelimitedFast(const Napi::CallbackInfo& info) {
 // hashIdFields(bytes, starts, ends, separator, maxValues, numBuckets, defaultId, values, lengths) -> count
 Napi::Value HashIdFields(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  tsrec::TextRows fields;
-  if (!RowsOf(info, &fields)) return env.Undefined();
+  tsrec::ByteRanges fields;
+  if (!RangesOf(info, &fields)) return env.Undefined();
   tsrec::HashIdSpec spec;
   spec.separator = info[3].As<Napi::Number>().Int32Value();
   spec.max_values = info[4].As<Napi::Number>().Int64Value();
@@ -88,8 +59,8 @@ Napi::Value HashIdFields(const Napi::CallbackInfo& info) {
 // parseDecimalFields(bytes, starts, ends, emptyValue, out: Float64Array, slowRows: Int32Array) -> numSlow
 Napi::Value ParseDecimalFields(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  tsrec::TextRows fields;
-  if (!RowsOf(info, &fields)) return env.Undefined();
+  tsrec::ByteRanges fields;
+  if (!RangesOf(info, &fields)) return env.Undefined();
   const double empty = info[3].As<Napi::Number>().DoubleValue();
   if (TooShort(info, info[4], fields.count, "out") || TooShort(info, info[5], fields.count, "slowRows")) return env.Undefined();
   int64_t slow = 0;

@@ -19,8 +19,8 @@ namespace {
 struct Framed {
   std::string text;
   std::vector<int32_t> starts, ends;
-  TextRows rows() const {
-    TextRows r;
+  ByteRanges rows() const {
+    ByteRanges r;
     r.bytes = reinterpret_cast<const uint8_t*>(text.data());
     r.num_bytes = static_cast<int64_t>(text.size());
     r.starts = starts.data();

@@ -56,8 +56,11 @@ class BucketMod {
 #endif
 };
 
-/** Checks every range lies in [0, num_bytes] with start <= end; the message names the first bad one. */
-Status ValidateByteRanges(const ByteRanges& r);
+/**
+ * Checks every range lies in [0, num_bytes] with start <= end; the message names the first bad
+ * one as "<what>: <item> i has range [s, e) outside ...".
+ */
+Status ValidateByteRanges(const ByteRanges& r, const char* what = "hash", const char* item = "string");
 
 /** out[i] = Fingerprint64(string i) % num_buckets, for num_buckets in [1, 2^31 - 1]. */
 Status HashBuckets(const ByteRanges& r, uint64_t num_buckets, int32_t* out);

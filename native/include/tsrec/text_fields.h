@@ -8,18 +8,12 @@
 #pragma once
 #include <cstdint>
 
+#include "tsrec/hash.h"
 #include "tsrec/status.h"
 
 namespace tsrec {
 
-/** Rows of a text buffer: row r is bytes[row_starts[r], row_ends[r]). */
-struct TextRows {
-  const uint8_t* bytes = nullptr;
-  int64_t num_bytes = 0;
-  const int32_t* starts = nullptr;
-  const int32_t* ends = nullptr;
-  int64_t count = 0;
-};
+// Rows and fields are ByteRanges (tsrec/hash.h): row r is bytes[starts[r], ends[r]).
 
 /**
  * Splits every row at `delim` into exactly `num_cols` fields, written column-major:
@@ -28,7 +22,7 @@ struct TextRows {
  * any row has another field count, a field that starts with `quote` (quote < 0: none) or invalid
  * UTF-8: the caller then splits the whole set itself. Requires col_stride >= rows.count.
  */
-Status SplitDelimitedFast(const TextRows& rows, int delim, int quote, int64_t num_cols, int64_t col_stride, int32_t* field_starts,
+Status SplitDelimitedFast(const ByteRanges& rows, int delim, int quote, int64_t num_cols, int64_t col_stride, int32_t* field_starts,
                           int32_t* field_ends, bool* handled);
 
 /** How id fields become embedding rows (hash_bucket_size ids). */
@@ -48,7 +42,7 @@ struct HashIdSpec {
  * row, lengths[r] the count of row r. *count is the total; when it exceeds `capacity` only the
  * lengths are complete and the caller retries with room for *count values.
  */
-Status HashIdFields(const TextRows& fields, const HashIdSpec& spec, int32_t* values, int64_t capacity, int32_t* lengths, int64_t* count);
+Status HashIdFields(const ByteRanges& fields, const HashIdSpec& spec, int32_t* values, int64_t capacity, int32_t* lengths, int64_t* count);
 
 /**
  * Decimal fields: out[r] = the number in field r (spaces around it allowed), or `empty_value`
@@ -57,6 +51,6 @@ Status HashIdFields(const TextRows& fields, const HashIdSpec& spec, int32_t* val
  * "12.5.1" or "" after trimming — is listed in slow_rows (room for rows.count) with *num_slow,
  * and its out[r] is left as is for the caller to parse.
  */
-Status ParseDecimalFields(const TextRows& fields, double empty_value, double* out, int32_t* slow_rows, int64_t* num_slow);
+Status ParseDecimalFields(const ByteRanges& fields, double empty_value, double* out, int32_t* slow_rows, int64_t* num_slow);
 
 }  // namespace tsrec

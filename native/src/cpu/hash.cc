@@ -162,16 +162,16 @@ uint64_t Fingerprint64(const char* s, size_t len) {
   return HashOver64(s, len);
 }
 
-Status ValidateByteRanges(const ByteRanges& r) {
-  if (r.count < 0) return Status::InvalidArgument("hash: negative string count " + std::to_string(r.count));
-  if (r.count > 0 && (r.starts == nullptr || r.ends == nullptr)) return Status::InvalidArgument("hash: missing starts/ends arrays");
-  if (r.num_bytes > 0 && r.bytes == nullptr) return Status::InvalidArgument("hash: missing byte buffer");
+Status ValidateByteRanges(const ByteRanges& r, const char* what, const char* item) {
+  const std::string w(what), it(item);
+  if (r.count < 0) return Status::InvalidArgument(w + ": negative " + it + " count " + std::to_string(r.count));
+  if (r.count > 0 && (r.starts == nullptr || r.ends == nullptr)) return Status::InvalidArgument(w + ": missing starts/ends arrays");
+  if (r.num_bytes > 0 && r.bytes == nullptr) return Status::InvalidArgument(w + ": missing byte buffer");
   for (int64_t i = 0; i < r.count; ++i) {
     const int64_t s = r.starts[i], e = r.ends[i];
     if (s < 0 || e < s || e > r.num_bytes) {
-      return Status::OutOfRange("hash: string " + std::to_string(i) + " has range [" + std::to_string(s) + ", " + std::to_string(e) +
-                                ") outside the " + std::to_string(r.num_bytes) + "-byte buffer (expected 0 <= start <= end <= " +
-                                std::to_string(r.num_bytes) + ")");
+      return Status::OutOfRange(w + ": " + it + " " + std::to_string(i) + " has range [" + std::to_string(s) + ", " + std::to_string(e) + ") outside the " +
+                                std::to_string(r.num_bytes) + "-byte buffer (expected 0 <= start <= end <= " + std::to_string(r.num_bytes) + ")");
     }
   }
   return Status::Ok();

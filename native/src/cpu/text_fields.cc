@@ -20,20 +20,6 @@ namespace tsrec {
 
 namespace {
 
-Status ValidateRows(const TextRows& r, const char* what) {
-  if (r.count < 0) return Status::InvalidArgument(std::string(what) + ": negative row count " + std::to_string(r.count));
-  if (r.count > 0 && (r.starts == nullptr || r.ends == nullptr)) return Status::InvalidArgument(std::string(what) + ": missing starts/ends arrays");
-  if (r.num_bytes > 0 && r.bytes == nullptr) return Status::InvalidArgument(std::string(what) + ": missing byte buffer");
-  for (int64_t i = 0; i < r.count; ++i) {
-    const int64_t s = r.starts[i], e = r.ends[i];
-    if (s < 0 || e < s || e > r.num_bytes) {
-      return Status::OutOfRange(std::string(what) + ": range " + std::to_string(i) + " is [" + std::to_string(s) + ", " + std::to_string(e) + ") outside the " +
-                                std::to_string(r.num_bytes) + "-byte buffer (expected 0 <= start <= end <= " + std::to_string(r.num_bytes) + ")");
-    }
-  }
-  return Status::Ok();
-}
-
 // Whether bytes[s, e) is valid UTF-8 by firstInvalidUtf8's rules (no overlongs, no surrogates,
 // nothing above U+10FFFF, no sequence cut by the end).
 bool ValidUtf8(const uint8_t* b, int64_t s, int64_t e) {
@@ -206,12 +192,12 @@ bool SplitRowScalar(const uint8_t* b, int32_t rs, int32_t re, uint8_t dl, int qu
 // each set bit ends a field (a byte loop mispredicts a branch at every field end, and Criteo
 // fields average 6 bytes). Rows holding the quote byte go through the byte loop, which checks
 // whether a field starts with it.
-Status SplitDelimitedFast(const TextRows& rows, int delim, int quote, int64_t num_cols, int64_t col_stride, int32_t* field_starts,
+Status SplitDelimitedFast(const ByteRanges& rows, int delim, int quote, int64_t num_cols, int64_t col_stride, int32_t* field_starts,
                           int32_t* field_ends, bool* handled) {
   *handled = false;
   if (delim < 0 || delim > 255 || quote > 255) return Status::InvalidArgument("splitDelimited: delimiter and quote must be bytes");
   if (num_cols < 1 || col_stride < rows.count) return Status::InvalidArgument("splitDelimited: need num_cols >= 1 and col_stride >= rows");
-  TSREC_RETURN_IF_ERROR(ValidateRows(rows, "splitDelimited"));
+  TSREC_RETURN_IF_ERROR(ValidateByteRanges(rows, "splitDelimited", "row"));
   const uint8_t* b = rows.bytes;
   const uint8_t dl = static_cast<uint8_t>(delim);
   // A quote byte that cannot occur when there is none: the delimiter itself (masked out below).
@@ -266,13 +252,13 @@ Status SplitDelimitedFast(const TextRows& rows, int delim, int quote, int64_t nu
   return Status::Ok();
 }
 
-Status HashIdFields(const TextRows& fields, const HashIdSpec& spec, int32_t* values, int64_t capacity, int32_t* lengths, int64_t* count) {
+Status HashIdFields(const ByteRanges& fields, const HashIdSpec& spec, int32_t* values, int64_t capacity, int32_t* lengths, int64_t* count) {
   *count = 0;
   if (spec.num_buckets < 1 || spec.num_buckets > 0x7fffffffULL) {
     return Status::InvalidArgument("hashIdFields: num_buckets must be in [1, 2147483647] but is " + std::to_string(spec.num_buckets));
   }
   if (spec.separator > 255 || spec.max_values < 0 || spec.default_id < -1) return Status::InvalidArgument("hashIdFields: bad separator, max_values or default_id");
-  TSREC_RETURN_IF_ERROR(ValidateRows(fields, "hashIdFields"));
+  TSREC_RETURN_IF_ERROR(ValidateByteRanges(fields, "hashIdFields", "field"));
   const uint8_t* b = fields.bytes;
   const char* base = reinterpret_cast<const char*>(b);
   const BucketMod mod(spec.num_buckets);
@@ -315,9 +301,9 @@ Status HashIdFields(const TextRows& fields, const HashIdSpec& spec, int32_t* val
   return Status::Ok();
 }
 
-Status ParseDecimalFields(const TextRows& fields, double empty_value, double* out, int32_t* slow_rows, int64_t* num_slow) {
+Status ParseDecimalFields(const ByteRanges& fields, double empty_value, double* out, int32_t* slow_rows, int64_t* num_slow) {
   *num_slow = 0;
-  TSREC_RETURN_IF_ERROR(ValidateRows(fields, "parseDecimalFields"));
+  TSREC_RETURN_IF_ERROR(ValidateByteRanges(fields, "parseDecimalFields", "field"));
   int64_t slow = 0;
   for (int64_t r = 0; r < fields.count; ++r) {
     const int32_t s = fields.starts[r], e = fields.ends[r];

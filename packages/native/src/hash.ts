@@ -19,11 +19,12 @@ export const MAX_HASH_BUCKETS = 2147483647;
 
 // Realm-independent typed-array checks: arrays made by the addon or another realm (jest) fail
 // `instanceof` but carry the right tag.
-function tagOf(v: unknown): string {
+export function tagOf(v: unknown): string {
   return ArrayBuffer.isView(v) ? Object.prototype.toString.call(v).slice(8, -1) : '';
 }
 
-function checkRanges(bytes: unknown, starts: unknown, ends: unknown): number {
+/** Checks (bytes, starts, ends) are a Uint8Array and two Int32Arrays of one length; returns the length. */
+export function checkRanges(bytes: unknown, starts: unknown, ends: unknown): number {
   if (tagOf(bytes) !== 'Uint8Array') throw invalidParameterError('bytes', 'a Uint8Array (or Buffer)', bytes);
   if (tagOf(starts) !== 'Int32Array') throw invalidParameterError('starts', 'an Int32Array', starts);
   if (tagOf(ends) !== 'Int32Array') throw invalidParameterError('ends', 'an Int32Array', ends);

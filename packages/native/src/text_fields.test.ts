@@ -1,3 +1,4 @@
+import { addon } from './addon';
 import { hashBuckets } from './hash';
 import { hashIdFields, parseDecimalFields, splitDelimitedFast } from './text_fields';
 
@@ -11,7 +12,7 @@ describe('text field kernels', () => {
     const text = (c: number, r: number) => b.subarray(fs[c * 5 + r], fe[c * 5 + r]).toString();
     expect([text(0, 0), text(1, 0), text(2, 0), text(0, 1), text(1, 1), text(2, 1)]).toEqual(['a', 'bb', '', 'ccc', 'd', 'e']);
     expect(splitDelimitedFast(enc('"a",b'), Int32Array.of(0), Int32Array.of(5), 44, 34, 2, 1, fs, fe)).toBe(false);
-    expect(() => splitDelimitedFast(b, Int32Array.of(0), Int32Array.of(99), 44, 34, 3, 5, fs, fe)).toThrow('splitDelimited: range 0 is [0, 99) outside the 13-byte buffer');
+    expect(() => splitDelimitedFast(b, Int32Array.of(0), Int32Array.of(99), 44, 34, 3, 5, fs, fe)).toThrow('splitDelimited: row 0 has range [0, 99) outside the 13-byte buffer (expected 0 <= start <= end <= 13)');
     expect(() => splitDelimitedFast(b, Int32Array.of(0), Int32Array.of(5), 44, 34, 3, 0, fs, fe)).toThrow('Expected an integer >= 1 (the row count) for stride but received 0 of type number');
     expect(() => splitDelimitedFast(b, Int32Array.of(0), Int32Array.of(5), 44, 34, 4, 5, fs, fe)).toThrow('Expected an Int32Array of length >= 20 for fieldStarts');
     expect(() => splitDelimitedFast(b, Int32Array.of(0), Int32Array.of(5), 300, 34, 3, 5, fs, fe)).toThrow('Expected a byte value for delimiter but received 300');
@@ -42,5 +43,12 @@ describe('text field kernels', () => {
     expect(Array.from(slow)).toEqual([2, 5]);
     expect(Array.from(out)).toEqual([12, -3.5, -1, 7, 9, -1]);
     expect(() => parseDecimalFields(b, starts, ends, 0, new Float64Array(2))).toThrow('Expected a Float64Array of length >= 6 for out');
+  });
+
+  it('the bindings refuse starts/ends of different lengths before reading memory (shared RangesOf)', () => {
+    const a = addon() as unknown as Record<string, (...args: unknown[]) => unknown>;
+    const b = enc('abcd');
+    expect(() => a.hashBuckets(b, Int32Array.of(0, 1), Int32Array.of(1), 10, new Int32Array(2))).toThrow('starts and ends must have the same length');
+    expect(() => a.parseDecimalFields(b, Int32Array.of(0, 1), Int32Array.of(1), 0, new Float64Array(2), new Int32Array(2))).toThrow('starts and ends must have the same length');
   });
 });

@@ -1,5 +1,6 @@
 import { addon } from './addon';
 import { invalidParameterError, nativeError } from './errors';
+import { checkRanges, tagOf } from './hash';
 
 /**
  * Byte-level kernels of the CSV featurize step (native/src/cpu/text_fields.cc). Each is the fast
@@ -12,19 +13,6 @@ interface TextFieldsAddon {
   splitDelimitedFast(bytes: Uint8Array, rowStarts: Int32Array, rowEnds: Int32Array, delimiter: number, quote: number, numCols: number, stride: number, fieldStarts: Int32Array, fieldEnds: Int32Array): boolean;
   hashIdFields(bytes: Uint8Array, starts: Int32Array, ends: Int32Array, separator: number, maxValues: number, numBuckets: number, defaultId: number, values: Int32Array, lengths: Int32Array): number;
   parseDecimalFields(bytes: Uint8Array, starts: Int32Array, ends: Int32Array, emptyValue: number, out: Float64Array, slowRows: Int32Array): number;
-}
-
-function tagOf(v: unknown): string {
-  return ArrayBuffer.isView(v) ? Object.prototype.toString.call(v).slice(8, -1) : '';
-}
-
-function checkRanges(bytes: unknown, starts: unknown, ends: unknown): number {
-  if (tagOf(bytes) !== 'Uint8Array') throw invalidParameterError('bytes', 'a Uint8Array (or Buffer)', bytes);
-  if (tagOf(starts) !== 'Int32Array') throw invalidParameterError('starts', 'an Int32Array', starts);
-  if (tagOf(ends) !== 'Int32Array') throw invalidParameterError('ends', 'an Int32Array', ends);
-  const n = (starts as Int32Array).length;
-  if ((ends as Int32Array).length !== n) throw invalidParameterError('ends', `an Int32Array of length ${n} (as starts)`, ends);
-  return n;
 }
 
 function checkByte(name: string, v: unknown, allowNone: boolean): number {

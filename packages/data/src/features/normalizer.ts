@@ -22,6 +22,13 @@ function log10Table(): Float64Array {
   return LOG10;
 }
 
+/** x > threshold ? log10(x) : def. Counts (Criteo's dense columns) are small integers: a table of Math.log10's own results. */
+function log10Or(x: number, threshold: number, def: number, table: Float64Array): number {
+  if (!(x > threshold)) return def;
+  const i = x | 0;
+  return i === x && i >= 0 && i < LOG10_TABLE_SIZE ? table[i] : Math.log10(x);
+}
+
 /** Parses a normalizer string; '' or undefined gives null (no change). */
 export function parseNormalizer(spec: string | undefined, featureName: string): Normalizer | null {
   if (!spec) return null;
@@ -51,12 +58,7 @@ export function parseNormalizer(spec: string | undefined, featureName: string): 
     case 'log10': {
       const threshold = num('threshold', 1e-10);
       const def = num('default', -10);
-      const f: Normalizer = (x) => {
-        if (!(x > threshold)) return def;
-        // Counts (Criteo's dense columns) are small integers: a table of Math.log10's own results.
-        const i = x | 0;
-        return i === x && i >= 0 && i < LOG10_TABLE_SIZE ? log10Table()[i] : Math.log10(x);
-      };
+      const f: Normalizer = (x) => log10Or(x, threshold, def, log10Table());
       f.log10 = { threshold, def };
       return f;
     }
@@ -90,15 +92,7 @@ export function normalizeAll(normalizer: Normalizer, vals: Float64Array): void {
   }
   const { threshold, def } = l;
   const table = log10Table();
-  for (let i = 0; i < vals.length; i++) {
-    const x = vals[i];
-    if (!(x > threshold)) {
-      vals[i] = def;
-      continue;
-    }
-    const k = x | 0;
-    vals[i] = k === x && k >= 0 && k < LOG10_TABLE_SIZE ? table[k] : Math.log10(x);
-  }
+  for (let i = 0; i < vals.length; i++) vals[i] = log10Or(vals[i], threshold, def, table);
 }
 
 /** Index of the bucket of x: the number of boundaries <= x (TensorFlow's Bucketize). */
