@@ -136,6 +136,33 @@ Napi::Value DenseBackward(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// Blocks of a dense layer's input: xs (an array of Float32Array [M, ks[i]]) and ks.
+std::vector<tsrec::DenseBlock> Blocks(const Napi::Value& xs_v, const Napi::Value& ks_v) {
+  Napi::Array xs = xs_v.As<Napi::Array>(), ks = ks_v.As<Napi::Array>();
+  std::vector<tsrec::DenseBlock> blocks(xs.Length());
+  for (uint32_t i = 0; i < xs.Length(); ++i) blocks[i] = {F32(xs.Get(i)), ks.Get(i).As<Napi::Number>().Int64Value()};
+  return blocks;
+}
+
+// tfjsDenseBlocksForward(xs[], ks[], w, bias|null, relu, M, N, y)
+Napi::Value DenseBlocksForward(const Napi::CallbackInfo& info) {
+  const auto blocks = Blocks(info[0], info[1]);
+  tsrec::DenseBlocksForward(blocks.data(), static_cast<int>(blocks.size()), F32(info[2]), F32OrNull(info[3]), info[4].As<Napi::Boolean>().Value(),
+                            I64(info[5]), I64(info[6]), F32(info[7]));
+  return info.Env().Undefined();
+}
+
+// tfjsDenseBlocksBackward(xs[], ks[], w, y|null, dy, M, N, relu, dxs[], dw, db|null)
+Napi::Value DenseBlocksBackward(const Napi::CallbackInfo& info) {
+  const auto blocks = Blocks(info[0], info[1]);
+  Napi::Array dx_arr = info[8].As<Napi::Array>();
+  std::vector<float*> dxs(dx_arr.Length());
+  for (uint32_t i = 0; i < dx_arr.Length(); ++i) dxs[i] = F32(dx_arr.Get(i));
+  tsrec::DenseBlocksBackward(blocks.data(), static_cast<int>(blocks.size()), F32(info[2]), F32OrNull(info[3]), F32(info[4]), I64(info[5]),
+                             I64(info[6]), info[7].As<Napi::Boolean>().Value(), dxs.data(), F32(info[9]), F32OrNull(info[10]));
+  return info.Env().Undefined();
+}
+
 // setBlasThreads(n) -> threads in use
 Napi::Value SetBlasThreads(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), tsrec::SetBlasThreads(info[0].As<Napi::Number>().Int32Value()));
@@ -158,6 +185,8 @@ Napi::Object InitTfjsKernels(Napi::Env env, Napi::Object exports) {
   exports.Set("tfjsReluGrad", Napi::Function::New(env, ReluGrad));
   exports.Set("tfjsColumnSum", Napi::Function::New(env, ColumnSum));
   exports.Set("tfjsDenseBackward", Napi::Function::New(env, DenseBackward));
+  exports.Set("tfjsDenseBlocksForward", Napi::Function::New(env, DenseBlocksForward));
+  exports.Set("tfjsDenseBlocksBackward", Napi::Function::New(env, DenseBlocksBackward));
   exports.Set("setBlasThreads", Napi::Function::New(env, SetBlasThreads));
   return exports;
 }

@@ -222,4 +222,56 @@ TEST_CASE(dense_backward_matches_naive) {
   }
 }
 
+TEST_CASE(dense_blocks_match_the_concatenated_input) {
+  // A layer over column blocks equals the same layer over their concatenation (within float
+  // regrouping of the sums); empty blocks and a single block included.
+  for (int trial = 0; trial < 8; ++trial) {
+    const int64_t M = 1 + R() % 200, N = 1 + R() % 40;
+    const int nb = 1 + static_cast<int>(R() % 4);
+    std::vector<int64_t> ks(nb);
+    int64_t K = 0;
+    for (auto& k : ks) K += (k = (trial == 3 ? 0 : static_cast<int64_t>(R() % 30)));
+    const bool relu = trial % 2 == 0, bias = trial % 3 != 2;
+    std::vector<std::vector<float>> xs(nb);
+    for (int i = 0; i < nb; ++i) xs[i] = rnd(M * ks[i]);
+    std::vector<float> x(M * K);  // the concatenation
+    for (int64_t r = 0; r < M; ++r) {
+      int64_t c = 0;
+      for (int i = 0; i < nb; ++i)
+        for (int64_t j = 0; j < ks[i]; ++j) x[r * K + c++] = xs[i][r * ks[i] + j];
+    }
+    auto w = rnd(K * N), b = rnd(N), dy = rnd(M * N);
+    std::vector<tsrec::DenseBlock> blocks(nb);
+    for (int i = 0; i < nb; ++i) blocks[i] = {xs[i].data(), ks[i]};
+    std::vector<float> y(M * N, 7.0f), y_ref(M * N);
+    tsrec::DenseBlocksForward(blocks.data(), nb, w.data(), bias ? b.data() : nullptr, relu, M, N, y.data());
+    for (int64_t r = 0; r < M; ++r)
+      for (int64_t j = 0; j < N; ++j) {
+        double s = bias ? b[j] : 0.0;
+        for (int64_t k = 0; k < K; ++k) s += double(x[r * K + k]) * w[k * N + j];
+        if (relu && s < 0) s = 0;
+        CHECK_MSG(std::fabs(y[r * N + j] - s) <= 1e-4 * (1 + std::fabs(s)), "y trial %d", trial);
+        y_ref[r * N + j] = y[r * N + j];
+      }
+    std::vector<std::vector<float>> dxs(nb);
+    std::vector<float*> dx_ptrs(nb);
+    for (int i = 0; i < nb; ++i) dx_ptrs[i] = (dxs[i] = std::vector<float>(M * ks[i], 9.0f)).data();
+    std::vector<float> dw(K * N, 9.0f), db(N), dx1(M * K), dw1(K * N), db1(N);
+    tsrec::DenseBlocksBackward(blocks.data(), nb, w.data(), y_ref.data(), dy.data(), M, N, relu, dx_ptrs.data(), dw.data(), bias ? db.data() : nullptr);
+    tsrec::DenseBackward(x.data(), w.data(), y_ref.data(), dy.data(), M, K, N, relu, dx1.data(), dw1.data(), bias ? db1.data() : nullptr);
+    // dx blocks are column ranges of the one-block dx; dw row blocks are computed alone.
+    for (int64_t r = 0; r < M; ++r) {
+      int64_t c = 0;
+      for (int i = 0; i < nb; ++i)
+        for (int64_t j = 0; j < ks[i]; ++j, ++c) {
+          const float a = dxs[i][r * ks[i] + j], e = dx1[r * K + c];
+          CHECK_MSG(std::fabs(a - e) <= 1e-5f * (1 + std::fabs(e)), "dx trial %d", trial);
+        }
+    }
+    for (int64_t i = 0; i < K * N; ++i) CHECK_MSG(std::fabs(dw[i] - dw1[i]) <= 1e-5f * (1 + std::fabs(dw1[i])), "dw trial %d", trial);
+    if (bias)
+      for (int64_t j = 0; j < N; ++j) CHECK(db[j] == db1[j]);
+  }
+}
+
 int main() { return tsrec_test::run_all("fused_kernels"); }

@@ -61,4 +61,27 @@ void ColumnSum(const float* x, int64_t rows, int64_t cols, float* out);
 void DenseBackward(const float* x, const float* w, const float* y, const float* dy, int64_t M, int64_t K, int64_t N, bool relu, float* dx,
                    float* dw, float* db);
 
+/** One input block of a dense layer whose input is several [M, k] matrices side by side. */
+struct DenseBlock {
+  const float* x;  // [M, k], row-major
+  int64_t k;
+};
+
+/**
+ * A dense layer over an input given as column blocks: with x = [x_0 | x_1 | …] ([M, ΣK_i]) and
+ * w_i the rows k0_i .. k0_i + K_i of w [ΣK_i, N],
+ *   y = act(Σ_i x_i·w_i + bias)   (act: linear or ReLU; the GEMMs accumulate into y in block order)
+ * so the concatenated input is never built (a feature group's dense and embedding columns feed
+ * the first MLP layer this way). Same maths as one GEMM on x; the float sums group by block.
+ */
+void DenseBlocksForward(const DenseBlock* xs, int num_blocks, const float* w, const float* bias, bool relu, int64_t M, int64_t N, float* y);
+
+/**
+ * Backward of DenseBlocksForward: dz = act'(dy) (the mask from y, as DenseBackward), then per
+ * block dx_i = dz·w_iᵀ [M, K_i] and dw rows k0_i.. = x_iᵀ·dz, and db = Σ_rows dz (when not null).
+ * DenseBackward is the one-block case.
+ */
+void DenseBlocksBackward(const DenseBlock* xs, int num_blocks, const float* w, const float* y, const float* dy, int64_t M, int64_t N,
+                         bool relu, float* const* dxs, float* dw, float* db);
+
 }  // namespace tsrec

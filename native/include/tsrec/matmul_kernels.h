@@ -26,6 +26,9 @@ struct MatMulEpilogue {
 void BatchMatMul(const float* a, const float* b, float* out, int64_t batch_a, int64_t batch_b, int64_t m, int64_t n, int64_t k,
                  bool trans_a, bool trans_b, const MatMulEpilogue* epilogue);
 
+/** Applies `ep` (bias, then activation) in place to a row-major [rows, n] output. */
+void ApplyMatMulEpilogue(float* out, int64_t rows, int64_t n, const MatMulEpilogue& ep);
+
 /** Sets OpenBLAS's thread count once for all later calls (n <= 0: leave as is); returns the count in use. */
 int SetBlasThreads(int n);
 

@@ -23,7 +23,7 @@ struct TbeBackwardWorkspace {
   std::vector<uint64_t> keys, keys_tmp;  // (row << 32 | position), sorted per table
   std::vector<int32_t> bag_of;           // position -> its sample b (the feature follows from the table)
   std::vector<int64_t> table_begin;      // per table: first slot in keys
-  std::vector<int64_t> slice_begin;      // per thread: first slot of its slice of runs
+  std::vector<int64_t> slice_begin;      // per slice: its first slot (slices start on runs)
   std::vector<int64_t> seq_offsets;
   std::vector<std::vector<float>> scratch;  // per thread: one row gradient
   std::shared_ptr<HostBuffer> grad_copy;    // huge-page copy of a large dL/dpooled

@@ -1,6 +1,10 @@
-// A small persistent thread pool: the CPU kernels split work statically across its threads
-// (the calling thread is worker 0), so results never depend on scheduling.
+// A small persistent thread pool (the calling thread is worker 0). `run` and `parallel_for` split
+// work statically across all threads; `parallel_for_dynamic` hands out chunks through an atomic
+// cursor and joins only the helpers that arrived, so a helper the OS schedules late (on a busy
+// core) costs nothing. Kernels only use it where each item's result is independent of which
+// thread computes it, so results never depend on scheduling.
 #pragma once
+#include <algorithm>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -23,6 +27,14 @@ class ThreadPool {
   void run(const std::function<void(int, int)>& fn);
   /** Splits [0, n) into num_threads contiguous ranges and runs fn(begin, end, tid). */
   void parallel_for(int64_t n, const std::function<void(int64_t, int64_t, int)>& fn);
+  /**
+   * Runs fn(begin, end, tid) over [0, n) in chunks of `grain` (the last may be shorter; a
+   * one-thread pool, or TSREC_STATIC_SCHEDULE=1, passes larger ranges), each item once, on
+   * whichever threads are free: the caller starts at once, helpers join as they
+   * wake, and the call returns when every chunk is done and every helper that joined has left.
+   * Use it only where the result of a chunk does not depend on the thread (tid is for scratch).
+   */
+  void parallel_for_dynamic(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t, int)>& fn);
 
   /** The process-wide pool (size: TSREC_NUM_THREADS or hardware concurrency). */
   static ThreadPool& global();
@@ -35,9 +47,10 @@ class ThreadPool {
   std::vector<std::thread> threads_;
   std::mutex mu_;
   std::condition_variable cv_start_, cv_done_;
-  const std::function<void(int, int)>* job_ = nullptr;
+  const std::function<void(int, int)>* job_ = nullptr;  // null: no job open to helpers
   uint64_t generation_ = 0;
-  int pending_ = 0;
+  int joined_ = 0;  // helpers that took the current job
+  int active_ = 0;  // helpers still running it
   bool stop_ = false;
 };
 
@@ -53,7 +66,10 @@ void ForRanges(int64_t n, int64_t work_per_item, F&& fn) {
   if (n * work_per_item < kParallelMinWork || n < 2) {
     fn(int64_t{0}, n);
   } else {
-    ThreadPool::global().parallel_for(n, [&](int64_t b, int64_t e, int) { fn(b, e); });
+    ThreadPool& pool = ThreadPool::global();
+    // Items are independent: chunks go to whichever thread is free (about 4 per thread).
+    const int64_t grain = std::max<int64_t>(1, n / (4 * pool.num_threads()));
+    pool.parallel_for_dynamic(n, grain, [&](int64_t b, int64_t e, int) { fn(b, e); });
   }
 }
 

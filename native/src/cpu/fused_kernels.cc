@@ -1,10 +1,12 @@
 #include "tsrec/fused_kernels.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <vector>
 
 #include "tsrec/gemm.h"
+#include "tsrec/matmul_kernels.h"
 #include "tsrec/thread_pool.h"
 
 namespace tsrec {
@@ -178,6 +180,32 @@ void ColumnSum(const float* x, int64_t rows, int64_t cols, float* out) {
 
 void DenseBackward(const float* x, const float* w, const float* y, const float* dy, int64_t M, int64_t K, int64_t N, bool relu, float* dx,
                    float* dw, float* db) {
+  const DenseBlock block{x, K};
+  DenseBlocksBackward(&block, 1, w, y, dy, M, N, relu, &dx, dw, db);
+}
+
+void DenseBlocksForward(const DenseBlock* xs, int num_blocks, const float* w, const float* bias, bool relu, int64_t M, int64_t N, float* y) {
+  if (M == 0 || N == 0) return;
+  bool written = false;
+  int64_t k0 = 0;
+  for (int i = 0; i < num_blocks; ++i) {
+    const int64_t k = xs[i].k;
+    if (k > 0) {
+      Sgemm(false, false, M, N, k, 1.0f, xs[i].x, k, w + k0 * N, N, written ? 1.0f : 0.0f, y, N);
+      written = true;
+    }
+    k0 += k;
+  }
+  if (!written) std::fill(y, y + M * N, 0.0f);
+  MatMulEpilogue ep;
+  ep.bias = bias;
+  ep.bias_len = bias ? N : 0;
+  ep.activation = relu ? Activation::kRelu : Activation::kLinear;
+  ApplyMatMulEpilogue(y, M, N, ep);
+}
+
+void DenseBlocksBackward(const DenseBlock* xs, int num_blocks, const float* w, const float* y, const float* dy, int64_t M, int64_t N,
+                         bool relu, float* const* dxs, float* dw, float* db) {
   const float* dz = dy;
   if (relu) {
     // Reused across calls: a train step runs the same shapes every time.
@@ -187,14 +215,18 @@ void DenseBackward(const float* x, const float* w, const float* y, const float* 
     dz = scratch.data();
   }
   if (db) ColumnSum(dz, M, N, db);
-  if (M == 0 || N == 0) {
-    for (int64_t i = 0; i < M * K; ++i) dx[i] = 0.0f;
-    for (int64_t i = 0; i < K * N; ++i) dw[i] = 0.0f;
-    return;
-  }
-  if (K > 0) {
-    Sgemm(false, true, M, K, N, 1.0f, dz, N, w, N, 0.0f, dx, K);
-    Sgemm(true, false, K, N, M, 1.0f, x, K, dz, N, 0.0f, dw, N);
+  int64_t k0 = 0;
+  for (int i = 0; i < num_blocks; ++i) {
+    const int64_t k = xs[i].k;
+    float* dx = dxs[i];
+    if (M == 0 || N == 0) {
+      std::fill(dx, dx + M * k, 0.0f);
+      std::fill(dw + k0 * N, dw + (k0 + k) * N, 0.0f);
+    } else if (k > 0) {
+      Sgemm(false, true, M, k, N, 1.0f, dz, N, w + k0 * N, N, 0.0f, dx, k);
+      Sgemm(true, false, k, N, M, 1.0f, xs[i].x, k, dz, N, 0.0f, dw + k0 * N, N);
+    }
+    k0 += k;
   }
 }
 

@@ -62,6 +62,8 @@ void BatchMatMul(const float* a, const float* b, float* out, int64_t batch_a, in
   if (epilogue) RunEpilogue(out, batch * m, n, *epilogue);
 }
 
+void ApplyMatMulEpilogue(float* out, int64_t rows, int64_t n, const MatMulEpilogue& ep) { RunEpilogue(out, rows, n, ep); }
+
 int SetBlasThreads(int n) {
 #if defined(TSREC_HAVE_OPENBLAS)
   if (n > 0) openblas_set_num_threads(n);

@@ -1,10 +1,26 @@
 #include "tsrec/reduction_kernels.h"
 
+#include <algorithm>
 #include <vector>
 
 #include "tsrec/thread_pool.h"
 
 namespace tsrec {
+
+namespace {
+
+// Σ p[0..n) in double with 8 lane partials (lane l sums p[l], p[l + 8], …) combined in a fixed
+// pairwise order: vectorised, and the same bits whatever the thread or the call.
+inline double RowSum(const float* p, int64_t n) {
+  double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int64_t r = 0;
+  for (; r + 8 <= n; r += 8)
+    for (int l = 0; l < 8; ++l) acc[l] += static_cast<double>(p[r + l]);
+  for (int l = 0; r < n; ++r, ++l) acc[l] += static_cast<double>(p[r]);
+  return ((acc[0] + acc[4]) + (acc[2] + acc[6])) + ((acc[1] + acc[5]) + (acc[3] + acc[7]));
+}
+
+}  // namespace
 
 void SumReduce(const float* x, float* out, int64_t outer, int64_t reduce, int64_t inner) {
   if (outer == 0 || inner == 0) return;
@@ -13,14 +29,9 @@ void SumReduce(const float* x, float* out, int64_t outer, int64_t reduce, int64_
   if (inner == 1) {
     if (outer >= 2 * pool.num_threads() || !big) {
       auto rows = [&](int64_t o0, int64_t o1) {
-        for (int64_t o = o0; o < o1; ++o) {
-          const float* p = x + o * reduce;
-          double s = 0;
-          for (int64_t r = 0; r < reduce; ++r) s += p[r];
-          out[o] = static_cast<float>(s);
-        }
+        for (int64_t o = o0; o < o1; ++o) out[o] = static_cast<float>(RowSum(x + o * reduce, reduce));
       };
-      if (big) pool.parallel_for(outer, [&](int64_t b, int64_t e, int) { rows(b, e); });
+      if (big) pool.parallel_for_dynamic(outer, std::max<int64_t>(1, outer / (4 * pool.num_threads())), [&](int64_t b, int64_t e, int) { rows(b, e); });
       else rows(0, outer);
       return;
     }
@@ -28,11 +39,7 @@ void SumReduce(const float* x, float* out, int64_t outer, int64_t reduce, int64_
     for (int64_t o = 0; o < outer; ++o) {
       std::vector<double> part(pool.num_threads(), 0.0);
       const float* p = x + o * reduce;
-      pool.parallel_for(reduce, [&](int64_t b, int64_t e, int tid) {
-        double s = 0;
-        for (int64_t r = b; r < e; ++r) s += p[r];
-        part[tid] = s;
-      });
+      pool.parallel_for(reduce, [&](int64_t b, int64_t e, int tid) { part[tid] = RowSum(p + b, e - b); });
       double s = 0;
       for (double v : part) s += v;
       out[o] = static_cast<float>(s);

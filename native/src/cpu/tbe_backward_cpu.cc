@@ -47,8 +47,9 @@ template <typename OffT>
 void fill_bag_of(const TbeBatch& batch, int64_t F, int32_t* bag_of, ThreadPool& pool) {
   const auto* off = static_cast<const OffT*>(batch.offsets);
   const int64_t B = batch.batch_size;
-  pool.parallel_for(F * B, [&](int64_t kb, int64_t ke, int) {
-    int64_t b = kb % B;  // one division per thread; b walks with k
+  const int64_t bags = F * B;
+  pool.parallel_for_dynamic(bags, std::max<int64_t>(1024, bags / (4 * pool.num_threads())), [&](int64_t kb, int64_t ke, int) {
+    int64_t b = kb % B;  // one division per chunk; b walks with k
     for (int64_t k = kb; k < ke; ++k) {
       for (int64_t i = off[k]; i < off[k + 1]; ++i) bag_of[i] = static_cast<int32_t>(b);
       if (++b == B) b = 0;
@@ -76,8 +77,8 @@ void build_keys(const TbeLayout& l, const TbeBatch& batch, TbeBackwardWorkspace&
     for (int32_t f : l.table_features[t]) n += batch.offset(f * B + B) - batch.offset(f * B);
     ws.table_begin[t + 1] = ws.table_begin[t] + n;
   }
-  pool.run([&](int tid, int nt) {
-    for (int64_t t = tid; t < T; t += nt) {
+  pool.parallel_for_dynamic(T, 1, [&](int64_t tb, int64_t te, int) {
+    for (int64_t t = tb; t < te; ++t) {
       uint64_t* k = ws.keys.data() + ws.table_begin[t];
       int64_t n = 0;
       for (int32_t f : l.table_features[t]) {
@@ -201,14 +202,18 @@ void update_rows(const TbeLayout& l, const TbeTables& tabs, const OptimizerConfi
     walk(0, nnz, 0);
     return;
   }
-  // Equal slices of slots, each moved forward to the next run start (a row never splits).
-  ws.slice_begin.assign(nt + 1, nnz);
-  for (int s = 0; s < nt; ++s) {
-    int64_t j = nnz * s / nt;
+  // Equal slices of slots, each moved forward to the next run start (a row never splits), handed
+  // out to whichever thread is free: each run is still updated by one thread in slot order.
+  const int ns = 8 * nt;
+  ws.slice_begin.assign(ns + 1, nnz);
+  for (int s = 0; s < ns; ++s) {
+    int64_t j = nnz * s / ns;
     while (j < nnz && !run_starts_at(ws, j)) ++j;
     ws.slice_begin[s] = j;
   }
-  pool.run([&](int tid, int) { walk(ws.slice_begin[tid], std::max(ws.slice_begin[tid], ws.slice_begin[tid + 1]), tid); });
+  pool.parallel_for_dynamic(ns, 1, [&](int64_t sb, int64_t se, int tid) {
+    for (int64_t s = sb; s < se; ++s) walk(ws.slice_begin[s], std::max(ws.slice_begin[s], ws.slice_begin[s + 1]), tid);
+  });
 }
 
 }  // namespace

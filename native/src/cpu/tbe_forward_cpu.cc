@@ -109,9 +109,12 @@ void TbeForwardCpu(const TbeLayout& l, const TbeTables& tabs, const TbeBatch& ba
       else forward_range<int64_t, int64_t>(l, tabs, batch, pooled, sequence, seq_off, kb, ke);
     }
   };
-  // Small batches are not worth waking the pool for.
-  if (batch.num_indices < 2048) body(0, F * B, 0);
-  else pool.parallel_for(F * B, body);
+  // Small batches are not worth waking the pool for. Bags go out in chunks to whichever thread
+  // is free (each bag is computed by one thread either way): a helper preempted by another
+  // process's thread no longer holds up half the batch.
+  const int64_t bags = F * B;
+  if (batch.num_indices < 2048) body(0, bags, 0);
+  else pool.parallel_for_dynamic(bags, std::max<int64_t>(256, bags / (8 * pool.num_threads())), body);
 }
 
 }  // namespace tsrec

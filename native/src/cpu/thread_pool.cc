@@ -1,10 +1,22 @@
 #include "tsrec/thread_pool.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstdlib>
 #include <memory>
 
 namespace tsrec {
+
+namespace {
+// TSREC_STATIC_SCHEDULE=1 turns parallel_for_dynamic into parallel_for (for A/B measurements).
+bool static_schedule() {
+  static const bool on = [] {
+    const char* s = std::getenv("TSREC_STATIC_SCHEDULE");
+    return s && s[0] == '1';
+  }();
+  return on;
+}
+}  // namespace
 
 ThreadPool::ThreadPool(int num_threads) : num_threads_(std::max(1, num_threads)) {
   for (int t = 1; t < num_threads_; ++t) threads_.emplace_back([this, t] { worker(t); });
@@ -21,20 +33,19 @@ ThreadPool::~ThreadPool() {
 
 void ThreadPool::worker(int tid) {
   uint64_t seen = 0;
+  std::unique_lock<std::mutex> lk(mu_);
   for (;;) {
-    const std::function<void(int, int)>* job;
-    {
-      std::unique_lock<std::mutex> lk(mu_);
-      cv_start_.wait(lk, [&] { return stop_ || generation_ != seen; });
-      if (stop_) return;
-      seen = generation_;
-      job = job_;
-    }
+    cv_start_.wait(lk, [&] { return stop_ || generation_ != seen; });
+    if (stop_) return;
+    seen = generation_;
+    const std::function<void(int, int)>* job = job_;
+    if (!job) continue;  // a dynamic job that closed before this helper woke
+    ++joined_;
+    ++active_;
+    lk.unlock();
     (*job)(tid, num_threads_);
-    {
-      std::lock_guard<std::mutex> lk(mu_);
-      if (--pending_ == 0) cv_done_.notify_one();
-    }
+    lk.lock();
+    if (--active_ == 0) cv_done_.notify_one();
   }
 }
 
@@ -46,13 +57,45 @@ void ThreadPool::run(const std::function<void(int, int)>& fn) {
   {
     std::lock_guard<std::mutex> lk(mu_);
     job_ = &fn;
-    pending_ = num_threads_ - 1;
+    joined_ = 0;
     ++generation_;
   }
   cv_start_.notify_all();
   fn(0, num_threads_);
   std::unique_lock<std::mutex> lk(mu_);
-  cv_done_.wait(lk, [&] { return pending_ == 0; });
+  // Every helper must take this job (static splits): wait for all to join and leave.
+  cv_done_.wait(lk, [&] { return joined_ == num_threads_ - 1 && active_ == 0; });
+  job_ = nullptr;
+}
+
+void ThreadPool::parallel_for_dynamic(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t, int)>& fn) {
+  if (n <= 0) return;
+  if (static_schedule()) {
+    parallel_for(n, fn);
+    return;
+  }
+  grain = std::max<int64_t>(1, grain);
+  const int64_t chunks = (n + grain - 1) / grain;
+  if (num_threads_ == 1 || chunks == 1) {
+    fn(0, n, 0);
+    return;
+  }
+  std::atomic<int64_t> next{0};
+  const std::function<void(int, int)> job = [&](int tid, int) {
+    for (int64_t c; (c = next.fetch_add(1, std::memory_order_relaxed)) < chunks;) fn(c * grain, std::min(n, (c + 1) * grain), tid);
+  };
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    job_ = &job;
+    joined_ = 0;
+    ++generation_;
+  }
+  cv_start_.notify_all();
+  job(0, num_threads_);
+  std::unique_lock<std::mutex> lk(mu_);
+  // Close the job (a helper waking from now on skips it), then wait for the ones that joined.
+  job_ = nullptr;
+  cv_done_.wait(lk, [&] { return active_ == 0; });
 }
 
 void ThreadPool::parallel_for(int64_t n, const std::function<void(int64_t, int64_t, int)>& fn) {

@@ -2,13 +2,20 @@ import * as tf from '@tensorflow/tfjs-core';
 import { FeatureGroupType, type FeatureGroupConfig } from '@tsrec/config';
 
 import type { EmbeddingCollectionSpec, ModelBatch, ModelContext, ModelFeature } from '../models/model_context';
-import { assembleColumns, type ColumnPick } from './select_columns';
+import { assembleColumns, concatColumns, type ColumnPick, wholeSources } from './select_columns';
 import { SparseArch } from './sparse_arch';
 
 /** The tensors of a forward pass, one per feature group. */
 export interface GroupedFeatures {
   /** Group name → [B, Σ widths of its features], in the group's feature order. */
   groups: Record<string, tf.Tensor2D>;
+  /**
+   * Group name → column blocks whose concatenation is `groups[name]`, for the groups made of
+   * whole blocks side by side (the dense features, then a collection's pooled embeddings, …).
+   * Such a group's entry in `groups` is built (one concat) only when read: an MLP takes the
+   * blocks directly (`Mlp.apply`), so neither the concat nor its gradient's split runs.
+   */
+  blocks: Record<string, tf.Tensor2D[]>;
 }
 
 interface GroupPlan {
@@ -103,22 +110,35 @@ export class EmbeddingGroup {
     const needsDense = [...this.plans.values()].some((p) => p.type === FeatureGroupType.DEEP && p.features.some((f) => !f.isSparse));
     const dense = needsDense ? this.denseTensor(batch) : null;
     const groups: Record<string, tf.Tensor2D> = {};
+    const blocks: Record<string, tf.Tensor2D[]> = {};
     for (const plan of this.plans.values()) {
       if (plan.type === FeatureGroupType.WIDE) {
         groups[plan.name] = this.wide!.select(widePooled!, plan.features.map((f) => f.name));
         continue;
       }
-      groups[plan.name] = this.assembleDeep(plan, deepPooled, dense, batch);
+      const sparseNames = plan.features.filter((f) => f.isSparse).map((f) => f.name);
+      if (sparseNames.length === plan.features.length) {
+        groups[plan.name] = this.deep!.select(deepPooled!, sparseNames);
+        continue;
+      }
+      // Mixed or dense-only: the group's columns, in config order, from the pooled and dense blocks.
+      const { sources, picks } = this.mixedPicks(plan, deepPooled, dense!, batch);
+      const order = wholeSources(sources.map((s) => s.shape[1]), picks);
+      if (order && order.length > 1) {
+        const parts = order.map((i) => sources[i]);
+        blocks[plan.name] = parts;
+        let built: tf.Tensor2D | null = null;
+        Object.defineProperty(groups, plan.name, { enumerable: true, configurable: true, get: () => (built ??= concatColumns(parts)) });
+      } else {
+        groups[plan.name] = assembleColumns(sources, picks);
+      }
     }
-    return { groups };
+    return { groups, blocks };
   }
 
-  private assembleDeep(plan: GroupPlan, pooled: tf.Tensor2D | null, dense: tf.Tensor2D | null, batch: ModelBatch): tf.Tensor2D {
-    const sparseNames = plan.features.filter((f) => f.isSparse).map((f) => f.name);
-    if (sparseNames.length === plan.features.length) return this.deep!.select(pooled!, sparseNames);
-    // Mixed or dense-only: the group's columns, in config order, from the pooled and dense blocks.
+  private mixedPicks(plan: GroupPlan, pooled: tf.Tensor2D | null, dense: tf.Tensor2D, batch: ModelBatch): { sources: tf.Tensor2D[]; picks: ColumnPick[] } {
     const layout = this.layoutOf(batch);
-    const sources = pooled ? [pooled, dense!] : [dense!];
+    const sources = pooled ? [pooled, dense] : [dense];
     const denseSource = pooled ? 1 : 0;
     const picks: ColumnPick[] = [];
     for (const f of plan.features) {
@@ -130,7 +150,7 @@ export class EmbeddingGroup {
         for (let c = 0; c < at[1]; c++) picks.push({ source: denseSource, column: at[0] + c });
       }
     }
-    return assembleColumns(sources, picks);
+    return { sources, picks };
   }
 
   private denseTensor(batch: ModelBatch): tf.Tensor2D {

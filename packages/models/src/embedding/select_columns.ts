@@ -29,6 +29,10 @@ export function assembleColumns(sources: readonly tf.Tensor2D[], picks: readonly
   if (picks.length === sources[first].shape[1] && picks.every((p, i) => p.source === first && p.column === i)) return sources[first];
   const N = picks.length;
   const widths = sources.map((s) => s.shape[1]);
+  // Whole sources side by side: a concat, whose gradient is a split; both are native kernels on
+  // the `tsrec` backend (the cpu backend's split gradient is the slow path the loops below avoid).
+  const order = wholeSources(widths, picks);
+  if (order && tf.getBackend() === 'tsrec') return tf.concat(order.map((i) => sources[i]), 1);
   // Maximal runs of consecutive columns of one source: rows are copied run by run (contiguous
   // memory on both sides), not column by column (a strided walk over the whole batch per column).
   const runs: { source: number; from: number; to: number; len: number }[] = [];
@@ -38,10 +42,6 @@ export function assembleColumns(sources: readonly tf.Tensor2D[], picks: readonly
     runs.push({ source: picks[j].source, from: picks[j].column, to: j, len: k - j });
     j = k;
   }
-  // Whole sources side by side: a concat, whose gradient is a split; both are native kernels on
-  // the `tsrec` backend (the cpu backend's split gradient is the slow path the loops below avoid).
-  const whole = runs.every((r, i) => r.from === 0 && r.len === widths[r.source] && runs.findIndex((x) => x.source === r.source) === i);
-  if (whole && tf.getBackend() === 'tsrec') return tf.concat(runs.map((r) => sources[r.source]), 1);
   const run = tf.customGrad(((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const inputs = args.slice(0, sources.length) as tf.Tensor2D[];
     const data = inputs.map((t) => t.dataSync() as Float32Array);
@@ -70,6 +70,23 @@ export function assembleColumns(sources: readonly tf.Tensor2D[], picks: readonly
     };
   }) as unknown as Parameters<typeof tf.customGrad<tf.Tensor2D>>[0]);
   return run(...sources);
+}
+
+/**
+ * The sources in output order when `picks` are whole sources side by side (each source's columns
+ * 0..W-1 in order, each source at most once, none empty), else null.
+ */
+export function wholeSources(widths: readonly number[], picks: readonly ColumnPick[]): number[] | null {
+  const order: number[] = [];
+  for (let j = 0; j < picks.length; ) {
+    const s = picks[j].source;
+    const w = widths[s];
+    if (w === 0 || order.includes(s) || j + w > picks.length) return null;
+    for (let c = 0; c < w; c++) if (picks[j + c].source !== s || picks[j + c].column !== c) return null;
+    order.push(s);
+    j += w;
+  }
+  return order;
 }
 
 /** Columns `cols` of one [B, W] tensor, side by side (the tensor itself when all, in order). */

@@ -57,8 +57,11 @@ export class Dense {
     this.activation = options.activation ?? 'linear';
   }
 
-  /** [B, inputDim] → [B, outputDim]. */
-  apply(x: tf.Tensor2D): tf.Tensor2D {
+  /**
+   * [B, inputDim] → [B, outputDim]. `x` may be column blocks whose concatenation is the input
+   * (`GroupedFeatures.blocks`): on the tsrec backend the layer then never builds it.
+   */
+  apply(x: tf.Tensor2D | readonly tf.Tensor2D[]): tf.Tensor2D {
     const fusedAct = this.activation === 'tanh' ? 'linear' : this.activation;
     // fusedDense: one native kernel forward and one backward on the tsrec backend (tf.fused.matMul's
     // gradient splits into separate ops); tf.fused.matMul elsewhere.

@@ -77,11 +77,14 @@ export class Mlp {
     return this.layers[this.layers.length - 1].outputDim;
   }
 
-  /** [B, inputDim] → [B, outputDim]; dropout only when training. */
-  apply(x: tf.Tensor2D, training = false): tf.Tensor2D {
-    let y = x;
+  /**
+   * [B, inputDim] → [B, outputDim]; dropout only when training. `x` may be column blocks whose
+   * concatenation is the input (`GroupedFeatures.blocks`): the first layer takes them as they are.
+   */
+  apply(x: tf.Tensor2D | readonly tf.Tensor2D[], training = false): tf.Tensor2D {
+    let y = x as tf.Tensor2D;
     this.layers.forEach((layer, i) => {
-      y = layer.apply(y);
+      y = layer.apply(i === 0 ? x : y);
       const norm = this.norms[i];
       if (norm) y = applyActivation(norm instanceof BatchNorm ? norm.apply(y, training) : norm.apply(y), this.activation);
       if (training && this.dropout[i] > 0) y = tf.dropout(y, this.dropout[i], undefined, nextRandomSeed(this.seed + i)) as tf.Tensor2D;

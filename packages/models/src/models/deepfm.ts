@@ -37,13 +37,13 @@ export class DeepFM extends RankModel {
 
   predict(batch: ModelBatch, options: { training?: boolean } = {}): Predictions {
     const training = options.training ?? false;
-    const { groups } = this.embeddingGroup.forward(batch, training);
+    const { groups, blocks } = this.embeddingGroup.forward(batch, training);
     // Wide
     const wide = tf.sum(groups.wide, 1, true) as tf.Tensor2D;
     // FM
     const fm = fmInteraction(stackedGroup.stack(this.embeddingGroup, groups, this.fmGroup));
     // Deep
-    const deep = this.deep.apply(groups.deep, training);
+    const deep = this.deep.apply(blocks.deep ?? groups.deep, training);
     if (this.final) return this.toPredictions(this.output.apply(this.final.apply(concatColumns([wide, fm, deep]), training)));
     return this.toPredictions(tf.add(tf.add(wide, tf.sum(fm, 1, true)), this.output.apply(deep)) as tf.Tensor2D);
   }

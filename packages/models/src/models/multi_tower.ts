@@ -34,8 +34,8 @@ export class MultiTower extends RankModel {
 
   predict(batch: ModelBatch, options: { training?: boolean } = {}): Predictions {
     const training = options.training ?? false;
-    const { groups } = this.embeddingGroup.forward(batch, training);
-    const outs = this.towers.map((t) => t.mlp.apply(groups[t.input], training));
+    const { groups, blocks } = this.embeddingGroup.forward(batch, training);
+    const outs = this.towers.map((t) => t.mlp.apply(blocks[t.input] ?? groups[t.input], training));
     const x = outs.length === 1 ? outs[0] : concatColumns(outs);
     return this.toPredictions(this.output.apply(this.final ? this.final.apply(x, training) : x));
   }

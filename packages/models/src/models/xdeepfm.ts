@@ -59,7 +59,7 @@ export class XDeepFM extends RankModel {
 
   predict(batch: ModelBatch, options: { training?: boolean } = {}): Predictions {
     const training = options.training ?? false;
-    const { groups } = this.embeddingGroup.forward(batch, training);
+    const { groups, blocks } = this.embeddingGroup.forward(batch, training);
     const B = batch.batchSize;
     const [m, D] = [this.fields, this.wideDim];
     // Rows are (sample, embedding column) pairs, x0 [B·D, m]: each CIN layer is the row-wise
@@ -74,7 +74,7 @@ export class XDeepFM extends RankModel {
       const pool = tf.tensor2d(Float32Array.from({ length: D * H * H }, (_, k) => (Math.floor(k / H) % H === k % H ? 1 : 0)), [D * H, H]);
       return tf.matMul(tf.reshape<tf.Rank.R2>(xk, [B, D * H]), pool) as tf.Tensor2D;
     });
-    const deep = this.deep.apply(groups.deep, training);
+    const deep = this.deep.apply(blocks.deep ?? groups.deep, training);
     return this.toPredictions(this.output.apply(this.final.apply(concatColumns([...pooled, deep]), training)));
   }
 }

@@ -48,3 +48,62 @@ describe('fusedDense', () => {
     });
   });
 });
+
+describe('fusedDense over column blocks', () => {
+  // The input as blocks [M, K_i] against the same layer on their concatenation on the cpu backend:
+  // values, the gradient of every block, the kernel and the bias. A fresh seed per run.
+  const seed = Date.now() % 100000;
+  const r = new SeededRandom(seed);
+  async function runBlocks(backend: string, M: number, ks: number[], N: number, act: FusedDenseActivation, withBias: boolean, data: Float32Array[]): Promise<Float32Array[]> {
+    await setUpTfjs(backend);
+    const K = ks.reduce((a, b) => a + b, 0);
+    return tf.tidy(() => {
+      const blocks = ks.map((k, i) => tf.tensor2d(data[i], [M, k]));
+      const w = tf.tensor2d(data[ks.length], [K, N]);
+      const b = tf.tensor1d(data[ks.length + 1]);
+      const weight = tf.tensor2d(data[ks.length + 2], [M, N]);
+      const n = ks.length;
+      const f = (xs: tf.Tensor[]) => {
+        const bs = xs.slice(0, n) as tf.Tensor2D[];
+        const bias = withBias ? (xs[n + 1] as tf.Tensor1D) : null;
+        return backend === 'cpu'
+          ? (tf.fused.matMul({ a: tf.concat(bs, 1) as tf.Tensor2D, b: xs[n] as tf.Tensor2D, bias: bias ?? undefined, activation: act }) as tf.Tensor2D)
+          : fusedDense(bs, xs[n] as tf.Tensor2D, bias, act);
+      };
+      const inputs = withBias ? [...blocks, w, b] : [...blocks, w];
+      const y = (f(inputs).dataSync() as Float32Array).slice();
+      const grads = tf.grads((...xs: tf.Tensor[]) => tf.sum(tf.mul(f(xs), weight)))(inputs);
+      return [y, ...grads.map((g) => (g.dataSync() as Float32Array).slice())];
+    });
+  }
+  it.each([
+    [64, [13, 416], 32, 'relu', true],
+    [50, [3, 7, 5], 9, 'linear', true],
+    [17, [4, 4], 1, 'relu', false],
+    [8, [1, 2], 3, 'sigmoid', true], // not native: concatenated, then tf.fused.matMul
+  ] as [number, number[], number, FusedDenseActivation, boolean][])('matches the concatenated input [%i rows, blocks %j]·[%i], %s, bias %s', async (M, ks, N, act, withBias) => {
+    const K = ks.reduce((a, b) => a + b, 0);
+    const data = [...ks.map((k) => r.array(M * k, () => r.normal())), r.array(K * N, () => r.normal()), r.array(N, () => r.normal()), r.array(M * N, () => r.normal())];
+    const cpu = await runBlocks('cpu', M, ks, N, act, withBias, data);
+    const native = await runBlocks('tsrec', M, ks, N, act, withBias, data);
+    expect(native.length).toBe(cpu.length);
+    native.forEach((a, i) => {
+      expect(a.length).toBe(cpu[i].length);
+      let worst = 0;
+      for (let j = 0; j < a.length; j++) worst = Math.max(worst, Math.abs(a[j] - cpu[i][j]) / Math.max(1, Math.abs(cpu[i][j])));
+      if (!(worst < 1e-4)) throw new Error(`output ${i} differs by ${worst} (seed ${seed})`);
+    });
+  });
+});
+
+it('runs one native TsrecDenseBlocks kernel (no concat) for blocks on the tsrec backend', async () => {
+  await setUpTfjs('tsrec');
+  const xs = [tf.ones([4, 2]) as tf.Tensor2D, tf.ones([4, 3]) as tf.Tensor2D];
+  const w = tf.ones([5, 2]) as tf.Tensor2D;
+  const info = await tf.profile(() => fusedDense(xs, w, null, 'relu'));
+  // (customGrad's own unnamed wrapper aside)
+  const names = info.kernels.map((k) => k.name).filter(Boolean);
+  expect(names).toEqual(['TsrecDenseBlocks']);
+  tf.dispose([...xs, w]);
+  (info.result as tf.Tensor).dispose();
+});

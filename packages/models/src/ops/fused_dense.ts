@@ -1,5 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { denseTsrec, isTsrecBackend } from '@tsrec/native';
+import { denseBlocksTsrec, denseTsrec, isTsrecBackend } from '@tsrec/native';
+
+import { concatColumns } from '../embedding/select_columns';
 
 /** Activations of `fusedDense` (tfjs's fused matmul names). */
 export type FusedDenseActivation = 'linear' | 'relu' | 'relu6' | 'elu' | 'sigmoid' | 'leakyrelu';
@@ -11,9 +13,36 @@ export type FusedDenseActivation = 'linear' | 'relu' | 'relu6' | 'elu' | 'sigmoi
  * runs one native kernel forward (BLAS with the bias and ReLU in its epilogue) and one backward
  * (ReLU mask, bias sums and both GEMMs: @tsrec/native `denseTsrec`), with the same float32
  * results. Other backends, activations other than linear/ReLU, and non-float32 or non-2-D inputs
- * use `tf.fused.matMul` unchanged.
+ * use `tf.fused.matMul` unchanged. `input` may be column blocks whose concatenation is x
+ * ([B, K_i] each): on the tsrec backend one native op takes them as they are (`denseBlocksTsrec`:
+ * a GEMM per block, and per block dx and dW rows in the backward), elsewhere they are concatenated.
  */
-export function fusedDense(x: tf.Tensor2D, kernel: tf.Tensor2D, bias?: tf.Tensor1D | null, activation: FusedDenseActivation = 'linear', leakyreluAlpha = 0.2): tf.Tensor2D {
+export function fusedDense(
+  input: tf.Tensor2D | readonly tf.Tensor2D[],
+  kernel: tf.Tensor2D,
+  bias?: tf.Tensor1D | null,
+  activation: FusedDenseActivation = 'linear',
+  leakyreluAlpha = 0.2,
+): tf.Tensor2D {
+  if (Array.isArray(input) && input.length > 1) {
+    // Column blocks of the input: one native op over the blocks (no concat, no split in the
+    // backward) when the blocks qualify, else the concatenation through the paths below.
+    const xs = input as readonly tf.Tensor2D[];
+    const B = xs[0].shape[0];
+    if (
+      isTsrecBackend() &&
+      (activation === 'linear' || activation === 'relu') &&
+      kernel.rank === 2 &&
+      kernel.dtype === 'float32' &&
+      xs.every((b) => b.rank === 2 && b.dtype === 'float32' && b.shape[0] === B) &&
+      xs.reduce((k, b) => k + b.shape[1], 0) === kernel.shape[0] &&
+      (bias == null || (bias.rank === 1 && bias.dtype === 'float32' && bias.shape[0] === kernel.shape[1]))
+    ) {
+      return denseBlocksTsrec(xs, kernel, bias ?? null, activation);
+    }
+    return fusedDense(concatColumns(xs), kernel, bias, activation, leakyreluAlpha);
+  }
+  const x = (Array.isArray(input) ? input[0] : input) as tf.Tensor2D;
   if (
     isTsrecBackend() &&
     (activation === 'linear' || activation === 'relu') &&

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 
 import { TSREC_BACKEND_NAME, TsrecMathBackend } from './backend';
 import { kernelAddon } from './kernel_addon';
+import { TSREC_DENSE_BLOCKS, TSREC_DENSE_BLOCKS_GRAD } from './kernels/TsrecDenseBlocks';
 import { TSREC_DENSE_GRAD } from './kernels/TsrecDenseGrad';
 import { TSREC_FM_INTERACTION, TSREC_FM_INTERACTION_GRAD } from './kernels/TsrecFmInteraction';
 
@@ -124,4 +125,38 @@ export function denseTsrec(x: tf.Tensor2D, w: tf.Tensor2D, bias: tf.Tensor1D | n
     typeof tf.customGrad<tf.Tensor2D>
   >[0]);
   return run(x, w);
+}
+
+/**
+ * `denseTsrec` over an input given as column blocks: y = act([x_0 | x_1 | …]·w + bias) for
+ * xs[i] [M, K_i] and w [ΣK_i, N], without building the concatenated input (forward: one GEMM per
+ * block accumulating into y, then the bias/ReLU epilogue; backward: the ReLU mask and bias sums
+ * once, then per block dx_i = dz·w_iᵀ and dw_i = x_iᵀ·dz written in place). A feature group made
+ * of the dense features and the pooled embeddings feeds the first MLP layer this way (no concat
+ * forward, no split backward). Same maths as `denseTsrec` on the concatenation; the float sums
+ * are grouped by block. Needs the `tsrec` backend and float32 rank-2 inputs (the caller validates).
+ */
+export function denseBlocksTsrec(xs: readonly tf.Tensor2D[], w: tf.Tensor2D, bias: tf.Tensor1D | null, activation: 'linear' | 'relu'): tf.Tensor2D {
+  const n = xs.length;
+  const hasBias = bias != null;
+  const body = (...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const save = args[args.length - 1] as tf.GradSaveFunc;
+    const ts = args.slice(0, args.length - 1) as tf.Tensor[];
+    const inputs: Record<string, tf.Tensor> = {};
+    for (let i = 0; i < n; i++) inputs[`x${i}`] = ts[i];
+    inputs.w = ts[n];
+    if (hasBias) inputs.bias = ts[n + 1];
+    const y = tf.engine().runKernel(TSREC_DENSE_BLOCKS, inputs, { activation, numBlocks: n } as unknown as tf.NamedAttrMap) as tf.Tensor2D;
+    save([...ts.slice(0, n + 1), y]);
+    return {
+      value: y,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const g: Record<string, tf.Tensor> = { w: saved[n], y: saved[n + 1], dy };
+        for (let i = 0; i < n; i++) g[`x${i}`] = saved[i];
+        return tf.engine().runKernel(TSREC_DENSE_BLOCKS_GRAD, g, { activation, hasBias, numBlocks: n } as unknown as tf.NamedAttrMap) as tf.Tensor[];
+      },
+    };
+  };
+  const run = tf.customGrad(body as unknown as Parameters<typeof tf.customGrad<tf.Tensor2D>>[0]) as unknown as (...t: tf.Tensor[]) => tf.Tensor2D;
+  return hasBias ? run(...xs, w, bias) : run(...xs, w);
 }

@@ -77,6 +77,13 @@ export interface TfjsKernelAddon {
     x: Float32Array, w: Float32Array, y: Float32Array | null, dy: Float32Array, M: number, K: number, N: number, relu: boolean,
     dx: Float32Array, dw: Float32Array, db: Float32Array | null,
   ): void;
+  /** y = act(Σ_i xs[i]·w[rows of block i] + bias) for xs[i] [M, ks[i]] (the column blocks of the input), act linear or ReLU. */
+  tfjsDenseBlocksForward(xs: Float32Array[], ks: number[], w: Float32Array, bias: Float32Array | null, relu: boolean, M: number, N: number, y: Float32Array): void;
+  /** Backward of tfjsDenseBlocksForward: dxs[i] [M, ks[i]], dw [ΣK, N], db [N] (or null). */
+  tfjsDenseBlocksBackward(
+    xs: Float32Array[], ks: number[], w: Float32Array, y: Float32Array | null, dy: Float32Array, M: number, N: number, relu: boolean,
+    dxs: Float32Array[], dw: Float32Array, db: Float32Array | null,
+  ): void;
   setBlasThreads(n: number): number;
 }
 

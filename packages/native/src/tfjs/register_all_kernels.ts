@@ -30,6 +30,7 @@ import { subConfig } from './kernels/Sub';
 import { sumConfig } from './kernels/Sum';
 import { tanhConfig } from './kernels/Tanh';
 import { broadcastToConfig } from './kernels/TsrecBroadcastTo';
+import { denseBlocksConfig, denseBlocksGradConfig } from './kernels/TsrecDenseBlocks';
 import { denseGradConfig } from './kernels/TsrecDenseGrad';
 import { fmInteractionConfig, fmInteractionGradConfig } from './kernels/TsrecFmInteraction';
 import { fusedMatMulConfig } from './kernels/_FusedMatMul';
@@ -73,5 +74,7 @@ export const TSREC_KERNEL_CONFIGS: readonly KernelConfig[] = [
   fmInteractionConfig,
   fmInteractionGradConfig,
   denseGradConfig,
+  denseBlocksConfig,
+  denseBlocksGradConfig,
   broadcastToConfig,
 ];
