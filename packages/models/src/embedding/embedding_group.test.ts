@@ -1,0 +1,59 @@
+import * as tf from '@tensorflow/tfjs-core';
+
+import { SyntheticCtrTask } from '../testing/synthetic_task';
+import { testContext } from '../testing/test_context';
+import { setUpTfjs } from '../tfjs_setup';
+import { EmbeddingGroup } from './embedding_group';
+import { wholeSources } from './select_columns';
+
+// GroupedFeatures.blocks: a group made of whole blocks side by side (dense features, then the
+// pooled embeddings) comes as those blocks, and its `groups` entry is their concatenation, built
+// only when read.
+
+beforeAll(() => setUpTfjs('cpu'));
+
+const task = new SyntheticCtrTask(4, 3, 40, 11);
+const names = (xs: string[]) => xs.map((n) => `feature_names: "${n}"`).join(' ');
+
+function groupOf(groupsText: string) {
+  const { config, ctx, collections } = testContext(task.configText(`${groupsText} deepfm { deep { hidden_units: [4] } } losses { binary_cross_entropy {} }`));
+  return { group: new EmbeddingGroup(config.modelConfig!.featureGroups, ctx), collections };
+}
+
+describe('EmbeddingGroup blocks', () => {
+  it('gives dense + pooled blocks for a mixed group in block order, and the concat on read', () => {
+    const text =
+      `feature_groups { group_name: "deep" ${names([...task.denseNames, ...task.sparseNames])} group_type: DEEP } ` +
+      `feature_groups { group_name: "fm" ${names(task.sparseNames)} group_type: DEEP } ` +
+      `feature_groups { group_name: "mixed" ${names([task.sparseNames[0], task.denseNames[0]])} group_type: DEEP }`;
+    const { group, collections } = groupOf(text);
+    const { batch } = task.batch(16);
+    tf.tidy(() => {
+      const out = group.forward(batch);
+      expect(Object.keys(out.blocks)).toEqual(['deep']); // fm is one block; mixed picks parts of blocks
+      const [dense, pooled] = out.blocks.deep;
+      expect(dense.shape).toEqual([16, task.denseNames.length]);
+      expect(pooled.shape).toEqual([16, group.groupDim('fm')]);
+      const deep = out.groups.deep;
+      expect(deep.shape).toEqual([16, group.groupDim('deep')]);
+      expect(Array.from(deep.dataSync())).toEqual(Array.from(tf.concat([dense, pooled], 1).dataSync()));
+      expect(out.groups.deep).toBe(deep); // built once
+      expect(Object.keys(out.groups).sort()).toEqual(['deep', 'fm', 'mixed']);
+      expect(out.groups.mixed.shape).toEqual([16, group.groupDim('mixed')]);
+    });
+    group.dispose();
+    collections.forEach((c) => c.dispose());
+  });
+});
+
+describe('wholeSources', () => {
+  const pick = (pairs: [number, number][]) => pairs.map(([source, column]) => ({ source, column }));
+  it('returns the source order for whole sources side by side, else null', () => {
+    expect(wholeSources([2, 3], pick([[1, 0], [1, 1], [1, 2], [0, 0], [0, 1]]))).toEqual([1, 0]);
+    expect(wholeSources([2, 3], pick([[0, 0], [0, 1]]))).toEqual([0]);
+    expect(wholeSources([2, 3], pick([[0, 1], [0, 0]]))).toBeNull(); // out of order
+    expect(wholeSources([2, 3], pick([[0, 0], [0, 1], [1, 0], [1, 1]]))).toBeNull(); // part of a source
+    expect(wholeSources([2], pick([[0, 0], [0, 1], [0, 0], [0, 1]]))).toBeNull(); // a source twice
+    expect(wholeSources([0, 1], pick([[1, 0]]))).toEqual([1]);
+  });
+});
