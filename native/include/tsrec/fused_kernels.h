@@ -56,7 +56,8 @@ void ColumnSum(const float* x, int64_t rows, int64_t cols, float* out);
  * Backward of y = act(x·w + bias) for x [M, K], w [K, N], y [M, N] (act: linear or ReLU, the
  * mask taken from y as tfjs's mul(dy, step(·)) does): dz = act'(dy), then
  *   dx = dz·wᵀ [M, K],  dw = xᵀ·dz [K, N],  db = Σ_rows dz [N] (when db is not null)
- * in one call (dz lives in a reused per-thread scratch buffer). The GEMMs go through Sgemm.
+ * in one call (dz lives in a reused per-thread scratch buffer). The GEMMs go through Sgemm; db as
+ * in DenseBlocksBackward.
  */
 void DenseBackward(const float* x, const float* w, const float* y, const float* dy, int64_t M, int64_t K, int64_t N, bool relu, float* dx,
                    float* dw, float* db);
@@ -79,6 +80,8 @@ void DenseBlocksForward(const DenseBlock* xs, int num_blocks, const float* w, co
 /**
  * Backward of DenseBlocksForward: dz = act'(dy) (the mask from y, as DenseBackward), then per
  * block dx_i = dz·w_iᵀ [M, K_i] and dw rows k0_i.. = x_iᵀ·dz, and db = Σ_rows dz (when not null).
+ * The mask and db are one pass: db sums blocks of 256 rows in double, then the blocks in order
+ * (deterministic; equal to ColumnSum's sequential double sum up to the final rounding).
  * DenseBackward is the one-block case.
  */
 void DenseBlocksBackward(const DenseBlock* xs, int num_blocks, const float* w, const float* y, const float* dy, int64_t M, int64_t N,
