@@ -3,6 +3,8 @@
 #include <atomic>
 #include <chrono>
 #include <random>
+#include <stdexcept>
+#include <cstdlib>
 #include <thread>
 #include <vector>
 
@@ -58,7 +60,7 @@ TEST_CASE(static_and_dynamic_jobs_interleave) {
 
 TEST_CASE(tiny_and_empty_ranges) {
   ThreadPool pool(2);
-  int calls = 0;
+  std::atomic<int> calls{0};
   pool.parallel_for_dynamic(0, 10, [&](int64_t, int64_t, int) { ++calls; });
   CHECK(calls == 0);
   pool.parallel_for_dynamic(5, 0, [&](int64_t b, int64_t e, int) { calls += static_cast<int>(e - b); });  // grain 0 acts as 1
@@ -72,4 +74,31 @@ TEST_CASE(tiny_and_empty_ranges) {
   CHECK(got_b == 0 && got_e == 3);
 }
 
-int main() { return tsrec_test::run_all("thread_pool"); }
+TEST_CASE(a_throwing_caller_waits_for_its_helpers) {
+  // The job lives on the caller's stack: a throw from the caller's share must still wait for
+  // every helper that joined before it propagates (helpers here run chunks for a while).
+  ThreadPool pool(3);
+  for (int round = 0; round < 50; ++round) {
+    std::atomic<int> done{0};
+    bool thrown = false;
+    try {
+      pool.parallel_for_dynamic(64, 1, [&](int64_t b, int64_t, int tid) {
+        if (tid == 0 && b >= 2) throw std::runtime_error("caller fails");
+        std::this_thread::sleep_for(std::chrono::microseconds(20));
+        ++done;
+      });
+    } catch (const std::runtime_error&) {
+      thrown = true;
+    }
+    CHECK(thrown);
+    const int seen = done.load();
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+    CHECK(done.load() == seen);  // no helper still running the closed job
+    pool.parallel_for(8, [&](int64_t, int64_t, int) {});  // the pool still works
+  }
+}
+
+int main() {
+  unsetenv("TSREC_STATIC_SCHEDULE");  // these tests are about the dynamic schedule
+  return tsrec_test::run_all("thread_pool");
+}

@@ -238,7 +238,10 @@ void DenseBlocksBackward(const DenseBlock* xs, int num_blocks, const float* w, c
   static thread_local std::vector<float> scratch;
   static thread_local std::vector<double> partial;
   if (relu && scratch.size() < static_cast<size_t>(M * N)) scratch.resize(static_cast<size_t>(M * N));
-  if (relu || db) {
+  if (relu && !db) {
+    ReluGrad(dy, y, M * N, scratch.data());
+    dz = scratch.data();
+  } else if (db) {
     // One pass for the mask and the bias sums: rows in fixed blocks of kRows (the block count
     // depends on M only), each block's column sums in double, then the blocks added in order, so
     // db has the same bits whatever the thread count.
@@ -253,12 +256,10 @@ void DenseBlocksBackward(const DenseBlock* xs, int num_blocks, const float* w, c
     if (M * N < kParallelMinWork) body(0, blocks, 0);
     else ThreadPool::global().parallel_for_dynamic(blocks, 1, body);
     if (relu) dz = out;
-    if (db) {
-      for (int64_t j = 0; j < N; ++j) {
-        double s = 0.0;
-        for (int64_t b = 0; b < blocks; ++b) s += part[b * N + j];
-        db[j] = static_cast<float>(s);
-      }
+    for (int64_t j = 0; j < N; ++j) {
+      double s = 0.0;
+      for (int64_t b = 0; b < blocks; ++b) s += part[b * N + j];
+      db[j] = static_cast<float>(s);
     }
   }
   int64_t k0 = 0;

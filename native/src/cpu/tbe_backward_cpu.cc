@@ -207,7 +207,8 @@ void update_rows(const TbeLayout& l, const TbeTables& tabs, const OptimizerConfi
   const int ns = 8 * nt;
   ws.slice_begin.assign(ns + 1, nnz);
   for (int s = 0; s < ns; ++s) {
-    int64_t j = nnz * s / ns;
+    // Starts only increase: resume from the previous one, so a long run is scanned once.
+    int64_t j = std::max(nnz * s / ns, s > 0 ? ws.slice_begin[s - 1] : int64_t{0});
     while (j < nnz && !run_starts_at(ws, j)) ++j;
     ws.slice_begin[s] = j;
   }

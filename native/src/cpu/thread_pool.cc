@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <exception>
 #include <cstdlib>
 #include <memory>
 
@@ -61,11 +62,20 @@ void ThreadPool::run(const std::function<void(int, int)>& fn) {
     ++generation_;
   }
   cv_start_.notify_all();
-  fn(0, num_threads_);
-  std::unique_lock<std::mutex> lk(mu_);
-  // Every helper must take this job (static splits): wait for all to join and leave.
-  cv_done_.wait(lk, [&] { return joined_ == num_threads_ - 1 && active_ == 0; });
-  job_ = nullptr;
+  // The job lives on this stack: even when the caller's share throws, wait for the helpers first.
+  std::exception_ptr error;
+  try {
+    fn(0, num_threads_);
+  } catch (...) {
+    error = std::current_exception();
+  }
+  {
+    std::unique_lock<std::mutex> lk(mu_);
+    // Every helper must take this job (static splits): wait for all to join and leave.
+    cv_done_.wait(lk, [&] { return joined_ == num_threads_ - 1 && active_ == 0; });
+    job_ = nullptr;
+  }
+  if (error) std::rethrow_exception(error);
 }
 
 void ThreadPool::parallel_for_dynamic(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t, int)>& fn) {
@@ -91,11 +101,19 @@ void ThreadPool::parallel_for_dynamic(int64_t n, int64_t grain, const std::funct
     ++generation_;
   }
   cv_start_.notify_all();
-  job(0, num_threads_);
-  std::unique_lock<std::mutex> lk(mu_);
-  // Close the job (a helper waking from now on skips it), then wait for the ones that joined.
-  job_ = nullptr;
-  cv_done_.wait(lk, [&] { return active_ == 0; });
+  std::exception_ptr error;
+  try {
+    job(0, num_threads_);
+  } catch (...) {
+    error = std::current_exception();
+  }
+  {
+    std::unique_lock<std::mutex> lk(mu_);
+    // Close the job (a helper waking from now on skips it), then wait for the ones that joined.
+    job_ = nullptr;
+    cv_done_.wait(lk, [&] { return active_ == 0; });
+  }
+  if (error) std::rethrow_exception(error);
 }
 
 void ThreadPool::parallel_for(int64_t n, const std::function<void(int64_t, int64_t, int)>& fn) {

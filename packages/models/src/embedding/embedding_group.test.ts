@@ -40,6 +40,13 @@ describe('EmbeddingGroup blocks', () => {
       expect(out.groups.deep).toBe(deep); // built once
       expect(Object.keys(out.groups).sort()).toEqual(['deep', 'fm', 'mixed']);
       expect(out.groups.mixed.shape).toEqual([16, group.groupDim('mixed')]);
+      // A disposed concat is rebuilt on the next read; the entry stays assignable.
+      deep.dispose();
+      expect(out.groups.deep.isDisposed).toBe(false);
+      expect(Array.from(out.groups.deep.dataSync())).toEqual(Array.from(tf.concat([dense, pooled], 1).dataSync()));
+      const other = tf.zeros([16, group.groupDim('deep')]) as tf.Tensor2D;
+      out.groups.deep = other;
+      expect(out.groups.deep).toBe(other);
     });
     group.dispose();
     collections.forEach((c) => c.dispose());
@@ -55,5 +62,6 @@ describe('wholeSources', () => {
     expect(wholeSources([2, 3], pick([[0, 0], [0, 1], [1, 0], [1, 1]]))).toBeNull(); // part of a source
     expect(wholeSources([2], pick([[0, 0], [0, 1], [0, 0], [0, 1]]))).toBeNull(); // a source twice
     expect(wholeSources([0, 1], pick([[1, 0]]))).toEqual([1]);
+    expect(wholeSources([2], [])).toBeNull();
   });
 });

@@ -127,8 +127,17 @@ export class EmbeddingGroup {
       if (order && order.length > 1) {
         const parts = order.map((i) => sources[i]);
         blocks[plan.name] = parts;
+        // Built on first read (in the caller's scope: read a group where its blocks are alive, as
+        // models do inside predict), again if that tensor was disposed; assignable like the rest.
         let built: tf.Tensor2D | null = null;
-        Object.defineProperty(groups, plan.name, { enumerable: true, configurable: true, get: () => (built ??= concatColumns(parts)) });
+        Object.defineProperty(groups, plan.name, {
+          enumerable: true,
+          configurable: true,
+          get: () => (built && !built.isDisposed ? built : (built = concatColumns(parts))),
+          set: (t: tf.Tensor2D) => {
+            built = t;
+          },
+        });
       } else {
         groups[plan.name] = assembleColumns(sources, picks);
       }

@@ -74,9 +74,11 @@ export function assembleColumns(sources: readonly tf.Tensor2D[], picks: readonly
 
 /**
  * The sources in output order when `picks` are whole sources side by side (each source's columns
- * 0..W-1 in order, each source at most once, none empty), else null.
+ * 0..W-1 in order, each source at most once, none empty), else null (also for no picks). Picks
+ * must name existing sources (callers validate).
  */
 export function wholeSources(widths: readonly number[], picks: readonly ColumnPick[]): number[] | null {
+  if (picks.length === 0) return null;
   const order: number[] = [];
   for (let j = 0; j < picks.length; ) {
     const s = picks[j].source;

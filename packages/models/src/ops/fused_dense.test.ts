@@ -107,3 +107,18 @@ it('runs one native TsrecDenseBlocks kernel (no concat) for blocks on the tsrec 
   tf.dispose([...xs, w]);
   (info.result as tf.Tensor).dispose();
 });
+
+it('checks the blocks of denseBlocksTsrec and fusedDense (the kernel trusts the shapes)', async () => {
+  await setUpTfjs('tsrec');
+  const { denseBlocksTsrec } = await import('@tsrec/native');
+  tf.tidy(() => {
+    const a = tf.ones([4, 2]) as tf.Tensor2D;
+    const b = tf.ones([3, 3]) as tf.Tensor2D;
+    const w = tf.ones([5, 2]) as tf.Tensor2D;
+    expect(() => denseBlocksTsrec([], w, null, 'relu')).toThrow('Expected at least one input block for denseBlocksTsrec but received none');
+    expect(() => denseBlocksTsrec([a, b], w, null, 'relu')).toThrow('Expected block 1 of denseBlocksTsrec to be float32 [4, K_1] but received float32 [3, 3]');
+    expect(() => denseBlocksTsrec([a, a], w, null, 'relu')).toThrow("Expected the blocks' widths to sum to the kernel's 5 rows in denseBlocksTsrec but received 4");
+    expect(() => denseBlocksTsrec([a, tf.ones([4, 3]) as tf.Tensor2D], w, tf.ones([3]) as tf.Tensor1D, 'relu')).toThrow('Expected a float32 [2] bias for denseBlocksTsrec but received float32 [3]');
+    expect(() => fusedDense([], w)).toThrow('Expected at least one input block for fusedDense but received none');
+  });
+});

@@ -24,6 +24,7 @@ export function fusedDense(
   activation: FusedDenseActivation = 'linear',
   leakyreluAlpha = 0.2,
 ): tf.Tensor2D {
+  if (Array.isArray(input) && input.length === 0) throw new RangeError('Expected at least one input block for fusedDense but received none');
   if (Array.isArray(input) && input.length > 1) {
     // Column blocks of the input: one native op over the blocks (no concat, no split in the
     // backward) when the blocks qualify, else the concatenation through the paths below.

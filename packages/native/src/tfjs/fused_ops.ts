@@ -96,7 +96,8 @@ export const DENSE_TSREC_ACTIVATIONS: readonly string[] = ['linear', 'relu'];
  * custom-gradient op for training on the `tsrec` backend: the forward is one _FusedMatMul
  * kernel (BLAS + bias + activation epilogue; tfjs's tf.fused.matMul falls back to three
  * unfused ops whenever a gradient is being recorded), the backward one native kernel (ReLU mask,
- * bias column sums and both GEMMs). Same float32 results as tf.fused.matMul's unfused path.
+ * bias column sums and both GEMMs). The same float32 results as tf.fused.matMul's unfused path,
+ * except the bias gradient, summed in double over fixed blocks of rows (it can differ by an ulp).
  * Needs the `tsrec` backend and float32 rank-2 inputs (the caller validates).
  */
 export function denseTsrec(x: tf.Tensor2D, w: tf.Tensor2D, bias: tf.Tensor1D | null, activation: 'linear' | 'relu'): tf.Tensor2D {
@@ -138,6 +139,20 @@ export function denseTsrec(x: tf.Tensor2D, w: tf.Tensor2D, bias: tf.Tensor1D | n
  */
 export function denseBlocksTsrec(xs: readonly tf.Tensor2D[], w: tf.Tensor2D, bias: tf.Tensor1D | null, activation: 'linear' | 'relu'): tf.Tensor2D {
   const n = xs.length;
+  // The kernel trusts these shapes (native memory): check them here.
+  if (n === 0) throw new RangeError('Expected at least one input block for denseBlocksTsrec but received none');
+  if (w.rank !== 2 || w.dtype !== 'float32') throw new RangeError(`Expected a float32 [K, N] kernel for denseBlocksTsrec but received ${w.dtype} [${w.shape.join(', ')}]`);
+  const M = xs[0].shape[0];
+  xs.forEach((x, i) => {
+    if (x.rank !== 2 || x.dtype !== 'float32' || x.shape[0] !== M) {
+      throw new RangeError(`Expected block ${i} of denseBlocksTsrec to be float32 [${M}, K_${i}] but received ${x.dtype} [${x.shape.join(', ')}]`);
+    }
+  });
+  const K = xs.reduce((k, x) => k + x.shape[1], 0);
+  if (K !== w.shape[0]) throw new RangeError(`Expected the blocks' widths to sum to the kernel's ${w.shape[0]} rows in denseBlocksTsrec but received ${K}`);
+  if (bias && (bias.rank !== 1 || bias.dtype !== 'float32' || bias.shape[0] !== w.shape[1])) {
+    throw new RangeError(`Expected a float32 [${w.shape[1]}] bias for denseBlocksTsrec but received ${bias.dtype} [${bias.shape.join(', ')}]`);
+  }
   const hasBias = bias != null;
   const body = (...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const save = args[args.length - 1] as tf.GradSaveFunc;
