@@ -43,6 +43,12 @@ class ThreadPool {
 
  private:
   void worker(int tid);
+  /**
+   * Publishes `job` to the helpers, runs the caller's share (tid 0) and waits: for every helper
+   * to run it (`every_helper`, static splits), or only for those that joined before the caller
+   * finished (dynamic chunks; later ones skip it). Rethrows what the caller's share threw.
+   */
+  void dispatch(const std::function<void(int, int)>& job, bool every_helper);
   int num_threads_;
   std::vector<std::thread> threads_;
   std::mutex mu_;

@@ -161,19 +161,10 @@ void MaskAndSumRows(const float* dy, const float* y, bool relu, int64_t r0, int6
   for (int64_t r = r0; r < r1; ++r) {
     const float* g = dy + r * N;
     if (relu) {
-      const float* yr = y + r * N;
-      float* o = dz + r * N;
-#pragma GCC ivdep
-      for (int64_t j = 0; j < N; ++j) {
-        const float yi = yr[j];
-        const float step = yi > 0.0f ? 1.0f : 0.0f;
-        const float d = g[j] * (yi != yi ? yi : step);
-        o[j] = d;
-        sums[j] += static_cast<double>(d);
-      }
-    } else {
-      for (int64_t j = 0; j < N; ++j) sums[j] += static_cast<double>(g[j]);
+      ReluGradRange(g, y + r * N, 0, N, dz + r * N);  // the row stays in L1 for the sums
+      g = dz + r * N;
     }
+    for (int64_t j = 0; j < N; ++j) sums[j] += static_cast<double>(g[j]);
   }
 }
 
@@ -250,11 +241,9 @@ void DenseBlocksBackward(const DenseBlock* xs, int num_blocks, const float* w, c
     if (partial.size() < static_cast<size_t>(blocks * N)) partial.resize(static_cast<size_t>(blocks * N));
     float* out = relu ? scratch.data() : nullptr;
     double* part = partial.data();
-    auto body = [&](int64_t b0, int64_t b1, int) {
+    ForRanges(blocks, kRows * N, [&](int64_t b0, int64_t b1) {
       for (int64_t b = b0; b < b1; ++b) MaskAndSumRows(dy, y, relu, b * kRows, std::min(M, (b + 1) * kRows), N, out, part + b * N);
-    };
-    if (M * N < kParallelMinWork) body(0, blocks, 0);
-    else ThreadPool::global().parallel_for_dynamic(blocks, 1, body);
+    });
     if (relu) dz = out;
     for (int64_t j = 0; j < N; ++j) {
       double s = 0.0;

@@ -12,10 +12,8 @@
 
 namespace tsrec {
 
-namespace {
-
 // Bias + activation over rows x n, split by rows across the pool (static ranges: deterministic).
-void RunEpilogue(float* out, int64_t rows, int64_t n, const MatMulEpilogue& ep) {
+void ApplyMatMulEpilogue(float* out, int64_t rows, int64_t n, const MatMulEpilogue& ep) {
   if (!ep.bias && ep.activation == Activation::kLinear) return;
   auto body = [&](int64_t r0, int64_t r1) {
     float* y = out + r0 * n;
@@ -38,8 +36,6 @@ void RunEpilogue(float* out, int64_t rows, int64_t n, const MatMulEpilogue& ep) 
   }
 }
 
-}  // namespace
-
 void BatchMatMul(const float* a, const float* b, float* out, int64_t batch_a, int64_t batch_b, int64_t m, int64_t n, int64_t k,
                  bool trans_a, bool trans_b, const MatMulEpilogue* epilogue) {
   const int64_t batch = std::max(batch_a, batch_b);
@@ -59,10 +55,8 @@ void BatchMatMul(const float* a, const float* b, float* out, int64_t batch_a, in
       }
     }
   }
-  if (epilogue) RunEpilogue(out, batch * m, n, *epilogue);
+  if (epilogue) ApplyMatMulEpilogue(out, batch * m, n, *epilogue);
 }
-
-void ApplyMatMulEpilogue(float* out, int64_t rows, int64_t n, const MatMulEpilogue& ep) { RunEpilogue(out, rows, n, ep); }
 
 int SetBlasThreads(int n) {
 #if defined(TSREC_HAVE_OPENBLAS)

@@ -28,11 +28,9 @@ void SumReduce(const float* x, float* out, int64_t outer, int64_t reduce, int64_
   const bool big = outer * reduce * inner >= (1 << 15);
   if (inner == 1) {
     if (outer >= 2 * pool.num_threads() || !big) {
-      auto rows = [&](int64_t o0, int64_t o1) {
+      ForRanges(outer, reduce, [&](int64_t o0, int64_t o1) {
         for (int64_t o = o0; o < o1; ++o) out[o] = static_cast<float>(RowSum(x + o * reduce, reduce));
-      };
-      if (big) pool.parallel_for_dynamic(outer, std::max<int64_t>(1, outer / (4 * pool.num_threads())), [&](int64_t b, int64_t e, int) { rows(b, e); });
-      else rows(0, outer);
+      });
       return;
     }
     // Few long rows: split each row, then add the partial sums in thread order (deterministic).

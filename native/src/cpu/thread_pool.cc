@@ -50,32 +50,43 @@ void ThreadPool::worker(int tid) {
   }
 }
 
-void ThreadPool::run(const std::function<void(int, int)>& fn) {
-  if (num_threads_ == 1) {
-    fn(0, 1);
-    return;
-  }
+void ThreadPool::dispatch(const std::function<void(int, int)>& job, bool every_helper) {
   {
     std::lock_guard<std::mutex> lk(mu_);
-    job_ = &fn;
+    job_ = &job;
     joined_ = 0;
     ++generation_;
   }
   cv_start_.notify_all();
-  // The job lives on this stack: even when the caller's share throws, wait for the helpers first.
+  // The job lives on the caller's stack: even when the caller's share throws, wait for the
+  // helpers before it unwinds.
   std::exception_ptr error;
   try {
-    fn(0, num_threads_);
+    job(0, num_threads_);
   } catch (...) {
     error = std::current_exception();
   }
   {
     std::unique_lock<std::mutex> lk(mu_);
-    // Every helper must take this job (static splits): wait for all to join and leave.
-    cv_done_.wait(lk, [&] { return joined_ == num_threads_ - 1 && active_ == 0; });
-    job_ = nullptr;
+    if (every_helper) {
+      // Static splits: every helper must take the job; wait for all to join and leave.
+      cv_done_.wait(lk, [&] { return joined_ == num_threads_ - 1 && active_ == 0; });
+      job_ = nullptr;
+    } else {
+      // Close the job (a helper waking from now on skips it), then wait for the ones that joined.
+      job_ = nullptr;
+      cv_done_.wait(lk, [&] { return active_ == 0; });
+    }
   }
   if (error) std::rethrow_exception(error);
+}
+
+void ThreadPool::run(const std::function<void(int, int)>& fn) {
+  if (num_threads_ == 1) {
+    fn(0, 1);
+    return;
+  }
+  dispatch(fn, true);
 }
 
 void ThreadPool::parallel_for_dynamic(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t, int)>& fn) {
@@ -91,29 +102,11 @@ void ThreadPool::parallel_for_dynamic(int64_t n, int64_t grain, const std::funct
     return;
   }
   std::atomic<int64_t> next{0};
-  const std::function<void(int, int)> job = [&](int tid, int) {
-    for (int64_t c; (c = next.fetch_add(1, std::memory_order_relaxed)) < chunks;) fn(c * grain, std::min(n, (c + 1) * grain), tid);
-  };
-  {
-    std::lock_guard<std::mutex> lk(mu_);
-    job_ = &job;
-    joined_ = 0;
-    ++generation_;
-  }
-  cv_start_.notify_all();
-  std::exception_ptr error;
-  try {
-    job(0, num_threads_);
-  } catch (...) {
-    error = std::current_exception();
-  }
-  {
-    std::unique_lock<std::mutex> lk(mu_);
-    // Close the job (a helper waking from now on skips it), then wait for the ones that joined.
-    job_ = nullptr;
-    cv_done_.wait(lk, [&] { return active_ == 0; });
-  }
-  if (error) std::rethrow_exception(error);
+  dispatch(
+      [&](int tid, int) {
+        for (int64_t c; (c = next.fetch_add(1, std::memory_order_relaxed)) < chunks;) fn(c * grain, std::min(n, (c + 1) * grain), tid);
+      },
+      false);
 }
 
 void ThreadPool::parallel_for(int64_t n, const std::function<void(int64_t, int64_t, int)>& fn) {

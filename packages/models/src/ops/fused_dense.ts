@@ -24,37 +24,21 @@ export function fusedDense(
   activation: FusedDenseActivation = 'linear',
   leakyreluAlpha = 0.2,
 ): tf.Tensor2D {
-  if (Array.isArray(input) && input.length === 0) throw new RangeError('Expected at least one input block for fusedDense but received none');
-  if (Array.isArray(input) && input.length > 1) {
-    // Column blocks of the input: one native op over the blocks (no concat, no split in the
-    // backward) when the blocks qualify, else the concatenation through the paths below.
-    const xs = input as readonly tf.Tensor2D[];
-    const B = xs[0].shape[0];
-    if (
-      isTsrecBackend() &&
-      (activation === 'linear' || activation === 'relu') &&
-      kernel.rank === 2 &&
-      kernel.dtype === 'float32' &&
-      xs.every((b) => b.rank === 2 && b.dtype === 'float32' && b.shape[0] === B) &&
-      xs.reduce((k, b) => k + b.shape[1], 0) === kernel.shape[0] &&
-      (bias == null || (bias.rank === 1 && bias.dtype === 'float32' && bias.shape[0] === kernel.shape[1]))
-    ) {
-      return denseBlocksTsrec(xs, kernel, bias ?? null, activation);
-    }
-    return fusedDense(concatColumns(xs), kernel, bias, activation, leakyreluAlpha);
-  }
-  const x = (Array.isArray(input) ? input[0] : input) as tf.Tensor2D;
+  const xs = (Array.isArray(input) ? input : [input]) as readonly tf.Tensor2D[];
+  if (xs.length === 0) throw new RangeError('Expected at least one input block for fusedDense but received none');
+  const B = xs[0].shape[0];
   if (
     isTsrecBackend() &&
     (activation === 'linear' || activation === 'relu') &&
-    x.rank === 2 &&
     kernel.rank === 2 &&
-    x.dtype === 'float32' &&
     kernel.dtype === 'float32' &&
-    x.shape[1] === kernel.shape[0] &&
+    xs.every((b) => b.rank === 2 && b.dtype === 'float32' && b.shape[0] === B) &&
+    xs.reduce((k, b) => k + b.shape[1], 0) === kernel.shape[0] &&
     (bias == null || (bias.rank === 1 && bias.dtype === 'float32' && bias.shape[0] === kernel.shape[1]))
   ) {
-    return denseTsrec(x, kernel, bias ?? null, activation);
+    // Column blocks: one native op over them (no concat, no split in the backward).
+    return xs.length === 1 ? denseTsrec(xs[0], kernel, bias ?? null, activation) : denseBlocksTsrec(xs, kernel, bias ?? null, activation);
   }
+  const x = xs.length === 1 ? xs[0] : concatColumns(xs);
   return tf.fused.matMul({ a: x, b: kernel, bias: bias ?? undefined, activation, leakyreluAlpha }) as tf.Tensor2D;
 }

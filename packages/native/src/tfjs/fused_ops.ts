@@ -135,7 +135,8 @@ export function denseTsrec(x: tf.Tensor2D, w: tf.Tensor2D, bias: tf.Tensor1D | n
  * once, then per block dx_i = dz·w_iᵀ and dw_i = x_iᵀ·dz written in place). A feature group made
  * of the dense features and the pooled embeddings feeds the first MLP layer this way (no concat
  * forward, no split backward). Same maths as `denseTsrec` on the concatenation; the float sums
- * are grouped by block. Needs the `tsrec` backend and float32 rank-2 inputs (the caller validates).
+ * are grouped by block. Needs the `tsrec` backend; checks the shapes and dtypes itself (the kernel
+ * trusts them).
  */
 export function denseBlocksTsrec(xs: readonly tf.Tensor2D[], w: tf.Tensor2D, bias: tf.Tensor1D | null, activation: 'linear' | 'relu'): tf.Tensor2D {
   const n = xs.length;
