@@ -2,6 +2,7 @@
 // layer (packages/native/src/embedding_collection.ts) checks types, lengths and ranges first.
 #include <napi.h>
 
+#include <algorithm>
 #include <memory>
 
 #include "binding_util.h"
@@ -91,6 +92,8 @@ class EmbeddingCollectionWrap : public Napi::ObjectWrap<EmbeddingCollectionWrap>
       c.dim = t.Get("dim").As<Napi::Number>().Int32Value();
       c.init_min = NumF(t, "initMin", 0.0f);
       c.init_max = NumF(t, "initMax", 0.0f);
+      if (t.Get("host").IsNumber()) c.host = t.Get("host").As<Napi::Number>().Int32Value();
+      if (t.Get("output").IsNumber()) c.output = t.Get("output").As<Napi::Number>().Int32Value();
       tables.push_back(c);
     }
     std::vector<FeatureConfig> features;
@@ -143,38 +146,67 @@ class EmbeddingCollectionWrap : public Napi::ObjectWrap<EmbeddingCollectionWrap>
     return false;
   }
 
-  // forward(indices, offsets, weights, B, pooledOut, sequenceOut)
+  // The pooled arrays of argument `v`: one Float32Array (or null) or an array of them, one per output.
+  static int PooledPtrs(const Napi::Value& v, float** out) {
+    if (!v.IsArray()) {
+      out[0] = FloatPtr(v);
+      return 1;
+    }
+    Napi::Array a = v.As<Napi::Array>();
+    const int n = static_cast<int>(std::min<uint32_t>(a.Length(), kMaxPooledOutputs));
+    for (int o = 0; o < n; ++o) out[o] = FloatPtr(a.Get(static_cast<uint32_t>(o)));
+    return a.Length() > static_cast<uint32_t>(kMaxPooledOutputs) ? kMaxPooledOutputs + 1 : n;
+  }
+
+  // forward(indices, offsets, weights, B, pooledOut | pooledOut[], sequenceOut)
   Napi::Value Forward(const Napi::CallbackInfo& info) {
     if (!Alive(info.Env())) return info.Env().Undefined();
-    Fail(info.Env(), coll_->Forward(BatchOf(info), FloatPtr(info[4]), FloatPtr(info[5])));
+    float* pooled[kMaxPooledOutputs];
+    const int n = PooledPtrs(info[4], pooled);
+    Fail(info.Env(), coll_->Forward(BatchOf(info), pooled, n, FloatPtr(info[5])));
     return info.Env().Undefined();
   }
-  // backwardAndUpdate(indices, offsets, weights, B, gradPooled, gradSequence, lr)
+  // backwardAndUpdate(indices, offsets, weights, B, gradPooled | gradPooled[], gradSequence, lr)
   Napi::Value BackwardAndUpdate(const Napi::CallbackInfo& info) {
     if (!Alive(info.Env())) return info.Env().Undefined();
-    Fail(info.Env(), coll_->BackwardAndUpdate(BatchOf(info), FloatPtr(info[4]), FloatPtr(info[5]), info[6].As<Napi::Number>().FloatValue()));
+    float* grads[kMaxPooledOutputs];
+    const int n = PooledPtrs(info[4], grads);
+    Fail(info.Env(), coll_->BackwardAndUpdate(BatchOf(info), grads, n, FloatPtr(info[5]), info[6].As<Napi::Number>().FloatValue()));
     return info.Env().Undefined();
+  }
+  bool OutputsMatch(Napi::Env env, int n) {
+    if (n == cpu_->layout().num_outputs()) return true;
+    Napi::Error::New(env, "Expected " + std::to_string(cpu_->layout().num_outputs()) + " pooled arrays but received " + std::to_string(n))
+        .ThrowAsJavaScriptException();
+    return false;
   }
   Napi::Value ForwardReference(const Napi::CallbackInfo& info) {
     if (!NeedCpu(info.Env(), "forwardReference")) return info.Env().Undefined();
     TbeBatch b = BatchOf(info);
     if (Fail(info.Env(), ValidateBatch(cpu_->layout(), b))) return info.Env().Undefined();
-    TbeForwardReference(cpu_->layout(), cpu_->tables(), b, FloatPtr(info[4]), FloatPtr(info[5]));
+    float* pooled[kMaxPooledOutputs];
+    if (!OutputsMatch(info.Env(), PooledPtrs(info[4], pooled))) return info.Env().Undefined();
+    TbeForwardReference(cpu_->layout(), cpu_->tables(), b, pooled, FloatPtr(info[5]));
     return info.Env().Undefined();
   }
   Napi::Value BackwardReference(const Napi::CallbackInfo& info) {
     if (!NeedCpu(info.Env(), "backwardReference")) return info.Env().Undefined();
     TbeBatch b = BatchOf(info);
     if (Fail(info.Env(), ValidateBatch(cpu_->layout(), b))) return info.Env().Undefined();
+    float* grads[kMaxPooledOutputs];
+    if (!OutputsMatch(info.Env(), PooledPtrs(info[4], grads))) return info.Env().Undefined();
     cpu_->set_step(cpu_->step() + 1);
     TbeBackwardReference(cpu_->layout(), cpu_->tables(), cpu_->optimizer(),
-                         MakeOptimStep(cpu_->optimizer(), info[6].As<Napi::Number>().FloatValue(), cpu_->step()), b, FloatPtr(info[4]),
-                         FloatPtr(info[5]));
+                         MakeOptimStep(cpu_->optimizer(), info[6].As<Napi::Number>().FloatValue(), cpu_->step()), b, grads, FloatPtr(info[5]));
     return info.Env().Undefined();
   }
   // gatherProbe(indices, offsets, null, B, mode) -> seconds (mode 0: index_select copy, 1: read-only)
   Napi::Value GatherProbe(const Napi::CallbackInfo& info) {
     if (!NeedCpu(info.Env(), "gatherProbe")) return info.Env().Undefined();
+    if (cpu_->layout().co_located) {
+      Napi::Error::New(info.Env(), "gatherProbe needs a collection without co-located tables").ThrowAsJavaScriptException();
+      return info.Env().Undefined();
+    }
     TbeBatch b = BatchOf(info);
     if (Fail(info.Env(), ValidateBatch(cpu_->layout(), b))) return info.Env().Undefined();
     float sink = 0.0f;
@@ -200,6 +232,12 @@ class EmbeddingCollectionWrap : public Napi::ObjectWrap<EmbeddingCollectionWrap>
     Napi::Env env = info.Env();
     if (!NeedCpu(env, "view")) return env.Undefined();
     const int t = info[0].As<Napi::Number>().Int32Value(), which = info[1].As<Napi::Number>().Int32Value();
+    if (!cpu_->contiguous(t, which)) {
+      Napi::Error::New(env, "the weights of table '" + cpu_->layout().tables[t].name +
+                                "' share rows with co-located tables: read them with readRows")
+          .ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
     auto* keep = new std::shared_ptr<HostBuffer>(cpu_->buffer(t, which));
     Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(
         env, (*keep)->data(), (*keep)->bytes(), [](Napi::Env, void*, std::shared_ptr<HostBuffer>* k) { delete k; }, keep);
@@ -223,6 +261,9 @@ class EmbeddingCollectionWrap : public Napi::ObjectWrap<EmbeddingCollectionWrap>
     if (!Alive(env)) return env.Undefined();
     Napi::Object o = Napi::Object::New(env);
     o.Set("pooledDim", Napi::Number::New(env, static_cast<double>(coll_->layout().pooled_dim)));
+    Napi::Array dims = Napi::Array::New(env);
+    for (int k = 0; k < coll_->layout().num_outputs(); ++k) dims.Set(k, Napi::Number::New(env, static_cast<double>(coll_->layout().pooled_dims[k])));
+    o.Set("pooledDims", dims);
     o.Set("numStates", Napi::Number::New(env, coll_->num_states()));
     Napi::Array hp = Napi::Array::New(env);
     if (cpu_)

@@ -38,10 +38,19 @@ class EmbeddingCollection {
   int64_t step() const { return step_; }
   void set_step(int64_t s) { step_ = s; }
 
-  /** Validates the batch, then writes pooled [B, pooled_dim] and the sequence block (host memory). */
-  virtual Status Forward(const TbeBatch& batch, float* pooled, float* sequence) = 0;
-  /** Validates, then applies the fused backward + optimizer with learning rate lr (host gradients). */
-  virtual Status BackwardAndUpdate(const TbeBatch& batch, const float* grad_pooled, const float* grad_sequence, float lr) = 0;
+  /**
+   * Validates the batch, then writes each pooled output o ([B, pooled_dims[o]], `num_pooled` ==
+   * layout().num_outputs() pointers) and the sequence block (host memory).
+   */
+  Status Forward(const TbeBatch& batch, float* const* pooled, int num_pooled, float* sequence);
+  /** Forward of a collection with one pooled output. */
+  Status Forward(const TbeBatch& batch, float* pooled, float* sequence) { return Forward(batch, &pooled, 1, sequence); }
+  /** Validates, then applies the fused backward + optimizer with learning rate lr (host gradients, one per output). */
+  Status BackwardAndUpdate(const TbeBatch& batch, const float* const* grad_pooled, int num_pooled, const float* grad_sequence, float lr);
+  /** Backward of a collection with one pooled output. */
+  Status BackwardAndUpdate(const TbeBatch& batch, const float* grad_pooled, const float* grad_sequence, float lr) {
+    return BackwardAndUpdate(batch, &grad_pooled, 1, grad_sequence, lr);
+  }
   /** Copies rows [start, start+count) of buffer `which` of table t to dst (host). */
   Status ReadRows(int t, int which, int64_t start, int64_t count, float* dst) const;
   /** Overwrites rows [start, start+count) of buffer `which` of table t from src (host). */
@@ -50,8 +59,12 @@ class EmbeddingCollection {
  protected:
   Status Init(std::vector<TableConfig> tables, std::vector<FeatureConfig> features, const OptimizerConfig& optim);
   Status CheckRows(int t, int which, int64_t start, int64_t count) const;
-  virtual Status CopyOut(int t, int which, int64_t offset, int64_t n, float* dst) const = 0;
-  virtual Status CopyIn(int t, int which, int64_t offset, int64_t n, const float* src) = 0;
+  /** Forward/backward on a validated batch with num_outputs() pooled pointers. */
+  virtual Status ForwardImpl(const TbeBatch& batch, float* const* pooled, float* sequence) = 0;
+  virtual Status BackwardImpl(const TbeBatch& batch, const float* const* grad_pooled, const float* grad_sequence, float lr) = 0;
+  /** Copies rows [start, start+count) of buffer `which` of table t out / in (checked). */
+  virtual Status CopyOut(int t, int which, int64_t start, int64_t count, float* dst) const = 0;
+  virtual Status CopyIn(int t, int which, int64_t start, int64_t count, const float* src) = 0;
   TbeLayout layout_;
   OptimizerConfig optim_;
   int64_t step_ = 0;
@@ -64,18 +77,24 @@ class CpuEmbeddingCollection final : public EmbeddingCollection {
   static Status Create(std::vector<TableConfig> tables, std::vector<FeatureConfig> features, const OptimizerConfig& optim,
                        uint64_t seed, std::unique_ptr<CpuEmbeddingCollection>* out);
   Device device() const override { return Device::kCpu; }
-  /** Buffer `which` of table t (shared so zero-copy JS views keep it alive). */
+  /**
+   * Buffer `which` of table t (shared so zero-copy JS views keep it alive). The weights of a
+   * table with co-located tables (or of a co-located table) are the host's interleaved rows:
+   * check contiguous() before viewing them as one table.
+   */
   const std::shared_ptr<HostBuffer>& buffer(int t, int which) const { return which == kWeights ? weights_[t] : states_[t][which]; }
+  /** Whether buffer `which` of table t holds exactly that table, rows x width, from its start. */
+  bool contiguous(int t, int which) const { return which != kWeights || layout_.stride[t] == layout_.tables[t].dim; }
   /** Raw pointers of every table, for the kernels and references (stable for the collection's life). */
   const TbeTables& tables() const { return tabs_; }
 
-  Status Forward(const TbeBatch& batch, float* pooled, float* sequence) override;
-  Status BackwardAndUpdate(const TbeBatch& batch, const float* grad_pooled, const float* grad_sequence, float lr) override;
 
  private:
   CpuEmbeddingCollection() = default;
-  Status CopyOut(int t, int which, int64_t offset, int64_t n, float* dst) const override;
-  Status CopyIn(int t, int which, int64_t offset, int64_t n, const float* src) override;
+  Status ForwardImpl(const TbeBatch& batch, float* const* pooled, float* sequence) override;
+  Status BackwardImpl(const TbeBatch& batch, const float* const* grad_pooled, const float* grad_sequence, float lr) override;
+  Status CopyOut(int t, int which, int64_t start, int64_t count, float* dst) const override;
+  Status CopyIn(int t, int which, int64_t start, int64_t count, const float* src) override;
   std::vector<std::shared_ptr<HostBuffer>> weights_;
   std::vector<std::vector<std::shared_ptr<HostBuffer>>> states_;
   TbeTables tabs_;
@@ -87,11 +106,17 @@ OptimStep MakeOptimStep(const OptimizerConfig& c, float lr, int64_t t);
 
 /** Fills `n` floats with uniform [lo, hi) values from a counter-based stream (seed, stream). */
 void FillUniform(float* dst, int64_t n, float lo, float hi, uint64_t seed, uint64_t stream);
+/** FillUniform of rows x dim values into rows `stride` floats apart (value (r, d) is element r*dim+d of the stream). */
+void FillUniformRows(float* dst, int64_t rows, int dim, int64_t stride, float lo, float hi, uint64_t seed, uint64_t stream);
 
 /** Fills `n` floats with v (multi-threaded). */
 void FillConstant(float* dst, int64_t n, float v);
 
-/** The initial buffers of table t: weights from (seed, t), states at their initial values. */
-void InitTableHost(const TableConfig& tc, const OptimizerConfig& optim, uint64_t seed, int t, float* weights, std::vector<float*> states);
+/**
+ * The initial buffers of table t: weights from (seed, t) into rows `stride` floats apart (0:
+ * dim), states at their initial values.
+ */
+void InitTableHost(const TableConfig& tc, const OptimizerConfig& optim, uint64_t seed, int t, float* weights, std::vector<float*> states,
+                   int64_t stride = 0);
 
 }  // namespace tsrec

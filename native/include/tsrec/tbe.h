@@ -14,6 +14,14 @@
 // sorted and deduplicated, g_r = sum_i w_i * s_i * dL/dout[bag(i)] (s_i = 1/L for MEAN), and each
 // unique row is updated once; rows absent from the batch are untouched; results are
 // deterministic (independent of the thread count).
+//
+// Co-location: a table may name a host table with the same row count (TableConfig::host). Its
+// rows then live inside the host's rows (row r of the host is [host dims | guest dims ...], so
+// one random access fetches both), features read the host table only, and each such feature
+// also pools every guest's columns. Every table writes to pooled output `output` (several
+// [B, pooled_dims[o]] arrays; one by default). Results equal those of separate tables: each
+// logical table keeps its own columns, optimizer state and arithmetic (DeepFM's `<t>_wide`
+// tables ride in their deep table's rows this way, native/bench/NOTES.md).
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -31,6 +39,9 @@ enum class Pooling : int32_t { kSum = 0, kMean = 1, kNone = 2 };
 /** Integer type of an index or offset array. */
 enum class IndexType : int32_t { kInt32 = 0, kInt64 = 1 };
 
+/** Most pooled outputs a collection may have. */
+constexpr int32_t kMaxPooledOutputs = 8;
+
 /** One embedding table. */
 struct TableConfig {
   std::string name;
@@ -39,6 +50,10 @@ struct TableConfig {
   /** Uniform initialisation range; init_min == init_max == 0 means +-1/sqrt(rows). */
   float init_min = 0.0f;
   float init_max = 0.0f;
+  /** Host table whose rows hold this table's columns (-1: a table of its own). */
+  int32_t host = -1;
+  /** Pooled output this table's columns go to. */
+  int32_t output = 0;
 };
 
 /** One feature: which table it reads and how its bags are pooled. */
@@ -52,13 +67,22 @@ struct FeatureConfig {
 struct TbeLayout {
   std::vector<TableConfig> tables;
   std::vector<FeatureConfig> features;
-  std::vector<int64_t> pooled_col;   // per feature: first column in pooled output (-1 for NONE)
-  int64_t pooled_dim = 0;            // sum of dims of pooled features
+  std::vector<int64_t> pooled_col;   // per feature: first column of its table in that table's output (-1 for NONE)
+  int64_t pooled_dim = 0;            // columns of output 0
+  std::vector<int64_t> pooled_dims;  // per output: its columns
   std::vector<std::vector<int32_t>> table_features;  // per table: features reading it
+  std::vector<int32_t> stride;       // per table: floats from one row to the next (its host's row width)
+  std::vector<int32_t> row_offset;   // per table: its first float within a (host) row
+  /** Per table read by features: the tables pooled from its rows, itself first (empty for a guest). */
+  std::vector<std::vector<int32_t>> members;
+  /** Per feature: the first column of each member of its table, in that member's output (-1 for NONE). */
+  std::vector<std::vector<int64_t>> member_col;
+  bool co_located = false;           // some table has a host
 
   /** Builds the layout, checking names, dims (> 0, multiple of 4), rows (> 0), table refs. */
   static Status Make(std::vector<TableConfig> tables, std::vector<FeatureConfig> features, TbeLayout* out);
   int32_t dim_of_feature(int f) const { return tables[features[f].table].dim; }
+  int num_outputs() const { return static_cast<int>(pooled_dims.size()); }
 };
 
 /** A batch's host-side views. Pointers are not owned. */

@@ -14,7 +14,7 @@ namespace tsrec {
 
 /** Per-table pointers to weights and optimizer state. */
 struct TbeTables {
-  std::vector<float*> weights;             // [T]
+  std::vector<float*> weights;             // [T]: row r of table t starts at weights[t] + r * layout.stride[t]
   std::vector<std::vector<float*>> state;  // [T][num_states]
 };
 
@@ -25,22 +25,39 @@ struct TbeBackwardWorkspace {
   std::vector<int64_t> table_begin;      // per table: first slot in keys
   std::vector<int64_t> slice_begin;      // per slice: its first slot (slices start on runs)
   std::vector<int64_t> seq_offsets;
-  std::vector<std::vector<float>> scratch;  // per thread: one row gradient
-  std::shared_ptr<HostBuffer> grad_copy;    // huge-page copy of a large dL/dpooled
+  std::vector<std::vector<float>> scratch;  // per thread: one (host) row gradient
+  std::vector<std::shared_ptr<HostBuffer>> grad_copy;  // per output: huge-page copy of a large dL/dpooled
 };
 
+// `pooled` / `grad_pooled` hold one pointer per pooled output (layout.num_outputs()); the
+// single-pointer overloads are for layouts with one output.
+
 /** Pooled/sequence forward. */
-void TbeForwardCpu(const TbeLayout& l, const TbeTables& tabs, const TbeBatch& batch, float* pooled, float* sequence, ThreadPool& pool);
+void TbeForwardCpu(const TbeLayout& l, const TbeTables& tabs, const TbeBatch& batch, float* const* pooled, float* sequence, ThreadPool& pool);
+inline void TbeForwardCpu(const TbeLayout& l, const TbeTables& tabs, const TbeBatch& batch, float* pooled, float* sequence, ThreadPool& pool) {
+  TbeForwardCpu(l, tabs, batch, &pooled, sequence, pool);
+}
 
 /** Fused backward + optimizer (exact semantics; deterministic for any thread count). */
 void TbeBackwardCpu(const TbeLayout& l, const TbeTables& tabs, const OptimizerConfig& oc, const OptimStep& step, const TbeBatch& batch,
-                    const float* grad_pooled, const float* grad_sequence, TbeBackwardWorkspace& ws, ThreadPool& pool);
+                    const float* const* grad_pooled, const float* grad_sequence, TbeBackwardWorkspace& ws, ThreadPool& pool);
+inline void TbeBackwardCpu(const TbeLayout& l, const TbeTables& tabs, const OptimizerConfig& oc, const OptimStep& step, const TbeBatch& batch,
+                           const float* grad_pooled, const float* grad_sequence, TbeBackwardWorkspace& ws, ThreadPool& pool) {
+  TbeBackwardCpu(l, tabs, oc, step, batch, &grad_pooled, grad_sequence, ws, pool);
+}
 
 /** Naive reference forward: one thread, one bag at a time, no prefetch, no specialisation. */
-void TbeForwardReference(const TbeLayout& l, const TbeTables& tabs, const TbeBatch& batch, float* pooled, float* sequence);
+void TbeForwardReference(const TbeLayout& l, const TbeTables& tabs, const TbeBatch& batch, float* const* pooled, float* sequence);
+inline void TbeForwardReference(const TbeLayout& l, const TbeTables& tabs, const TbeBatch& batch, float* pooled, float* sequence) {
+  TbeForwardReference(l, tabs, batch, &pooled, sequence);
+}
 
 /** Naive reference backward: a std::map per table, the optimizer maths written out longhand. */
 void TbeBackwardReference(const TbeLayout& l, const TbeTables& tabs, const OptimizerConfig& oc, const OptimStep& step,
-                          const TbeBatch& batch, const float* grad_pooled, const float* grad_sequence);
+                          const TbeBatch& batch, const float* const* grad_pooled, const float* grad_sequence);
+inline void TbeBackwardReference(const TbeLayout& l, const TbeTables& tabs, const OptimizerConfig& oc, const OptimStep& step,
+                                 const TbeBatch& batch, const float* grad_pooled, const float* grad_sequence) {
+  TbeBackwardReference(l, tabs, oc, step, batch, &grad_pooled, grad_sequence);
+}
 
 }  // namespace tsrec

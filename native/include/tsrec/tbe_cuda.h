@@ -29,15 +29,14 @@ class CudaEmbeddingCollection final : public EmbeddingCollection {
   ~CudaEmbeddingCollection() override;
   Device device() const override { return Device::kCuda; }
 
-  Status Forward(const TbeBatch& batch, float* pooled, float* sequence) override;
-  Status BackwardAndUpdate(const TbeBatch& batch, const float* grad_pooled, const float* grad_sequence, float lr) override;
-
   struct Impl;  // device buffers, stream, scratch (tbe_cuda_collection.cu)
 
  private:
   CudaEmbeddingCollection() = default;
-  Status CopyOut(int t, int which, int64_t offset, int64_t n, float* dst) const override;
-  Status CopyIn(int t, int which, int64_t offset, int64_t n, const float* src) override;
+  Status ForwardImpl(const TbeBatch& batch, float* const* pooled, float* sequence) override;
+  Status BackwardImpl(const TbeBatch& batch, const float* const* grad_pooled, const float* grad_sequence, float lr) override;
+  Status CopyOut(int t, int which, int64_t start, int64_t count, float* dst) const override;
+  Status CopyIn(int t, int which, int64_t start, int64_t count, const float* src) override;
   std::unique_ptr<Impl> impl_;
 };
 

@@ -20,6 +20,23 @@ void FillConstant(float* dst, int64_t n, float v) {
   });
 }
 
+void FillUniformRows(float* dst, int64_t rows, int dim, int64_t stride, float lo, float hi, uint64_t seed, uint64_t stream) {
+  const uint64_t key = splitmix64(seed ^ splitmix64(stream + 0x5851F42D4C957F2Dull));
+  const float span = hi - lo;
+  // Value (r, d) depends only on (seed, stream, r * dim + d): identical for any thread count
+  // and any row stride.
+  ThreadPool::global().parallel_for(rows, [&](int64_t b, int64_t e, int) {
+    for (int64_t r = b; r < e; ++r) {
+      float* row = dst + r * stride;
+      for (int d = 0; d < dim; ++d) {
+        const uint64_t i = static_cast<uint64_t>(r * dim + d);
+        const uint64_t x = splitmix64(key + i * 0x9E3779B97F4A7C15ull);
+        row[d] = lo + span * (static_cast<float>(x >> 40) * (1.0f / 16777216.0f));
+      }
+    }
+  });
+}
+
 void FillUniform(float* dst, int64_t n, float lo, float hi, uint64_t seed, uint64_t stream) {
   const uint64_t key = splitmix64(seed ^ splitmix64(stream + 0x5851F42D4C957F2Dull));
   const float span = hi - lo;
@@ -32,14 +49,16 @@ void FillUniform(float* dst, int64_t n, float lo, float hi, uint64_t seed, uint6
   });
 }
 
-void InitTableHost(const TableConfig& tc, const OptimizerConfig& optim, uint64_t seed, int t, float* weights, std::vector<float*> states) {
+void InitTableHost(const TableConfig& tc, const OptimizerConfig& optim, uint64_t seed, int t, float* weights, std::vector<float*> states,
+                   int64_t stride) {
   float lo = tc.init_min, hi = tc.init_max;
   if (lo == 0.0f && hi == 0.0f) {
     hi = static_cast<float>(1.0 / std::sqrt(static_cast<double>(tc.rows)));
     lo = -hi;
   }
   const int64_t n = tc.rows * tc.dim;
-  FillUniform(weights, n, lo, hi, seed, static_cast<uint64_t>(t));
+  if (stride == 0 || stride == tc.dim) FillUniform(weights, n, lo, hi, seed, static_cast<uint64_t>(t));
+  else FillUniformRows(weights, tc.rows, tc.dim, stride, lo, hi, seed, static_cast<uint64_t>(t));
   size_t k = 0;
   if (has_row_state(optim.type)) FillConstant(states[k++], tc.rows, optim.initial_accumulator_value);
   for (int e = 0; e < elem_states(optim.type); ++e)
@@ -98,14 +117,29 @@ Status EmbeddingCollection::CheckRows(int t, int which, int64_t start, int64_t c
 
 Status EmbeddingCollection::ReadRows(int t, int which, int64_t start, int64_t count, float* dst) const {
   TSREC_RETURN_IF_ERROR(CheckRows(t, which, start, count));
-  const int64_t w = row_width(t, which);
-  return CopyOut(t, which, start * w, count * w, dst);
+  return CopyOut(t, which, start, count, dst);
 }
 
 Status EmbeddingCollection::WriteRows(int t, int which, int64_t start, int64_t count, const float* src) {
   TSREC_RETURN_IF_ERROR(CheckRows(t, which, start, count));
-  const int64_t w = row_width(t, which);
-  return CopyIn(t, which, start * w, count * w, src);
+  return CopyIn(t, which, start, count, src);
+}
+
+Status EmbeddingCollection::Forward(const TbeBatch& batch, float* const* pooled, int num_pooled, float* sequence) {
+  if (num_pooled != layout_.num_outputs())
+    return Status::InvalidArgument("Expected " + std::to_string(layout_.num_outputs()) + " pooled outputs but received " + std::to_string(num_pooled));
+  TSREC_RETURN_IF_ERROR(ValidateBatch(layout_, batch));
+  return ForwardImpl(batch, pooled, sequence);
+}
+
+Status EmbeddingCollection::BackwardAndUpdate(const TbeBatch& batch, const float* const* grad_pooled, int num_pooled, const float* grad_sequence,
+                                              float lr) {
+  if (num_pooled != layout_.num_outputs())
+    return Status::InvalidArgument("Expected " + std::to_string(layout_.num_outputs()) + " pooled gradients but received " +
+                                   std::to_string(num_pooled));
+  TSREC_RETURN_IF_ERROR(ValidateBatch(layout_, batch));
+  if (!std::isfinite(lr)) return Status::InvalidArgument("Expected a finite learning rate but received " + std::to_string(lr));
+  return BackwardImpl(batch, grad_pooled, grad_sequence, lr);
 }
 
 // ---- CpuEmbeddingCollection ----
@@ -115,44 +149,65 @@ Status CpuEmbeddingCollection::Create(std::vector<TableConfig> tables, std::vect
   std::unique_ptr<CpuEmbeddingCollection> c(new CpuEmbeddingCollection());
   TSREC_RETURN_IF_ERROR(c->Init(std::move(tables), std::move(features), optim));
   const int T = c->num_tables();
+  const TbeLayout& l = c->layout_;
   c->weights_.resize(T);
   c->states_.resize(T);
+  // Hosts (and tables of their own) first: a co-located table's weights are its host's rows.
   for (int t = 0; t < T; ++t) {
-    const auto& tc = c->layout_.tables[t];
-    for (int k = kWeights; k < c->num_states(); ++k) {
+    if (l.tables[t].host != -1) continue;
+    const int64_t n = l.tables[t].rows * l.stride[t];
+    auto buf = HostBuffer::Allocate(n);
+    if (!buf) return Status::Unavailable("could not allocate " + std::to_string(n * 4) + " bytes for table '" + l.tables[t].name + "'");
+    for (int32_t m : l.members[t]) c->weights_[m] = buf;
+  }
+  for (int t = 0; t < T; ++t) {
+    const auto& tc = l.tables[t];
+    for (int k = 0; k < c->num_states(); ++k) {
       const int64_t n = tc.rows * c->row_width(t, k);
       auto buf = HostBuffer::Allocate(n);
       if (!buf) return Status::Unavailable("could not allocate " + std::to_string(n * 4) + " bytes for table '" + tc.name + "'");
-      (k == kWeights ? c->weights_[t] : (c->states_[t].emplace_back(), c->states_[t].back())) = buf;
+      c->states_[t].push_back(buf);
     }
     std::vector<float*> st;
     for (auto& s : c->states_[t]) st.push_back(s->data());
-    InitTableHost(tc, optim, seed, t, c->weights_[t]->data(), st);
-    c->tabs_.weights.push_back(c->weights_[t]->data());
+    float* w = c->weights_[t]->data() + l.row_offset[t];
+    InitTableHost(tc, optim, seed, t, w, st, l.stride[t]);
+    c->tabs_.weights.push_back(w);
     c->tabs_.state.push_back(st);
   }
   *out = std::move(c);
   return Status::Ok();
 }
 
-Status CpuEmbeddingCollection::CopyOut(int t, int which, int64_t offset, int64_t n, float* dst) const {
-  std::memcpy(dst, buffer(t, which)->data() + offset, sizeof(float) * n);
+Status CpuEmbeddingCollection::CopyOut(int t, int which, int64_t start, int64_t count, float* dst) const {
+  const int64_t w = row_width(t, which);
+  if (contiguous(t, which)) {
+    std::memcpy(dst, buffer(t, which)->data() + start * w, sizeof(float) * count * w);
+  } else {
+    const int64_t stride = layout_.stride[t];
+    const float* src = tabs_.weights[t] + start * stride;
+    for (int64_t r = 0; r < count; ++r) std::memcpy(dst + r * w, src + r * stride, sizeof(float) * w);
+  }
   return Status::Ok();
 }
-Status CpuEmbeddingCollection::CopyIn(int t, int which, int64_t offset, int64_t n, const float* src) {
-  std::memcpy(buffer(t, which)->data() + offset, src, sizeof(float) * n);
+Status CpuEmbeddingCollection::CopyIn(int t, int which, int64_t start, int64_t count, const float* src) {
+  const int64_t w = row_width(t, which);
+  if (contiguous(t, which)) {
+    std::memcpy(buffer(t, which)->data() + start * w, src, sizeof(float) * count * w);
+  } else {
+    const int64_t stride = layout_.stride[t];
+    float* dst = tabs_.weights[t] + start * stride;
+    for (int64_t r = 0; r < count; ++r) std::memcpy(dst + r * stride, src + r * w, sizeof(float) * w);
+  }
   return Status::Ok();
 }
 
-Status CpuEmbeddingCollection::Forward(const TbeBatch& batch, float* pooled, float* sequence) {
-  TSREC_RETURN_IF_ERROR(ValidateBatch(layout_, batch));
+Status CpuEmbeddingCollection::ForwardImpl(const TbeBatch& batch, float* const* pooled, float* sequence) {
   TbeForwardCpu(layout_, tables(), batch, pooled, sequence, ThreadPool::global());
   return Status::Ok();
 }
 
-Status CpuEmbeddingCollection::BackwardAndUpdate(const TbeBatch& batch, const float* grad_pooled, const float* grad_sequence, float lr) {
-  TSREC_RETURN_IF_ERROR(ValidateBatch(layout_, batch));
-  if (!std::isfinite(lr)) return Status::InvalidArgument("Expected a finite learning rate but received " + std::to_string(lr));
+Status CpuEmbeddingCollection::BackwardImpl(const TbeBatch& batch, const float* const* grad_pooled, const float* grad_sequence, float lr) {
   ++step_;
   TbeBackwardCpu(layout_, tables(), optim_, MakeOptimStep(optim_, lr, step_), batch, grad_pooled, grad_sequence, workspace_,
                  ThreadPool::global());

@@ -114,31 +114,41 @@ inline bool run_starts_at(const TbeBackwardWorkspace& ws, int64_t j) {
 
 template <typename Rule, typename OffT>
 void update_rows(const TbeLayout& l, const TbeTables& tabs, const OptimizerConfig& oc, const OptimStep& p, const TbeBatch& batch,
-                 const float* grad_pooled, const float* grad_seq, TbeBackwardWorkspace& ws, ThreadPool& pool) {
+                 const float* const* grad_pooled, const float* grad_seq, TbeBackwardWorkspace& ws, ThreadPool& pool) {
   const auto* off = static_cast<const OffT*>(batch.offsets);
   const float* wts = batch.weights;
-  const int64_t B = batch.batch_size, P = l.pooled_dim;
+  const int64_t B = batch.batch_size;
   const int64_t nnz = batch.num_indices;
   const float clip = oc.max_gradient;
   const int n_states = elem_states(oc.type);
   const bool row_state_used = has_row_state(oc.type);
   const std::vector<int64_t>& tb = ws.table_begin;
 
-  // Slot q's row is random: prefetch its weights, optimizer state and gradient row ahead of use.
+  // Slot q's row is random: prefetch its (host) row, every member's optimizer state and
+  // gradient row ahead of use.
   auto prefetch_slot = [&](int64_t q, int t) {
-    const int dim = l.tables[t].dim;
     const int64_t row = static_cast<int64_t>(ws.keys[q] >> 32);
     const int64_t i = static_cast<int64_t>(ws.keys[q] & 0xffffffffu);
-    prefetch_span_write(tabs.weights[t] + row * dim, dim * 4);
-    for (int k = 0; k < n_states; ++k) prefetch_span_write(tabs.state[t][k] + row * dim, dim * 4);
-    if (row_state_used) prefetch_write(tabs.state[t][0] + row);
+    const int64_t stride = l.stride[t];
+    prefetch_span_write(tabs.weights[t] + row * stride, static_cast<int>(stride) * 4);
     const int64_t f = feature_of(l, off, B, t, i);
-    if (l.features[f].pooling != Pooling::kNone)
-      prefetch_span_read(grad_pooled + static_cast<int64_t>(ws.bag_of[i]) * P + l.pooled_col[f], dim * 4);
+    const bool pooled = l.features[f].pooling != Pooling::kNone;
+    const auto& members = l.members[t];
+    for (size_t mi = 0; mi < members.size(); ++mi) {
+      const int32_t m = members[mi];
+      const int dim = l.tables[m].dim;
+      for (int k = 0; k < n_states; ++k) prefetch_span_write(tabs.state[m][k] + row * dim, dim * 4);
+      if (row_state_used) prefetch_write(tabs.state[m][0] + row);
+      if (pooled) {
+        const int o = l.tables[m].output;
+        prefetch_span_read(grad_pooled[o] + static_cast<int64_t>(ws.bag_of[i]) * l.pooled_dims[o] + l.member_col[f][mi], dim * 4);
+      }
+    }
   };
 
   // Walks slots [jb, je), which start and end on run boundaries; each run (one unique row of one
-  // table) is summed in position order and updated once, by exactly one thread.
+  // table and so of its co-located members) is summed in position order and updated once, by
+  // exactly one thread.
   auto walk = [&](int64_t jb, int64_t je, int tid) {
     if (jb >= je) return;
     float* g = ws.scratch[tid].data();
@@ -147,7 +157,6 @@ void update_rows(const TbeLayout& l, const TbeTables& tabs, const OptimizerConfi
     int64_t pf = jb;     // next slot to prefetch
     for (int64_t j = jb; j < je;) {
       while (j >= tb[t + 1]) ++t;
-      const int dim = l.tables[t].dim;
       const uint64_t row_key = ws.keys[j] >> 32;
       const int64_t row = static_cast<int64_t>(row_key);
       const int64_t tend = std::min<int64_t>(je, tb[t + 1]);
@@ -158,40 +167,48 @@ void update_rows(const TbeLayout& l, const TbeTables& tabs, const OptimizerConfi
         prefetch_slot(pf, pt);
       }
 
-      std::memset(g, 0, sizeof(float) * dim);
-      for (int64_t q = j; q < jend; ++q) {
-        const int64_t i = static_cast<int64_t>(ws.keys[q] & 0xffffffffu);
-        const int64_t b = ws.bag_of[i];
-        const int64_t f = feature_of(l, off, B, t, i);
-        const auto& fc = l.features[f];
-        float scale = wts ? wts[i] : 1.0f;
-        const float* src;
-        if (fc.pooling == Pooling::kNone) {
-          src = grad_seq + ws.seq_offsets[f] + (i - static_cast<int64_t>(off[f * B])) * dim;
-        } else {
-          src = grad_pooled + b * P + l.pooled_col[f];
-          if (fc.pooling == Pooling::kMean) scale /= static_cast<float>(off[f * B + b + 1] - off[f * B + b]);
+      const auto& members = l.members[t];
+      const int64_t stride = l.stride[t];
+      for (size_t mi = 0; mi < members.size(); ++mi) {
+        const int32_t m = members[mi];
+        const int dim = l.tables[m].dim;
+        const int o = l.tables[m].output;
+        const int64_t P = l.pooled_dims[o];
+        std::memset(g, 0, sizeof(float) * dim);
+        for (int64_t q = j; q < jend; ++q) {
+          const int64_t i = static_cast<int64_t>(ws.keys[q] & 0xffffffffu);
+          const int64_t b = ws.bag_of[i];
+          const int64_t f = feature_of(l, off, B, t, i);
+          const auto& fc = l.features[f];
+          float scale = wts ? wts[i] : 1.0f;
+          const float* src;
+          if (fc.pooling == Pooling::kNone) {
+            src = grad_seq + ws.seq_offsets[f] + (i - static_cast<int64_t>(off[f * B])) * dim;
+          } else {
+            src = grad_pooled[o] + b * P + l.member_col[f][mi];
+            if (fc.pooling == Pooling::kMean) scale /= static_cast<float>(off[f * B + b + 1] - off[f * B + b]);
+          }
+          for (int d = 0; d < dim; ++d) g[d] += scale * clip_grad(src[d], clip);
         }
-        for (int d = 0; d < dim; ++d) g[d] += scale * clip_grad(src[d], clip);
-      }
 
-      OptimStep ps = p;
-      ps.inv_dim = 1.0f / static_cast<float>(dim);
-      float* w = tabs.weights[t] + row * dim;
-      float* s0 = n_states > 0 ? tabs.state[t][0] + row * dim : nullptr;
-      float* s1 = n_states > 1 ? tabs.state[t][1] + row * dim : nullptr;
-      float* row_state = row_state_used ? tabs.state[t][0] + row : nullptr;
-      for (int d = 0; d < dim; ++d) g[d] = decayed_grad(ps, g[d], w[d]);
-      const float sum = Rule::kRowReduce ? lane_sum(g, dim, [](float v) { return Rule::row_term(v); }) : 0.0f;
-      const RowCtx ctx = Rule::precompute(ps, row_state, sum);
-      for (int d = 0; d < dim; ++d) {
-        const float w_old = w[d];
-        w[d] = Rule::update(ps, ctx, w_old, g[d], s0 ? s0 + d : nullptr, s1 ? s1 + d : nullptr) - decoupled_decay(ps, w_old);
-      }
-      if (ps.max_norm > 0.0f) {
-        const float norm_scale = max_norm_scale(ps, lane_sum(w, dim, [](float v) { return v * v; }));
-        if (norm_scale != 1.0f)
-          for (int d = 0; d < dim; ++d) w[d] *= norm_scale;
+        OptimStep ps = p;
+        ps.inv_dim = 1.0f / static_cast<float>(dim);
+        float* w = tabs.weights[m] + row * stride;
+        float* s0 = n_states > 0 ? tabs.state[m][0] + row * dim : nullptr;
+        float* s1 = n_states > 1 ? tabs.state[m][1] + row * dim : nullptr;
+        float* row_state = row_state_used ? tabs.state[m][0] + row : nullptr;
+        for (int d = 0; d < dim; ++d) g[d] = decayed_grad(ps, g[d], w[d]);
+        const float sum = Rule::kRowReduce ? lane_sum(g, dim, [](float v) { return Rule::row_term(v); }) : 0.0f;
+        const RowCtx ctx = Rule::precompute(ps, row_state, sum);
+        for (int d = 0; d < dim; ++d) {
+          const float w_old = w[d];
+          w[d] = Rule::update(ps, ctx, w_old, g[d], s0 ? s0 + d : nullptr, s1 ? s1 + d : nullptr) - decoupled_decay(ps, w_old);
+        }
+        if (ps.max_norm > 0.0f) {
+          const float norm_scale = max_norm_scale(ps, lane_sum(w, dim, [](float v) { return v * v; }));
+          if (norm_scale != 1.0f)
+            for (int d = 0; d < dim; ++d) w[d] *= norm_scale;
+        }
       }
       j = jend;
     }
@@ -220,7 +237,7 @@ void update_rows(const TbeLayout& l, const TbeTables& tabs, const OptimizerConfi
 }  // namespace
 
 void TbeBackwardCpu(const TbeLayout& l, const TbeTables& tabs, const OptimizerConfig& oc, const OptimStep& step, const TbeBatch& batch,
-                    const float* grad_pooled, const float* grad_sequence, TbeBackwardWorkspace& ws, ThreadPool& pool) {
+                    const float* const* grad_pooled_in, const float* grad_sequence, TbeBackwardWorkspace& ws, ThreadPool& pool) {
   const int64_t F = static_cast<int64_t>(l.features.size());
   const int64_t nnz = batch.num_indices;
   if (nnz == 0) return;
@@ -240,13 +257,21 @@ void TbeBackwardCpu(const TbeLayout& l, const TbeTables& tabs, const OptimizerCo
   // The gradient usually arrives in JS memory (4 KiB pages) and is read in row order, i.e. at
   // random samples: copy it into huge-page scratch first so those reads hit the TLB (NOTES.md),
   // unless it already lies in huge pages (the tsrec backend's large outputs do).
-  const int64_t grad_n = batch.batch_size * l.pooled_dim;
-  if (grad_pooled && grad_n * 4 >= (int64_t{1} << 21) && !HostBuffer::InHugePages(grad_pooled, sizeof(float) * grad_n)) {
-    if (!ws.grad_copy || ws.grad_copy->size() < grad_n) ws.grad_copy = HostBuffer::Allocate(grad_n);
-    if (ws.grad_copy) {
-      float* dst = ws.grad_copy->data();
-      pool.parallel_for(grad_n, [&](int64_t b, int64_t e, int) { std::memcpy(dst + b, grad_pooled + b, sizeof(float) * (e - b)); });
-      grad_pooled = dst;
+  const int n_out = l.num_outputs();
+  const float* grad_pooled[kMaxPooledOutputs];
+  if (ws.grad_copy.size() < static_cast<size_t>(n_out)) ws.grad_copy.resize(n_out);
+  for (int o = 0; o < n_out; ++o) {
+    grad_pooled[o] = grad_pooled_in ? grad_pooled_in[o] : nullptr;
+    const int64_t grad_n = batch.batch_size * l.pooled_dims[o];
+    if (grad_pooled[o] && grad_n * 4 >= (int64_t{1} << 21) && !HostBuffer::InHugePages(grad_pooled[o], sizeof(float) * grad_n)) {
+      auto& copy = ws.grad_copy[o];
+      if (!copy || copy->size() < grad_n) copy = HostBuffer::Allocate(grad_n);
+      if (copy) {
+        float* dst = copy->data();
+        const float* src = grad_pooled[o];
+        pool.parallel_for(grad_n, [&](int64_t b, int64_t e, int) { std::memcpy(dst + b, src + b, sizeof(float) * (e - b)); });
+        grad_pooled[o] = dst;
+      }
     }
   }
   if (batch.offset_type == IndexType::kInt32) fill_bag_of<int32_t>(batch, F, ws.bag_of.data(), pool);

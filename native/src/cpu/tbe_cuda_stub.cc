@@ -14,8 +14,8 @@ Status CudaEmbeddingCollection::Create(std::vector<TableConfig>, std::vector<Fea
   return Status::Unavailable("device 'cuda' is not available: " + CudaDeviceDescription(0));
 }
 CudaEmbeddingCollection::~CudaEmbeddingCollection() = default;
-Status CudaEmbeddingCollection::Forward(const TbeBatch&, float*, float*) { return Status::Unavailable("no CUDA"); }
-Status CudaEmbeddingCollection::BackwardAndUpdate(const TbeBatch&, const float*, const float*, float) { return Status::Unavailable("no CUDA"); }
+Status CudaEmbeddingCollection::ForwardImpl(const TbeBatch&, float* const*, float*) { return Status::Unavailable("no CUDA"); }
+Status CudaEmbeddingCollection::BackwardImpl(const TbeBatch&, const float* const*, const float*, float) { return Status::Unavailable("no CUDA"); }
 Status CudaEmbeddingCollection::CopyOut(int, int, int64_t, int64_t, float*) const { return Status::Unavailable("no CUDA"); }
 Status CudaEmbeddingCollection::CopyIn(int, int, int64_t, int64_t, const float*) { return Status::Unavailable("no CUDA"); }
 

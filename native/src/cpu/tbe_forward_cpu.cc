@@ -37,55 +37,89 @@ inline void accum(float* __restrict out, const float* __restrict row, float w, i
 inline void prefetch_row(const float* row, int dim) { prefetch_span_read(row, dim * 4); }
 
 template <typename IdxT, typename OffT>
-void forward_range(const TbeLayout& l, const TbeTables& tabs, const TbeBatch& batch, float* pooled, float* sequence,
+void forward_range(const TbeLayout& l, const TbeTables& tabs, const TbeBatch& batch, float* const* pooled, float* sequence,
                    const std::vector<int64_t>& seq_off, int64_t kb, int64_t ke) {
   const auto* idx = static_cast<const IdxT*>(batch.indices);
   const auto* off = static_cast<const OffT*>(batch.offsets);
   const float* wts = batch.weights;
   const int64_t B = batch.batch_size;
-  const int64_t P = l.pooled_dim;
   for (int64_t k = kb; k < ke;) {
     const int64_t f = k / B;
     const int64_t k_end = std::min(ke, (f + 1) * B);  // bags of this feature in range
     const auto& fc = l.features[f];
     const int dim = l.tables[fc.table].dim;
+    const int64_t stride = l.stride[fc.table];  // == dim unless the table hosts co-located tables
     const float* W = tabs.weights[fc.table];
     const int64_t seg_end = off[k_end];
     if (fc.pooling == Pooling::kNone) {
       float* out = sequence + seq_off[f];
       const int64_t base = off[f * B];
       for (int64_t i = off[k]; i < seg_end; ++i) {
-        if (i + kPrefetch < seg_end) prefetch_row(W + static_cast<int64_t>(idx[i + kPrefetch]) * dim, dim);
-        const float* row = W + static_cast<int64_t>(idx[i]) * dim;
+        if (i + kPrefetch < seg_end) prefetch_row(W + static_cast<int64_t>(idx[i + kPrefetch]) * stride, dim);
+        const float* row = W + static_cast<int64_t>(idx[i]) * stride;
         float* o = out + (i - base) * dim;
         const float w = wts ? wts[i] : 1.0f;
         for (int d = 0; d < dim; ++d) o[d] = w * row[d];
       }
     } else {
-      const int64_t col = l.pooled_col[f];
-      const bool mean = fc.pooling == Pooling::kMean;
-      // Whole-line slots of a 64-byte aligned output are accumulated in registers/L1 and then
-      // streamed out (no read-for-ownership); otherwise accumulate in place.
+      // The table and its co-located guests: one row fetch, one accumulator slot each.
       constexpr int kMaxStreamDim = 512;
-      const bool stream = dim <= kMaxStreamDim && (P * 4) % 64 == 0 && can_stream(pooled + col, dim);
+      const auto& members = l.members[fc.table];
+      const int nm = static_cast<int>(members.size());
+      struct Slot {
+        const float* W;
+        float* out;  // column `col` of row 0 of the member's output
+        int64_t P;
+        int dim;
+        bool stream;
+      };
+      Slot slots[kMaxPooledOutputs * 4];
+      Slot* sl = nm <= static_cast<int>(sizeof(slots) / sizeof(slots[0])) ? slots : nullptr;
+      std::vector<Slot> many;
+      if (!sl) {
+        many.resize(nm);
+        sl = many.data();
+      }
+      for (int mi = 0; mi < nm; ++mi) {
+        const int32_t m = members[mi];
+        const int64_t P = l.pooled_dims[l.tables[m].output];
+        float* out = pooled[l.tables[m].output] + l.member_col[f][mi];
+        const int md = l.tables[m].dim;
+        // Whole-line slots of a 64-byte aligned output are accumulated in registers/L1 and then
+        // streamed out (no read-for-ownership); otherwise accumulate in place.
+        sl[mi] = {tabs.weights[m], out, P, md, md <= kMaxStreamDim && (P * 4) % 64 == 0 && can_stream(out, md)};
+      }
+      const bool mean = fc.pooling == Pooling::kMean;
       alignas(64) float acc[kMaxStreamDim];
+      bool any_stream = false;
       for (int64_t kk = k; kk < k_end; ++kk) {
         const int64_t b = kk - f * B;
-        float* o = pooled + b * P + col;
-        float* a = stream ? acc : o;
-        std::memset(a, 0, sizeof(float) * dim);
         const int64_t s = off[kk], e = off[kk + 1];
-        for (int64_t i = s; i < e; ++i) {
-          if (i + kPrefetch < seg_end) prefetch_row(W + static_cast<int64_t>(idx[i + kPrefetch]) * dim, dim);
-          accum(a, W + static_cast<int64_t>(idx[i]) * dim, wts ? wts[i] : 1.0f, dim);
+        for (int mi = 0; mi < nm; ++mi) {
+          const Slot& m = sl[mi];
+          float* o = m.out + b * m.P;
+          float* a = m.stream ? acc : o;
+          std::memset(a, 0, sizeof(float) * m.dim);
+          if (mi == 0) {
+            for (int64_t i = s; i < e; ++i) {
+              if (i + kPrefetch < seg_end) prefetch_span_read(W + static_cast<int64_t>(idx[i + kPrefetch]) * stride, static_cast<int>(stride) * 4);
+              accum(a, m.W + static_cast<int64_t>(idx[i]) * stride, wts ? wts[i] : 1.0f, m.dim);
+            }
+          } else {
+            // The bag's rows were just fetched for the host: these reads hit L1.
+            for (int64_t i = s; i < e; ++i) accum(a, m.W + static_cast<int64_t>(idx[i]) * stride, wts ? wts[i] : 1.0f, m.dim);
+          }
+          if (mean && e > s) {
+            const float inv = 1.0f / static_cast<float>(e - s);
+            for (int d = 0; d < m.dim; ++d) a[d] *= inv;
+          }
+          if (m.stream) {
+            stream_row(o, a, m.dim);
+            any_stream = true;
+          }
         }
-        if (mean && e > s) {
-          const float inv = 1.0f / static_cast<float>(e - s);
-          for (int d = 0; d < dim; ++d) a[d] *= inv;
-        }
-        if (stream) stream_row(o, a, dim);
       }
-      if (stream) stream_fence();
+      if (any_stream) stream_fence();
     }
     k = k_end;
   }
@@ -93,7 +127,7 @@ void forward_range(const TbeLayout& l, const TbeTables& tabs, const TbeBatch& ba
 
 }  // namespace
 
-void TbeForwardCpu(const TbeLayout& l, const TbeTables& tabs, const TbeBatch& batch, float* pooled, float* sequence, ThreadPool& pool) {
+void TbeForwardCpu(const TbeLayout& l, const TbeTables& tabs, const TbeBatch& batch, float* const* pooled, float* sequence, ThreadPool& pool) {
   const int64_t F = static_cast<int64_t>(l.features.size()), B = batch.batch_size;
   // Reused across calls (no allocation on the hot path once warm). Bound to a plain reference:
   // inside the worker lambda the name would denote the *worker's* thread_local instance.

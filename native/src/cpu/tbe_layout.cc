@@ -1,5 +1,6 @@
 // Layout construction and batch validation: the one checker every TBE entry point calls
 // before it touches memory (CPU and CUDA paths alike).
+#include <algorithm>
 #include <cmath>
 #include <sstream>
 #include <unordered_set>
@@ -28,7 +29,44 @@ Status TbeLayout::Make(std::vector<TableConfig> tables, std::vector<FeatureConfi
     return Status::InvalidArgument("an embedding collection needs at least one feature");
   }
   TbeLayout l;
-  l.table_features.resize(tables.size());
+  const int32_t T = static_cast<int32_t>(tables.size());
+  l.table_features.resize(T);
+  l.members.resize(T);
+  l.stride.resize(T);
+  l.row_offset.assign(T, 0);
+  int32_t outputs = 1;
+  for (int32_t t = 0; t < T; ++t) {
+    const auto& tc = tables[t];
+    if (tc.output < 0 || tc.output >= kMaxPooledOutputs)
+      return Status::InvalidArgument("Expected an output in [0, " + std::to_string(kMaxPooledOutputs) + ") for table '" + tc.name +
+                                     "' but received " + std::to_string(tc.output));
+    outputs = std::max(outputs, tc.output + 1);
+    if (tc.host == -1) continue;
+    if (tc.host < 0 || tc.host >= T || tc.host == t)
+      return Status::InvalidArgument("table '" + tc.name + "' names host table " + std::to_string(tc.host) + " but the collection has " +
+                                     std::to_string(T) + " tables (and a table cannot host itself)");
+    const auto& hc = tables[tc.host];
+    if (hc.host != -1)
+      return Status::InvalidArgument("table '" + tc.name + "' is co-located with '" + hc.name + "', which is itself co-located with '" +
+                                     tables[hc.host].name + "': a host table must have rows of its own");
+    if (hc.rows != tc.rows)
+      return Status::InvalidArgument("Expected the rows of co-located table '" + tc.name + "' to equal those of its host '" + hc.name + "' (" +
+                                     std::to_string(hc.rows) + ") but received " + std::to_string(tc.rows));
+    l.co_located = true;
+  }
+  for (int32_t t = 0; t < T; ++t) {
+    if (tables[t].host != -1) continue;
+    l.members[t].push_back(t);
+    int32_t width = tables[t].dim;
+    for (int32_t g = 0; g < T; ++g) {
+      if (tables[g].host != t) continue;
+      l.members[t].push_back(g);
+      l.row_offset[g] = width;
+      width += tables[g].dim;
+    }
+    for (int32_t m : l.members[t]) l.stride[m] = width;
+  }
+  l.pooled_dims.assign(outputs, 0);
   names.clear();
   for (size_t f = 0; f < features.size(); ++f) {
     const auto& fc = features[f];
@@ -38,14 +76,27 @@ Status TbeLayout::Make(std::vector<TableConfig> tables, std::vector<FeatureConfi
                                      std::to_string(tables.size()) + " tables");
     if (fc.pooling != Pooling::kSum && fc.pooling != Pooling::kMean && fc.pooling != Pooling::kNone)
       return Status::InvalidArgument("feature '" + fc.name + "' has an unknown pooling " + std::to_string(static_cast<int>(fc.pooling)));
+    const auto& tc = tables[fc.table];
+    if (tc.host != -1)
+      return Status::InvalidArgument("feature '" + fc.name + "' reads table '" + tc.name + "', which is co-located with '" + tables[tc.host].name +
+                                     "': features read the host table and pool the co-located tables' columns with it");
+    if (fc.pooling == Pooling::kNone && l.members[fc.table].size() > 1)
+      return Status::InvalidArgument("feature '" + fc.name + "' has pooling NONE but its table '" + tc.name +
+                                     "' hosts co-located tables (only pooled features may read such a table)");
     l.table_features[fc.table].push_back(static_cast<int32_t>(f));
+    l.member_col.emplace_back();
     if (fc.pooling == Pooling::kNone) {
       l.pooled_col.push_back(-1);
+      l.member_col.back().push_back(-1);
     } else {
-      l.pooled_col.push_back(l.pooled_dim);
-      l.pooled_dim += tables[fc.table].dim;
+      for (int32_t m : l.members[fc.table]) {
+        l.member_col.back().push_back(l.pooled_dims[tables[m].output]);
+        l.pooled_dims[tables[m].output] += tables[m].dim;
+      }
+      l.pooled_col.push_back(l.member_col.back()[0]);
     }
   }
+  l.pooled_dim = l.pooled_dims[0];
   l.tables = std::move(tables);
   l.features = std::move(features);
   *out = std::move(l);

@@ -202,6 +202,8 @@ Status CudaEmbeddingCollection::Create(std::vector<TableConfig> tables, std::vec
   std::unique_ptr<CudaEmbeddingCollection> c(new CudaEmbeddingCollection());
   TSREC_RETURN_IF_ERROR(c->Init(std::move(tables), std::move(features), optim));
   const TbeLayout& l = c->layout_;
+  if (l.co_located || l.num_outputs() > 1)
+    return Status::InvalidArgument("co-located tables and several pooled outputs are not implemented on device 'cuda' yet; use device 'cpu'");
   for (size_t t = 0; t < l.tables.size(); ++t) {
     if (l.tables[t].dim > cuda::kMaxCudaDim)
       return Status::InvalidArgument("Expected dim <= " + std::to_string(cuda::kMaxCudaDim) + " for table '" + l.tables[t].name +
@@ -294,8 +296,8 @@ Status CudaEmbeddingCollection::Create(std::vector<TableConfig> tables, std::vec
 
 CudaEmbeddingCollection::~CudaEmbeddingCollection() = default;
 
-Status CudaEmbeddingCollection::Forward(const TbeBatch& batch, float* pooled, float* sequence) {
-  TSREC_RETURN_IF_ERROR(ValidateBatch(layout_, batch));
+Status CudaEmbeddingCollection::ForwardImpl(const TbeBatch& batch, float* const* pooled_out, float* sequence) {
+  float* pooled = pooled_out[0];  // one output (Create rejects more)
   Impl& m = *impl_;
   TSREC_RETURN_IF_ERROR(m.Enter());
   const int64_t pooled_floats = batch.batch_size * layout_.pooled_dim;
@@ -318,9 +320,8 @@ Status CudaEmbeddingCollection::Forward(const TbeBatch& batch, float* pooled, fl
   return m.Finish("the TBE forward");
 }
 
-Status CudaEmbeddingCollection::BackwardAndUpdate(const TbeBatch& batch, const float* grad_pooled, const float* grad_sequence, float lr) {
-  TSREC_RETURN_IF_ERROR(ValidateBatch(layout_, batch));
-  if (!std::isfinite(lr)) return Status::InvalidArgument("Expected a finite learning rate but received " + std::to_string(lr));
+Status CudaEmbeddingCollection::BackwardImpl(const TbeBatch& batch, const float* const* grad_pooled_in, const float* grad_sequence, float lr) {
+  const float* grad_pooled = grad_pooled_in ? grad_pooled_in[0] : nullptr;
   Impl& m = *impl_;
   TSREC_RETURN_IF_ERROR(m.Enter());
   const int64_t pooled_floats = batch.batch_size * layout_.pooled_dim;
@@ -345,7 +346,8 @@ Status CudaEmbeddingCollection::BackwardAndUpdate(const TbeBatch& batch, const f
   return m.Finish("the TBE backward");
 }
 
-Status CudaEmbeddingCollection::CopyOut(int t, int which, int64_t offset, int64_t n, float* dst) const {
+Status CudaEmbeddingCollection::CopyOut(int t, int which, int64_t start, int64_t count, float* dst) const {
+  const int64_t offset = start * row_width(t, which), n = count * row_width(t, which);
   Impl& m = *impl_;
   const float* src = (which == kWeights ? m.weights[t] : m.states[t][which]) + offset;
   cudaError_t e = cudaSetDevice(m.device);
@@ -358,7 +360,8 @@ Status CudaEmbeddingCollection::CopyOut(int t, int which, int64_t offset, int64_
   return Status::Ok();
 }
 
-Status CudaEmbeddingCollection::CopyIn(int t, int which, int64_t offset, int64_t n, const float* src) {
+Status CudaEmbeddingCollection::CopyIn(int t, int which, int64_t start, int64_t count, const float* src) {
+  const int64_t offset = start * row_width(t, which), n = count * row_width(t, which);
   Impl& m = *impl_;
   float* dst = (which == kWeights ? m.weights[t] : m.states[t][which]) + offset;
   cudaError_t e = cudaSetDevice(m.device);
