@@ -320,3 +320,76 @@ describe('EmbeddingCollection rejects bad input with a message naming the culpri
     expect((err as Error & { code?: string }).code).toBe('ERR_TSREC_OUT_OF_RANGE');
   });
 });
+
+describe(`co-located tables (seed ${SEED})`, () => {
+  // DeepFM's layout: per feature a deep table (output 0) and a `_wide` table in its rows (output 1).
+  const deepWide = (coLocate: boolean, type: SparseOptimizerType) => {
+    const tables = [
+      { name: 'a', rows: 60, dim: 16 },
+      { name: 'b', rows: 9, dim: 8 },
+      { name: 'a_wide', rows: 60, dim: 4, output: 1, ...(coLocate ? { coLocateWith: 'a' } : {}) },
+      { name: 'b_wide', rows: 9, dim: 4, output: 1, ...(coLocate ? { coLocateWith: 'b' } : {}) },
+    ];
+    return new EmbeddingCollection({ tables, features: [{ name: 'fa', table: 'a' }, { name: 'fb', table: 'b', pooling: 'mean' }], optimizer: { type, weightDecayMode: 'l2', weightDecay: 0.01 }, seed: 4 });
+  };
+  const separate = (type: SparseOptimizerType) => ({
+    deep: new EmbeddingCollection({ tables: [{ name: 'a', rows: 60, dim: 16 }, { name: 'b', rows: 9, dim: 8 }], features: [{ name: 'fa', table: 'a' }, { name: 'fb', table: 'b', pooling: 'mean' }], optimizer: { type, weightDecayMode: 'l2', weightDecay: 0.01 }, seed: 1 }),
+    wide: new EmbeddingCollection({ tables: [{ name: 'a_wide', rows: 60, dim: 4 }, { name: 'b_wide', rows: 9, dim: 4 }], features: [{ name: 'fa', table: 'a_wide' }, { name: 'fb', table: 'b_wide', pooling: 'mean' }], optimizer: { type, weightDecayMode: 'l2', weightDecay: 0.01 }, seed: 2 }),
+  });
+  const bits = (x: Float32Array) => Buffer.from(x.buffer, x.byteOffset, x.byteLength);
+
+  test.each(['sgd', 'adagrad', 'rowwise_adagrad', 'adam'] as const)('%s: outputs, weights and state bit-identical to separate collections', (type) => {
+    const co = deepWide(true, type);
+    const sep = separate(type);
+    expect(co.pooledDims).toEqual([24, 8]);
+    expect(co.features[1].members).toEqual([{ table: 1, output: 0, offset: 16 }, { table: 3, output: 1, offset: 4 }]);
+    // Same starting point: copy the co-located collection's initial tables into the separate ones.
+    for (const [c, names] of [[sep.deep, ['a', 'b']], [sep.wide, ['a_wide', 'b_wide']]] as const) {
+      for (const n of names) c.writeRows(n, 0, co.readRows(n, 0, co.tables.find((t) => t.name === n)!.rows));
+    }
+    const r = rng(SEED);
+    for (let step = 0; step < 3; step++) {
+      const batch = randomBatch(r, co, 300, 3, { weighted: step === 1 });
+      const { outputs } = co.forward(batch);
+      expect(bits(outputs[0]).equals(bits(sep.deep.forward(batch).pooled))).toBe(true);
+      expect(bits(outputs[1]).equals(bits(sep.wide.forward(batch).pooled))).toBe(true);
+      const g0 = Float32Array.from({ length: outputs[0].length }, () => r() - 0.5);
+      const g1 = Float32Array.from({ length: outputs[1].length }, () => r() - 0.5);
+      co.backwardAndUpdate(batch, [g0, g1], 0.05);
+      sep.deep.backwardAndUpdate(batch, g0, 0.05);
+      sep.wide.backwardAndUpdate(batch, g1, 0.05);
+    }
+    for (const [c, names] of [[sep.deep, ['a', 'b']], [sep.wide, ['a_wide', 'b_wide']]] as const) {
+      for (const n of names) {
+        const rows = co.tables.find((t) => t.name === n)!.rows;
+        expect(bits(co.readRows(n, 0, rows)).equals(bits(c.readRows(n, 0, rows)))).toBe(true);
+        for (const s of co.stateNames) expect(bits(co.readRows(n, 0, rows, s)).equals(bits(c.readRows(n, 0, rows, s)))).toBe(true);
+      }
+    }
+    [co, sep.deep, sep.wide].forEach((c) => c.dispose());
+  });
+
+  test('views: state yes, interleaved weights no (readRows instead)', () => {
+    const co = deepWide(true, 'rowwise_adagrad');
+    expect(co.viewable('a')).toBe(false);
+    expect(co.viewable('a_wide')).toBe(false);
+    expect(co.viewable('a_wide', 'sum')).toBe(true);
+    expect(() => co.view('a_wide')).toThrow("the weights of table 'a_wide' share rows with co-located tables: read them with readRows");
+    expect(co.view('a_wide', 'sum').length).toBe(60);
+    expect(deepWide(false, 'sgd').viewable('a')).toBe(true);
+    co.dispose();
+  });
+
+  test('bad co-location is rejected with the table and field named', () => {
+    const mk = (tables: object[], features?: object[]) => () => new EmbeddingCollection({ tables, features, optimizer: { type: 'sgd' } } as never);
+    expect(mk([{ name: 'a', rows: 5, dim: 4 }, { name: 'w', rows: 5, dim: 4, coLocateWith: 'nope' }])).toThrow("options.tables[1].coLocateWith (table 'w')");
+    expect(mk([{ name: 'a', rows: 5, dim: 4 }, { name: 'w', rows: 6, dim: 4, coLocateWith: 'a' }])).toThrow("options.tables[1].rows (table 'w')");
+    expect(mk([{ name: 'a', rows: 5, dim: 4 }, { name: 'w', rows: 5, dim: 4, coLocateWith: 'a' }], [{ name: 'x', table: 'w' }])).toThrow("'w' is co-located with 'a': read the host");
+    expect(mk([{ name: 'a', rows: 5, dim: 4 }, { name: 'w', rows: 5, dim: 4, output: 9 }])).toThrow("options.tables[1].output (table 'w')");
+    const co = deepWide(true, 'sgd');
+    const batch = { indices: Int32Array.from([1, 2]), offsets: Int32Array.from([0, 1, 2]), batchSize: 1 };
+    expect(() => co.backwardAndUpdate(batch, new Float32Array(24), 0.1)).toThrow('an array of 2 Float32Arrays (one per pooled output)');
+    expect(() => co.backwardAndUpdate(batch, [new Float32Array(24), new Float32Array(7)], 0.1)).toThrow('gradPooled[1]');
+    co.dispose();
+  });
+});

@@ -23,6 +23,14 @@ export interface TableSpec {
   /** Uniform init range; default +-1/sqrt(rows). */
   initMin?: number;
   initMax?: number;
+  /**
+   * Name of a host table (same rows) whose rows hold this table's columns: one random access
+   * fetches both. Features read the host; each also pools this table's columns, into `output`.
+   * Values, state and updates equal those of a separate table read by the same features.
+   */
+  coLocateWith?: string;
+  /** Pooled output (0..7) this table's columns go to (default 0); see `ForwardResult.outputs`. */
+  output?: number;
 }
 
 /** One feature: the table it reads (by name or index) and its pooling. Several may share a table. */
@@ -76,8 +84,10 @@ export interface SparseBatch {
 
 /** Result of `forward`. */
 export interface ForwardResult {
-  /** [batchSize, pooledDim], row-major: pooled features side by side in feature order. */
+  /** [batchSize, pooledDim], row-major: pooled features side by side in feature order (output 0). */
   pooled: Float32Array;
+  /** Every pooled output o: [batchSize, pooledDims[o]]; `outputs[0]` is `pooled`. */
+  outputs: Float32Array[];
   /** All NONE-pooled features' rows, feature after feature: [nnz_f, dim] each. */
   sequence: Float32Array;
   /** Per NONE-pooled feature: its block of `sequence` ([nnz_f * dim]). */
@@ -126,14 +136,27 @@ export interface ResolvedTable {
   name: string;
   rows: number;
   dim: number;
+  /** Index of the host table whose rows hold this one's columns, or -1. */
+  host: number;
+  /** Pooled output of its columns. */
+  output: number;
+}
+/** One table a feature pools: the table it reads first, then the tables co-located in its rows. */
+export interface FeatureMember {
+  table: number;
+  output: number;
+  /** First column in that output. */
+  offset: number;
 }
 /** A feature as resolved by the collection: table index, pooling, and its pooled columns. */
 export interface ResolvedFeature {
   name: string;
   table: number;
   pooling: Pooling;
-  /** First column of this feature in `pooled`, or -1 for NONE pooling. */
+  /** First column of this feature in its table's output (`pooled` unless the table says otherwise), or -1 for NONE pooling. */
   pooledOffset: number;
+  /** Its table's columns and those of the tables co-located with it (empty for NONE pooling). */
+  members: FeatureMember[];
 }
 
 /**
@@ -146,8 +169,10 @@ export class EmbeddingCollection {
   readonly features: readonly ResolvedFeature[];
   readonly optimizer: Readonly<Required<SparseOptimizerSpec>>;
   readonly device: DeviceName;
-  /** Columns of `pooled`: the sum of dims of the SUM/MEAN features. */
+  /** Columns of `pooled` (output 0): the sum of dims of the SUM/MEAN features' tables of output 0. */
   readonly pooledDim: number;
+  /** Columns of each pooled output. */
+  readonly pooledDims: readonly number[];
   private handle: NativeEmbeddingCollectionHandle | null;
 
   constructor(options: EmbeddingCollectionOptions) {
@@ -165,14 +190,25 @@ export class EmbeddingCollection {
       if (typeof t.dim !== 'number' || !Number.isInteger(t.dim) || t.dim <= 0 || t.dim % 4 !== 0) {
         throw invalidParameterError(`${where}.dim (table '${t.name}')`, 'a positive multiple of 4', t.dim);
       }
-      return { name: t.name, rows: t.rows, dim: t.dim };
+      const output = t.output === undefined ? 0 : checkInt(`${where}.output (table '${t.name}')`, t.output, 0, 7);
+      return { name: t.name, rows: t.rows, dim: t.dim, host: -1, output };
+    }) as ResolvedTable[];
+    options.tables.forEach((t, i) => {
+      if (t.coLocateWith === undefined) return;
+      const where = `options.tables[${i}].coLocateWith (table '${t.name}')`;
+      const h = typeof t.coLocateWith === 'string' ? names.get(t.coLocateWith) : undefined;
+      if (h === undefined || h === i) throw invalidParameterError(where, 'the name of another table of this collection', t.coLocateWith);
+      if (options.tables[h].coLocateWith !== undefined) throw invalidParameterError(where, `a table with rows of its own ('${t.coLocateWith}' is co-located with '${options.tables[h].coLocateWith}')`, t.coLocateWith);
+      if (options.tables[h].rows !== t.rows) throw invalidParameterError(`options.tables[${i}].rows (table '${t.name}')`, `the rows of its host '${t.coLocateWith}' (${options.tables[h].rows})`, t.rows);
+      this.tables[i].host = h;
     });
+    const membersOf = (table: number) => [table, ...this.tables.flatMap((t, i) => (t.host === table ? [i] : []))];
     const featureSpecs: FeatureSpec[] =
       options.features ?? options.tables.map((t) => ({ name: t.name, table: t.name, pooling: t.pooling ?? 'sum' }));
     if (!Array.isArray(featureSpecs) || featureSpecs.length === 0) {
       throw invalidParameterError('options.features', 'a non-empty array of features', featureSpecs);
     }
-    let pooledDim = 0;
+    const pooledDims: number[] = new Array(Math.max(...this.tables.map((t) => t.output)) + 1).fill(0);
     const seen = new Set<string>();
     this.features = featureSpecs.map((f, i) => {
       const where = `options.features[${i}]`;
@@ -184,11 +220,24 @@ export class EmbeddingCollection {
         throw invalidParameterError(`${where}.table (feature '${f.name}')`, `a table name or index of this collection`, f.table);
       }
       const pooling: Pooling = checkEnum<Pooling>(`${where}.pooling (feature '${f.name}')`, f.pooling, POOLING, 'sum');
-      const pooledOffset = pooling === 'none' ? -1 : pooledDim;
-      if (pooling !== 'none') pooledDim += this.tables[table].dim;
-      return { name: f.name, table, pooling, pooledOffset };
+      const host = this.tables[table].host;
+      if (host >= 0) {
+        throw invalidParameterError(`${where}.table (feature '${f.name}')`, `a table with rows of its own ('${this.tables[table].name}' is co-located with '${this.tables[host].name}': read the host, which pools both)`, f.table);
+      }
+      const members: FeatureMember[] = [];
+      if (pooling !== 'none') {
+        for (const m of membersOf(table)) {
+          const o = this.tables[m].output;
+          members.push({ table: m, output: o, offset: pooledDims[o] });
+          pooledDims[o] += this.tables[m].dim;
+        }
+      } else if (membersOf(table).length > 1) {
+        throw invalidParameterError(`${where}.pooling (feature '${f.name}')`, `sum or mean (table '${this.tables[table].name}' hosts co-located tables)`, f.pooling);
+      }
+      return { name: f.name, table, pooling, pooledOffset: members.length ? members[0].offset : -1, members };
     });
-    this.pooledDim = pooledDim;
+    this.pooledDims = pooledDims;
+    this.pooledDim = pooledDims[0];
 
     const o = options.optimizer;
     if (!o || typeof o !== 'object') throw invalidParameterError('options.optimizer', 'an object', o);
@@ -216,7 +265,7 @@ export class EmbeddingCollection {
     const stack = new Error();
     try {
       this.handle = new (addon().NativeEmbeddingCollection)({
-        tables: options.tables.map((t) => ({ name: t.name, rows: t.rows, dim: t.dim, initMin: t.initMin ?? 0, initMax: t.initMax ?? 0 })),
+        tables: options.tables.map((t, i) => ({ name: t.name, rows: t.rows, dim: t.dim, initMin: t.initMin ?? 0, initMax: t.initMax ?? 0, host: this.tables[i].host, output: this.tables[i].output })),
         features: this.features.map((f) => ({ name: f.name, table: f.table, pooling: POOLING[f.pooling] })),
         optimizer: { ...this.optimizer, type: OPTIM[type], weightDecayMode: DECAY[this.optimizer.weightDecayMode] },
         seed: BigInt(seed),
@@ -241,35 +290,51 @@ export class EmbeddingCollection {
     this.live().setStep(checkInt('step', s, 0));
   }
 
-  /** Pools one batch. Outputs are fresh arrays unless `out` supplies ones of the right size. */
-  forward(batch: SparseBatch, out?: { pooled?: Float32Array; sequence?: Float32Array }): ForwardResult {
+  /**
+   * Pools one batch. Outputs are fresh arrays unless `out` supplies ones of the right size
+   * (`pooled` for output 0, or `outputs`, one per pooled output).
+   */
+  forward(batch: SparseBatch, out?: { pooled?: Float32Array; outputs?: Float32Array[]; sequence?: Float32Array }): ForwardResult {
     const h = this.live();
     const b = this.checkBatch(batch);
-    const pooled = this.outArray('out.pooled', out?.pooled, b.batchSize * this.pooledDim);
+    if (out?.outputs !== undefined && (!Array.isArray(out.outputs) || out.outputs.length !== this.pooledDims.length)) {
+      throw invalidParameterError('out.outputs', `an array of ${this.pooledDims.length} Float32Arrays (one per pooled output)`, out.outputs);
+    }
+    const outputs = this.pooledDims.map((d, o) =>
+      this.outArray(`out.outputs[${o}]`, out?.outputs?.[o] ?? (o === 0 ? out?.pooled : undefined), b.batchSize * d),
+    );
     const { size: seqSize, blocks } = this.sequenceLayout(b);
     const sequence = this.outArray('out.sequence', out?.sequence, seqSize);
     const stack = new Error();
     try {
-      h.forward(b.indices, b.offsets, b.weights, b.batchSize, pooled, sequence);
+      h.forward(b.indices, b.offsets, b.weights, b.batchSize, outputs.length === 1 ? outputs[0] : outputs, sequence);
     } catch (e) {
       throw nativeError(e, stack);
     }
     const sequences: Record<string, Float32Array> = {};
     for (const [name, start, len] of blocks) sequences[name] = sequence.subarray(start, start + len);
-    return { pooled, sequence, sequences };
+    return { pooled: outputs[0], outputs, sequence, sequences };
   }
 
   /**
    * Fused backward + sparse optimizer for the batch last passed to `forward` (or any batch):
-   * `gradPooled` is dL/dpooled [B, pooledDim]; `gradSequence` dL/dsequence for NONE features.
-   * Updates tables and optimizer state in place; rows absent from the batch are untouched.
+   * `gradPooled` is dL/dpooled [B, pooledDim] (an array of one per output when there are
+   * several); `gradSequence` dL/dsequence for NONE features. Updates tables and optimizer state
+   * in place; rows absent from the batch are untouched.
    */
-  backwardAndUpdate(batch: SparseBatch, gradPooled: Float32Array, lr: number, gradSequence?: Float32Array | null): void {
+  backwardAndUpdate(batch: SparseBatch, gradPooled: Float32Array | readonly Float32Array[], lr: number, gradSequence?: Float32Array | null): void {
     const h = this.live();
     const b = this.checkBatch(batch);
-    if (!isFloat32Array(gradPooled) || gradPooled.length !== b.batchSize * this.pooledDim) {
-      throw invalidParameterError('gradPooled', `a Float32Array of length batchSize*pooledDim = ${b.batchSize * this.pooledDim}`, gradPooled);
+    const grads = isFloat32Array(gradPooled) ? [gradPooled] : gradPooled;
+    if (!Array.isArray(grads) || grads.length !== this.pooledDims.length) {
+      throw invalidParameterError('gradPooled', this.pooledDims.length === 1 ? `a Float32Array of length batchSize*pooledDim = ${b.batchSize * this.pooledDim}` : `an array of ${this.pooledDims.length} Float32Arrays (one per pooled output)`, gradPooled);
     }
+    grads.forEach((g, o) => {
+      const n = b.batchSize * this.pooledDims[o];
+      if (!isFloat32Array(g) || g.length !== n) {
+        throw invalidParameterError(this.pooledDims.length === 1 ? 'gradPooled' : `gradPooled[${o}]`, this.pooledDims.length === 1 ? `a Float32Array of length batchSize*pooledDim = ${n}` : `a Float32Array of length batchSize*pooledDims[${o}] = ${n}`, g);
+      }
+    });
     const { size: seqSize } = this.sequenceLayout(b);
     if (seqSize > 0 && (!isFloat32Array(gradSequence) || gradSequence.length !== seqSize)) {
       throw invalidParameterError('gradSequence', `a Float32Array of length ${seqSize} (the sequence output's size)`, gradSequence);
@@ -277,7 +342,7 @@ export class EmbeddingCollection {
     if (typeof lr !== 'number' || !Number.isFinite(lr)) throw invalidParameterError('lr', 'a finite number', lr);
     const stack = new Error();
     try {
-      h.backwardAndUpdate(b.indices, b.offsets, b.weights, b.batchSize, gradPooled, seqSize > 0 ? gradSequence! : null, lr);
+      h.backwardAndUpdate(b.indices, b.offsets, b.weights, b.batchSize, grads.length === 1 ? grads[0] : [...grads], seqSize > 0 ? gradSequence! : null, lr);
     } catch (e) {
       throw nativeError(e, stack);
     }
@@ -308,12 +373,20 @@ export class EmbeddingCollection {
 
   /**
    * Zero-copy view of a table's weights (or state) in native memory (device 'cpu' only). The
-   * memory stays valid while the view is referenced, even after dispose().
+   * memory stays valid while the view is referenced, even after dispose(). Not for the weights
+   * of co-located tables (see `viewable`): their rows interleave; use readRows.
    */
   view(table: string | number, state?: string): Float32Array {
     const { t, which } = this.locate(table, state);
     if (this.device !== 'cpu') throw new Error(`view() needs device 'cpu' (this collection is on '${this.device}'); use readRows`);
     return this.call((h) => h.view(t, which));
+  }
+
+  /** Whether `view(table, state)` works: device 'cpu', and not the weights of a table sharing rows with co-located ones. */
+  viewable(table: string | number, state?: string): boolean {
+    const { t, which } = this.locate(table, state);
+    if (this.device !== 'cpu') return false;
+    return which >= 0 || (this.tables[t].host < 0 && !this.tables.some((x) => x.host === t));
   }
 
   /** Bytes of weights + optimizer state of one table, or of all tables. */
