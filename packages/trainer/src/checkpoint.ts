@@ -5,7 +5,7 @@ import { OPTIMIZER_STATES, type EmbeddingCollection } from '@tsrec/native';
 
 import type { DenseOptimizer } from './dense_optimizer';
 import type { ModelSetup } from './model_setup';
-import { openSafetensors, writeSafetensors } from './safetensors';
+import { openSafetensors, writeSafetensors, type SafetensorsChunks } from './safetensors';
 import { UsageError } from './usage_error';
 
 /** `model.ckpt-<step>` (TorchEasyRec's name). */
@@ -169,7 +169,8 @@ export function saveCheckpoint(modelDir: string, setup: ModelSetup, denseOptimiz
     const tensors: Parameters<typeof writeSafetensors>[1] = [];
     const tables: CheckpointManifest['collections'][number]['tables'] = [];
     for (const t of collection.tables) {
-      tensors.push({ name: t.name, dtype: 'F32', shape: [t.rows, t.dim], data: collection.view(t.name) });
+      // Co-located tables' weights interleave in their host's rows: streamed out in row blocks.
+      tensors.push({ name: t.name, dtype: 'F32', shape: [t.rows, t.dim], data: collection.viewable(t.name) ? collection.view(t.name) : rowChunks(collection, t.name, t.rows, t.dim) });
       for (const s of states) {
         const view = collection.view(t.name, s);
         tensors.push({ name: `${t.name}/${s}`, dtype: 'F32', shape: view.length === t.rows ? [t.rows] : [t.rows, t.dim], data: view });
@@ -298,6 +299,32 @@ export function restoreCheckpoint(dir: string, setup: ModelSetup, options: Resto
   return { manifest, restored, skipped };
 }
 
+/** Rows per block when a table cannot be viewed in place (16 MiB of a 64-wide table). */
+const ROW_BLOCK_FLOATS = 1 << 22;
+
+/** A table's weights as chunks of rows read from native memory (one reused block). */
+function rowChunks(c: EmbeddingCollection, table: string, rows: number, dim: number): SafetensorsChunks {
+  return {
+    byteLength: rows * dim * 4,
+    *chunks() {
+      const per = Math.max(1, Math.floor(ROW_BLOCK_FLOATS / dim));
+      for (let r = 0; r < rows; r += per) yield c.readRows(table, r, Math.min(per, rows - r));
+    },
+  };
+}
+
+/** Reads a table's weights from a checkpoint file in blocks of rows (tables that cannot be viewed). */
+function readRowChunks(f: ReturnType<typeof openSafetensors>, c: EmbeddingCollection, table: string, rows: number, dim: number): void {
+  const per = Math.max(1, Math.floor(ROW_BLOCK_FLOATS / dim));
+  const block = new Float32Array(Math.min(rows, per) * dim);
+  for (let r = 0; r < rows; r += per) {
+    const n = Math.min(per, rows - r);
+    const part = block.subarray(0, n * dim);
+    f.readRange(table, r * dim * 4, n * dim * 4, part);
+    c.writeRows(table, r, part);
+  }
+}
+
 function restoreCollection(
   c: EmbeddingCollection,
   f: ReturnType<typeof openSafetensors>,
@@ -320,7 +347,8 @@ function restoreCollection(
       fail(`Expected shape [${t.rows}, ${t.dim}] for embedding table '${t.name}' in '${file}' but received [${info.shape.join(', ')}]`, t.name);
       continue;
     }
-    f.read(t.name, c.view(t.name));
+    if (c.viewable(t.name)) f.read(t.name, c.view(t.name));
+    else readRowChunks(f, c, t.name, t.rows, t.dim);
     restored.push(t.name);
     if (!withState) continue;
     for (const s of OPTIMIZER_STATES[c.optimizer.type]) {

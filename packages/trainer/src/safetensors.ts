@@ -45,12 +45,20 @@ export const MAX_HEADER_BYTES = 100_000_000;
 const IO_CHUNK = 1 << 30;
 const METADATA_KEY = '__metadata__';
 
-/** A tensor to write: `data` holds exactly shape × dtype bytes (a matching typed array, or bytes). */
+/** Data produced piece by piece (e.g. rows read from native memory that is not one contiguous array). */
+export interface SafetensorsChunks {
+  /** Total bytes the chunks add up to. */
+  byteLength: number;
+  /** The pieces, in order; each may reuse the previous one's buffer (it is written before the next is asked for). */
+  chunks(): Iterable<ArrayBufferView>;
+}
+
+/** A tensor to write: `data` holds exactly shape × dtype bytes (a matching typed array, or bytes, or chunks of them). */
 export interface SafetensorsTensor {
   name: string;
   dtype: SafetensorsDtype;
   shape: number[];
-  data: ArrayBufferView;
+  data: ArrayBufferView | SafetensorsChunks;
 }
 
 /** What `writeSafetensors` takes: tensors in file order, or a record of them by name (insertion order). */
@@ -90,6 +98,10 @@ export interface SafetensorsFile {
 
 function isLittleEndian(): void {
   if (os.endianness() !== 'LE') throw new Error(`Expected a little-endian machine for safetensors but received ${os.endianness()}`);
+}
+
+function isChunks(v: unknown): v is SafetensorsChunks {
+  return typeof v === 'object' && v !== null && !ArrayBuffer.isView(v) && typeof (v as SafetensorsChunks).chunks === 'function';
 }
 
 function bytesOf(v: ArrayBufferView): Uint8Array {
@@ -133,9 +145,10 @@ export function writeSafetensors(file: string, tensors: SafetensorsInput, metada
     if (!Array.isArray(t.shape) || !t.shape.every((s) => Number.isSafeInteger(s) && s >= 0)) {
       throw new Error(`Expected a shape of integers >= 0 for ${where} but received ${JSON.stringify(t.shape)}`);
     }
-    const kind = viewKind(t.data);
-    if (!ArrayBuffer.isView(t.data)) throw new Error(`Expected an ArrayBufferView for the data of ${where} but received ${kind}`);
-    if (kind !== 'Uint8Array' && kind !== 'DataView' && kind !== d.array.name) {
+    const chunked = isChunks(t.data);
+    const kind = chunked ? 'chunks' : viewKind(t.data as ArrayBufferView);
+    if (!chunked && !ArrayBuffer.isView(t.data)) throw new Error(`Expected an ArrayBufferView or chunks for the data of ${where} but received ${kind}`);
+    if (!chunked && kind !== 'Uint8Array' && kind !== 'DataView' && kind !== d.array.name) {
       throw new Error(`Expected a ${d.array.name} (or raw bytes) for the ${t.dtype} data of ${where} but received a ${kind}`);
     }
     const bytes = elementCount(t.shape) * d.size;
@@ -155,7 +168,18 @@ export function writeSafetensors(file: string, tensors: SafetensorsInput, metada
   try {
     writeAll(fd, prefix);
     writeAll(fd, json);
-    for (const t of list) writeAll(fd, bytesOf(t.data));
+    for (const t of list) {
+      if (!isChunks(t.data)) {
+        writeAll(fd, bytesOf(t.data));
+        continue;
+      }
+      let n = 0;
+      for (const c of t.data.chunks()) {
+        writeAll(fd, bytesOf(c));
+        n += c.byteLength;
+      }
+      if (n !== t.data.byteLength) throw new Error(`Expected ${t.data.byteLength} bytes from the chunks of tensor '${t.name}' of '${file}' but they gave ${n}`);
+    }
     fs.fsyncSync(fd);
   } catch (e) {
     fs.closeSync(fd);

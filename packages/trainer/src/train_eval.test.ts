@@ -67,10 +67,11 @@ describe('trainAndEvaluate', () => {
     expect(ckpts.map((c) => c.step)).toEqual([40, 47]);
     const m = readManifest(ckpts[1].path);
     expect(m).toMatchObject({ step: 47, epoch: 1, consumedBatches: 47, samples: 12000 });
-    expect(m.collections.map((c) => [c.key, c.optimizer])).toEqual([
-      ['deep', 'rowwise_adagrad'],
-      ['wide', 'rowwise_adagrad'],
-    ]);
+    // DeepFM's <table>_wide tables share their deep tables' rows: one collection holds both (saved as whole logical tables).
+    expect(m.collections.map((c) => [c.key, c.optimizer])).toEqual([['deep', 'rowwise_adagrad']]);
+    const names = m.collections[0].tables.map((t) => t.name);
+    expect(names.filter((n) => n.endsWith('_wide')).length).toBe(names.length / 2);
+    expect(m.collections[0].tables.find((t) => t.name.endsWith('_wide'))).toMatchObject({ dim: 4, states: ['sum'] });
     expect(fs.readdirSync(dir).filter((n) => n.startsWith('.'))).toEqual([]);
     expect(fs.existsSync(path.join(dir, 'pipeline.config'))).toBe(true);
   });

@@ -28,16 +28,26 @@ interface GroupPlan {
 /**
  * Turns feature groups into tensors (TorchEasyRec's EmbeddingGroup). DEEP groups read one
  * collection holding every sparse feature they use (one TBE call per batch) plus the batch's
- * dense columns; WIDE groups read a second collection whose tables are `<table>_wide` with
- * `wideEmbeddingDim` columns. The collections come from the context's factory.
+ * dense columns; WIDE groups read tables `<table>_wide` with `wideEmbeddingDim` columns. The
+ * collections come from the context's factory.
+ *
+ * When every WIDE feature's `_wide` table is read by exactly the features that read its deep
+ * table (DeepFM, WideAndDeep: the same features in both), the `_wide` tables are co-located
+ * with their deep tables in one collection (role `deep`): one random row access serves both
+ * lookups, the backward sorts the ids once, and results are those of separate tables. The
+ * deep columns are pooled output 0, the wide ones output 1. `TSREC_COLOCATE=0` (or
+ * `coLocateWide: false`) keeps two collections (roles `deep` and `wide`).
  */
 export class EmbeddingGroup {
   readonly deep: SparseArch | null;
+  /** The arch of the WIDE groups: `deep` itself when the wide tables are co-located. */
   readonly wide: SparseArch | null;
+  /** Pooled output of `wide` that holds the wide columns (1 when co-located, else 0). */
+  readonly wideOutput: number;
   private readonly plans = new Map<string, GroupPlan>();
   private denseLayout: { key: string; offsets: Map<string, [number, number]>; width: number } | null = null;
 
-  constructor(groups: readonly FeatureGroupConfig[], ctx: ModelContext, options: { wideEmbeddingDim?: number } = {}) {
+  constructor(groups: readonly FeatureGroupConfig[], ctx: ModelContext, options: { wideEmbeddingDim?: number; coLocateWide?: boolean } = {}) {
     const byName = new Map(ctx.features.map((f) => [f.name, f]));
     const deepSparse: ModelFeature[] = [];
     const wideSparse: ModelFeature[] = [];
@@ -67,13 +77,20 @@ export class EmbeddingGroup {
     const order = new Map(ctx.features.map((f, i) => [f.name, i]));
     deepSparse.sort((a, b) => order.get(a.name)! - order.get(b.name)!);
     wideSparse.sort((a, b) => order.get(a.name)! - order.get(b.name)!);
-    const arch = (feats: ModelFeature[], role: 'deep' | 'wide'): SparseArch | null => {
-      if (feats.length === 0) return null;
-      const spec = collectionSpec(feats, role === 'wide' ? (options.wideEmbeddingDim ?? 4) : null);
-      return new SparseArch(ctx.createEmbeddingCollection(spec, role), { learningRate: ctx.sparseLearningRate, name: `${role}_sparse_arch` });
-    };
-    this.deep = arch(deepSparse, 'deep');
-    this.wide = arch(wideSparse, 'wide');
+    const wideDim = options.wideEmbeddingDim ?? 4;
+    const coLocate = (options.coLocateWide ?? process.env.TSREC_COLOCATE !== '0') && deepSparse.length > 0 && wideSparse.length > 0;
+    const together = coLocate ? coLocatedSpec(deepSparse, wideSparse, wideDim, order) : null;
+    const arch = (spec: EmbeddingCollectionSpec, role: 'deep' | 'wide') =>
+      new SparseArch(ctx.createEmbeddingCollection(spec, role), { learningRate: ctx.sparseLearningRate, name: `${role}_sparse_arch` });
+    if (together) {
+      this.deep = arch(together, 'deep');
+      this.wide = this.deep;
+      this.wideOutput = 1;
+    } else {
+      this.deep = deepSparse.length ? arch(collectionSpec(deepSparse, null), 'deep') : null;
+      this.wide = wideSparse.length ? arch(collectionSpec(wideSparse, wideDim), 'wide') : null;
+      this.wideOutput = 0;
+    }
   }
 
   /** Whether a group of this name exists. */
@@ -93,7 +110,7 @@ export class EmbeddingGroup {
 
   /** Variables the optimizer must see (the sparse arches' gradient anchors). */
   get variables(): tf.Variable[] {
-    return [...(this.deep?.trainableVariables ?? []), ...(this.wide?.trainableVariables ?? [])];
+    return [...(this.deep?.trainableVariables ?? []), ...(this.wide && this.wide !== this.deep ? this.wide.trainableVariables : [])];
   }
 
   /** Pools the batch (one call per collection) and assembles every group. */
@@ -103,17 +120,18 @@ export class EmbeddingGroup {
       const names = arch.collection.features.map((f) => f.name);
       const same = names.length === batch.sparse.keys.length && names.every((n, i) => n === batch.sparse.keys[i]);
       const sparse = same ? batch.sparse.toSparseBatch() : batch.sparse.select(names).toSparseBatch();
-      return arch.forward(sparse, { training });
+      return arch.forwardOutputs(sparse, { training });
     };
-    const deepPooled = pool(this.deep);
-    const widePooled = pool(this.wide);
+    const deepOut = pool(this.deep);
+    const deepPooled = deepOut ? deepOut[0] : null;
+    const widePooled = this.wide === this.deep ? (deepOut ? deepOut[this.wideOutput] : null) : (pool(this.wide)?.[0] ?? null);
     const needsDense = [...this.plans.values()].some((p) => p.type === FeatureGroupType.DEEP && p.features.some((f) => !f.isSparse));
     const dense = needsDense ? this.denseTensor(batch) : null;
     const groups: Record<string, tf.Tensor2D> = {};
     const blocks: Record<string, tf.Tensor2D[]> = {};
     for (const plan of this.plans.values()) {
       if (plan.type === FeatureGroupType.WIDE) {
-        groups[plan.name] = this.wide!.select(widePooled!, plan.features.map((f) => f.name));
+        groups[plan.name] = this.wide!.select(widePooled!, plan.features.map((f) => f.name), this.wideOutput);
         continue;
       }
       const sparseNames = plan.features.filter((f) => f.isSparse).map((f) => f.name);
@@ -191,12 +209,47 @@ export class EmbeddingGroup {
   /** Disposes the arches' variables (collections belong to the context). */
   dispose(): void {
     this.deep?.dispose();
-    this.wide?.dispose();
+    if (this.wide !== this.deep) this.wide?.dispose();
   }
+}
+
+/**
+ * One collection for the DEEP and WIDE features with each `<table>_wide` co-located with its
+ * deep table (output 1), or null when some wide table is read by other features than its deep
+ * table (then the two cannot share rows). Features are in config order (the batch's).
+ */
+function coLocatedSpec(deep: ModelFeature[], wide: ModelFeature[], wideDim: number, order: Map<string, number>): EmbeddingCollectionSpec | null {
+  const readers = (feats: ModelFeature[]) => {
+    const m = new Map<string, string[]>();
+    for (const f of feats) m.set(f.tableName, [...(m.get(f.tableName) ?? []), f.name]);
+    return m;
+  };
+  const deepReaders = readers(deep);
+  const wideReaders = readers(wide);
+  const base = collectionSpec(deep, null);
+  const tables: EmbeddingCollectionSpec['tables'] = [...base.tables];
+  const wideOnly: ModelFeature[] = [];
+  const wideSpec = collectionSpec(wide, wideDim);
+  for (const [table, names] of wideReaders) {
+    const d = deepReaders.get(table);
+    const w = wideSpec.tables.find((t) => t.name === `${table}_wide`)!;
+    if (d === undefined) {
+      // Only WIDE features read this table: a `_wide` table of its own in output 1.
+      tables.push({ ...w, output: 1 });
+      wideOnly.push(...wide.filter((f) => f.tableName === table));
+      continue;
+    }
+    if (d.length !== names.length || !d.every((n) => names.includes(n))) return null;
+    tables.push({ ...w, output: 1, coLocateWith: table });
+  }
+  const features = [...base.features, ...collectionSpec(wideOnly, wideDim).features];
+  features.sort((a, b) => order.get(a.name)! - order.get(b.name)!);
+  return { tables, features };
 }
 
 /** Tables (shared through embedding_name) and features of one collection. */
 function collectionSpec(feats: ModelFeature[], wideDim: number | null): EmbeddingCollectionSpec {
+  if (feats.length === 0) return { tables: [], features: [] };
   const tables = new Map<string, { name: string; rows: number; dim: number }>();
   const features: EmbeddingCollectionSpec['features'] = [];
   for (const f of feats) {

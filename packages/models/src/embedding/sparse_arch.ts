@@ -58,36 +58,66 @@ export class SparseArch {
     return [this.anchor];
   }
 
+  /** Columns of each pooled output. */
+  get pooledDims(): readonly number[] {
+    return this.collection.pooledDims ?? [this.collection.pooledDim];
+  }
+
   /**
    * Pools `batch` into a [B, pooledDim] float32 tensor without copying. With `training`, the
    * tensor's gradient updates the tables at the current learning rate during backprop.
+   * For a collection with one pooled output (see `forwardOutputs`).
    */
   forward(batch: SparseBatch, options: { training?: boolean } = {}): tf.Tensor2D {
-    const B = batch.batchSize;
-    const D = this.collection.pooledDim;
-    // Pooled into an array of the tsrec backend's output pool (reused once the tensor is disposed:
-    // a fresh 7 MB array cost ~3 ms a step, more than the lookup). This realm's array, so tfjs,
-    // which keeps typed arrays it is given, sees its own Float32Array even under jest.
-    const out = outputFloat32(B * D);
-    const { pooled } = this.collection.forward(batch, { pooled: out });
-    // A collection that ignores `out` returns its own array: a view of it in this realm.
-    const values = pooled.buffer === out.buffer ? out : new Float32Array(pooled.buffer, pooled.byteOffset, pooled.length);
-    if (!options.training) return tf.tensor2d(values, [B, D], 'float32');
-    const op = tf.customGrad(((anchor: tf.Tensor) => ({
-      value: tf.tensor2d(values, [B, D], 'float32'),
-      gradFunc: (dy: tf.Tensor) => {
-        // Borrowed, not copied: the backward reads it before anything can reuse the buffer.
-        const g = borrowFloat32(dy);
-        const grad = new Float32Array(g.buffer, g.byteOffset, g.length);
-        this.collection.backwardAndUpdate(batch, grad, currentLearningRate(this.learningRate));
-        return tf.zerosLike(anchor);
-      },
-    })) as unknown as Parameters<typeof tf.customGrad<tf.Tensor2D>>[0]);
-    return op(this.anchor);
+    if (this.pooledDims.length !== 1) throw new Error(`Expected a collection with one pooled output for SparseArch.forward but '${this.name}' has ${this.pooledDims.length}: use forwardOutputs`);
+    return this.forwardOutputs(batch, options)[0];
   }
 
-  /** Output columns of the named features, in the order given (for feature groups). */
-  columnsOf(featureNames: readonly string[]): number[] {
+  /**
+   * Pools `batch` into one [B, pooledDims[o]] tensor per pooled output, without copying. With
+   * `training`, their gradients reach one fused `backwardAndUpdate` with every output's
+   * gradient (an output the loss does not use contributes zeros).
+   */
+  forwardOutputs(batch: SparseBatch, options: { training?: boolean } = {}): tf.Tensor2D[] {
+    const B = batch.batchSize;
+    const dims = this.pooledDims;
+    // Pooled into arrays of the tsrec backend's output pool (reused once the tensor is disposed:
+    // a fresh 7 MB array cost ~3 ms a step, more than the lookup). This realm's arrays, so tfjs,
+    // which keeps typed arrays it is given, sees its own Float32Array even under jest.
+    const outs = dims.map((d) => outputFloat32(B * d));
+    const res = this.collection.forward(batch, dims.length === 1 ? { pooled: outs[0] } : { outputs: outs });
+    // A collection that ignores `out` returns its own arrays: views of them in this realm.
+    const values = (res.outputs ?? [res.pooled]).map((a, o) => (a.buffer === outs[o].buffer ? outs[o] : new Float32Array(a.buffer, a.byteOffset, a.length)));
+    if (!options.training) return values.map((v, o) => tf.tensor2d(v, [B, dims[o]], 'float32'));
+    // One custom op per output, chained so that their gradient functions run in a known order:
+    // output o's op takes output o+1 as a (zero-gradient) input, so tfjs differentiates output 0
+    // first and output N-1 last; that last one runs the fused backward with every gradient.
+    // Gradients are borrowed, not copied: the engine keeps them until the backprop ends.
+    const N = dims.length;
+    const grads: (Float32Array | null)[] = new Array(N).fill(null);
+    const tensors: tf.Tensor2D[] = new Array(N);
+    for (let o = N - 1; o >= 0; o--) {
+      const last = o === N - 1;
+      // customGrad passes its save function after the inputs: the second argument is a tensor only when chained.
+      const op = tf.customGrad(((anchor: tf.Tensor, second?: unknown) => ({
+        value: tf.tensor2d(values[o], [B, dims[o]], 'float32'),
+        gradFunc: (dy: tf.Tensor) => {
+          const g = borrowFloat32(dy);
+          grads[o] = new Float32Array(g.buffer, g.byteOffset, g.length);
+          if (last) {
+            const all = grads.map((x, i) => x ?? new Float32Array(B * dims[i]));
+            this.collection.backwardAndUpdate(batch, N === 1 ? all[0] : all, currentLearningRate(this.learningRate));
+          }
+          return last ? tf.zerosLike(anchor) : [tf.zerosLike(anchor), tf.zerosLike(second as tf.Tensor)];
+        },
+      })) as unknown as Parameters<typeof tf.customGrad<tf.Tensor2D>>[0]);
+      tensors[o] = last ? op(this.anchor) : op(this.anchor, tensors[o + 1]);
+    }
+    return tensors;
+  }
+
+  /** Output columns of the named features in pooled output `output`, in the order given (for feature groups). */
+  columnsOf(featureNames: readonly string[], output = 0): number[] {
     const cols: number[] = [];
     for (const name of featureNames) {
       const f = this.collection.features.find((x) => x.name === name);
@@ -95,15 +125,20 @@ export class SparseArch {
         throw new RangeError(`Expected a feature of the embedding collection (${this.collection.features.map((x) => x.name).join(', ')}) but received '${name}'`);
       }
       if (f.pooledOffset < 0) throw new RangeError(`Expected a pooled (sum/mean) feature but received '${name}' with pooling ${f.pooling}`);
-      const dim = this.collection.tables[f.table].dim;
-      for (let d = 0; d < dim; d++) cols.push(f.pooledOffset + d);
+      const members = f.members ?? [{ table: f.table, output: 0, offset: f.pooledOffset }];
+      const mine = members.filter((m) => m.output === output);
+      if (mine.length === 0) throw new RangeError(`Expected feature '${name}' to pool columns into output ${output} of '${this.name}' but it pools into ${[...new Set(members.map((m) => m.output))].join(', ')}`);
+      for (const m of mine) {
+        const dim = this.collection.tables[m.table].dim;
+        for (let d = 0; d < dim; d++) cols.push(m.offset + d);
+      }
     }
     return cols;
   }
 
-  /** The named features' columns of a pooled tensor, side by side (the tensor itself when all, in order). */
-  select(pooled: tf.Tensor2D, featureNames: readonly string[]): tf.Tensor2D {
-    return selectColumns(pooled, this.columnsOf(featureNames));
+  /** The named features' columns of a pooled tensor (output `output`), side by side (the tensor itself when all, in order). */
+  select(pooled: tf.Tensor2D, featureNames: readonly string[], output = 0): tf.Tensor2D {
+    return selectColumns(pooled, this.columnsOf(featureNames, output));
   }
 
   /** Disposes the anchor variable (the collection belongs to the caller). */

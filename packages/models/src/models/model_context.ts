@@ -20,7 +20,11 @@ export interface ModelFeature {
 
 /** The tables and features of one embedding collection a model asks for. */
 export interface EmbeddingCollectionSpec {
-  tables: { name: string; rows: number; dim: number }[];
+  /**
+   * `coLocateWith` names a host table whose rows hold this table's columns (same rows; the
+   * features reading the host pool both); `output` is the pooled output of its columns (default 0).
+   */
+  tables: { name: string; rows: number; dim: number; coLocateWith?: string; output?: number }[];
   /** In output order; the batch's sparse part is selected in this order. */
   features: { name: string; table: string; pooling: 'sum' | 'mean' }[];
 }

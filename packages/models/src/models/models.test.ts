@@ -79,7 +79,8 @@ describe.each([
     const { config, ctx, collections } = contextFor(modelConfig);
     const model = createModel(config.modelConfig!, ctx);
     expect(model).toBeInstanceOf(cls);
-    expect(Object.keys(model.embeddingCollections())).toEqual(['deepfm', 'wide_and_deep', 'xdeepfm'].includes(name) ? ['deep', 'wide'] : ['deep']);
+    // Wide models co-locate each <table>_wide with its deep table: one collection, role deep.
+    expect(Object.keys(model.embeddingCollections())).toEqual(['deep']);
     expect(registeredModels()).toEqual(['dcn_v1', 'dcn_v2', 'deepfm', 'dlrm', 'dssm', 'mask_net', 'mmoe', 'multi_tower', 'ple', 'simple_multi_task', 'wide_and_deep', 'xdeepfm']);
     const { batch } = task.batch(5);
     tf.tidy(() => {
@@ -108,9 +109,9 @@ describe.each([
     };
     expect(model.denseParameterCount).toBe(expected[name]);
     expectStableNames(model);
-    // Wide models have a second collection of 4-wide tables named <table>_wide.
-    expect(collections.map((c) => c.tables.map((t) => `${t.name}:${t.dim}`).join(','))).toEqual(
-      !['deepfm', 'wide_and_deep', 'xdeepfm'].includes(name) ? [task.sparseNames.map((n) => `${n}:8`).join(',')] : [task.sparseNames.map((n) => `${n}:8`).join(','), task.sparseNames.map((n) => `${n}_wide:4`).join(',')],
+    // Wide models' 4-wide tables <table>_wide ride in their deep tables' rows (pooled output 1).
+    expect(collections.map((c) => c.tables.map((t) => `${t.name}:${t.dim}` + (t.host >= 0 ? `@${c.tables[t.host].name}/${t.output}` : '')).join(','))).toEqual(
+      !['deepfm', 'wide_and_deep', 'xdeepfm'].includes(name) ? [task.sparseNames.map((n) => `${n}:8`).join(',')] : [[...task.sparseNames.map((n) => `${n}:8`), ...task.sparseNames.map((n) => `${n}_wide:4@${n}/1`)].join(',')],
     );
     model.dispose();
     collections.forEach((c) => c.dispose());
@@ -131,6 +132,49 @@ describe.each([
     expect(metrics.normalized_entropy).toBeLessThan(0.95);
     model.dispose();
     collections.forEach((c) => c.dispose());
+  });
+});
+
+describe.each([
+  ['deepfm', `${groups.wide} ${groups.fm} ${groups.deep} deepfm { deep { hidden_units: [32, 16] } } ${tail}`],
+  ['wide_and_deep', `${groups.wide} ${groups.deep} wide_and_deep { deep { hidden_units: [32, 16] } } ${tail}`],
+  ['xdeepfm', `${groups.wide} ${groups.deep} xdeepfm { cin { cin_layer_size: [8, 8] } deep { hidden_units: [16] } final { hidden_units: [8] } wide_embedding_dim: 4 } ${tail}`],
+])('%s with co-located wide tables', (_name, modelConfig) => {
+  it('trains bit-identically to separate deep and wide collections (TSREC_COLOCATE=0)', () => {
+    const build = (colocate: boolean) => {
+      const saved = process.env.TSREC_COLOCATE;
+      process.env.TSREC_COLOCATE = colocate ? '1' : '0';
+      try {
+        const { config, ctx, collections } = contextFor(modelConfig);
+        return { model: createModel(config.modelConfig!, ctx), collections };
+      } finally {
+        if (saved === undefined) delete process.env.TSREC_COLOCATE;
+        else process.env.TSREC_COLOCATE = saved;
+      }
+    };
+    const co = build(true);
+    const sep = build(false);
+    expect(co.collections.length).toBe(1);
+    expect(sep.collections.length).toBe(2);
+    // Same start: the separate tables take the co-located ones' values, the dense weights are seeded alike.
+    for (const c of sep.collections) for (const t of c.tables) c.writeRows(t.name, 0, co.collections[0].readRows(t.name, 0, t.rows));
+    sep.model.loadWeights(Object.fromEntries(co.model.namedVariables().map(([n, v]) => [n, v.dataSync() as Float32Array])));
+    const t1 = new SyntheticCtrTask(6, 3, 50, 7);
+    const t2 = new SyntheticCtrTask(6, 3, 50, 7);
+    const a = train(co.model, 12, 128, t1);
+    const b = train(sep.model, 12, 128, t2);
+    expect(a).toEqual(b);
+    const bits = (x: Float32Array) => Buffer.from(x.buffer, x.byteOffset, x.byteLength);
+    for (const c of sep.collections) {
+      for (const t of c.tables) {
+        expect(bits(co.collections[0].readRows(t.name, 0, t.rows)).equals(bits(c.readRows(t.name, 0, t.rows)))).toBe(true);
+        expect(bits(co.collections[0].readRows(t.name, 0, t.rows, 'sum')).equals(bits(c.readRows(t.name, 0, t.rows, 'sum')))).toBe(true);
+      }
+    }
+    for (const m of [co, sep]) {
+      m.model.dispose();
+      m.collections.forEach((c) => c.dispose());
+    }
   });
 });
 
