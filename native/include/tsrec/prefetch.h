@@ -2,6 +2,7 @@
 // of the TBE backward's row prefetcher (0 prefetch instructions in the object, 56 at -O0; see
 // native/bench/NOTES.md), so on x86-64 the instructions are issued with inline asm.
 #pragma once
+#include <cstdint>
 
 namespace tsrec {
 
@@ -23,12 +24,18 @@ inline void prefetch_write(const void* p) {
 #endif
 }
 
-/** Prefetch `bytes` starting at p, one call per 64-byte line. */
+/** Prefetch the `bytes` bytes starting at p: every 64-byte line they touch (p need not be aligned). */
 inline void prefetch_span_read(const void* p, int bytes) {
-  for (int b = 0; b < bytes; b += 64) prefetch_read(static_cast<const char*>(p) + b);
+  const char* c = static_cast<const char*>(p);
+  const char* last = c + bytes - 1;
+  for (; c <= last; c += 64) prefetch_read(c);
+  if (bytes > 0 && ((reinterpret_cast<uintptr_t>(c - 64) ^ reinterpret_cast<uintptr_t>(last)) >> 6) != 0) prefetch_read(last);
 }
 inline void prefetch_span_write(const void* p, int bytes) {
-  for (int b = 0; b < bytes; b += 64) prefetch_write(static_cast<const char*>(p) + b);
+  const char* c = static_cast<const char*>(p);
+  const char* last = c + bytes - 1;
+  for (; c <= last; c += 64) prefetch_write(c);
+  if (bytes > 0 && ((reinterpret_cast<uintptr_t>(c - 64) ^ reinterpret_cast<uintptr_t>(last)) >> 6) != 0) prefetch_write(last);
 }
 
 }  // namespace tsrec

@@ -32,10 +32,21 @@ struct TbeBackwardWorkspace {
 // `pooled` / `grad_pooled` hold one pointer per pooled output (layout.num_outputs()); the
 // single-pointer overloads are for layouts with one output.
 
+/**
+ * Order in which the forward visits the pooled bags: feature after feature (each feature's
+ * slot of every output row), or sample after sample (each output row front to back; the
+ * default for one-hot-ish bags). Both give bit-identical outputs; kAuto picks by mean bag
+ * length, TSREC_TBE_FORWARD_ORDER=feature|sample forces one (ForwardOrderFromEnv).
+ */
+enum class TbeForwardOrder { kAuto, kFeatureMajor, kSampleMajor };
+TbeForwardOrder ForwardOrderFromEnv();
+
 /** Pooled/sequence forward. */
-void TbeForwardCpu(const TbeLayout& l, const TbeTables& tabs, const TbeBatch& batch, float* const* pooled, float* sequence, ThreadPool& pool);
-inline void TbeForwardCpu(const TbeLayout& l, const TbeTables& tabs, const TbeBatch& batch, float* pooled, float* sequence, ThreadPool& pool) {
-  TbeForwardCpu(l, tabs, batch, &pooled, sequence, pool);
+void TbeForwardCpu(const TbeLayout& l, const TbeTables& tabs, const TbeBatch& batch, float* const* pooled, float* sequence, ThreadPool& pool,
+                   TbeForwardOrder order = TbeForwardOrder::kAuto);
+inline void TbeForwardCpu(const TbeLayout& l, const TbeTables& tabs, const TbeBatch& batch, float* pooled, float* sequence, ThreadPool& pool,
+                          TbeForwardOrder order = TbeForwardOrder::kAuto) {
+  TbeForwardCpu(l, tabs, batch, &pooled, sequence, pool, order);
 }
 
 /** Fused backward + optimizer (exact semantics; deterministic for any thread count). */

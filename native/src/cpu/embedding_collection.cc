@@ -203,7 +203,8 @@ Status CpuEmbeddingCollection::CopyIn(int t, int which, int64_t start, int64_t c
 }
 
 Status CpuEmbeddingCollection::ForwardImpl(const TbeBatch& batch, float* const* pooled, float* sequence) {
-  TbeForwardCpu(layout_, tables(), batch, pooled, sequence, ThreadPool::global());
+  static const TbeForwardOrder order = ForwardOrderFromEnv();
+  TbeForwardCpu(layout_, tables(), batch, pooled, sequence, ThreadPool::global(), order);
   return Status::Ok();
 }
 

@@ -3,6 +3,7 @@
 // compiler keeps a whole row in vector registers; pooled rows streamed out with non-temporal
 // stores when the output is 64-byte aligned (see alignedFloat32Array in @tsrec/native).
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 
 #include "tsrec/prefetch.h"
@@ -38,7 +39,7 @@ inline void prefetch_row(const float* row, int dim) { prefetch_span_read(row, di
 
 template <typename IdxT, typename OffT>
 void forward_range(const TbeLayout& l, const TbeTables& tabs, const TbeBatch& batch, float* const* pooled, float* sequence,
-                   const std::vector<int64_t>& seq_off, int64_t kb, int64_t ke) {
+                   const std::vector<int64_t>& seq_off, int64_t kb, int64_t ke, bool skip_pooled) {
   const auto* idx = static_cast<const IdxT*>(batch.indices);
   const auto* off = static_cast<const OffT*>(batch.offsets);
   const float* wts = batch.weights;
@@ -51,6 +52,10 @@ void forward_range(const TbeLayout& l, const TbeTables& tabs, const TbeBatch& ba
     const int64_t stride = l.stride[fc.table];  // == dim unless the table hosts co-located tables
     const float* W = tabs.weights[fc.table];
     const int64_t seg_end = off[k_end];
+    if (fc.pooling != Pooling::kNone && skip_pooled) {
+      k = k_end;
+      continue;
+    }
     if (fc.pooling == Pooling::kNone) {
       float* out = sequence + seq_off[f];
       const int64_t base = off[f * B];
@@ -125,30 +130,171 @@ void forward_range(const TbeLayout& l, const TbeTables& tabs, const TbeBatch& ba
   }
 }
 
+// ---- Sample-major pooled forward -------------------------------------------------------------
+// The feature-major walk writes each feature's slot of every output row in turn: a store per
+// bag into a different output line, 4096 rows apart, which costs as much as the table reads
+// themselves when the rows are warm (native/bench/NOTES.md, session 7). Here a thread takes a
+// block of samples and, per sample, pools every feature into that sample's output rows, which
+// are then written front to back; the table rows of the sample kSampleAhead ahead are
+// prefetched meanwhile. Each bag is still summed alone and in index order: the results are
+// bit-identical to the feature-major walk.
+
+constexpr int64_t kSampleAhead = 2;
+
+struct MemberSlot {
+  const float* W;  // member's weights (row r at W + r * stride of its feature)
+  float* out;      // output o, row 0, the member's column for this feature
+  int64_t P;       // columns of output o
+  int dim;
+  bool stream;
+};
+struct PooledFeature {
+  int64_t f;
+  const float* W;  // host weights
+  int64_t stride;
+  int row_bytes;   // bytes of a (host) row to prefetch
+  bool mean;
+  int first, count;  // slots [first, first + count)
+};
+struct SamplePlan {
+  std::vector<PooledFeature> features;
+  std::vector<MemberSlot> slots;
+};
+
+void make_sample_plan(const TbeLayout& l, const TbeTables& tabs, float* const* pooled, SamplePlan* plan) {
+  plan->features.clear();
+  plan->slots.clear();
+  constexpr int kMaxStreamDim = 512;
+  for (int64_t f = 0; f < static_cast<int64_t>(l.features.size()); ++f) {
+    const auto& fc = l.features[f];
+    if (fc.pooling == Pooling::kNone) continue;
+    PooledFeature pf;
+    pf.f = f;
+    pf.W = tabs.weights[fc.table];
+    pf.stride = l.stride[fc.table];
+    pf.row_bytes = static_cast<int>(pf.stride) * 4;
+    pf.mean = fc.pooling == Pooling::kMean;
+    pf.first = static_cast<int>(plan->slots.size());
+    const auto& members = l.members[fc.table];
+    for (size_t mi = 0; mi < members.size(); ++mi) {
+      const int32_t m = members[mi];
+      const int o = l.tables[m].output;
+      MemberSlot ms;
+      ms.W = tabs.weights[m];
+      ms.out = pooled[o] + l.member_col[f][mi];
+      ms.P = l.pooled_dims[o];
+      ms.dim = l.tables[m].dim;
+      ms.stream = ms.dim <= kMaxStreamDim && (ms.P * 4) % 64 == 0 && can_stream(ms.out, ms.dim);
+      plan->slots.push_back(ms);
+    }
+    pf.count = static_cast<int>(members.size());
+    plan->features.push_back(pf);
+  }
+}
+
+template <typename IdxT, typename OffT>
+void forward_samples(const SamplePlan& plan, const TbeBatch& batch, int64_t sb, int64_t se) {
+  const auto* idx = static_cast<const IdxT*>(batch.indices);
+  const auto* off = static_cast<const OffT*>(batch.offsets);
+  const float* wts = batch.weights;
+  const int64_t B = batch.batch_size;
+  constexpr int kMaxStreamDim = 512;
+  alignas(64) float acc[kMaxStreamDim];
+  bool any_stream = false;
+  auto prefetch_sample = [&](int64_t b) {
+    for (const PooledFeature& pf : plan.features) {
+      const int64_t k = pf.f * B + b;
+      for (int64_t i = off[k], e = off[k + 1]; i < e; ++i) prefetch_span_read(pf.W + static_cast<int64_t>(idx[i]) * pf.stride, pf.row_bytes);
+    }
+  };
+  for (int64_t b = sb; b < std::min(se, sb + kSampleAhead); ++b) prefetch_sample(b);
+  for (int64_t b = sb; b < se; ++b) {
+    if (b + kSampleAhead < se) prefetch_sample(b + kSampleAhead);
+    for (const PooledFeature& pf : plan.features) {
+      const int64_t k = pf.f * B + b;
+      const int64_t s = off[k], e = off[k + 1];
+      for (int c = 0; c < pf.count; ++c) {
+        const MemberSlot& m = plan.slots[pf.first + c];
+        float* o = m.out + b * m.P;
+        float* a = m.stream ? acc : o;
+        std::memset(a, 0, sizeof(float) * m.dim);
+        for (int64_t i = s; i < e; ++i) accum(a, m.W + static_cast<int64_t>(idx[i]) * pf.stride, wts ? wts[i] : 1.0f, m.dim);
+        if (pf.mean && e > s) {
+          const float inv = 1.0f / static_cast<float>(e - s);
+          for (int d = 0; d < m.dim; ++d) a[d] *= inv;
+        }
+        if (m.stream) {
+          stream_row(o, a, m.dim);
+          any_stream = true;
+        }
+      }
+    }
+  }
+  if (any_stream) stream_fence();
+}
+
 }  // namespace
 
-void TbeForwardCpu(const TbeLayout& l, const TbeTables& tabs, const TbeBatch& batch, float* const* pooled, float* sequence, ThreadPool& pool) {
+TbeForwardOrder ForwardOrderFromEnv() {
+  const char* v = std::getenv("TSREC_TBE_FORWARD_ORDER");
+  if (v && std::strcmp(v, "feature") == 0) return TbeForwardOrder::kFeatureMajor;
+  if (v && std::strcmp(v, "sample") == 0) return TbeForwardOrder::kSampleMajor;
+  return TbeForwardOrder::kAuto;
+}
+
+void TbeForwardCpu(const TbeLayout& l, const TbeTables& tabs, const TbeBatch& batch, float* const* pooled, float* sequence, ThreadPool& pool,
+                   TbeForwardOrder order) {
   const int64_t F = static_cast<int64_t>(l.features.size()), B = batch.batch_size;
   // Reused across calls (no allocation on the hot path once warm). Bound to a plain reference:
   // inside the worker lambda the name would denote the *worker's* thread_local instance.
   thread_local std::vector<int64_t> tls_seq_off;
   std::vector<int64_t>& seq_off = tls_seq_off;
   SequenceOffsets(l, batch, &seq_off);
-  auto body = [&](int64_t kb, int64_t ke, int) {
+  const bool big = batch.num_indices >= 2048;  // small batches are not worth waking the pool for
+  // Pooled features sample-major unless bags are long (multi-hot: a sample's rows are then
+  // many, and the feature-major walk's fixed prefetch distance fits better); NONE features
+  // (sequences, feature-major output) always feature-major.
+  int64_t pooled_features = 0, pooled_nnz = 0;
+  for (int64_t f = 0; f < F; ++f) {
+    if (l.features[f].pooling == Pooling::kNone) continue;
+    ++pooled_features;
+    pooled_nnz += batch.offset(f * B + B) - batch.offset(f * B);
+  }
+  if (order == TbeForwardOrder::kAuto) order = pooled_nnz <= 4 * pooled_features * B ? TbeForwardOrder::kSampleMajor : TbeForwardOrder::kFeatureMajor;
+  const bool sample_major = order == TbeForwardOrder::kSampleMajor && pooled_features > 0 && B > 0;
+
+  auto feature_body = [&](int64_t kb, int64_t ke, int) {
     if (batch.index_type == IndexType::kInt32) {
-      if (batch.offset_type == IndexType::kInt32) forward_range<int32_t, int32_t>(l, tabs, batch, pooled, sequence, seq_off, kb, ke);
-      else forward_range<int32_t, int64_t>(l, tabs, batch, pooled, sequence, seq_off, kb, ke);
+      if (batch.offset_type == IndexType::kInt32) forward_range<int32_t, int32_t>(l, tabs, batch, pooled, sequence, seq_off, kb, ke, sample_major);
+      else forward_range<int32_t, int64_t>(l, tabs, batch, pooled, sequence, seq_off, kb, ke, sample_major);
     } else {
-      if (batch.offset_type == IndexType::kInt32) forward_range<int64_t, int32_t>(l, tabs, batch, pooled, sequence, seq_off, kb, ke);
-      else forward_range<int64_t, int64_t>(l, tabs, batch, pooled, sequence, seq_off, kb, ke);
+      if (batch.offset_type == IndexType::kInt32) forward_range<int64_t, int32_t>(l, tabs, batch, pooled, sequence, seq_off, kb, ke, sample_major);
+      else forward_range<int64_t, int64_t>(l, tabs, batch, pooled, sequence, seq_off, kb, ke, sample_major);
     }
   };
-  // Small batches are not worth waking the pool for. Bags go out in chunks to whichever thread
-  // is free (each bag is computed by one thread either way): a helper preempted by another
-  // process's thread no longer holds up half the batch.
+  // Bags (or samples) go out in chunks to whichever thread is free (each bag is computed by one
+  // thread either way): a helper preempted by another process's thread no longer holds up half the batch.
   const int64_t bags = F * B;
-  if (batch.num_indices < 2048) body(0, bags, 0);
-  else pool.parallel_for_dynamic(bags, std::max<int64_t>(256, bags / (8 * pool.num_threads())), body);
+  const int64_t seq_nnz = batch.num_indices - pooled_nnz;
+  if (!sample_major || seq_nnz > 0) {
+    if (!big) feature_body(0, bags, 0);
+    else pool.parallel_for_dynamic(bags, std::max<int64_t>(256, bags / (8 * pool.num_threads())), feature_body);
+  }
+  if (!sample_major) return;
+  thread_local SamplePlan tls_plan;
+  SamplePlan& plan = tls_plan;
+  make_sample_plan(l, tabs, pooled, &plan);
+  auto sample_body = [&](int64_t sb, int64_t se, int) {
+    if (batch.index_type == IndexType::kInt32) {
+      if (batch.offset_type == IndexType::kInt32) forward_samples<int32_t, int32_t>(plan, batch, sb, se);
+      else forward_samples<int32_t, int64_t>(plan, batch, sb, se);
+    } else {
+      if (batch.offset_type == IndexType::kInt32) forward_samples<int64_t, int32_t>(plan, batch, sb, se);
+      else forward_samples<int64_t, int64_t>(plan, batch, sb, se);
+    }
+  };
+  if (!big) sample_body(0, B, 0);
+  else pool.parallel_for_dynamic(B, std::max<int64_t>(8, B / (8 * pool.num_threads())), sample_body);
 }
 
 }  // namespace tsrec
