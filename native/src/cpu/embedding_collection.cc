@@ -1,7 +1,9 @@
 #include "tsrec/embedding_collection.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <vector>
 
 namespace tsrec {
 
@@ -20,33 +22,36 @@ void FillConstant(float* dst, int64_t n, float v) {
   });
 }
 
+namespace {
+// Element i of stream `key`, for i in [i0, i0 + n): vectorisable (no dependence between elements).
+inline void fill_uniform_span(float* dst, uint64_t i0, int64_t n, uint64_t key, float lo, float span) {
+  for (int64_t j = 0; j < n; ++j) {
+    const uint64_t r = splitmix64(key + (i0 + static_cast<uint64_t>(j)) * 0x9E3779B97F4A7C15ull);
+    dst[j] = lo + span * (static_cast<float>(r >> 40) * (1.0f / 16777216.0f));
+  }
+}
+inline uint64_t stream_key(uint64_t seed, uint64_t stream) { return splitmix64(seed ^ splitmix64(stream + 0x5851F42D4C957F2Dull)); }
+}  // namespace
+
 void FillUniformRows(float* dst, int64_t rows, int dim, int64_t stride, float lo, float hi, uint64_t seed, uint64_t stream) {
-  const uint64_t key = splitmix64(seed ^ splitmix64(stream + 0x5851F42D4C957F2Dull));
-  const float span = hi - lo;
+  const uint64_t key = stream_key(seed, stream);
   // Value (r, d) depends only on (seed, stream, r * dim + d): identical for any thread count
-  // and any row stride.
+  // and any row stride. Generated a block of rows at a time (vectorised), then placed.
   ThreadPool::global().parallel_for(rows, [&](int64_t b, int64_t e, int) {
-    for (int64_t r = b; r < e; ++r) {
-      float* row = dst + r * stride;
-      for (int d = 0; d < dim; ++d) {
-        const uint64_t i = static_cast<uint64_t>(r * dim + d);
-        const uint64_t x = splitmix64(key + i * 0x9E3779B97F4A7C15ull);
-        row[d] = lo + span * (static_cast<float>(x >> 40) * (1.0f / 16777216.0f));
-      }
+    constexpr int64_t kBlock = 1024;
+    std::vector<float> tmp(static_cast<size_t>(kBlock * dim));
+    for (int64_t r0 = b; r0 < e; r0 += kBlock) {
+      const int64_t n = std::min(kBlock, e - r0);
+      fill_uniform_span(tmp.data(), static_cast<uint64_t>(r0 * dim), n * dim, key, lo, hi - lo);
+      for (int64_t r = 0; r < n; ++r) std::memcpy(dst + (r0 + r) * stride, tmp.data() + r * dim, sizeof(float) * dim);
     }
   });
 }
 
 void FillUniform(float* dst, int64_t n, float lo, float hi, uint64_t seed, uint64_t stream) {
-  const uint64_t key = splitmix64(seed ^ splitmix64(stream + 0x5851F42D4C957F2Dull));
-  const float span = hi - lo;
+  const uint64_t key = stream_key(seed, stream);
   // Element i's value depends only on (seed, stream, i): identical for any thread count.
-  ThreadPool::global().parallel_for(n, [&](int64_t b, int64_t e, int) {
-    for (int64_t i = b; i < e; ++i) {
-      const uint64_t r = splitmix64(key + static_cast<uint64_t>(i) * 0x9E3779B97F4A7C15ull);
-      dst[i] = lo + span * (static_cast<float>(r >> 40) * (1.0f / 16777216.0f));
-    }
-  });
+  ThreadPool::global().parallel_for(n, [&](int64_t b, int64_t e, int) { fill_uniform_span(dst + b, static_cast<uint64_t>(b), e - b, key, lo, hi - lo); });
 }
 
 void InitTableHost(const TableConfig& tc, const OptimizerConfig& optim, uint64_t seed, int t, float* weights, std::vector<float*> states,

@@ -89,30 +89,45 @@ export class SparseArch {
     // A collection that ignores `out` returns its own arrays: views of them in this realm.
     const values = (res.outputs ?? [res.pooled]).map((a, o) => (a.buffer === outs[o].buffer ? outs[o] : new Float32Array(a.buffer, a.byteOffset, a.length)));
     if (!options.training) return values.map((v, o) => tf.tensor2d(v, [B, dims[o]], 'float32'));
-    // One custom op per output, chained so that their gradient functions run in a known order:
-    // output o's op takes output o+1 as a (zero-gradient) input, so tfjs differentiates output 0
-    // first and output N-1 last; that last one runs the fused backward with every gradient.
-    // Gradients are borrowed, not copied: the engine keeps them until the backprop ends.
     const N = dims.length;
+    const lr = () => currentLearningRate(this.learningRate);
+    if (N === 1) {
+      const op = tf.customGrad(((anchor: tf.Tensor) => ({
+        value: tf.tensor2d(values[0], [B, dims[0]], 'float32'),
+        gradFunc: (dy: tf.Tensor) => {
+          // Borrowed, not copied: the backward reads it before anything can reuse the buffer.
+          const g = borrowFloat32(dy);
+          this.collection.backwardAndUpdate(batch, new Float32Array(g.buffer, g.byteOffset, g.length), lr());
+          return tf.zerosLike(anchor);
+        },
+      })) as unknown as Parameters<typeof tf.customGrad<tf.Tensor2D>>[0]);
+      return [op(this.anchor)];
+    }
+    // Several outputs, one fused backward: a scalar token op is recorded first (input: the
+    // anchor), then one op per output taking the token. tfjs differentiates in reverse recording
+    // order, so every output's gradient function (which only keeps its gradient) runs before the
+    // token's, which then applies the backward with all of them; an output the loss does not use
+    // contributes zeros. Gradients are borrowed, not copied: the engine keeps them alive until
+    // the backprop ends. The extra gradients are scalars.
     const grads: (Float32Array | null)[] = new Array(N).fill(null);
-    const tensors: tf.Tensor2D[] = new Array(N);
-    for (let o = N - 1; o >= 0; o--) {
-      const last = o === N - 1;
-      // customGrad passes its save function after the inputs: the second argument is a tensor only when chained.
-      const op = tf.customGrad(((anchor: tf.Tensor, second?: unknown) => ({
-        value: tf.tensor2d(values[o], [B, dims[o]], 'float32'),
+    const token = tf.customGrad(((anchor: tf.Tensor) => ({
+      value: tf.scalar(0),
+      gradFunc: () => {
+        const all = grads.map((x, i) => x ?? new Float32Array(B * dims[i]));
+        this.collection.backwardAndUpdate(batch, all, lr());
+        return tf.zerosLike(anchor);
+      },
+    })) as unknown as Parameters<typeof tf.customGrad<tf.Scalar>>[0])(this.anchor);
+    const tensors = values.map((v, o) =>
+      tf.customGrad(((tok: tf.Tensor) => ({
+        value: tf.tensor2d(v, [B, dims[o]], 'float32'),
         gradFunc: (dy: tf.Tensor) => {
           const g = borrowFloat32(dy);
           grads[o] = new Float32Array(g.buffer, g.byteOffset, g.length);
-          if (last) {
-            const all = grads.map((x, i) => x ?? new Float32Array(B * dims[i]));
-            this.collection.backwardAndUpdate(batch, N === 1 ? all[0] : all, currentLearningRate(this.learningRate));
-          }
-          return last ? tf.zerosLike(anchor) : [tf.zerosLike(anchor), tf.zerosLike(second as tf.Tensor)];
+          return tf.zerosLike(tok);
         },
-      })) as unknown as Parameters<typeof tf.customGrad<tf.Tensor2D>>[0]);
-      tensors[o] = last ? op(this.anchor) : op(this.anchor, tensors[o + 1]);
-    }
+      })) as unknown as Parameters<typeof tf.customGrad<tf.Tensor2D>>[0])(token),
+    );
     return tensors;
   }
 
