@@ -233,8 +233,8 @@ class EmbeddingCollectionWrap : public Napi::ObjectWrap<EmbeddingCollectionWrap>
     if (!NeedCpu(env, "view")) return env.Undefined();
     const int t = info[0].As<Napi::Number>().Int32Value(), which = info[1].As<Napi::Number>().Int32Value();
     if (!cpu_->contiguous(t, which)) {
-      Napi::Error::New(env, "the weights of table '" + cpu_->layout().tables[t].name +
-                                "' share rows with co-located tables: read them with readRows")
+      Napi::Error::New(env, std::string(which == kWeights ? "the weights" : "the row-wise state") + " of table '" +
+                                cpu_->layout().tables[t].name + "' share rows with co-located tables: read them with readRows")
           .ThrowAsJavaScriptException();
       return env.Undefined();
     }

@@ -169,11 +169,12 @@ export function saveCheckpoint(modelDir: string, setup: ModelSetup, denseOptimiz
     const tensors: Parameters<typeof writeSafetensors>[1] = [];
     const tables: CheckpointManifest['collections'][number]['tables'] = [];
     for (const t of collection.tables) {
-      // Co-located tables' weights interleave in their host's rows: streamed out in row blocks.
-      tensors.push({ name: t.name, dtype: 'F32', shape: [t.rows, t.dim], data: collection.viewable(t.name) ? collection.view(t.name) : rowChunks(collection, t.name, t.rows, t.dim) });
-      for (const s of states) {
-        const view = collection.view(t.name, s);
-        tensors.push({ name: `${t.name}/${s}`, dtype: 'F32', shape: view.length === t.rows ? [t.rows] : [t.rows, t.dim], data: view });
+      // Co-located tables' weights (and row-wise state) interleave in their host's rows: streamed out in row blocks.
+      const data = (width: number, state?: string) => (collection.viewable(t.name, state) ? collection.view(t.name, state) : rowChunks(collection, t.name, t.rows, width, state));
+      tensors.push({ name: t.name, dtype: 'F32', shape: [t.rows, t.dim], data: data(t.dim) });
+      for (const s of OPTIMIZER_STATES[collection.optimizer.type]) {
+        const width = s.perRow ? 1 : t.dim;
+        tensors.push({ name: `${t.name}/${s.name}`, dtype: 'F32', shape: s.perRow ? [t.rows] : [t.rows, t.dim], data: data(width, s.name) });
       }
       tables.push({ name: t.name, rows: t.rows, dim: t.dim, states });
     }
@@ -302,26 +303,26 @@ export function restoreCheckpoint(dir: string, setup: ModelSetup, options: Resto
 /** Rows per block when a table cannot be viewed in place (16 MiB of a 64-wide table). */
 const ROW_BLOCK_FLOATS = 1 << 22;
 
-/** A table's weights as chunks of rows read from native memory (one reused block). */
-function rowChunks(c: EmbeddingCollection, table: string, rows: number, dim: number): SafetensorsChunks {
+/** A table's weights (or optimizer state), `width` floats per row, as blocks of rows read from native memory. */
+function rowChunks(c: EmbeddingCollection, table: string, rows: number, width: number, state?: string): SafetensorsChunks {
   return {
-    byteLength: rows * dim * 4,
+    byteLength: rows * width * 4,
     *chunks() {
-      const per = Math.max(1, Math.floor(ROW_BLOCK_FLOATS / dim));
-      for (let r = 0; r < rows; r += per) yield c.readRows(table, r, Math.min(per, rows - r));
+      const per = Math.max(1, Math.floor(ROW_BLOCK_FLOATS / width));
+      for (let r = 0; r < rows; r += per) yield c.readRows(table, r, Math.min(per, rows - r), state);
     },
   };
 }
 
-/** Reads a table's weights from a checkpoint file in blocks of rows (tables that cannot be viewed). */
-function readRowChunks(f: ReturnType<typeof openSafetensors>, c: EmbeddingCollection, table: string, rows: number, dim: number): void {
-  const per = Math.max(1, Math.floor(ROW_BLOCK_FLOATS / dim));
-  const block = new Float32Array(Math.min(rows, per) * dim);
+/** Reads tensor `name` of a checkpoint file into a table's weights (or state) in blocks of rows (buffers that cannot be viewed). */
+function readRowChunks(f: ReturnType<typeof openSafetensors>, name: string, c: EmbeddingCollection, table: string, rows: number, width: number, state?: string): void {
+  const per = Math.max(1, Math.floor(ROW_BLOCK_FLOATS / width));
+  const block = new Float32Array(Math.min(rows, per) * width);
   for (let r = 0; r < rows; r += per) {
     const n = Math.min(per, rows - r);
-    const part = block.subarray(0, n * dim);
-    f.readRange(table, r * dim * 4, n * dim * 4, part);
-    c.writeRows(table, r, part);
+    const part = block.subarray(0, n * width);
+    f.readRange(name, r * width * 4, n * width * 4, part);
+    c.writeRows(table, r, part, state);
   }
 }
 
@@ -348,13 +349,14 @@ function restoreCollection(
       continue;
     }
     if (c.viewable(t.name)) f.read(t.name, c.view(t.name));
-    else readRowChunks(f, c, t.name, t.rows, t.dim);
+    else readRowChunks(f, t.name, c, t.name, t.rows, t.dim);
     restored.push(t.name);
     if (!withState) continue;
     for (const s of OPTIMIZER_STATES[c.optimizer.type]) {
       const name = `${t.name}/${s.name}`;
       if (!f.names.includes(name)) throw new Error(`Expected optimizer state '${name}' in '${file}' but received none`);
-      f.read(name, c.view(t.name, s.name));
+      if (c.viewable(t.name, s.name)) f.read(name, c.view(t.name, s.name));
+      else readRowChunks(f, name, c, t.name, t.rows, s.perRow ? 1 : t.dim, s.name);
     }
   }
 }
