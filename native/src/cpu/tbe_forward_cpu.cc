@@ -37,6 +37,33 @@ inline void accum(float* __restrict out, const float* __restrict row, float w, i
 
 inline void prefetch_row(const float* row, int dim) { prefetch_span_read(row, dim * 4); }
 
+constexpr int kMaxStreamDim = 512;
+
+/** Where one member (the feature's table or a table co-located in its rows) of a pooled feature goes. */
+struct MemberSlot {
+  const float* W;  // member's weights (row r at W + r * stride of its feature)
+  float* out;      // output o, row 0, the member's column for this feature
+  int64_t P;       // columns of output o
+  int dim;
+  bool stream;     // whole 64-byte lines of an aligned output: accumulated aside, then streamed
+};
+
+/** Appends the slots of pooled feature f's members. */
+void append_member_slots(const TbeLayout& l, const TbeTables& tabs, float* const* pooled, int64_t f, std::vector<MemberSlot>* slots) {
+  const auto& members = l.members[l.features[f].table];
+  for (size_t mi = 0; mi < members.size(); ++mi) {
+    const int32_t m = members[mi];
+    const int o = l.tables[m].output;
+    MemberSlot ms;
+    ms.W = tabs.weights[m];
+    ms.out = pooled[o] + l.member_col[f][mi];
+    ms.P = l.pooled_dims[o];
+    ms.dim = l.tables[m].dim;
+    ms.stream = ms.dim <= kMaxStreamDim && (ms.P * 4) % 64 == 0 && can_stream(ms.out, ms.dim);
+    slots->push_back(ms);
+  }
+}
+
 template <typename IdxT, typename OffT>
 void forward_range(const TbeLayout& l, const TbeTables& tabs, const TbeBatch& batch, float* const* pooled, float* sequence,
                    const std::vector<int64_t>& seq_off, int64_t kb, int64_t ke, bool skip_pooled) {
@@ -67,33 +94,15 @@ void forward_range(const TbeLayout& l, const TbeTables& tabs, const TbeBatch& ba
         for (int d = 0; d < dim; ++d) o[d] = w * row[d];
       }
     } else {
-      // The table and its co-located guests: one row fetch, one accumulator slot each.
-      constexpr int kMaxStreamDim = 512;
-      const auto& members = l.members[fc.table];
-      const int nm = static_cast<int>(members.size());
-      struct Slot {
-        const float* W;
-        float* out;  // column `col` of row 0 of the member's output
-        int64_t P;
-        int dim;
-        bool stream;
-      };
-      Slot slots[kMaxPooledOutputs * 4];
-      Slot* sl = nm <= static_cast<int>(sizeof(slots) / sizeof(slots[0])) ? slots : nullptr;
-      std::vector<Slot> many;
-      if (!sl) {
-        many.resize(nm);
-        sl = many.data();
-      }
-      for (int mi = 0; mi < nm; ++mi) {
-        const int32_t m = members[mi];
-        const int64_t P = l.pooled_dims[l.tables[m].output];
-        float* out = pooled[l.tables[m].output] + l.member_col[f][mi];
-        const int md = l.tables[m].dim;
-        // Whole-line slots of a 64-byte aligned output are accumulated in registers/L1 and then
-        // streamed out (no read-for-ownership); otherwise accumulate in place.
-        sl[mi] = {tabs.weights[m], out, P, md, md <= kMaxStreamDim && (P * 4) % 64 == 0 && can_stream(out, md)};
-      }
+      // The table and its co-located guests: one row fetch, one accumulator slot each. Whole-line
+      // slots of a 64-byte aligned output are accumulated in registers/L1 and then streamed out
+      // (no read-for-ownership); otherwise accumulated in place.
+      thread_local std::vector<MemberSlot> tls_slots;  // this worker's (called inside the worker)
+      std::vector<MemberSlot>& slots = tls_slots;
+      slots.clear();
+      append_member_slots(l, tabs, pooled, f, &slots);
+      const int nm = static_cast<int>(slots.size());
+      const MemberSlot* sl = slots.data();
       const bool mean = fc.pooling == Pooling::kMean;
       alignas(64) float acc[kMaxStreamDim];
       bool any_stream = false;
@@ -101,7 +110,7 @@ void forward_range(const TbeLayout& l, const TbeTables& tabs, const TbeBatch& ba
         const int64_t b = kk - f * B;
         const int64_t s = off[kk], e = off[kk + 1];
         for (int mi = 0; mi < nm; ++mi) {
-          const Slot& m = sl[mi];
+          const MemberSlot& m = sl[mi];
           float* o = m.out + b * m.P;
           float* a = m.stream ? acc : o;
           std::memset(a, 0, sizeof(float) * m.dim);
@@ -141,13 +150,6 @@ void forward_range(const TbeLayout& l, const TbeTables& tabs, const TbeBatch& ba
 
 constexpr int64_t kSampleAhead = 2;
 
-struct MemberSlot {
-  const float* W;  // member's weights (row r at W + r * stride of its feature)
-  float* out;      // output o, row 0, the member's column for this feature
-  int64_t P;       // columns of output o
-  int dim;
-  bool stream;
-};
 struct PooledFeature {
   int64_t f;
   const float* W;  // host weights
@@ -164,7 +166,6 @@ struct SamplePlan {
 void make_sample_plan(const TbeLayout& l, const TbeTables& tabs, float* const* pooled, SamplePlan* plan) {
   plan->features.clear();
   plan->slots.clear();
-  constexpr int kMaxStreamDim = 512;
   for (int64_t f = 0; f < static_cast<int64_t>(l.features.size()); ++f) {
     const auto& fc = l.features[f];
     if (fc.pooling == Pooling::kNone) continue;
@@ -175,19 +176,8 @@ void make_sample_plan(const TbeLayout& l, const TbeTables& tabs, float* const* p
     pf.row_bytes = static_cast<int>(pf.stride) * 4;
     pf.mean = fc.pooling == Pooling::kMean;
     pf.first = static_cast<int>(plan->slots.size());
-    const auto& members = l.members[fc.table];
-    for (size_t mi = 0; mi < members.size(); ++mi) {
-      const int32_t m = members[mi];
-      const int o = l.tables[m].output;
-      MemberSlot ms;
-      ms.W = tabs.weights[m];
-      ms.out = pooled[o] + l.member_col[f][mi];
-      ms.P = l.pooled_dims[o];
-      ms.dim = l.tables[m].dim;
-      ms.stream = ms.dim <= kMaxStreamDim && (ms.P * 4) % 64 == 0 && can_stream(ms.out, ms.dim);
-      plan->slots.push_back(ms);
-    }
-    pf.count = static_cast<int>(members.size());
+    append_member_slots(l, tabs, pooled, f, &plan->slots);
+    pf.count = static_cast<int>(plan->slots.size()) - pf.first;
     plan->features.push_back(pf);
   }
 }
@@ -198,7 +188,6 @@ void forward_samples(const SamplePlan& plan, const TbeBatch& batch, int64_t sb, 
   const auto* off = static_cast<const OffT*>(batch.offsets);
   const float* wts = batch.weights;
   const int64_t B = batch.batch_size;
-  constexpr int kMaxStreamDim = 512;
   alignas(64) float acc[kMaxStreamDim];
   bool any_stream = false;
   auto prefetch_sample = [&](int64_t b) {
