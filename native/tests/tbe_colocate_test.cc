@@ -23,26 +23,6 @@ using tsrec_test::RandomBatch;
 
 namespace {
 
-std::unique_ptr<CpuEmbeddingCollection> make(const std::vector<TableConfig>& t, const std::vector<FeatureConfig>& f, const OptimizerConfig& o,
-                                             uint64_t seed, Status* why = nullptr) {
-  std::unique_ptr<CpuEmbeddingCollection> c;
-  Status st = CpuEmbeddingCollection::Create(t, f, o, seed, &c);
-  if (why) *why = st;
-  else if (!st.ok()) std::fprintf(stderr, "create failed: %s\n", st.message().c_str());
-  return c;
-}
-
-OptimizerConfig optim_of(int type, std::mt19937_64& rng) {
-  OptimizerConfig o;
-  o.type = static_cast<OptimType>(type);
-  o.weight_decay_mode = static_cast<WeightDecayMode>(rng() % 3);
-  o.weight_decay = o.weight_decay_mode == WeightDecayMode::kNone ? 0.0f : 0.01f;
-  o.max_gradient = rng() % 2 ? 0.05f : 0.0f;
-  o.max_norm = rng() % 3 == 0 ? 0.05f : 0.0f;
-  o.initial_accumulator_value = rng() % 2 ? 0.1f : 0.0f;
-  return o;
-}
-
 // Every row of every buffer of table ta of a and table tb of b, through ReadRows.
 bool same_table(const EmbeddingCollection& a, int ta, const EmbeddingCollection& b, int tb, std::string* why) {
   const int64_t rows = a.layout().tables[ta].rows;
@@ -161,7 +141,7 @@ Split split_of(const TbeLayout& l, int outputs, const OptimizerConfig& o) {
       s.colls.emplace_back();
       continue;
     }
-    s.colls.push_back(make(tables, features, o, 1));
+    s.colls.push_back(tsrec_test::make_cpu_collection(tables, features, o, 1));
     if (!s.colls.back()) ++tsrec_test::failures();
   }
   return s;
@@ -201,10 +181,10 @@ void run_case(std::mt19937_64& rng, int optim_type, const BatchSpec& spec, int s
   std::vector<FeatureConfig> features;
   int outputs = 1;
   random_layout(rng, &tables, &features, &outputs);
-  const OptimizerConfig o = optim_of(optim_type, rng);
+  const OptimizerConfig o = tsrec_test::random_optimizer(optim_type, rng);
   const uint64_t seed = rng();
-  auto co = make(tables, features, o, seed);
-  auto ref = make(tables, features, o, seed);
+  auto co = tsrec_test::make_cpu_collection(tables, features, o, seed);
+  auto ref = tsrec_test::make_cpu_collection(tables, features, o, seed);
   CHECK(co && ref);
   const TbeLayout& l = co->layout();
   // Initial values: table t of a co-located collection equals table t of a plain one (same seed).
@@ -213,7 +193,7 @@ void run_case(std::mt19937_64& rng, int optim_type, const BatchSpec& spec, int s
     for (auto& t : plain) t.host = -1;
     std::vector<FeatureConfig> pf = features;
     for (auto& f : pf) f.pooling = f.pooling == Pooling::kNone ? Pooling::kSum : f.pooling;
-    auto flat = make(plain, pf, o, seed);
+    auto flat = tsrec_test::make_cpu_collection(plain, pf, o, seed);
     CHECK(flat != nullptr);
     std::string why;
     for (int t = 0; t < co->num_tables(); ++t) CHECK_MSG(same_table(*co, t, *flat, t, &why), "init: %s", why.c_str());
@@ -337,7 +317,7 @@ TEST_CASE(colocated_rows_round_trip) {
   f[0].name = "x";
   OptimizerConfig o;
   o.type = OptimType::kRowwiseAdagrad;
-  auto c = make(t, f, o, 3);
+  auto c = tsrec_test::make_cpu_collection(t, f, o, 3);
   CHECK(c != nullptr);
   CHECK(!c->contiguous(0, kWeights) && !c->contiguous(1, kWeights) && c->contiguous(1, 0));
   CHECK(c->layout().stride[0] == 12 && c->layout().stride[1] == 12 && c->layout().row_offset[1] == 8);
@@ -357,7 +337,7 @@ TEST_CASE(colocated_rows_round_trip) {
 TEST_CASE(colocation_validation_errors) {
   auto err = [](std::vector<TableConfig> t, std::vector<FeatureConfig> f) {
     Status st;
-    auto c = make(t, f, OptimizerConfig{}, 1, &st);
+    auto c = tsrec_test::make_cpu_collection(t, f, OptimizerConfig{}, 1, &st);
     return st.ok() ? std::string("OK") : st.message();
   };
   std::vector<TableConfig> t(3);
@@ -396,7 +376,7 @@ TEST_CASE(colocation_validation_errors) {
   auto two = t;
   two[1].host = 0;
   two[1].output = 1;
-  std::unique_ptr<CpuEmbeddingCollection> c = make(two, f, OptimizerConfig{}, 1);
+  std::unique_ptr<CpuEmbeddingCollection> c = tsrec_test::make_cpu_collection(two, f, OptimizerConfig{}, 1);
   CHECK(c != nullptr);
   int32_t idx[1] = {3}, off[2] = {0, 1};
   TbeBatch b;

@@ -18,14 +18,6 @@ using tsrec_test::RandomBatch;
 
 namespace {
 
-std::unique_ptr<CpuEmbeddingCollection> make(const std::vector<TableConfig>& t, const std::vector<FeatureConfig>& f,
-                                             const OptimizerConfig& o, uint64_t seed) {
-  std::unique_ptr<CpuEmbeddingCollection> c;
-  Status st = CpuEmbeddingCollection::Create(t, f, o, seed, &c);
-  if (!st.ok()) std::fprintf(stderr, "create failed: %s\n", st.message().c_str());
-  return c;
-}
-
 // Compares every buffer of every table of two collections.
 bool same_state(const CpuEmbeddingCollection& a, const CpuEmbeddingCollection& b, float tol, std::string* why) {
   for (int t = 0; t < a.num_tables(); ++t) {
@@ -43,24 +35,13 @@ bool same_state(const CpuEmbeddingCollection& a, const CpuEmbeddingCollection& b
   return true;
 }
 
-OptimizerConfig optim_of(int type, std::mt19937_64& rng) {
-  OptimizerConfig o;
-  o.type = static_cast<OptimType>(type);
-  o.weight_decay_mode = static_cast<WeightDecayMode>(rng() % 3);
-  o.weight_decay = o.weight_decay_mode == WeightDecayMode::kNone ? 0.0f : 0.01f;
-  o.max_gradient = rng() % 2 ? 0.05f : 0.0f;
-  o.max_norm = rng() % 3 == 0 ? 0.05f : 0.0f;
-  o.initial_accumulator_value = rng() % 2 ? 0.1f : 0.0f;
-  return o;
-}
-
 void run_random_case(std::mt19937_64& rng, int optim_type, const BatchSpec& spec_in, int T, int F, int steps) {
   auto tables = random_tables(rng, T);
   auto features = random_features(rng, T, F);
-  OptimizerConfig o = optim_of(optim_type, rng);
+  OptimizerConfig o = tsrec_test::random_optimizer(optim_type, rng);
   uint64_t seed = rng();
-  auto fast = make(tables, features, o, seed);
-  auto ref = make(tables, features, o, seed);
+  auto fast = tsrec_test::make_cpu_collection(tables, features, o, seed);
+  auto ref = tsrec_test::make_cpu_collection(tables, features, o, seed);
   CHECK(fast && ref);
   std::string why;
   CHECK_MSG(same_state(*fast, *ref, 0.0f, &why), "initialisation differs: %s", why.c_str());
@@ -128,8 +109,8 @@ TEST_CASE(large_gradient_takes_the_huge_page_copy_path) {
   std::vector<TableConfig> tables{{"a", 3000, 64, 0, 0}, {"b", 200, 64, 0, 0}};
   std::vector<FeatureConfig> features{{"fa", 0, Pooling::kSum}, {"fb", 1, Pooling::kMean}, {"fc", 0, Pooling::kNone}};
   for (int opt = 0; opt < 4; ++opt) {
-    OptimizerConfig o = optim_of(opt, rng);
-    auto fast = make(tables, features, o, 21), ref = make(tables, features, o, 21);
+    OptimizerConfig o = tsrec_test::random_optimizer(opt, rng);
+    auto fast = tsrec_test::make_cpu_collection(tables, features, o, 21), ref = tsrec_test::make_cpu_collection(tables, features, o, 21);
     for (int step = 1; step <= 2; ++step) {
       RandomBatch rb;
       BatchSpec s;
@@ -158,7 +139,7 @@ TEST_CASE(aligned_output_takes_the_streaming_store_path) {
   std::vector<TableConfig> tables{{"a", 500, 16, 0, 0}, {"b", 90, 64, 0, 0}, {"c", 30, 4, 0, 0}, {"d", 40, 12, 0, 0}, {"e", 70, 32, 0, 0}};
   std::vector<FeatureConfig> features{{"fa", 0, Pooling::kSum}, {"fb", 1, Pooling::kMean}, {"fc", 2, Pooling::kSum},
                                       {"fd", 3, Pooling::kSum}, {"fe", 4, Pooling::kMean}, {"fs", 1, Pooling::kNone}};
-  auto c = make(tables, features, OptimizerConfig{}, 8);
+  auto c = tsrec_test::make_cpu_collection(tables, features, OptimizerConfig{}, 8);
   const TbeLayout& l = c->layout();
   CHECK(l.pooled_dim * 4 % 64 == 0);  // 16+64+4+12+32 = 128 floats = 512 bytes
   for (int trial = 0; trial < 4; ++trial) {
@@ -188,7 +169,7 @@ TEST_CASE(feature_and_sample_major_forwards_are_bit_identical) {
     const int T = 1 + static_cast<int>(rng() % 4);
     auto tables = random_tables(rng, T);
     auto features = random_features(rng, T, T + static_cast<int>(rng() % 3));
-    auto c = make(tables, features, OptimizerConfig{}, rng());
+    auto c = tsrec_test::make_cpu_collection(tables, features, OptimizerConfig{}, rng());
     CHECK(c != nullptr);
     const TbeLayout& l = c->layout();
     BatchSpec s;
@@ -226,7 +207,7 @@ TEST_CASE(edge_cases) {
       std::vector<FeatureConfig> f{{"f", 0, p}};
       OptimizerConfig o;
       o.type = static_cast<OptimType>(opt);
-      auto a = make(t, f, o, 5), r = make(t, f, o, 5);
+      auto a = tsrec_test::make_cpu_collection(t, f, o, 5), r = tsrec_test::make_cpu_collection(t, f, o, 5);
       std::vector<int32_t> idx{0, 0, 0, 0};
       std::vector<int32_t> off{0, 4};
       std::vector<float> w{1, 0, 2, -1};
@@ -251,7 +232,7 @@ TEST_CASE(edge_cases) {
     std::vector<FeatureConfig> f{{"f", 0, Pooling::kMean}};
     OptimizerConfig o;
     o.type = OptimType::kRowwiseAdagrad;
-    auto a = make(t, f, o, 1), r = make(t, f, o, 1);
+    auto a = tsrec_test::make_cpu_collection(t, f, o, 1), r = tsrec_test::make_cpu_collection(t, f, o, 1);
     std::vector<int32_t> idx{3};
     std::vector<int32_t> off{0, 0, 1, 1};
     TbeBatch b;
@@ -288,7 +269,7 @@ TEST_CASE(deterministic_across_thread_counts) {
   std::vector<std::unique_ptr<CpuEmbeddingCollection>> runs;
   for (int threads : {1, 2, 3}) {
     ThreadPool::set_global_threads(threads);
-    auto c = make(tables, features, o, 11);
+    auto c = tsrec_test::make_cpu_collection(tables, features, o, 11);
     std::mt19937_64 r2(99);
     for (int step = 0; step < 3; ++step) {
       RandomBatch rb;
@@ -311,7 +292,7 @@ TEST_CASE(deterministic_across_thread_counts) {
 TEST_CASE(validation_errors_name_the_culprit) {
   std::vector<TableConfig> t{{"user", 100, 4, 0, 0}, {"item", 50, 8, 0, 0}};
   std::vector<FeatureConfig> f{{"user_id", 0, Pooling::kSum}, {"item_id", 1, Pooling::kMean}};
-  auto c = make(t, f, OptimizerConfig{}, 1);
+  auto c = tsrec_test::make_cpu_collection(t, f, OptimizerConfig{}, 1);
   std::vector<float> pooled(2 * 12), gp(2 * 12);
   auto run = [&](std::vector<int32_t> idx, std::vector<int32_t> off, int64_t B) {
     TbeBatch b;
@@ -356,7 +337,7 @@ TEST_CASE(validation_errors_name_the_culprit) {
 TEST_CASE(init_is_seeded_and_in_range) {
   std::vector<TableConfig> t{{"a", 400, 16, 0, 0}, {"b", 30, 4, -0.5f, 0.25f}};
   std::vector<FeatureConfig> f{{"fa", 0, Pooling::kSum}, {"fb", 1, Pooling::kSum}};
-  auto x = make(t, f, OptimizerConfig{}, 42), y = make(t, f, OptimizerConfig{}, 42), z = make(t, f, OptimizerConfig{}, 43);
+  auto x = tsrec_test::make_cpu_collection(t, f, OptimizerConfig{}, 42), y = tsrec_test::make_cpu_collection(t, f, OptimizerConfig{}, 42), z = tsrec_test::make_cpu_collection(t, f, OptimizerConfig{}, 43);
   std::string why;
   CHECK(same_state(*x, *y, 0.0f, &why));
   CHECK(!same_state(*x, *z, 0.0f, &why));

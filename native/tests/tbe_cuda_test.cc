@@ -23,17 +23,6 @@ using tsrec_test::RandomBatch;
 
 namespace {
 
-OptimizerConfig optim_of(int type, std::mt19937_64& rng) {
-  OptimizerConfig o;
-  o.type = static_cast<OptimType>(type);
-  o.weight_decay_mode = static_cast<WeightDecayMode>(rng() % 3);
-  o.weight_decay = o.weight_decay_mode == WeightDecayMode::kNone ? 0.0f : 0.01f;
-  o.max_gradient = rng() % 2 ? 0.05f : 0.0f;
-  o.max_norm = rng() % 3 == 0 ? 0.05f : 0.0f;
-  o.initial_accumulator_value = rng() % 2 ? 0.1f : 0.0f;
-  return o;
-}
-
 struct Pair {
   std::unique_ptr<CpuEmbeddingCollection> cpu;
   std::unique_ptr<CudaEmbeddingCollection> gpu;
@@ -128,7 +117,7 @@ void run_pair(Pair& p, const OptimizerConfig& o, const BatchSpec& spec, std::mt1
 void run_random_case(std::mt19937_64& rng, int optim_type, const BatchSpec& spec, int T, int F, int steps, bool wide = false) {
   auto tables = random_tables(rng, T, wide);
   auto features = random_features(rng, T, F);
-  OptimizerConfig o = optim_of(optim_type, rng);
+  OptimizerConfig o = tsrec_test::random_optimizer(optim_type, rng);
   Pair p = make_pair(tables, features, o, rng());
   CHECK(p.ok());
   std::string why;
@@ -188,7 +177,7 @@ TEST_CASE(every_pooling_weighted_and_index_type) {
         auto tables = random_tables(rng, 2);
         auto features = random_features(rng, 2, 3);
         for (auto& f : features) f.pooling = pool;
-        OptimizerConfig o = optim_of(opt, rng);
+        OptimizerConfig o = tsrec_test::random_optimizer(opt, rng);
         Pair p = make_pair(tables, features, o, rng());
         CHECK(p.ok());
         BatchSpec s;
@@ -330,7 +319,7 @@ TEST_CASE(deterministic_bits) {
   auto tables = random_tables(rng, 3);
   auto features = random_features(rng, 3, 5);
   for (int opt = 0; opt < 4; ++opt) {
-    OptimizerConfig o = optim_of(opt, rng);
+    OptimizerConfig o = tsrec_test::random_optimizer(opt, rng);
     std::unique_ptr<CudaEmbeddingCollection> a, b;
     CHECK(CudaEmbeddingCollection::Create(tables, features, o, 11, 0, &a).ok());
     CHECK(CudaEmbeddingCollection::Create(tables, features, o, 11, 0, &b).ok());

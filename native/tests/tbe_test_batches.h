@@ -1,14 +1,17 @@
 // Random TBE tables, features and batches for the C++ tests (the CPU and CUDA suites share
 // them). Batches: every feature's bags with random lengths (empty bags included), hot
 // duplicated rows, the max valid index, optional zero and non-zero per-sample weights, int32 or
-// int64 indices and offsets.
+// int64 indices and offsets; random optimizer settings; CPU collections.
 #pragma once
 #include <algorithm>
 #include <cstdint>
+#include <cstdio>
+#include <memory>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "tsrec/embedding_collection.h"
 #include "tsrec/tbe.h"
 
 namespace tsrec_test {
@@ -98,6 +101,32 @@ inline std::vector<FeatureConfig> random_features(std::mt19937_64& rng, int T, i
     f.push_back(c);
   }
   return f;
+}
+
+/**
+ * A CPU collection; on failure null, with the status in `why` when given, else printed.
+ */
+inline std::unique_ptr<tsrec::CpuEmbeddingCollection> make_cpu_collection(const std::vector<TableConfig>& t, const std::vector<FeatureConfig>& f,
+                                                                          const tsrec::OptimizerConfig& o, uint64_t seed,
+                                                                          tsrec::Status* why = nullptr) {
+  std::unique_ptr<tsrec::CpuEmbeddingCollection> c;
+  tsrec::Status st = tsrec::CpuEmbeddingCollection::Create(t, f, o, seed, &c);
+  if (why) *why = st;
+  else if (!st.ok()) std::fprintf(stderr, "create failed: %s\n", st.message().c_str());
+  return c;
+}
+
+/** Optimizer `type` (an OptimType value) with random weight decay, clipping, max_norm and initial accumulator. */
+inline tsrec::OptimizerConfig random_optimizer(int type, std::mt19937_64& rng) {
+  using tsrec::WeightDecayMode;
+  tsrec::OptimizerConfig o;
+  o.type = static_cast<tsrec::OptimType>(type);
+  o.weight_decay_mode = static_cast<WeightDecayMode>(rng() % 3);
+  o.weight_decay = o.weight_decay_mode == WeightDecayMode::kNone ? 0.0f : 0.01f;
+  o.max_gradient = rng() % 2 ? 0.05f : 0.0f;
+  o.max_norm = rng() % 3 == 0 ? 0.05f : 0.0f;
+  o.initial_accumulator_value = rng() % 2 ? 0.1f : 0.0f;
+  return o;
 }
 
 }  // namespace tsrec_test

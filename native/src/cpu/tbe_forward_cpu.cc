@@ -64,6 +64,27 @@ void append_member_slots(const TbeLayout& l, const TbeTables& tabs, float* const
   }
 }
 
+// Pools bag [s, e) into row b of member m's output (MEAN scaling when `mean`); `before(i)` runs
+// ahead of each index's accumulation (the feature-major walk prefetches there). Returns whether
+// the row was streamed (the caller fences once after its run of rows).
+template <typename IdxT, typename Before>
+inline bool pool_member(const MemberSlot& m, const IdxT* idx, const float* wts, int64_t s, int64_t e, int64_t stride, bool mean, int64_t b,
+                        float* acc, Before before) {
+  float* o = m.out + b * m.P;
+  float* a = m.stream ? acc : o;
+  std::memset(a, 0, sizeof(float) * m.dim);
+  for (int64_t i = s; i < e; ++i) {
+    before(i);
+    accum(a, m.W + static_cast<int64_t>(idx[i]) * stride, wts ? wts[i] : 1.0f, m.dim);
+  }
+  if (mean && e > s) {
+    const float inv = 1.0f / static_cast<float>(e - s);
+    for (int d = 0; d < m.dim; ++d) a[d] *= inv;
+  }
+  if (m.stream) stream_row(o, a, m.dim);
+  return m.stream;
+}
+
 template <typename IdxT, typename OffT>
 void forward_range(const TbeLayout& l, const TbeTables& tabs, const TbeBatch& batch, float* const* pooled, float* sequence,
                    const std::vector<int64_t>& seq_off, int64_t kb, int64_t ke, bool skip_pooled) {
@@ -109,29 +130,12 @@ void forward_range(const TbeLayout& l, const TbeTables& tabs, const TbeBatch& ba
       for (int64_t kk = k; kk < k_end; ++kk) {
         const int64_t b = kk - f * B;
         const int64_t s = off[kk], e = off[kk + 1];
-        for (int mi = 0; mi < nm; ++mi) {
-          const MemberSlot& m = sl[mi];
-          float* o = m.out + b * m.P;
-          float* a = m.stream ? acc : o;
-          std::memset(a, 0, sizeof(float) * m.dim);
-          if (mi == 0) {
-            for (int64_t i = s; i < e; ++i) {
-              if (i + kPrefetch < seg_end) prefetch_span_read(W + static_cast<int64_t>(idx[i + kPrefetch]) * stride, static_cast<int>(stride) * 4);
-              accum(a, m.W + static_cast<int64_t>(idx[i]) * stride, wts ? wts[i] : 1.0f, m.dim);
-            }
-          } else {
-            // The bag's rows were just fetched for the host: these reads hit L1.
-            for (int64_t i = s; i < e; ++i) accum(a, m.W + static_cast<int64_t>(idx[i]) * stride, wts ? wts[i] : 1.0f, m.dim);
-          }
-          if (mean && e > s) {
-            const float inv = 1.0f / static_cast<float>(e - s);
-            for (int d = 0; d < m.dim; ++d) a[d] *= inv;
-          }
-          if (m.stream) {
-            stream_row(o, a, m.dim);
-            any_stream = true;
-          }
-        }
+        auto prefetch_ahead = [&](int64_t i) {
+          if (i + kPrefetch < seg_end) prefetch_span_read(W + static_cast<int64_t>(idx[i + kPrefetch]) * stride, static_cast<int>(stride) * 4);
+        };
+        any_stream |= pool_member(sl[0], idx, wts, s, e, stride, mean, b, acc, prefetch_ahead);
+        // The co-located members' columns are in the rows just fetched for the host: L1 hits.
+        for (int mi = 1; mi < nm; ++mi) any_stream |= pool_member(sl[mi], idx, wts, s, e, stride, mean, b, acc, [](int64_t) {});
       }
       if (any_stream) stream_fence();
     }
@@ -202,21 +206,7 @@ void forward_samples(const SamplePlan& plan, const TbeBatch& batch, int64_t sb, 
     for (const PooledFeature& pf : plan.features) {
       const int64_t k = pf.f * B + b;
       const int64_t s = off[k], e = off[k + 1];
-      for (int c = 0; c < pf.count; ++c) {
-        const MemberSlot& m = plan.slots[pf.first + c];
-        float* o = m.out + b * m.P;
-        float* a = m.stream ? acc : o;
-        std::memset(a, 0, sizeof(float) * m.dim);
-        for (int64_t i = s; i < e; ++i) accum(a, m.W + static_cast<int64_t>(idx[i]) * pf.stride, wts ? wts[i] : 1.0f, m.dim);
-        if (pf.mean && e > s) {
-          const float inv = 1.0f / static_cast<float>(e - s);
-          for (int d = 0; d < m.dim; ++d) a[d] *= inv;
-        }
-        if (m.stream) {
-          stream_row(o, a, m.dim);
-          any_stream = true;
-        }
-      }
+      for (int c = 0; c < pf.count; ++c) any_stream |= pool_member(plan.slots[pf.first + c], idx, wts, s, e, pf.stride, pf.mean, b, acc, [](int64_t) {});
     }
   }
   if (any_stream) stream_fence();
