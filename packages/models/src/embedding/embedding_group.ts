@@ -228,7 +228,7 @@ function coLocatedSpec(deep: ModelFeature[], wide: ModelFeature[], wideDim: numb
   const wideReaders = readers(wide);
   const base = collectionSpec(deep, null);
   const tables: EmbeddingCollectionSpec['tables'] = [...base.tables];
-  const wideOnly: ModelFeature[] = [];
+  const standalone = new Set<string>();
   const wideSpec = collectionSpec(wide, wideDim);
   for (const [table, names] of wideReaders) {
     const d = deepReaders.get(table);
@@ -236,20 +236,19 @@ function coLocatedSpec(deep: ModelFeature[], wide: ModelFeature[], wideDim: numb
     if (d === undefined) {
       // Only WIDE features read this table: a `_wide` table of its own in output 1.
       tables.push({ ...w, output: 1 });
-      wideOnly.push(...wide.filter((f) => f.tableName === table));
+      standalone.add(w.name);
       continue;
     }
     if (d.length !== names.length || !d.every((n) => names.includes(n))) return null;
     tables.push({ ...w, output: 1, coLocateWith: table });
   }
-  const features = [...base.features, ...collectionSpec(wideOnly, wideDim).features];
+  const features = [...base.features, ...wideSpec.features.filter((f) => standalone.has(f.table))];
   features.sort((a, b) => order.get(a.name)! - order.get(b.name)!);
   return { tables, features };
 }
 
 /** Tables (shared through embedding_name) and features of one collection. */
 function collectionSpec(feats: ModelFeature[], wideDim: number | null): EmbeddingCollectionSpec {
-  if (feats.length === 0) return { tables: [], features: [] };
   const tables = new Map<string, { name: string; rows: number; dim: number }>();
   const features: EmbeddingCollectionSpec['features'] = [];
   for (const f of feats) {
