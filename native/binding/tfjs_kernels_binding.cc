@@ -129,10 +129,10 @@ Napi::Value ColumnSum(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// tfjsDenseBackward(x, w, y|null, dy, M, K, N, relu, dx, dw, db|null)
+// tfjsDenseBackward(x, w, y|null, dy, M, K, N, relu, dx|null, dw, db|null)
 Napi::Value DenseBackward(const Napi::CallbackInfo& info) {
   tsrec::DenseBackward(F32(info[0]), F32(info[1]), F32OrNull(info[2]), F32(info[3]), I64(info[4]), I64(info[5]), I64(info[6]),
-                       info[7].As<Napi::Boolean>().Value(), F32(info[8]), F32(info[9]), F32OrNull(info[10]));
+                       info[7].As<Napi::Boolean>().Value(), F32OrNull(info[8]), F32(info[9]), F32OrNull(info[10]));
   return info.Env().Undefined();
 }
 
@@ -152,12 +152,12 @@ Napi::Value DenseBlocksForward(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// tfjsDenseBlocksBackward(xs[], ks[], w, y|null, dy, M, N, relu, dxs[], dw, db|null)
+// tfjsDenseBlocksBackward(xs[], ks[], w, y|null, dy, M, N, relu, dxs[] (entries may be null), dw, db|null)
 Napi::Value DenseBlocksBackward(const Napi::CallbackInfo& info) {
   const auto blocks = Blocks(info[0], info[1]);
   Napi::Array dx_arr = info[8].As<Napi::Array>();
   std::vector<float*> dxs(dx_arr.Length());
-  for (uint32_t i = 0; i < dx_arr.Length(); ++i) dxs[i] = F32(dx_arr.Get(i));
+  for (uint32_t i = 0; i < dx_arr.Length(); ++i) dxs[i] = F32OrNull(dx_arr.Get(i));
   tsrec::DenseBlocksBackward(blocks.data(), static_cast<int>(blocks.size()), F32(info[2]), F32OrNull(info[3]), F32(info[4]), I64(info[5]),
                              I64(info[6]), info[7].As<Napi::Boolean>().Value(), dxs.data(), F32(info[9]), F32OrNull(info[10]));
   return info.Env().Undefined();

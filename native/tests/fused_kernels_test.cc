@@ -276,6 +276,27 @@ TEST_CASE(dense_blocks_match_the_concatenated_input) {
   }
 }
 
+TEST_CASE(dense_blocks_backward_skips_null_input_gradients) {
+  // A null dxs[i] (an input-data block) leaves every other output bit-identical.
+  const int64_t M = 1 + R() % 300, N = 1 + R() % 40;
+  const std::vector<int64_t> ks = {1 + static_cast<int64_t>(R() % 20), 1 + static_cast<int64_t>(R() % 50)};
+  const int64_t K = ks[0] + ks[1];
+  auto x0 = rnd(M * ks[0]), x1 = rnd(M * ks[1]), w = rnd(K * N), y = rnd(M * N), dy = rnd(M * N);
+  const tsrec::DenseBlock blocks[2] = {{x0.data(), ks[0]}, {x1.data(), ks[1]}};
+  std::vector<float> dxa(M * ks[0]), dxb(M * ks[1]), dw(K * N), db(N), dxb2(M * ks[1], 5.0f), dw2(K * N), db2(N);
+  float* all[2] = {dxa.data(), dxb.data()};
+  float* some[2] = {nullptr, dxb2.data()};
+  tsrec::DenseBlocksBackward(blocks, 2, w.data(), y.data(), dy.data(), M, N, true, all, dw.data(), db.data());
+  tsrec::DenseBlocksBackward(blocks, 2, w.data(), y.data(), dy.data(), M, N, true, some, dw2.data(), db2.data());
+  CHECK(dxb == dxb2);
+  CHECK(dw == dw2);
+  CHECK(db == db2);
+  std::vector<float> dxs(M * ks[0]), dws(ks[0] * N), dws2(ks[0] * N);
+  tsrec::DenseBackward(x0.data(), w.data(), y.data(), dy.data(), M, ks[0], N, false, dxs.data(), dws.data(), nullptr);
+  tsrec::DenseBackward(x0.data(), w.data(), y.data(), dy.data(), M, ks[0], N, false, nullptr, dws2.data(), nullptr);
+  CHECK(dws == dws2);
+}
+
 TEST_CASE(dense_backward_same_bits_for_any_thread_count) {
   const int64_t M = 4096, K = 24, N = 40;
   auto x = rnd(M * K), w = rnd(K * N), y = rnd(M * N), dy = rnd(M * N);

@@ -82,7 +82,8 @@ void DenseBlocksForward(const DenseBlock* xs, int num_blocks, const float* w, co
  * block dx_i = dz·w_iᵀ [M, K_i] and dw rows k0_i.. = x_iᵀ·dz, and db = Σ_rows dz (when not null).
  * The mask and db are one pass: db sums blocks of 256 rows in double, then the blocks in order
  * (deterministic; equal to ColumnSum's sequential double sum up to the final rounding).
- * DenseBackward is the one-block case.
+ * DenseBackward is the one-block case. A null dxs[i] (null dx for DenseBackward) skips that
+ * block's input gradient: the block is input data.
  */
 void DenseBlocksBackward(const DenseBlock* xs, int num_blocks, const float* w, const float* y, const float* dy, int64_t M, int64_t N,
                          bool relu, float* const* dxs, float* dw, float* db);

@@ -256,10 +256,10 @@ void DenseBlocksBackward(const DenseBlock* xs, int num_blocks, const float* w, c
     const int64_t k = xs[i].k;
     float* dx = dxs[i];
     if (M == 0 || N == 0) {
-      std::fill(dx, dx + M * k, 0.0f);
+      if (dx) std::fill(dx, dx + M * k, 0.0f);
       std::fill(dw + k0 * N, dw + (k0 + k) * N, 0.0f);
     } else if (k > 0) {
-      Sgemm(false, true, M, k, N, 1.0f, dz, N, w + k0 * N, N, 0.0f, dx, k);
+      if (dx) Sgemm(false, true, M, k, N, 1.0f, dz, N, w + k0 * N, N, 0.0f, dx, k);
       Sgemm(true, false, k, N, M, 1.0f, xs[i].x, k, dz, N, 0.0f, dw + k0 * N, N);
     }
     k0 += k;

@@ -28,4 +28,4 @@ export { hashIdFields, parseDecimalFields, splitDelimitedFast } from './text_fie
 export type { HashIdFieldsOptions, HashIdFieldsOutput } from './text_fields';
 export { registerTsrecBackend, selectBackend, setBlasThreads, TSREC_BACKEND_NAME, TSREC_KERNEL_CONFIGS, TFJS_NODE_PACKAGES, registerTfjsGradients } from './tfjs';
 export type { SelectBackendOptions } from './tfjs';
-export { adamStepTsrec, borrowFloat32, outputFloat32, DENSE_TSREC_ACTIVATIONS, denseBlocksTsrec, denseTsrec, fmInteractionTsrec, fusedAdam, FusedAdamOptimizer, isTsrecBackend, sigmoidBceKernelTsrec } from './tfjs';
+export { adamStepTsrec, borrowFloat32, outputFloat32, DENSE_TSREC_ACTIVATIONS, denseBlocksTsrec, denseTsrec, fmInteractionTsrec, fusedAdam, FusedAdamOptimizer, isTsrecBackend, markInputData, sigmoidBceKernelTsrec } from './tfjs';

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { FeatureGroupType, type FeatureGroupConfig } from '@tsrec/config';
+import { markInputData } from '@tsrec/native';
 
 import type { EmbeddingCollectionSpec, ModelBatch, ModelContext, ModelFeature } from '../models/model_context';
 import { assembleColumns, concatColumns, type ColumnPick, wholeSources } from './select_columns';
@@ -183,7 +184,8 @@ export class EmbeddingGroup {
   private denseTensor(batch: ModelBatch): tf.Tensor2D {
     const width = this.layoutOf(batch).width;
     const d = batch.dense;
-    return tf.tensor2d(new Float32Array(d.buffer, d.byteOffset, d.length), [batch.batchSize, width], 'float32');
+    // Input data: the first layer's backward skips its input gradient (markInputData).
+    return markInputData(tf.tensor2d(new Float32Array(d.buffer, d.byteOffset, d.length), [batch.batchSize, width], 'float32'));
   }
 
   private layoutOf(batch: ModelBatch) {

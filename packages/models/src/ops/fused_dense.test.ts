@@ -122,3 +122,45 @@ it('checks the blocks of denseBlocksTsrec and fusedDense (the kernel trusts the 
     expect(() => fusedDense([], w)).toThrow('Expected at least one input block for fusedDense but received none');
   });
 });
+
+it('skips the input gradient of blocks marked as input data, with the same other gradients bit for bit', async () => {
+  await setUpTfjs('tsrec');
+  const { markInputData } = await import('@tsrec/native');
+  const r = new SeededRandom(Date.now() % 100000);
+  const M = 40, ks = [3, 11], N = 6;
+  const data = [...ks.map((k) => r.array(M * k, () => r.normal())), r.array(14 * N, () => r.normal()), r.array(N, () => r.normal()), r.array(M * N, () => r.normal())];
+  // Gradients for the kernel, the bias and block 1, with block 0 plain or marked (blocks) and for
+  // the kernel and the bias with a plain or marked single input (one-block layer).
+  const grads = (mark: boolean) =>
+    tf.tidy(() => {
+      const [b0, b1] = ks.map((k, i) => tf.tensor2d(data[i], [M, k]));
+      const single = tf.tensor2d(data[0], [M, 3]);
+      if (mark) {
+        markInputData(b0);
+        markInputData(single);
+      }
+      const w = tf.variable(tf.tensor2d(data[2], [14, N]));
+      const w1 = tf.variable(tf.tensor2d(data[2].subarray(0, 3 * N), [3, N]));
+      const bias = tf.variable(tf.tensor1d(data[3]));
+      const weight = tf.tensor2d(data[4], [M, N]);
+      const x1 = tf.variable(b1); // block 1 is trained: its gradient is computed either way
+      const { grads: g } = tf.variableGrads(() => tf.add(tf.sum(tf.mul(fusedDense([b0, x1], w, bias, 'relu'), weight)), tf.sum(fusedDense(single, w1, bias, 'relu'))) as tf.Scalar, [w, w1, bias, x1]);
+      const out = [w, w1, bias, x1].map((v) => (g[v.name].dataSync() as Float32Array).slice());
+      tf.dispose([w, w1, bias, x1]);
+      return out;
+    });
+  const plain = grads(false);
+  const marked = grads(true);
+  marked.forEach((g, i) => expect(Array.from(g)).toEqual(Array.from(plain[i])));
+  // The first layer's backward (TsrecDenseBlocksGrad) skips the marked block's dz·wᵀ: a scalar 0
+  // instead of [M, 3]; differentiating with respect to a marked tensor therefore fails loudly.
+  tf.tidy(() => {
+    const x = markInputData(tf.tensor2d(data[0], [M, 3]));
+    const w = tf.tensor2d(data[2].subarray(0, 3 * N), [3, N]);
+    expect(() => tf.grad((t: tf.Tensor) => tf.sum(fusedDense(t as tf.Tensor2D, w, null, 'relu')))(x)).toThrow(/shape/);
+    const b1 = tf.tensor2d(data[1], [M, 11]);
+    const wb = tf.tensor2d(data[2], [14, N]);
+    expect(() => tf.grad((t: tf.Tensor) => tf.sum(fusedDense([t as tf.Tensor2D, b1], wb, null, 'relu')))(x)).toThrow(/shape/);
+    expect(tf.grad((t: tf.Tensor) => tf.sum(fusedDense([x, t as tf.Tensor2D], wb, null, 'relu')))(b1).shape).toEqual([M, 11]);
+  });
+});

@@ -91,6 +91,25 @@ export function outputFloat32(length: number): Float32Array {
 /** Activations `denseTsrec` computes natively (others: use tf.fused.matMul). */
 export const DENSE_TSREC_ACTIVATIONS: readonly string[] = ['linear', 'relu'];
 
+/** Tensors marked as input data (`markInputData`): no gradient needs d/dx for them. */
+const inputData = new WeakSet<tf.Tensor>();
+
+/**
+ * Marks t as input data, e.g. a batch's dense features: the dense ops below then skip its input
+ * gradient (for DeepFM's first layer the [B, 13] dense block's dz·wᵀ, ~0.35 ms a step). Only
+ * mark tensors that are no function of a trained variable and that no caller differentiates
+ * with respect to (`tf.grad(f)(t)`): their gradient becomes a scalar 0, and tfjs rejects that
+ * shape where the gradient is needed, so a wrong mark fails loudly.
+ */
+export function markInputData<T extends tf.Tensor>(t: T): T {
+  inputData.add(t);
+  return t;
+}
+
+function isInputData(t: tf.Tensor): boolean {
+  return inputData.has(t) && !(t instanceof tf.Variable && t.trainable);
+}
+
 /**
  * y = act(x·w + bias) for x [M, K], w [K, N], bias [N] (optional), act linear or ReLU, as a
  * custom-gradient op for training on the `tsrec` backend: the forward is one _FusedMatMul
@@ -101,6 +120,7 @@ export const DENSE_TSREC_ACTIVATIONS: readonly string[] = ['linear', 'relu'];
  * Needs the `tsrec` backend and float32 rank-2 inputs (the caller validates).
  */
 export function denseTsrec(x: tf.Tensor2D, w: tf.Tensor2D, bias: tf.Tensor1D | null, activation: 'linear' | 'relu'): tf.Tensor2D {
+  const noInputGrad = isInputData(x);
   const forward = (xs: tf.Tensor[], save: tf.GradSaveFunc) => {
     const [a, b, c] = xs;
     const y = tf.engine().runKernel(tf._FusedMatMul, c ? { a, b, bias: c } : { a, b }, {
@@ -113,7 +133,7 @@ export function denseTsrec(x: tf.Tensor2D, w: tf.Tensor2D, bias: tf.Tensor1D | n
     return {
       value: y,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
-        tf.engine().runKernel(TSREC_DENSE_GRAD, { x: saved[0], w: saved[1], y: saved[2], dy }, { activation, hasBias: c != null }) as tf.Tensor[],
+        tf.engine().runKernel(TSREC_DENSE_GRAD, { x: saved[0], w: saved[1], y: saved[2], dy }, { activation, hasBias: c != null, noInputGrad } as unknown as tf.NamedAttrMap) as tf.Tensor[],
     };
   };
   if (bias) {
@@ -155,6 +175,7 @@ export function denseBlocksTsrec(xs: readonly tf.Tensor2D[], w: tf.Tensor2D, bia
     throw new RangeError(`Expected a float32 [${w.shape[1]}] bias for denseBlocksTsrec but received ${bias.dtype} [${bias.shape.join(', ')}]`);
   }
   const hasBias = bias != null;
+  const noGradBlocks = xs.flatMap((x, i) => (isInputData(x) ? [i] : []));
   const body = (...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const save = args[args.length - 1] as tf.GradSaveFunc;
     const ts = args.slice(0, args.length - 1) as tf.Tensor[];
@@ -169,7 +190,7 @@ export function denseBlocksTsrec(xs: readonly tf.Tensor2D[], w: tf.Tensor2D, bia
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const g: Record<string, tf.Tensor> = { w: saved[n], y: saved[n + 1], dy };
         for (let i = 0; i < n; i++) g[`x${i}`] = saved[i];
-        return tf.engine().runKernel(TSREC_DENSE_BLOCKS_GRAD, g, { activation, hasBias, numBlocks: n } as unknown as tf.NamedAttrMap) as tf.Tensor[];
+        return tf.engine().runKernel(TSREC_DENSE_BLOCKS_GRAD, g, { activation, hasBias, numBlocks: n, noGradBlocks } as unknown as tf.NamedAttrMap) as tf.Tensor[];
       },
     };
   };

@@ -75,14 +75,14 @@ export interface TfjsKernelAddon {
   /** Backward of y = act(x·w + b), act linear or ReLU (mask from y): dx [M, K], dw [K, N], db [N] (or null). */
   tfjsDenseBackward(
     x: Float32Array, w: Float32Array, y: Float32Array | null, dy: Float32Array, M: number, K: number, N: number, relu: boolean,
-    dx: Float32Array, dw: Float32Array, db: Float32Array | null,
+    dx: Float32Array | null, dw: Float32Array, db: Float32Array | null,
   ): void;
   /** y = act(Σ_i xs[i]·w[rows of block i] + bias) for xs[i] [M, ks[i]] (the column blocks of the input), act linear or ReLU. */
   tfjsDenseBlocksForward(xs: Float32Array[], ks: number[], w: Float32Array, bias: Float32Array | null, relu: boolean, M: number, N: number, y: Float32Array): void;
-  /** Backward of tfjsDenseBlocksForward: dxs[i] [M, ks[i]], dw [ΣK, N], db [N] (or null). */
+  /** Backward of tfjsDenseBlocksForward: dxs[i] [M, ks[i]] (null: not computed), dw [ΣK, N], db [N] (or null). */
   tfjsDenseBlocksBackward(
     xs: Float32Array[], ks: number[], w: Float32Array, y: Float32Array | null, dy: Float32Array, M: number, N: number, relu: boolean,
-    dxs: Float32Array[], dw: Float32Array, db: Float32Array | null,
+    dxs: (Float32Array | null)[], dw: Float32Array, db: Float32Array | null,
   ): void;
   setBlasThreads(n: number): number;
 }

@@ -9,7 +9,8 @@ import { f32OrCopy } from './TsrecFmInteraction';
  * `denseBlocksTsrec`). Inputs `x0` … `x{n-1}` ([M, K_i], side by side the layer's [M, ΣK_i]
  * input), `w` [ΣK_i, N] and optionally `bias` [N]; attrs `activation` ('linear' | 'relu') and
  * `numBlocks`. The forward's output is y [M, N]; the gradient kernel takes the same blocks, `w`,
- * `y` and `dy` and returns dx_0 … dx_{n-1}, dw and, with `hasBias`, db.
+ * `y` and `dy` and returns dx_0 … dx_{n-1}, dw and, with `hasBias`, db; the blocks listed in the
+ * attr `noGradBlocks` are input data: their dx is not computed and is returned as a scalar 0.
  */
 export const TSREC_DENSE_BLOCKS = 'TsrecDenseBlocks';
 export const TSREC_DENSE_BLOCKS_GRAD = 'TsrecDenseBlocksGrad';
@@ -46,14 +47,15 @@ function denseBlocksGrad(args: { inputs: Inputs; attrs: NamedAttrMap; backend: T
   const N = inputs.w.shape[1];
   const relu = attrs.activation === 'relu';
   const { xs, ks } = blocksOf(backend, inputs, n);
-  const dxs = ks.map((k) => allocF32(backend, M * k));
+  const skip = new Set((attrs.noGradBlocks as number[] | undefined) ?? []);
+  const dxs = ks.map((k, i) => (skip.has(i) ? null : allocF32(backend, M * k)));
   const K = ks.reduce((a, b) => a + b, 0);
   const dw = allocF32(backend, K * N);
   const db = attrs.hasBias === true ? allocF32(backend, N) : null;
   kernelAddon().tfjsDenseBlocksBackward(
     xs, ks, f32OrCopy(backend, inputs.w), relu && inputs.y ? f32OrCopy(backend, inputs.y) : null, f32OrCopy(backend, inputs.dy), M, N, relu, dxs, dw, db,
   );
-  const out = dxs.map((d, i) => backend.makeTensorInfo([M, ks[i]], 'float32', d));
+  const out = dxs.map((d, i) => (d ? backend.makeTensorInfo([M, ks[i]], 'float32', d) : backend.makeTensorInfo([], 'float32', new Float32Array(1))));
   out.push(backend.makeTensorInfo([K, N], 'float32', dw));
   if (db) out.push(backend.makeTensorInfo([N], 'float32', db));
   return out;
