@@ -301,6 +301,8 @@ TEST_CASE(dense_backward_same_bits_for_any_thread_count) {
   const int64_t M = 4096, K = 24, N = 40;
   auto x = rnd(M * K), w = rnd(K * N), y = rnd(M * N), dy = rnd(M * N);
   std::vector<float> ref_db;  // db is the pool's (dx and dw are BLAS's)
+  const int64_t min_work = tsrec::ParallelMinWork();
+  tsrec::SetParallelMinWork(1 << 10);  // these shapes must still split across the pool
   for (int threads : {1, 2, 5}) {
     tsrec::ThreadPool::set_global_threads(threads);
     std::vector<float> dx(M * K), dw(K * N), db(N);
@@ -311,6 +313,7 @@ TEST_CASE(dense_backward_same_bits_for_any_thread_count) {
     }
     CHECK(std::memcmp(db.data(), ref_db.data(), sizeof(float) * N) == 0);
   }
+  tsrec::SetParallelMinWork(min_work);
   tsrec::ThreadPool::set_global_threads(0);
 }
 

@@ -60,16 +60,23 @@ class ThreadPool {
   bool stop_ = false;
 };
 
-/** Below this many elements of work, one thread beats waking the pool (elementwise-scale kernels). */
-constexpr int64_t kParallelMinWork = 1 << 15;
+/**
+ * Below this many elements of work, one thread beats waking the pool (elementwise-scale kernels).
+ * 2^18: on a loaded 2-vCPU VM a dispatch costs 30–100 µs when the helper must first be scheduled
+ * (native/bench/NOTES.md, session 8), about what a 2^18-element pass takes on one thread.
+ * TSREC_PARALLEL_MIN_WORK=n overrides it (read once); tests lower it with SetParallelMinWork so
+ * that small shapes still run the multi-threaded paths.
+ */
+int64_t ParallelMinWork();
+void SetParallelMinWork(int64_t n);
 
 /**
  * Runs fn(begin, end) over [0, n): on the calling thread alone when n · work_per_item is below
- * kParallelMinWork (or n < 2), else split across the global pool.
+ * ParallelMinWork() (or n < 2), else split across the global pool.
  */
 template <typename F>
 void ForRanges(int64_t n, int64_t work_per_item, F&& fn) {
-  if (n * work_per_item < kParallelMinWork || n < 2) {
+  if (n * work_per_item < ParallelMinWork() || n < 2) {
     fn(int64_t{0}, n);
   } else {
     ThreadPool& pool = ThreadPool::global();

@@ -189,7 +189,7 @@ void ColumnSum(const float* x, int64_t rows, int64_t cols, float* out) {
     }
     for (int64_t c = 0; c < c1 - c0; ++c) out[c0 + c] = static_cast<float>(acc[c]);
   };
-  if (rows * cols < kParallelMinWork || cols < 32) {
+  if (rows * cols < ParallelMinWork() || cols < 32) {
     run(0, cols);
   } else {
     ThreadPool::global().parallel_for(cols, [&](int64_t b, int64_t e, int) { run(b, e); });

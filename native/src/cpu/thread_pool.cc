@@ -138,6 +138,21 @@ int default_threads() {
 }
 }  // namespace
 
+namespace {
+std::atomic<int64_t>& parallel_min_work() {
+  static std::atomic<int64_t> v{[] {
+    const char* s = std::getenv("TSREC_PARALLEL_MIN_WORK");
+    const long long n = s ? std::atoll(s) : 0;
+    return n > 0 ? static_cast<int64_t>(n) : int64_t{1} << 18;
+  }()};
+  return v;
+}
+}  // namespace
+
+int64_t ParallelMinWork() { return parallel_min_work().load(std::memory_order_relaxed); }
+
+void SetParallelMinWork(int64_t n) { parallel_min_work().store(std::max<int64_t>(1, n), std::memory_order_relaxed); }
+
 ThreadPool& ThreadPool::global() {
   auto& p = global_slot();
   if (!p) p = std::make_unique<ThreadPool>(default_threads());
