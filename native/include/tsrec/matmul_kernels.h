@@ -28,6 +28,8 @@ void BatchMatMul(const float* a, const float* b, float* out, int64_t batch_a, in
 
 /** Applies `ep` (bias, then activation) in place to a row-major [rows, n] output. */
 void ApplyMatMulEpilogue(float* out, int64_t rows, int64_t n, const MatMulEpilogue& ep);
+/** ApplyMatMulEpilogue on rows [0, rows) of out on the calling thread (one GEMM panel). */
+void ApplyMatMulEpilogueRows(float* out, int64_t rows, int64_t n, const MatMulEpilogue& ep);
 
 /** Sets OpenBLAS's thread count once for all later calls (n <= 0: leave as is); returns the count in use. */
 int SetBlasThreads(int n);

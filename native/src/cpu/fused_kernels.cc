@@ -204,6 +204,27 @@ void DenseBackward(const float* x, const float* w, const float* y, const float* 
 
 void DenseBlocksForward(const DenseBlock* xs, int num_blocks, const float* w, const float* bias, bool relu, int64_t M, int64_t N, float* y) {
   if (M == 0 || N == 0) return;
+  MatMulEpilogue ep;
+  ep.bias = bias;
+  ep.bias_len = bias ? N : 0;
+  ep.activation = relu ? Activation::kRelu : Activation::kLinear;
+  int64_t K = 0;
+  for (int i = 0; i < num_blocks; ++i) K += xs[i].k;
+  // Row panels: every block's GEMM and the epilogue while the panel of y is in cache.
+  if (K > 0 && RunGemmPanels(M, N, K, [&](int64_t r0, int64_t r1) {
+        bool panel_written = false;
+        int64_t kb = 0;
+        for (int i = 0; i < num_blocks; ++i) {
+          const int64_t k = xs[i].k;
+          if (k > 0) {
+            Sgemm(false, false, r1 - r0, N, k, 1.0f, xs[i].x + r0 * k, k, w + kb * N, N, panel_written ? 1.0f : 0.0f, y + r0 * N, N);
+            panel_written = true;
+          }
+          kb += k;
+        }
+        ApplyMatMulEpilogueRows(y + r0 * N, r1 - r0, N, ep);
+      }))
+    return;
   bool written = false;
   int64_t k0 = 0;
   for (int i = 0; i < num_blocks; ++i) {
@@ -215,10 +236,6 @@ void DenseBlocksForward(const DenseBlock* xs, int num_blocks, const float* w, co
     k0 += k;
   }
   if (!written) std::fill(y, y + M * N, 0.0f);
-  MatMulEpilogue ep;
-  ep.bias = bias;
-  ep.bias_len = bias ? N : 0;
-  ep.activation = relu ? Activation::kRelu : Activation::kLinear;
   ApplyMatMulEpilogue(y, M, N, ep);
 }
 

@@ -1,8 +1,11 @@
 #include "tsrec/gemm.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <string>
 #include <vector>
+
+#include "tsrec/thread_pool.h"
 
 #if defined(TSREC_HAVE_OPENBLAS)
 #include <cblas.h>
@@ -10,12 +13,112 @@
 
 namespace tsrec {
 
+namespace {
+
+bool panels_enabled() {
+  static const bool on = [] {
+    const char* s = std::getenv("TSREC_GEMM_PANELS");
+    return !(s && s[0] == '0');
+  }();
+  return on;
+}
+
+// Set on the threads running a panel: a GEMM inside a panel (none today) must not dispatch again.
+thread_local bool in_panel = false;
+
 #if defined(TSREC_HAVE_OPENBLAS)
-void Sgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda, const float* b, int64_t ldb,
-           float beta, float* c, int64_t ldc) {
+// OpenBLAS runs each panel on the calling thread while the pool runs panels side by side.
+struct BlasOneThread {
+  int saved = openblas_get_num_threads();
+  BlasOneThread() {
+    if (saved != 1) openblas_set_num_threads(1);
+  }
+  ~BlasOneThread() {
+    if (saved != 1) openblas_set_num_threads(saved);
+  }
+};
+#else
+struct BlasOneThread {};
+#endif
+
+}  // namespace
+
+int64_t GemmPanelRows(int64_t m, int64_t n, int64_t k) {
+  ThreadPool& pool = ThreadPool::global();
+  const int threads = pool.num_threads();
+  if (!panels_enabled() || in_panel || threads < 2 || m < 512 || m * n * k < (int64_t{1} << 22)) return 0;
+  // About four panels per thread, whole multiples of 64 rows: a function of the shape and the
+  // thread count only, so a run's results never depend on which thread took which panel.
+  const int64_t per = (m + 4 * threads - 1) / (4 * threads);
+  return std::clamp<int64_t>((per + 63) / 64 * 64, 128, 1024);
+}
+
+bool RunGemmPanels(int64_t m, int64_t n, int64_t k, const std::function<void(int64_t, int64_t)>& panel) {
+  const int64_t rows = GemmPanelRows(m, n, k);
+  if (rows == 0) return false;
+  const int64_t count = (m + rows - 1) / rows;
+  BlasOneThread one;
+  ThreadPool::global().parallel_for_dynamic(count, 1, [&](int64_t p0, int64_t p1, int) {
+    in_panel = true;
+    for (int64_t p = p0; p < p1; ++p) panel(p * rows, std::min(m, (p + 1) * rows));
+    in_panel = false;
+  });
+  return true;
+}
+
+#if defined(TSREC_HAVE_OPENBLAS)
+namespace {
+void SgemmBlas(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda, const float* b, int64_t ldb,
+               float beta, float* c, int64_t ldc) {
   cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, static_cast<blasint>(m),
               static_cast<blasint>(n), static_cast<blasint>(k), alpha, a, static_cast<blasint>(lda), b, static_cast<blasint>(ldb), beta, c,
               static_cast<blasint>(ldc));
+}
+}  // namespace
+
+void Sgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda, const float* b, int64_t ldb,
+           float beta, float* c, int64_t ldc) {
+  // Row panels of C (and of A, row-major when !ta) on the pool's dynamic schedule.
+  if (!ta && m > 0 && n > 0 && k > 0 &&
+      RunGemmPanels(m, n, k, [&](int64_t r0, int64_t r1) { SgemmBlas(false, tb, r1 - r0, n, k, alpha, a + r0 * lda, lda, b, ldb, beta, c + r0 * ldc, ldc); }))
+    return;
+  // A small C over a long inner dimension (a weight gradient xᵀ·dz over the batch): panels of the
+  // inner dimension, each into its own partial C, then the partials added in panel order (a
+  // fixed order: the same bits whatever thread ran which panel).
+  if (m > 0 && n > 0 && k >= 2048 && m * n <= (int64_t{1} << 18)) {
+    static thread_local std::vector<float> partial;
+    const int64_t rows = GemmPanelRows(k, n, m);
+    if (rows > 0) {
+      const int64_t count = (k + rows - 1) / rows;
+      const int64_t mn = m * n;
+      if (partial.size() < static_cast<size_t>(count * mn)) partial.resize(static_cast<size_t>(count * mn));
+      float* part = partial.data();
+      RunGemmPanels(k, n, m, [&](int64_t k0, int64_t k1) {
+        const float* ap = ta ? a + k0 * lda : a + k0;
+        const float* bp = tb ? b + k0 : b + k0 * ldb;
+        SgemmBlas(ta, tb, m, n, k1 - k0, alpha, ap, lda, bp, ldb, 0.0f, part + (k0 / rows) * mn, n);
+      });
+      ForRanges(m, n * count, [&](int64_t i0, int64_t i1) {
+        for (int64_t i = i0; i < i1; ++i) {
+          float* ci = c + i * ldc;
+          const float* p0 = part + i * n;
+          if (beta == 0.0f) {
+            for (int64_t j = 0; j < n; ++j) ci[j] = p0[j];
+            for (int64_t p = 1; p < count; ++p)
+              for (int64_t j = 0; j < n; ++j) ci[j] += p0[p * mn + j];
+          } else {
+            for (int64_t j = 0; j < n; ++j) {
+              float acc = p0[j];
+              for (int64_t p = 1; p < count; ++p) acc += p0[p * mn + j];
+              ci[j] = beta * ci[j] + acc;
+            }
+          }
+        }
+      });
+      return;
+    }
+  }
+  SgemmBlas(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 const char* BlasDescription() {
   static std::string d = std::string("openblas (") + openblas_get_corename() + ", " + std::to_string(openblas_get_num_threads()) + " threads)";

@@ -13,22 +13,23 @@
 namespace tsrec {
 
 // Bias + activation over rows x n, split by rows across the pool (static ranges: deterministic).
+void ApplyMatMulEpilogueRows(float* y, int64_t cnt, int64_t n, const MatMulEpilogue& ep) {
+  if (!ep.bias && ep.activation == Activation::kLinear) return;
+  if (ep.bias) {
+    if (ep.bias_len == 1) {
+      const float b = ep.bias[0];
+      for (int64_t i = 0; i < cnt * n; ++i) y[i] += b;
+    } else {
+      for (int64_t r = 0; r < cnt; ++r)
+        for (int64_t j = 0; j < n; ++j) y[r * n + j] += ep.bias[j];
+    }
+  }
+  ApplyActivation(ep.activation, y, cnt, n, ep.leaky_alpha, ep.prelu_alpha, ep.prelu_len);
+}
+
 void ApplyMatMulEpilogue(float* out, int64_t rows, int64_t n, const MatMulEpilogue& ep) {
   if (!ep.bias && ep.activation == Activation::kLinear) return;
-  auto body = [&](int64_t r0, int64_t r1) {
-    float* y = out + r0 * n;
-    const int64_t cnt = r1 - r0;
-    if (ep.bias) {
-      if (ep.bias_len == 1) {
-        const float b = ep.bias[0];
-        for (int64_t i = 0; i < cnt * n; ++i) y[i] += b;
-      } else {
-        for (int64_t r = 0; r < cnt; ++r)
-          for (int64_t j = 0; j < n; ++j) y[r * n + j] += ep.bias[j];
-      }
-    }
-    ApplyActivation(ep.activation, y, cnt, n, ep.leaky_alpha, ep.prelu_alpha, ep.prelu_len);
-  };
+  auto body = [&](int64_t r0, int64_t r1) { ApplyMatMulEpilogueRows(out + r0 * n, r1 - r0, n, ep); };
   if (rows * n < (1 << 15)) {
     body(0, rows);
   } else {
@@ -46,7 +47,13 @@ void BatchMatMul(const float* a, const float* b, float* out, int64_t batch_a, in
     // BLAS rejects leading dimensions below 1 even when unused.
     const int64_t lda = std::max<int64_t>(1, trans_a ? m : k), ldb = std::max<int64_t>(1, trans_b ? k : n);
     if (batch_b == 1 && !trans_a && batch_a == batch) {
-      // One weight matrix for every batch entry and a row-contiguous A: a single [batch*m, k] GEMM.
+      // One weight matrix for every batch entry and a row-contiguous A: a single [batch*m, k] GEMM,
+      // in row panels with the epilogue applied to each panel while it is in cache.
+      if (epilogue && RunGemmPanels(batch * m, n, k, [&](int64_t r0, int64_t r1) {
+            Sgemm(false, trans_b, r1 - r0, n, k, 1.0f, a + r0 * lda, lda, b, ldb, 0.0f, out + r0 * n, n);
+            ApplyMatMulEpilogueRows(out + r0 * n, r1 - r0, n, *epilogue);
+          }))
+        return;
       Sgemm(false, trans_b, batch * m, n, k, 1.0f, a, lda, b, ldb, 0.0f, out, n);
     } else {
       for (int64_t bi = 0; bi < batch; ++bi) {

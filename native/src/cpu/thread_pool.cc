@@ -10,6 +10,10 @@ namespace tsrec {
 
 namespace {
 // TSREC_STATIC_SCHEDULE=1 turns parallel_for_dynamic into parallel_for (for A/B measurements).
+// True on a thread while it runs a pool job: a nested parallel region runs serially (dispatching
+// again from inside a job would wait on itself).
+thread_local bool tls_in_job = false;
+
 bool static_schedule() {
   static const bool on = [] {
     const char* s = std::getenv("TSREC_STATIC_SCHEDULE");
@@ -44,7 +48,9 @@ void ThreadPool::worker(int tid) {
     ++joined_;
     ++active_;
     lk.unlock();
+    tls_in_job = true;
     (*job)(tid, num_threads_);
+    tls_in_job = false;
     lk.lock();
     if (--active_ == 0) cv_done_.notify_one();
   }
@@ -61,11 +67,13 @@ void ThreadPool::dispatch(const std::function<void(int, int)>& job, bool every_h
   // The job lives on the caller's stack: even when the caller's share throws, wait for the
   // helpers before it unwinds.
   std::exception_ptr error;
+  tls_in_job = true;
   try {
     job(0, num_threads_);
   } catch (...) {
     error = std::current_exception();
   }
+  tls_in_job = false;
   {
     std::unique_lock<std::mutex> lk(mu_);
     if (every_helper) {
@@ -82,7 +90,7 @@ void ThreadPool::dispatch(const std::function<void(int, int)>& job, bool every_h
 }
 
 void ThreadPool::run(const std::function<void(int, int)>& fn) {
-  if (num_threads_ == 1) {
+  if (num_threads_ == 1 || tls_in_job) {
     fn(0, 1);
     return;
   }
@@ -97,7 +105,7 @@ void ThreadPool::parallel_for_dynamic(int64_t n, int64_t grain, const std::funct
   }
   grain = std::max<int64_t>(1, grain);
   const int64_t chunks = (n + grain - 1) / grain;
-  if (num_threads_ == 1 || chunks == 1) {
+  if (num_threads_ == 1 || chunks == 1 || tls_in_job) {
     fn(0, n, 0);
     return;
   }
