@@ -53,9 +53,8 @@ int64_t GemmPanelRows(int64_t m, int64_t n, int64_t k) {
   return std::clamp<int64_t>((per + 63) / 64 * 64, 128, 1024);
 }
 
-bool RunGemmPanels(int64_t m, int64_t n, int64_t k, const std::function<void(int64_t, int64_t)>& panel) {
-  const int64_t rows = GemmPanelRows(m, n, k);
-  if (rows == 0) return false;
+namespace {
+void RunPanelsOf(int64_t m, int64_t rows, const std::function<void(int64_t, int64_t)>& panel) {
   const int64_t count = (m + rows - 1) / rows;
   BlasOneThread one;
   ThreadPool::global().parallel_for_dynamic(count, 1, [&](int64_t p0, int64_t p1, int) {
@@ -63,6 +62,13 @@ bool RunGemmPanels(int64_t m, int64_t n, int64_t k, const std::function<void(int
     for (int64_t p = p0; p < p1; ++p) panel(p * rows, std::min(m, (p + 1) * rows));
     in_panel = false;
   });
+}
+}  // namespace
+
+bool RunGemmPanels(int64_t m, int64_t n, int64_t k, const std::function<void(int64_t, int64_t)>& panel) {
+  const int64_t rows = GemmPanelRows(m, n, k);
+  if (rows == 0) return false;
+  RunPanelsOf(m, rows, panel);
   return true;
 }
 
@@ -87,13 +93,19 @@ void Sgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const
   // fixed order: the same bits whatever thread ran which panel).
   if (m > 0 && n > 0 && k >= 2048 && m * n <= (int64_t{1} << 18)) {
     static thread_local std::vector<float> partial;
-    const int64_t rows = GemmPanelRows(k, n, m);
+    // Two panels per thread (not four): each panel costs a zeroed m×n partial and its share of
+    // the final sum, while the long inner dimension balances well anyway.
+    int64_t rows = GemmPanelRows(k, n, m);
+    if (rows > 0) {
+      const int64_t per = (k + 2 * ThreadPool::global().num_threads() - 1) / (2 * ThreadPool::global().num_threads());
+      rows = std::max<int64_t>(rows, (per + 63) / 64 * 64);
+    }
     if (rows > 0) {
       const int64_t count = (k + rows - 1) / rows;
       const int64_t mn = m * n;
       if (partial.size() < static_cast<size_t>(count * mn)) partial.resize(static_cast<size_t>(count * mn));
       float* part = partial.data();
-      RunGemmPanels(k, n, m, [&](int64_t k0, int64_t k1) {
+      RunPanelsOf(k, rows, [&](int64_t k0, int64_t k1) {
         const float* ap = ta ? a + k0 * lda : a + k0;
         const float* bp = tb ? b + k0 : b + k0 * ldb;
         SgemmBlas(ta, tb, m, n, k1 - k0, alpha, ap, lda, bp, ldb, 0.0f, part + (k0 / rows) * mn, n);
