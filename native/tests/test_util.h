@@ -60,6 +60,12 @@ inline int64_t first_mismatch(const float* a, const float* b, int64_t n, float a
   return -1;
 }
 
+inline uint64_t seed_from_env() {
+  if (const char* s = std::getenv("TSREC_TEST_SEED")) return std::strtoull(s, nullptr, 10);
+  static uint64_t seed = static_cast<uint64_t>(std::random_device{}()) * 2654435761u;
+  return seed;
+}
+
 /** Runs every registered case; the seed comes from TSREC_TEST_SEED or the clock, and is printed. */
 inline int run_all(const char* suite) {
   int ran = 0;
@@ -69,14 +75,10 @@ inline int run_all(const char* suite) {
     ++ran;
     std::printf("%s %s.%s\n", failures() == before ? "[ OK ]" : "[FAIL]", suite, c.name.c_str());
   }
-  std::printf("%s: %d cases, %d failed\n", suite, ran, failures());
+  std::printf("%s: %d cases, %d failed (seed %llu; TSREC_TEST_SEED=%llu repeats it)\n", suite, ran, failures(),
+              static_cast<unsigned long long>(seed_from_env()), static_cast<unsigned long long>(seed_from_env()));
   return failures() == 0 ? 0 : 1;
 }
 
-inline uint64_t seed_from_env() {
-  if (const char* s = std::getenv("TSREC_TEST_SEED")) return std::strtoull(s, nullptr, 10);
-  static uint64_t seed = static_cast<uint64_t>(std::random_device{}()) * 2654435761u;
-  return seed;
-}
 
 }  // namespace tsrec_test
