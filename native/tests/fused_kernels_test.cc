@@ -5,6 +5,7 @@
 
 #include "test_util.h"
 #include "tsrec/fused_kernels.h"
+#include "tsrec/gemm.h"
 #include "tsrec/thread_pool.h"
 
 namespace {
@@ -281,6 +282,41 @@ TEST_CASE(dense_blocks_match_the_concatenated_input) {
     if (bias)
       for (int64_t j = 0; j < N; ++j) CHECK(db[j] == db1[j]);
   }
+}
+
+TEST_CASE(dense_blocks_forward_row_panels_match_naive_and_one_thread) {
+  // M large enough for row panels: each block's GEMM accumulates into the panel (beta 1 after
+  // the first block), then bias + ReLU per panel. Against the naive sum, and the same bits with
+  // one thread (the same panels one after the other).
+  const int64_t M = 1500 + R() % 700, N = 48;
+  const int64_t ks[3] = {13, 40 + static_cast<int64_t>(R() % 20), 7};
+  const int64_t K = ks[0] + ks[1] + ks[2];
+  std::vector<std::vector<float>> xs(3);
+  std::vector<tsrec::DenseBlock> blocks(3);
+  for (int i = 0; i < 3; ++i) blocks[i] = {(xs[i] = rnd(M * ks[i])).data(), ks[i]};
+  auto w = rnd(K * N), b = rnd(N);
+  tsrec::ThreadPool::set_global_threads(2);
+  CHECK(tsrec::GemmPanelRows(M, N, K) > 0);
+  std::vector<float> y(M * N, 7.0f), y1(M * N, 5.0f);
+  tsrec::DenseBlocksForward(blocks.data(), 3, w.data(), b.data(), true, M, N, y.data());
+  tsrec::ThreadPool::set_global_threads(1);
+  tsrec::DenseBlocksForward(blocks.data(), 3, w.data(), b.data(), true, M, N, y1.data());
+  tsrec::ThreadPool::set_global_threads(0);
+  CHECK(y == y1);
+  for (int64_t r = 0; r < M; ++r)
+    for (int64_t j = 0; j < N; ++j) {
+      double s = b[j], mag = std::fabs(b[j]);
+      int64_t kb = 0;
+      for (int i = 0; i < 3; ++i) {
+        for (int64_t k = 0; k < ks[i]; ++k) {
+          const double t = double(xs[i][r * ks[i] + k]) * w[(kb + k) * N + j];
+          s += t, mag += std::fabs(t);
+        }
+        kb += ks[i];
+      }
+      const double e = s > 0 ? s : 0;
+      CHECK_MSG(std::fabs(y[r * N + j] - e) <= 1e-6 * (1 + mag), "row %ld col %ld", (long)r, (long)j);
+    }
 }
 
 TEST_CASE(dense_blocks_backward_skips_null_input_gradients) {

@@ -28,7 +28,7 @@ TEST_CASE(sgemm_matches_naive_all_transposes) {
 
 // Shapes that take the row-panel path (many rows of C) and the inner-panel path (a small C over a
 // long inner dimension, partial products added in panel order), every transpose, beta 0 and not;
-// against the naive loop, and the same bits on a second call and with the pool's other schedule.
+// against the naive loop, and the same bits on a second call.
 TEST_CASE(sgemm_panel_paths_match_naive_and_repeat_bit_for_bit) {
   std::mt19937_64 rng(tsrec_test::seed_from_env() + 11);
   tsrec::ThreadPool::set_global_threads(3);
@@ -38,7 +38,7 @@ TEST_CASE(sgemm_panel_paths_match_naive_and_repeat_bit_for_bit) {
   const Shape shapes[] = {{1000 + static_cast<int64_t>(rng() % 600), 33, 150}, {70, 45, 2048 + static_cast<int64_t>(rng() % 3000)}, {600, 9, 900}};
   for (const Shape& sh : shapes) {
     const int64_t m = sh.m, n = sh.n, k = sh.k;
-    CHECK_MSG(tsrec::GemmPanelRows(m, n, k) > 0 || tsrec::GemmPanelRows(k, n, m) > 0, "shape %ld x %ld x %ld takes no panel path", (long)m, (long)n, (long)k);
+    CHECK_MSG(tsrec::GemmPanelRows(m, n, k) > 0 || tsrec::InnerPanelRows(m, n, k) > 0, "shape %ld x %ld x %ld takes no panel path", (long)m, (long)n, (long)k);
     for (int t = 0; t < 4; ++t) {
       const bool ta = t & 1, tb = t & 2;
       std::vector<float> a(m * k), b(k * n), c0(m * n);
@@ -59,6 +59,58 @@ TEST_CASE(sgemm_panel_paths_match_naive_and_repeat_bit_for_bit) {
       const int64_t bad = tsrec_test::first_mismatch(c.data(), r.data(), m * n, 1e-3f, 1e-3f);
       CHECK_MSG(bad < 0, "m=%ld n=%ld k=%ld ta=%d tb=%d at %ld", (long)m, (long)n, (long)k, ta, tb, (long)bad);
       CHECK(c == c2);
+    }
+  }
+  tsrec::ThreadPool::set_global_threads(0);
+}
+
+// A panelled GEMM's bits follow from its shape: 1, 2 and 5 pool threads (panels one after the
+// other or side by side, OpenBLAS left at its own thread count) give the same C. Padded leading
+// dimensions and beta != 0 on the row path, checked against the naive loop as well.
+TEST_CASE(sgemm_bits_do_not_depend_on_the_thread_count) {
+  std::mt19937_64 rng(tsrec_test::seed_from_env() + 13);
+  struct Case {
+    bool ta, tb;
+    int64_t m, n, k;
+    float beta;
+  };
+  const Case cases[] = {
+      {true, false, 100 + static_cast<int64_t>(rng() % 60), 64, 3000 + static_cast<int64_t>(rng() % 2000), 0.0f},  // xᵀ·dz: inner panels
+      {true, true, 300, 40, 2048 + static_cast<int64_t>(rng() % 100), 0.5f},
+      {false, false, 1500 + static_cast<int64_t>(rng() % 500), 40, 100, 0.5f},  // row panels
+      {false, true, 1200, 24, 200, 0.0f},
+  };
+  for (const Case& cs : cases) {
+    const int64_t m = cs.m, n = cs.n, k = cs.k;
+    CHECK(tsrec::InnerPanelRows(m, n, k) > 0 || (!cs.ta && m >= 512));
+    // Padded rows: lda, ldb, ldc larger than the matrix widths.
+    const int64_t lda = (cs.ta ? m : k) + 3, ldb = (cs.tb ? k : n) + 5, ldc = n + 7;
+    std::vector<float> a((cs.ta ? k : m) * lda), b((cs.tb ? n : k) * ldb), c0(m * ldc);
+    for (auto& v : a) v = std::uniform_real_distribution<float>(-1, 1)(rng);
+    for (auto& v : b) v = std::uniform_real_distribution<float>(-1, 1)(rng);
+    for (auto& v : c0) v = std::uniform_real_distribution<float>(-1, 1)(rng);
+    std::vector<float> ref;
+    for (int threads : {1, 2, 5}) {
+      tsrec::ThreadPool::set_global_threads(threads);
+      std::vector<float> c(c0);
+      tsrec::Sgemm(cs.ta, cs.tb, m, n, k, 0.8f, a.data(), lda, b.data(), ldb, cs.beta, c.data(), ldc);
+      if (threads == 1) {
+        ref = c;
+        for (int64_t i = 0; i < m; ++i) {
+          for (int64_t j = 0; j < n; ++j) {
+            double acc = 0, mag = 0;
+            for (int64_t p = 0; p < k; ++p) {
+              const double t = double(cs.ta ? a[p * lda + i] : a[i * lda + p]) * (cs.tb ? b[j * ldb + p] : b[p * ldb + j]);
+              acc += t, mag += std::fabs(t);
+            }
+            const double e = 0.8 * acc + cs.beta * c0[i * ldc + j];
+            CHECK_MSG(std::fabs(c[i * ldc + j] - e) <= 1e-6 * (1 + mag), "ta=%d tb=%d m=%ld n=%ld k=%ld at %ld,%ld", cs.ta, cs.tb, (long)m, (long)n, (long)k, (long)i, (long)j);
+          }
+          for (int64_t j = n; j < ldc; ++j) CHECK(c[i * ldc + j] == c0[i * ldc + j]);  // padding untouched
+        }
+      } else {
+        CHECK_MSG(c == ref, "ta=%d tb=%d m=%ld n=%ld k=%ld: %d threads change the bits", cs.ta, cs.tb, (long)m, (long)n, (long)k, threads);
+      }
     }
   }
   tsrec::ThreadPool::set_global_threads(0);

@@ -11,12 +11,13 @@ void Sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float al
            int64_t ldb, float beta, float* c, int64_t ldc);
 
 /**
- * Row panels for a GEMM with C [m, n] and inner size k: 0 when it runs as one call (small, one
- * thread, nested, or TSREC_GEMM_PANELS=0), else the panel height. With OpenBLAS a GEMM of 2^22
- * multiply-adds or more and at least 512 rows of C (and of a row-major A) is cut into about four
- * row panels per thread, each a single-threaded BLAS call, handed out by the pool's dynamic
- * schedule: OpenBLAS splits its work statically, so a thread preempted by the data worker holds
- * up the whole call, while here the other thread takes the remaining panels (NOTES.md, session 8).
+ * Row panels for a GEMM with C [m, n] and inner size k: 0 when it runs as one call (small, a
+ * shape for InnerPanelRows, nested in a panel, or TSREC_GEMM_PANELS=0), else the panel height
+ * (256). A GEMM of 2^22 multiply-adds or more and at least 512 rows of C (and of a row-major A)
+ * runs as single-threaded BLAS calls on row panels, handed out by the pool's dynamic schedule:
+ * OpenBLAS splits its work statically, so a thread preempted by the data worker holds up the
+ * whole call, while here the other thread takes the remaining panels (NOTES.md, sessions 8–9).
+ * The panels depend on the shape only, so the bits do not depend on the thread count.
  */
 int64_t GemmPanelRows(int64_t m, int64_t n, int64_t k);
 
@@ -26,6 +27,18 @@ int64_t GemmPanelRows(int64_t m, int64_t n, int64_t k);
  * fuse per-panel work (an epilogue, a second block) while the panel is in cache.
  */
 bool RunGemmPanels(int64_t m, int64_t n, int64_t k, const std::function<void(int64_t, int64_t)>& panel);
+
+/**
+ * Inner-dimension panel depth for a GEMM with a small C [m, n] over a long k (a weight gradient
+ * xᵀ·dz): 0 when it runs as one call, else the depth of each panel, whose partial products are
+ * added in panel order. A function of the shape only: the bits never depend on the thread count.
+ */
+int64_t InnerPanelRows(int64_t m, int64_t n, int64_t k);
+
+/**
+ * Note: panels set OpenBLAS to one thread for their duration (a process-wide setting, counted
+ * across overlapping callers), so a BLAS call made meanwhile by another thread is single-threaded.
+ */
 
 /** "openblas 0.3.21 (Haswell, 2 threads)" or "built-in (slow: install libopenblas-dev)". */
 const char* BlasDescription();

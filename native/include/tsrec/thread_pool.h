@@ -40,6 +40,8 @@ class ThreadPool {
   static ThreadPool& global();
   /** Replaces the global pool with one of n threads (n <= 0: hardware concurrency). */
   static void set_global_threads(int n);
+  /** True on a thread while it runs a share of a pool job (a nested parallel region runs serially). */
+  static bool in_job();
 
  private:
   void worker(int tid);

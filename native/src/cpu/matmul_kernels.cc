@@ -29,12 +29,7 @@ void ApplyMatMulEpilogueRows(float* y, int64_t cnt, int64_t n, const MatMulEpilo
 
 void ApplyMatMulEpilogue(float* out, int64_t rows, int64_t n, const MatMulEpilogue& ep) {
   if (!ep.bias && ep.activation == Activation::kLinear) return;
-  auto body = [&](int64_t r0, int64_t r1) { ApplyMatMulEpilogueRows(out + r0 * n, r1 - r0, n, ep); };
-  if (rows * n < (1 << 15)) {
-    body(0, rows);
-  } else {
-    ThreadPool::global().parallel_for(rows, [&](int64_t b, int64_t e, int) { body(b, e); });
-  }
+  ForRanges(rows, n, [&](int64_t r0, int64_t r1) { ApplyMatMulEpilogueRows(out + r0 * n, r1 - r0, n, ep); });
 }
 
 void BatchMatMul(const float* a, const float* b, float* out, int64_t batch_a, int64_t batch_b, int64_t m, int64_t n, int64_t k,

@@ -25,7 +25,7 @@ inline double RowSum(const float* p, int64_t n) {
 void SumReduce(const float* x, float* out, int64_t outer, int64_t reduce, int64_t inner) {
   if (outer == 0 || inner == 0) return;
   ThreadPool& pool = ThreadPool::global();
-  const bool big = outer * reduce * inner >= (1 << 15);
+  const bool big = outer * reduce * inner >= ParallelMinWork();
   if (inner == 1) {
     if (outer >= 2 * pool.num_threads() || !big) {
       ForRanges(outer, reduce, [&](int64_t o0, int64_t o1) {

@@ -23,6 +23,8 @@ bool static_schedule() {
 }
 }  // namespace
 
+bool ThreadPool::in_job() { return tls_in_job; }
+
 ThreadPool::ThreadPool(int num_threads) : num_threads_(std::max(1, num_threads)) {
   for (int t = 1; t < num_threads_; ++t) threads_.emplace_back([this, t] { worker(t); });
 }
