@@ -36,5 +36,8 @@ for (const f of fs.readdirSync(results)) {
   }
 }
 const status = r.status === 0 && failed === 0 ? 0 : 1;
-console.log(`\ntests: ${passed} passed, ${failed} failed, ${skipped} skipped`);
+// A runner that crashed (a fatal error in the process) writes no result file: its tests are in
+// no count, so say that the run failed rather than print a clean-looking line.
+const crashed = r.status !== 0 && failed === 0 ? ` — FAILED: a test runner exited with status ${r.status ?? r.signal} without reporting failures (a crash? see the output above)` : '';
+console.log(`\ntests: ${passed} passed, ${failed} failed, ${skipped} skipped${crashed}`);
 process.exit(status === 0 ? 0 : r.status || 1);

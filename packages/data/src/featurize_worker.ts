@@ -37,7 +37,11 @@ async function decode(id: number, d: { file: string; columns: string[]; start: n
   }
 }
 
-parentPort!.on('message', (m: { id: number; rb: RowBatch; decode?: { file: string; columns: string[]; start: number; n: number } }) => {
+parentPort!.on('message', (m: { id: number; rb: RowBatch; decode?: { file: string; columns: string[]; start: number; n: number }; close?: true }) => {
+  if (m.close) {
+    // WorkerPool.close: handled only between tasks, never while a module is still loading.
+    process.exit(0);
+  }
   if (m.decode) {
     void decode(m.id, m.decode);
     return;

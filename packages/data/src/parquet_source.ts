@@ -1,12 +1,21 @@
 import * as fs from 'fs';
 import { RowSink } from './row_pipeline';
 
-// hyparquet is ESM-only; Node 20.20 can require() it and jest transforms it (jest.preset.js).
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const hyparquet = require('hyparquet') as {
+interface Hyparquet {
   parquetMetadata(buf: ArrayBuffer): { num_rows: bigint; row_groups: { num_rows: bigint }[]; schema: { name: string; num_children?: number }[] };
   parquetRead(o: { file: ArrayBuffer; columns?: string[]; rowStart?: number; rowEnd?: number; onComplete: (rows: unknown[][]) => void }): Promise<void>;
-};
+}
+let hyparquetModule: Hyparquet | undefined;
+/**
+ * hyparquet is ESM-only; Node 20.20 can require() it and jest transforms it (jest.preset.js).
+ * Loaded on first use, not with this module: every data worker imports this file, and Node 20
+ * aborts the whole process (a V8 fatal error in require(esm)) when a worker is terminated while
+ * it synchronously loads an ES module — CSV workers now never do.
+ */
+function hyparquet(): Hyparquet {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (hyparquetModule ??= require('hyparquet') as Hyparquet);
+}
 
 /** An opened Parquet file: its bytes and metadata (a truncated or foreign file fails here, by name). */
 export interface ParquetFile {
@@ -21,7 +30,7 @@ export function openParquet(path: string): ParquetFile {
   const b = fs.readFileSync(path);
   const buffer = b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
   try {
-    const md = hyparquet.parquetMetadata(buffer);
+    const md = hyparquet().parquetMetadata(buffer);
     const columns = md.schema.slice(1).filter((s) => !s.num_children).map((s) => s.name);
     return { path, buffer, columns, rowGroups: md.row_groups.map((g) => Number(g.num_rows)) };
   } catch (e) {
@@ -38,7 +47,7 @@ export function checkParquetColumns(pf: ParquetFile, columns: string[]): void {
 export async function decodeParquetRows(pf: ParquetFile, columns: string[], start: number, n: number): Promise<unknown[][]> {
   let rows: unknown[][] = [];
   try {
-    await hyparquet.parquetRead({ file: pf.buffer, columns, rowStart: start, rowEnd: start + n, onComplete: (r) => (rows = r) });
+    await hyparquet().parquetRead({ file: pf.buffer, columns, rowStart: start, rowEnd: start + n, onComplete: (r) => (rows = r) });
   } catch (e) {
     throw new Error(`${pf.path}: cannot read rows ${start + 1}..${start + n} (${(e as Error).message})`);
   }

@@ -43,6 +43,7 @@ export class WorkerPool {
   private next = 0;
   private id = 0;
   private closed = false;
+  private readonly exited = new Set<Worker>();
 
   /** `onRecycle` receives each featurized row batch's byte buffer back from its worker. */
   constructor(
@@ -56,6 +57,7 @@ export class WorkerPool {
       w.on('message', (m: WorkerReply) => this.onReply(m));
       w.on('error', (e) => this.failAll(e));
       w.on('exit', (code) => {
+        this.exited.add(w);
         if (!this.closed && code !== 0) this.failAll(new Error(`a data worker exited with code ${code}`));
       });
       this.workers.push(w);
@@ -105,11 +107,28 @@ export class WorkerPool {
     this.waiting.clear();
   }
 
-  /** Terminates the workers; pending tasks are rejected. */
+  /**
+   * Stops the workers; pending tasks are rejected. Each worker is asked to exit and does so between
+   * tasks: terminate() could land while a worker still loads its modules, and Node 20 aborts the
+   * whole process when that interrupts a require() of an ES module. terminate() remains the
+   * fallback for a worker that does not exit within 10 s.
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     this.failAll(new Error('the data worker pool was closed'));
-    await Promise.all(this.workers.map((w) => w.terminate()));
+    await Promise.all(
+      this.workers.filter((w) => !this.exited.has(w)).map(
+        (w) =>
+          new Promise<void>((resolve) => {
+            const timer = setTimeout(() => void w.terminate().then(() => resolve()), 10_000);
+            w.once('exit', () => {
+              clearTimeout(timer);
+              resolve();
+            });
+            w.postMessage({ close: true });
+          }),
+      ),
+    );
   }
 }
