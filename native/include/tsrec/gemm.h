@@ -22,7 +22,9 @@ void Sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float al
 int64_t GemmPanelRows(int64_t m, int64_t n, int64_t k);
 
 /**
- * Runs panel(r0, r1) over the row panels of GemmPanelRows (OpenBLAS single-threaded meanwhile) and
+ * Runs panel(r0, r1) over the row panels of GemmPanelRows (OpenBLAS single-threaded meanwhile: a
+ * process-wide setting, counted across overlapping callers, so a BLAS call made meanwhile by
+ * another thread is single-threaded too) and
  * returns true, or returns false without calling it when the GEMM should run as one call. Callers
  * fuse per-panel work (an epilogue, a second block) while the panel is in cache.
  */
@@ -34,11 +36,6 @@ bool RunGemmPanels(int64_t m, int64_t n, int64_t k, const std::function<void(int
  * added in panel order. A function of the shape only: the bits never depend on the thread count.
  */
 int64_t InnerPanelRows(int64_t m, int64_t n, int64_t k);
-
-/**
- * Note: panels set OpenBLAS to one thread for their duration (a process-wide setting, counted
- * across overlapping callers), so a BLAS call made meanwhile by another thread is single-threaded.
- */
 
 /** "openblas 0.3.21 (Haswell, 2 threads)" or "built-in (slow: install libopenblas-dev)". */
 const char* BlasDescription();

@@ -24,8 +24,12 @@ bool panels_enabled() {
   return on;
 }
 
-// Set on the threads running a panel: a GEMM inside a panel (none today) must not dispatch again.
+// Set on the threads running a panel: a GEMM inside a panel (DenseBlocksForward's per-block calls)
+// runs as one call, never dispatching or splitting again.
 thread_local bool in_panel = false;
+
+// Multiply-adds below which a GEMM runs as one call (panels cost more than they balance).
+constexpr int64_t kMinPanelWork = int64_t{1} << 22;
 
 struct PanelScope {  // restores in_panel even when a panel throws
   bool prev = in_panel;
@@ -64,7 +68,7 @@ int64_t GemmPanelRows(int64_t m, int64_t n, int64_t k) {
   // DeepFM layers (NOTES.md, session 9) and leave panels for up to ~16 threads at batch 4096.
   // A shape that takes inner-dimension panels never takes row panels; nor does a GEMM inside a
   // panel (a slice of one whose shape already decided).
-  if (!panels_enabled() || in_panel || m < 512 || m * n * k < (int64_t{1} << 22) || InnerPanelRows(m, n, k) > 0) return 0;
+  if (!panels_enabled() || in_panel || m < 512 || m * n * k < kMinPanelWork || InnerPanelRows(m, n, k) > 0) return 0;
   return 256;
 }
 
@@ -98,7 +102,7 @@ int64_t InnerPanelRows(int64_t m, int64_t n, int64_t k) {
   // partials; with OpenBLAS only (the built-in kernel runs as one call).
 #if defined(TSREC_HAVE_OPENBLAS)
   // Not inside a row panel: that GEMM is a slice of one whose shape already decided against it.
-  if (!panels_enabled() || in_panel || m <= 0 || n <= 0 || k < 2048 || m * n > (int64_t{1} << 18) || m * n * k < (int64_t{1} << 22)) return 0;
+  if (!panels_enabled() || in_panel || m <= 0 || n <= 0 || k < 2048 || m * n > (int64_t{1} << 18) || m * n * k < kMinPanelWork) return 0;
   const int64_t rows = std::max<int64_t>(1024, ((k + 7) / 8 + 63) / 64 * 64);
   return rows < k ? rows : 0;
 #else

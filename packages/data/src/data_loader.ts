@@ -118,7 +118,7 @@ export class DataLoader implements AsyncIterable<Batch> {
   }
 
   /** Raw row batches in order, with an epoch marker after each epoch. */
-  private async *items(): AsyncGenerator<Item> {
+  private async *items(workerPool: WorkerPool | null): AsyncGenerator<Item> {
     const o = this.options;
     const queue: RowBatch[] = [];
     const batcher = new RowBatcher(o.batchSize, this.parquet ? this.columns : null, (rb) => queue.push(rb), (n) => this.recycler.take(n));
@@ -134,7 +134,7 @@ export class DataLoader implements AsyncIterable<Batch> {
       for (const fi of order) {
         if (this.parquet) {
           const pf = this.parquetFiles[fi];
-          const pool = o.parquetDecodeInWorkers ? this.pool : null;
+          const pool = o.parquetDecodeInWorkers ? workerPool : null;
           // parquetDecodeInWorkers: row groups decode in the workers, several at a time, ahead of the one being pushed.
           const rows = pool
             ? pushParquetRows(pf, fi, this.columns, sink, (start, n) => pool.decodeParquet(pf.path, this.columns, start, n), 2 * (o.numWorkers ?? 1))
@@ -157,12 +157,15 @@ export class DataLoader implements AsyncIterable<Batch> {
     const policy = o.badDataPolicy ?? 'fail';
     const spec = { columns: this.columns, files: this.files, format: this.format };
     const inline = workers === 0 ? new RowFeaturizer(this.engine, spec, policy) : null;
-    if (workers > 0) this.pool = new WorkerPool(workers, { features: o.features, spec, policy, niceness: o.workerNiceness ?? DEFAULT_WORKER_NICENESS }, (b) => this.recycler.give(b));
+    // This iteration keeps its own reference: after close() (this.pool = null) its tasks are
+    // refused by the closed pool ("… pool is closed") instead of failing on a null pool.
+    const pool = workers > 0 ? new WorkerPool(workers, { features: o.features, spec, policy, niceness: o.workerNiceness ?? DEFAULT_WORKER_NICENESS }, (b) => this.recycler.give(b)) : null;
+    this.pool = pool;
     const prefetch = o.prefetch ?? 2 * workers + 2;
     const pending: { epochEnd?: number; result?: Promise<{ batch: Batch; bad: BadDataSummary }> }[] = [];
     let carry: Batch[] = [];
     let carryRows = 0;
-    const src = this.items();
+    const src = this.items(pool);
     let done = false;
     try {
       for (;;) {
@@ -176,7 +179,7 @@ export class DataLoader implements AsyncIterable<Batch> {
           const v = it.value;
           if (v.kind === 'epoch_end') pending.push({ epochEnd: v.epoch });
           else {
-            const result = inline ? Promise.resolve(inline.featurize(v.rb)) : this.pool!.run(v.rb);
+            const result = inline ? Promise.resolve(inline.featurize(v.rb)) : pool!.run(v.rb);
             result.catch(() => undefined); // awaited in order below; this only silences early rejections
             pending.push({ result });
           }

@@ -1,6 +1,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { Worker } from 'worker_threads';
 import { Batch } from './batch';
 import { DataLoader, DataLoaderOptions } from './data_loader';
 import { ByteRecycler } from './row_pipeline';
@@ -110,6 +111,26 @@ maybe('worker threads', () => {
     expect(os.getPriority()).toBe(mainBefore);
     expect(await extraAt({ ...base, workerNiceness: 5 }, 5)).toBe(2);
     expect(await extraAt({ ...base, workerNiceness: 0 }, 19)).toBe(0);
+  });
+
+  it('stop at a close message, also right after starting (no terminate() while a worker still loads its modules)', async () => {
+    const terminate = jest.spyOn(Worker.prototype, 'terminate');
+    try {
+      // The first next() starts the workers; close before they can have loaded their modules.
+      const early = new DataLoader({ ...base, numWorkers: 2 });
+      const first = early[Symbol.asyncIterator]().next();
+      await early.close();
+      await early.close(); // a second close is a no-op
+      await expect(first).rejects.toThrow(/closed/);
+      const loader = new DataLoader({ ...base, numWorkers: 2 });
+      let n = 0;
+      for await (const b of loader) n += b.batchSize;
+      expect(n).toBe(3000);
+      await loader.close();
+      expect(terminate).not.toHaveBeenCalled();
+    } finally {
+      terminate.mockRestore();
+    }
   });
 
   it('stop cleanly when the consumer breaks early', async () => {
