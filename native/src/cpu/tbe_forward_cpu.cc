@@ -37,6 +37,15 @@ inline void accum(float* __restrict out, const float* __restrict row, float w, i
 
 inline void prefetch_row(const float* row, int dim) { prefetch_span_read(row, dim * 4); }
 
+/** TSREC_TBE_LEAN=0 turns the lean walks off (for A/B measurements). */
+bool lean_forward() {
+  static const bool on = [] {
+    const char* v = std::getenv("TSREC_TBE_LEAN");
+    return !(v && std::strcmp(v, "0") == 0);
+  }();
+  return on;
+}
+
 constexpr int kMaxStreamDim = 512;
 
 /** Where one member (the feature's table or a table co-located in its rows) of a pooled feature goes. */
@@ -85,6 +94,81 @@ inline bool pool_member(const MemberSlot& m, const IdxT* idx, const float* wts, 
   return m.stream;
 }
 
+// Lean walk of one feature's bags [kb, ke) for a table without co-located members and a dim
+// the compiler can keep in registers. The generic walk costs ~60 instructions a bag (slot
+// bookkeeping, a memset call, the dim switch); with one id per bag that limits how many row
+// misses the out-of-order window holds, and the walk ran at a quarter of the rate a plain loop
+// reaches on the same rows (native/bench/NOTES.md, session 10). The arithmetic is the generic
+// walk's (accumulator from zero, `a += w * row` in index order, MEAN scaling), so the bits match.
+template <int D, bool kWeighted, typename IdxT, typename OffT>
+void pool_bags_fixed(const MemberSlot& m, const IdxT* idx, const OffT* off, const float* wts, int64_t kb, int64_t ke, int64_t b0,
+                     int64_t seg_end, bool mean) {
+  // A whole row as one GCC vector (split into registers by the compiler): plain `float a[D]`
+  // loops came out as scalar adds and lane inserts.
+  typedef float Row __attribute__((vector_size(D * 4)));
+  const float* __restrict W = m.W;
+  constexpr int kLines = D * 4 >= 64 ? D * 4 / 64 : 1;  // rows are D floats apart from a 64-byte aligned base
+  for (int64_t kk = kb; kk < ke; ++kk) {
+    const int64_t s = off[kk], e = off[kk + 1];
+    Row a = {};
+    if (!kWeighted && e == s + 1) {  // one id: the common case of one-hot features, no loop
+      if (s + kPrefetch < seg_end) {
+        const char* p = reinterpret_cast<const char*>(W + static_cast<int64_t>(idx[s + kPrefetch]) * D);
+        for (int l = 0; l < kLines; ++l) prefetch_read(p + 64 * l);
+      }
+      Row row;
+      std::memcpy(&row, W + static_cast<int64_t>(idx[s]) * D, sizeof(Row));
+      a += row;
+    } else
+    for (int64_t i = s; i < e; ++i) {
+      if (i + kPrefetch < seg_end) {
+        const char* p = reinterpret_cast<const char*>(W + static_cast<int64_t>(idx[i + kPrefetch]) * D);
+        for (int l = 0; l < kLines; ++l) prefetch_read(p + 64 * l);
+      }
+      Row row;
+      std::memcpy(&row, W + static_cast<int64_t>(idx[i]) * D, sizeof(Row));
+      if (kWeighted) a += wts[i] * row;
+      else a += row;  // == a + 1.0f * row, bit for bit
+    }
+    if (mean && e > s) a *= 1.0f / static_cast<float>(e - s);
+    float* o = m.out + (kk - b0) * m.P;
+    if constexpr (D % 16 == 0) {
+      if (m.stream) {
+        alignas(64) float buf[D];
+        std::memcpy(buf, &a, sizeof(Row));
+        stream_row(o, buf, D);
+        continue;
+      }
+    }
+    std::memcpy(o, &a, sizeof(Row));
+  }
+}
+
+/** Whether pool_bags_lean has a walk for rows of `dim` floats. */
+constexpr bool lean_dim(int dim) { return dim == 4 || dim == 8 || dim == 16 || dim == 32 || dim == 64 || dim == 128; }
+
+/** pool_bags_fixed for m's dim when it has one (returns false otherwise). */
+template <typename IdxT, typename OffT>
+bool pool_bags_lean(const MemberSlot& m, const IdxT* idx, const OffT* off, const float* wts, int64_t kb, int64_t ke, int64_t b0,
+                    int64_t seg_end, bool mean) {
+#define TSREC_LEAN_CASE(D)                                                                      \
+  case D:                                                                                       \
+    if (wts) pool_bags_fixed<D, true>(m, idx, off, wts, kb, ke, b0, seg_end, mean);             \
+    else pool_bags_fixed<D, false>(m, idx, off, wts, kb, ke, b0, seg_end, mean);                \
+    return true;
+  switch (m.dim) {
+    TSREC_LEAN_CASE(4)
+    TSREC_LEAN_CASE(8)
+    TSREC_LEAN_CASE(16)
+    TSREC_LEAN_CASE(32)
+    TSREC_LEAN_CASE(64)
+    TSREC_LEAN_CASE(128)
+    default:
+      return false;
+  }
+#undef TSREC_LEAN_CASE
+}
+
 template <typename IdxT, typename OffT>
 void forward_range(const TbeLayout& l, const TbeTables& tabs, const TbeBatch& batch, float* const* pooled, float* sequence,
                    const std::vector<int64_t>& seq_off, int64_t kb, int64_t ke, bool skip_pooled) {
@@ -125,6 +209,11 @@ void forward_range(const TbeLayout& l, const TbeTables& tabs, const TbeBatch& ba
       const int nm = static_cast<int>(slots.size());
       const MemberSlot* sl = slots.data();
       const bool mean = fc.pooling == Pooling::kMean;
+      if (nm == 1 && stride == sl[0].dim && lean_forward() && pool_bags_lean(sl[0], idx, off, wts, k, k_end, f * B, seg_end, mean)) {
+        if (sl[0].stream) stream_fence();
+        k = k_end;
+        continue;
+      }
       alignas(64) float acc[kMaxStreamDim];
       bool any_stream = false;
       for (int64_t kk = k; kk < k_end; ++kk) {
@@ -239,7 +328,22 @@ void TbeForwardCpu(const TbeLayout& l, const TbeTables& tabs, const TbeBatch& ba
     ++pooled_features;
     pooled_nnz += batch.offset(f * B + B) - batch.offset(f * B);
   }
-  if (order == TbeForwardOrder::kAuto) order = pooled_nnz <= 4 * pooled_features * B ? TbeForwardOrder::kSampleMajor : TbeForwardOrder::kFeatureMajor;
+  if (order == TbeForwardOrder::kAuto) {
+    // Feature-major when every pooled feature takes the lean walk into streamed whole lines:
+    // one table at a time keeps its page translations warm, and nothing is gained by writing
+    // output rows front to back (measured: dlrm26 forward 0.64-0.82 ms feature-major vs
+    // 1.6 ms sample-major, NOTES.md session 10). Otherwise sample-major for short bags.
+    bool lean_streamed = lean_forward();
+    for (int64_t f = 0; f < F && lean_streamed; ++f) {
+      const auto& fc = l.features[f];
+      if (fc.pooling == Pooling::kNone) continue;
+      const auto& members = l.members[fc.table];
+      const TableConfig& tc = l.tables[members[0]];
+      lean_streamed = members.size() == 1 && l.stride[fc.table] == tc.dim && lean_dim(tc.dim) && (l.pooled_dims[tc.output] * 4) % 64 == 0 &&
+                      can_stream(pooled[tc.output] + l.member_col[f][0], tc.dim);
+    }
+    order = lean_streamed || pooled_nnz > 4 * pooled_features * B ? TbeForwardOrder::kFeatureMajor : TbeForwardOrder::kSampleMajor;
+  }
   const bool sample_major = order == TbeForwardOrder::kSampleMajor && pooled_features > 0 && B > 0;
 
   auto feature_body = [&](int64_t kb, int64_t ke, int) {

@@ -120,7 +120,10 @@ Status validate_typed(const TbeLayout& l, const TbeBatch& batch) {
   if (off[0] != 0) {
     return Status::InvalidArgument("Expected offsets[0] == 0 but received " + std::to_string(static_cast<int64_t>(off[0])));
   }
-  for (int64_t k = 0; k < F * B; ++k) {
+  // Fast scan first (vectorisable); locate the culprit only on failure.
+  bool decreasing = false;
+  for (int64_t k = 0; k < F * B; ++k) decreasing |= off[k + 1] < off[k];
+  for (int64_t k = 0; decreasing && k < F * B; ++k) {
     if (off[k + 1] < off[k]) {
       std::ostringstream s;
       s << "offsets must be non-decreasing: offsets[" << k + 1 << "] = " << static_cast<int64_t>(off[k + 1]) << " is less than offsets["
