@@ -198,6 +198,70 @@ TEST_CASE(feature_and_sample_major_forwards_are_bit_identical) {
   }
 }
 
+TEST_CASE(lean_and_generic_walks_are_bit_identical) {
+  // The lean forward and backward walks (tables without co-located members read by one pooled
+  // feature of dim 4-128) against the generic walks, every optimizer with random decay,
+  // clipping and max_norm, shared tables and other dims mixed in (those stay generic), SUM and
+  // MEAN with weights and empty bags, batches below and above the thread threshold: the
+  // pooled outputs, weights and optimizer state must be equal bit for bit.
+  struct LeanGuard {
+    ~LeanGuard() { SetTbeLeanWalks(true); }
+  } guard;
+  std::mt19937_64 rng(tsrec_test::seed_from_env() + 13);
+  const int dims[] = {4, 8, 16, 32, 64, 128, 12, 20};
+  int lean_tables = 0;
+  for (int trial = 0; trial < 32; ++trial) {
+    const int T = 1 + static_cast<int>(rng() % 4);
+    std::vector<TableConfig> tables;
+    for (int t = 0; t < T; ++t) tables.push_back({"t" + std::to_string(t), 1 + static_cast<int64_t>(rng() % 3000), dims[rng() % 8], 0, 0});
+    auto features = random_features(rng, T, T + static_cast<int>(rng() % 2));
+    const OptimizerConfig o = tsrec_test::random_optimizer(trial % 4, rng);
+    const uint64_t seed = rng();
+    auto a = tsrec_test::make_cpu_collection(tables, features, o, seed), b = tsrec_test::make_cpu_collection(tables, features, o, seed);
+    CHECK(a && b);
+    const TbeLayout& l = a->layout();
+    for (int t = 0; t < T; ++t)
+      lean_tables += l.table_features[t].size() == 1 && l.features[l.table_features[t][0]].pooling != Pooling::kNone && l.tables[t].dim != 12 &&
+                     l.tables[t].dim != 20;
+    for (int step = 1; step <= 3; ++step) {
+      BatchSpec s;
+      s.B = trial % 4 == 0 ? 1 + static_cast<int64_t>(rng() % 8) : 300 + static_cast<int64_t>(rng() % 900);
+      s.max_bag = trial % 5 == 4 ? 20 : 1 + static_cast<int>(rng() % 3);
+      s.int64_indices = rng() % 2;
+      s.int64_offsets = rng() % 2;
+      s.weighted = rng() % 2;
+      RandomBatch rb;
+      make_batch(l, s, rng, &rb);
+      const int64_t P = l.pooled_dim * s.B, S = SequenceOutputSize(l, rb.batch);
+      auto pa = HostBuffer::Allocate(P + 1), pb = HostBuffer::Allocate(P + 1);  // 64-byte aligned
+      float* oa = pa->data() + (trial % 3 == 2);  // every third trial: unaligned (no streaming stores)
+      float* ob = pb->data() + (trial % 3 == 2);
+      std::vector<float> sa(S, -1.f), sb(S, -2.f), gp(P), gs(S);
+      SetTbeLeanWalks(true);
+      CHECK(a->Forward(rb.batch, oa, sa.data()).ok());
+      SetTbeLeanWalks(false);
+      CHECK(b->Forward(rb.batch, ob, sb.data()).ok());
+      CHECK_MSG(std::memcmp(oa, ob, sizeof(float) * P) == 0, "trial %d step %d: pooled outputs differ", trial, step);
+      CHECK_MSG(std::memcmp(sa.data(), sb.data(), sizeof(float) * S) == 0, "trial %d step %d: sequence outputs differ", trial, step);
+      for (auto& v : gp) v = std::uniform_real_distribution<float>(-0.2f, 0.2f)(rng);
+      for (auto& v : gs) v = std::uniform_real_distribution<float>(-0.2f, 0.2f)(rng);
+      SetTbeLeanWalks(true);
+      CHECK(a->BackwardAndUpdate(rb.batch, gp.data(), gs.data(), 0.05f).ok());
+      SetTbeLeanWalks(false);
+      CHECK(b->BackwardAndUpdate(rb.batch, gp.data(), gs.data(), 0.05f).ok());
+      for (int t = 0; t < T; ++t) {
+        for (int k = kWeights; k < a->num_states(); ++k) {
+          const auto& x = a->buffer(t, k);
+          const auto& y = b->buffer(t, k);
+          CHECK_MSG(std::memcmp(x->data(), y->data(), sizeof(float) * x->size()) == 0, "trial %d step %d (%s): table %d buffer %d differs", trial,
+                    step, optim_name(o.type), t, k);
+        }
+      }
+    }
+  }
+  CHECK_MSG(lean_tables >= 16, "only %d tables took the lean walks", lean_tables);
+}
+
 TEST_CASE(edge_cases) {
   std::mt19937_64 rng(tsrec_test::seed_from_env() + 2);
   // one-row table, every id duplicated, B = 1, T = 1

@@ -35,11 +35,20 @@ struct TbeBackwardWorkspace {
 /**
  * Order in which the forward visits the pooled bags: feature after feature (each feature's
  * slot of every output row), or sample after sample (each output row front to back; the
- * default for one-hot-ish bags). Both give bit-identical outputs; kAuto picks by mean bag
- * length, TSREC_TBE_FORWARD_ORDER=feature|sample forces one (ForwardOrderFromEnv).
+ * default for one-hot-ish bags). Both give bit-identical outputs; kAuto picks feature-major
+ * when every pooled slot takes the lean walk into a streamed output, else by mean bag length; TSREC_TBE_FORWARD_ORDER=feature|sample forces one (ForwardOrderFromEnv).
  */
 enum class TbeForwardOrder { kAuto, kFeatureMajor, kSampleMajor };
 TbeForwardOrder ForwardOrderFromEnv();
+
+/**
+ * Whether tables without co-located members, read by one feature of a common dim (4-128, a
+ * power of two), take the lean forward/backward walks (the default) or the generic ones. Both
+ * give the same bits; the switch exists for tests and A/B measurements (TSREC_TBE_LEAN=0 sets
+ * the initial value to off).
+ */
+bool TbeLeanWalks();
+void SetTbeLeanWalks(bool on);
 
 /** Pooled/sequence forward. */
 void TbeForwardCpu(const TbeLayout& l, const TbeTables& tabs, const TbeBatch& batch, float* const* pooled, float* sequence, ThreadPool& pool,

@@ -7,6 +7,7 @@
 //      then applies the optimizer rule. Each row belongs to one run, so there are no races and
 //      the result does not depend on the number of threads.
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 
 #include "tsrec/prefetch.h"
@@ -17,6 +18,7 @@ namespace tsrec {
 namespace {
 
 constexpr int64_t kPrefetchSlots = 16;  // sorted slots ahead; see native/bench/NOTES.md
+
 
 int bits_for(int64_t rows) {
   int b = 0;
@@ -98,7 +100,7 @@ inline float lane_sum(const float* x, int dim, F f) {
   int d = 0;
   for (; d + 16 <= dim; d += 16)
     for (int l = 0; l < 16; ++l) acc[l] += f(x[d + l]);
-  for (int l = 0; d < dim; ++d, ++l) acc[l] += f(x[d]);
+  for (int l = 0; d < dim && l < 16; ++d, ++l) acc[l] += f(x[d]);  // dim % 16 values
   for (int w = 8; w >= 1; w /= 2)
     for (int l = 0; l < w; ++l) acc[l] += acc[l + w];
   return acc[0];
@@ -110,6 +112,116 @@ inline bool run_starts_at(const TbeBackwardWorkspace& ws, int64_t j) {
   if ((ws.keys[j] >> 32) != (ws.keys[j - 1] >> 32)) return true;
   auto it = std::upper_bound(ws.table_begin.begin(), ws.table_begin.end(), j - 1);
   return *it == j;  // slot j is the first of the next table
+}
+
+// Lean walk of one table's sorted slots [jb, je) (run boundaries) for the common case: no
+// co-located members, one pooled feature reading the table, a dim the compiler unrolls. The
+// generic walk spends ~100 instructions a slot on bookkeeping (feature lookup, member loop,
+// a memset call) and its prefetch of each slot does the same again; that bounded how many row
+// misses were in flight. Same arithmetic, same order as the generic walk: bit-identical.
+template <typename Rule, int D, bool kPlain, typename OffT>
+void walk_table_lean(const TbeLayout& l, const TbeTables& tabs, const OptimizerConfig& oc, const OptimStep& p, const TbeBatch& batch,
+                     const float* const* grad_pooled, const TbeBackwardWorkspace& ws, int t, int64_t jb, int64_t je) {
+  const auto* off = static_cast<const OffT*>(batch.offsets);
+  const float* wts = batch.weights;
+  const int64_t B = batch.batch_size;
+  const float clip = oc.max_gradient;
+  const int64_t f = l.table_features[t][0];
+  const bool mean = l.features[f].pooling == Pooling::kMean;
+  const int o = l.tables[t].output;
+  const int64_t P = l.pooled_dims[o];
+  const float* G = grad_pooled[o] + l.member_col[f][0];
+  const OffT* foff = off + f * B;
+  float* const W = tabs.weights[t];
+  const int n_states = elem_states(oc.type);
+  float* const S0 = n_states > 0 ? tabs.state[t][0] : nullptr;
+  float* const S1 = n_states > 1 ? tabs.state[t][1] : nullptr;
+  float* const RS = has_row_state(oc.type) ? tabs.state[t][0] : nullptr;
+  const uint64_t* keys = ws.keys.data();
+  const int32_t* bag_of = ws.bag_of.data();
+  constexpr int kLines = D * 4 >= 64 ? D * 4 / 64 : 1;
+  auto prefetch_slot = [&](int64_t q) {
+    const int64_t row = static_cast<int64_t>(keys[q] >> 32);
+    const int64_t i = static_cast<int64_t>(keys[q] & 0xffffffffu);
+    const char* w = reinterpret_cast<const char*>(W + row * D);
+    for (int k = 0; k < kLines; ++k) prefetch_write(w + 64 * k);
+    if (RS) prefetch_write(RS + row);
+    if (S0) prefetch_span_write(S0 + row * D, D * 4);
+    if (S1) prefetch_span_write(S1 + row * D, D * 4);
+    prefetch_span_read(G + static_cast<int64_t>(bag_of[i]) * P, D * 4);
+  };
+  OptimStep ps = p;
+  ps.inv_dim = 1.0f / static_cast<float>(D);
+  int64_t pf = jb;
+  for (int64_t j = jb; j < je;) {
+    const uint64_t row_key = keys[j] >> 32;
+    const int64_t row = static_cast<int64_t>(row_key);
+    int64_t jend = j + 1;
+    while (jend < je && (keys[jend] >> 32) == row_key) ++jend;
+    for (const int64_t pf_end = std::min<int64_t>(je, jend + kPrefetchSlots); pf < pf_end; ++pf) prefetch_slot(pf);
+    alignas(64) float g[D];
+    for (int d = 0; d < D; ++d) g[d] = 0.0f;
+    for (int64_t q = j; q < jend; ++q) {
+      const int64_t i = static_cast<int64_t>(keys[q] & 0xffffffffu);
+      const int64_t b = bag_of[i];
+      const float* src = G + b * P;
+      if (kPlain) {
+        for (int d = 0; d < D; ++d) g[d] += 1.0f * src[d];  // == generic's scale 1, no clip
+      } else {
+        float scale = wts ? wts[i] : 1.0f;
+        if (mean) scale /= static_cast<float>(foff[b + 1] - foff[b]);
+        for (int d = 0; d < D; ++d) g[d] += scale * clip_grad(src[d], clip);
+      }
+    }
+    float* w = W + row * D;
+    float* s0 = S0 ? S0 + row * D : nullptr;
+    float* s1 = S1 ? S1 + row * D : nullptr;
+    float* row_state = RS ? RS + row : nullptr;
+    for (int d = 0; d < D; ++d) g[d] = decayed_grad(ps, g[d], w[d]);
+    const float sum = Rule::kRowReduce ? lane_sum(g, D, [](float v) { return Rule::row_term(v); }) : 0.0f;
+    const RowCtx ctx = Rule::precompute(ps, row_state, sum);
+    for (int d = 0; d < D; ++d) {
+      const float w_old = w[d];
+      w[d] = Rule::update(ps, ctx, w_old, g[d], s0 ? s0 + d : nullptr, s1 ? s1 + d : nullptr) - decoupled_decay(ps, w_old);
+    }
+    if (ps.max_norm > 0.0f) {
+      const float norm_scale = max_norm_scale(ps, lane_sum(w, D, [](float v) { return v * v; }));
+      if (norm_scale != 1.0f)
+        for (int d = 0; d < D; ++d) w[d] *= norm_scale;
+    }
+    j = jend;
+  }
+}
+
+/** Whether table t's runs can take walk_table_lean (see there). */
+bool lean_table(const TbeLayout& l, int t) {
+  if (l.members[t].size() != 1 || l.table_features[t].size() != 1 || l.stride[t] != l.tables[t].dim) return false;
+  if (l.features[l.table_features[t][0]].pooling == Pooling::kNone) return false;
+  const int d = l.tables[t].dim;
+  return d == 4 || d == 8 || d == 16 || d == 32 || d == 64 || d == 128;
+}
+
+/** walk_table_lean for table t's dim (lean_table(l, t) holds). */
+template <typename Rule, typename OffT>
+void walk_table_lean_any(const TbeLayout& l, const TbeTables& tabs, const OptimizerConfig& oc, const OptimStep& p, const TbeBatch& batch,
+                         const float* const* grad_pooled, const TbeBackwardWorkspace& ws, int t, int64_t jb, int64_t je) {
+  const bool plain = !batch.weights && oc.max_gradient <= 0.0f && l.features[l.table_features[t][0]].pooling == Pooling::kSum;
+#define TSREC_LEAN_BWD(D)                                                                                     \
+  case D:                                                                                                     \
+    if (plain) walk_table_lean<Rule, D, true, OffT>(l, tabs, oc, p, batch, grad_pooled, ws, t, jb, je);       \
+    else walk_table_lean<Rule, D, false, OffT>(l, tabs, oc, p, batch, grad_pooled, ws, t, jb, je);            \
+    return;
+  switch (l.tables[t].dim) {
+    TSREC_LEAN_BWD(4)
+    TSREC_LEAN_BWD(8)
+    TSREC_LEAN_BWD(16)
+    TSREC_LEAN_BWD(32)
+    TSREC_LEAN_BWD(64)
+    TSREC_LEAN_BWD(128)
+    default:
+      return;
+  }
+#undef TSREC_LEAN_BWD
 }
 
 template <typename Rule, typename OffT>
@@ -214,9 +326,30 @@ void update_rows(const TbeLayout& l, const TbeTables& tabs, const OptimizerConfi
     }
   };
 
+  // Table segments of [jb, je) that can take the lean walk do; the rest takes the generic one.
+  const bool lean = TbeLeanWalks();
+  auto walk_range = [&](int64_t jb, int64_t je, int tid) {
+    if (!lean) return walk(jb, je, tid);
+    int64_t j = jb;
+    int t = static_cast<int>(std::upper_bound(tb.begin(), tb.end(), jb) - tb.begin()) - 1;
+    while (j < je) {
+      while (j >= tb[t + 1]) ++t;
+      // Consecutive tables for the same walk are gathered into one generic call.
+      int64_t e = std::min<int64_t>(je, tb[t + 1]);
+      if (lean_table(l, t)) {
+        walk_table_lean_any<Rule, OffT>(l, tabs, oc, p, batch, grad_pooled, ws, t, j, e);
+      } else {
+        int u = t;
+        while (e < je && !lean_table(l, u + 1)) e = std::min<int64_t>(je, tb[++u + 1]);
+        walk(j, e, tid);
+      }
+      j = e;
+    }
+  };
+
   const int nt = nnz < 512 ? 1 : pool.num_threads();
   if (nt == 1) {
-    walk(0, nnz, 0);
+    walk_range(0, nnz, 0);
     return;
   }
   // Equal slices of slots, each moved forward to the next run start (a row never splits), handed
@@ -230,7 +363,7 @@ void update_rows(const TbeLayout& l, const TbeTables& tabs, const OptimizerConfi
     ws.slice_begin[s] = j;
   }
   pool.parallel_for_dynamic(ns, 1, [&](int64_t sb, int64_t se, int tid) {
-    for (int64_t s = sb; s < se; ++s) walk(ws.slice_begin[s], std::max(ws.slice_begin[s], ws.slice_begin[s + 1]), tid);
+    for (int64_t s = sb; s < se; ++s) walk_range(ws.slice_begin[s], std::max(ws.slice_begin[s], ws.slice_begin[s + 1]), tid);
   });
 }
 

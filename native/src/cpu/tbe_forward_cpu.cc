@@ -3,6 +3,7 @@
 // compiler keeps a whole row in vector registers; pooled rows streamed out with non-temporal
 // stores when the output is 64-byte aligned (see alignedFloat32Array in @tsrec/native).
 #include <algorithm>
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
 
@@ -37,14 +38,14 @@ inline void accum(float* __restrict out, const float* __restrict row, float w, i
 
 inline void prefetch_row(const float* row, int dim) { prefetch_span_read(row, dim * 4); }
 
-/** TSREC_TBE_LEAN=0 turns the lean walks off (for A/B measurements). */
-bool lean_forward() {
-  static const bool on = [] {
+std::atomic<bool>& lean_flag() {
+  static std::atomic<bool> on{[] {
     const char* v = std::getenv("TSREC_TBE_LEAN");
     return !(v && std::strcmp(v, "0") == 0);
-  }();
+  }()};
   return on;
 }
+bool lean_forward() { return lean_flag().load(std::memory_order_relaxed); }
 
 constexpr int kMaxStreamDim = 512;
 
@@ -302,6 +303,9 @@ void forward_samples(const SamplePlan& plan, const TbeBatch& batch, int64_t sb, 
 }
 
 }  // namespace
+
+bool TbeLeanWalks() { return lean_forward(); }
+void SetTbeLeanWalks(bool on) { lean_flag().store(on, std::memory_order_relaxed); }
 
 TbeForwardOrder ForwardOrderFromEnv() {
   const char* v = std::getenv("TSREC_TBE_FORWARD_ORDER");
