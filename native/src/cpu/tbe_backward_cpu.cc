@@ -114,66 +114,39 @@ inline bool run_starts_at(const TbeBackwardWorkspace& ws, int64_t j) {
   return *it == j;  // slot j is the first of the next table
 }
 
-// Lean walk of one table's sorted slots [jb, je) (run boundaries) for the common case: no
-// co-located members, one pooled feature reading the table, a dim the compiler unrolls. The
-// generic walk spends ~100 instructions a slot on bookkeeping (feature lookup, member loop,
-// a memset call) and its prefetch of each slot does the same again; that bounded how many row
-// misses were in flight. Same arithmetic, same order as the generic walk: bit-identical.
-template <typename Rule, int D, bool kPlain, typename OffT>
-void walk_table_lean(const TbeLayout& l, const TbeTables& tabs, const OptimizerConfig& oc, const OptimStep& p, const TbeBatch& batch,
-                     const float* const* grad_pooled, const TbeBackwardWorkspace& ws, int t, int64_t jb, int64_t je) {
-  const auto* off = static_cast<const OffT*>(batch.offsets);
-  const float* wts = batch.weights;
-  const int64_t B = batch.batch_size;
-  const float clip = oc.max_gradient;
-  const int64_t f = l.table_features[t][0];
-  const bool mean = l.features[f].pooling == Pooling::kMean;
-  const int o = l.tables[t].output;
-  const int64_t P = l.pooled_dims[o];
-  const float* G = grad_pooled[o] + l.member_col[f][0];
-  const OffT* foff = off + f * B;
-  float* const W = tabs.weights[t];
-  const int n_states = elem_states(oc.type);
-  float* const S0 = n_states > 0 ? tabs.state[t][0] : nullptr;
-  float* const S1 = n_states > 1 ? tabs.state[t][1] : nullptr;
-  float* const RS = has_row_state(oc.type) ? tabs.state[t][0] : nullptr;
-  const uint64_t* keys = ws.keys.data();
-  const int32_t* bag_of = ws.bag_of.data();
-  constexpr int kLines = D * 4 >= 64 ? D * 4 / 64 : 1;
-  auto prefetch_slot = [&](int64_t q) {
-    const int64_t row = static_cast<int64_t>(keys[q] >> 32);
-    const int64_t i = static_cast<int64_t>(keys[q] & 0xffffffffu);
-    const char* w = reinterpret_cast<const char*>(W + row * D);
-    for (int k = 0; k < kLines; ++k) prefetch_write(w + 64 * k);
+// Lean walk of one table's sorted slots [jb, je) (run boundaries) for the common cases: one
+// pooled feature reads the table, whose rows hold only it (DG == 0) or it and one co-located
+// table of dim DG (DeepFM's deep and wide tables), dims the compiler unrolls. The generic walk
+// spends ~100 instructions a slot on bookkeeping (feature lookup, member loop, a memset call)
+// and its prefetch of each slot does the same again; that bounded how many row misses were in
+// flight. Same arithmetic, same order per member as the generic walk: bit-identical.
+template <int D>
+struct LeanMember {
+  float* W;           // weights of row 0 (rows `stride` floats apart)
+  float* S0;          // element states (rows D apart) or null
+  float* S1;
+  float* RS;          // row state or null
+  const float* G;     // dL/dpooled of sample 0, this member's columns (samples P apart)
+  int64_t P;
+
+  LeanMember(const TbeLayout& l, const TbeTables& tabs, const OptimizerConfig& oc, const float* const* grad_pooled, int m, int64_t f, int mi) {
+    const int n_states = elem_states(oc.type);
+    W = tabs.weights[m];
+    S0 = n_states > 0 ? tabs.state[m][0] : nullptr;
+    S1 = n_states > 1 ? tabs.state[m][1] : nullptr;
+    RS = has_row_state(oc.type) ? tabs.state[m][0] : nullptr;
+    const int o = l.tables[m].output;
+    P = l.pooled_dims[o];
+    G = grad_pooled[o] + l.member_col[f][mi];
+  }
+  void prefetch_state(int64_t row) const {
     if (RS) prefetch_write(RS + row);
     if (S0) prefetch_span_write(S0 + row * D, D * 4);
     if (S1) prefetch_span_write(S1 + row * D, D * 4);
-    prefetch_span_read(G + static_cast<int64_t>(bag_of[i]) * P, D * 4);
-  };
-  OptimStep ps = p;
-  ps.inv_dim = 1.0f / static_cast<float>(D);
-  int64_t pf = jb;
-  for (int64_t j = jb; j < je;) {
-    const uint64_t row_key = keys[j] >> 32;
-    const int64_t row = static_cast<int64_t>(row_key);
-    int64_t jend = j + 1;
-    while (jend < je && (keys[jend] >> 32) == row_key) ++jend;
-    for (const int64_t pf_end = std::min<int64_t>(je, jend + kPrefetchSlots); pf < pf_end; ++pf) prefetch_slot(pf);
-    alignas(64) float g[D];
-    for (int d = 0; d < D; ++d) g[d] = 0.0f;
-    for (int64_t q = j; q < jend; ++q) {
-      const int64_t i = static_cast<int64_t>(keys[q] & 0xffffffffu);
-      const int64_t b = bag_of[i];
-      const float* src = G + b * P;
-      if (kPlain) {
-        for (int d = 0; d < D; ++d) g[d] += 1.0f * src[d];  // == generic's scale 1, no clip
-      } else {
-        float scale = wts ? wts[i] : 1.0f;
-        if (mean) scale /= static_cast<float>(foff[b + 1] - foff[b]);
-        for (int d = 0; d < D; ++d) g[d] += scale * clip_grad(src[d], clip);
-      }
-    }
-    float* w = W + row * D;
+  }
+  template <typename Rule>
+  void update(const OptimStep& ps, int64_t row, int64_t stride, float* g) const {
+    float* w = W + row * stride;
     float* s0 = S0 ? S0 + row * D : nullptr;
     float* s1 = S1 ? S1 + row * D : nullptr;
     float* row_state = RS ? RS + row : nullptr;
@@ -189,27 +162,101 @@ void walk_table_lean(const TbeLayout& l, const TbeTables& tabs, const OptimizerC
       if (norm_scale != 1.0f)
         for (int d = 0; d < D; ++d) w[d] *= norm_scale;
     }
+  }
+};
+
+template <typename Rule, int D, int DG, bool kPlain, typename OffT>
+void walk_table_lean(const TbeLayout& l, const TbeTables& tabs, const OptimizerConfig& oc, const OptimStep& p, const TbeBatch& batch,
+                     const float* const* grad_pooled, const TbeBackwardWorkspace& ws, int t, int64_t jb, int64_t je) {
+  const auto* off = static_cast<const OffT*>(batch.offsets);
+  const float* wts = batch.weights;
+  const int64_t B = batch.batch_size;
+  const float clip = oc.max_gradient;
+  const int64_t f = l.table_features[t][0];
+  const bool mean = l.features[f].pooling == Pooling::kMean;
+  const OffT* foff = off + f * B;
+  const int64_t stride = l.stride[t];  // D + DG
+  const LeanMember<D> host(l, tabs, oc, grad_pooled, t, f, 0);
+  const LeanMember<DG == 0 ? 4 : DG> guest(l, tabs, oc, grad_pooled, DG == 0 ? t : l.members[t][DG == 0 ? 0 : 1], f, DG == 0 ? 0 : 1);
+  const uint64_t* keys = ws.keys.data();
+  const int32_t* bag_of = ws.bag_of.data();
+  auto prefetch_slot = [&](int64_t q) {
+    const int64_t row = static_cast<int64_t>(keys[q] >> 32);
+    const int64_t i = static_cast<int64_t>(keys[q] & 0xffffffffu);
+    const int64_t b = bag_of[i];
+    prefetch_span_write(host.W + row * stride, static_cast<int>(stride) * 4);
+    host.prefetch_state(row);
+    prefetch_span_read(host.G + b * host.P, D * 4);
+    if (DG > 0) {
+      guest.prefetch_state(row);
+      prefetch_span_read(guest.G + b * guest.P, DG * 4);
+    }
+  };
+  OptimStep ps = p;
+  OptimStep psg = p;
+  ps.inv_dim = 1.0f / static_cast<float>(D);
+  psg.inv_dim = 1.0f / static_cast<float>(DG == 0 ? 1 : DG);
+  int64_t pf = jb;
+  for (int64_t j = jb; j < je;) {
+    const uint64_t row_key = keys[j] >> 32;
+    const int64_t row = static_cast<int64_t>(row_key);
+    int64_t jend = j + 1;
+    while (jend < je && (keys[jend] >> 32) == row_key) ++jend;
+    for (const int64_t pf_end = std::min<int64_t>(je, jend + kPrefetchSlots); pf < pf_end; ++pf) prefetch_slot(pf);
+    alignas(64) float g[D];
+    alignas(64) float gg[DG == 0 ? 4 : DG];
+    for (int d = 0; d < D; ++d) g[d] = 0.0f;
+    for (int d = 0; d < DG; ++d) gg[d] = 0.0f;
+    for (int64_t q = j; q < jend; ++q) {
+      const int64_t i = static_cast<int64_t>(keys[q] & 0xffffffffu);
+      const int64_t b = bag_of[i];
+      const float* src = host.G + b * host.P;
+      const float* srcg = guest.G + b * guest.P;
+      if (kPlain) {  // == the generic walk's scale 1, no clip
+        for (int d = 0; d < D; ++d) g[d] += 1.0f * src[d];
+        for (int d = 0; d < DG; ++d) gg[d] += 1.0f * srcg[d];
+      } else {
+        float scale = wts ? wts[i] : 1.0f;
+        if (mean) scale /= static_cast<float>(foff[b + 1] - foff[b]);
+        for (int d = 0; d < D; ++d) g[d] += scale * clip_grad(src[d], clip);
+        for (int d = 0; d < DG; ++d) gg[d] += scale * clip_grad(srcg[d], clip);
+      }
+    }
+    host.template update<Rule>(ps, row, stride, g);
+    if (DG > 0) guest.template update<Rule>(psg, row, stride, gg);
     j = jend;
   }
 }
 
+constexpr bool lean_dim(int d) { return d == 4 || d == 8 || d == 16 || d == 32 || d == 64 || d == 128; }
+
 /** Whether table t's runs can take walk_table_lean (see there). */
 bool lean_table(const TbeLayout& l, int t) {
-  if (l.members[t].size() != 1 || l.table_features[t].size() != 1 || l.stride[t] != l.tables[t].dim) return false;
+  const auto& members = l.members[t];
+  if (members.empty() || members.size() > 2 || l.table_features[t].size() != 1) return false;
   if (l.features[l.table_features[t][0]].pooling == Pooling::kNone) return false;
   const int d = l.tables[t].dim;
-  return d == 4 || d == 8 || d == 16 || d == 32 || d == 64 || d == 128;
+  if (!lean_dim(d)) return false;
+  if (members.size() == 1) return l.stride[t] == d;
+  const int g = members[1];
+  return l.tables[g].dim == 4 && l.stride[t] == d + 4 && l.row_offset[t] == 0 && l.row_offset[g] == d;
 }
 
-/** walk_table_lean for table t's dim (lean_table(l, t) holds). */
+/** walk_table_lean for table t's dims (lean_table(l, t) holds). */
 template <typename Rule, typename OffT>
 void walk_table_lean_any(const TbeLayout& l, const TbeTables& tabs, const OptimizerConfig& oc, const OptimStep& p, const TbeBatch& batch,
                          const float* const* grad_pooled, const TbeBackwardWorkspace& ws, int t, int64_t jb, int64_t je) {
   const bool plain = !batch.weights && oc.max_gradient <= 0.0f && l.features[l.table_features[t][0]].pooling == Pooling::kSum;
-#define TSREC_LEAN_BWD(D)                                                                                     \
-  case D:                                                                                                     \
-    if (plain) walk_table_lean<Rule, D, true, OffT>(l, tabs, oc, p, batch, grad_pooled, ws, t, jb, je);       \
-    else walk_table_lean<Rule, D, false, OffT>(l, tabs, oc, p, batch, grad_pooled, ws, t, jb, je);            \
+  const bool guest = l.members[t].size() == 2;
+#define TSREC_LEAN_BWD(D)                                                                                            \
+  case D:                                                                                                            \
+    if (guest) {                                                                                                     \
+      if (plain) walk_table_lean<Rule, D, 4, true, OffT>(l, tabs, oc, p, batch, grad_pooled, ws, t, jb, je);         \
+      else walk_table_lean<Rule, D, 4, false, OffT>(l, tabs, oc, p, batch, grad_pooled, ws, t, jb, je);              \
+    } else {                                                                                                         \
+      if (plain) walk_table_lean<Rule, D, 0, true, OffT>(l, tabs, oc, p, batch, grad_pooled, ws, t, jb, je);         \
+      else walk_table_lean<Rule, D, 0, false, OffT>(l, tabs, oc, p, batch, grad_pooled, ws, t, jb, je);              \
+    }                                                                                                                \
     return;
   switch (l.tables[t].dim) {
     TSREC_LEAN_BWD(4)
