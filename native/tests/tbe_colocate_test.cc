@@ -402,69 +402,80 @@ int main() {
 
 TEST_CASE(colocated_lean_walks_match_generic_walks) {
   // DeepFM's layout: each host (dims 4-64) carries one dim-4 guest in its rows, deep columns
-  // to output 0 and wide columns to output 1, one feature per host (SUM or MEAN), plus a
-  // dim-12 host that stays on the generic walk. The lean backward (host + guest in one walk)
-  // must give the generic walk's weights and state bit for bit, every optimizer.
+  // to output 0 and wide columns to output 1, one feature per host (SUM or MEAN); the second
+  // layout adds a dim-12 host that stays on the generic walks. The lean walks (host + guest in
+  // one pass; forward in every order) must give the generic walks' outputs, weights and state
+  // bit for bit, every optimizer.
   struct LeanGuard {
     ~LeanGuard() { SetTbeLeanWalks(true); }
   } guard;
   std::mt19937_64 rng(tsrec_test::seed_from_env() ^ 0x1EA4);
   const int host_dims[] = {16, 8, 32, 4, 64, 12};
-  std::vector<TableConfig> tables;
-  std::vector<FeatureConfig> features;
-  for (int h = 0; h < 6; ++h) {
-    TableConfig c;
-    c.name = "h" + std::to_string(h);
-    c.rows = 50 + static_cast<int64_t>(rng() % 2000);
-    c.dim = host_dims[h];
-    tables.push_back(c);
-    features.push_back({"f" + std::to_string(h), static_cast<int32_t>(2 * h), h % 2 ? Pooling::kMean : Pooling::kSum});
-    TableConfig g = c;
-    g.name = c.name + "_wide";
-    g.dim = 4;
-    g.host = 2 * h;
-    g.output = 1;
-    tables.push_back(g);
-  }
-  for (int opt = 0; opt < 4; ++opt) {
-    const OptimizerConfig o = tsrec_test::random_optimizer(opt, rng);
-    const uint64_t seed = rng();
-    auto lean = tsrec_test::make_cpu_collection(tables, features, o, seed), generic = tsrec_test::make_cpu_collection(tables, features, o, seed);
-    CHECK(lean && generic);
-    const TbeLayout& l = lean->layout();
-    CHECK(l.num_outputs() == 2);
-    for (int step = 1; step <= 3; ++step) {
-      BatchSpec s;
-      s.B = step == 1 ? 5 : 700;
-      s.max_bag = step == 3 ? 6 : 2;
-      s.int64_indices = rng() % 2;
-      s.int64_offsets = rng() % 2;
-      s.weighted = rng() % 2;
-      RandomBatch rb;
-      make_batch(l, s, rng, &rb);
-      std::vector<std::vector<float>> pa(2), pb(2), gp(2);
-      std::vector<float*> pap, pbp;
-      std::vector<const float*> gpp;
-      for (int out = 0; out < 2; ++out) {
-        pa[out].assign(s.B * l.pooled_dims[out], -7.f);
-        pb[out].assign(s.B * l.pooled_dims[out], -9.f);
-        gp[out].resize(s.B * l.pooled_dims[out]);
-        for (auto& v : gp[out]) v = std::uniform_real_distribution<float>(-0.2f, 0.2f)(rng);
-        pap.push_back(pa[out].data());
-        pbp.push_back(pb[out].data());
-        gpp.push_back(gp[out].data());
+  for (int hosts : {5, 6}) {
+    std::vector<TableConfig> tables;
+    std::vector<FeatureConfig> features;
+    for (int h = 0; h < hosts; ++h) {
+      TableConfig c;
+      c.name = "h" + std::to_string(h);
+      c.rows = 50 + static_cast<int64_t>(rng() % 2000);
+      c.dim = host_dims[h];
+      tables.push_back(c);
+      features.push_back({"f" + std::to_string(h), static_cast<int32_t>(2 * h), h % 2 ? Pooling::kMean : Pooling::kSum});
+      TableConfig g = c;
+      g.name = c.name + "_wide";
+      g.dim = 4;
+      g.host = 2 * h;
+      g.output = 1;
+      tables.push_back(g);
+    }
+    for (int opt = 0; opt < 4; ++opt) {
+      const OptimizerConfig o = tsrec_test::random_optimizer(opt, rng);
+      const uint64_t seed = rng();
+      auto lean = tsrec_test::make_cpu_collection(tables, features, o, seed), generic = tsrec_test::make_cpu_collection(tables, features, o, seed);
+      CHECK(lean && generic);
+      const TbeLayout& l = lean->layout();
+      CHECK(l.num_outputs() == 2);
+      for (int step = 1; step <= 3; ++step) {
+        BatchSpec s;
+        s.B = step == 1 ? 5 : 700;
+        s.max_bag = step == 3 ? 6 : 2;
+        s.int64_indices = rng() % 2;
+        s.int64_offsets = rng() % 2;
+        s.weighted = rng() % 2;
+        RandomBatch rb;
+        make_batch(l, s, rng, &rb);
+        // Outputs: [order][output]; order 0 the collection's own (auto) choice, 1-3 forced.
+        std::vector<std::vector<float>> pa(8), gp(2);
+        std::vector<std::vector<float*>> pap(4);
+        std::vector<float*> pbp;
+        std::vector<float> pb0(s.B * l.pooled_dims[0], -9.f), pb1(s.B * l.pooled_dims[1], -9.f);
+        pbp = {pb0.data(), pb1.data()};
+        std::vector<const float*> gpp;
+        for (int out = 0; out < 2; ++out) {
+          for (int ord = 0; ord < 4; ++ord) {
+            pa[2 * ord + out].assign(s.B * l.pooled_dims[out], -7.f);
+            pap[ord].push_back(pa[2 * ord + out].data());
+          }
+          gp[out].resize(s.B * l.pooled_dims[out]);
+          for (auto& v : gp[out]) v = std::uniform_real_distribution<float>(-0.2f, 0.2f)(rng);
+          gpp.push_back(gp[out].data());
+        }
+        SetTbeLeanWalks(true);
+        CHECK(lean->Forward(rb.batch, pap[0].data(), 2, nullptr).ok());
+        const TbeForwardOrder orders[] = {TbeForwardOrder::kFeatureMajor, TbeForwardOrder::kSampleMajor, TbeForwardOrder::kBlocked};
+        for (int ord = 1; ord < 4; ++ord) TbeForwardCpu(l, lean->tables(), rb.batch, pap[ord].data(), nullptr, ThreadPool::global(), orders[ord - 1]);
+        CHECK(lean->BackwardAndUpdate(rb.batch, gpp.data(), 2, nullptr, 0.05f).ok());
+        SetTbeLeanWalks(false);
+        CHECK(generic->Forward(rb.batch, pbp.data(), 2, nullptr).ok());
+        CHECK(generic->BackwardAndUpdate(rb.batch, gpp.data(), 2, nullptr, 0.05f).ok());
+        for (int ord = 0; ord < 4; ++ord)
+          for (int out = 0; out < 2; ++out)
+            CHECK_MSG(std::memcmp(pa[2 * ord + out].data(), pbp[out], 4 * pa[2 * ord + out].size()) == 0, "%d hosts, %s step %d: order %d output %d differs",
+                      hosts, optim_name(o.type), step, ord, out);
+        std::string why;
+        for (int t = 0; t < lean->num_tables(); ++t)
+          CHECK_MSG(same_table(*lean, t, *generic, t, &why), "%d hosts, %s step %d, lean vs generic: %s", hosts, optim_name(o.type), step, why.c_str());
       }
-      SetTbeLeanWalks(true);
-      CHECK(lean->Forward(rb.batch, pap.data(), 2, nullptr).ok());
-      CHECK(lean->BackwardAndUpdate(rb.batch, gpp.data(), 2, nullptr, 0.05f).ok());
-      SetTbeLeanWalks(false);
-      CHECK(generic->Forward(rb.batch, pbp.data(), 2, nullptr).ok());
-      CHECK(generic->BackwardAndUpdate(rb.batch, gpp.data(), 2, nullptr, 0.05f).ok());
-      for (int out = 0; out < 2; ++out)
-        CHECK_MSG(std::memcmp(pa[out].data(), pb[out].data(), 4 * pa[out].size()) == 0, "%s step %d: output %d differs", optim_name(o.type), step, out);
-      std::string why;
-      for (int t = 0; t < lean->num_tables(); ++t)
-        CHECK_MSG(same_table(*lean, t, *generic, t, &why), "%s step %d, lean vs generic: %s", optim_name(o.type), step, why.c_str());
     }
   }
 }

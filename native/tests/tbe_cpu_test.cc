@@ -161,7 +161,7 @@ TEST_CASE(aligned_output_takes_the_streaming_store_path) {
 }
 
 TEST_CASE(feature_and_sample_major_forwards_are_bit_identical) {
-  // Both visiting orders, forced, on random layouts (NONE features included), batch sizes from
+  // The three visiting orders (feature, sample, blocks), forced, lean and generic walks, on random layouts (NONE features included), batch sizes from
   // 1 to past the pool's threshold, short and long bags, aligned (streaming) and plain outputs,
   // every index and offset type: bit-identical to each other, equal to the reference.
   std::mt19937_64 rng(tsrec_test::seed_from_env() + 11);
@@ -181,16 +181,22 @@ TEST_CASE(feature_and_sample_major_forwards_are_bit_identical) {
     RandomBatch rb;
     make_batch(l, s, rng, &rb);
     const int64_t P = l.pooled_dim * s.B, S = SequenceOutputSize(l, rb.batch);
-    auto a = HostBuffer::Allocate(P + 1), b = HostBuffer::Allocate(P + 1);  // 64-byte aligned
-    std::vector<float> ref(P), sa(S, -1.f), sb(S, -2.f), sr(S);
+    auto a = HostBuffer::Allocate(P + 1), b = HostBuffer::Allocate(P + 1), k = HostBuffer::Allocate(P + 1);  // 64-byte aligned
+    std::vector<float> ref(P), sa(S, -1.f), sb(S, -2.f), sk(S, -3.f), sr(S);
     float* pa = a->data() + (trial % 2);  // odd trials: an unaligned output (no streaming stores)
     float* pb = b->data() + (trial % 2);
-    for (int64_t i = 0; i < P; ++i) pa[i] = -5.f, pb[i] = -6.f;
+    float* pk = k->data() + (trial % 2);
+    for (int64_t i = 0; i < P; ++i) pa[i] = -5.f, pb[i] = -6.f, pk[i] = -7.f;
+    SetTbeLeanWalks(trial % 4 != 1);  // the generic walks in every fourth trial
     TbeForwardCpu(l, c->tables(), rb.batch, pa, sa.data(), ThreadPool::global(), TbeForwardOrder::kFeatureMajor);
     TbeForwardCpu(l, c->tables(), rb.batch, pb, sb.data(), ThreadPool::global(), TbeForwardOrder::kSampleMajor);
+    TbeForwardCpu(l, c->tables(), rb.batch, pk, sk.data(), ThreadPool::global(), TbeForwardOrder::kBlocked);
+    SetTbeLeanWalks(true);
     TbeForwardReference(l, c->tables(), rb.batch, ref.data(), sr.data());
-    CHECK_MSG(std::memcmp(pa, pb, sizeof(float) * P) == 0, "trial %d: pooled outputs of the two orders differ", trial);
+    CHECK_MSG(std::memcmp(pa, pb, sizeof(float) * P) == 0, "trial %d: pooled outputs of the feature and sample orders differ", trial);
+    CHECK_MSG(std::memcmp(pa, pk, sizeof(float) * P) == 0, "trial %d: pooled outputs of the feature and blocked orders differ", trial);
     CHECK_MSG(std::memcmp(sa.data(), sb.data(), sizeof(float) * S) == 0, "trial %d: sequence outputs of the two orders differ", trial);
+    CHECK_MSG(std::memcmp(sa.data(), sk.data(), sizeof(float) * S) == 0, "trial %d: sequence outputs of the blocked order differ", trial);
     int64_t m = first_mismatch(pb, ref.data(), P, 1e-5f, 1e-5f);
     CHECK_MSG(m < 0, "trial %d: pooled[%ld] %g vs reference %g", trial, (long)m, pb[m], ref[m]);
     m = first_mismatch(sb.data(), sr.data(), S, 1e-6f, 1e-6f);

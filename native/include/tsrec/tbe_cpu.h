@@ -34,11 +34,13 @@ struct TbeBackwardWorkspace {
 
 /**
  * Order in which the forward visits the pooled bags: feature after feature (each feature's
- * slot of every output row), or sample after sample (each output row front to back; the
- * default for one-hot-ish bags). Both give bit-identical outputs; kAuto picks feature-major
- * when every pooled slot takes the lean walk into a streamed output, else by mean bag length; TSREC_TBE_FORWARD_ORDER=feature|sample forces one (ForwardOrderFromEnv).
+ * slot of every output row), sample after sample (each output row front to back), or feature
+ * after feature within blocks of samples. All give bit-identical outputs; kAuto picks
+ * feature-major when every pooled feature takes the lean walk into a streamed output of its
+ * own, blocks when every one takes the lean walk otherwise (co-located guests), else by mean
+ * bag length; TSREC_TBE_FORWARD_ORDER=feature|sample|block forces one (ForwardOrderFromEnv).
  */
-enum class TbeForwardOrder { kAuto, kFeatureMajor, kSampleMajor };
+enum class TbeForwardOrder { kAuto, kFeatureMajor, kSampleMajor, kBlocked };
 TbeForwardOrder ForwardOrderFromEnv();
 
 /**

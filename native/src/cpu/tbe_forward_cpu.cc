@@ -95,43 +95,58 @@ inline bool pool_member(const MemberSlot& m, const IdxT* idx, const float* wts, 
   return m.stream;
 }
 
-// Lean walk of one feature's bags [kb, ke) for a table without co-located members and a dim
-// the compiler can keep in registers. The generic walk costs ~60 instructions a bag (slot
-// bookkeeping, a memset call, the dim switch); with one id per bag that limits how many row
-// misses the out-of-order window holds, and the walk ran at a quarter of the rate a plain loop
-// reaches on the same rows (native/bench/NOTES.md, session 10). The arithmetic is the generic
-// walk's (accumulator from zero, `a += w * row` in index order, MEAN scaling), so the bits match.
-template <int D, bool kWeighted, typename IdxT, typename OffT>
-void pool_bags_fixed(const MemberSlot& m, const IdxT* idx, const OffT* off, const float* wts, int64_t kb, int64_t ke, int64_t b0,
-                     int64_t seg_end, bool mean) {
+// Lean walk of one feature's bags [kb, ke) for a table whose rows hold only its own D floats
+// (DG == 0) or those and a co-located table's DG floats (DeepFM's deep + wide rows), dims the
+// compiler keeps in registers. The generic walk costs ~60 instructions a bag (slot bookkeeping,
+// a memset call, the dim switch); with one id per bag that limits how many row misses the
+// out-of-order window holds, and the walk ran at a quarter of the rate a plain loop reaches on
+// the same rows (native/bench/NOTES.md, session 10). The arithmetic is the generic walk's
+// (accumulator from zero, `a += w * row` in index order, MEAN scaling), so the bits match.
+template <int D, int DG, bool kWeighted, typename IdxT, typename OffT>
+void pool_bags_fixed(const MemberSlot& m, const MemberSlot* g, int64_t stride, const IdxT* idx, const OffT* off, const float* wts, int64_t kb,
+                     int64_t ke, int64_t b0, bool mean) {
   // A whole row as one GCC vector (split into registers by the compiler): plain `float a[D]`
   // loops came out as scalar adds and lane inserts.
   typedef float Row __attribute__((vector_size(D * 4)));
+  typedef float GRow __attribute__((vector_size((DG == 0 ? 4 : DG) * 4)));
   const float* __restrict W = m.W;
-  constexpr int kLines = D * 4 >= 64 ? D * 4 / 64 : 1;  // rows are D floats apart from a 64-byte aligned base
+  const float* __restrict WG = DG > 0 ? g->W : nullptr;
+  constexpr int kLines = D * 4 >= 64 ? D * 4 / 64 : 1;  // rows of D floats from a 64-byte aligned base
+  const int row_bytes = static_cast<int>(stride) * 4;
+  const int64_t seg_begin = off[kb], seg_end = off[ke];
+  auto prefetch = [&](int64_t i) {
+    const char* p = reinterpret_cast<const char*>(W + static_cast<int64_t>(idx[i]) * stride);
+    if (DG == 0) {
+      for (int l = 0; l < kLines; ++l) prefetch_read(p + 64 * l);
+    } else {
+      prefetch_span_read(p, row_bytes);
+    }
+  };
+  for (int64_t i = seg_begin; i < std::min(seg_end, seg_begin + kPrefetch); ++i) prefetch(i);
   for (int64_t kk = kb; kk < ke; ++kk) {
     const int64_t s = off[kk], e = off[kk + 1];
     Row a = {};
-    if (!kWeighted && e == s + 1) {  // one id: the common case of one-hot features, no loop
-      if (s + kPrefetch < seg_end) {
-        const char* p = reinterpret_cast<const char*>(W + static_cast<int64_t>(idx[s + kPrefetch]) * D);
-        for (int l = 0; l < kLines; ++l) prefetch_read(p + 64 * l);
-      }
-      Row row;
-      std::memcpy(&row, W + static_cast<int64_t>(idx[s]) * D, sizeof(Row));
-      a += row;
-    } else
+    GRow ag = {};
     for (int64_t i = s; i < e; ++i) {
-      if (i + kPrefetch < seg_end) {
-        const char* p = reinterpret_cast<const char*>(W + static_cast<int64_t>(idx[i + kPrefetch]) * D);
-        for (int l = 0; l < kLines; ++l) prefetch_read(p + 64 * l);
-      }
+      if (i + kPrefetch < seg_end) prefetch(i + kPrefetch);
+      const int64_t r = static_cast<int64_t>(idx[i]) * stride;
       Row row;
-      std::memcpy(&row, W + static_cast<int64_t>(idx[i]) * D, sizeof(Row));
+      std::memcpy(&row, W + r, sizeof(Row));
       if (kWeighted) a += wts[i] * row;
       else a += row;  // == a + 1.0f * row, bit for bit
+      if constexpr (DG > 0) {
+        GRow rg;
+        std::memcpy(&rg, WG + r, sizeof(GRow));
+        if (kWeighted) ag += wts[i] * rg;
+        else ag += rg;
+      }
     }
-    if (mean && e > s) a *= 1.0f / static_cast<float>(e - s);
+    if (mean && e > s) {
+      const float inv = 1.0f / static_cast<float>(e - s);
+      a *= inv;
+      if constexpr (DG > 0) ag *= inv;
+    }
+    if constexpr (DG > 0) std::memcpy(g->out + (kk - b0) * g->P, &ag, sizeof(GRow));
     float* o = m.out + (kk - b0) * m.P;
     if constexpr (D % 16 == 0) {
       if (m.stream) {
@@ -148,16 +163,27 @@ void pool_bags_fixed(const MemberSlot& m, const IdxT* idx, const OffT* off, cons
 /** Whether pool_bags_lean has a walk for rows of `dim` floats. */
 constexpr bool lean_dim(int dim) { return dim == 4 || dim == 8 || dim == 16 || dim == 32 || dim == 64 || dim == 128; }
 
-/** pool_bags_fixed for m's dim when it has one (returns false otherwise). */
+/** Whether a pooled feature whose table has these member slots and row stride takes the lean walk. */
+inline bool lean_slots(const MemberSlot* sl, int nm, int64_t stride) {
+  if (nm == 1) return lean_dim(sl[0].dim) && stride == sl[0].dim;
+  return nm == 2 && lean_dim(sl[0].dim) && sl[1].dim == 4 && !sl[1].stream && stride == sl[0].dim + 4 && sl[1].W == sl[0].W + sl[0].dim;
+}
+
+/** pool_bags_fixed for the slots' dims (lean_slots holds). */
 template <typename IdxT, typename OffT>
-bool pool_bags_lean(const MemberSlot& m, const IdxT* idx, const OffT* off, const float* wts, int64_t kb, int64_t ke, int64_t b0,
-                    int64_t seg_end, bool mean) {
-#define TSREC_LEAN_CASE(D)                                                                      \
-  case D:                                                                                       \
-    if (wts) pool_bags_fixed<D, true>(m, idx, off, wts, kb, ke, b0, seg_end, mean);             \
-    else pool_bags_fixed<D, false>(m, idx, off, wts, kb, ke, b0, seg_end, mean);                \
-    return true;
-  switch (m.dim) {
+void pool_bags_lean(const MemberSlot* sl, int nm, int64_t stride, const IdxT* idx, const OffT* off, const float* wts, int64_t kb, int64_t ke,
+                    int64_t b0, bool mean) {
+#define TSREC_LEAN_CASE(D)                                                                                        \
+  case D:                                                                                                         \
+    if (nm == 2) {                                                                                                \
+      if (wts) pool_bags_fixed<D, 4, true>(sl[0], sl + 1, stride, idx, off, wts, kb, ke, b0, mean);               \
+      else pool_bags_fixed<D, 4, false>(sl[0], sl + 1, stride, idx, off, wts, kb, ke, b0, mean);                  \
+    } else {                                                                                                      \
+      if (wts) pool_bags_fixed<D, 0, true>(sl[0], nullptr, stride, idx, off, wts, kb, ke, b0, mean);              \
+      else pool_bags_fixed<D, 0, false>(sl[0], nullptr, stride, idx, off, wts, kb, ke, b0, mean);                 \
+    }                                                                                                             \
+    return;
+  switch (sl[0].dim) {
     TSREC_LEAN_CASE(4)
     TSREC_LEAN_CASE(8)
     TSREC_LEAN_CASE(16)
@@ -165,7 +191,7 @@ bool pool_bags_lean(const MemberSlot& m, const IdxT* idx, const OffT* off, const
     TSREC_LEAN_CASE(64)
     TSREC_LEAN_CASE(128)
     default:
-      return false;
+      return;
   }
 #undef TSREC_LEAN_CASE
 }
@@ -210,7 +236,8 @@ void forward_range(const TbeLayout& l, const TbeTables& tabs, const TbeBatch& ba
       const int nm = static_cast<int>(slots.size());
       const MemberSlot* sl = slots.data();
       const bool mean = fc.pooling == Pooling::kMean;
-      if (nm == 1 && stride == sl[0].dim && lean_forward() && pool_bags_lean(sl[0], idx, off, wts, k, k_end, f * B, seg_end, mean)) {
+      if (lean_forward() && lean_slots(sl, nm, stride)) {
+        pool_bags_lean(sl, nm, stride, idx, off, wts, k, k_end, f * B, mean);
         if (sl[0].stream) stream_fence();
         k = k_end;
         continue;
@@ -243,6 +270,7 @@ void forward_range(const TbeLayout& l, const TbeTables& tabs, const TbeBatch& ba
 // bit-identical to the feature-major walk.
 
 constexpr int64_t kSampleAhead = 2;
+constexpr int64_t kBlockSamples = 256;  // samples per block of the blocked walk
 
 struct PooledFeature {
   int64_t f;
@@ -302,7 +330,48 @@ void forward_samples(const SamplePlan& plan, const TbeBatch& batch, int64_t sb, 
   if (any_stream) stream_fence();
 }
 
+// ---- Feature-major within sample blocks -------------------------------------------------------
+// Samples [sb, se), one pooled feature after the other: a feature's rows come from one table
+// (its translations stay warm, as in the feature-major walk), while the block's output rows
+// (kBlockSamples x a few hundred floats) stay in L2 until every feature has written its
+// columns, so a co-located guest's few floats per row cost no extra trip to memory. Same
+// per-bag arithmetic as the other walks: bit-identical outputs.
+
+template <typename IdxT, typename OffT>
+void forward_block(const SamplePlan& plan, const TbeBatch& batch, int64_t sb, int64_t se) {
+  const auto* idx = static_cast<const IdxT*>(batch.indices);
+  const auto* off = static_cast<const OffT*>(batch.offsets);
+  const float* wts = batch.weights;
+  const int64_t B = batch.batch_size;
+  alignas(64) float acc[kMaxStreamDim];
+  bool any_stream = false;
+  const bool lean = lean_forward();
+  for (const PooledFeature& pf : plan.features) {
+    const MemberSlot* sl = plan.slots.data() + pf.first;
+    const int64_t kb = pf.f * B + sb, ke = pf.f * B + se;
+    for (int c = 0; c < pf.count; ++c) any_stream |= sl[c].stream;
+    if (lean && lean_slots(sl, pf.count, pf.stride)) {
+      pool_bags_lean(sl, pf.count, pf.stride, idx, off, wts, kb, ke, pf.f * B, pf.mean);
+      continue;
+    }
+    const int64_t seg_end = off[ke];
+    auto prefetch_ahead = [&](int64_t i) {
+      if (i + kPrefetch < seg_end) prefetch_span_read(pf.W + static_cast<int64_t>(idx[i + kPrefetch]) * pf.stride, pf.row_bytes);
+    };
+    for (int64_t i = off[kb]; i < std::min(seg_end, static_cast<int64_t>(off[kb]) + kPrefetch); ++i)
+      prefetch_span_read(pf.W + static_cast<int64_t>(idx[i]) * pf.stride, pf.row_bytes);
+    for (int64_t b = sb; b < se; ++b) {
+      const int64_t k = pf.f * B + b;
+      const int64_t s = off[k], e = off[k + 1];
+      pool_member(sl[0], idx, wts, s, e, pf.stride, pf.mean, b, acc, prefetch_ahead);
+      for (int c = 1; c < pf.count; ++c) pool_member(sl[c], idx, wts, s, e, pf.stride, pf.mean, b, acc, [](int64_t) {});
+    }
+  }
+  if (any_stream) stream_fence();
+}
+
 }  // namespace
+
 
 bool TbeLeanWalks() { return lean_forward(); }
 void SetTbeLeanWalks(bool on) { lean_flag().store(on, std::memory_order_relaxed); }
@@ -311,6 +380,7 @@ TbeForwardOrder ForwardOrderFromEnv() {
   const char* v = std::getenv("TSREC_TBE_FORWARD_ORDER");
   if (v && std::strcmp(v, "feature") == 0) return TbeForwardOrder::kFeatureMajor;
   if (v && std::strcmp(v, "sample") == 0) return TbeForwardOrder::kSampleMajor;
+  if (v && std::strcmp(v, "block") == 0) return TbeForwardOrder::kBlocked;
   return TbeForwardOrder::kAuto;
 }
 
@@ -322,65 +392,63 @@ void TbeForwardCpu(const TbeLayout& l, const TbeTables& tabs, const TbeBatch& ba
   thread_local std::vector<int64_t> tls_seq_off;
   std::vector<int64_t>& seq_off = tls_seq_off;
   SequenceOffsets(l, batch, &seq_off);
+  thread_local SamplePlan tls_plan;
+  SamplePlan& plan = tls_plan;
+  make_sample_plan(l, tabs, pooled, &plan);
   const bool big = batch.num_indices >= 2048;  // small batches are not worth waking the pool for
-  // Pooled features sample-major unless bags are long (multi-hot: a sample's rows are then
-  // many, and the feature-major walk's fixed prefetch distance fits better); NONE features
-  // (sequences, feature-major output) always feature-major.
-  int64_t pooled_features = 0, pooled_nnz = 0;
-  for (int64_t f = 0; f < F; ++f) {
-    if (l.features[f].pooling == Pooling::kNone) continue;
-    ++pooled_features;
-    pooled_nnz += batch.offset(f * B + B) - batch.offset(f * B);
-  }
+  int64_t pooled_nnz = 0;
+  const int64_t pooled_features = static_cast<int64_t>(plan.features.size());
+  for (const PooledFeature& pf : plan.features) pooled_nnz += batch.offset(pf.f * B + B) - batch.offset(pf.f * B);
   if (order == TbeForwardOrder::kAuto) {
-    // Feature-major when every pooled feature takes the lean walk into streamed whole lines:
-    // one table at a time keeps its page translations warm, and nothing is gained by writing
-    // output rows front to back (measured: dlrm26 forward 0.64-0.82 ms feature-major vs
-    // 1.6 ms sample-major, NOTES.md session 10). Otherwise sample-major for short bags.
-    bool lean_streamed = lean_forward();
-    for (int64_t f = 0; f < F && lean_streamed; ++f) {
-      const auto& fc = l.features[f];
-      if (fc.pooling == Pooling::kNone) continue;
-      const auto& members = l.members[fc.table];
-      const TableConfig& tc = l.tables[members[0]];
-      lean_streamed = members.size() == 1 && l.stride[fc.table] == tc.dim && lean_dim(tc.dim) && (l.pooled_dims[tc.output] * 4) % 64 == 0 &&
-                      can_stream(pooled[tc.output] + l.member_col[f][0], tc.dim);
+    // Every pooled feature on the lean walk: feature-major when all of them write streamed
+    // whole lines of their own (one table at a time keeps its page translations warm: dlrm26
+    // forward 0.64-0.82 ms vs 1.6 ms sample-major, NOTES.md session 10), else feature-major
+    // within blocks of samples (co-located guests write a few floats per output row, which
+    // then stay in L2 until the block's other features fill the row). Otherwise the generic
+    // walks: sample-major for short bags, feature-major for long ones (multi-hot: a sample's
+    // rows are then many, and the feature-major walk's fixed prefetch distance fits better).
+    bool lean = lean_forward(), streamed = true;
+    for (const PooledFeature& pf : plan.features) {
+      const MemberSlot* sl = plan.slots.data() + pf.first;
+      lean = lean && lean_slots(sl, pf.count, pf.stride);
+      streamed = streamed && pf.count == 1 && sl[0].stream;
     }
-    order = lean_streamed || pooled_nnz > 4 * pooled_features * B ? TbeForwardOrder::kFeatureMajor : TbeForwardOrder::kSampleMajor;
+    if (lean && pooled_features > 0) order = streamed ? TbeForwardOrder::kFeatureMajor : TbeForwardOrder::kBlocked;
+    else order = pooled_nnz > 4 * pooled_features * B ? TbeForwardOrder::kFeatureMajor : TbeForwardOrder::kSampleMajor;
   }
-  const bool sample_major = order == TbeForwardOrder::kSampleMajor && pooled_features > 0 && B > 0;
+  // NONE features (sequences, feature-major output) always take the feature-major walk.
+  const bool by_samples = order != TbeForwardOrder::kFeatureMajor && pooled_features > 0 && B > 0;
 
   auto feature_body = [&](int64_t kb, int64_t ke, int) {
     if (batch.index_type == IndexType::kInt32) {
-      if (batch.offset_type == IndexType::kInt32) forward_range<int32_t, int32_t>(l, tabs, batch, pooled, sequence, seq_off, kb, ke, sample_major);
-      else forward_range<int32_t, int64_t>(l, tabs, batch, pooled, sequence, seq_off, kb, ke, sample_major);
+      if (batch.offset_type == IndexType::kInt32) forward_range<int32_t, int32_t>(l, tabs, batch, pooled, sequence, seq_off, kb, ke, by_samples);
+      else forward_range<int32_t, int64_t>(l, tabs, batch, pooled, sequence, seq_off, kb, ke, by_samples);
     } else {
-      if (batch.offset_type == IndexType::kInt32) forward_range<int64_t, int32_t>(l, tabs, batch, pooled, sequence, seq_off, kb, ke, sample_major);
-      else forward_range<int64_t, int64_t>(l, tabs, batch, pooled, sequence, seq_off, kb, ke, sample_major);
+      if (batch.offset_type == IndexType::kInt32) forward_range<int64_t, int32_t>(l, tabs, batch, pooled, sequence, seq_off, kb, ke, by_samples);
+      else forward_range<int64_t, int64_t>(l, tabs, batch, pooled, sequence, seq_off, kb, ke, by_samples);
     }
   };
   // Bags (or samples) go out in chunks to whichever thread is free (each bag is computed by one
   // thread either way): a helper preempted by another process's thread no longer holds up half the batch.
   const int64_t bags = F * B;
   const int64_t seq_nnz = batch.num_indices - pooled_nnz;
-  if (!sample_major || seq_nnz > 0) {
+  if (!by_samples || seq_nnz > 0) {
     if (!big) feature_body(0, bags, 0);
     else pool.parallel_for_dynamic(bags, std::max<int64_t>(256, bags / (8 * pool.num_threads())), feature_body);
   }
-  if (!sample_major) return;
-  thread_local SamplePlan tls_plan;
-  SamplePlan& plan = tls_plan;
-  make_sample_plan(l, tabs, pooled, &plan);
+  if (!by_samples) return;
+  const bool blocked = order == TbeForwardOrder::kBlocked;
   auto sample_body = [&](int64_t sb, int64_t se, int) {
     if (batch.index_type == IndexType::kInt32) {
-      if (batch.offset_type == IndexType::kInt32) forward_samples<int32_t, int32_t>(plan, batch, sb, se);
-      else forward_samples<int32_t, int64_t>(plan, batch, sb, se);
+      if (batch.offset_type == IndexType::kInt32) blocked ? forward_block<int32_t, int32_t>(plan, batch, sb, se) : forward_samples<int32_t, int32_t>(plan, batch, sb, se);
+      else blocked ? forward_block<int32_t, int64_t>(plan, batch, sb, se) : forward_samples<int32_t, int64_t>(plan, batch, sb, se);
     } else {
-      if (batch.offset_type == IndexType::kInt32) forward_samples<int64_t, int32_t>(plan, batch, sb, se);
-      else forward_samples<int64_t, int64_t>(plan, batch, sb, se);
+      if (batch.offset_type == IndexType::kInt32) blocked ? forward_block<int64_t, int32_t>(plan, batch, sb, se) : forward_samples<int64_t, int32_t>(plan, batch, sb, se);
+      else blocked ? forward_block<int64_t, int64_t>(plan, batch, sb, se) : forward_samples<int64_t, int64_t>(plan, batch, sb, se);
     }
   };
   if (!big) sample_body(0, B, 0);
+  else if (blocked) pool.parallel_for_dynamic(B, kBlockSamples, sample_body);
   else pool.parallel_for_dynamic(B, std::max<int64_t>(8, B / (8 * pool.num_threads())), sample_body);
 }
 
