@@ -44,13 +44,30 @@ enum class TbeForwardOrder { kAuto, kFeatureMajor, kSampleMajor, kBlocked };
 TbeForwardOrder ForwardOrderFromEnv();
 
 /**
- * Whether tables without co-located members, read by one feature of a common dim (4-128, a
- * power of two), take the lean forward/backward walks (the default) or the generic ones. Both
- * give the same bits; the switch exists for tests and A/B measurements (TSREC_TBE_LEAN=0 sets
- * the initial value to off).
+ * Whether the lean forward/backward walks are on (the default) or the generic ones everywhere.
+ * The lean walks serve tables whose rows TbeLeanRows accepts (the backward also needs the table
+ * to be read by exactly one pooled feature); both give the same bits. The switch exists for
+ * tests and A/B measurements (TSREC_TBE_LEAN=0 sets the initial value to off).
  */
 bool TbeLeanWalks();
 void SetTbeLeanWalks(bool on);
+
+/** Row widths the lean walks are specialised for. */
+constexpr bool TbeLeanDim(int dim) { return dim == 4 || dim == 8 || dim == 16 || dim == 32 || dim == 64 || dim == 128; }
+
+/**
+ * Whether the rows of table t suit the lean walks: its own TbeLeanDim columns only, or those
+ * followed by one co-located dim-4 table (DeepFM's [deep | wide] rows). The one definition the
+ * forward and the backward both use.
+ */
+inline bool TbeLeanRows(const TbeLayout& l, int t) {
+  const auto& members = l.members[t];
+  const int d = l.tables[t].dim;
+  if (members.empty() || members.size() > 2 || !TbeLeanDim(d) || l.row_offset[t] != 0) return false;
+  if (members.size() == 1) return l.stride[t] == d;
+  const int g = members[1];
+  return l.tables[g].dim == 4 && l.stride[t] == d + 4 && l.row_offset[g] == d;
+}
 
 /** Pooled/sequence forward. */
 void TbeForwardCpu(const TbeLayout& l, const TbeTables& tabs, const TbeBatch& batch, float* const* pooled, float* sequence, ThreadPool& pool,

@@ -7,7 +7,6 @@
 //      then applies the optimizer rule. Each row belongs to one run, so there are no races and
 //      the result does not depend on the number of threads.
 #include <algorithm>
-#include <cstdlib>
 #include <cstring>
 
 #include "tsrec/prefetch.h"
@@ -228,18 +227,9 @@ void walk_table_lean(const TbeLayout& l, const TbeTables& tabs, const OptimizerC
   }
 }
 
-constexpr bool lean_dim(int d) { return d == 4 || d == 8 || d == 16 || d == 32 || d == 64 || d == 128; }
-
-/** Whether table t's runs can take walk_table_lean (see there). */
+/** Whether table t's runs can take walk_table_lean: lean rows, read by exactly one pooled feature. */
 bool lean_table(const TbeLayout& l, int t) {
-  const auto& members = l.members[t];
-  if (members.empty() || members.size() > 2 || l.table_features[t].size() != 1) return false;
-  if (l.features[l.table_features[t][0]].pooling == Pooling::kNone) return false;
-  const int d = l.tables[t].dim;
-  if (!lean_dim(d)) return false;
-  if (members.size() == 1) return l.stride[t] == d;
-  const int g = members[1];
-  return l.tables[g].dim == 4 && l.stride[t] == d + 4 && l.row_offset[t] == 0 && l.row_offset[g] == d;
+  return l.table_features[t].size() == 1 && l.features[l.table_features[t][0]].pooling != Pooling::kNone && TbeLeanRows(l, t);
 }
 
 /** walk_table_lean for table t's dims (lean_table(l, t) holds). */

@@ -160,16 +160,7 @@ void pool_bags_fixed(const MemberSlot& m, const MemberSlot* g, int64_t stride, c
   }
 }
 
-/** Whether pool_bags_lean has a walk for rows of `dim` floats. */
-constexpr bool lean_dim(int dim) { return dim == 4 || dim == 8 || dim == 16 || dim == 32 || dim == 64 || dim == 128; }
-
-/** Whether a pooled feature whose table has these member slots and row stride takes the lean walk. */
-inline bool lean_slots(const MemberSlot* sl, int nm, int64_t stride) {
-  if (nm == 1) return lean_dim(sl[0].dim) && stride == sl[0].dim;
-  return nm == 2 && lean_dim(sl[0].dim) && sl[1].dim == 4 && !sl[1].stream && stride == sl[0].dim + 4 && sl[1].W == sl[0].W + sl[0].dim;
-}
-
-/** pool_bags_fixed for the slots' dims (lean_slots holds). */
+/** pool_bags_fixed for the slots' dims (the feature's table has TbeLeanRows: nm is 1, or 2 with a dim-4 guest). */
 template <typename IdxT, typename OffT>
 void pool_bags_lean(const MemberSlot* sl, int nm, int64_t stride, const IdxT* idx, const OffT* off, const float* wts, int64_t kb, int64_t ke,
                     int64_t b0, bool mean) {
@@ -236,7 +227,7 @@ void forward_range(const TbeLayout& l, const TbeTables& tabs, const TbeBatch& ba
       const int nm = static_cast<int>(slots.size());
       const MemberSlot* sl = slots.data();
       const bool mean = fc.pooling == Pooling::kMean;
-      if (lean_forward() && lean_slots(sl, nm, stride)) {
+      if (lean_forward() && TbeLeanRows(l, fc.table)) {
         pool_bags_lean(sl, nm, stride, idx, off, wts, k, k_end, f * B, mean);
         if (sl[0].stream) stream_fence();
         k = k_end;
@@ -278,6 +269,7 @@ struct PooledFeature {
   int64_t stride;
   int row_bytes;   // bytes of a (host) row to prefetch
   bool mean;
+  bool lean_rows;    // TbeLeanRows of its table
   int first, count;  // slots [first, first + count)
 };
 struct SamplePlan {
@@ -297,6 +289,7 @@ void make_sample_plan(const TbeLayout& l, const TbeTables& tabs, float* const* p
     pf.stride = l.stride[fc.table];
     pf.row_bytes = static_cast<int>(pf.stride) * 4;
     pf.mean = fc.pooling == Pooling::kMean;
+    pf.lean_rows = TbeLeanRows(l, fc.table);
     pf.first = static_cast<int>(plan->slots.size());
     append_member_slots(l, tabs, pooled, f, &plan->slots);
     pf.count = static_cast<int>(plan->slots.size()) - pf.first;
@@ -350,7 +343,7 @@ void forward_block(const SamplePlan& plan, const TbeBatch& batch, int64_t sb, in
     const MemberSlot* sl = plan.slots.data() + pf.first;
     const int64_t kb = pf.f * B + sb, ke = pf.f * B + se;
     for (int c = 0; c < pf.count; ++c) any_stream |= sl[c].stream;
-    if (lean && lean_slots(sl, pf.count, pf.stride)) {
+    if (lean && pf.lean_rows) {
       pool_bags_lean(sl, pf.count, pf.stride, idx, off, wts, kb, ke, pf.f * B, pf.mean);
       continue;
     }
@@ -410,7 +403,7 @@ void TbeForwardCpu(const TbeLayout& l, const TbeTables& tabs, const TbeBatch& ba
     bool lean = lean_forward(), streamed = true;
     for (const PooledFeature& pf : plan.features) {
       const MemberSlot* sl = plan.slots.data() + pf.first;
-      lean = lean && lean_slots(sl, pf.count, pf.stride);
+      lean = lean && pf.lean_rows;
       streamed = streamed && pf.count == 1 && sl[0].stream;
     }
     if (lean && pooled_features > 0) order = streamed ? TbeForwardOrder::kFeatureMajor : TbeForwardOrder::kBlocked;
