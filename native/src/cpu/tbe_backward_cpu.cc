@@ -5,7 +5,8 @@
 //   3. the sorted slots are cut into one slice per thread at run boundaries; each thread walks
 //      its runs (a run = one unique row of one table), sums the row gradient in position order,
 //      then applies the optimizer rule. Each row belongs to one run, so there are no races and
-//      the result does not depend on the number of threads.
+//      the result does not depend on the number of threads. Tables with lean rows read by one
+//      pooled feature take a lean walk (walk_table_lean), the others the generic one; same bits.
 #include <algorithm>
 #include <cstring>
 

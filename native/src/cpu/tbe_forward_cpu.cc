@@ -1,7 +1,8 @@
-// CPU TBE forward: bags split statically across the pool, rows gathered with software
-// prefetch a fixed distance ahead, inner loops specialised for the common dims so the
-// compiler keeps a whole row in vector registers; pooled rows streamed out with non-temporal
-// stores when the output is 64-byte aligned (see alignedFloat32Array in @tsrec/native).
+// CPU TBE forward: bags (or samples, or blocks of samples) handed out to the pool's threads in
+// chunks, rows gathered with software prefetch a fixed distance ahead; lean walks for the
+// common layouts (TbeLeanRows: a row is one vector, no per-bag bookkeeping) and a generic walk
+// for the rest, with the same bits; pooled rows streamed out with non-temporal stores when the
+// output is 64-byte aligned (see alignedFloat32Array in @tsrec/native).
 #include <algorithm>
 #include <atomic>
 #include <cstdlib>
