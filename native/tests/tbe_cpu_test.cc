@@ -206,8 +206,8 @@ TEST_CASE(forward_orders_are_bit_identical) {
 }
 
 TEST_CASE(lean_and_generic_walks_are_bit_identical) {
-  // The lean forward and backward walks (tables without co-located members read by one pooled
-  // feature of dim 4-128) against the generic walks, every optimizer with random decay,
+  // The lean forward and backward walks (tables without co-located members read by pooled
+  // features, dim 4-128; every fourth trial a table read by two) against the generic walks, every optimizer with random decay,
   // clipping and max_norm, shared tables and other dims mixed in (those stay generic), SUM and
   // MEAN with weights and empty bags, batches below and above the thread threshold: the
   // pooled outputs, weights and optimizer state must be equal bit for bit.
@@ -216,20 +216,28 @@ TEST_CASE(lean_and_generic_walks_are_bit_identical) {
   } guard;
   std::mt19937_64 rng(tsrec_test::seed_from_env() + 13);
   const int dims[] = {4, 8, 16, 32, 64, 128, 12, 20};
-  int lean_tables = 0;
+  int lean_tables = 0, shared_lean_tables = 0;
   for (int trial = 0; trial < 32; ++trial) {
     const int T = 1 + static_cast<int>(rng() % 4);
     std::vector<TableConfig> tables;
     for (int t = 0; t < T; ++t) tables.push_back({"t" + std::to_string(t), 1 + static_cast<int64_t>(rng() % 3000), dims[rng() % 8], 0, 0});
     auto features = random_features(rng, T, T + static_cast<int>(rng() % 2));
+    if (trial % 4 == 2) {  // a lean table read by two pooled features (the backward's shared-table case)
+      tables[0].dim = 16;
+      features[0].pooling = Pooling::kSum;
+      features.push_back({"shared", 0, trial % 8 == 2 ? Pooling::kSum : Pooling::kMean});
+    }
     const OptimizerConfig o = tsrec_test::random_optimizer(trial % 4, rng);
     const uint64_t seed = rng();
     auto a = tsrec_test::make_cpu_collection(tables, features, o, seed), b = tsrec_test::make_cpu_collection(tables, features, o, seed);
     CHECK(a && b);
     const TbeLayout& l = a->layout();
-    for (int t = 0; t < T; ++t)
-      lean_tables += l.table_features[t].size() == 1 && l.features[l.table_features[t][0]].pooling != Pooling::kNone && l.tables[t].dim != 12 &&
-                     l.tables[t].dim != 20;
+    for (int t = 0; t < T; ++t) {
+      bool pooled = true;
+      for (int32_t f : l.table_features[t]) pooled = pooled && l.features[f].pooling != Pooling::kNone;
+      lean_tables += pooled && l.tables[t].dim != 12 && l.tables[t].dim != 20;
+      shared_lean_tables += pooled && l.table_features[t].size() > 1 && l.tables[t].dim != 12 && l.tables[t].dim != 20;
+    }
     for (int step = 1; step <= 3; ++step) {
       BatchSpec s;
       s.B = trial % 4 == 0 ? 1 + static_cast<int64_t>(rng() % 8) : 300 + static_cast<int64_t>(rng() % 900);
@@ -267,6 +275,7 @@ TEST_CASE(lean_and_generic_walks_are_bit_identical) {
     }
   }
   CHECK_MSG(lean_tables >= 16, "only %d tables took the lean walks", lean_tables);
+  CHECK_MSG(shared_lean_tables >= 8, "only %d lean tables were read by several features", shared_lean_tables);
 }
 
 TEST_CASE(edge_cases) {

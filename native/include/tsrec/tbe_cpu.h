@@ -45,8 +45,8 @@ TbeForwardOrder ForwardOrderFromEnv();
 
 /**
  * Whether the lean forward/backward walks are on (the default) or the generic ones everywhere.
- * The lean walks serve tables whose rows TbeLeanRows accepts (the backward also needs the table
- * to be read by exactly one pooled feature); both give the same bits. The switch exists for
+ * The lean walks serve tables whose rows TbeLeanRows accepts (the backward also needs every
+ * feature reading the table to be pooled, at most 8 of them); both give the same bits. The switch exists for
  * tests and A/B measurements (TSREC_TBE_LEAN=0 sets the initial value to off).
  */
 bool TbeLeanWalks();

@@ -5,8 +5,8 @@
 //   3. the sorted slots are cut into one slice per thread at run boundaries; each thread walks
 //      its runs (a run = one unique row of one table), sums the row gradient in position order,
 //      then applies the optimizer rule. Each row belongs to one run, so there are no races and
-//      the result does not depend on the number of threads. Tables with lean rows read by one
-//      pooled feature take a lean walk (walk_table_lean), the others the generic one; same bits.
+//      the result does not depend on the number of threads. Tables with lean rows read only by
+//      pooled features take a lean walk (walk_table_lean), the others the generic one; same bits.
 #include <algorithm>
 #include <cstring>
 
@@ -114,9 +114,10 @@ inline bool run_starts_at(const TbeBackwardWorkspace& ws, int64_t j) {
   return *it == j;  // slot j is the first of the next table
 }
 
-// Lean walk of one table's sorted slots [jb, je) (run boundaries) for the common cases: one
-// pooled feature reads the table, whose rows hold only it (DG == 0) or it and one co-located
-// table of dim DG (DeepFM's deep and wide tables), dims the compiler unrolls. The generic walk
+// Lean walk of one table's sorted slots [jb, je) (run boundaries) for the common cases: pooled
+// features (usually one, at most kMaxLeanFeatures) read the table, whose rows hold only it
+// (DG == 0) or it and one co-located table of dim DG (DeepFM's deep and wide tables), dims the
+// compiler unrolls. The generic walk
 // spends ~100 instructions a slot on bookkeeping (feature lookup, member loop, a memset call)
 // and its prefetch of each slot does the same again; that bounded how many row misses were in
 // flight. Same arithmetic, same order per member as the generic walk: bit-identical.
@@ -126,18 +127,15 @@ struct LeanMember {
   float* S0;          // element states (rows D apart) or null
   float* S1;
   float* RS;          // row state or null
-  const float* G;     // dL/dpooled of sample 0, this member's columns (samples P apart)
-  int64_t P;
+  int64_t P;          // columns of the member's output (dL/dpooled samples P apart)
 
-  LeanMember(const TbeLayout& l, const TbeTables& tabs, const OptimizerConfig& oc, const float* const* grad_pooled, int m, int64_t f, int mi) {
+  LeanMember(const TbeLayout& l, const TbeTables& tabs, const OptimizerConfig& oc, int m) {
     const int n_states = elem_states(oc.type);
     W = tabs.weights[m];
     S0 = n_states > 0 ? tabs.state[m][0] : nullptr;
     S1 = n_states > 1 ? tabs.state[m][1] : nullptr;
     RS = has_row_state(oc.type) ? tabs.state[m][0] : nullptr;
-    const int o = l.tables[m].output;
-    P = l.pooled_dims[o];
-    G = grad_pooled[o] + l.member_col[f][mi];
+    P = l.pooled_dims[l.tables[m].output];
   }
   void prefetch_state(int64_t row) const {
     if (RS) prefetch_write(RS + row);
@@ -165,6 +163,17 @@ struct LeanMember {
   }
 };
 
+constexpr int kMaxLeanFeatures = 8;
+
+/** A pooled feature reading a lean table: its positions and its columns of dL/dpooled. */
+struct LeanFeature {
+  int64_t begin, end;  // positions [begin, end)
+  int64_t fB;          // f * B: its bags' first offset index
+  const float* G;      // host columns of sample 0
+  const float* GG;     // guest columns of sample 0 (DG > 0)
+  bool mean;
+};
+
 template <typename Rule, int D, int DG, bool kPlain, typename OffT>
 void walk_table_lean(const TbeLayout& l, const TbeTables& tabs, const OptimizerConfig& oc, const OptimStep& p, const TbeBatch& batch,
                      const float* const* grad_pooled, const TbeBackwardWorkspace& ws, int t, int64_t jb, int64_t je) {
@@ -172,24 +181,41 @@ void walk_table_lean(const TbeLayout& l, const TbeTables& tabs, const OptimizerC
   const float* wts = batch.weights;
   const int64_t B = batch.batch_size;
   const float clip = oc.max_gradient;
-  const int64_t f = l.table_features[t][0];
-  const bool mean = l.features[f].pooling == Pooling::kMean;
-  const OffT* foff = off + f * B;
   const int64_t stride = l.stride[t];  // D + DG
-  const LeanMember<D> host(l, tabs, oc, grad_pooled, t, f, 0);
-  const LeanMember<DG == 0 ? 4 : DG> guest(l, tabs, oc, grad_pooled, DG == 0 ? t : l.members[t][DG == 0 ? 0 : 1], f, DG == 0 ? 0 : 1);
+  const int g = DG == 0 ? t : l.members[t][DG == 0 ? 0 : 1];
+  const LeanMember<D> host(l, tabs, oc, t);
+  const LeanMember<DG == 0 ? 4 : DG> guest(l, tabs, oc, g);
+  const auto& fs = l.table_features[t];
+  const int nf = static_cast<int>(fs.size());
+  LeanFeature lf[kMaxLeanFeatures];
+  for (int k = 0; k < nf; ++k) {
+    const int64_t f = fs[k];
+    lf[k].begin = static_cast<int64_t>(off[f * B]);
+    lf[k].end = static_cast<int64_t>(off[f * B + B]);
+    lf[k].fB = f * B;
+    lf[k].G = grad_pooled[l.tables[t].output] + l.member_col[f][0];
+    lf[k].GG = DG > 0 ? grad_pooled[l.tables[g].output] + l.member_col[f][1] : nullptr;
+    lf[k].mean = l.features[f].pooling == Pooling::kMean;
+  }
+  // The feature of position i (as the generic walk's feature_of: the last one if none matches).
+  auto feature_at = [&](int64_t i) -> const LeanFeature& {
+    for (int k = 0; k + 1 < nf; ++k)
+      if (i >= lf[k].begin && i < lf[k].end) return lf[k];
+    return lf[nf - 1];
+  };
   const uint64_t* keys = ws.keys.data();
   const int32_t* bag_of = ws.bag_of.data();
   auto prefetch_slot = [&](int64_t q) {
     const int64_t row = static_cast<int64_t>(keys[q] >> 32);
     const int64_t i = static_cast<int64_t>(keys[q] & 0xffffffffu);
     const int64_t b = bag_of[i];
+    const LeanFeature& fe = feature_at(i);
     prefetch_span_write(host.W + row * stride, static_cast<int>(stride) * 4);
     host.prefetch_state(row);
-    prefetch_span_read(host.G + b * host.P, D * 4);
+    prefetch_span_read(fe.G + b * host.P, D * 4);
     if (DG > 0) {
       guest.prefetch_state(row);
-      prefetch_span_read(guest.G + b * guest.P, DG * 4);
+      prefetch_span_read(fe.GG + b * guest.P, DG * 4);
     }
   };
   OptimStep ps = p;
@@ -210,14 +236,15 @@ void walk_table_lean(const TbeLayout& l, const TbeTables& tabs, const OptimizerC
     for (int64_t q = j; q < jend; ++q) {
       const int64_t i = static_cast<int64_t>(keys[q] & 0xffffffffu);
       const int64_t b = bag_of[i];
-      const float* src = host.G + b * host.P;
-      const float* srcg = guest.G + b * guest.P;
+      const LeanFeature& fe = feature_at(i);
+      const float* src = fe.G + b * host.P;
+      const float* srcg = DG > 0 ? fe.GG + b * guest.P : nullptr;
       if (kPlain) {  // == the generic walk's scale 1, no clip
         for (int d = 0; d < D; ++d) g[d] += 1.0f * src[d];
         for (int d = 0; d < DG; ++d) gg[d] += 1.0f * srcg[d];
       } else {
         float scale = wts ? wts[i] : 1.0f;
-        if (mean) scale /= static_cast<float>(foff[b + 1] - foff[b]);
+        if (fe.mean) scale /= static_cast<float>(off[fe.fB + b + 1] - off[fe.fB + b]);
         for (int d = 0; d < D; ++d) g[d] += scale * clip_grad(src[d], clip);
         for (int d = 0; d < DG; ++d) gg[d] += scale * clip_grad(srcg[d], clip);
       }
@@ -228,16 +255,21 @@ void walk_table_lean(const TbeLayout& l, const TbeTables& tabs, const OptimizerC
   }
 }
 
-/** Whether table t's runs can take walk_table_lean: lean rows, read by exactly one pooled feature. */
+/** Whether table t's runs can take walk_table_lean: lean rows, read by 1-kMaxLeanFeatures features, all pooled. */
 bool lean_table(const TbeLayout& l, int t) {
-  return l.table_features[t].size() == 1 && l.features[l.table_features[t][0]].pooling != Pooling::kNone && TbeLeanRows(l, t);
+  const auto& fs = l.table_features[t];
+  if (fs.empty() || fs.size() > static_cast<size_t>(kMaxLeanFeatures)) return false;
+  for (int32_t f : fs)
+    if (l.features[f].pooling == Pooling::kNone) return false;
+  return TbeLeanRows(l, t);
 }
 
 /** walk_table_lean for table t's dims (lean_table(l, t) holds). */
 template <typename Rule, typename OffT>
 void walk_table_lean_any(const TbeLayout& l, const TbeTables& tabs, const OptimizerConfig& oc, const OptimStep& p, const TbeBatch& batch,
                          const float* const* grad_pooled, const TbeBackwardWorkspace& ws, int t, int64_t jb, int64_t je) {
-  const bool plain = !batch.weights && oc.max_gradient <= 0.0f && l.features[l.table_features[t][0]].pooling == Pooling::kSum;
+  bool plain = !batch.weights && oc.max_gradient <= 0.0f;
+  for (int32_t f : l.table_features[t]) plain = plain && l.features[f].pooling == Pooling::kSum;
   const bool guest = l.members[t].size() == 2;
 #define TSREC_LEAN_BWD(D)                                                                                            \
   case D:                                                                                                            \
