@@ -217,6 +217,31 @@ TEST_CASE(large_batches_hot_rows_and_wide_dims) {
   }
 }
 
+TEST_CASE(many_rows_and_very_wide_dims) {
+  // From a review of the never-run kernels: the random tables have <= 50 rows (key_bits <= 8, one
+  // radix pass) and dims <= 516 (4 warps per update block). Here: a 2^20-row table (several
+  // radix passes, row offsets past 2^24 floats), a 3,500-wide table (fewer warps per block) and
+  // one at kMaxCudaDim = 12288 (48 KB of shared memory per block), every optimizer.
+  std::mt19937_64 rng(tsrec_test::seed_from_env() + 9);
+  std::vector<TableConfig> tables{{"big", int64_t{1} << 20, 4, 0, 0}, {"wide", 40, 3500, 0, 0}, {"widest", 6, 12288, 0, 0}};
+  std::vector<FeatureConfig> features{{"fb", 0, Pooling::kSum}, {"fw", 1, Pooling::kMean}, {"fx", 2, Pooling::kSum}, {"fb2", 0, Pooling::kMean}};
+  for (int opt = 0; opt < 4; ++opt) {
+    OptimizerConfig o = tsrec_test::random_optimizer(opt, rng);
+    Pair p = make_pair(tables, features, o, rng());
+    CHECK(p.ok());
+    if (!p.ok()) return;
+    BatchSpec s;
+    s.B = 300;
+    s.max_bag = 4;
+    s.dup_rate = 0.2;
+    s.weighted = opt % 2;
+    s.int64_indices = opt >= 2;
+    const int before = tsrec_test::failures();
+    run_pair(p, o, s, rng, 2, "[many rows, very wide dims]");
+    if (stop_after_failure(before)) return;
+  }
+}
+
 TEST_CASE(edge_cases) {
   std::mt19937_64 rng(tsrec_test::seed_from_env() + 4);
   // One-row table, every id the same row, B = 1, T = 1, weights including zero.

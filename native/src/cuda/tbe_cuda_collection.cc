@@ -6,6 +6,7 @@
 // gradients) into one pinned staging buffer, copies it to device scratch in one transfer, runs the
 // kernels on the collection's stream and copies the outputs back. Scratch and staging grow to the
 // largest batch seen and are reused: no cudaMalloc per call once warm.
+#include <new>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -237,11 +238,18 @@ Status CudaEmbeddingCollection::Create(std::vector<TableConfig> tables, std::vec
   for (int t = 0; t < T; ++t) {
     const TableConfig& tc = l.tables[t];
     const int64_t nw = tc.rows * tc.dim;
-    host_w.resize(static_cast<size_t>(nw));
     std::vector<float*> st;
-    for (int k = 0; k < S; ++k) {
-      host_s[k].resize(static_cast<size_t>(tc.rows * c->row_width(t, k)));
-      st.push_back(host_s[k].data());
+    // The staging buffers hold a whole table and its state on the host (the largest table sets
+    // the peak); running out of host memory is a Status, not an exception through N-API.
+    try {
+      host_w.resize(static_cast<size_t>(nw));
+      for (int k = 0; k < S; ++k) {
+        host_s[k].resize(static_cast<size_t>(tc.rows * c->row_width(t, k)));
+        st.push_back(host_s[k].data());
+      }
+    } catch (const std::bad_alloc&) {
+      return Status::Unavailable("could not allocate host memory to initialise table '" + tc.name + "' (" + std::to_string(tc.rows) + " x " +
+                                 std::to_string(tc.dim) + ") for device 'cuda'");
     }
     InitTableHost(tc, optim, seed, t, host_w.data(), st);
     for (int k = kWeights; k < S; ++k) {
@@ -290,6 +298,9 @@ Status CudaEmbeddingCollection::Create(std::vector<TableConfig> tables, std::vec
   m.dev.max_dim = max_dim;
   m.dev.key_bits = key_bits_for(key_base);
   m.dev.num_sms = sms;
+  // cudaMemcpy from pageable memory may return before the data is on the device, and the
+  // collection's stream does not wait for the default stream: finish the uploads here.
+  TSREC_CUDA_RETURN_IF_ERROR(cudaDeviceSynchronize(), "the uploads of the collection's tables");
   *out = std::move(c);
   return Status::Ok();
 }
