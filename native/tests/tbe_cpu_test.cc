@@ -278,6 +278,38 @@ TEST_CASE(lean_and_generic_walks_are_bit_identical) {
   CHECK_MSG(shared_lean_tables >= 8, "only %d lean tables were read by several features", shared_lean_tables);
 }
 
+TEST_CASE(init_by_row_ranges_equals_whole_table_init) {
+  // InitTableRowsHost (how the CUDA collection stages a large table in chunks) must give
+  // InitTableHost's values bit for bit, for every optimizer's state, any chunking.
+  std::mt19937_64 rng(tsrec_test::seed_from_env() + 17);
+  for (int opt = 0; opt < 4; ++opt) {
+    TableConfig tc{"t", 1 + static_cast<int64_t>(rng() % 5000), 4 * (1 + static_cast<int>(rng() % 20)), 0, 0};
+    if (opt % 2) tc.init_min = -0.3f, tc.init_max = 0.1f;
+    OptimizerConfig o = tsrec_test::random_optimizer(opt, rng);
+    const int t = static_cast<int>(rng() % 7);
+    const uint64_t seed = rng();
+    const int n_states = (has_row_state(o.type) ? 1 : 0) + elem_states(o.type);
+    auto width = [&](int k) -> int64_t { return has_row_state(o.type) && k == 0 ? 1 : tc.dim; };
+    std::vector<float> w(tc.rows * tc.dim);
+    std::vector<std::vector<float>> st(n_states);
+    std::vector<float*> stp;
+    for (int k = 0; k < n_states; ++k) st[k].resize(tc.rows * width(k)), stp.push_back(st[k].data());
+    InitTableHost(tc, o, seed, t, w.data(), stp);
+    std::vector<float> w2(w.size(), -1.f);
+    std::vector<std::vector<float>> st2(n_states);
+    for (int k = 0; k < n_states; ++k) st2[k].assign(st[k].size(), -1.f);
+    for (int64_t r0 = 0; r0 < tc.rows;) {
+      const int64_t n = std::min<int64_t>(tc.rows - r0, 1 + static_cast<int64_t>(rng() % 900));
+      std::vector<float*> sp;
+      for (int k = 0; k < n_states; ++k) sp.push_back(st2[k].data() + r0 * width(k));
+      InitTableRowsHost(tc, o, seed, t, r0, n, w2.data() + r0 * tc.dim, sp);
+      r0 += n;
+    }
+    CHECK_MSG(std::memcmp(w.data(), w2.data(), 4 * w.size()) == 0, "%s: weights differ", optim_name(o.type));
+    for (int k = 0; k < n_states; ++k) CHECK_MSG(std::memcmp(st[k].data(), st2[k].data(), 4 * st[k].size()) == 0, "%s: state %d differs", optim_name(o.type), k);
+  }
+}
+
 TEST_CASE(edge_cases) {
   std::mt19937_64 rng(tsrec_test::seed_from_env() + 2);
   // one-row table, every id duplicated, B = 1, T = 1

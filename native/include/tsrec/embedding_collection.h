@@ -104,8 +104,8 @@ class CpuEmbeddingCollection final : public EmbeddingCollection {
 /** The parameters of optimizer step t (t >= 1) with learning rate lr. */
 OptimStep MakeOptimStep(const OptimizerConfig& c, float lr, int64_t t);
 
-/** Fills `n` floats with uniform [lo, hi) values from a counter-based stream (seed, stream). */
-void FillUniform(float* dst, int64_t n, float lo, float hi, uint64_t seed, uint64_t stream);
+/** Fills `n` floats with elements [first, first + n) of a counter-based uniform [lo, hi) stream (seed, stream). */
+void FillUniform(float* dst, int64_t n, float lo, float hi, uint64_t seed, uint64_t stream, int64_t first = 0);
 /** FillUniform of rows x dim values into rows `stride` floats apart (value (r, d) is element r*dim+d of the stream). */
 void FillUniformRows(float* dst, int64_t rows, int dim, int64_t stride, float lo, float hi, uint64_t seed, uint64_t stream);
 
@@ -118,5 +118,12 @@ void FillConstant(float* dst, int64_t n, float v);
  */
 void InitTableHost(const TableConfig& tc, const OptimizerConfig& optim, uint64_t seed, int t, float* weights, std::vector<float*> states,
                    int64_t stride = 0);
+/**
+ * Rows [first_row, first_row + rows) of InitTableHost's buffers of table t (own rows, dim
+ * floats apart), bit for bit: weights into `weights`, each state into states[k] (row-wise
+ * state: `rows` floats; element states: rows x dim). Lets a caller stage a large table in chunks.
+ */
+void InitTableRowsHost(const TableConfig& tc, const OptimizerConfig& optim, uint64_t seed, int t, int64_t first_row, int64_t rows, float* weights,
+                       const std::vector<float*>& states);
 
 }  // namespace tsrec

@@ -48,26 +48,47 @@ void FillUniformRows(float* dst, int64_t rows, int dim, int64_t stride, float lo
   });
 }
 
-void FillUniform(float* dst, int64_t n, float lo, float hi, uint64_t seed, uint64_t stream) {
+void FillUniform(float* dst, int64_t n, float lo, float hi, uint64_t seed, uint64_t stream, int64_t first) {
   const uint64_t key = stream_key(seed, stream);
   // Element i's value depends only on (seed, stream, i): identical for any thread count.
-  ThreadPool::global().parallel_for(n, [&](int64_t b, int64_t e, int) { fill_uniform_span(dst + b, static_cast<uint64_t>(b), e - b, key, lo, hi - lo); });
+  ThreadPool::global().parallel_for(n, [&](int64_t b, int64_t e, int) {
+    fill_uniform_span(dst + b, static_cast<uint64_t>(first + b), e - b, key, lo, hi - lo);
+  });
 }
+
+namespace {
+void init_range(const TableConfig& tc, float* lo, float* hi) {
+  *lo = tc.init_min;
+  *hi = tc.init_max;
+  if (*lo == 0.0f && *hi == 0.0f) {
+    *hi = static_cast<float>(1.0 / std::sqrt(static_cast<double>(tc.rows)));
+    *lo = -*hi;
+  }
+}
+void init_states(const TableConfig& tc, const OptimizerConfig& optim, int64_t rows, const std::vector<float*>& states) {
+  size_t k = 0;
+  if (has_row_state(optim.type)) FillConstant(states[k++], rows, optim.initial_accumulator_value);
+  for (int e = 0; e < elem_states(optim.type); ++e)
+    FillConstant(states[k++], rows * tc.dim, optim.type == OptimType::kAdagrad ? optim.initial_accumulator_value : 0.0f);
+}
+}  // namespace
 
 void InitTableHost(const TableConfig& tc, const OptimizerConfig& optim, uint64_t seed, int t, float* weights, std::vector<float*> states,
                    int64_t stride) {
-  float lo = tc.init_min, hi = tc.init_max;
-  if (lo == 0.0f && hi == 0.0f) {
-    hi = static_cast<float>(1.0 / std::sqrt(static_cast<double>(tc.rows)));
-    lo = -hi;
-  }
+  float lo, hi;
+  init_range(tc, &lo, &hi);
   const int64_t n = tc.rows * tc.dim;
   if (stride == 0 || stride == tc.dim) FillUniform(weights, n, lo, hi, seed, static_cast<uint64_t>(t));
   else FillUniformRows(weights, tc.rows, tc.dim, stride, lo, hi, seed, static_cast<uint64_t>(t));
-  size_t k = 0;
-  if (has_row_state(optim.type)) FillConstant(states[k++], tc.rows, optim.initial_accumulator_value);
-  for (int e = 0; e < elem_states(optim.type); ++e)
-    FillConstant(states[k++], n, optim.type == OptimType::kAdagrad ? optim.initial_accumulator_value : 0.0f);
+  init_states(tc, optim, tc.rows, states);
+}
+
+void InitTableRowsHost(const TableConfig& tc, const OptimizerConfig& optim, uint64_t seed, int t, int64_t first_row, int64_t rows, float* weights,
+                       const std::vector<float*>& states) {
+  float lo, hi;
+  init_range(tc, &lo, &hi);
+  FillUniform(weights, rows * tc.dim, lo, hi, seed, static_cast<uint64_t>(t), first_row * tc.dim);
+  init_states(tc, optim, rows, states);
 }
 
 OptimStep MakeOptimStep(const OptimizerConfig& c, float lr, int64_t t) {

@@ -6,6 +6,7 @@
 // gradients) into one pinned staging buffer, copies it to device scratch in one transfer, runs the
 // kernels on the collection's stream and copies the outputs back. Scratch and staging grow to the
 // largest batch seen and are reused: no cudaMalloc per call once warm.
+#include <algorithm>
 #include <new>
 #include <cmath>
 #include <cstdio>
@@ -231,27 +232,14 @@ Status CudaEmbeddingCollection::Create(std::vector<TableConfig> tables, std::vec
   std::vector<cuda::DevTable> dt(T);
   uint64_t key_base = 0;
   int32_t max_dim = 0;
-  // One host buffer, reused for every table: the initial values come from InitTableHost, the
-  // CPU collection's initialiser, so both placements start from identical bits.
+  // Host staging in chunks of rows (at most ~64 MiB of weights), reused for every table: the
+  // initial values come from InitTableRowsHost, the CPU collection's initialiser by row range,
+  // so both placements start from identical bits and a large table never needs its full size
+  // (and its optimizer state) in host memory.
   std::vector<float> host_w;
   std::vector<std::vector<float>> host_s(S);
   for (int t = 0; t < T; ++t) {
     const TableConfig& tc = l.tables[t];
-    const int64_t nw = tc.rows * tc.dim;
-    std::vector<float*> st;
-    // The staging buffers hold a whole table and its state on the host (the largest table sets
-    // the peak); running out of host memory is a Status, not an exception through N-API.
-    try {
-      host_w.resize(static_cast<size_t>(nw));
-      for (int k = 0; k < S; ++k) {
-        host_s[k].resize(static_cast<size_t>(tc.rows * c->row_width(t, k)));
-        st.push_back(host_s[k].data());
-      }
-    } catch (const std::bad_alloc&) {
-      return Status::Unavailable("could not allocate host memory to initialise table '" + tc.name + "' (" + std::to_string(tc.rows) + " x " +
-                                 std::to_string(tc.dim) + ") for device 'cuda'");
-    }
-    InitTableHost(tc, optim, seed, t, host_w.data(), st);
     for (int k = kWeights; k < S; ++k) {
       const size_t bytes = static_cast<size_t>(tc.rows * c->row_width(t, k)) * sizeof(float);
       float** dst = k == kWeights ? &m.weights[t] : &m.states[t][k];
@@ -262,8 +250,28 @@ Status CudaEmbeddingCollection::Create(std::vector<TableConfig> tables, std::vec
         return Status::Unavailable("could not allocate " + std::to_string(bytes) + " bytes of device memory for table '" + tc.name +
                                    "' on " + CudaDeviceDescription(device_id) + ": " + cudaGetErrorString(e));
       }
-      TSREC_CUDA_RETURN_IF_ERROR(cudaMemcpy(*dst, k == kWeights ? host_w.data() : host_s[k].data(), bytes, cudaMemcpyHostToDevice),
-                                 "the upload of table '" + tc.name + "'");
+    }
+    const int64_t chunk = std::max<int64_t>(1, std::min<int64_t>(tc.rows, (int64_t{64} << 20) / (4 * int64_t{tc.dim})));
+    try {
+      host_w.resize(static_cast<size_t>(chunk * tc.dim));
+      for (int k = 0; k < S; ++k) host_s[k].resize(static_cast<size_t>(chunk * c->row_width(t, k)));
+    } catch (const std::bad_alloc&) {
+      return Status::Unavailable("could not allocate host memory to stage table '" + tc.name + "' for device 'cuda'");
+    }
+    std::vector<float*> st;
+    for (int k = 0; k < S; ++k) st.push_back(host_s[k].data());
+    for (int64_t r0 = 0; r0 < tc.rows; r0 += chunk) {
+      const int64_t n = std::min(chunk, tc.rows - r0);
+      InitTableRowsHost(tc, optim, seed, t, r0, n, host_w.data(), st);
+      for (int k = kWeights; k < S; ++k) {
+        const int64_t width = c->row_width(t, k);
+        float* dst = (k == kWeights ? m.weights[t] : m.states[t][k]) + r0 * width;
+        // From pageable memory cudaMemcpy has consumed the source when it returns: the staging
+        // buffers can be refilled for the next chunk (Create synchronises the device at the end).
+        TSREC_CUDA_RETURN_IF_ERROR(cudaMemcpy(dst, k == kWeights ? host_w.data() : host_s[k].data(), static_cast<size_t>(n * width) * sizeof(float),
+                                              cudaMemcpyHostToDevice),
+                                   "the upload of table '" + tc.name + "'");
+      }
     }
     dt[t].weights = m.weights[t];
     dt[t].state0 = S > 0 ? m.states[t][0] : nullptr;
