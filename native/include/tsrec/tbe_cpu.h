@@ -1,6 +1,7 @@
 // CPU TBE kernels (fast, multi-threaded) and the naive single-threaded references they are
 // tested and benchmarked against. All assume ValidateBatch() passed.
 #pragma once
+#include <type_traits>
 #include <memory>
 #include <vector>
 
@@ -52,8 +53,22 @@ TbeForwardOrder ForwardOrderFromEnv();
 bool TbeLeanWalks();
 void SetTbeLeanWalks(bool on);
 
-/** Row widths the lean walks are specialised for. */
+/** Row widths the lean walks are specialised for (the cases of DispatchLeanDim). */
 constexpr bool TbeLeanDim(int dim) { return dim == 4 || dim == 8 || dim == 16 || dim == 32 || dim == 64 || dim == 128; }
+
+/** Calls f(std::integral_constant<int, dim>{}) when TbeLeanDim(dim); returns whether it did. */
+template <typename F>
+bool DispatchLeanDim(int dim, F&& f) {
+  switch (dim) {
+    case 4: f(std::integral_constant<int, 4>{}); return true;
+    case 8: f(std::integral_constant<int, 8>{}); return true;
+    case 16: f(std::integral_constant<int, 16>{}); return true;
+    case 32: f(std::integral_constant<int, 32>{}); return true;
+    case 64: f(std::integral_constant<int, 64>{}); return true;
+    case 128: f(std::integral_constant<int, 128>{}); return true;
+    default: return false;
+  }
+}
 
 /**
  * Whether the rows of table t suit the lean walks: its own TbeLeanDim columns only, or those

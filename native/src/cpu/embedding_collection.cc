@@ -75,11 +75,10 @@ void init_states(const TableConfig& tc, const OptimizerConfig& optim, int64_t ro
 
 void InitTableHost(const TableConfig& tc, const OptimizerConfig& optim, uint64_t seed, int t, float* weights, std::vector<float*> states,
                    int64_t stride) {
+  if (stride == 0 || stride == tc.dim) return InitTableRowsHost(tc, optim, seed, t, 0, tc.rows, weights, states);
   float lo, hi;
   init_range(tc, &lo, &hi);
-  const int64_t n = tc.rows * tc.dim;
-  if (stride == 0 || stride == tc.dim) FillUniform(weights, n, lo, hi, seed, static_cast<uint64_t>(t));
-  else FillUniformRows(weights, tc.rows, tc.dim, stride, lo, hi, seed, static_cast<uint64_t>(t));
+  FillUniformRows(weights, tc.rows, tc.dim, stride, lo, hi, seed, static_cast<uint64_t>(t));
   init_states(tc, optim, tc.rows, states);
 }
 

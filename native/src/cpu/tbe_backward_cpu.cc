@@ -106,6 +106,27 @@ inline float lane_sum(const float* x, int dim, F f) {
   return acc[0];
 }
 
+// The optimizer step of one row from its summed gradient g (overwritten): L2 decay folded into
+// g, the rule's row reduction and per-row context, the element updates with decoupled decay,
+// then max_norm. Shared by the generic walk (runtime dim) and the lean one (D > 0: the same
+// code with the width known at compile time), so both give the same bits.
+template <typename Rule, int D = 0>
+inline void update_row(const OptimStep& ps, float* w, float* s0, float* s1, float* row_state, float* g, int runtime_dim) {
+  const int dim = D > 0 ? D : runtime_dim;
+  for (int d = 0; d < dim; ++d) g[d] = decayed_grad(ps, g[d], w[d]);
+  const float sum = Rule::kRowReduce ? lane_sum(g, dim, [](float v) { return Rule::row_term(v); }) : 0.0f;
+  const RowCtx ctx = Rule::precompute(ps, row_state, sum);
+  for (int d = 0; d < dim; ++d) {
+    const float w_old = w[d];
+    w[d] = Rule::update(ps, ctx, w_old, g[d], s0 ? s0 + d : nullptr, s1 ? s1 + d : nullptr) - decoupled_decay(ps, w_old);
+  }
+  if (ps.max_norm > 0.0f) {
+    const float norm_scale = max_norm_scale(ps, lane_sum(w, dim, [](float v) { return v * v; }));
+    if (norm_scale != 1.0f)
+      for (int d = 0; d < dim; ++d) w[d] *= norm_scale;
+  }
+}
+
 // True when slot j of the sorted keys starts a run of equal rows (runs never cross tables).
 inline bool run_starts_at(const TbeBackwardWorkspace& ws, int64_t j) {
   if (j == 0) return true;
@@ -144,22 +165,7 @@ struct LeanMember {
   }
   template <typename Rule>
   void update(const OptimStep& ps, int64_t row, int64_t stride, float* g) const {
-    float* w = W + row * stride;
-    float* s0 = S0 ? S0 + row * D : nullptr;
-    float* s1 = S1 ? S1 + row * D : nullptr;
-    float* row_state = RS ? RS + row : nullptr;
-    for (int d = 0; d < D; ++d) g[d] = decayed_grad(ps, g[d], w[d]);
-    const float sum = Rule::kRowReduce ? lane_sum(g, D, [](float v) { return Rule::row_term(v); }) : 0.0f;
-    const RowCtx ctx = Rule::precompute(ps, row_state, sum);
-    for (int d = 0; d < D; ++d) {
-      const float w_old = w[d];
-      w[d] = Rule::update(ps, ctx, w_old, g[d], s0 ? s0 + d : nullptr, s1 ? s1 + d : nullptr) - decoupled_decay(ps, w_old);
-    }
-    if (ps.max_norm > 0.0f) {
-      const float norm_scale = max_norm_scale(ps, lane_sum(w, D, [](float v) { return v * v; }));
-      if (norm_scale != 1.0f)
-        for (int d = 0; d < D; ++d) w[d] *= norm_scale;
-    }
+    update_row<Rule, D>(ps, W + row * stride, S0 ? S0 + row * D : nullptr, S1 ? S1 + row * D : nullptr, RS ? RS + row : nullptr, g, D);
   }
 };
 
@@ -271,27 +277,16 @@ void walk_table_lean_any(const TbeLayout& l, const TbeTables& tabs, const Optimi
   bool plain = !batch.weights && oc.max_gradient <= 0.0f;
   for (int32_t f : l.table_features[t]) plain = plain && l.features[f].pooling == Pooling::kSum;
   const bool guest = l.members[t].size() == 2;
-#define TSREC_LEAN_BWD(D)                                                                                            \
-  case D:                                                                                                            \
-    if (guest) {                                                                                                     \
-      if (plain) walk_table_lean<Rule, D, 4, true, OffT>(l, tabs, oc, p, batch, grad_pooled, ws, t, jb, je);         \
-      else walk_table_lean<Rule, D, 4, false, OffT>(l, tabs, oc, p, batch, grad_pooled, ws, t, jb, je);              \
-    } else {                                                                                                         \
-      if (plain) walk_table_lean<Rule, D, 0, true, OffT>(l, tabs, oc, p, batch, grad_pooled, ws, t, jb, je);         \
-      else walk_table_lean<Rule, D, 0, false, OffT>(l, tabs, oc, p, batch, grad_pooled, ws, t, jb, je);              \
-    }                                                                                                                \
-    return;
-  switch (l.tables[t].dim) {
-    TSREC_LEAN_BWD(4)
-    TSREC_LEAN_BWD(8)
-    TSREC_LEAN_BWD(16)
-    TSREC_LEAN_BWD(32)
-    TSREC_LEAN_BWD(64)
-    TSREC_LEAN_BWD(128)
-    default:
-      return;
-  }
-#undef TSREC_LEAN_BWD
+  DispatchLeanDim(l.tables[t].dim, [&](auto dim) {
+    constexpr int D = decltype(dim)::value;
+    if (guest) {
+      if (plain) walk_table_lean<Rule, D, 4, true, OffT>(l, tabs, oc, p, batch, grad_pooled, ws, t, jb, je);
+      else walk_table_lean<Rule, D, 4, false, OffT>(l, tabs, oc, p, batch, grad_pooled, ws, t, jb, je);
+    } else {
+      if (plain) walk_table_lean<Rule, D, 0, true, OffT>(l, tabs, oc, p, batch, grad_pooled, ws, t, jb, je);
+      else walk_table_lean<Rule, D, 0, false, OffT>(l, tabs, oc, p, batch, grad_pooled, ws, t, jb, je);
+    }
+  });
 }
 
 template <typename Rule, typename OffT>
@@ -375,22 +370,8 @@ void update_rows(const TbeLayout& l, const TbeTables& tabs, const OptimizerConfi
 
         OptimStep ps = p;
         ps.inv_dim = 1.0f / static_cast<float>(dim);
-        float* w = tabs.weights[m] + row * stride;
-        float* s0 = n_states > 0 ? tabs.state[m][0] + row * dim : nullptr;
-        float* s1 = n_states > 1 ? tabs.state[m][1] + row * dim : nullptr;
-        float* row_state = row_state_used ? tabs.state[m][0] + row : nullptr;
-        for (int d = 0; d < dim; ++d) g[d] = decayed_grad(ps, g[d], w[d]);
-        const float sum = Rule::kRowReduce ? lane_sum(g, dim, [](float v) { return Rule::row_term(v); }) : 0.0f;
-        const RowCtx ctx = Rule::precompute(ps, row_state, sum);
-        for (int d = 0; d < dim; ++d) {
-          const float w_old = w[d];
-          w[d] = Rule::update(ps, ctx, w_old, g[d], s0 ? s0 + d : nullptr, s1 ? s1 + d : nullptr) - decoupled_decay(ps, w_old);
-        }
-        if (ps.max_norm > 0.0f) {
-          const float norm_scale = max_norm_scale(ps, lane_sum(w, dim, [](float v) { return v * v; }));
-          if (norm_scale != 1.0f)
-            for (int d = 0; d < dim; ++d) w[d] *= norm_scale;
-        }
+        update_row<Rule>(ps, tabs.weights[m] + row * stride, n_states > 0 ? tabs.state[m][0] + row * dim : nullptr,
+                         n_states > 1 ? tabs.state[m][1] + row * dim : nullptr, row_state_used ? tabs.state[m][0] + row : nullptr, g, dim);
       }
       j = jend;
     }

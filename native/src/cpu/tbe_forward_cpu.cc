@@ -46,7 +46,6 @@ std::atomic<bool>& lean_flag() {
   }()};
   return on;
 }
-bool lean_forward() { return lean_flag().load(std::memory_order_relaxed); }
 
 constexpr int kMaxStreamDim = 512;
 
@@ -165,27 +164,16 @@ void pool_bags_fixed(const MemberSlot& m, const MemberSlot* g, int64_t stride, c
 template <typename IdxT, typename OffT>
 void pool_bags_lean(const MemberSlot* sl, int nm, int64_t stride, const IdxT* idx, const OffT* off, const float* wts, int64_t kb, int64_t ke,
                     int64_t b0, bool mean) {
-#define TSREC_LEAN_CASE(D)                                                                                        \
-  case D:                                                                                                         \
-    if (nm == 2) {                                                                                                \
-      if (wts) pool_bags_fixed<D, 4, true>(sl[0], sl + 1, stride, idx, off, wts, kb, ke, b0, mean);               \
-      else pool_bags_fixed<D, 4, false>(sl[0], sl + 1, stride, idx, off, wts, kb, ke, b0, mean);                  \
-    } else {                                                                                                      \
-      if (wts) pool_bags_fixed<D, 0, true>(sl[0], nullptr, stride, idx, off, wts, kb, ke, b0, mean);              \
-      else pool_bags_fixed<D, 0, false>(sl[0], nullptr, stride, idx, off, wts, kb, ke, b0, mean);                 \
-    }                                                                                                             \
-    return;
-  switch (sl[0].dim) {
-    TSREC_LEAN_CASE(4)
-    TSREC_LEAN_CASE(8)
-    TSREC_LEAN_CASE(16)
-    TSREC_LEAN_CASE(32)
-    TSREC_LEAN_CASE(64)
-    TSREC_LEAN_CASE(128)
-    default:
-      return;
-  }
-#undef TSREC_LEAN_CASE
+  DispatchLeanDim(sl[0].dim, [&](auto dim) {
+    constexpr int D = decltype(dim)::value;
+    if (nm == 2) {
+      if (wts) pool_bags_fixed<D, 4, true>(sl[0], sl + 1, stride, idx, off, wts, kb, ke, b0, mean);
+      else pool_bags_fixed<D, 4, false>(sl[0], sl + 1, stride, idx, off, wts, kb, ke, b0, mean);
+    } else {
+      if (wts) pool_bags_fixed<D, 0, true>(sl[0], nullptr, stride, idx, off, wts, kb, ke, b0, mean);
+      else pool_bags_fixed<D, 0, false>(sl[0], nullptr, stride, idx, off, wts, kb, ke, b0, mean);
+    }
+  });
 }
 
 template <typename IdxT, typename OffT>
@@ -228,7 +216,7 @@ void forward_range(const TbeLayout& l, const TbeTables& tabs, const TbeBatch& ba
       const int nm = static_cast<int>(slots.size());
       const MemberSlot* sl = slots.data();
       const bool mean = fc.pooling == Pooling::kMean;
-      if (lean_forward() && TbeLeanRows(l, fc.table)) {
+      if (TbeLeanWalks() && TbeLeanRows(l, fc.table)) {
         pool_bags_lean(sl, nm, stride, idx, off, wts, k, k_end, f * B, mean);
         if (sl[0].stream) stream_fence();
         k = k_end;
@@ -236,6 +224,9 @@ void forward_range(const TbeLayout& l, const TbeTables& tabs, const TbeBatch& ba
       }
       alignas(64) float acc[kMaxStreamDim];
       bool any_stream = false;
+      // The chunk's first rows (the blocked order walks short chunks); then kPrefetch ahead.
+      for (int64_t i = off[k]; i < std::min(seg_end, static_cast<int64_t>(off[k]) + kPrefetch); ++i)
+        prefetch_span_read(W + static_cast<int64_t>(idx[i]) * stride, static_cast<int>(stride) * 4);
       for (int64_t kk = k; kk < k_end; ++kk) {
         const int64_t b = kk - f * B;
         const int64_t s = off[kk], e = off[kk + 1];
@@ -328,46 +319,21 @@ void forward_samples(const SamplePlan& plan, const TbeBatch& batch, int64_t sb, 
 // Samples [sb, se), one pooled feature after the other: a feature's rows come from one table
 // (its translations stay warm, as in the feature-major walk), while the block's output rows
 // (kBlockSamples x a few hundred floats) stay in L2 until every feature has written its
-// columns, so a co-located guest's few floats per row cost no extra trip to memory. Same
-// per-bag arithmetic as the other walks: bit-identical outputs.
+// columns, so a co-located guest's few floats per row cost no extra trip to memory. Each
+// feature's bags of the block go through the feature-major walk (forward_range): bit-identical.
 
 template <typename IdxT, typename OffT>
-void forward_block(const SamplePlan& plan, const TbeBatch& batch, int64_t sb, int64_t se) {
-  const auto* idx = static_cast<const IdxT*>(batch.indices);
-  const auto* off = static_cast<const OffT*>(batch.offsets);
-  const float* wts = batch.weights;
+void forward_block(const TbeLayout& l, const TbeTables& tabs, const TbeBatch& batch, float* const* pooled, const std::vector<int64_t>& seq_off,
+                   const SamplePlan& plan, int64_t sb, int64_t se) {
   const int64_t B = batch.batch_size;
-  alignas(64) float acc[kMaxStreamDim];
-  bool any_stream = false;
-  const bool lean = lean_forward();
-  for (const PooledFeature& pf : plan.features) {
-    const MemberSlot* sl = plan.slots.data() + pf.first;
-    const int64_t kb = pf.f * B + sb, ke = pf.f * B + se;
-    for (int c = 0; c < pf.count; ++c) any_stream |= sl[c].stream;
-    if (lean && pf.lean_rows) {
-      pool_bags_lean(sl, pf.count, pf.stride, idx, off, wts, kb, ke, pf.f * B, pf.mean);
-      continue;
-    }
-    const int64_t seg_end = off[ke];
-    auto prefetch_ahead = [&](int64_t i) {
-      if (i + kPrefetch < seg_end) prefetch_span_read(pf.W + static_cast<int64_t>(idx[i + kPrefetch]) * pf.stride, pf.row_bytes);
-    };
-    for (int64_t i = off[kb]; i < std::min(seg_end, static_cast<int64_t>(off[kb]) + kPrefetch); ++i)
-      prefetch_span_read(pf.W + static_cast<int64_t>(idx[i]) * pf.stride, pf.row_bytes);
-    for (int64_t b = sb; b < se; ++b) {
-      const int64_t k = pf.f * B + b;
-      const int64_t s = off[k], e = off[k + 1];
-      pool_member(sl[0], idx, wts, s, e, pf.stride, pf.mean, b, acc, prefetch_ahead);
-      for (int c = 1; c < pf.count; ++c) pool_member(sl[c], idx, wts, s, e, pf.stride, pf.mean, b, acc, [](int64_t) {});
-    }
-  }
-  if (any_stream) stream_fence();
+  for (const PooledFeature& pf : plan.features)
+    forward_range<IdxT, OffT>(l, tabs, batch, pooled, nullptr, seq_off, pf.f * B + sb, pf.f * B + se, /*skip_pooled=*/false);
 }
 
 }  // namespace
 
 
-bool TbeLeanWalks() { return lean_forward(); }
+bool TbeLeanWalks() { return lean_flag().load(std::memory_order_relaxed); }
 void SetTbeLeanWalks(bool on) { lean_flag().store(on, std::memory_order_relaxed); }
 
 TbeForwardOrder ForwardOrderFromEnv() {
@@ -401,7 +367,7 @@ void TbeForwardCpu(const TbeLayout& l, const TbeTables& tabs, const TbeBatch& ba
     // then stay in L2 until the block's other features fill the row). Otherwise the generic
     // walks: sample-major for short bags, feature-major for long ones (multi-hot: a sample's
     // rows are then many, and the feature-major walk's fixed prefetch distance fits better).
-    bool lean = lean_forward(), streamed = true;
+    bool lean = TbeLeanWalks(), streamed = true;
     for (const PooledFeature& pf : plan.features) {
       const MemberSlot* sl = plan.slots.data() + pf.first;
       lean = lean && pf.lean_rows;
@@ -434,11 +400,11 @@ void TbeForwardCpu(const TbeLayout& l, const TbeTables& tabs, const TbeBatch& ba
   const bool blocked = order == TbeForwardOrder::kBlocked;
   auto sample_body = [&](int64_t sb, int64_t se, int) {
     if (batch.index_type == IndexType::kInt32) {
-      if (batch.offset_type == IndexType::kInt32) blocked ? forward_block<int32_t, int32_t>(plan, batch, sb, se) : forward_samples<int32_t, int32_t>(plan, batch, sb, se);
-      else blocked ? forward_block<int32_t, int64_t>(plan, batch, sb, se) : forward_samples<int32_t, int64_t>(plan, batch, sb, se);
+      if (batch.offset_type == IndexType::kInt32) blocked ? forward_block<int32_t, int32_t>(l, tabs, batch, pooled, seq_off, plan, sb, se) : forward_samples<int32_t, int32_t>(plan, batch, sb, se);
+      else blocked ? forward_block<int32_t, int64_t>(l, tabs, batch, pooled, seq_off, plan, sb, se) : forward_samples<int32_t, int64_t>(plan, batch, sb, se);
     } else {
-      if (batch.offset_type == IndexType::kInt32) blocked ? forward_block<int64_t, int32_t>(plan, batch, sb, se) : forward_samples<int64_t, int32_t>(plan, batch, sb, se);
-      else blocked ? forward_block<int64_t, int64_t>(plan, batch, sb, se) : forward_samples<int64_t, int64_t>(plan, batch, sb, se);
+      if (batch.offset_type == IndexType::kInt32) blocked ? forward_block<int64_t, int32_t>(l, tabs, batch, pooled, seq_off, plan, sb, se) : forward_samples<int64_t, int32_t>(plan, batch, sb, se);
+      else blocked ? forward_block<int64_t, int64_t>(l, tabs, batch, pooled, seq_off, plan, sb, se) : forward_samples<int64_t, int64_t>(plan, batch, sb, se);
     }
   };
   if (!big) sample_body(0, B, 0);
