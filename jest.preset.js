@@ -1,7 +1,7 @@
 // Shared jest settings for every package: swc for speed, workspace packages mapped to their
 // sources so tests never depend on a stale dist/, ESM-only deps transformed (jest on Node 20
 // cannot require(esm)).
-const path = require('path');
+const path = require('node:path');
 /** @type {import('jest').Config} */
 module.exports = {
   testEnvironment: 'node',

@@ -4,9 +4,9 @@
  * file:line:column and the field), 1 for runtime failures such as a malformed row under the
  * `fail` policy (naming file:line and the column), and never a stack trace.
  */
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 
 import { hasStackTrace, requireBuiltCli, runCli, type CliResult } from './helpers/cli';
 import { generateExampleData, syntheticConfigText, writeConfig, type ExampleDataPaths } from './helpers/synthetic';
@@ -107,7 +107,7 @@ describe('config errors: exit 2, naming file:line:column and the field', () => {
     );
     const negative = variant('negative_units', /hidden_units: \[32\]/, 'hidden_units: [32, -1]');
     expect(await usageError('train_eval', '--pipeline_config_path', negative)).toMatch(
-      new RegExp(`^tsrec train_eval: expected an unsigned 32-bit integer for hidden_units but received -1 in model_config\\.deepfm\\.deep at ${escape(negative)}:${lineOf('hidden_units')}:\\d+$`),
+      new RegExp(`^tsrec train_eval: expected an unsigned 32-bit integer for hidden_units but received -1 in model_config\\.deepfm\\.deep at ${escapeRegExp(negative)}:${lineOf('hidden_units')}:\\d+$`),
     );
     const brace = writeConfig(path.join(tmp, 'brace.config'), 'data_config {\n  batch_size: 10\n');
     expect(await usageError('train_eval', '--pipeline_config_path', brace)).toBe(`tsrec train_eval: missing '}' to close 'data_config' opened at line 1, column 13 in data_config at ${brace}:3:1`);
@@ -118,7 +118,7 @@ describe('config errors: exit 2, naming file:line:column and the field', () => {
     const lines = failed(await runCli(['train_eval', '--pipeline_config_path', group]), 2);
     // One problem is one line (several are listed one per line under a header).
     expect(lines).toEqual([
-      expect.stringMatching(new RegExp(`^tsrec train_eval: invalid pipeline config: model_config\\.feature_groups\\[0\\]\\.feature_names\\[25\\]: feature 'C27' in group 'wide' is not defined in feature_configs — did you mean 'C2'\\? \\(${escape(group)}:${lineOf('group_type: WIDE')}:\\d+\\)$`)),
+      expect.stringMatching(new RegExp(`^tsrec train_eval: invalid pipeline config: model_config\\.feature_groups\\[0\\]\\.feature_names\\[25\\]: feature 'C27' in group 'wide' is not defined in feature_configs — did you mean 'C2'\\? \\(${escapeRegExp(group)}:${lineOf('group_type: WIDE')}:\\d+\\)$`)),
     ]);
     const zero = variant('zero_batch', 'batch_size: 128', 'batch_size: 0');
     expect(failed(await runCli(['train_eval', '--pipeline_config_path', zero]), 2)).toEqual([
@@ -159,7 +159,7 @@ describe('data and runtime errors: exit 1', () => {
     const ragged = path.join(tmp, 'ragged.tsv');
     fs.writeFileSync(ragged, [...rows.slice(0, 7), rows[7].split('\t').slice(0, 20).join('\t'), ...rows.slice(8)].join('\n'));
     const lines = failed(await runCli(['train_eval', '--pipeline_config_path', goodConfig, '--model_dir', path.join(tmp, 'ragged'), '--train_input_path', ragged]), 1);
-    expect(lines[lines.length - 1]).toMatch(new RegExp(`^tsrec train_eval: ${escape(ragged)}:8:\\d+: expected 40 fields but found 20$`));
+    expect(lines[lines.length - 1]).toMatch(new RegExp(`^tsrec train_eval: ${escapeRegExp(ragged)}:8:\\d+: expected 40 fields but found 20$`));
   });
 
   it('the skip policy drops the malformed row and trains on the rest', async () => {
@@ -171,16 +171,16 @@ describe('data and runtime errors: exit 1', () => {
     const manifest = JSON.parse(fs.readFileSync(path.join(modelDir, 'model.ckpt-3', 'manifest.json'), 'utf8')) as { samples: number };
     expect(manifest.samples).toBe(299);
     // The skipped row is reported with its location at the end of the epoch.
-    expect(r.err).toMatch(new RegExp(`epoch 0: skipped 1 bad row \\(bad_number: 1\\); first: ${escape(bad)}:\\d+:\\d+: `));
+    expect(r.err).toMatch(new RegExp(`epoch 0: skipped 1 bad row \\(bad_number: 1\\); first: ${escapeRegExp(bad)}:\\d+:\\d+: `));
   });
 
   it('a missing input file exits 1 naming it', async () => {
     const missing = path.join(tmp, 'missing.tsv');
     const lines = failed(await runCli(['train_eval', '--pipeline_config_path', goodConfig, '--model_dir', path.join(tmp, 'missing'), '--train_input_path', missing]), 1);
-    expect(lines[lines.length - 1]).toMatch(new RegExp(`^tsrec train_eval: .*${escape(missing)}`));
+    expect(lines[lines.length - 1]).toMatch(new RegExp(`^tsrec train_eval: .*${escapeRegExp(missing)}`));
   });
 });
 
-function escape(s: string): string {
+function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }

@@ -7,9 +7,9 @@
  * The runs use one data worker and 2 native threads; neither matters for the result (1 vs 2 threads
  * and 0 vs 1 workers give identical checkpoints; the last test resumes with 1 thread and no worker).
  */
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 
 import { requireBuiltCli, runCliOk, startCli, type CliResult } from './helpers/cli';
 import { checkpointSteps, differingTensors, generateExampleData, syntheticConfigText, writeConfig, type ExampleDataPaths } from './helpers/synthetic';

@@ -4,9 +4,9 @@
  * config and the training data are gone) gives the same outputs, to 1e-6, as `tsrec predict`
  * from the checkpoint with its pipeline config; both agree with `tsrec eval`'s AUC.
  */
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 
 import { requireBuiltCli, runCliOk } from './helpers/cli';
 import { generateExampleData, syntheticConfigText, writeConfig, type ExampleDataPaths } from './helpers/synthetic';
@@ -109,7 +109,6 @@ describe('tsrec export / predict', () => {
     await runCliOk(['predict', '--export_dir', exportDir, '--predict_input_path', input, '--predict_output_path', pq]);
     expect(fs.readFileSync(pq).subarray(0, 4).toString('latin1')).toBe('PAR1');
     // hyparquet (ESM) reads it back; jest transforms it (jest.preset.js).
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     const hyparquet = require('hyparquet') as {
       asyncBufferFromFile(file: string): Promise<unknown>;
       parquetReadObjects(o: { file: unknown }): Promise<Record<string, unknown>[]>;

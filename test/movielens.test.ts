@@ -6,9 +6,9 @@
  * valid 10% after each epoch), then `tsrec eval` on the test 10%: test AUC >= 0.78, above the
  * published LR result (0.7765 AUC, 0.562 logloss). Figures we measured are in README.md.
  */
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 
 import { loadPipelineConfig } from '@tsrec/config';
 import { createDataLoaderFromConfig } from '@tsrec/data';

@@ -15,9 +15,9 @@
  * What remains is the planted pairwise factor terms (16 of the 325 column pairs, k = 4), which
  * DeepFM's FM (over all pairs) and MLP learn slowly: see CI and FULL below, and README.md.
  */
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 
 import { requireBuiltCli, runCliOk } from './helpers/cli';
 import { generateExampleData, syntheticConfigText, writeConfig } from './helpers/synthetic';
@@ -80,7 +80,7 @@ async function trainToPlantedGap(s: Setting): Promise<void> {
     }),
   );
   const r = await runCliOk(['train_eval', '--pipeline_config_path', config]);
-  const m = /^done: step (\d+), ([\d,]+) samples\/s, eval auc ([\d.]+)  binary_cross_entropy ([\d.]+);/.exec(r.out);
+  const m = /^done: step (\d+), ([\d,]+) samples\/s, eval auc ([\d.]+) {2}binary_cross_entropy ([\d.]+);/.exec(r.out);
   expect(m).not.toBeNull();
   expect(Number(m![1])).toBe(steps);
   const auc = Number(m![3]);

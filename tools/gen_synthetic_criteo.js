@@ -4,8 +4,8 @@
 //
 //   node tools/gen_synthetic_criteo.js --rows 1000000 --seed 1 --out /tmp/criteo.tsv [--format tsv|parquet]
 //       [--cardinality-scale 1] [--zipf 1.1] [--no-header]
-'use strict';
-const path = require('path');
+
+const path = require('node:path');
 
 function parseArgs(argv) {
   const o = { rows: 100000, seed: 0, format: null, out: null, header: true, cardinalityScale: 1, zipf: 1.1 };
@@ -44,7 +44,7 @@ function main() {
     process.exit(2);
   }
   if (o.help) {
-    console.log(require('fs').readFileSync(__filename, 'utf8').split('\n').slice(1, 7).map((l) => l.replace(/^\/\/ ?/, '')).join('\n'));
+    console.log(require('node:fs').readFileSync(__filename, 'utf8').split('\n').slice(1, 7).map((l) => l.replace(/^\/\/ ?/, '')).join('\n'));
     return;
   }
   let data;

@@ -1,10 +1,10 @@
 #!/usr/bin/env node
 // `npm test`: runs every project's `test` target through nx (jest suites and ctest), then prints
 // one summary line over all of them from the result files the runners wrote into .test-results/.
-'use strict';
-const { spawnSync } = require('child_process');
-const fs = require('fs');
-const path = require('path');
+
+const { spawnSync } = require('node:child_process');
+const fs = require('node:fs');
+const path = require('node:path');
 
 const root = path.join(__dirname, '..');
 const results = path.join(root, '.test-results');

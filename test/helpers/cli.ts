@@ -1,6 +1,6 @@
-import { spawn, type ChildProcess } from 'child_process';
-import * as fs from 'fs';
-import * as path from 'path';
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 
 /** The repository root and the CLI binary the tests run (it needs packages/trainer/dist). */
 export const REPO_ROOT = path.resolve(__dirname, '../..');

@@ -1,5 +1,5 @@
-import * as fs from 'fs';
-import * as path from 'path';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 
 /** Where the RecBole atomic files of MovieLens-100K live (never copied into the repo). */
 export const ML100K_DIR = path.resolve(__dirname, '../../../shared/data/ml-100k_recbole');
@@ -88,7 +88,7 @@ export function writeMovieLensSplits(dir: string, seed = 2020, dataDir = ML100K_
   const pos = {} as Record<'train' | 'valid' | 'test', number>;
   for (const k of ['train', 'valid', 'test'] as const) {
     out[k] = path.join(dir, `${k}.csv`);
-    fs.writeFileSync(out[k], [ML_COLUMNS.join(','), ...parts[k]].join('\n') + '\n');
+    fs.writeFileSync(out[k], `${[ML_COLUMNS.join(','), ...parts[k]].join('\n')}\n`);
     pos[k] = parts[k].filter((l) => l.startsWith('1,')).length / parts[k].length;
   }
   return {

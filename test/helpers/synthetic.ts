@@ -1,6 +1,6 @@
-import { execFile } from 'child_process';
-import * as fs from 'fs';
-import * as path from 'path';
+import { execFile } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 
 import { exampleConfigText, type ExampleData } from '../../packages/trainer/src/default_example';
 import { openSafetensors } from '../../packages/trainer/src/safetensors';

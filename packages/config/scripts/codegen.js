@@ -3,11 +3,11 @@
 // with protoc-gen-es. The compiler front end is `buf` from npm (@bufbuild/buf, no system
 // packages needed); when it is missing, protoc from PATH (Debian: protobuf-compiler) is used.
 // A stamp (hash of the protos and tool versions) makes repeated runs free.
-'use strict';
-const { spawnSync } = require('child_process');
-const crypto = require('crypto');
-const fs = require('fs');
-const path = require('path');
+
+const { spawnSync } = require('node:child_process');
+const crypto = require('node:crypto');
+const fs = require('node:fs');
+const path = require('node:path');
 
 const pkgDir = path.join(__dirname, '..');
 const root = path.join(pkgDir, '..', '..');
@@ -54,7 +54,7 @@ if (!plugin) {
   console.error('config codegen: protoc-gen-es not found; run `npm install` at the repository root');
   process.exit(1);
 }
-const tmpOut = outDir + '.tmp';
+const tmpOut = `${outDir}.tmp`;
 fs.rmSync(tmpOut, { recursive: true, force: true });
 fs.mkdirSync(tmpOut, { recursive: true });
 

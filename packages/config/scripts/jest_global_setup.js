@@ -1,7 +1,7 @@
 // jest globalSetup: make sure src/gen exists and matches the protos before any test imports it.
-'use strict';
-const { spawnSync } = require('child_process');
-const path = require('path');
+
+const { spawnSync } = require('node:child_process');
+const path = require('node:path');
 
 module.exports = async function globalSetup() {
   const r = spawnSync(process.execPath, [path.join(__dirname, 'codegen.js')], { stdio: 'inherit' });

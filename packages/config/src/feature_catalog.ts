@@ -50,7 +50,7 @@ function caseToName(schema: typeof FeatureConfigSchema | typeof SeqFeatureConfig
 }
 
 /** Table rows implied by a feature's bucketizer, if known before reading data. */
-export function numRowsOf(kind: string, f: AnyFeatureMessage): number | undefined {
+export function numRowsOf(f: AnyFeatureMessage): number | undefined {
   if (hasIfField(f, 'hash_bucket_size')) return Number(f.hashBucketSize);
   if (hasIfField(f, 'num_buckets')) return Number(f.numBuckets);
   // Vocabularies reserve rows for the default value and out-of-vocabulary ids (TorchEasyRec).
@@ -86,7 +86,7 @@ function info(kind: string, path: string, f: AnyFeatureMessage, isSequence: bool
     isSparse,
     embeddingDim: isSparse ? (f.embeddingDim ?? 0) : 0,
     tableName: f.embeddingName ? f.embeddingName : name,
-    numRows: isSparse ? numRowsOf(kind, f) : undefined,
+    numRows: isSparse ? numRowsOf(f) : undefined,
     message: f,
   };
 }

@@ -13,7 +13,7 @@ export function parseJson(src: string, file: string): MessageNode {
   const root = p.parseValue([]);
   p.skipSpace();
   if (p.pos < src.length) p.fail(`expected the end of the JSON document but found '${src[p.pos]}'`, []);
-  if (root.kind !== 'message') p.fail(`expected a JSON object at the top level but found ${root.kind === 'list' ? 'an array' : 'a ' + (root as ScalarNode).type}`, [], root.loc);
+  if (root.kind !== 'message') p.fail(`expected a JSON object at the top level but found ${root.kind === 'list' ? 'an array' : `a ${(root as ScalarNode).type}`}`, [], root.loc);
   return root as MessageNode;
 }
 

@@ -1,6 +1,6 @@
-import { mkdtempSync, writeFileSync } from 'fs';
-import { tmpdir } from 'os';
-import { join } from 'path';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ConfigError, DatasetType, loadPipelineConfig, parsePipelineConfig } from './index';
 
 function errorOf(text: string, format?: 'text' | 'json'): string {

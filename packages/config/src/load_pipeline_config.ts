@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { EasyRecConfigSchema, type EasyRecConfig } from './gen/tsrec/protos/pipeline_pb';
 import type { MessageNode } from './config_ast';
 import { attachLocations } from './config_locations';

@@ -43,7 +43,7 @@ function parseInteger(raw: string): bigint | undefined {
   const body = m[2];
   let v: bigint;
   if (/^0[xX]/.test(body)) v = BigInt(body);
-  else if (body.length > 1 && body[0] === '0') v = BigInt('0o' + body.slice(1));
+  else if (body.length > 1 && body[0] === '0') v = BigInt(`0o${body.slice(1)}`);
   else v = BigInt(body);
   return m[1] ? -v : v;
 }

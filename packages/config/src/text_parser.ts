@@ -144,7 +144,7 @@ class TextParser {
       while (this.lex.peek().kind === 'string') {
         const more = this.lex.next();
         value += more.value!;
-        raw += ' ' + more.text;
+        raw += ` ${more.text}`;
       }
       return { kind: 'scalar', type: 'string', raw, value, loc: t.loc };
     }
@@ -152,9 +152,9 @@ class TextParser {
     if (t.kind === 'identifier') return { kind: 'scalar', type: 'identifier', raw: t.text, value: t.text, loc: t.loc };
     if (t.kind === 'punct' && t.text === '-') {
       const n = this.lex.next();
-      if (n.kind === 'number') return { kind: 'scalar', type: 'number', raw: '-' + n.text, value: '-' + n.text, loc: t.loc };
+      if (n.kind === 'number') return { kind: 'scalar', type: 'number', raw: `-${n.text}`, value: `-${n.text}`, loc: t.loc };
       if (n.kind === 'identifier' && /^(inf|infinity|nan)$/i.test(n.text)) {
-        return { kind: 'scalar', type: 'number', raw: '-' + n.text, value: '-' + n.text, loc: t.loc };
+        return { kind: 'scalar', type: 'number', raw: `-${n.text}`, value: `-${n.text}`, loc: t.loc };
       }
       this.fail(`expected a number after '-' for '${name}' but found ${show(n)}`, n.loc);
     }

@@ -1,6 +1,6 @@
-import { mkdtempSync, readdirSync, readFileSync } from 'fs';
-import { tmpdir } from 'os';
-import { join } from 'path';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { equals } from '@bufbuild/protobuf';
 import { EasyRecConfigSchema, loadPipelineConfig, parsePipelineConfig, saveConfig, toJsonText, toText } from './index';
 

@@ -1,5 +1,5 @@
-import { mkdirSync, writeFileSync } from 'fs';
-import { dirname } from 'path';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { toJson } from '@bufbuild/protobuf';
 import { toText as protoToText } from '@bufbuild/protobuf/txtpb';
 import { EasyRecConfigSchema, type EasyRecConfig } from './gen/tsrec/protos/pipeline_pb';
@@ -14,7 +14,7 @@ export function toText(config: EasyRecConfig): string {
 
 /** The config as JSON text with proto field names (as TorchEasyRec's JSON configs). */
 export function toJsonText(config: EasyRecConfig): string {
-  return JSON.stringify(toJson(EasyRecConfigSchema, config, { useProtoFieldName: true }), null, 2) + '\n';
+  return `${JSON.stringify(toJson(EasyRecConfigSchema, config, { useProtoFieldName: true }), null, 2)}\n`;
 }
 
 /**

@@ -1,5 +1,5 @@
-import { readdirSync } from 'fs';
-import { join } from 'path';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { assertValid, editConfig, formatProblem, InvalidConfigError, loadPipelineConfig, parsePipelineConfig, validate, type EditValue } from './index';
 
 const EXAMPLES = join(__dirname, '..', '..', '..', 'examples');

@@ -39,7 +39,7 @@ export class InvalidConfigError extends Error {
   readonly problems: readonly ConfigProblem[];
 
   constructor(problems: readonly ConfigProblem[]) {
-    super(`invalid pipeline config (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n` + problems.map((p) => `  ${formatProblem(p)}`).join('\n'));
+    super(`invalid pipeline config (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n${problems.map((p) => `  ${formatProblem(p)}`).join('\n')}`);
     this.name = 'InvalidConfigError';
     this.problems = problems;
   }

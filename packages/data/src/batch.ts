@@ -1,4 +1,4 @@
-import { KeyedJaggedBatch, KeyedJaggedBatchMessage } from './keyed_jagged_batch';
+import { KeyedJaggedBatch, type KeyedJaggedBatchMessage } from './keyed_jagged_batch';
 
 /** A jagged block of dense sequence values: element i of row r is values[(offset(r) + i) * dim ..]. */
 export interface SequenceDense {

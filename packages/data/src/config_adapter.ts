@@ -1,11 +1,11 @@
-import { DescMessage, isFieldSet, Message } from '@bufbuild/protobuf';
+import { type DescMessage, isFieldSet, type Message } from '@bufbuild/protobuf';
 import {
   ComboFeatureSchema,
-  DataConfig,
+  type DataConfig,
   DataConfigSchema,
-  EasyRecConfig,
+  type EasyRecConfig,
   ExprFeatureSchema,
-  FeatureConfig,
+  type FeatureConfig,
   FgMode,
   IdFeatureSchema,
   LookupFeatureSchema,
@@ -13,7 +13,7 @@ import {
   SequenceFeatureSchema,
 } from '@tsrec/config';
 import type { FeatureEngineOptions } from './feature_engine';
-import { FeatureSpec, FgModeName, SeqFeatureSpec } from './feature_spec';
+import type { FeatureSpec, FgModeName, SeqFeatureSpec } from './feature_spec';
 
 /**
  * @tsrec/config -> the data package: feature configs become the engine's plain feature specs

@@ -1,12 +1,12 @@
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
-import { EasyRecConfig, editConfig, loadPipelineConfig } from '@tsrec/config';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { type EasyRecConfig, editConfig, loadPipelineConfig } from '@tsrec/config';
 import { hashStringsToBuckets } from '@tsrec/native';
-import { BadDataSummary } from './bad_data';
-import { Batch } from './batch';
+import type { BadDataSummary } from './bad_data';
+import type { Batch } from './batch';
 import { fromPipelineConfig } from './config_adapter';
-import { ConfigDataLoaderOptions, createDataLoaderFromConfig, dataLoaderOptionsFromConfig } from './config_data_loader';
+import { type ConfigDataLoaderOptions, createDataLoaderFromConfig, dataLoaderOptionsFromConfig } from './config_data_loader';
 import { FeatureEngine } from './feature_engine';
 import { Rng } from './random';
 
@@ -104,8 +104,8 @@ describe('createDataLoaderFromConfig', () => {
   editConfig(deepfm, { 'data_config.batch_size': 256, 'data_config.eval_batch_size': 100 });
   const train = criteoRows(deepfm, 1000, 1);
   const evalRows = criteoRows(deepfm, 250, 2);
-  write('data/criteo/train.tsv', train.map((r) => r.join('\t')).join('\n') + '\n');
-  write('data/criteo/eval.tsv', evalRows.map((r) => r.join('\t')).join('\n') + '\n');
+  write('data/criteo/train.tsv', `${train.map((r) => r.join('\t')).join('\n')}\n`);
+  write('data/criteo/eval.tsv', `${evalRows.map((r) => r.join('\t')).join('\n')}\n`);
 
   it('reads the options from data_config and the paths relative to baseDir', () => {
     const t = dataLoaderOptionsFromConfig(deepfm, { mode: 'train', baseDir: dir });
@@ -171,7 +171,6 @@ describe('createDataLoaderFromConfig', () => {
       cols.buy.push(BigInt(i % 5 === 0 ? 1 : 0));
     }
     const types: Record<string, string> = { age_level: 'INT64', gender: 'INT64', item_id: 'INT64', cate_id: 'INT64', pid: 'INT64', price: 'DOUBLE', clk: 'INT64', buy: 'INT64' };
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { parquetWriteFile } = require('hyparquet-writer');
     fs.mkdirSync(path.join(dir, 'data/taobao/train'), { recursive: true });
     parquetWriteFile({ filename: path.join(dir, 'data/taobao/train/part-0.parquet'), columnData: Object.entries(cols).map(([name, data]) => ({ name, data, type: types[name] ?? 'STRING' })), rowGroupSize: 40 });
@@ -196,7 +195,7 @@ describe('createDataLoaderFromConfig', () => {
       '0,1,u2,99,web,fr,,,i8,1,17,,,c3,0,,,', // hour 99 is outside num_buckets 24: skipped
       '0,2,u3,0,tv,cn,c,z:1,i7,100,70,0.05\u001d0.05\u001d0.05\u001d0.05,,c1,1,9,i3,1',
     ];
-    write('data/showcase/eval.csv', [header, ...rows].join('\n') + '\n');
+    write('data/showcase/eval.csv', `${[header, ...rows].join('\n')}\n`);
     let bad: BadDataSummary | null = null;
     const batches = await collect(config, { mode: 'eval', numWorkers: 0, onEpochEnd: (_e, s) => (bad = s) });
     expect(batches).toHaveLength(1);
@@ -229,7 +228,6 @@ describe('createDataLoaderFromConfig', () => {
 
 describe('Parquet decoded in the workers (parquetDecodeInWorkers)', () => {
   it('gives the same batches as decoding in the main thread', async () => {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { writeCriteoParquet, criteoFeatureConfigs } = require('./synthetic/criteo_synthetic');
     const file = path.join(dir, 'pq_workers.parquet');
     writeCriteoParquet(file, { rows: 700, seed: 4, cardinalityScale: 0.01 });

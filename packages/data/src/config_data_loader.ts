@@ -1,10 +1,10 @@
-import * as os from 'os';
-import * as path from 'path';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { isFieldSet } from '@bufbuild/protobuf';
-import { DataConfig, DataConfigSchema, DatasetType, EasyRecConfig, TrainConfigSchema } from '@tsrec/config';
-import { BadDataPolicy, BadDataSummary } from './bad_data';
+import { type DataConfig, DataConfigSchema, DatasetType, type EasyRecConfig, TrainConfigSchema } from '@tsrec/config';
+import type { BadDataPolicy, BadDataSummary } from './bad_data';
 import { fromPipelineConfig } from './config_adapter';
-import { DataLoader, DataLoaderOptions } from './data_loader';
+import { DataLoader, type DataLoaderOptions } from './data_loader';
 
 /** What a config-driven loader is for: training (train_input_path, shuffled), evaluation or prediction (eval_input_path unless given). */
 export type LoaderMode = 'train' | 'eval' | 'predict';

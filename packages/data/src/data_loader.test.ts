@@ -1,8 +1,8 @@
-import * as path from 'path';
+import * as path from 'node:path';
 import { hashStringsToBuckets } from '@tsrec/native';
-import { Batch } from './batch';
+import type { Batch } from './batch';
 import { DataLoader } from './data_loader';
-import { FeatureSpec } from './feature_spec';
+import type { FeatureSpec } from './feature_spec';
 
 const DATA = path.resolve(__dirname, '../../../../shared/data');
 const CRITEO = path.join(DATA, 'deepctr_samples/criteo_sample.txt');
@@ -57,7 +57,7 @@ describe('DataLoader on the DeepCTR Criteo sample (200 rows)', () => {
   });
 
   it('partitions by (rank, world_size) cover every row exactly once with equal step counts', async () => {
-    const key = (b: Batch) => Array.from({ length: b.batchSize }, (_, r) => b.reserved.I5[r] + '|' + b.reserved.C3[r]);
+    const key = (b: Batch) => Array.from({ length: b.batchSize }, (_, r) => `${b.reserved.I5[r]}|${b.reserved.C3[r]}`);
     const opts = { ...base(), batchSize: 16, features: { ...base().features, reservedColumns: ['I5', 'C3'] } };
     const all = (await collect(new DataLoader(opts))).flatMap(key);
     const parts = await Promise.all([0, 1, 2, 3].map((rank) => collect(new DataLoader({ ...opts, rank, worldSize: 4 }))));

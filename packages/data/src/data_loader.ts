@@ -1,12 +1,12 @@
-import { BadDataPolicy, BadDataReport, BadDataSummary } from './bad_data';
-import { Batch, concatBatches, sliceBatch } from './batch';
-import { delimitedFormat, DelimitedFormat } from './delimited_splitter';
-import { FeatureEngine, FeatureEngineOptions } from './feature_engine';
+import { type BadDataPolicy, BadDataReport, type BadDataSummary } from './bad_data';
+import { type Batch, concatBatches, sliceBatch } from './batch';
+import { delimitedFormat, type DelimitedFormat } from './delimited_splitter';
+import { FeatureEngine, type FeatureEngineOptions } from './feature_engine';
 import { expandInputPaths } from './input_files';
-import { openParquet, ParquetFile, pushParquetRows } from './parquet_source';
+import { openParquet, type ParquetFile, pushParquetRows } from './parquet_source';
 import { Rng } from './random';
 import { RowFeaturizer } from './row_featurizer';
-import { ByteRecycler, RankFilter, RowBatch, RowBatcher, RowSink, ShuffleBuffer } from './row_pipeline';
+import { ByteRecycler, RankFilter, type RowBatch, RowBatcher, type RowSink, ShuffleBuffer } from './row_pipeline';
 import { pushDelimitedRowsAsync, readHeader } from './row_source';
 import { WorkerPool } from './worker_pool';
 

@@ -1,10 +1,10 @@
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
-import { BadDataSummary } from './bad_data';
-import { Batch } from './batch';
-import { DataLoader, DataLoaderOptions } from './data_loader';
-import { FeatureSpec } from './feature_spec';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { BadDataSummary } from './bad_data';
+import type { Batch } from './batch';
+import { DataLoader, type DataLoaderOptions } from './data_loader';
+import type { FeatureSpec } from './feature_spec';
 import { writeCriteoParquet } from './synthetic/criteo_synthetic';
 
 const DATA = path.resolve(__dirname, '../../../../shared/data');
@@ -108,7 +108,7 @@ describe('bad data, end to end', () => {
   });
 
   it('skip policy keeps batches at batch_size when rows are dropped mid-epoch', async () => {
-    const many = write('many.csv', 'y,u,p,m\n' + Array.from({ length: 40 }, (_, i) => (i % 7 === 3 ? '1,a,bad,1' : `1,a,${i},1`)).join('\n') + '\n');
+    const many = write('many.csv', `y,u,p,m\n${Array.from({ length: 40 }, (_, i) => (i % 7 === 3 ? '1,a,bad,1' : `1,a,${i},1`)).join('\n')}\n`);
     const b = await collect({ inputPath: many, batchSize: 8, features, badDataPolicy: 'skip' });
     expect(b.map((x) => x.batchSize)).toEqual([8, 8, 8, 8, 2]);
     expect(b.flatMap((x) => Array.from(x.dense))).toEqual(Array.from({ length: 40 }, (_, i) => i).filter((i) => i % 7 !== 3));
@@ -140,7 +140,7 @@ describe('bad data, end to end', () => {
     fs.writeFileSync(path.join(sub, '.hidden.csv'), 'junk');
     const g = await collect({ inputPath: path.join(sub, 'part-*.csv'), batchSize: 10, features });
     expect(Array.from(g[0].dense)).toEqual([1, 2]);
-    const d = await collect({ inputPath: sub + ',' + path.join(sub, 'part-0.csv'), batchSize: 10, features });
+    const d = await collect({ inputPath: `${sub},${path.join(sub, 'part-0.csv')}`, batchSize: 10, features });
     expect(Array.from(d[0].dense)).toEqual([1, 2, 1]);
   });
 });

@@ -1,10 +1,10 @@
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { hashStringsToBuckets } from '@tsrec/native';
 import { BadDataReport } from './bad_data';
-import { FeatureSpec } from './feature_spec';
-import { FeatureEngine, FeatureEngineOptions } from './feature_engine';
+import type { FeatureSpec } from './feature_spec';
+import { FeatureEngine, type FeatureEngineOptions } from './feature_engine';
 import { ValueBlock } from './raw_block';
 import { csvBlock } from './testing/csv_block';
 
@@ -183,7 +183,7 @@ describe('RawFeature', () => {
 
   it('log10 equals Math.log10 on the integer table path and off it (fractions, large, negative with a low threshold)', () => {
     const xs = [0, 1, 2, 3, 7, 10, 99, 1000, 12345, 65535, 65536, 65537, 1e9, 0.5, 2.25, 1e-12, -3, -0.5];
-    const { batch } = run('x\n' + xs.join('\n') + '\n', {
+    const { batch } = run(`x\n${xs.join('\n')}\n`, {
       fgMode: 'FG_NORMAL',
       featureConfigs: [raw({ featureName: 'x', expression: 'item:x', normalizer: 'method=log10,threshold=-5,default=-10' })],
     });

@@ -1,20 +1,20 @@
-import { BadDataReport } from './bad_data';
-import { Batch, SequenceDense, takeRows } from './batch';
+import type { BadDataReport } from './bad_data';
+import { type Batch, type SequenceDense, takeRows } from './batch';
 import type { FeatureConfig, FgMode } from '@tsrec/config';
 import { normalizeEngineOptions } from './config_adapter';
-import { FeatureSpec, FgModeName, IdFeatureSpec, RawFeatureSpec } from './feature_spec';
+import type { FeatureSpec, FgModeName, IdFeatureSpec, RawFeatureSpec } from './feature_spec';
 import { ComboFeature } from './features/combo_feature';
 import { compileExpression } from './features/expr_evaluator';
 import { ExprFeature } from './features/expr_feature';
-import { Feature, FeatureOutput, FeaturizeContext, inputName } from './features/feature';
+import { type Feature, type FeatureOutput, FeaturizeContext, inputName } from './features/feature';
 import { IdFeature } from './features/id_feature';
 import { createIdMapper } from './features/id_mapper';
-import { Combiner, LookupFeature } from './features/lookup_feature';
+import { type Combiner, LookupFeature } from './features/lookup_feature';
 import { parseNormalizer } from './features/normalizer';
 import { RawFeature } from './features/raw_feature';
 import { KeyedJaggedBatch } from './keyed_jagged_batch';
 import { parseNumber } from './number_parser';
-import { RawBlock } from './raw_block';
+import type { RawBlock } from './raw_block';
 import { tokenize, tokenText } from './features/tokens';
 
 /** Options of the feature engine (DataConfig fields plus the feature configs). */

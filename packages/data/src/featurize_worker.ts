@@ -2,15 +2,15 @@
  * Worker thread entry: builds a RowFeaturizer from workerData, then featurizes each row batch it
  * receives and posts the Batch back with its buffers transferred.
  */
-import * as os from 'os';
-import { parentPort, workerData } from 'worker_threads';
+import * as os from 'node:os';
+import { parentPort, workerData } from 'node:worker_threads';
 import { DataError } from './bad_data';
 import { packBatch, transferList } from './batch';
 import { FeatureEngine } from './feature_engine';
-import { decodeParquetRows, openParquet, ParquetFile } from './parquet_source';
+import { decodeParquetRows, openParquet, type ParquetFile } from './parquet_source';
 import { RowFeaturizer } from './row_featurizer';
-import { RowBatch } from './row_pipeline';
-import { WorkerInit } from './worker_pool';
+import type { RowBatch } from './row_pipeline';
+import type { WorkerInit } from './worker_pool';
 
 const init = workerData as WorkerInit;
 // Linux keeps a niceness per thread: setpriority on "this process" (pid 0) from a worker thread
@@ -29,7 +29,10 @@ const parquetFiles = new Map<string, ParquetFile>();
 async function decode(id: number, d: { file: string; columns: string[]; start: number; n: number }): Promise<void> {
   try {
     let pf = parquetFiles.get(d.file);
-    if (!pf) parquetFiles.set(d.file, (pf = openParquet(d.file)));
+    if (!pf) {
+      pf = openParquet(d.file);
+      parquetFiles.set(d.file, pf);
+    }
     parentPort!.postMessage({ id, rows: await decodeParquetRows(pf, d.columns, d.start, d.n) });
   } catch (e) {
     const err = e as Error;

@@ -1,5 +1,5 @@
-import * as fs from 'fs';
-import * as path from 'path';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 
 /**
  * Expands input paths as TorchEasyRec's `train_input_path`: several entries separated by
@@ -52,8 +52,8 @@ function glob(pattern: string): string[] {
           return c.replace(/[.+^${}()|\\]/g, '\\$&');
         })
         .join('')
-        .replace(/\u0000\//g, '(?:.*/)?')
-        .replace(/\u0000/g, '.*') +
+        .replaceAll('\u0000/', '(?:.*/)?')
+        .replaceAll('\u0000', '.*') +
       '$',
   );
   if (!fs.existsSync(base)) return [];

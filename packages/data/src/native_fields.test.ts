@@ -1,7 +1,7 @@
-import { BadDataSummary } from './bad_data';
-import { Batch } from './batch';
+import type { BadDataSummary } from './bad_data';
+import type { Batch } from './batch';
 import { delimitedFormat, FieldTable, frameRows, newRowFrames, splitFields } from './delimited_splitter';
-import { FeatureSpec } from './feature_spec';
+import type { FeatureSpec } from './feature_spec';
 import { FeatureEngine } from './feature_engine';
 import { nativeFieldKernels, useNativeFieldKernels } from './native_fields';
 import { Rng } from './random';

@@ -1,5 +1,5 @@
-import * as fs from 'fs';
-import { RowSink } from './row_pipeline';
+import * as fs from 'node:fs';
+import type { RowSink } from './row_pipeline';
 
 interface Hyparquet {
   parquetMetadata(buf: ArrayBuffer): { num_rows: bigint; row_groups: { num_rows: bigint }[]; schema: { name: string; num_children?: number }[] };
@@ -13,8 +13,8 @@ let hyparquetModule: Hyparquet | undefined;
  * it synchronously loads an ES module — CSV workers now never do.
  */
 function hyparquet(): Hyparquet {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return (hyparquetModule ??= require('hyparquet') as Hyparquet);
+  hyparquetModule ??= require('hyparquet') as Hyparquet;
+  return hyparquetModule;
 }
 
 /** An opened Parquet file: its bytes and metadata (a truncated or foreign file fails here, by name). */

@@ -1,4 +1,4 @@
-import { FieldTable } from './delimited_splitter';
+import type { FieldTable } from './delimited_splitter';
 
 /**
  * A block of input rows as the feature engine sees them: named columns that are either byte

@@ -1,9 +1,9 @@
-import { BadDataReport, BadDataSummary, DataError } from './bad_data';
-import { Batch } from './batch';
-import { DelimitedFormat, FieldTable, RowFrames, splitFields } from './delimited_splitter';
-import { FeatureEngine } from './feature_engine';
+import { BadDataReport, type BadDataSummary, DataError } from './bad_data';
+import type { Batch } from './batch';
+import { type DelimitedFormat, FieldTable, type RowFrames, splitFields } from './delimited_splitter';
+import type { FeatureEngine } from './feature_engine';
 import { DelimitedBlock, ValueBlock } from './raw_block';
-import { RowBatch } from './row_pipeline';
+import type { RowBatch } from './row_pipeline';
 
 /** What a featurizer needs besides the engine: the column layout and the files. */
 export interface RowFeaturizerSpec {

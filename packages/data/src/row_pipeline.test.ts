@@ -1,10 +1,10 @@
 import { delimitedFormat, frameRows, newRowFrames } from './delimited_splitter';
 import { Rng } from './random';
-import { ByteRecycler, CsvRowBatch, RankFilter, RowBatch, RowBatcher } from './row_pipeline';
+import { ByteRecycler, type CsvRowBatch, RankFilter, type RowBatch, RowBatcher } from './row_pipeline';
 import { pushDelimitedRows, pushDelimitedRowsAsync } from './row_source';
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 
 // The rows of a CSV batch as text, with their lines and files.
 const rowsOf = (batches: RowBatch[]) =>
@@ -51,7 +51,7 @@ describe('RowBatcher.pushRows (bulk copy of framed rows)', () => {
   it('RankFilter passes rows in bulk only for one rank; other ranks still see every worldSize-th row', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsrec-rows-'));
     const file = path.join(dir, 'r.csv');
-    fs.writeFileSync(file, 'a,b\n' + Array.from({ length: 50 }, (_, i) => `${i},${i * 2}`).join('\n') + '\n');
+    fs.writeFileSync(file, `a,b\n${Array.from({ length: 50 }, (_, i) => `${i},${i * 2}`).join('\n')}\n`);
     const run = (rank: number, world: number) => {
       const out: RowBatch[] = [];
       const sink = new RankFilter(rank, world, new RowBatcher(8, null, (b) => out.push(b)));

@@ -1,4 +1,4 @@
-import { Rng } from './random';
+import type { Rng } from './random';
 
 /**
  * The row stage of the reader, push-based so the common path allocates nothing per row:

@@ -1,7 +1,7 @@
-import * as fs from 'fs';
-import * as zlib from 'zlib';
-import { DelimitedFormat, frameRows, newRowFrames } from './delimited_splitter';
-import { RowSink } from './row_pipeline';
+import * as fs from 'node:fs';
+import * as zlib from 'node:zlib';
+import { type DelimitedFormat, frameRows, newRowFrames } from './delimited_splitter';
+import type { RowSink } from './row_pipeline';
 
 /** The column names of a delimited file: its header line, or the configured input fields. */
 export function readHeader(file: string, fmt: DelimitedFormat): string[] {

@@ -1,4 +1,4 @@
-import { Batch } from './batch';
+import type { Batch } from './batch';
 
 /**
  * Sequences leave the engine jagged (truncated to `sequence_length`, first elements kept); models

@@ -1,9 +1,9 @@
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
-import { Worker } from 'worker_threads';
-import { Batch } from './batch';
-import { DataLoader, DataLoaderOptions } from './data_loader';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import type { Batch } from './batch';
+import { DataLoader, type DataLoaderOptions } from './data_loader';
 import { ByteRecycler } from './row_pipeline';
 import { criteoFeatureConfigs, writeCriteoTsv } from './synthetic/criteo_synthetic';
 import { workerScript } from './worker_pool';
@@ -71,7 +71,7 @@ maybe('worker threads', () => {
 
   it('surface a worker error in the main thread with file:line:column, and shut down', async () => {
     const bad = path.join(dir, 'bad.tsv');
-    fs.writeFileSync(bad, fs.readFileSync(tsv, 'utf8').replace(/\n1\t/, '\n1\toops\t').split('\n').slice(0, 1500).join('\n') + '\n');
+    fs.writeFileSync(bad, `${fs.readFileSync(tsv, 'utf8').replace(/\n1\t/, '\n1\toops\t').split('\n').slice(0, 1500).join('\n')}\n`);
     const lines = fs.readFileSync(bad, 'utf8').split('\n');
     const line = lines.findIndex((l) => l.includes('oops')) + 1;
     await expect(collect({ ...base, inputPath: bad, numWorkers: 2 })).rejects.toThrow(new RegExp(`bad\\.tsv:${line}:\\d+: expected 40 fields but found 41`));

@@ -1,11 +1,11 @@
-import * as fs from 'fs';
-import * as path from 'path';
-import { Worker } from 'worker_threads';
-import { BadDataSummary, DataError } from './bad_data';
-import { Batch, reviveBatch } from './batch';
-import { FeatureEngineOptions } from './feature_engine';
-import { RowFeaturizerSpec } from './row_featurizer';
-import { RowBatch } from './row_pipeline';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { type BadDataSummary, DataError } from './bad_data';
+import { type Batch, reviveBatch } from './batch';
+import type { FeatureEngineOptions } from './feature_engine';
+import type { RowFeaturizerSpec } from './row_featurizer';
+import type { RowBatch } from './row_pipeline';
 
 /** What each worker is told once: how to build its featurizer. */
 export interface WorkerInit {
@@ -38,7 +38,7 @@ export function workerScript(): string {
  */
 export class WorkerPool {
   private readonly workers: Worker[] = [];
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  // biome-ignore lint/suspicious/noExplicitAny: each pending task's resolve takes its own reply type (a batch or decoded rows)
   private readonly waiting = new Map<number, { resolve: (v: any) => void; reject: (e: Error) => void }>();
   private next = 0;
   private id = 0;

@@ -2,9 +2,9 @@
 // Builds the addon (and the C++ tests) with cmake-js (CMakeLists.txt here forwards to ../../native) into ./build.
 // Environment: TSREC_CUDA=AUTO|ON|OFF (default AUTO), TSREC_MARCH (default native),
 // TSREC_BUILD_TYPE (default Release). Runs on `npm install` and `nx run native:build`.
-'use strict';
-const { spawnSync } = require('child_process');
-const path = require('path');
+
+const { spawnSync } = require('node:child_process');
+const path = require('node:path');
 
 const pkgDir = path.join(__dirname, '..');
 const cmakeJs = require.resolve('cmake-js/bin/cmake-js');

@@ -1,5 +1,5 @@
-import * as fs from 'fs';
-import * as path from 'path';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 
 /** The raw addon surface (binding layer: converts only; callers validate). */
 export interface NativeAddon {
@@ -57,7 +57,6 @@ export function loadAddon(candidates: string[] = addonCandidates()): NativeAddon
   const errors: string[] = [];
   for (const file of candidates) {
     try {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
       return require(file) as NativeAddon;
     } catch (e) {
       errors.push(`- ${file}: ${(e as Error).message.split('\n')[0]}`);

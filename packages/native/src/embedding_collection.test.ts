@@ -1,5 +1,5 @@
 import { uniformRng } from './bench/workloads';
-import { alignedFloat32Array, EmbeddingCollection, OPTIMIZER_STATES, Pooling, SparseBatch, SparseOptimizerType, reference, setNumThreads } from './index';
+import { alignedFloat32Array, EmbeddingCollection, OPTIMIZER_STATES, type Pooling, type SparseBatch, type SparseOptimizerType, reference, setNumThreads } from './index';
 
 // Fresh seed per run (printed in the suite name); TSREC_TEST_SEED replays one.
 const SEED = Number(process.env.TSREC_TEST_SEED ?? Math.floor(Math.random() * 2 ** 31));

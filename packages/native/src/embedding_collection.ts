@@ -1,4 +1,4 @@
-import { addon, NativeEmbeddingCollectionHandle } from './addon';
+import { addon, type NativeEmbeddingCollectionHandle } from './addon';
 import { invalidParameterError, nativeError } from './errors';
 
 /** How a feature's bag of rows becomes one vector: sum, mean, or none (keep each row: sequences). */
@@ -469,7 +469,7 @@ export class EmbeddingCollection {
     const states = OPTIMIZER_STATES[this.optimizer.type];
     const which = states.findIndex((s) => s.name === state);
     if (which < 0) {
-      throw invalidParameterError('state', `one of weights${states.map((s) => ', ' + s.name).join('')} (optimizer ${this.optimizer.type})`, state);
+      throw invalidParameterError('state', `one of weights${states.map((s) => `, ${s.name}`).join('')} (optimizer ${this.optimizer.type})`, state);
     }
     return { t, which, width: states[which].perRow ? 1 : this.tables[t].dim };
   }

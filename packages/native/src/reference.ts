@@ -117,8 +117,8 @@ export function backwardAndUpdate(
         const mult = lr / (Math.sqrt(S[0][row]) + opt.eps);
         for (let d = 0; d < dim; d++) W[base + d] = old[d] - mult * gp[d] - decoupled(d);
       } else {
-        const bc1 = 1 - Math.pow(opt.beta1, t);
-        const bc2 = 1 - Math.pow(opt.beta2, t);
+        const bc1 = 1 - opt.beta1 ** t;
+        const bc2 = 1 - opt.beta2 ** t;
         for (let d = 0; d < dim; d++) {
           S[0][base + d] = opt.beta1 * S[0][base + d] + (1 - opt.beta1) * gp[d];
           S[1][base + d] = opt.beta2 * S[1][base + d] + (1 - opt.beta2) * gp[d] * gp[d];

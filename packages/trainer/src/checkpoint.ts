@@ -1,5 +1,5 @@
-import * as fs from 'fs';
-import * as path from 'path';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { OPTIMIZER_STATES, type EmbeddingCollection } from '@tsrec/native';
 
@@ -194,7 +194,7 @@ export function saveCheckpoint(modelDir: string, setup: ModelSetup, denseOptimiz
   const manifestPath = path.join(tmp, MANIFEST);
   const fd = fs.openSync(manifestPath, 'w');
   try {
-    fs.writeSync(fd, JSON.stringify(manifest, null, 2) + '\n');
+    fs.writeSync(fd, `${JSON.stringify(manifest, null, 2)}\n`);
     fs.fsyncSync(fd);
   } finally {
     fs.closeSync(fd);

@@ -1,5 +1,5 @@
-import * as fs from 'fs';
-import * as path from 'path';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { assertValid, ConfigError, editConfig, formatProblem, InvalidConfigError, loadPipelineConfig, type ConfigProblem, type EasyRecConfig } from '@tsrec/config';
 import { setUpTfjs } from '@tsrec/models';
 import { selectBackend } from '@tsrec/native';
@@ -163,7 +163,7 @@ export async function main(argv: readonly string[], io: { out?: NodeJS.WritableS
     return 2;
   }
   if (parsed.help) {
-    out.write(usage(parsed.command) + '\n');
+    out.write(`${usage(parsed.command)}\n`);
     return 0;
   }
   const f = parsed.flags;

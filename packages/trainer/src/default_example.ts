@@ -8,10 +8,10 @@
  * (training rows, default 800,000), TSREC_EXAMPLE_EPOCHS (default 2), TSREC_MODEL_DIR (default
  * a fresh folder under the cache).
  */
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
-import { Worker } from 'worker_threads';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { loadPipelineConfig } from '@tsrec/config';
 import { CriteoSynthetic, DEFAULT_CARDINALITIES, exactAuc } from '@tsrec/data';
 import { setUpTfjs } from '@tsrec/models';
@@ -124,7 +124,7 @@ function exampleData(dir: string, d: ExampleData, log: (s: string) => void, para
       // The planted probability's AUC over the eval rows: the best any model can reach on them.
       const ev = gen.chunk(d.trainRows, d.evalRows);
       const best = exactAuc(ev.probability, ev.labels);
-      fs.writeFileSync(reportPath, JSON.stringify({ ...d, evalPlantedAuc: best }, null, 2) + '\n');
+      fs.writeFileSync(reportPath, `${JSON.stringify({ ...d, evalPlantedAuc: best }, null, 2)}\n`);
       log(`generated ${(d.trainRows + d.evalRows).toLocaleString('en-US')} rows in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
       return { train, eval: evalPath, plantedAuc: best };
     };
@@ -151,7 +151,7 @@ function exampleData(dir: string, d: ExampleData, log: (s: string) => void, para
 export function writeRowRange(file: string, gen: CriteoSynthetic, start: number, rows: number): void {
   const fd = fs.openSync(`${file}.tmp`, 'w');
   try {
-    fs.writeSync(fd, ['label', ...Array.from({ length: 13 }, (_, i) => `I${i + 1}`), ...Array.from({ length: 26 }, (_, i) => `C${i + 1}`)].join('\t') + '\n');
+    fs.writeSync(fd, `${['label', ...Array.from({ length: 13 }, (_, i) => `I${i + 1}`), ...Array.from({ length: 26 }, (_, i) => `C${i + 1}`)].join('\t')}\n`);
     for (let s = 0; s < rows; s += 65536) {
       const n = Math.min(65536, rows - s);
       const c = gen.chunk(start + s, n);
@@ -165,7 +165,7 @@ export function writeRowRange(file: string, gen: CriteoSynthetic, start: number,
         for (let k = 0; k < 26; k++) cells.push(c.categorical[k][r] ?? '');
         lines[r] = cells.join('\t');
       }
-      fs.writeSync(fd, lines.join('\n') + '\n');
+      fs.writeSync(fd, `${lines.join('\n')}\n`);
     }
   } finally {
     fs.closeSync(fd);
@@ -258,7 +258,7 @@ export async function runDefaultExample(): Promise<number> {
     `  model_dir         ${s.modelDir}`,
     `  total time        ${((Date.now() - t0) / 1000).toFixed(0)} s`,
   ];
-  process.stdout.write(lines.join('\n') + '\n');
+  process.stdout.write(`${lines.join('\n')}\n`);
   return 0;
 }
 

@@ -117,7 +117,7 @@ export class DenseOptimizer {
     variables: ReadonlyArray<readonly [string, tf.Variable]>,
   ) {
     this.slots = variables.map(([name, variable]) => {
-      let g = groups.findIndex((x) => x.pattern !== null && x.pattern.test(name));
+      let g = groups.findIndex((x) => x.pattern?.test(name));
       if (g < 0) g = groups.length - 1;
       const rule = groups[g].rule;
       const state = STATE_NAMES[rule.type].map((s) => tf.variable(tf.zerosLike(variable), false, `dense_opt/${name}/${s}/${nextId++}`));
@@ -162,7 +162,7 @@ export class DenseOptimizer {
   /** Restores `state()`; throws naming a missing entry or a size mismatch. */
   loadState(values: Record<string, Float32Array>, where = 'the checkpoint'): void {
     const step = values.step;
-    if (!step || step.length !== 1) throw new Error(`Expected the dense optimizer's 'step' in ${where} but received none`);
+    if (step?.length !== 1) throw new Error(`Expected the dense optimizer's 'step' in ${where} but received none`);
     for (const s of this.slots) {
       STATE_NAMES[this.groups[s.group].rule.type].forEach((n, i) => {
         const key = `${s.name}/${n}`;
@@ -210,8 +210,8 @@ function update(s: Slot, grad: tf.Tensor, r: DenseRule, lr: number, t: number): 
       let w: tf.Tensor = p;
       if (r.type === 'adamw' && r.weightDecay) w = tf.mul(p, 1 - lr * r.weightDecay);
       else if (r.weightDecay) g = tf.add(g, tf.mul(p, r.weightDecay));
-      const bc1 = 1 - Math.pow(r.beta1, t);
-      const bc2 = 1 - Math.pow(r.beta2, t);
+      const bc1 = 1 - r.beta1 ** t;
+      const bc2 = 1 - r.beta2 ** t;
       // On the tsrec backend one native pass does the moments and the update (same maths, other rounding).
       const fused = adamStepTsrec(w, s.state[0], s.state[1], g, { beta1: r.beta1, beta2: r.beta2, oneMinusAcc1: bc1, oneMinusAcc2: bc2, learningRate: lr, epsilon: r.eps });
       if (fused) {

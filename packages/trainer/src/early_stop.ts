@@ -1,5 +1,5 @@
-import * as fs from 'fs';
-import * as path from 'path';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import type { EasyRecConfig } from '@tsrec/config';
 
 import { UsageError } from './usage_error';
@@ -91,7 +91,7 @@ export class EarlyStopper {
     if (Number.isFinite(v) && (!this.best || (this.larger ? v > this.best.value : v < this.best.value))) {
       this.best = { step, metric: this.metric, value: v, path: checkpointPath };
       const p = path.join(this.modelDir, BEST_FILE);
-      fs.writeFileSync(`${p}.tmp`, JSON.stringify(this.best, null, 2) + '\n');
+      fs.writeFileSync(`${p}.tmp`, `${JSON.stringify(this.best, null, 2)}\n`);
       fs.renameSync(`${p}.tmp`, p);
     }
     if (!this.enabled) return { stop: false };

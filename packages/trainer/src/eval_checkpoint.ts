@@ -1,5 +1,5 @@
-import * as fs from 'fs';
-import * as path from 'path';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import type { EasyRecConfig } from '@tsrec/config';
 
 import { resolveCheckpoint, restoreCheckpoint } from './checkpoint';
@@ -30,7 +30,7 @@ export async function evaluateCheckpoint(o: EvalCheckpointOptions): Promise<{ ch
     const dir = o.config.modelDir || path.dirname(ref.path);
     if (resultFile) {
       fs.mkdirSync(dir, { recursive: true });
-      fs.appendFileSync(path.join(dir, resultFile), JSON.stringify({ global_step: r.manifest.step, ...ev.metrics }) + '\n');
+      fs.appendFileSync(path.join(dir, resultFile), `${JSON.stringify({ global_step: r.manifest.step, ...ev.metrics })}\n`);
     }
     return { checkpoint: ref.path, step: r.manifest.step, metrics: ev.metrics };
   } finally {

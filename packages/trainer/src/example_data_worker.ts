@@ -1,5 +1,5 @@
 /** Worker thread of `ensureExampleData`: writes one part file of the synthetic train rows. */
-import { workerData } from 'worker_threads';
+import { workerData } from 'node:worker_threads';
 import { CriteoSynthetic } from '@tsrec/data';
 
 import { writeRowRange } from './default_example';

@@ -1,5 +1,5 @@
-import * as fs from 'fs';
-import * as path from 'path';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { clone } from '@bufbuild/protobuf';
 import { EasyRecConfigSchema, loadPipelineConfig, saveConfig, type EasyRecConfig } from '@tsrec/config';
 
@@ -96,7 +96,7 @@ export function exportModel(o: ExportOptions): ExportInfo {
       model: o.config.modelConfig?.model.case ?? '',
       assets,
     };
-    fs.writeFileSync(path.join(tmp, EXPORT_INFO), JSON.stringify(info, null, 2) + '\n');
+    fs.writeFileSync(path.join(tmp, EXPORT_INFO), `${JSON.stringify(info, null, 2)}\n`);
     if (fs.existsSync(o.exportDir)) fs.rmdirSync(o.exportDir);
     fs.mkdirSync(path.dirname(path.resolve(o.exportDir)), { recursive: true });
     fs.renameSync(tmp, o.exportDir);

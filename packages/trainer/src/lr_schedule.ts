@@ -60,7 +60,10 @@ export function createLearningRateSchedule(learningRate: LearningRateConfig, bas
   if (!(Number.isFinite(baseLr) && baseLr >= 0)) throw new Error(`Expected a finite learning rate >= 0 for the optimizer lr of ${where} but received ${baseLr}`);
   const base = baseLr;
   if (learningRate.case === undefined || learningRate.case === 'constantLearningRate') {
-    return { byEpoch: true, lr: (step, epoch) => (checkPosition(step, epoch, where), base), describe: () => `constant ${fmt(base)}` };
+    return { byEpoch: true, lr: (step, epoch) => {
+        checkPosition(step, epoch, where);
+        return base;
+      }, describe: () => `constant ${fmt(base)}` };
   }
   const path = `${where}.${FIELD_NAMES[learningRate.case]}`;
   const fail = (field: string, expected: string, received: unknown): never => {
@@ -89,7 +92,7 @@ export function createLearningRateSchedule(learningRate: LearningRateConfig, bas
       at = (t) => {
         if (t < warm.size) return warm.from + ((base - warm.from) * t) / warm.size;
         const p = (t - warm.size) / decaySize;
-        return Math.max(base * Math.pow(factor, staircase ? Math.floor(p) : p), minLr);
+        return Math.max(base * factor ** (staircase ? Math.floor(p) : p), minLr);
       };
       text = `exponential decay ${fmt(base)} × ${fmt(factor)}^${staircase ? `floor(t/${decaySize})` : `(t/${decaySize})`}, min ${fmt(minLr)}`;
       text += warmupText(warm, base, unit(byEpoch));
@@ -138,12 +141,12 @@ export function createLearningRateSchedule(learningRate: LearningRateConfig, bas
           cur = u % tMax;
           period = tMax;
         } else {
-          const start = (n: number) => (tMax * (Math.pow(mult, n) - 1)) / (mult - 1);
+          const start = (n: number) => (tMax * (mult ** n - 1)) / (mult - 1);
           let n = Math.floor(Math.log((u / tMax) * (mult - 1) + 1) / Math.log(mult));
           while (n > 0 && start(n) > u) n--; // guard the closed form against rounding
           while (start(n + 1) <= u) n++;
           cur = u - start(n);
-          period = tMax * Math.pow(mult, n);
+          period = tMax * mult ** n;
         }
         return minLr + ((base - minLr) * (1 + Math.cos((Math.PI * cur) / period))) / 2;
       };
@@ -161,7 +164,7 @@ export function createLearningRateSchedule(learningRate: LearningRateConfig, bas
       at = (t) => {
         if (t < warm.size) return warm.from + ((base - warm.from) * t) / warm.size;
         const u = Math.min(t - warm.size, decaySize);
-        return (base - end) * Math.pow(1 - u / decaySize, power) + end;
+        return (base - end) * (1 - u / decaySize) ** power + end;
       };
       text = `polynomial decay ${fmt(base)} → ${fmt(end)} over ${decaySize} ${unit(byEpoch)}, power ${fmt(power)}`;
       text += warmupText(warm, base, unit(byEpoch));

@@ -1,4 +1,4 @@
-import * as fs from 'fs';
+import * as fs from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import type { EasyRecConfig } from '@tsrec/config';
 import { createDataLoaderFromConfig, type Batch } from '@tsrec/data';
@@ -83,7 +83,7 @@ export class Predictor {
         for (const n of names) if (!preds[n]) throw new Error(`Expected output column '${n}' among the model outputs ${Object.keys(preds).join(', ')} but it is not there`);
         if (!columns) {
           columns = [...reserved, ...names];
-          if (!parquet) fs.writeSync(fd, columns.map(csvField).join(',') + '\n');
+          if (!parquet) fs.writeSync(fd, `${columns.map(csvField).join(',')}\n`);
           for (const c of columns) parquetCols[c] = [];
         }
         const lines: string[] = [];
@@ -96,11 +96,10 @@ export class Predictor {
           if (parquet) columns.forEach((c, i) => parquetCols[c].push(cells[i]));
           else lines.push(cells.map((x) => (typeof x === 'number' ? String(x) : csvField(x))).join(','));
         }
-        if (!parquet && lines.length) fs.writeSync(fd, lines.join('\n') + '\n');
+        if (!parquet && lines.length) fs.writeSync(fd, `${lines.join('\n')}\n`);
         rows += batch.batchSize;
       }
       if (parquet) {
-        // eslint-disable-next-line @typescript-eslint/no-require-imports
         const { parquetWriteFile } = require('hyparquet-writer') as { parquetWriteFile(o: { filename: string; columnData: { name: string; data: unknown[]; type?: string }[] }): void };
         parquetWriteFile({
           filename: tmp,

@@ -114,7 +114,7 @@ export class ProgressReporter {
       const prev = this.logMark ?? step - 1;
       if (Math.floor(step / this.everySteps) > Math.floor(prev / this.everySteps)) {
         this.logMark = step;
-        this.stream.write(this.plainLine(t) + '\n');
+        this.stream.write(`${this.plainLine(t)}\n`);
       } else this.logMark = prev;
     }
   }
@@ -124,7 +124,7 @@ export class ProgressReporter {
     if (this.tty && this.drawn) {
       this.stream.write(`\r${CLEAR}${line}\n`);
       this.draw(this.now());
-    } else this.stream.write(line + '\n');
+    } else this.stream.write(`${line}\n`);
   }
 
   /** Ends the progress line (printing the last step when it was not shown) and prints `summary`. */
@@ -137,9 +137,9 @@ export class ProgressReporter {
       if (this.drawn) this.stream.write('\n');
     } else if (this.last && this.last.step !== this.logMark) {
       this.logMark = this.last.step;
-      this.stream.write(this.plainLine(t) + '\n');
+      this.stream.write(`${this.plainLine(t)}\n`);
     }
-    if (summary !== undefined) this.stream.write(summary + '\n');
+    if (summary !== undefined) this.stream.write(`${summary}\n`);
   }
 
   private draw(t: number): void {

@@ -1,6 +1,6 @@
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 
 import { openSafetensors, readSafetensors, writeSafetensors, type SafetensorsTensor } from './safetensors';
 
@@ -86,7 +86,7 @@ describe('round trip', () => {
     // tensor info fields in the order dtype, shape, data_offsets, padded with spaces to 8 bytes.
     const header = '{"x":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}';
     expect(header.length).toBe(54); // padded with 2 spaces to N = 56
-    const expected = Buffer.concat([Buffer.from([56, 0, 0, 0, 0, 0, 0, 0]), Buffer.from(header + '  '), Buffer.from([0, 0, 0x80, 0x3f, 0, 0, 0, 0xc0])]);
+    const expected = Buffer.concat([Buffer.from([56, 0, 0, 0, 0, 0, 0, 0]), Buffer.from(`${header}  `), Buffer.from([0, 0, 0x80, 0x3f, 0, 0, 0, 0xc0])]);
     writeSafetensors(file, { x: { dtype: 'F32', shape: [2], data: new Float32Array([1, -2]) } });
     expect(fs.readFileSync(file).toString('hex')).toBe(expected.toString('hex'));
   });
@@ -98,7 +98,7 @@ describe('round trip', () => {
     const header = '{"__metadata__":{"format":"np"},"b":{"dtype":"I64","shape":[1],"data_offsets":[0,8]},"a":{"dtype":"F32","shape":[2,2],"data_offsets":[8,24]}}';
     expect(header.length).toBe(141);
     const data = Buffer.from('0700000000000000' + '0000803f' + '00000040' + '00004040' + '00008040', 'hex');
-    fs.writeFileSync(file, Buffer.concat([Buffer.from([144, 0, 0, 0, 0, 0, 0, 0]), Buffer.from(header + '   '), data]));
+    fs.writeFileSync(file, Buffer.concat([Buffer.from([144, 0, 0, 0, 0, 0, 0, 0]), Buffer.from(`${header}   `), data]));
     const f = openSafetensors(file);
     expect(f.metadata).toEqual({ format: 'np' });
     expect(f.names).toEqual(['b', 'a']);

@@ -7,8 +7,8 @@
 // exactly (no overlaps, no holes, nothing after the last) and each range to hold shape × dtype bytes.
 // The writer pads the header so the buffer starts 8-byte aligned (as the reference one does) and
 // lays the tensors out in the order given, each straight from its view (no concatenation).
-import * as fs from 'fs';
-import * as os from 'os';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 
 /** The dtypes this module reads and writes, with the typed array each is read into. */
 export type SafetensorsDtype = 'BOOL' | 'U8' | 'I8' | 'U16' | 'I16' | 'U32' | 'I32' | 'U64' | 'I64' | 'F16' | 'BF16' | 'F32' | 'F64';

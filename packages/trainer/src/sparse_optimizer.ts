@@ -18,7 +18,7 @@ const WHERE = 'train_config.sparse_optimizer';
  * dL/dpooled element-wise; row-wise Adagrad's `eps`/`max_norm` are tsrec extensions.
  */
 export function sparseOptimizerFromConfig(config: SparseOptimizer | undefined): SparseOptimizerSettings {
-  if (!config || !config.optimizer.case) throw new Error(`Expected ${WHERE} with one of sgd_optimizer, adagrad_optimizer, adam_optimizer, rowwise_adagrad_optimizer but received none`);
+  if (!config?.optimizer.case) throw new Error(`Expected ${WHERE} with one of sgd_optimizer, adagrad_optimizer, adam_optimizer, rowwise_adagrad_optimizer but received none`);
   const o = config.optimizer;
   const clip = (c: { gradientClipping: boolean; maxGradient: number }) => (c.gradientClipping ? c.maxGradient : 0);
   let spec: SparseOptimizerSpec;

@@ -1,6 +1,6 @@
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 
 import { encodeEvent, frameRecord, readEventFile, SummaryWriter } from './tensorboard';
 
@@ -15,11 +15,11 @@ const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 describe('encoding', () => {
   it('encodes the file_version Event byte by byte', () => {
     // field 1 (wall_time, fixed64): 09 + 1.5 as LE double; field 3 (file_version): 1a 0d "brain.Event:2"
-    expect(hex(encodeEvent(1.5, 0, { fileVersion: 'brain.Event:2' }))).toBe('09' + '000000000000f83f' + '1a0d' + hex(Buffer.from('brain.Event:2')));
+    expect(hex(encodeEvent(1.5, 0, { fileVersion: 'brain.Event:2' }))).toBe(`09000000000000f83f1a0d${hex(Buffer.from('brain.Event:2'))}`);
   });
   it('encodes a scalar Event byte by byte', () => {
     // 09 <2.0>; 10 ac02 (step 300 as varint); 2a 0d (summary, 13 bytes) { 0a 0b (value, 11 bytes) { 0a 04 "loss"; 15 <0.5 as LE float> } }
-    expect(hex(encodeEvent(2, 300, { tag: 'loss', value: 0.5 }))).toBe('09' + '0000000000000040' + '10ac02' + '2a0d' + '0a0b' + '0a04' + hex(Buffer.from('loss')) + '15' + '0000003f');
+    expect(hex(encodeEvent(2, 300, { tag: 'loss', value: 0.5 }))).toBe(`09000000000000004010ac022a0d0a0b0a04${hex(Buffer.from('loss'))}150000003f`);
     // a step above 2^32 keeps every bit: 2^40 + 1 = 7-bit groups 1, 0, 0, 0, 0, 2^5 = varint 81 80 80 80 80 20
     expect(hex(encodeEvent(0, 2 ** 40 + 1, { tag: 'x', value: 0 }).subarray(9, 16))).toBe('10' + '818080808020');
   });
@@ -120,11 +120,11 @@ describe('SummaryWriter and readEventFile', () => {
     const bad = Buffer.from(good);
     bad[starts[1] + 20] ^= 0x01; // a bit of the second scalar's data
     fs.writeFileSync(file, bad);
-    expect(() => readEventFile(file)).toThrow(new RegExp(`^Expected masked CRC-32C 0x[0-9a-f]{8} for the data of the record at byte 82 of '${escape(file)}' but received 0x[0-9a-f]{8} \\(corrupt file\\)$`));
+    expect(() => readEventFile(file)).toThrow(new RegExp(`^Expected masked CRC-32C 0x[0-9a-f]{8} for the data of the record at byte 82 of '${escapeRegExp(file)}' but received 0x[0-9a-f]{8} \\(corrupt file\\)$`));
     const badLength = Buffer.from(good);
     badLength[starts[2]] = 41; // the third scalar's length
     fs.writeFileSync(file, badLength);
-    expect(() => readEventFile(file)).toThrow(new RegExp(`^Expected masked CRC-32C 0x[0-9a-f]{8} for the length of the record at byte 124 of '${escape(file)}'`));
+    expect(() => readEventFile(file)).toThrow(new RegExp(`^Expected masked CRC-32C 0x[0-9a-f]{8} for the length of the record at byte 124 of '${escapeRegExp(file)}'`));
     const badCrc = Buffer.from(good);
     badCrc[starts[3] - 1] ^= 0x80; // the last record's data CRC
     fs.writeFileSync(file, badCrc);
@@ -174,6 +174,6 @@ describe('SummaryWriter and readEventFile', () => {
   });
 });
 
-function escape(s: string): string {
+function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }

@@ -8,9 +8,9 @@
 //   Summary { repeated Value value = 1 }  Value { string tag = 1; float simple_value = 2 }
 // (the legacy simple_value form, which TensorBoard's data_compat turns into a scalars-plugin
 // tensor when it loads the file).
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 
 import { crc32c, maskCrc32c } from './crc32c';
 

@@ -1,5 +1,5 @@
-import * as fs from 'fs';
-import * as path from 'path';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { isFieldSet } from '@bufbuild/protobuf';
 import { saveConfig, TrainConfigSchema, type EasyRecConfig } from '@tsrec/config';
@@ -163,7 +163,7 @@ export async function trainAndEvaluate(o: TrainEvalOptions): Promise<TrainSummar
       if (doEval) {
         const r = await evaluate(config, setup, { inputPath: evalInput, numSteps: config.evalConfig?.numSteps });
         lastEval = { ...r, step: pos.step };
-        fs.appendFileSync(path.join(modelDir, RESULT_FILE), JSON.stringify({ global_step: pos.step, ...r.metrics }) + '\n');
+        fs.appendFileSync(path.join(modelDir, RESULT_FILE), `${JSON.stringify({ global_step: pos.step, ...r.metrics })}\n`);
         for (const [k, v] of Object.entries(r.metrics)) writers.eval?.scalar(k, v, pos.step);
         writers.eval?.flush();
         log(`eval at step ${pos.step}: ${formatMetrics(r.metrics)} (${r.samples.toLocaleString('en-US')} samples, ${r.seconds.toFixed(1)} s)`);

@@ -7,9 +7,9 @@
  * The main-thread run is repeated with the TypeScript field paths (useNativeFieldKernels(false))
  * to show what the addon's field kernels give. TSREC_BENCH_JSON=<path> also writes {"results":[{"name","workers","rows_per_s"}, ...]}.
  */
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { BadDataReport } from '../bad_data';
 import { DataLoader } from '../data_loader';
 import { FeatureEngine } from '../feature_engine';
@@ -59,7 +59,6 @@ async function timeLoader(inputPath: string, workers: number): Promise<{ rowsPer
 
 // csv-parse -> arrays of strings -> the same feature engine (over decoded values).
 async function timeCsvParse(file: string): Promise<number> {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { parse } = require('csv-parse') as typeof import('csv-parse');
   const engine = new FeatureEngine(features);
   const report = new BadDataReport('fail');

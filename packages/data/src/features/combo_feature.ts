@@ -1,7 +1,7 @@
 import { packStrings } from '@tsrec/native';
-import { Feature, FeaturizeContext, SparseOutput } from './feature';
+import type { Feature, FeaturizeContext, SparseOutput } from './feature';
 import { assembleIds } from './id_feature';
-import { IdMapper } from './id_mapper';
+import type { IdMapper } from './id_mapper';
 import { tokenize, tokenText } from './tokens';
 
 /**

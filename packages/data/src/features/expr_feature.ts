@@ -1,5 +1,5 @@
 import { parseNumber } from '../number_parser';
-import { DenseOutput, Feature, FeaturizeContext, SparseOutput } from './feature';
+import type { DenseOutput, Feature, FeaturizeContext, SparseOutput } from './feature';
 import { bucketize } from './normalizer';
 import { tokenize } from './tokens';
 

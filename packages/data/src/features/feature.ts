@@ -1,5 +1,5 @@
-import { BadDataReason, BadDataReport, DataError } from '../bad_data';
-import { RawBlock } from '../raw_block';
+import { type BadDataReason, type BadDataReport, DataError } from '../bad_data';
+import type { RawBlock } from '../raw_block';
 
 /** Ids of a sparse feature for a block: bag r is values[sum(lengths[..r]) ..] (one per row). */
 export interface SparseOutput {

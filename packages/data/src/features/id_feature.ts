@@ -1,9 +1,9 @@
-import { hashIdFields, HashIdFieldsOutput } from '@tsrec/native';
+import { hashIdFields, type HashIdFieldsOutput } from '@tsrec/native';
 import { nativeFieldKernels } from '../native_fields';
 import { parseNumber } from '../number_parser';
-import { Feature, FeaturizeContext, SparseOutput } from './feature';
-import { HashMapper, IdMapper } from './id_mapper';
-import { Tokens, tokenize, tokenText } from './tokens';
+import type { Feature, FeaturizeContext, SparseOutput } from './feature';
+import { HashMapper, type IdMapper } from './id_mapper';
+import { type Tokens, tokenize, tokenText } from './tokens';
 
 /** Settings shared by IdFeature, SequenceIdFeature and the id side of other features. */
 export interface IdFeatureOptions {

@@ -1,9 +1,9 @@
-import * as fs from 'fs';
+import * as fs from 'node:fs';
 import { checkNumBuckets, hashBuckets, hashStringsToBuckets } from '@tsrec/native';
 import { asInt } from '../feature_spec';
 import { parseInteger } from '../number_parser';
-import { FeaturizeContext } from './feature';
-import { Tokens, tokenText } from './tokens';
+import type { FeaturizeContext } from './feature';
+import { type Tokens, tokenText } from './tokens';
 
 /**
  * How id tokens become embedding rows, with TorchEasyRec's rules:

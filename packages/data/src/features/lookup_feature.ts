@@ -1,8 +1,8 @@
 import { packStrings } from '@tsrec/native';
-import { DenseOutput, Feature, FeaturizeContext, SparseOutput } from './feature';
+import type { DenseOutput, Feature, FeaturizeContext, SparseOutput } from './feature';
 import { assembleIds } from './id_feature';
-import { IdMapper } from './id_mapper';
-import { bucketize, Normalizer } from './normalizer';
+import type { IdMapper } from './id_mapper';
+import { bucketize, type Normalizer } from './normalizer';
 import { tokenize, tokenText } from './tokens';
 
 /** How looked-up numbers of several keys combine. */

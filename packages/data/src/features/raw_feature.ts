@@ -1,11 +1,11 @@
 import { parseDecimalFields } from '@tsrec/native';
 import { nativeFieldKernels } from '../native_fields';
 import { parseInteger, parseNumber } from '../number_parser';
-import { DenseOutput, Feature, FeaturizeContext, SequenceDenseOutput, SparseOutput } from './feature';
+import type { DenseOutput, Feature, FeaturizeContext, SequenceDenseOutput, SparseOutput } from './feature';
 import { truncateTokens } from './id_feature';
-import { bucketize, normalizeAll, Normalizer } from './normalizer';
-import { RawColumn } from '../raw_block';
-import { Tokens, tokenize } from './tokens';
+import { bucketize, normalizeAll, type Normalizer } from './normalizer';
+import type { RawColumn } from '../raw_block';
+import { type Tokens, tokenize } from './tokens';
 
 /** Settings of a RawFeature / SequenceRawFeature. */
 export interface RawFeatureOptions {
@@ -199,7 +199,7 @@ export class RawFeature implements Feature {
 
 // Decoded list values (Parquet list<float>) become separator-joined text, as CSV fields are.
 function joinArrays(col: RawColumn | undefined, sep: string): RawColumn | undefined {
-  if (!col || col.kind !== 'values') return col;
+  if (col?.kind !== 'values') return col;
   const v = col.values;
   const out = new Array<unknown>(v.length);
   for (let i = 0; i < v.length; i++) {

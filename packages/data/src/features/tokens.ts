@@ -1,5 +1,5 @@
 import { packStrings } from '@tsrec/native';
-import { RawColumn } from '../raw_block';
+import type { RawColumn } from '../raw_block';
 
 /**
  * The multi-value tokens of a column: token t is bytes[starts[t], ends[t]); row r owns tokens

@@ -1,7 +1,7 @@
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
-import { Batch } from '../batch';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { Batch } from '../batch';
 import { DataLoader } from '../data_loader';
 import { CriteoSynthetic, criteoFeatureConfigs, plantedAuc, writeCriteoParquet, writeCriteoTsv } from './criteo_synthetic';
 

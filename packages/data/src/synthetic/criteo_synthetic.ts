@@ -1,4 +1,4 @@
-import * as fs from 'fs';
+import * as fs from 'node:fs';
 import { exactAuc } from '../auc';
 
 /**
@@ -99,7 +99,7 @@ export class CriteoSynthetic {
   /** Rank (0 = most frequent) drawn by the continuous inverse of a power law with exponent s on [1, n+1). */
   private zipf(u: number, n: number): number {
     const a = 1 - this.s;
-    const r = Math.abs(a) < 1e-9 ? Math.exp(u * Math.log(n + 1)) : Math.pow(1 + u * (Math.pow(n + 1, a) - 1), 1 / a);
+    const r = Math.abs(a) < 1e-9 ? Math.exp(u * Math.log(n + 1)) : (1 + u * ((n + 1) ** a - 1)) ** (1 / a);
     return Math.min(n - 1, Math.max(0, Math.floor(r) - 1));
   }
 
@@ -193,7 +193,7 @@ export function writeCriteoTsv(path: string, options: CriteoSyntheticOptions & {
   const probs = new Float64Array(options.rows);
   const labels = new Int32Array(options.rows);
   try {
-    if (options.header ?? true) fs.writeSync(fd, CRITEO_COLUMNS.join('\t') + '\n');
+    if (options.header ?? true) fs.writeSync(fd, `${CRITEO_COLUMNS.join('\t')}\n`);
     for (let start = 0; start < options.rows; start += 65536) {
       const n = Math.min(65536, options.rows - start);
       const c = gen.chunk(start, n);
@@ -209,7 +209,7 @@ export function writeCriteoTsv(path: string, options: CriteoSyntheticOptions & {
         for (let k = 0; k < 26; k++) f.push(c.categorical[k][i] ?? '');
         lines[i] = f.join('\t');
       }
-      fs.writeSync(fd, lines.join('\n') + '\n');
+      fs.writeSync(fd, `${lines.join('\n')}\n`);
     }
   } finally {
     fs.closeSync(fd);
@@ -219,7 +219,6 @@ export function writeCriteoTsv(path: string, options: CriteoSyntheticOptions & {
 
 /** Writes rows as Parquet (label INT32, I* DOUBLE nullable, C* STRING nullable); returns the report. */
 export function writeCriteoParquet(path: string, options: CriteoSyntheticOptions): SyntheticReport {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { parquetWriteFile } = require('hyparquet-writer') as { parquetWriteFile(o: { filename: string; columnData: { name: string; data: unknown[]; type?: string; nullable?: boolean }[]; rowGroupSize?: number }): void };
   const gen = new CriteoSynthetic(options);
   const c = gen.chunk(0, options.rows);

@@ -20,9 +20,9 @@
  * TSREC_BENCH_THREADS=n runs tsrec and the C++ loop with n BLAS and n pool threads (default: the
  * machine's cores, as both would run).
  */
-import { spawnSync } from 'child_process';
-import * as fs from 'fs';
-import * as path from 'path';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 
 import * as tf from '@tensorflow/tfjs-core';
 import { borrowFloat32, buildInfo, fusedAdam, registerTfjsGradients, registerTsrecBackend, setBlasThreads, setNumThreads } from '@tsrec/native';
@@ -223,7 +223,6 @@ async function main(): Promise<void> {
     const n = name === 'tfjs_cpu' ? Number(process.env.TSREC_BENCH_CPU_ITERS ?? 3) : Number(process.env.TSREC_BENCH_WASM_ITERS ?? 5);
     try {
       if (name === 'tfjs_wasm') {
-        // eslint-disable-next-line @typescript-eslint/no-require-imports
         require('@tensorflow/tfjs-backend-wasm');
       }
       await useBackend(name === 'tfjs_cpu' ? 'cpu' : 'wasm');
@@ -278,7 +277,7 @@ async function main(): Promise<void> {
   }
   if (process.env.TSREC_BENCH_JSON) {
     const results = rows.map(({ name, median_ms }) => ({ name, median_ms: Number.isFinite(median_ms) ? Number(median_ms.toFixed(3)) : null }));
-    fs.writeFileSync(process.env.TSREC_BENCH_JSON, JSON.stringify({ results }, null, 2) + '\n');
+    fs.writeFileSync(process.env.TSREC_BENCH_JSON, `${JSON.stringify({ results }, null, 2)}\n`);
   }
 }
 

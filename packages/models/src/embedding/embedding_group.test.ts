@@ -63,7 +63,7 @@ describe('EmbeddingGroup with co-located wide tables', () => {
     const sep = new EmbeddingGroup(config.modelConfig!.featureGroups, ctx, { coLocateWide: false });
     expect(collections.length).toBe(3);
     const [together, deep, wide] = collections;
-    expect(together.tables.map((t) => `${t.name}${t.host >= 0 ? '@' + together.tables[t.host].name : ''}/${t.output}`)).toEqual([
+    expect(together.tables.map((t) => `${t.name}${t.host >= 0 ? `@${together.tables[t.host].name}` : ''}/${t.output}`)).toEqual([
       `${s[0]}/0`, `${s[1]}/0`, `${s[2]}/0`, `${s[1]}_wide@${s[1]}/1`, `${s[2]}_wide@${s[2]}/1`, `${s[3]}_wide/1`,
     ]);
     for (const c of [deep, wide]) for (const t of c.tables) c.writeRows(t.name, 0, together.readRows(t.name, 0, t.rows));

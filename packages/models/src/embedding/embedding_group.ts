@@ -152,7 +152,10 @@ export class EmbeddingGroup {
         Object.defineProperty(groups, plan.name, {
           enumerable: true,
           configurable: true,
-          get: () => (built && !built.isDisposed ? built : (built = concatColumns(parts))),
+          get: () => {
+            if (!built || built.isDisposed) built = concatColumns(parts);
+            return built;
+          },
           set: (t: tf.Tensor2D) => {
             built = t;
           },
@@ -189,7 +192,7 @@ export class EmbeddingGroup {
   }
 
   private layoutOf(batch: ModelBatch) {
-    const key = batch.denseKeys.join('\u0000') + '|' + batch.denseDims.join(',');
+    const key = `${batch.denseKeys.join('\u0000')}|${batch.denseDims.join(',')}`;
     if (this.denseLayout?.key !== key) {
       const offsets = new Map<string, [number, number]>();
       let at = 0;

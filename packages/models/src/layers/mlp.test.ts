@@ -4,7 +4,7 @@ import { MLPSchema } from '@tsrec/config';
 
 import { SeededRandom } from '../testing/seeded_random';
 import { setUpTfjs } from '../tfjs_setup';
-import { BatchNorm } from './batch_norm';
+import type { BatchNorm } from './batch_norm';
 import { Mlp } from './mlp';
 
 beforeAll(() => setUpTfjs('cpu'));

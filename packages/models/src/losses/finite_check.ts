@@ -8,7 +8,7 @@ export function checkFinite(op: string, input: string, values: ArrayLike<number>
     // v - v is NaN exactly for NaN and ±Infinity; one comparison per element in the hot loop.
     if (v - v !== 0) {
       throw new RangeError(
-        `Expected finite ${input} for ${op} but received ${v} at index ${i}` + (width > 1 ? ` (sample ${Math.floor(i / width)}, column ${i % width})` : ` (sample ${i})`),
+        `Expected finite ${input} for ${op} but received ${v} at index ${i}${width > 1 ? ` (sample ${Math.floor(i / width)}, column ${i % width})` : ` (sample ${i})`}`,
       );
     }
   }

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs-core';
+import type * as tf from '@tensorflow/tfjs-core';
 import { isTsrecBackend, sigmoidBceKernelTsrec } from '@tsrec/native';
 
 import { checkRange, checkWeights, fusedLossOp, perSample, type LossInput } from './fused_loss_op';

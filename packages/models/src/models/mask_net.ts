@@ -38,7 +38,7 @@ export class MaskNet extends RankModel {
     super(config, ctx);
     this.group = this.singleGroup('mask_net');
     if (!m) throw new Error('Expected mask_net_module { … } for mask_net.mask_net_module but received none');
-    if (!m.maskBlock || !m.maskBlock.hiddenDim) throw new Error('Expected mask_block { hidden_dim: … } for mask_net.mask_net_module.mask_block but received none');
+    if (!m.maskBlock?.hiddenDim) throw new Error('Expected mask_block { hidden_dim: … } for mask_net.mask_net_module.mask_block but received none');
     if (!(m.nMaskBlocks > 0)) throw new Error(`Expected n_mask_blocks > 0 for mask_net.mask_net_module but received ${m.nMaskBlocks}`);
     const dim = this.embeddingGroup.groupDim(this.group);
     this.parallel = m.useParallel ?? true;

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs-core';
+import type * as tf from '@tensorflow/tfjs-core';
 import type { LossConfig } from '@tsrec/config';
 
 import { binaryFocalLoss } from '../losses/binary_focal_loss';

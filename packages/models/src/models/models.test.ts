@@ -110,7 +110,7 @@ describe.each([
     expect(model.denseParameterCount).toBe(expected[name]);
     expectStableNames(model);
     // Wide models' 4-wide tables <table>_wide ride in their deep tables' rows (pooled output 1).
-    expect(collections.map((c) => c.tables.map((t) => `${t.name}:${t.dim}` + (t.host >= 0 ? `@${c.tables[t.host].name}/${t.output}` : '')).join(','))).toEqual(
+    expect(collections.map((c) => c.tables.map((t) => `${t.name}:${t.dim}${t.host >= 0 ? `@${c.tables[t.host].name}/${t.output}` : ''}`).join(','))).toEqual(
       !['deepfm', 'wide_and_deep', 'xdeepfm'].includes(name) ? [task.sparseNames.map((n) => `${n}:8`).join(',')] : [[...task.sparseNames.map((n) => `${n}:8`), ...task.sparseNames.map((n) => `${n}_wide:4@${n}/1`)].join(',')],
     );
     model.dispose();
@@ -213,7 +213,7 @@ describe.each([
   // shared), shared gate 51 → 5 (4 task + 1 shared); extraction 2 (final, 8 in): 1 shared + 2·1
   // task experts 8 → 8, task gates 8 → 2, no shared gate; towers 8 → 8 → 1.
   ['ple', PLE, `${groups.all} ple { ${ple} ${towers('8', '8')} }`, 5 * (51 * 8 + 8) + 2 * (51 * 3 + 3) + (51 * 5 + 5) + 3 * (8 * 8 + 8) + 2 * (8 * 2 + 2) + 2 * (8 * 8 + 8 + 9)],
-])('%s', (name, cls, modelConfig, parameters) => {
+])('%s', (_name, cls, modelConfig, parameters) => {
   it('is built from config by name, with tower-suffixed outputs and the expected dense parameter count', () => {
     const { config, ctx, collections } = contextFor(modelConfig, multiTask);
     const model = createModel(config.modelConfig!, ctx);

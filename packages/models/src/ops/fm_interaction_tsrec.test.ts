@@ -82,7 +82,10 @@ describe('fmInteraction on the tsrec backend (native kernel)', () => {
     expect(() => fmInteraction(tf.zeros([2, 3, 4], 'int32'))).toThrow('Expected float32 x for fm_interaction but received int32');
     let calls = 0;
     const prev = setInteractionKernels({
-      fm: { forward: (...a) => (calls++, TS_INTERACTION_KERNELS.fm.forward(...a)), backward: TS_INTERACTION_KERNELS.fm.backward },
+      fm: { forward: (...a) => {
+        calls++;
+        return TS_INTERACTION_KERNELS.fm.forward(...a);
+      }, backward: TS_INTERACTION_KERNELS.fm.backward },
     });
     try {
       tf.tidy(() => fmInteraction(tf.ones([2, 3, 4])));

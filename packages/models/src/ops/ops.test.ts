@@ -164,7 +164,13 @@ describe('interaction kernel table', () => {
   it('routes the ops through replaceable kernels', () => {
     let calls = 0;
     const ts = interactionKernels().fm;
-    const prev = setInteractionKernels({ fm: { forward: (...a) => (calls++, ts.forward(...a)), backward: ts.backward } });
+    const prev = setInteractionKernels({ fm: {
+        forward: (...a) => {
+          calls++;
+          return ts.forward(...a);
+        },
+        backward: ts.backward,
+      }, });
     try {
       fmInteraction(tf.ones([1, 2, 4]));
       expect(calls).toBe(1);

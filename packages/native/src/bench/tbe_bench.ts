@@ -4,12 +4,12 @@
  * random-gather bandwidth for the same lookups, and PyTorch when `import torch` works.
  * TSREC_BENCH_JSON=<path> also writes the results as JSON. TSREC_BENCH_ITERS sets iterations.
  */
-import { spawnSync } from 'child_process';
-import * as fs from 'fs';
-import * as path from 'path';
-import { EmbeddingCollection, SparseOptimizerType } from '../embedding_collection';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { EmbeddingCollection, type SparseOptimizerType } from '../embedding_collection';
 import { alignedFloat32Array, buildInfo } from '../runtime';
-import { makeBatch, Workload, WORKLOADS } from './workloads';
+import { makeBatch, type Workload, WORKLOADS } from './workloads';
 
 const B = 4096;
 const ITERS = Number(process.env.TSREC_BENCH_ITERS ?? 15);
@@ -181,7 +181,7 @@ function main(): void {
   for (const r of rows) {
     console.log(
       `${r.workload.padEnd(10)} ${r.op.padEnd(16)} ${r.median_ms.toFixed(2).padStart(9)} ${r.reference_ms.toFixed(2).padStart(10)} ${r.speedup_vs_reference.toFixed(1).padStart(8)} ` +
-        `${r.gather_share === null ? '       -' : (r.gather_share * 100).toFixed(0).padStart(7) + '%'} ${r.read_share === null ? '       -' : (r.read_share * 100).toFixed(0).padStart(7) + '%'} ${r.torch_ms === undefined ? '         -' : r.torch_ms.toFixed(2).padStart(10)} ${r.speedup_vs_torch === undefined ? '       -' : r.speedup_vs_torch.toFixed(1).padStart(8)}`,
+        `${r.gather_share === null ? '       -' : `${(r.gather_share * 100).toFixed(0).padStart(7)}%`} ${r.read_share === null ? '       -' : `${(r.read_share * 100).toFixed(0).padStart(7)}%`} ${r.torch_ms === undefined ? '         -' : r.torch_ms.toFixed(2).padStart(10)} ${r.speedup_vs_torch === undefined ? '       -' : r.speedup_vs_torch.toFixed(1).padStart(8)}`,
     );
   }
   const json = process.env.TSREC_BENCH_JSON;

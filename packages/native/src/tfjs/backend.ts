@@ -1,4 +1,4 @@
-import { BackendValues, copyRegisteredKernels, DataId, DataType, findBackendFactory, getKernel, registerBackend, registerKernel, unregisterKernel } from '@tensorflow/tfjs-core';
+import { type BackendValues, copyRegisteredKernels, type DataId, type DataType, findBackendFactory, getKernel, registerBackend, registerKernel, unregisterKernel } from '@tensorflow/tfjs-core';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 
 import { addon } from '../addon';

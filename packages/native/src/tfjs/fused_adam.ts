@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 
 import { TSREC_BACKEND_NAME } from './backend';
 import { kernelAddon } from './kernel_addon';
-import { allocF32, f32Values, TsrecBackend } from './kernel_utils';
+import { allocF32, f32Values, type TsrecBackend } from './kernel_utils';
 
 /** AdamOptimizer's private state, as tfjs-core 4.22.0 keeps it. */
 interface AdamState {

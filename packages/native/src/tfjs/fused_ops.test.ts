@@ -126,9 +126,7 @@ describe('FusedAdamOptimizer', () => {
       const opt = backend === 'cpu' ? tf.train.adam(0.01) : fusedAdam(0.01);
       for (const step of grads) {
         tf.tidy(() => {
-          const named: tf.NamedTensorMap = {};
-          vars.forEach((v, i) => (named[v.name] = tf.tensor(step[i], shapes[i])));
-          opt.applyGradients(named);
+          opt.applyGradients(vars.map((v, i) => ({ name: v.name, tensor: tf.tensor(step[i], shapes[i]) })));
         });
       }
       finals.push(vars.map((v) => (v.dataSync() as Float32Array).slice()));

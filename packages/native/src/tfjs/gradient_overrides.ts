@@ -1,4 +1,4 @@
-import { engine, getBackend, getGradient, GradConfig, NamedAttrMap, registerGradient, reshape, Sum, Tensor, util } from '@tensorflow/tfjs-core';
+import { engine, getBackend, getGradient, type GradConfig, type NamedAttrMap, registerGradient, reshape, Sum, type Tensor, util } from '@tensorflow/tfjs-core';
 
 import { TSREC_BROADCAST_TO } from './kernels/TsrecBroadcastTo';
 

@@ -1,6 +1,6 @@
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 
 import { getGradient } from '@tensorflow/tfjs-core';
 
@@ -21,11 +21,9 @@ export function registerTfjsGradients(): void {
     registerTsrecGradientOverrides();
     return;
   }
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const corePkg = require('@tensorflow/tfjs-core/package.json') as { version: string };
   const out = path.join(os.tmpdir(), `tsrec-tfjs-gradients-${corePkg.version}-${process.getuid?.() ?? 0}.cjs`);
   if (!fs.existsSync(out)) {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     const esbuild = require('esbuild') as typeof import('esbuild');
     const tmp = `${out}.${process.pid}.tmp`;
     esbuild.buildSync({
@@ -38,7 +36,6 @@ export function registerTfjsGradients(): void {
     });
     fs.renameSync(tmp, out);
   }
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   require(out);
   registerTsrecGradientOverrides();
 }

@@ -1,4 +1,4 @@
-import { getKernel, KernelConfig, KernelFunc, TensorInfo, TypedArray } from '@tensorflow/tfjs-core';
+import { getKernel, type KernelConfig, type KernelFunc, type TensorInfo, type TypedArray } from '@tensorflow/tfjs-core';
 // Registers the cpu backend and its kernels: tsrec copies them and falls back to them.
 import '@tensorflow/tfjs-backend-cpu';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
@@ -18,7 +18,7 @@ export function cpuKernel(kernelName: string): KernelFunc {
 
 /** The float32 values of `t`, or null when `t` is not a float32 tensor backed by a Float32Array. */
 export function f32Values(backend: TsrecBackend, t: TensorInfo | undefined): Float32Array | null {
-  if (!t || t.dtype !== 'float32') return null;
+  if (t?.dtype !== 'float32') return null;
   const v = backend.data.get(t.dataId)?.values as TypedArray | undefined;
   // Tag check, not instanceof: arrays from another realm (jest, the addon) are still Float32Arrays.
   return v != null && Object.prototype.toString.call(v) === '[object Float32Array]' ? (v as Float32Array) : null;

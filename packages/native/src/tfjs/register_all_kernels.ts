@@ -1,4 +1,4 @@
-import { KernelConfig } from '@tensorflow/tfjs-core';
+import type { KernelConfig } from '@tensorflow/tfjs-core';
 
 import { absConfig } from './kernels/Abs';
 import { addConfig } from './kernels/Add';

@@ -31,7 +31,6 @@ function tryRequire(requireFn: (id: string) => unknown, id: string): boolean {
  * else `tsrec`. Resolves to the name now active.
  */
 export async function selectBackend(options: SelectBackendOptions = {}): Promise<string> {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const requireFn = options.requireFn ?? ((id: string) => require(id));
   const env = options.env ?? process.env;
   registerTsrecBackend();

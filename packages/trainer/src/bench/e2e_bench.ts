@@ -17,10 +17,10 @@
  * on a shared machine, throughput moves ±10–25% between minutes, so ratios of neighbouring runs
  * are the figure to trust).
  */
-import { spawnSync } from 'child_process';
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { loadPipelineConfig } from '@tsrec/config';
 import { writeCriteoTsv } from '@tsrec/data';
 import { setUpTfjs } from '@tsrec/models';
@@ -129,7 +129,7 @@ function interleavedRounds(file: string, dir: string, threads: number): void {
     console.log(`  round ${i + 1}: tsrec ${fmt(row.tsrec)} samples/s (peak RSS ${row.rss.toFixed(0)} MB), ${part('default')}, ${part('tuned')}${best ? `; vs the faster ${(row.tsrec / best).toFixed(2)}×` : ''}`);
   }
   const withTorch = rows.filter((r) => r.torch.default || r.torch.tuned);
-  console.log(`medians: tsrec ${fmt(median(rows.map((r) => r.tsrec)))} samples/s` + (withTorch.length ? `, PyTorch default ${fmt(median(withTorch.map((r) => r.torch.default ?? 0)))}, tuned ${fmt(median(withTorch.map((r) => r.torch.tuned ?? 0)))}` : ''));
+  console.log(`medians: tsrec ${fmt(median(rows.map((r) => r.tsrec)))} samples/s${withTorch.length ? `, PyTorch default ${fmt(median(withTorch.map((r) => r.torch.default ?? 0)))}, tuned ${fmt(median(withTorch.map((r) => r.torch.tuned ?? 0)))}` : ''}`);
   if (withTorch.length) {
     const ratios = withTorch.map((r) => r.tsrec / Math.max(r.torch.default ?? 0, r.torch.tuned ?? 0));
     const m = median(ratios);
@@ -202,7 +202,7 @@ async function main(): Promise<void> {
     const ratio = samplesPerS / best.r.samples_per_s;
     console.log(`  tsrec / fastest PyTorch (${best.variant})  ${ratio.toFixed(2)}× (target ≥ 2×: ${ratio >= 2 ? 'met' : 'not met'})`);
   }
-  if (process.env.TSREC_BENCH_JSON) fs.writeFileSync(process.env.TSREC_BENCH_JSON, JSON.stringify({ results }, null, 2) + '\n');
+  if (process.env.TSREC_BENCH_JSON) fs.writeFileSync(process.env.TSREC_BENCH_JSON, `${JSON.stringify({ results }, null, 2)}\n`);
 }
 
 main().catch((e) => {

@@ -31,8 +31,8 @@ export function binaryFocalLossKernel(
     const e = Math.exp(-Math.abs(x));
     const p = x >= 0 ? 1 / (1 + e) : e / (1 + e);
     const q = x >= 0 ? e / (1 + e) : 1 / (1 + e); // 1 − p without cancellation
-    const pg = Math.pow(p, gamma);
-    const qg = Math.pow(q, gamma);
+    const pg = p ** gamma;
+    const qg = q ** gamma;
     const m = alpha * y * qg + (1 - alpha) * (1 - y) * pg;
     const bce = Math.max(x, 0) - x * y + Math.log1p(e);
     loss += w * m * bce;

@@ -21,5 +21,4 @@ setTestEnvs([{ name: 'tsrec', backendName: 'tsrec', isDataSync: true, flags: {} 
 // No allowlist: every spec runs except the documented exclusions.
 setupTestFilters([], (name: string) => !EXCLUDED_SPECS.some((e) => name.includes(e)));
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 require('@tensorflow/tfjs-core/dist/tests');

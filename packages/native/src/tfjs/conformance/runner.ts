@@ -3,9 +3,8 @@
  * `tsrec` backend and prints "tfjs-conformance: N passed, N failed, N skipped" last. Extra argv
  * entries filter spec names (substring), e.g. `node dist/tfjs_conformance_runner.js "matmul "`.
  */
-import * as path from 'path';
+import * as path from 'node:path';
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const Jasmine = require('jasmine');
 
 interface SpecResult {

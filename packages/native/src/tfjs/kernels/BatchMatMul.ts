@@ -1,7 +1,7 @@
-import { BatchMatMul, BatchMatMulAttrs, BatchMatMulInputs, broadcast_util, KernelConfig, KernelFunc, TensorInfo, util } from '@tensorflow/tfjs-core';
+import { BatchMatMul, type BatchMatMulAttrs, type BatchMatMulInputs, broadcast_util, type KernelConfig, type KernelFunc, type TensorInfo, util } from '@tensorflow/tfjs-core';
 
 import { kernelAddon } from '../kernel_addon';
-import { allocF32, cpuKernel, f32Values, TsrecBackend } from '../kernel_utils';
+import { allocF32, cpuKernel, f32Values, type TsrecBackend } from '../kernel_utils';
 
 /** Shapes of a (possibly batched, possibly transposed) matmul, as tfjs's cpu kernel derives them. */
 export interface MatMulGeometry {

@@ -1,7 +1,7 @@
-import { backend_util, Concat, ConcatAttrs, ConcatInputs, KernelConfig, KernelFunc, TensorInfo, util } from '@tensorflow/tfjs-core';
+import { backend_util, Concat, type ConcatAttrs, type ConcatInputs, type KernelConfig, type KernelFunc, type TensorInfo, util } from '@tensorflow/tfjs-core';
 
 import { kernelAddon } from '../kernel_addon';
-import { allocF32, cpuKernel, f32Values, TsrecBackend } from '../kernel_utils';
+import { allocF32, cpuKernel, f32Values, type TsrecBackend } from '../kernel_utils';
 
 const cpuConcat = cpuKernel(Concat);
 

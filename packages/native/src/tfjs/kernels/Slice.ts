@@ -1,7 +1,7 @@
-import { KernelConfig, KernelFunc, Slice, slice_util, SliceAttrs, SliceInputs, TensorInfo, util } from '@tensorflow/tfjs-core';
+import { type KernelConfig, type KernelFunc, Slice, slice_util, type SliceAttrs, type SliceInputs, type TensorInfo, util } from '@tensorflow/tfjs-core';
 
 import { kernelAddon } from '../kernel_addon';
-import { allocF32, cpuKernel, f32Values, TsrecBackend } from '../kernel_utils';
+import { allocF32, cpuKernel, f32Values, type TsrecBackend } from '../kernel_utils';
 
 const cpuSlice = cpuKernel(Slice);
 

@@ -1,6 +1,6 @@
-import { backend_util, KernelConfig, KernelFunc, SplitV, SplitVAttrs, SplitVInputs, TensorInfo, util } from '@tensorflow/tfjs-core';
+import { backend_util, type KernelConfig, type KernelFunc, SplitV, type SplitVAttrs, type SplitVInputs, type TensorInfo, util } from '@tensorflow/tfjs-core';
 
-import { f32Values, TsrecBackend, cpuKernel } from '../kernel_utils';
+import { f32Values, type TsrecBackend, cpuKernel } from '../kernel_utils';
 import { slice } from './Slice';
 
 const cpuSplitV = cpuKernel(SplitV);

@@ -1,7 +1,7 @@
-import { backend_util, KernelConfig, KernelFunc, Sum, SumAttrs, SumInputs, TensorInfo, util } from '@tensorflow/tfjs-core';
+import { backend_util, type KernelConfig, type KernelFunc, Sum, type SumAttrs, type SumInputs, type TensorInfo, util } from '@tensorflow/tfjs-core';
 
 import { kernelAddon } from '../kernel_addon';
-import { allocF32, cpuKernel, f32Values, TsrecBackend } from '../kernel_utils';
+import { allocF32, cpuKernel, f32Values, type TsrecBackend } from '../kernel_utils';
 
 const cpuSum = cpuKernel(Sum);
 

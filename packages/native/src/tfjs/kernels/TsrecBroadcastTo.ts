@@ -1,7 +1,7 @@
-import { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo, util } from '@tensorflow/tfjs-core';
+import { type KernelConfig, type KernelFunc, type NamedAttrMap, type TensorInfo, util } from '@tensorflow/tfjs-core';
 
 import { BinaryOpCode, kernelAddon } from '../kernel_addon';
-import { allocF32, TsrecBackend } from '../kernel_utils';
+import { allocF32, type TsrecBackend } from '../kernel_utils';
 import { f32OrCopy } from './TsrecFmInteraction';
 
 /**

@@ -1,7 +1,7 @@
-import { KernelConfig, KernelFunc, TensorInfo, TypedArray } from '@tensorflow/tfjs-core';
+import type { KernelConfig, KernelFunc, TensorInfo, TypedArray } from '@tensorflow/tfjs-core';
 
 import { kernelAddon } from '../kernel_addon';
-import { allocF32, f32Values, TsrecBackend } from '../kernel_utils';
+import { allocF32, f32Values, type TsrecBackend } from '../kernel_utils';
 
 /** Kernel name of the FM interaction's forward, [B, N, D] → [B, D] (tsrec only; the op is `fmInteractionTsrec`). */
 export const TSREC_FM_INTERACTION = 'TsrecFmInteraction';

@@ -1,7 +1,7 @@
-import { _FusedMatMul, _FusedMatMulAttrs, _FusedMatMulInputs, broadcast_util, KernelConfig, KernelFunc, TensorInfo, util } from '@tensorflow/tfjs-core';
+import { _FusedMatMul, type _FusedMatMulAttrs, type _FusedMatMulInputs, broadcast_util, type KernelConfig, type KernelFunc, type TensorInfo, util } from '@tensorflow/tfjs-core';
 
 import { ACTIVATION_CODES, kernelAddon } from '../kernel_addon';
-import { allocF32, cpuKernel, f32Values, TsrecBackend } from '../kernel_utils';
+import { allocF32, cpuKernel, f32Values, type TsrecBackend } from '../kernel_utils';
 import { matMulGeometry } from './BatchMatMul';
 
 const cpuFusedMatMul = cpuKernel(_FusedMatMul);

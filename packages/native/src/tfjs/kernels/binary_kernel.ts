@@ -1,7 +1,7 @@
-import { backend_util, KernelConfig, KernelFunc, TensorInfo, util } from '@tensorflow/tfjs-core';
+import { backend_util, type KernelConfig, type KernelFunc, type TensorInfo, util } from '@tensorflow/tfjs-core';
 
-import { BinaryOpCode, kernelAddon } from '../kernel_addon';
-import { allocF32, cpuKernel, f32Values, TsrecBackend, tsrecKernel } from '../kernel_utils';
+import { type BinaryOpCode, kernelAddon } from '../kernel_addon';
+import { allocF32, cpuKernel, f32Values, type TsrecBackend, tsrecKernel } from '../kernel_utils';
 
 /** `shape` left-padded with 1s to `rank` dims (numpy broadcasting aligns trailing dims). */
 function padShape(shape: number[], rank: number): number[] {

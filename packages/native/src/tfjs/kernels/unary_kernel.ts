@@ -1,7 +1,7 @@
-import { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo, util } from '@tensorflow/tfjs-core';
+import { type KernelConfig, type KernelFunc, type NamedAttrMap, type TensorInfo, util } from '@tensorflow/tfjs-core';
 
-import { kernelAddon, UnaryOpCode } from '../kernel_addon';
-import { allocF32, cpuKernel, f32Values, TsrecBackend, tsrecKernel } from '../kernel_utils';
+import { kernelAddon, type UnaryOpCode } from '../kernel_addon';
+import { allocF32, cpuKernel, f32Values, type TsrecBackend, tsrecKernel } from '../kernel_utils';
 
 /**
  * A unary float32 kernel computed natively; any other dtype goes to the cpu kernel. `alphaAttr`
