@@ -20,10 +20,24 @@ let data: ExampleDataPaths;
 let goodConfig: string;
 let goodLines: string[];
 beforeAll(async () => {
-  data = await generateExampleData(path.join(tmp, 'cache'), { trainRows: 600, evalRows: 300, seed: 2, cardinalityScale: SCALE });
+  data = await generateExampleData(path.join(tmp, 'cache'), {
+    trainRows: 600,
+    evalRows: 300,
+    seed: 2,
+    cardinalityScale: SCALE,
+  });
   goodConfig = writeConfig(
     path.join(tmp, 'good.config'),
-    syntheticConfigText({ train: data.train, eval: data.eval, modelDir: path.join(tmp, 'model'), cardinalityScale: SCALE, epochs: 1, batchSize: 128, numWorkers: 1, hiddenUnits: [32] }),
+    syntheticConfigText({
+      train: data.train,
+      eval: data.eval,
+      modelDir: path.join(tmp, 'model'),
+      cardinalityScale: SCALE,
+      epochs: 1,
+      batchSize: 128,
+      numWorkers: 1,
+      hiddenUnits: [32],
+    }),
   );
   goodLines = fs.readFileSync(goodConfig, 'utf8').split('\n');
 });
@@ -40,7 +54,8 @@ function variant(name: string, from: string | RegExp, to: string): string {
 
 /** Checks the shape every failure shares: the status, nothing on stdout, no stack trace; returns stderr's lines. */
 function failed(r: CliResult, code: 1 | 2): string[] {
-  if (r.code !== code) throw new Error(`Expected exit status ${code} but received ${r.code ?? r.signal}; stderr:\n${r.err}`);
+  if (r.code !== code)
+    throw new Error(`Expected exit status ${code} but received ${r.code ?? r.signal}; stderr:\n${r.err}`);
   expect(r.out).toBe('');
   expect(hasStackTrace(r.err)).toBe(false);
   expect(r.err.endsWith('\n')).toBe(true);
@@ -56,27 +71,63 @@ async function usageError(...args: string[]): Promise<string> {
 
 describe('usage errors: exit 2, one line', () => {
   it('an unknown command', async () => {
-    expect(await usageError('trian_eval')).toBe("tsrec: Expected a command (train_eval, eval, export, predict) but received 'trian_eval'; see tsrec --help");
+    expect(await usageError('trian_eval')).toBe(
+      "tsrec: Expected a command (train_eval, eval, export, predict) but received 'trian_eval'; see tsrec --help",
+    );
   });
 
   it('a missing required flag, an unknown flag, a flag without its value, a stray argument', async () => {
-    expect(await usageError('train_eval', '--model_dir', path.join(tmp, 'm'))).toBe('tsrec: Expected --pipeline_config_path for tsrec train_eval (the pipeline config (protobuf text or .json))');
-    expect(await usageError('train_eval', '--pipeline_config', goodConfig)).toBe('tsrec: Unknown flag --pipeline_config for tsrec train_eval (did you mean --pipeline_config_path?); see tsrec train_eval --help');
-    expect(await usageError('eval', '--pipeline_config_path')).toBe('tsrec: Expected a value after --pipeline_config_path');
-    expect(await usageError('train_eval', '--pipeline_config_path', goodConfig, '--continue_train', 'maybe')).toBe("tsrec: Expected a flag (--name value) but received 'maybe'; see tsrec train_eval --help");
-    expect(await usageError('export', '--pipeline_config_path', goodConfig)).toBe('tsrec: Expected --export_dir for tsrec export (the new export directory)');
+    expect(await usageError('train_eval', '--model_dir', path.join(tmp, 'm'))).toBe(
+      'tsrec: Expected --pipeline_config_path for tsrec train_eval (the pipeline config (protobuf text or .json))',
+    );
+    expect(await usageError('train_eval', '--pipeline_config', goodConfig)).toBe(
+      'tsrec: Unknown flag --pipeline_config for tsrec train_eval (did you mean --pipeline_config_path?); see tsrec train_eval --help',
+    );
+    expect(await usageError('eval', '--pipeline_config_path')).toBe(
+      'tsrec: Expected a value after --pipeline_config_path',
+    );
+    expect(await usageError('train_eval', '--pipeline_config_path', goodConfig, '--continue_train', 'maybe')).toBe(
+      "tsrec: Expected a flag (--name value) but received 'maybe'; see tsrec train_eval --help",
+    );
+    expect(await usageError('export', '--pipeline_config_path', goodConfig)).toBe(
+      'tsrec: Expected --export_dir for tsrec export (the new export directory)',
+    );
   });
 
   it('a pipeline config that does not exist, predict without a model, an export directory that is not one', async () => {
     const nope = path.join(tmp, 'nope.config');
-    expect(await usageError('train_eval', '--pipeline_config_path', nope)).toBe(`tsrec train_eval: Expected an existing file for --pipeline_config_path but received '${nope}'`);
-    expect(await usageError('predict', '--predict_input_path', data.eval, '--predict_output_path', path.join(tmp, 'p.csv'))).toBe(
+    expect(await usageError('train_eval', '--pipeline_config_path', nope)).toBe(
+      `tsrec train_eval: Expected an existing file for --pipeline_config_path but received '${nope}'`,
+    );
+    expect(
+      await usageError('predict', '--predict_input_path', data.eval, '--predict_output_path', path.join(tmp, 'p.csv')),
+    ).toBe(
       'tsrec predict: Expected --scripted_model_path (an export directory), or --checkpoint_path with --pipeline_config_path',
     );
-    expect(await usageError('predict', '--scripted_model_path', tmp, '--predict_input_path', data.eval, '--predict_output_path', path.join(tmp, 'p.csv'))).toBe(
+    expect(
+      await usageError(
+        'predict',
+        '--scripted_model_path',
+        tmp,
+        '--predict_input_path',
+        data.eval,
+        '--predict_output_path',
+        path.join(tmp, 'p.csv'),
+      ),
+    ).toBe(
       `tsrec predict: Expected an export directory (with export_info.json) but received '${tmp}'; create one with tsrec export`,
     );
-    expect(await usageError('export', '--pipeline_config_path', goodConfig, '--model_dir', path.join(tmp, 'empty'), '--export_dir', path.join(tmp, 'export'))).toMatch(
+    expect(
+      await usageError(
+        'export',
+        '--pipeline_config_path',
+        goodConfig,
+        '--model_dir',
+        path.join(tmp, 'empty'),
+        '--export_dir',
+        path.join(tmp, 'export'),
+      ),
+    ).toMatch(
       /^tsrec export: Expected a checkpoint to export \(--checkpoint_path, or a model_dir with checkpoints\) but found none/,
     );
   });
@@ -107,18 +158,30 @@ describe('config errors: exit 2, naming file:line:column and the field', () => {
     );
     const negative = variant('negative_units', /hidden_units: \[32\]/, 'hidden_units: [32, -1]');
     expect(await usageError('train_eval', '--pipeline_config_path', negative)).toMatch(
-      new RegExp(`^tsrec train_eval: expected an unsigned 32-bit integer for hidden_units but received -1 in model_config\\.deepfm\\.deep at ${escapeRegExp(negative)}:${lineOf('hidden_units')}:\\d+$`),
+      new RegExp(
+        `^tsrec train_eval: expected an unsigned 32-bit integer for hidden_units but received -1 in model_config\\.deepfm\\.deep at ${escapeRegExp(negative)}:${lineOf('hidden_units')}:\\d+$`,
+      ),
     );
     const brace = writeConfig(path.join(tmp, 'brace.config'), 'data_config {\n  batch_size: 10\n');
-    expect(await usageError('train_eval', '--pipeline_config_path', brace)).toBe(`tsrec train_eval: missing '}' to close 'data_config' opened at line 1, column 13 in data_config at ${brace}:3:1`);
+    expect(await usageError('train_eval', '--pipeline_config_path', brace)).toBe(
+      `tsrec train_eval: missing '}' to close 'data_config' opened at line 1, column 13 in data_config at ${brace}:3:1`,
+    );
   });
 
   it('validation errors: an undefined feature in a group, batch_size 0 (one line per problem, each located)', async () => {
-    const group = variant('undefined_feature', 'feature_names: "C26" group_type: WIDE', 'feature_names: "C27" group_type: WIDE');
+    const group = variant(
+      'undefined_feature',
+      'feature_names: "C26" group_type: WIDE',
+      'feature_names: "C27" group_type: WIDE',
+    );
     const lines = failed(await runCli(['train_eval', '--pipeline_config_path', group]), 2);
     // One problem is one line (several are listed one per line under a header).
     expect(lines).toEqual([
-      expect.stringMatching(new RegExp(`^tsrec train_eval: invalid pipeline config: model_config\\.feature_groups\\[0\\]\\.feature_names\\[25\\]: feature 'C27' in group 'wide' is not defined in feature_configs — did you mean 'C2'\\? \\(${escapeRegExp(group)}:${lineOf('group_type: WIDE')}:\\d+\\)$`)),
+      expect.stringMatching(
+        new RegExp(
+          `^tsrec train_eval: invalid pipeline config: model_config\\.feature_groups\\[0\\]\\.feature_names\\[25\\]: feature 'C27' in group 'wide' is not defined in feature_configs — did you mean 'C2'\\? \\(${escapeRegExp(group)}:${lineOf('group_type: WIDE')}:\\d+\\)$`,
+        ),
+      ),
     ]);
     const zero = variant('zero_batch', 'batch_size: 128', 'batch_size: 0');
     expect(failed(await runCli(['train_eval', '--pipeline_config_path', zero]), 2)).toEqual([
@@ -127,8 +190,24 @@ describe('config errors: exit 2, naming file:line:column and the field', () => {
   });
 
   it('--edit_config_json errors: invalid JSON, an unknown field', async () => {
-    expect(await usageError('train_eval', '--pipeline_config_path', goodConfig, '--edit_config_json', '{"data_config.batch_size": ')).toMatch(/^tsrec train_eval: invalid JSON in --edit_config_json: /);
-    expect(await usageError('train_eval', '--pipeline_config_path', goodConfig, '--edit_config_json', '{"data_config.batch_sise": 10}')).toBe(
+    expect(
+      await usageError(
+        'train_eval',
+        '--pipeline_config_path',
+        goodConfig,
+        '--edit_config_json',
+        '{"data_config.batch_size": ',
+      ),
+    ).toMatch(/^tsrec train_eval: invalid JSON in --edit_config_json: /);
+    expect(
+      await usageError(
+        'train_eval',
+        '--pipeline_config_path',
+        goodConfig,
+        '--edit_config_json',
+        '{"data_config.batch_sise": 10}',
+      ),
+    ).toBe(
       "tsrec train_eval: unknown field 'batch_sise' (--edit_config_json) in data_config — did you mean 'batch_size'?",
     );
   });
@@ -149,34 +228,85 @@ describe('data and runtime errors: exit 1', () => {
     cells[col] = '12x';
     fs.writeFileSync(bad, [...rows.slice(0, 41), cells.join('\t'), ...rows.slice(42)].join('\n'));
     const byteColumn = cells.slice(0, col).join('\t').length + 2;
-    const r = await runCli(['train_eval', '--pipeline_config_path', goodConfig, '--model_dir', path.join(tmp, 'bad_number'), '--train_input_path', bad]);
+    const r = await runCli([
+      'train_eval',
+      '--pipeline_config_path',
+      goodConfig,
+      '--model_dir',
+      path.join(tmp, 'bad_number'),
+      '--train_input_path',
+      bad,
+    ]);
     const lines = failed(r, 1);
     expect(lines[0]).toMatch(/^training deepfm: /);
-    expect(lines[lines.length - 1]).toBe(`tsrec train_eval: ${bad}:42:${byteColumn}: feature "I3": expected a number in column "I3" but found "12x"`);
+    expect(lines[lines.length - 1]).toBe(
+      `tsrec train_eval: ${bad}:42:${byteColumn}: feature "I3": expected a number in column "I3" but found "12x"`,
+    );
   });
 
   it('a row with too few fields names file:line', async () => {
     const ragged = path.join(tmp, 'ragged.tsv');
-    fs.writeFileSync(ragged, [...rows.slice(0, 7), rows[7].split('\t').slice(0, 20).join('\t'), ...rows.slice(8)].join('\n'));
-    const lines = failed(await runCli(['train_eval', '--pipeline_config_path', goodConfig, '--model_dir', path.join(tmp, 'ragged'), '--train_input_path', ragged]), 1);
-    expect(lines[lines.length - 1]).toMatch(new RegExp(`^tsrec train_eval: ${escapeRegExp(ragged)}:8:\\d+: expected 40 fields but found 20$`));
+    fs.writeFileSync(
+      ragged,
+      [...rows.slice(0, 7), rows[7].split('\t').slice(0, 20).join('\t'), ...rows.slice(8)].join('\n'),
+    );
+    const lines = failed(
+      await runCli([
+        'train_eval',
+        '--pipeline_config_path',
+        goodConfig,
+        '--model_dir',
+        path.join(tmp, 'ragged'),
+        '--train_input_path',
+        ragged,
+      ]),
+      1,
+    );
+    expect(lines[lines.length - 1]).toMatch(
+      new RegExp(`^tsrec train_eval: ${escapeRegExp(ragged)}:8:\\d+: expected 40 fields but found 20$`),
+    );
   });
 
   it('the skip policy drops the malformed row and trains on the rest', async () => {
     const bad = path.join(tmp, 'bad_number.tsv');
     const modelDir = path.join(tmp, 'skipped');
-    const r = await runCli(['train_eval', '--pipeline_config_path', goodConfig, '--model_dir', modelDir, '--train_input_path', bad, '--edit_config_json', '{"data_config.malformed_row_policy": "skip"}']);
+    const r = await runCli([
+      'train_eval',
+      '--pipeline_config_path',
+      goodConfig,
+      '--model_dir',
+      modelDir,
+      '--train_input_path',
+      bad,
+      '--edit_config_json',
+      '{"data_config.malformed_row_policy": "skip"}',
+    ]);
     expect(r.code).toBe(0);
     expect(hasStackTrace(r.err)).toBe(false);
-    const manifest = JSON.parse(fs.readFileSync(path.join(modelDir, 'model.ckpt-3', 'manifest.json'), 'utf8')) as { samples: number };
+    const manifest = JSON.parse(fs.readFileSync(path.join(modelDir, 'model.ckpt-3', 'manifest.json'), 'utf8')) as {
+      samples: number;
+    };
     expect(manifest.samples).toBe(299);
     // The skipped row is reported with its location at the end of the epoch.
-    expect(r.err).toMatch(new RegExp(`epoch 0: skipped 1 bad row \\(bad_number: 1\\); first: ${escapeRegExp(bad)}:\\d+:\\d+: `));
+    expect(r.err).toMatch(
+      new RegExp(`epoch 0: skipped 1 bad row \\(bad_number: 1\\); first: ${escapeRegExp(bad)}:\\d+:\\d+: `),
+    );
   });
 
   it('a missing input file exits 1 naming it', async () => {
     const missing = path.join(tmp, 'missing.tsv');
-    const lines = failed(await runCli(['train_eval', '--pipeline_config_path', goodConfig, '--model_dir', path.join(tmp, 'missing'), '--train_input_path', missing]), 1);
+    const lines = failed(
+      await runCli([
+        'train_eval',
+        '--pipeline_config_path',
+        goodConfig,
+        '--model_dir',
+        path.join(tmp, 'missing'),
+        '--train_input_path',
+        missing,
+      ]),
+      1,
+    );
     expect(lines[lines.length - 1]).toMatch(new RegExp(`^tsrec train_eval: .*${escapeRegExp(missing)}`));
   });
 });

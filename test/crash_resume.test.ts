@@ -12,7 +12,14 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 
 import { requireBuiltCli, runCliOk, startCli, type CliResult } from './helpers/cli';
-import { checkpointSteps, differingTensors, generateExampleData, syntheticConfigText, writeConfig, type ExampleDataPaths } from './helpers/synthetic';
+import {
+  checkpointSteps,
+  differingTensors,
+  generateExampleData,
+  syntheticConfigText,
+  writeConfig,
+  type ExampleDataPaths,
+} from './helpers/synthetic';
 
 requireBuiltCli();
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tsrec-e2e-crash-'));
@@ -43,33 +50,60 @@ function config(name: string): { file: string; modelDir: string } {
   return { file: writeConfig(path.join(tmp, `${name}.config`), text), modelDir };
 }
 
-const train = (cfg: { file: string }, ...extra: string[]) => ['train_eval', '--pipeline_config_path', cfg.file, ...extra];
+const train = (cfg: { file: string }, ...extra: string[]) => [
+  'train_eval',
+  '--pipeline_config_path',
+  cfg.file,
+  ...extra,
+];
 const finalCheckpoint = (modelDir: string) => path.join(modelDir, `model.ckpt-${STEPS}`);
 
 let reference: string;
 
 beforeAll(async () => {
-  data = await generateExampleData(path.join(tmp, 'cache'), { trainRows: 6000, evalRows: 500, seed: 7, cardinalityScale: SCALE });
+  data = await generateExampleData(path.join(tmp, 'cache'), {
+    trainRows: 6000,
+    evalRows: 500,
+    seed: 7,
+    cardinalityScale: SCALE,
+  });
   const cfg = config('uninterrupted');
   const r = await runCliOk(train(cfg));
   expect(r.out).toMatch(new RegExp(`^done: step ${STEPS}, `));
   reference = finalCheckpoint(cfg.modelDir);
   expect(fs.existsSync(path.join(reference, 'manifest.json'))).toBe(true);
   // dense weights and Adam state, one collection of tables (the _wide ones co-located in the deep ones' rows) with row-wise Adagrad state
-  expect(fs.readdirSync(reference).filter((n) => n.endsWith('.safetensors')).sort()).toEqual(['dense.safetensors', 'dense_optimizer.safetensors', 'sparse_deep.safetensors']);
+  expect(
+    fs
+      .readdirSync(reference)
+      .filter((n) => n.endsWith('.safetensors'))
+      .sort(),
+  ).toEqual(['dense.safetensors', 'dense_optimizer.safetensors', 'sparse_deep.safetensors']);
 }, 300000);
 
 /** Resumes with --continue_train to the end and checks the final checkpoint against the reference. */
-async function resumeAndCompare(cfg: { file: string; modelDir: string }, layout: { threads?: number; workers?: number } = {}): Promise<CliResult> {
-  const extra = layout.workers === undefined ? [] : ['--edit_config_json', JSON.stringify({ 'data_config.num_workers': layout.workers })];
-  const r = await runCliOk(train(cfg, '--continue_train', ...extra), { env: layout.threads === undefined ? {} : { TSREC_NUM_THREADS: String(layout.threads) } });
+async function resumeAndCompare(
+  cfg: { file: string; modelDir: string },
+  layout: { threads?: number; workers?: number } = {},
+): Promise<CliResult> {
+  const extra =
+    layout.workers === undefined
+      ? []
+      : ['--edit_config_json', JSON.stringify({ 'data_config.num_workers': layout.workers })];
+  const r = await runCliOk(train(cfg, '--continue_train', ...extra), {
+    env: layout.threads === undefined ? {} : { TSREC_NUM_THREADS: String(layout.threads) },
+  });
   expect(r.out).toMatch(new RegExp(`^done: step ${STEPS}, `));
   expect(differingTensors(reference, finalCheckpoint(cfg.modelDir))).toEqual([]);
   // The manifests agree too (step, epoch, batches consumed, samples, update counters), but for the time of the save.
-  const manifest = (dir: string) => ({ ...JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8')), savedAt: null });
+  const manifest = (dir: string) => ({
+    ...JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8')),
+    savedAt: null,
+  });
   expect(manifest(finalCheckpoint(cfg.modelDir))).toEqual(manifest(reference));
   // And so does the final evaluation.
-  const lastEval = (modelDir: string) => fs.readFileSync(path.join(modelDir, 'train_eval_result.txt'), 'utf8').trim().split('\n').pop();
+  const lastEval = (modelDir: string) =>
+    fs.readFileSync(path.join(modelDir, 'train_eval_result.txt'), 'utf8').trim().split('\n').pop();
   expect(lastEval(cfg.modelDir)).toBe(lastEval(path.dirname(reference)));
   expect(fs.readdirSync(cfg.modelDir).filter((n) => n.startsWith('.'))).toEqual([]);
   return r;
@@ -102,7 +136,9 @@ describe('SIGKILL, then --continue_train', () => {
     expect(saved[saved.length - 1]).toBeLessThan(STEPS);
 
     const r = await resumeAndCompare(cfg);
-    expect(r.err).toContain(`continue_train: restored model.ckpt-${saved[saved.length - 1]} (step ${saved[saved.length - 1]},`);
+    expect(r.err).toContain(
+      `continue_train: restored model.ckpt-${saved[saved.length - 1]} (step ${saved[saved.length - 1]},`,
+    );
   });
 
   it('killed halfway through writing a checkpoint: the partial write is ignored and removed, and the resumed run ends bit for bit equal', async () => {
@@ -127,7 +163,8 @@ describe('SIGKILL, then --continue_train', () => {
     expect(first.signal).toBe('SIGKILL');
     expect(checkpointSteps(cfg.modelDir)).toEqual([10]);
     // Resume, and die again in the second epoch (step 50's checkpoint write).
-    const second = await startCli(train(cfg, '--continue_train'), { env: { TSREC_FAULT_KILL_IN_CHECKPOINT: '50' } }).done;
+    const second = await startCli(train(cfg, '--continue_train'), { env: { TSREC_FAULT_KILL_IN_CHECKPOINT: '50' } })
+      .done;
     expect(second.signal).toBe('SIGKILL');
     expect(checkpointSteps(cfg.modelDir)).toEqual([30, 40]);
     // The process layout is not part of the result: the TBE and the dense kernels are thread-count invariant.

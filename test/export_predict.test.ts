@@ -37,10 +37,11 @@ function auc(scores: number[], labels: number[]): number {
   for (let i = 0; i < idx.length; ) {
     let j = i;
     while (j + 1 < idx.length && scores[idx[j + 1]] === scores[idx[i]]) j++;
-    for (let k = i; k <= j; k++) if (labels[idx[k]] === 1) {
-      pos++;
-      rankSum += (i + j) / 2 + 1;
-    }
+    for (let k = i; k <= j; k++)
+      if (labels[idx[k]] === 1) {
+        pos++;
+        rankSum += (i + j) / 2 + 1;
+      }
     i = j + 1;
   }
   return (rankSum - (pos * (pos + 1)) / 2) / (pos * (idx.length - pos));
@@ -53,15 +54,45 @@ describe('tsrec export / predict', () => {
   const input = path.join(tmp, 'predict_input.tsv');
 
   beforeAll(async () => {
-    data = await generateExampleData(path.join(tmp, 'cache'), { trainRows: 4000, evalRows: 1000, seed: 11, cardinalityScale: SCALE });
-    writeConfig(config, syntheticConfigText({ train: data.train, eval: data.eval, modelDir, cardinalityScale: SCALE, epochs: 2, batchSize: 256, saveCheckpointsSteps: 10, numWorkers: 1, hiddenUnits: [64, 32] }));
+    data = await generateExampleData(path.join(tmp, 'cache'), {
+      trainRows: 4000,
+      evalRows: 1000,
+      seed: 11,
+      cardinalityScale: SCALE,
+    });
+    writeConfig(
+      config,
+      syntheticConfigText({
+        train: data.train,
+        eval: data.eval,
+        modelDir,
+        cardinalityScale: SCALE,
+        epochs: 2,
+        batchSize: 256,
+        saveCheckpointsSteps: 10,
+        numWorkers: 1,
+        hiddenUnits: [64, 32],
+      }),
+    );
     const t = await runCliOk(['train_eval', '--pipeline_config_path', config]);
     expect(t.out).toMatch(/^done: step 32, /);
     fs.copyFileSync(data.eval, input);
     const e = await runCliOk(['eval', '--pipeline_config_path', config]);
     evalAuc = Number(/ auc ([\d.]+)/.exec(e.out)![1]);
     const out = path.join(tmp, 'from_checkpoint.csv');
-    await runCliOk(['predict', '--checkpoint_path', path.join(modelDir, 'model.ckpt-32'), '--pipeline_config_path', config, '--predict_input_path', input, '--predict_output_path', out, '--reserved_columns', 'label,C1']);
+    await runCliOk([
+      'predict',
+      '--checkpoint_path',
+      path.join(modelDir, 'model.ckpt-32'),
+      '--pipeline_config_path',
+      config,
+      '--predict_input_path',
+      input,
+      '--predict_output_path',
+      out,
+      '--reserved_columns',
+      'label,C1',
+    ]);
     fromCheckpoint = readCsv(out);
     const x = await runCliOk(['export', '--pipeline_config_path', config, '--export_dir', exportDir]);
     expect(x.out).toBe(`exported step 32 of ${path.join(modelDir, 'model.ckpt-32')} to ${exportDir}\n`);
@@ -75,18 +106,35 @@ describe('tsrec export / predict', () => {
     for (const p of probs) expect(p > 0 && p < 1).toBe(true);
     expect(auc(probs, labels)).toBeCloseTo(evalAuc, 5);
     // The rows are the input's, in order.
-    const inputC1 = fs.readFileSync(input, 'utf8').trimEnd().split('\n').slice(1).map((l) => l.split('\t')[14]);
+    const inputC1 = fs
+      .readFileSync(input, 'utf8')
+      .trimEnd()
+      .split('\n')
+      .slice(1)
+      .map((l) => l.split('\t')[14]);
     expect(fromCheckpoint.rows.map((r) => r[1])).toEqual(inputC1);
   });
 
-  it('the export is self-contained: predictions without model_dir, config and training data equal the checkpoint\'s to 1e-6', async () => {
-    expect(fs.readdirSync(exportDir)).toEqual(expect.arrayContaining(['export_info.json', 'model.ckpt-32', 'pipeline.config']));
+  it("the export is self-contained: predictions without model_dir, config and training data equal the checkpoint's to 1e-6", async () => {
+    expect(fs.readdirSync(exportDir)).toEqual(
+      expect.arrayContaining(['export_info.json', 'model.ckpt-32', 'pipeline.config']),
+    );
     // Nothing of training may be needed any more.
     fs.rmSync(modelDir, { recursive: true });
     fs.rmSync(config);
     fs.rmSync(path.dirname(data.train), { recursive: true });
     const out = path.join(tmp, 'from_export.csv');
-    const r = await runCliOk(['predict', '--scripted_model_path', exportDir, '--predict_input_path', input, '--predict_output_path', out, '--reserved_columns', 'label,C1']);
+    const r = await runCliOk([
+      'predict',
+      '--scripted_model_path',
+      exportDir,
+      '--predict_input_path',
+      input,
+      '--predict_output_path',
+      out,
+      '--reserved_columns',
+      'label,C1',
+    ]);
     expect(r.out).toBe(`predicted 1,000 rows into ${out}\n`);
     const fromExport = readCsv(out);
     expect(fromExport.header).toEqual(fromCheckpoint.header);
@@ -101,10 +149,22 @@ describe('tsrec export / predict', () => {
 
   it('--export_dir is an alias of --scripted_model_path, --output_columns selects outputs, .parquet writes the same values as Parquet', async () => {
     const out = path.join(tmp, 'probs.csv');
-    await runCliOk(['predict', '--export_dir', exportDir, '--predict_input_path', input, '--predict_output_path', out, '--output_columns', 'probs']);
+    await runCliOk([
+      'predict',
+      '--export_dir',
+      exportDir,
+      '--predict_input_path',
+      input,
+      '--predict_output_path',
+      out,
+      '--output_columns',
+      'probs',
+    ]);
     const probs = readCsv(out);
     expect(probs.header).toEqual(['probs']);
-    probs.rows.forEach((r, i) => expect(Math.abs(Number(r[0]) - Number(fromCheckpoint.rows[i][3]))).toBeLessThanOrEqual(1e-6));
+    probs.rows.forEach((r, i) =>
+      expect(Math.abs(Number(r[0]) - Number(fromCheckpoint.rows[i][3]))).toBeLessThanOrEqual(1e-6),
+    );
     const pq = path.join(tmp, 'pred.parquet');
     await runCliOk(['predict', '--export_dir', exportDir, '--predict_input_path', input, '--predict_output_path', pq]);
     expect(fs.readFileSync(pq).subarray(0, 4).toString('latin1')).toBe('PAR1');

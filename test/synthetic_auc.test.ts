@@ -53,7 +53,12 @@ const full = process.env.TSREC_E2E_FULL === '1';
 
 async function trainToPlantedGap(s: Setting): Promise<void> {
   const t0 = Date.now();
-  const data = await generateExampleData(path.join(tmp, 'cache'), { trainRows: s.trainRows, evalRows: EVAL_ROWS, seed: 1, cardinalityScale: SCALE });
+  const data = await generateExampleData(path.join(tmp, 'cache'), {
+    trainRows: s.trainRows,
+    evalRows: EVAL_ROWS,
+    seed: 1,
+    cardinalityScale: SCALE,
+  });
   const generated = (Date.now() - t0) / 1000;
   const modelDir = path.join(tmp, `model_${s.trainRows}_${s.epochs}`);
   const steps = s.epochs * Math.ceil(s.trainRows / BATCH);
@@ -94,7 +99,12 @@ async function trainToPlantedGap(s: Setting): Promise<void> {
 }
 
 describe('DeepFM on the synthetic Criteo-like set', () => {
-  it(`reaches an eval AUC within ${CI.gap} of the planted model's (${CI.trainRows.toLocaleString('en-US')} rows × ${CI.epochs} epochs)`, () => trainToPlantedGap(CI));
+  it(`reaches an eval AUC within ${CI.gap} of the planted model's (${CI.trainRows.toLocaleString('en-US')} rows × ${CI.epochs} epochs)`, () =>
+    trainToPlantedGap(CI));
 
-  (full ? it : it.skip)(`reaches an eval AUC within ${FULL.gap} of the planted model's (${FULL.trainRows.toLocaleString('en-US')} rows × ${FULL.epochs} epochs; TSREC_E2E_FULL=1)`, () => trainToPlantedGap(FULL), 900000);
+  (full ? it : it.skip)(
+    `reaches an eval AUC within ${FULL.gap} of the planted model's (${FULL.trainRows.toLocaleString('en-US')} rows × ${FULL.epochs} epochs; TSREC_E2E_FULL=1)`,
+    () => trainToPlantedGap(FULL),
+    900000,
+  );
 });

@@ -27,10 +27,12 @@ function parseArgs(argv) {
   }
   if (!o.help) {
     if (!o.out) throw new Error('Expected --out <file>');
-    if (!Number.isInteger(o.rows) || o.rows < 1) throw new Error(`Expected a positive integer for --rows but received ${o.rows}`);
+    if (!Number.isInteger(o.rows) || o.rows < 1)
+      throw new Error(`Expected a positive integer for --rows but received ${o.rows}`);
     if (!Number.isInteger(o.seed)) throw new Error(`Expected an integer for --seed but received ${o.seed}`);
     o.format = o.format || (o.out.endsWith('.parquet') ? 'parquet' : 'tsv');
-    if (o.format !== 'tsv' && o.format !== 'parquet') throw new Error(`Expected tsv or parquet for --format but received ${o.format}`);
+    if (o.format !== 'tsv' && o.format !== 'parquet')
+      throw new Error(`Expected tsv or parquet for --format but received ${o.format}`);
   }
   return o;
 }
@@ -44,17 +46,32 @@ function main() {
     process.exit(2);
   }
   if (o.help) {
-    console.log(require('node:fs').readFileSync(__filename, 'utf8').split('\n').slice(1, 7).map((l) => l.replace(/^\/\/ ?/, '')).join('\n'));
+    console.log(
+      require('node:fs')
+        .readFileSync(__filename, 'utf8')
+        .split('\n')
+        .slice(1, 7)
+        .map((l) => l.replace(/^\/\/ ?/, ''))
+        .join('\n'),
+    );
     return;
   }
   let data;
   try {
     data = require(path.join(__dirname, '..', 'packages', 'data', 'dist', 'index.js'));
   } catch (e) {
-    console.error(`gen_synthetic_criteo: @tsrec/data is not built (${e.message.split('\n')[0]}); run: npx nx run data:build`);
+    console.error(
+      `gen_synthetic_criteo: @tsrec/data is not built (${e.message.split('\n')[0]}); run: npx nx run data:build`,
+    );
     process.exit(1);
   }
-  const opts = { rows: o.rows, seed: o.seed, cardinalityScale: o.cardinalityScale, zipfExponent: o.zipf, header: o.header };
+  const opts = {
+    rows: o.rows,
+    seed: o.seed,
+    cardinalityScale: o.cardinalityScale,
+    zipfExponent: o.zipf,
+    header: o.header,
+  };
   const t0 = Date.now();
   const r = o.format === 'parquet' ? data.writeCriteoParquet(o.out, opts) : data.writeCriteoTsv(o.out, opts);
   console.log(

@@ -18,7 +18,9 @@ const r = spawnSync(nx, ['run-many', '-t', 'test', '--outputStyle=static', '--pa
   env: { ...process.env, NX_NO_CLOUD: 'true', NX_DAEMON: 'false' },
 });
 
-let passed = 0, failed = 0, skipped = 0;
+let passed = 0,
+  failed = 0,
+  skipped = 0;
 for (const f of fs.readdirSync(results)) {
   const text = fs.readFileSync(path.join(results, f), 'utf8');
   if (f.endsWith('.json')) {
@@ -38,6 +40,9 @@ for (const f of fs.readdirSync(results)) {
 const status = r.status === 0 && failed === 0 ? 0 : 1;
 // A runner that crashed (a fatal error in the process) writes no result file: its tests are in
 // no count, so say that the run failed rather than print a clean-looking line.
-const crashed = r.status !== 0 && failed === 0 ? ` — FAILED: a test runner exited with status ${r.status ?? r.signal} without reporting failures (a crash? see the output above)` : '';
+const crashed =
+  r.status !== 0 && failed === 0
+    ? ` — FAILED: a test runner exited with status ${r.status ?? r.signal} without reporting failures (a crash? see the output above)`
+    : '';
 console.log(`\ntests: ${passed} passed, ${failed} failed, ${skipped} skipped${crashed}`);
 process.exit(status === 0 ? 0 : r.status || 1);

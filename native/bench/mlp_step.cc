@@ -8,10 +8,10 @@
 // Usage: mlp_step [iters=20] [batch=4096]
 #include <algorithm>
 #include <chrono>
-#include <ctime>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <random>
 #include <vector>
 
@@ -25,7 +25,8 @@ const int kWidths[5] = {kIn, 256, 128, 64, 1};
 struct Adam {
   std::vector<float> m, v;
   explicit Adam(size_t n) : m(n, 0.f), v(n, 0.f) {}
-  void step(float* w, const float* g, size_t n, int t, float lr = 1e-3f, float b1 = 0.9f, float b2 = 0.999f, float eps = 1e-7f) {
+  void step(float* w, const float* g, size_t n, int t, float lr = 1e-3f, float b1 = 0.9f, float b2 = 0.999f,
+            float eps = 1e-7f) {
     const float c1 = 1.f - std::pow(b1, t), c2 = 1.f - std::pow(b2, t);
     for (size_t i = 0; i < n; ++i) {
       m[i] = b1 * m[i] + (1 - b1) * g[i];
@@ -66,8 +67,8 @@ int main(int argc, char** argv) {
   std::vector<float> sumv(size_t(B) * kDim), logit(B), demb(size_t(B) * kEmb);
   std::vector<double> times, cpu_times, gemm_times;
   double gemm_ms = 0;
-  auto timed_gemm = [&](bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b, int64_t ldb, float* c,
-                        int64_t ldc) {
+  auto timed_gemm = [&](bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b,
+                        int64_t ldb, float* c, int64_t ldc) {
     auto g0 = std::chrono::steady_clock::now();
     tsrec::Sgemm(ta, tb, m, n, k, 1.f, a, lda, b, ldb, 0.f, c, ldc);
     gemm_ms += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - g0).count();
@@ -137,7 +138,8 @@ int main(int argc, char** argv) {
       const float* s = &sumv[size_t(b) * kDim];
       for (int f = 0; f < kFields; ++f)
         for (int d = 0; d < kDim; ++d)
-          demb[size_t(b) * kEmb + f * kDim + d] = dact[0][size_t(b) * kIn + f * kDim + d] + g * (s[d] - e[f * kDim + d]);
+          demb[size_t(b) * kEmb + f * kDim + d] =
+              dact[0][size_t(b) * kIn + f * kDim + d] + g * (s[d] - e[f * kDim + d]);
     }
     for (int l = 0; l < 4; ++l) {
       optW[l].step(W[l].data(), dW[l].data(), W[l].size(), it + 1);
@@ -157,7 +159,7 @@ int main(int argc, char** argv) {
     const size_t n = v.size();
     return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
   };
-  std::printf("blas %s\nmedian_ms %.3f\nmedian_cpu_ms %.3f\nmedian_gemm_ms %.3f\n", tsrec::BlasDescription(), median(times), median(cpu_times),
-              median(gemm_times));
+  std::printf("blas %s\nmedian_ms %.3f\nmedian_cpu_ms %.3f\nmedian_gemm_ms %.3f\n", tsrec::BlasDescription(),
+              median(times), median(cpu_times), median(gemm_times));
   return 0;
 }

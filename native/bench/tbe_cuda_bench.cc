@@ -39,7 +39,9 @@ struct Workload {
 std::vector<Workload> workloads() {
   Workload dlrm{"dlrm26", std::vector<int64_t>(25, 1000000), 16, 1, 1.05, Pooling::kSum};
   dlrm.rows.push_back(10000000);
-  return {dlrm, {"multihot20", {10000000}, 64, 20, 0.0, Pooling::kSum}, {"wide128", {1000000}, 128, 20, 1.05, Pooling::kMean}};
+  return {dlrm,
+          {"multihot20", {10000000}, 64, 20, 0.0, Pooling::kSum},
+          {"wide128", {1000000}, 128, 20, 1.05, Pooling::kMean}};
 }
 
 // Zipf(s) over [0, rows) by inverting the continuous power law, then scattered over the table
@@ -109,9 +111,12 @@ int main(int argc, char** argv) {
   std::string only;
   int iters = 20, device = 0;
   for (int i = 1; i < argc; ++i) {
-    if (!std::strcmp(argv[i], "--workload") && i + 1 < argc) only = argv[++i];
-    else if (!std::strcmp(argv[i], "--iters") && i + 1 < argc) iters = std::max(1, std::atoi(argv[++i]));
-    else if (!std::strcmp(argv[i], "--device") && i + 1 < argc) device = std::atoi(argv[++i]);
+    if (!std::strcmp(argv[i], "--workload") && i + 1 < argc)
+      only = argv[++i];
+    else if (!std::strcmp(argv[i], "--iters") && i + 1 < argc)
+      iters = std::max(1, std::atoi(argv[++i]));
+    else if (!std::strcmp(argv[i], "--device") && i + 1 < argc)
+      device = std::atoi(argv[++i]);
   }
   if (CudaDeviceCount() == 0) {
     std::printf("SKIP: no CUDA device (%s)\n", CudaDeviceDescription(0).c_str());
@@ -170,16 +175,20 @@ int main(int argc, char** argv) {
     rows.push_back({w.name, "forward", fwd, nnz / (fwd * 1e-3), fwd_bytes / (fwd * 1e-3) / 1e9});
     rows.push_back({w.name, "rowwise_adagrad", step, nnz / (step * 1e-3), step_bytes / (step * 1e-3) / 1e9});
     for (size_t r = rows.size() - 2; r < rows.size(); ++r)
-      std::printf("%-11s %-16s %10.3f %14.3e %9.1f\n", rows[r].workload.c_str(), rows[r].op.c_str(), rows[r].ms, rows[r].lookups_per_s,
-                  rows[r].gb_per_s);
-    std::printf("%-11s (nnz %.0f, unique rows %.0f; times include the batch/gradient upload and the output download)\n", "", nnz, unique);
+      std::printf("%-11s %-16s %10.3f %14.3e %9.1f\n", rows[r].workload.c_str(), rows[r].op.c_str(), rows[r].ms,
+                  rows[r].lookups_per_s, rows[r].gb_per_s);
+    std::printf("%-11s (nnz %.0f, unique rows %.0f; times include the batch/gradient upload and the output download)\n",
+                "", nnz, unique);
   }
   if (const char* path = std::getenv("TSREC_CUDA_BENCH_JSON")) {
     if (FILE* f = std::fopen(path, "w")) {
       std::fprintf(f, "{\"device\":\"%s\",\"results\":[", CudaDeviceDescription(device).c_str());
       for (size_t r = 0; r < rows.size(); ++r)
-        std::fprintf(f, "%s{\"workload\":\"%s\",\"op\":\"%s\",\"threads\":0,\"median_ms\":%.4f,\"lookups_per_s\":%.1f,\"gb_per_s\":%.2f}",
-                     r ? "," : "", rows[r].workload.c_str(), rows[r].op.c_str(), rows[r].ms, rows[r].lookups_per_s, rows[r].gb_per_s);
+        std::fprintf(f,
+                     "%s{\"workload\":\"%s\",\"op\":\"%s\",\"threads\":0,\"median_ms\":%.4f,\"lookups_per_s\":%.1f,"
+                     "\"gb_per_s\":%.2f}",
+                     r ? "," : "", rows[r].workload.c_str(), rows[r].op.c_str(), rows[r].ms, rows[r].lookups_per_s,
+                     rows[r].gb_per_s);
       std::fprintf(f, "]}\n");
       std::fclose(f);
     }

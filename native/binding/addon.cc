@@ -14,7 +14,7 @@ Napi::Object InitEmbeddingCollection(Napi::Env env, Napi::Object exports);
 Napi::Object InitHash(Napi::Env env, Napi::Object exports);
 Napi::Object InitTextFields(Napi::Env env, Napi::Object exports);
 Napi::Object InitTfjsKernels(Napi::Env env, Napi::Object exports);
-}
+}  // namespace tsrec_binding
 
 namespace {
 
@@ -36,7 +36,8 @@ Napi::Value AllocFloat32(const Napi::CallbackInfo& info) {
   const int64_t n = info[0].As<Napi::Number>().Int64Value();
   auto buf = tsrec::HostBuffer::Allocate(n);
   if (!buf) {
-    Napi::Error::New(env, "could not allocate " + std::to_string(n * 4) + " bytes of native memory").ThrowAsJavaScriptException();
+    Napi::Error::New(env, "could not allocate " + std::to_string(n * 4) + " bytes of native memory")
+        .ThrowAsJavaScriptException();
     return env.Undefined();
   }
   if (n > 0) std::memset(buf->data(), 0, buf->bytes());

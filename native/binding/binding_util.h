@@ -40,7 +40,8 @@ inline bool RangesOf(const Napi::CallbackInfo& info, tsrec::ByteRanges* r) {
 inline bool Fail(Napi::Env env, const tsrec::Status& s) {
   if (s.ok()) return false;
   Napi::Error e = Napi::Error::New(env, s.message());
-  e.Set("code", Napi::String::New(env, s.code() == tsrec::StatusCode::kOutOfRange ? "ERR_TSREC_OUT_OF_RANGE" : "ERR_TSREC_NATIVE"));
+  e.Set("code", Napi::String::New(
+                    env, s.code() == tsrec::StatusCode::kOutOfRange ? "ERR_TSREC_OUT_OF_RANGE" : "ERR_TSREC_NATIVE"));
   e.ThrowAsJavaScriptException();
   return true;
 }

@@ -122,7 +122,8 @@ class EmbeddingCollectionWrap : public Napi::ObjectWrap<EmbeddingCollectionWrap>
     const int device = spec.Get("device").As<Napi::Number>().Int32Value();
     if (device == static_cast<int>(Device::kCuda)) {
       std::unique_ptr<CudaEmbeddingCollection> c;
-      if (Fail(env, CudaEmbeddingCollection::Create(tables, features, oc, seed, spec.Get("deviceId").As<Napi::Number>().Int32Value(), &c)))
+      if (Fail(env, CudaEmbeddingCollection::Create(tables, features, oc, seed,
+                                                    spec.Get("deviceId").As<Napi::Number>().Int32Value(), &c)))
         return;
       coll_ = std::move(c);
     } else {
@@ -171,12 +172,14 @@ class EmbeddingCollectionWrap : public Napi::ObjectWrap<EmbeddingCollectionWrap>
     if (!Alive(info.Env())) return info.Env().Undefined();
     float* grads[kMaxPooledOutputs];
     const int n = PooledPtrs(info[4], grads);
-    Fail(info.Env(), coll_->BackwardAndUpdate(BatchOf(info), grads, n, FloatPtr(info[5]), info[6].As<Napi::Number>().FloatValue()));
+    Fail(info.Env(),
+         coll_->BackwardAndUpdate(BatchOf(info), grads, n, FloatPtr(info[5]), info[6].As<Napi::Number>().FloatValue()));
     return info.Env().Undefined();
   }
   bool OutputsMatch(Napi::Env env, int n) {
     if (n == cpu_->layout().num_outputs()) return true;
-    Napi::Error::New(env, "Expected " + std::to_string(cpu_->layout().num_outputs()) + " pooled arrays but received " + std::to_string(n))
+    Napi::Error::New(env, "Expected " + std::to_string(cpu_->layout().num_outputs()) + " pooled arrays but received " +
+                              std::to_string(n))
         .ThrowAsJavaScriptException();
     return false;
   }
@@ -197,14 +200,16 @@ class EmbeddingCollectionWrap : public Napi::ObjectWrap<EmbeddingCollectionWrap>
     if (!OutputsMatch(info.Env(), PooledPtrs(info[4], grads))) return info.Env().Undefined();
     cpu_->set_step(cpu_->step() + 1);
     TbeBackwardReference(cpu_->layout(), cpu_->tables(), cpu_->optimizer(),
-                         MakeOptimStep(cpu_->optimizer(), info[6].As<Napi::Number>().FloatValue(), cpu_->step()), b, grads, FloatPtr(info[5]));
+                         MakeOptimStep(cpu_->optimizer(), info[6].As<Napi::Number>().FloatValue(), cpu_->step()), b,
+                         grads, FloatPtr(info[5]));
     return info.Env().Undefined();
   }
   // gatherProbe(indices, offsets, null, B, mode) -> seconds (mode 0: index_select copy, 1: read-only)
   Napi::Value GatherProbe(const Napi::CallbackInfo& info) {
     if (!NeedCpu(info.Env(), "gatherProbe")) return info.Env().Undefined();
     if (cpu_->layout().co_located) {
-      Napi::Error::New(info.Env(), "gatherProbe needs a collection without co-located tables").ThrowAsJavaScriptException();
+      Napi::Error::New(info.Env(), "gatherProbe needs a collection without co-located tables")
+          .ThrowAsJavaScriptException();
       return info.Env().Undefined();
     }
     TbeBatch b = BatchOf(info);
@@ -218,13 +223,15 @@ class EmbeddingCollectionWrap : public Napi::ObjectWrap<EmbeddingCollectionWrap>
   Napi::Value ReadRows(const Napi::CallbackInfo& info) {
     if (!Alive(info.Env())) return info.Env().Undefined();
     Fail(info.Env(), coll_->ReadRows(info[0].As<Napi::Number>().Int32Value(), info[1].As<Napi::Number>().Int32Value(),
-                                     info[2].As<Napi::Number>().Int64Value(), info[3].As<Napi::Number>().Int64Value(), FloatPtr(info[4])));
+                                     info[2].As<Napi::Number>().Int64Value(), info[3].As<Napi::Number>().Int64Value(),
+                                     FloatPtr(info[4])));
     return info.Env().Undefined();
   }
   Napi::Value WriteRows(const Napi::CallbackInfo& info) {
     if (!Alive(info.Env())) return info.Env().Undefined();
     Fail(info.Env(), coll_->WriteRows(info[0].As<Napi::Number>().Int32Value(), info[1].As<Napi::Number>().Int32Value(),
-                                      info[2].As<Napi::Number>().Int64Value(), info[3].As<Napi::Number>().Int64Value(), FloatPtr(info[4])));
+                                      info[2].As<Napi::Number>().Int64Value(), info[3].As<Napi::Number>().Int64Value(),
+                                      FloatPtr(info[4])));
     return info.Env().Undefined();
   }
   // view(table, which) -> Float32Array over native memory (CPU); the memory lives while the view does.
@@ -234,18 +241,21 @@ class EmbeddingCollectionWrap : public Napi::ObjectWrap<EmbeddingCollectionWrap>
     const int t = info[0].As<Napi::Number>().Int32Value(), which = info[1].As<Napi::Number>().Int32Value();
     if (!cpu_->contiguous(t, which)) {
       Napi::Error::New(env, std::string(which == kWeights ? "the weights" : "the row-wise state") + " of table '" +
-                                cpu_->layout().tables[t].name + "' share rows with co-located tables: read them with readRows")
+                                cpu_->layout().tables[t].name +
+                                "' share rows with co-located tables: read them with readRows")
           .ThrowAsJavaScriptException();
       return env.Undefined();
     }
     auto* keep = new std::shared_ptr<HostBuffer>(cpu_->buffer(t, which));
     Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(
-        env, (*keep)->data(), (*keep)->bytes(), [](Napi::Env, void*, std::shared_ptr<HostBuffer>* k) { delete k; }, keep);
+        env, (*keep)->data(), (*keep)->bytes(), [](Napi::Env, void*, std::shared_ptr<HostBuffer>* k) { delete k; },
+        keep);
     return Napi::Float32Array::New(env, static_cast<size_t>((*keep)->size()), ab, 0);
   }
   Napi::Value TableBytes(const Napi::CallbackInfo& info) {
     if (!Alive(info.Env())) return info.Env().Undefined();
-    return Napi::Number::New(info.Env(), static_cast<double>(coll_->table_bytes(info[0].As<Napi::Number>().Int32Value())));
+    return Napi::Number::New(info.Env(),
+                             static_cast<double>(coll_->table_bytes(info[0].As<Napi::Number>().Int32Value())));
   }
   Napi::Value GetStep(const Napi::CallbackInfo& info) {
     if (!Alive(info.Env())) return info.Env().Undefined();
@@ -262,12 +272,14 @@ class EmbeddingCollectionWrap : public Napi::ObjectWrap<EmbeddingCollectionWrap>
     Napi::Object o = Napi::Object::New(env);
     o.Set("pooledDim", Napi::Number::New(env, static_cast<double>(coll_->layout().pooled_dim)));
     Napi::Array dims = Napi::Array::New(env);
-    for (int k = 0; k < coll_->layout().num_outputs(); ++k) dims.Set(k, Napi::Number::New(env, static_cast<double>(coll_->layout().pooled_dims[k])));
+    for (int k = 0; k < coll_->layout().num_outputs(); ++k)
+      dims.Set(k, Napi::Number::New(env, static_cast<double>(coll_->layout().pooled_dims[k])));
     o.Set("pooledDims", dims);
     o.Set("numStates", Napi::Number::New(env, coll_->num_states()));
     Napi::Array hp = Napi::Array::New(env);
     if (cpu_)
-      for (int t = 0; t < cpu_->num_tables(); ++t) hp.Set(t, Napi::Boolean::New(env, cpu_->buffer(t, kWeights)->huge_pages()));
+      for (int t = 0; t < cpu_->num_tables(); ++t)
+        hp.Set(t, Napi::Boolean::New(env, cpu_->buffer(t, kWeights)->huge_pages()));
     o.Set("hugePages", hp);
     return o;
   }

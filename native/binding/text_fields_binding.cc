@@ -14,7 +14,8 @@ namespace {
 
 bool TooShort(const Napi::CallbackInfo& info, const Napi::Value& v, int64_t need, const char* name) {
   if (LengthOf(v) >= need) return false;
-  Napi::RangeError::New(info.Env(), std::string(name) + " has " + std::to_string(LengthOf(v)) + " elements but needs " + std::to_string(need))
+  Napi::RangeError::New(info.Env(), std::string(name) + " has " + std::to_string(LengthOf(v)) + " elements but needs " +
+                                        std::to_string(need))
       .ThrowAsJavaScriptException();
   return true;
 }
@@ -32,9 +33,11 @@ Napi::Value SplitDelimitedFast(const Napi::CallbackInfo& info) {
     Napi::RangeError::New(env, "splitDelimitedFast: need numCols >= 1 and stride >= rows").ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  if (TooShort(info, info[7], cols * stride, "fieldStarts") || TooShort(info, info[8], cols * stride, "fieldEnds")) return env.Undefined();
+  if (TooShort(info, info[7], cols * stride, "fieldStarts") || TooShort(info, info[8], cols * stride, "fieldEnds"))
+    return env.Undefined();
   bool handled = false;
-  if (Fail(env, tsrec::SplitDelimitedFast(rows, delim, quote, cols, stride, DataOf<int32_t>(info[7]), DataOf<int32_t>(info[8]), &handled))) {
+  if (Fail(env, tsrec::SplitDelimitedFast(rows, delim, quote, cols, stride, DataOf<int32_t>(info[7]),
+                                          DataOf<int32_t>(info[8]), &handled))) {
     return env.Undefined();
   }
   return Napi::Boolean::New(env, handled);
@@ -52,7 +55,9 @@ Napi::Value HashIdFields(const Napi::CallbackInfo& info) {
   spec.default_id = info[6].As<Napi::Number>().Int32Value();
   if (TooShort(info, info[8], fields.count, "lengths")) return env.Undefined();
   int64_t count = 0;
-  if (Fail(env, tsrec::HashIdFields(fields, spec, DataOf<int32_t>(info[7]), LengthOf(info[7]), DataOf<int32_t>(info[8]), &count))) return env.Undefined();
+  if (Fail(env, tsrec::HashIdFields(fields, spec, DataOf<int32_t>(info[7]), LengthOf(info[7]), DataOf<int32_t>(info[8]),
+                                    &count)))
+    return env.Undefined();
   return Napi::Number::New(env, static_cast<double>(count));
 }
 
@@ -62,9 +67,11 @@ Napi::Value ParseDecimalFields(const Napi::CallbackInfo& info) {
   tsrec::ByteRanges fields;
   if (!RangesOf(info, &fields)) return env.Undefined();
   const double empty = info[3].As<Napi::Number>().DoubleValue();
-  if (TooShort(info, info[4], fields.count, "out") || TooShort(info, info[5], fields.count, "slowRows")) return env.Undefined();
+  if (TooShort(info, info[4], fields.count, "out") || TooShort(info, info[5], fields.count, "slowRows"))
+    return env.Undefined();
   int64_t slow = 0;
-  if (Fail(env, tsrec::ParseDecimalFields(fields, empty, DataOf<double>(info[4]), DataOf<int32_t>(info[5]), &slow))) return env.Undefined();
+  if (Fail(env, tsrec::ParseDecimalFields(fields, empty, DataOf<double>(info[4]), DataOf<int32_t>(info[5]), &slow)))
+    return env.Undefined();
   return Napi::Number::New(env, static_cast<double>(slow));
 }
 

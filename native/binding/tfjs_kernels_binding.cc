@@ -43,24 +43,26 @@ Napi::Value BatchMatMul(const Napi::CallbackInfo& info) {
   ep.prelu_alpha = F32OrNull(info[13]);
   ep.prelu_len = ep.prelu_alpha ? Len(info[13]) : 0;
   const bool has_epilogue = ep.bias || ep.activation != tsrec::Activation::kLinear;
-  tsrec::BatchMatMul(F32(info[0]), F32(info[1]), F32(info[2]), I64(info[3]), I64(info[4]), I64(info[5]), I64(info[6]), I64(info[7]),
-                     info[8].As<Napi::Boolean>().Value(), info[9].As<Napi::Boolean>().Value(), has_epilogue ? &ep : nullptr);
+  tsrec::BatchMatMul(F32(info[0]), F32(info[1]), F32(info[2]), I64(info[3]), I64(info[4]), I64(info[5]), I64(info[6]),
+                     I64(info[7]), info[8].As<Napi::Boolean>().Value(), info[9].As<Napi::Boolean>().Value(),
+                     has_epilogue ? &ep : nullptr);
   return info.Env().Undefined();
 }
 
 // tfjsUnary(op, x, y, alpha)
 Napi::Value Unary(const Napi::CallbackInfo& info) {
-  tsrec::UnaryKernel(static_cast<tsrec::UnaryOp>(info[0].As<Napi::Number>().Int32Value()), F32(info[1]), F32(info[2]), Len(info[1]),
-                     info[3].As<Napi::Number>().FloatValue());
+  tsrec::UnaryKernel(static_cast<tsrec::UnaryOp>(info[0].As<Napi::Number>().Int32Value()), F32(info[1]), F32(info[2]),
+                     Len(info[1]), info[3].As<Napi::Number>().FloatValue());
   return info.Env().Undefined();
 }
 
 // tfjsBinary(op, a, aShape, b, bShape, out, outShape) -> false when the shapes do not broadcast
 Napi::Value Binary(const Napi::CallbackInfo& info) {
   std::vector<int64_t> as = Shape(info[2]), bs = Shape(info[4]), os = Shape(info[6]);
-  bool ok = as.size() == os.size() && bs.size() == os.size() &&
-            tsrec::BinaryKernel(static_cast<tsrec::BinaryOp>(info[0].As<Napi::Number>().Int32Value()), F32(info[1]), as.data(),
-                                F32(info[3]), bs.data(), F32(info[5]), os.data(), static_cast<int>(os.size()));
+  bool ok =
+      as.size() == os.size() && bs.size() == os.size() &&
+      tsrec::BinaryKernel(static_cast<tsrec::BinaryOp>(info[0].As<Napi::Number>().Int32Value()), F32(info[1]),
+                          as.data(), F32(info[3]), bs.data(), F32(info[5]), os.data(), static_cast<int>(os.size()));
   return Napi::Boolean::New(info.Env(), ok);
 }
 
@@ -113,7 +115,8 @@ Napi::Value Adam(const Napi::CallbackInfo& info) {
   Napi::Array k = info[7].As<Napi::Array>();
   auto f = [&](uint32_t i) { return k.Get(i).As<Napi::Number>().FloatValue(); };
   const tsrec::AdamConstants c{f(0), f(1), f(2), f(3), f(4), f(5), f(6), f(7)};
-  tsrec::AdamUpdate(F32(info[0]), F32(info[1]), F32(info[2]), F32(info[3]), Len(info[0]), c, F32(info[4]), F32(info[5]), F32(info[6]));
+  tsrec::AdamUpdate(F32(info[0]), F32(info[1]), F32(info[2]), F32(info[3]), Len(info[0]), c, F32(info[4]), F32(info[5]),
+                    F32(info[6]));
   return info.Env().Undefined();
 }
 
@@ -131,8 +134,9 @@ Napi::Value ColumnSum(const Napi::CallbackInfo& info) {
 
 // tfjsDenseBackward(x, w, y|null, dy, M, K, N, relu, dx|null, dw, db|null)
 Napi::Value DenseBackward(const Napi::CallbackInfo& info) {
-  tsrec::DenseBackward(F32(info[0]), F32(info[1]), F32OrNull(info[2]), F32(info[3]), I64(info[4]), I64(info[5]), I64(info[6]),
-                       info[7].As<Napi::Boolean>().Value(), F32OrNull(info[8]), F32(info[9]), F32OrNull(info[10]));
+  tsrec::DenseBackward(F32(info[0]), F32(info[1]), F32OrNull(info[2]), F32(info[3]), I64(info[4]), I64(info[5]),
+                       I64(info[6]), info[7].As<Napi::Boolean>().Value(), F32OrNull(info[8]), F32(info[9]),
+                       F32OrNull(info[10]));
   return info.Env().Undefined();
 }
 
@@ -147,8 +151,8 @@ std::vector<tsrec::DenseBlock> Blocks(const Napi::Value& xs_v, const Napi::Value
 // tfjsDenseBlocksForward(xs[], ks[], w, bias|null, relu, M, N, y)
 Napi::Value DenseBlocksForward(const Napi::CallbackInfo& info) {
   const auto blocks = Blocks(info[0], info[1]);
-  tsrec::DenseBlocksForward(blocks.data(), static_cast<int>(blocks.size()), F32(info[2]), F32OrNull(info[3]), info[4].As<Napi::Boolean>().Value(),
-                            I64(info[5]), I64(info[6]), F32(info[7]));
+  tsrec::DenseBlocksForward(blocks.data(), static_cast<int>(blocks.size()), F32(info[2]), F32OrNull(info[3]),
+                            info[4].As<Napi::Boolean>().Value(), I64(info[5]), I64(info[6]), F32(info[7]));
   return info.Env().Undefined();
 }
 
@@ -158,8 +162,9 @@ Napi::Value DenseBlocksBackward(const Napi::CallbackInfo& info) {
   Napi::Array dx_arr = info[8].As<Napi::Array>();
   std::vector<float*> dxs(dx_arr.Length());
   for (uint32_t i = 0; i < dx_arr.Length(); ++i) dxs[i] = F32OrNull(dx_arr.Get(i));
-  tsrec::DenseBlocksBackward(blocks.data(), static_cast<int>(blocks.size()), F32(info[2]), F32OrNull(info[3]), F32(info[4]), I64(info[5]),
-                             I64(info[6]), info[7].As<Napi::Boolean>().Value(), dxs.data(), F32(info[9]), F32OrNull(info[10]));
+  tsrec::DenseBlocksBackward(blocks.data(), static_cast<int>(blocks.size()), F32(info[2]), F32OrNull(info[3]),
+                             F32(info[4]), I64(info[5]), I64(info[6]), info[7].As<Napi::Boolean>().Value(), dxs.data(),
+                             F32(info[9]), F32OrNull(info[10]));
   return info.Env().Undefined();
 }
 

@@ -53,7 +53,8 @@ TEST_CASE(fm_forward_matches_naive) {
           s += v;
           sq += v * v;
         }
-        CHECK_MSG(out[b * D + d] == static_cast<float>(0.5 * (s * s - sq)), "D=%lld b=%lld d=%lld", (long long)D, (long long)b, (long long)d);
+        CHECK_MSG(out[b * D + d] == static_cast<float>(0.5 * (s * s - sq)), "D=%lld b=%lld d=%lld", (long long)D,
+                  (long long)b, (long long)d);
       }
   }
 }
@@ -75,7 +76,8 @@ TEST_CASE(fm_backward_matches_numeric_gradient) {
       const double down = FmDot(xd, c, B, N, D);
       xd[i] = v;
       const double num = (up - down) / (2 * h);
-      CHECK_MSG(std::fabs(dx[i] - num) <= 1e-4 * (1 + std::fabs(num)), "D=%lld i=%lld %g vs %g", (long long)D, (long long)i, dx[i], num);
+      CHECK_MSG(std::fabs(dx[i] - num) <= 1e-4 * (1 + std::fabs(num)), "D=%lld i=%lld %g vs %g", (long long)D,
+                (long long)i, dx[i], num);
     }
   }
   // Large batch (thread pool) against the plain formula.
@@ -151,8 +153,14 @@ TEST_CASE(sigmoid_bce_stable_to_1e4_and_reports_non_finite) {
 TEST_CASE(adam_matches_float32_formula_in_place_and_not) {
   const int64_t n = 100000 + R() % 1000;  // large enough for the thread pool
   auto w = rnd(n), m = rnd(n, -0.1f, 0.1f), v = rnd(n, 0, 0.1f), g = rnd(n);
-  tsrec::AdamConstants c{0.9f, static_cast<float>(1 - 0.9), 0.999f, static_cast<float>(1 - 0.999), 1 - 0.9f * 0.9f, 1 - 0.999f * 0.999f,
-                         -1e-3f, 1e-7f};
+  tsrec::AdamConstants c{0.9f,
+                         static_cast<float>(1 - 0.9),
+                         0.999f,
+                         static_cast<float>(1 - 0.999),
+                         1 - 0.9f * 0.9f,
+                         1 - 0.999f * 0.999f,
+                         -1e-3f,
+                         1e-7f};
   std::vector<float> w2(n), m2(n), v2(n);
   tsrec::AdamUpdate(w.data(), m.data(), v.data(), g.data(), n, c, w2.data(), m2.data(), v2.data());
   for (int64_t i = 0; i < n; ++i) {
@@ -201,19 +209,22 @@ TEST_CASE(dense_backward_matches_naive) {
     const bool relu = trial % 2 == 0, bias = trial % 3 != 2;
     auto x = rnd(M * K), w = rnd(K * N), y = rnd(M * N), dy = rnd(M * N);
     std::vector<float> dx(M * K), dw(K * N), db(N);
-    tsrec::DenseBackward(x.data(), w.data(), y.data(), dy.data(), M, K, N, relu, dx.data(), dw.data(), bias ? db.data() : nullptr);
+    tsrec::DenseBackward(x.data(), w.data(), y.data(), dy.data(), M, K, N, relu, dx.data(), dw.data(),
+                         bias ? db.data() : nullptr);
     std::vector<float> dz(M * N);
     for (int64_t i = 0; i < M * N; ++i) dz[i] = relu ? (y[i] > 0 ? dy[i] : 0.0f) : dy[i];
     for (int64_t i = 0; i < M; ++i)
       for (int64_t k = 0; k < K; ++k) {
         double s = 0, mag = 0;  // float sums regroup: bound by the terms' magnitudes (s may cancel)
-        for (int64_t j = 0; j < N; ++j) s += double(dz[i * N + j]) * w[k * N + j], mag += std::fabs(double(dz[i * N + j]) * w[k * N + j]);
+        for (int64_t j = 0; j < N; ++j)
+          s += double(dz[i * N + j]) * w[k * N + j], mag += std::fabs(double(dz[i * N + j]) * w[k * N + j]);
         CHECK_MSG(std::fabs(dx[i * K + k] - s) <= 1e-6 * (1 + mag), "dx trial %d", trial);
       }
     for (int64_t k = 0; k < K; ++k)
       for (int64_t j = 0; j < N; ++j) {
         double s = 0, mag = 0;
-        for (int64_t i = 0; i < M; ++i) s += double(x[i * K + k]) * dz[i * N + j], mag += std::fabs(double(x[i * K + k]) * dz[i * N + j]);
+        for (int64_t i = 0; i < M; ++i)
+          s += double(x[i * K + k]) * dz[i * N + j], mag += std::fabs(double(x[i * K + k]) * dz[i * N + j]);
         CHECK_MSG(std::fabs(dw[k * N + j] - s) <= 1e-6 * (1 + mag), "dw trial %d", trial);
       }
     if (bias)
@@ -260,8 +271,10 @@ TEST_CASE(dense_blocks_match_the_concatenated_input) {
     std::vector<float*> dx_ptrs(nb);
     for (int i = 0; i < nb; ++i) dx_ptrs[i] = (dxs[i] = std::vector<float>(M * ks[i], 9.0f)).data();
     std::vector<float> dw(K * N, 9.0f), db(N), dx1(M * K), dw1(K * N), db1(N);
-    tsrec::DenseBlocksBackward(blocks.data(), nb, w.data(), y_ref.data(), dy.data(), M, N, relu, dx_ptrs.data(), dw.data(), bias ? db.data() : nullptr);
-    tsrec::DenseBackward(x.data(), w.data(), y_ref.data(), dy.data(), M, K, N, relu, dx1.data(), dw1.data(), bias ? db1.data() : nullptr);
+    tsrec::DenseBlocksBackward(blocks.data(), nb, w.data(), y_ref.data(), dy.data(), M, N, relu, dx_ptrs.data(),
+                               dw.data(), bias ? db.data() : nullptr);
+    tsrec::DenseBackward(x.data(), w.data(), y_ref.data(), dy.data(), M, K, N, relu, dx1.data(), dw1.data(),
+                         bias ? db1.data() : nullptr);
     // dx blocks are column ranges of the one-block dx; dw row blocks are computed alone.
     for (int64_t r = 0; r < M; ++r) {
       int64_t c = 0;

@@ -1,6 +1,6 @@
 // Sgemm (OpenBLAS or the built-in fallback) against a naive triple loop, all transposes.
-#include "test_util.h"
 #include "tsrec/gemm.h"
+#include "test_util.h"
 #include "tsrec/matmul_kernels.h"
 #include "tsrec/thread_pool.h"
 
@@ -35,10 +35,13 @@ TEST_CASE(sgemm_panel_paths_match_naive_and_repeat_bit_for_bit) {
   struct Shape {
     int64_t m, n, k;
   };
-  const Shape shapes[] = {{1000 + static_cast<int64_t>(rng() % 600), 33, 150}, {70, 45, 2048 + static_cast<int64_t>(rng() % 3000)}, {600, 9, 900}};
+  const Shape shapes[] = {{1000 + static_cast<int64_t>(rng() % 600), 33, 150},
+                          {70, 45, 2048 + static_cast<int64_t>(rng() % 3000)},
+                          {600, 9, 900}};
   for (const Shape& sh : shapes) {
     const int64_t m = sh.m, n = sh.n, k = sh.k;
-    CHECK_MSG(tsrec::GemmPanelRows(m, n, k) > 0 || tsrec::InnerPanelRows(m, n, k) > 0, "shape %ld x %ld x %ld takes no panel path", (long)m, (long)n, (long)k);
+    CHECK_MSG(tsrec::GemmPanelRows(m, n, k) > 0 || tsrec::InnerPanelRows(m, n, k) > 0,
+              "shape %ld x %ld x %ld takes no panel path", (long)m, (long)n, (long)k);
     for (int t = 0; t < 4; ++t) {
       const bool ta = t & 1, tb = t & 2;
       std::vector<float> a(m * k), b(k * n), c0(m * n);
@@ -50,7 +53,8 @@ TEST_CASE(sgemm_panel_paths_match_naive_and_repeat_bit_for_bit) {
       for (int64_t i = 0; i < m; ++i)
         for (int64_t j = 0; j < n; ++j) {
           double acc = 0;
-          for (int64_t p = 0; p < k; ++p) acc += double(ta ? a[p * m + i] : a[i * k + p]) * (tb ? b[j * k + p] : b[p * n + j]);
+          for (int64_t p = 0; p < k; ++p)
+            acc += double(ta ? a[p * m + i] : a[i * k + p]) * (tb ? b[j * k + p] : b[p * n + j]);
           r[i * n + j] = static_cast<float>(alpha * acc + beta * r[i * n + j]);
         }
       std::vector<float> c(c0), c2(c0);
@@ -75,7 +79,8 @@ TEST_CASE(sgemm_bits_do_not_depend_on_the_thread_count) {
     float beta;
   };
   const Case cases[] = {
-      {true, false, 100 + static_cast<int64_t>(rng() % 60), 64, 3000 + static_cast<int64_t>(rng() % 2000), 0.0f},  // xᵀ·dz: inner panels
+      {true, false, 100 + static_cast<int64_t>(rng() % 60), 64, 3000 + static_cast<int64_t>(rng() % 2000),
+       0.0f},  // xᵀ·dz: inner panels
       {true, true, 300, 40, 2048 + static_cast<int64_t>(rng() % 100), 0.5f},
       {false, false, 1500 + static_cast<int64_t>(rng() % 500), 40, 100, 0.5f},  // row panels
       {false, true, 1200, 24, 200, 0.0f},
@@ -100,16 +105,19 @@ TEST_CASE(sgemm_bits_do_not_depend_on_the_thread_count) {
           for (int64_t j = 0; j < n; ++j) {
             double acc = 0, mag = 0;
             for (int64_t p = 0; p < k; ++p) {
-              const double t = double(cs.ta ? a[p * lda + i] : a[i * lda + p]) * (cs.tb ? b[j * ldb + p] : b[p * ldb + j]);
+              const double t =
+                  double(cs.ta ? a[p * lda + i] : a[i * lda + p]) * (cs.tb ? b[j * ldb + p] : b[p * ldb + j]);
               acc += t, mag += std::fabs(t);
             }
             const double e = 0.8 * acc + cs.beta * c0[i * ldc + j];
-            CHECK_MSG(std::fabs(c[i * ldc + j] - e) <= 1e-6 * (1 + mag), "ta=%d tb=%d m=%ld n=%ld k=%ld at %ld,%ld", cs.ta, cs.tb, (long)m, (long)n, (long)k, (long)i, (long)j);
+            CHECK_MSG(std::fabs(c[i * ldc + j] - e) <= 1e-6 * (1 + mag), "ta=%d tb=%d m=%ld n=%ld k=%ld at %ld,%ld",
+                      cs.ta, cs.tb, (long)m, (long)n, (long)k, (long)i, (long)j);
           }
           for (int64_t j = n; j < ldc; ++j) CHECK(c[i * ldc + j] == c0[i * ldc + j]);  // padding untouched
         }
       } else {
-        CHECK_MSG(c == ref, "ta=%d tb=%d m=%ld n=%ld k=%ld: %d threads change the bits", cs.ta, cs.tb, (long)m, (long)n, (long)k, threads);
+        CHECK_MSG(c == ref, "ta=%d tb=%d m=%ld n=%ld k=%ld: %d threads change the bits", cs.ta, cs.tb, (long)m, (long)n,
+                  (long)k, threads);
       }
     }
   }

@@ -40,44 +40,29 @@ const std::vector<char>& SelfTestData() {
 
 // Fingerprint64(data + i*i, i) for i = 0, 1, ... (the self-test's third pair per case).
 const uint64_t kSelfTest[] = {
-    0x9ae16a3b2f90404fULL, 0x541150e87f415e96ULL, 0x0f3786a4b25827c1ULL,
-    0xef923a7a1af78eabULL, 0x11df592596f41d88ULL, 0x831f448bdc5600b3ULL,
-    0x3eca803e70304894ULL, 0x1b5a063fb4c7f9f1ULL, 0xa0f10149a0e538d6ULL,
-    0xfb8d9c70660b910bULL, 0x236827beae282a46ULL, 0xc385e435136ecf7cULL,
-    0xe3f6828b6017086dULL, 0x851fff285561dca0ULL, 0x61152a63595a96d9ULL,
-    0x44473e03be306c88ULL, 0x03ead5f21d344056ULL, 0x6abbfde37ee03b5bULL,
-    0x0943e7ed63b3c080ULL, 0xd72ce05171ef8a1aULL, 0x4182832b52d63735ULL,
-    0xd6cdae892584a2cbULL, 0x5c8e90bc267c5ee4ULL, 0xbbd7f30ac310a6f3ULL,
-    0x36a097aa49519d97ULL, 0x0dc78cb032c49217ULL, 0x441593e0da922dfeULL,
-    0x2ba3883d71cc2133ULL, 0xf2b6d2adf8423600ULL, 0x38fffe7f3680d63cULL,
-    0xb7477bf0b9ce37c6ULL, 0x55bdb0e71e3edebdULL, 0x0782fa1b08b475e7ULL,
-    0x09deb3da5e16b5b8ULL, 0x0ee347d647f95396ULL, 0x02ccf9db44ffcadcULL,
-    0xd76f044822fad20bULL, 0x4565c9a1f6cf7563ULL, 0xde0ec95b0dd50728ULL,
-    0x1e916689df731452ULL, 0x01596fbb269fb44eULL, 0x3d0cc12df012fdc6ULL,
-    0x18871267759f9e9eULL, 0xcf1fd8413d56223aULL, 0x2324170a136a5d06ULL,
-    0x0f5a57eadc6c581dULL, 0x896893fc0b705345ULL, 0xc59c4e1a7f4fe221ULL,
-    0x01601bbbc1db4a56ULL, 0x2784c6a7cd48179eULL, 0x7e1714daf34531b9ULL,
-    0x52364482fbd72b69ULL, 0xda99dc3d65ec5ea5ULL, 0xa26c6862d8f398cfULL,
-    0x9340980e344ed13aULL, 0xed560843e0444b29ULL, 0x434da74b2ba4e026ULL,
-    0xc0a50b576285052cULL, 0x84bf2c6955012ddaULL, 0x52a098bd016ec185ULL,
-    0x5f4a05c2bb909857ULL, 0x2c1aa859228c620aULL, 0xe8a86180173c94bdULL,
-    0xa8edbff858475437ULL, 0xdef74bf4c9f1bc1bULL, 0x3cceab392bc39b3fULL,
-    0x9b97f76002f66a94ULL, 0x546d5de7a7d7751bULL, 0x37da9fddb4f01efeULL,
-    0xdd3551cc9c9ab11eULL, 0xdabb0d9d0fb2a854ULL, 0xd47e7c1f46fcdf8aULL,
-    0xa3c3d1c8f623c250ULL, 0x875e2c13b2660e08ULL, 0x2f70bfc44293f142ULL,
-    0x37df2a50500cd289ULL, 0x4587b6d460c6a7e8ULL, 0xa23934f5737eac9dULL,
-    0x06d4e97f38e8852fULL, 0x68b80257af01bc8fULL, 0x93ffa56c72e1911aULL,
-    0x63b3f14a80122fe7ULL, 0x9d215fcb4fc187c3ULL, 0x4f94edba7c40f003ULL,
-    0xa3ba25f225f1fd77ULL, 0x7bbd7dbb185c99dcULL, 0x8930e3bea0728443ULL,
-    0x9bcfd4da75c02684ULL, 0xd25f7d5d58d4a1fbULL, 0xfe9e6f6e71de6b5aULL,
-    0xded448f29841dad8ULL, 0x85628801a71635feULL, 0x7702ef00320a3339ULL,
-    0xd3463da3e9055e34ULL, 0xd9eb18e531eadb52ULL, 0x1a1ccdba1ce27666ULL,
-    0x1262318f0fffe11eULL, 0xfcf0dc0da9df5e16ULL, 0xafbacd177d4af13bULL,
-    0x677366425bbd9874ULL, 0x05ad36f677825ce0ULL, 0x557388ca06f3e5e4ULL,
-    0x3488c3fe80b25222ULL, 0x14077c2e7841d062ULL, 0x384fa4dc64ff2808ULL,
-    0x0f81ff041e23cacbULL, 0xdde4877c5a1136c1ULL, 0x41caf1407c857f51ULL,
-    0x93860b2842c21cdaULL, 0xa967a32bf028cacbULL, 0xe6da7d91081d01ceULL,
-    0x654b958a53a7cffeULL, 0x6b9d5fac98b5ffd2ULL, 0xfe9f80a8b710e6b2ULL,
+    0x9ae16a3b2f90404fULL, 0x541150e87f415e96ULL, 0x0f3786a4b25827c1ULL, 0xef923a7a1af78eabULL, 0x11df592596f41d88ULL,
+    0x831f448bdc5600b3ULL, 0x3eca803e70304894ULL, 0x1b5a063fb4c7f9f1ULL, 0xa0f10149a0e538d6ULL, 0xfb8d9c70660b910bULL,
+    0x236827beae282a46ULL, 0xc385e435136ecf7cULL, 0xe3f6828b6017086dULL, 0x851fff285561dca0ULL, 0x61152a63595a96d9ULL,
+    0x44473e03be306c88ULL, 0x03ead5f21d344056ULL, 0x6abbfde37ee03b5bULL, 0x0943e7ed63b3c080ULL, 0xd72ce05171ef8a1aULL,
+    0x4182832b52d63735ULL, 0xd6cdae892584a2cbULL, 0x5c8e90bc267c5ee4ULL, 0xbbd7f30ac310a6f3ULL, 0x36a097aa49519d97ULL,
+    0x0dc78cb032c49217ULL, 0x441593e0da922dfeULL, 0x2ba3883d71cc2133ULL, 0xf2b6d2adf8423600ULL, 0x38fffe7f3680d63cULL,
+    0xb7477bf0b9ce37c6ULL, 0x55bdb0e71e3edebdULL, 0x0782fa1b08b475e7ULL, 0x09deb3da5e16b5b8ULL, 0x0ee347d647f95396ULL,
+    0x02ccf9db44ffcadcULL, 0xd76f044822fad20bULL, 0x4565c9a1f6cf7563ULL, 0xde0ec95b0dd50728ULL, 0x1e916689df731452ULL,
+    0x01596fbb269fb44eULL, 0x3d0cc12df012fdc6ULL, 0x18871267759f9e9eULL, 0xcf1fd8413d56223aULL, 0x2324170a136a5d06ULL,
+    0x0f5a57eadc6c581dULL, 0x896893fc0b705345ULL, 0xc59c4e1a7f4fe221ULL, 0x01601bbbc1db4a56ULL, 0x2784c6a7cd48179eULL,
+    0x7e1714daf34531b9ULL, 0x52364482fbd72b69ULL, 0xda99dc3d65ec5ea5ULL, 0xa26c6862d8f398cfULL, 0x9340980e344ed13aULL,
+    0xed560843e0444b29ULL, 0x434da74b2ba4e026ULL, 0xc0a50b576285052cULL, 0x84bf2c6955012ddaULL, 0x52a098bd016ec185ULL,
+    0x5f4a05c2bb909857ULL, 0x2c1aa859228c620aULL, 0xe8a86180173c94bdULL, 0xa8edbff858475437ULL, 0xdef74bf4c9f1bc1bULL,
+    0x3cceab392bc39b3fULL, 0x9b97f76002f66a94ULL, 0x546d5de7a7d7751bULL, 0x37da9fddb4f01efeULL, 0xdd3551cc9c9ab11eULL,
+    0xdabb0d9d0fb2a854ULL, 0xd47e7c1f46fcdf8aULL, 0xa3c3d1c8f623c250ULL, 0x875e2c13b2660e08ULL, 0x2f70bfc44293f142ULL,
+    0x37df2a50500cd289ULL, 0x4587b6d460c6a7e8ULL, 0xa23934f5737eac9dULL, 0x06d4e97f38e8852fULL, 0x68b80257af01bc8fULL,
+    0x93ffa56c72e1911aULL, 0x63b3f14a80122fe7ULL, 0x9d215fcb4fc187c3ULL, 0x4f94edba7c40f003ULL, 0xa3ba25f225f1fd77ULL,
+    0x7bbd7dbb185c99dcULL, 0x8930e3bea0728443ULL, 0x9bcfd4da75c02684ULL, 0xd25f7d5d58d4a1fbULL, 0xfe9e6f6e71de6b5aULL,
+    0xded448f29841dad8ULL, 0x85628801a71635feULL, 0x7702ef00320a3339ULL, 0xd3463da3e9055e34ULL, 0xd9eb18e531eadb52ULL,
+    0x1a1ccdba1ce27666ULL, 0x1262318f0fffe11eULL, 0xfcf0dc0da9df5e16ULL, 0xafbacd177d4af13bULL, 0x677366425bbd9874ULL,
+    0x05ad36f677825ce0ULL, 0x557388ca06f3e5e4ULL, 0x3488c3fe80b25222ULL, 0x14077c2e7841d062ULL, 0x384fa4dc64ff2808ULL,
+    0x0f81ff041e23cacbULL, 0xdde4877c5a1136c1ULL, 0x41caf1407c857f51ULL, 0x93860b2842c21cdaULL, 0xa967a32bf028cacbULL,
+    0xe6da7d91081d01ceULL, 0x654b958a53a7cffeULL, 0x6b9d5fac98b5ffd2ULL, 0xfe9f80a8b710e6b2ULL,
 };
 
 uint64_t Fp(const std::string& s) { return Fingerprint64(s.data(), s.size()); }
@@ -130,12 +115,16 @@ const StringVector kStrings[] = {
     {0x7e85d7b050ed2967ULL, "There is no reason for any individual to have a computer in their home. -Ken Olsen, 1977"},
     {0x5a05644eb66e435eULL, "Even if I could be Shakespeare, I think I should still choose to be Faraday. - A. Huxley"},
     {0x098eff6958c5e91aULL,
-     "The fugacity of a constituent in a mixture of gases at a given temperature is proportional to its mole fraction.  "
+     "The fugacity of a constituent in a mixture of gases at a given temperature is proportional to its mole fraction. "
+     " "
      "Lewis-Randall Rule"},
     {0xc3f02c4ffd5d71e6ULL,
-     "Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor incididunt ut labore et dolore magna "
-     "aliqua. Ut enim ad minim veniam, quis nostrud exercitation ullamco laboris nisi ut aliquip ex ea commodo consequat. "
-     "Duis aute irure dolor in reprehenderit in voluptate velit esse cillum dolore eu fugiat nulla pariatur. Excepteur sint "
+     "Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod tempor incididunt ut labore et dolore "
+     "magna "
+     "aliqua. Ut enim ad minim veniam, quis nostrud exercitation ullamco laboris nisi ut aliquip ex ea commodo "
+     "consequat. "
+     "Duis aute irure dolor in reprehenderit in voluptate velit esse cillum dolore eu fugiat nulla pariatur. Excepteur "
+     "sint "
      "occaecat cupidatat non proident, sunt in culpa qui officia deserunt mollit anim id est laborum."},
 };
 
@@ -157,7 +146,8 @@ TEST_CASE(farmhash_self_test_vectors_every_length_path) {
   CHECK(n == 114);
   for (int i = 0; i < n; ++i) {
     const uint64_t got = Fingerprint64(d.data() + i * i, static_cast<size_t>(i));
-    CHECK_MSG(got == kSelfTest[i], "len %d: expected %016llx got %016llx", i, (unsigned long long)kSelfTest[i], (unsigned long long)got);
+    CHECK_MSG(got == kSelfTest[i], "len %d: expected %016llx got %016llx", i, (unsigned long long)kSelfTest[i],
+              (unsigned long long)got);
   }
 }
 
@@ -186,7 +176,8 @@ TEST_CASE(tensorflow_fingerprint64_is_forever_frozen) {
 TEST_CASE(string_vectors) {
   for (const auto& v : kStrings) {
     const uint64_t got = Fp(v.input);
-    CHECK_MSG(got == v.expected, "\"%s\": expected %016llx got %016llx", v.input, (unsigned long long)v.expected, (unsigned long long)got);
+    CHECK_MSG(got == v.expected, "\"%s\": expected %016llx got %016llx", v.input, (unsigned long long)v.expected,
+              (unsigned long long)got);
   }
 }
 
@@ -218,8 +209,9 @@ TEST_CASE(bad_ranges_and_bucket_counts_are_reported) {
   std::vector<int32_t> out(2);
   Status st = HashBuckets(RangesOf(buf, {0, 2}, {1, 4}), 10, out.data());
   CHECK(!st.ok() && st.code() == StatusCode::kOutOfRange);
-  CHECK_MSG(st.message() == "hash: string 1 has range [2, 4) outside the 3-byte buffer (expected 0 <= start <= end <= 3)", "%s",
-            st.message().c_str());
+  CHECK_MSG(
+      st.message() == "hash: string 1 has range [2, 4) outside the 3-byte buffer (expected 0 <= start <= end <= 3)",
+      "%s", st.message().c_str());
   st = HashBuckets(RangesOf(buf, {2}, {1}), 10, out.data());
   CHECK(!st.ok());
   st = HashBuckets(RangesOf(buf, {-1}, {1}), 10, out.data());
@@ -232,8 +224,10 @@ TEST_CASE(bad_ranges_and_bucket_counts_are_reported) {
 
 TEST_CASE(bucket_mod_equals_the_remainder) {
   // Edges, then random 64-bit values against random divisors of every magnitude (fresh seed).
-  const uint64_t xs[] = {0, 1, 2, 0x7fffffffULL, 0x80000000ULL, 0xffffffffULL, 0x100000000ULL, ~0ULL, ~0ULL - 1, 1ULL << 63, (1ULL << 63) - 1};
-  const uint64_t ds[] = {1, 2, 3, 7, 10, 1000000, 1u << 20, (1u << 20) + 1, 0x7ffffffeULL, 0x7fffffffULL, 0x80000000ULL, 0xffffffffULL};
+  const uint64_t xs[] = {0,     1,         2,          0x7fffffffULL,   0x80000000ULL, 0xffffffffULL, 0x100000000ULL,
+                         ~0ULL, ~0ULL - 1, 1ULL << 63, (1ULL << 63) - 1};
+  const uint64_t ds[] = {
+      1, 2, 3, 7, 10, 1000000, 1u << 20, (1u << 20) + 1, 0x7ffffffeULL, 0x7fffffffULL, 0x80000000ULL, 0xffffffffULL};
   for (uint64_t d : ds) {
     const BucketMod mod(d);
     for (uint64_t x : xs) CHECK_MSG(mod(x) == x % d, "x=%llu d=%llu", (unsigned long long)x, (unsigned long long)d);
@@ -245,7 +239,8 @@ TEST_CASE(bucket_mod_equals_the_remainder) {
     const BucketMod mod(d);
     for (int i = 0; i < 500; ++i) {
       const uint64_t x = rng() >> (rng() % 64);
-      CHECK_MSG(mod(x) == x % d, "x=%llu d=%llu (TSREC_TEST_SEED=%llu)", (unsigned long long)x, (unsigned long long)d, (unsigned long long)seed);
+      CHECK_MSG(mod(x) == x % d, "x=%llu d=%llu (TSREC_TEST_SEED=%llu)", (unsigned long long)x, (unsigned long long)d,
+                (unsigned long long)seed);
     }
   }
 }

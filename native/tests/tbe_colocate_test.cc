@@ -15,10 +15,11 @@ using tsrec_test::BatchSpec;
 using tsrec_test::make_batch;
 using tsrec_test::RandomBatch;
 
-#define CHECK_CONTAINS(text, part)                                                                       \
-  do {                                                                                                   \
-    const std::string _t = (text);                                                                       \
-    CHECK_MSG(_t.find(part) != std::string::npos, "expected a message containing \"%s\" but got \"%s\"", part, _t.c_str()); \
+#define CHECK_CONTAINS(text, part)                                                                             \
+  do {                                                                                                         \
+    const std::string _t = (text);                                                                             \
+    CHECK_MSG(_t.find(part) != std::string::npos, "expected a message containing \"%s\" but got \"%s\"", part, \
+              _t.c_str());                                                                                     \
   } while (0)
 
 namespace {
@@ -36,8 +37,8 @@ bool same_table(const EmbeddingCollection& a, int ta, const EmbeddingCollection&
     if (std::memcmp(x.data(), y.data(), sizeof(float) * x.size()) != 0) {
       int64_t m = 0;
       while (std::memcmp(&x[m], &y[m], 4) == 0) ++m;
-      *why = "table '" + a.layout().tables[ta].name + "' buffer " + std::to_string(k) + " element " + std::to_string(m) + ": " +
-             std::to_string(x[m]) + " vs " + std::to_string(y[m]);
+      *why = "table '" + a.layout().tables[ta].name + "' buffer " + std::to_string(k) + " element " +
+             std::to_string(m) + ": " + std::to_string(x[m]) + " vs " + std::to_string(y[m]);
       return false;
     }
   }
@@ -46,7 +47,8 @@ bool same_table(const EmbeddingCollection& a, int ta, const EmbeddingCollection&
 
 // A random co-located layout: H hosts with 0-2 guests each (same rows, random dims and
 // outputs), features reading hosts (several may share one), NONE only on guest-less tables of output 0.
-void random_layout(std::mt19937_64& rng, std::vector<TableConfig>* tables, std::vector<FeatureConfig>* features, int* outputs) {
+void random_layout(std::mt19937_64& rng, std::vector<TableConfig>* tables, std::vector<FeatureConfig>* features,
+                   int* outputs) {
   const int dims[] = {4, 8, 12, 16, 20, 32};
   const int H = 1 + static_cast<int>(rng() % 4);
   *outputs = 1 + static_cast<int>(rng() % 3);
@@ -102,8 +104,9 @@ void random_layout(std::mt19937_64& rng, std::vector<TableConfig>* tables, std::
 // (tables of output 0) stay in collection 0.
 struct Split {
   std::vector<std::unique_ptr<CpuEmbeddingCollection>> colls;
-  std::vector<std::vector<std::pair<int, int>>> table_of;  // per output: (co-located table, table in the split collection)
-  std::vector<std::vector<int>> feature_src;               // per output, per feature: the co-located feature it copies
+  std::vector<std::vector<std::pair<int, int>>>
+      table_of;                               // per output: (co-located table, table in the split collection)
+  std::vector<std::vector<int>> feature_src;  // per output, per feature: the co-located feature it copies
 };
 
 Split split_of(const TbeLayout& l, int outputs, const OptimizerConfig& o) {
@@ -245,9 +248,11 @@ void run_case(std::mt19937_64& rng, int optim_type, const BatchSpec& spec, int s
       const TbeLayout& sl = split.colls[out]->layout();
       std::vector<float> p(B * sl.pooled_dim, -5.f), seq(SequenceOutputSize(sl, sb.batch), -5.f);
       CHECK(split.colls[out]->Forward(sb.batch, p.data(), seq.data()).ok());
-      CHECK_MSG(p.size() == pc[out].size() && std::memcmp(p.data(), pc[out].data(), 4 * p.size()) == 0, "output %d differs from separate tables",
-                out);
-      if (out == 0) CHECK_MSG(seq.size() == sc.size() && std::memcmp(seq.data(), sc.data(), 4 * seq.size()) == 0, "sequence differs");
+      CHECK_MSG(p.size() == pc[out].size() && std::memcmp(p.data(), pc[out].data(), 4 * p.size()) == 0,
+                "output %d differs from separate tables", out);
+      if (out == 0)
+        CHECK_MSG(seq.size() == sc.size() && std::memcmp(seq.data(), sc.data(), 4 * seq.size()) == 0,
+                  "sequence differs");
       // The split backward: the same gradients, its own positions.
       CHECK(split.colls[out]->BackwardAndUpdate(sb.batch, gp[out].data(), out == 0 ? gs.data() : nullptr, 0.05f).ok());
     }
@@ -258,7 +263,8 @@ void run_case(std::mt19937_64& rng, int optim_type, const BatchSpec& spec, int s
     for (int out = 0; out < l.num_outputs(); ++out) {
       if (!split.colls[out]) continue;
       for (auto [t, u] : split.table_of[out])
-        CHECK_MSG(same_table(*co, t, *split.colls[out], u, &why), "%s step %d vs separate tables: %s", optim_name(o.type), step, why.c_str());
+        CHECK_MSG(same_table(*co, t, *split.colls[out], u, &why), "%s step %d vs separate tables: %s",
+                  optim_name(o.type), step, why.c_str());
     }
     for (int t = 0; t < co->num_tables(); ++t) {
       for (int k = kWeights; k < co->num_states(); ++k) {
@@ -267,7 +273,8 @@ void run_case(std::mt19937_64& rng, int optim_type, const BatchSpec& spec, int s
         CHECK(co->ReadRows(t, k, 0, l.tables[t].rows, x.data()).ok());
         CHECK(ref->ReadRows(t, k, 0, l.tables[t].rows, y.data()).ok());
         int64_t m = tsrec_test::first_mismatch(x.data(), y.data(), n, 2e-5f, 2e-5f);
-        CHECK_MSG(m < 0, "%s step %d vs reference: table %d buffer %d [%ld] %g vs %g", optim_name(o.type), step, t, k, (long)m, x[m], y[m]);
+        CHECK_MSG(m < 0, "%s step %d vs reference: table %d buffer %d [%ld] %g vs %g", optim_name(o.type), step, t, k,
+                  (long)m, x[m], y[m]);
       }
     }
   }
@@ -351,7 +358,8 @@ TEST_CASE(colocation_validation_errors) {
   auto bad_rows = t;
   bad_rows[1].host = 0;
   bad_rows[1].rows = 9;
-  CHECK_CONTAINS(err(bad_rows, f), "Expected the rows of co-located table 't1' to equal those of its host 't0' (10) but received 9");
+  CHECK_CONTAINS(err(bad_rows, f),
+                 "Expected the rows of co-located table 't1' to equal those of its host 't0' (10) but received 9");
   auto chain = t;
   chain[1].host = 0;
   chain[2].host = 1;
@@ -405,7 +413,8 @@ struct HostSpec {
 };
 
 // Tables and features of a co-located layout from host specs (feature pooling alternates SUM / MEAN).
-void build_layout(std::mt19937_64& rng, const std::vector<HostSpec>& hosts, std::vector<TableConfig>* tables, std::vector<FeatureConfig>* features) {
+void build_layout(std::mt19937_64& rng, const std::vector<HostSpec>& hosts, std::vector<TableConfig>* tables,
+                  std::vector<FeatureConfig>* features) {
   for (size_t h = 0; h < hosts.size(); ++h) {
     const HostSpec& hs = hosts[h];
     const int64_t rows = 50 + static_cast<int64_t>(rng() % 2000);
@@ -430,7 +439,8 @@ void build_layout(std::mt19937_64& rng, const std::vector<HostSpec>& hosts, std:
     tables->push_back(c);
     if (!hs.guests_first) push_guests();
     for (int f = 0; f < hs.features; ++f)
-      features->push_back({"f" + std::to_string(h) + "_" + std::to_string(f), host, (features->size() % 2) ? Pooling::kMean : Pooling::kSum});
+      features->push_back({"f" + std::to_string(h) + "_" + std::to_string(f), host,
+                           (features->size() % 2) ? Pooling::kMean : Pooling::kSum});
   }
 }
 
@@ -452,7 +462,13 @@ TEST_CASE(colocated_lean_walks_match_generic_walks) {
   const std::vector<std::vector<HostSpec>> layouts = {
       {{16, {{4, 1}}}, {32, {{4, 1}}}, {64, {{4, 1}}}, {16, {{4, 1}}}},
       {{16, {{4, 1}}}, {8, {{4, 1}}}, {32, {{4, 1}}}, {4, {{4, 1}}}, {64, {{4, 1}}}},
-      {{16, {{4, 0}}}, {16, {{4, 1}}, 1, true}, {8, {{4, 1}, {4, 1}}}, {32, {{8, 1}}}, {16, {{4, 1}}, 2}, {12, {{4, 1}}}, {16, {}}},
+      {{16, {{4, 0}}},
+       {16, {{4, 1}}, 1, true},
+       {8, {{4, 1}, {4, 1}}},
+       {32, {{8, 1}}},
+       {16, {{4, 1}}, 2},
+       {12, {{4, 1}}},
+       {16, {}}},
   };
   for (size_t li = 0; li < layouts.size(); ++li) {
     std::vector<TableConfig> tables;
@@ -461,7 +477,8 @@ TEST_CASE(colocated_lean_walks_match_generic_walks) {
     for (int opt = 0; opt < 4; ++opt) {
       const OptimizerConfig o = tsrec_test::random_optimizer(opt, rng);
       const uint64_t seed = rng();
-      auto lean = tsrec_test::make_cpu_collection(tables, features, o, seed), generic = tsrec_test::make_cpu_collection(tables, features, o, seed);
+      auto lean = tsrec_test::make_cpu_collection(tables, features, o, seed),
+           generic = tsrec_test::make_cpu_collection(tables, features, o, seed);
       CHECK(lean && generic);
       if (!lean || !generic) return;
       const TbeLayout& l = lean->layout();
@@ -501,25 +518,29 @@ TEST_CASE(colocated_lean_walks_match_generic_walks) {
         CHECK(S == 0);
         SetTbeLeanWalks(true);
         CHECK(lean->Forward(rb.batch, pap[0].data(), 2, nullptr).ok());
-        const TbeForwardOrder orders[] = {TbeForwardOrder::kFeatureMajor, TbeForwardOrder::kSampleMajor, TbeForwardOrder::kBlocked};
-        for (int ord = 1; ord < 4; ++ord) TbeForwardCpu(l, lean->tables(), rb.batch, pap[ord].data(), nullptr, ThreadPool::global(), orders[ord - 1]);
+        const TbeForwardOrder orders[] = {TbeForwardOrder::kFeatureMajor, TbeForwardOrder::kSampleMajor,
+                                          TbeForwardOrder::kBlocked};
+        for (int ord = 1; ord < 4; ++ord)
+          TbeForwardCpu(l, lean->tables(), rb.batch, pap[ord].data(), nullptr, ThreadPool::global(), orders[ord - 1]);
         CHECK(lean->BackwardAndUpdate(rb.batch, gpp.data(), 2, nullptr, 0.05f).ok());
         SetTbeLeanWalks(false);
         CHECK(generic->Forward(rb.batch, pbp.data(), 2, nullptr).ok());
         CHECK(generic->BackwardAndUpdate(rb.batch, gpp.data(), 2, nullptr, 0.05f).ok());
         for (int ord = 0; ord < 4; ++ord)
           for (int out = 0; out < 2; ++out)
-            CHECK_MSG(std::memcmp(pap[ord][out], pbp[out], 4 * s.B * l.pooled_dims[out]) == 0, "layout %zu, %s step %d: order %d output %d differs", li,
-                      optim_name(o.type), step, ord, out);
+            CHECK_MSG(std::memcmp(pap[ord][out], pbp[out], 4 * s.B * l.pooled_dims[out]) == 0,
+                      "layout %zu, %s step %d: order %d output %d differs", li, optim_name(o.type), step, ord, out);
         std::string why;
         for (int t = 0; t < lean->num_tables(); ++t)
-          CHECK_MSG(same_table(*lean, t, *generic, t, &why), "layout %zu, %s step %d, lean vs generic: %s", li, optim_name(o.type), step, why.c_str());
+          CHECK_MSG(same_table(*lean, t, *generic, t, &why), "layout %zu, %s step %d, lean vs generic: %s", li,
+                    optim_name(o.type), step, why.c_str());
       }
     }
   }
 }
 
 int main() {
-  std::printf("seed %llu (set TSREC_TEST_SEED to replay)\n", static_cast<unsigned long long>(tsrec_test::seed_from_env()));
+  std::printf("seed %llu (set TSREC_TEST_SEED to replay)\n",
+              static_cast<unsigned long long>(tsrec_test::seed_from_env()));
   return tsrec_test::run_all("tbe_colocate");
 }

@@ -110,7 +110,8 @@ TEST_CASE(large_gradient_takes_the_huge_page_copy_path) {
   std::vector<FeatureConfig> features{{"fa", 0, Pooling::kSum}, {"fb", 1, Pooling::kMean}, {"fc", 0, Pooling::kNone}};
   for (int opt = 0; opt < 4; ++opt) {
     OptimizerConfig o = tsrec_test::random_optimizer(opt, rng);
-    auto fast = tsrec_test::make_cpu_collection(tables, features, o, 21), ref = tsrec_test::make_cpu_collection(tables, features, o, 21);
+    auto fast = tsrec_test::make_cpu_collection(tables, features, o, 21),
+         ref = tsrec_test::make_cpu_collection(tables, features, o, 21);
     for (int step = 1; step <= 2; ++step) {
       RandomBatch rb;
       BatchSpec s;
@@ -125,9 +126,11 @@ TEST_CASE(large_gradient_takes_the_huge_page_copy_path) {
       for (auto& v : gp) v = std::uniform_real_distribution<float>(-0.2f, 0.2f)(rng);
       for (auto& v : gs) v = std::uniform_real_distribution<float>(-0.2f, 0.2f)(rng);
       CHECK(fast->BackwardAndUpdate(rb.batch, gp.data(), gs.data(), 0.03f).ok());
-      TbeBackwardReference(ref->layout(), ref->tables(), o, MakeOptimStep(o, 0.03f, step), rb.batch, gp.data(), gs.data());
+      TbeBackwardReference(ref->layout(), ref->tables(), o, MakeOptimStep(o, 0.03f, step), rb.batch, gp.data(),
+                           gs.data());
       std::string why;
-      CHECK_MSG(same_state(*fast, *ref, 2e-5f, &why), "optimizer %s step %d: %s", optim_name(o.type), step, why.c_str());
+      CHECK_MSG(same_state(*fast, *ref, 2e-5f, &why), "optimizer %s step %d: %s", optim_name(o.type), step,
+                why.c_str());
     }
   }
 }
@@ -136,7 +139,8 @@ TEST_CASE(aligned_output_takes_the_streaming_store_path) {
   // A 64-byte aligned pooled output with whole-line feature slots is written with
   // non-temporal stores; mixed slots (dim 4, 12) in the same output take the plain path.
   std::mt19937_64 rng(tsrec_test::seed_from_env() + 5);
-  std::vector<TableConfig> tables{{"a", 500, 16, 0, 0}, {"b", 90, 64, 0, 0}, {"c", 30, 4, 0, 0}, {"d", 40, 12, 0, 0}, {"e", 70, 32, 0, 0}};
+  std::vector<TableConfig> tables{
+      {"a", 500, 16, 0, 0}, {"b", 90, 64, 0, 0}, {"c", 30, 4, 0, 0}, {"d", 40, 12, 0, 0}, {"e", 70, 32, 0, 0}};
   std::vector<FeatureConfig> features{{"fa", 0, Pooling::kSum}, {"fb", 1, Pooling::kMean}, {"fc", 2, Pooling::kSum},
                                       {"fd", 3, Pooling::kSum}, {"fe", 4, Pooling::kMean}, {"fs", 1, Pooling::kNone}};
   auto c = tsrec_test::make_cpu_collection(tables, features, OptimizerConfig{}, 8);
@@ -182,7 +186,8 @@ TEST_CASE(forward_orders_are_bit_identical) {
     RandomBatch rb;
     make_batch(l, s, rng, &rb);
     const int64_t P = l.pooled_dim * s.B, S = SequenceOutputSize(l, rb.batch);
-    auto a = HostBuffer::Allocate(P + 1), b = HostBuffer::Allocate(P + 1), k = HostBuffer::Allocate(P + 1);  // 64-byte aligned
+    auto a = HostBuffer::Allocate(P + 1), b = HostBuffer::Allocate(P + 1),
+         k = HostBuffer::Allocate(P + 1);  // 64-byte aligned
     std::vector<float> ref(P), sa(S, -1.f), sb(S, -2.f), sk(S, -3.f), sr(S);
     float* pa = a->data() + (trial % 2);  // odd trials: an unaligned output (no streaming stores)
     float* pb = b->data() + (trial % 2);
@@ -194,10 +199,14 @@ TEST_CASE(forward_orders_are_bit_identical) {
     TbeForwardCpu(l, c->tables(), rb.batch, pk, sk.data(), ThreadPool::global(), TbeForwardOrder::kBlocked);
     SetTbeLeanWalks(true);
     TbeForwardReference(l, c->tables(), rb.batch, ref.data(), sr.data());
-    CHECK_MSG(std::memcmp(pa, pb, sizeof(float) * P) == 0, "trial %d: pooled outputs of the feature and sample orders differ", trial);
-    CHECK_MSG(std::memcmp(pa, pk, sizeof(float) * P) == 0, "trial %d: pooled outputs of the feature and blocked orders differ", trial);
-    CHECK_MSG(std::memcmp(sa.data(), sb.data(), sizeof(float) * S) == 0, "trial %d: sequence outputs of the two orders differ", trial);
-    CHECK_MSG(std::memcmp(sa.data(), sk.data(), sizeof(float) * S) == 0, "trial %d: sequence outputs of the blocked order differ", trial);
+    CHECK_MSG(std::memcmp(pa, pb, sizeof(float) * P) == 0,
+              "trial %d: pooled outputs of the feature and sample orders differ", trial);
+    CHECK_MSG(std::memcmp(pa, pk, sizeof(float) * P) == 0,
+              "trial %d: pooled outputs of the feature and blocked orders differ", trial);
+    CHECK_MSG(std::memcmp(sa.data(), sb.data(), sizeof(float) * S) == 0,
+              "trial %d: sequence outputs of the two orders differ", trial);
+    CHECK_MSG(std::memcmp(sa.data(), sk.data(), sizeof(float) * S) == 0,
+              "trial %d: sequence outputs of the blocked order differ", trial);
     int64_t m = first_mismatch(pb, ref.data(), P, 1e-5f, 1e-5f);
     CHECK_MSG(m < 0, "trial %d: pooled[%ld] %g vs reference %g", trial, (long)m, pb[m], ref[m]);
     m = first_mismatch(sb.data(), sr.data(), S, 1e-6f, 1e-6f);
@@ -207,10 +216,10 @@ TEST_CASE(forward_orders_are_bit_identical) {
 
 TEST_CASE(lean_and_generic_walks_are_bit_identical) {
   // The lean forward and backward walks (tables without co-located members read by pooled
-  // features, dim 4-128; every fourth trial a table read by two) against the generic walks, every optimizer with random decay,
-  // clipping and max_norm, shared tables and other dims mixed in (those stay generic), SUM and
-  // MEAN with weights and empty bags, batches below and above the thread threshold: the
-  // pooled outputs, weights and optimizer state must be equal bit for bit.
+  // features, dim 4-128; every fourth trial a table read by two) against the generic walks, every optimizer with random
+  // decay, clipping and max_norm, shared tables and other dims mixed in (those stay generic), SUM and MEAN with weights
+  // and empty bags, batches below and above the thread threshold: the pooled outputs, weights and optimizer state must
+  // be equal bit for bit.
   struct LeanGuard {
     ~LeanGuard() { SetTbeLeanWalks(true); }
   } guard;
@@ -220,7 +229,8 @@ TEST_CASE(lean_and_generic_walks_are_bit_identical) {
   for (int trial = 0; trial < 32; ++trial) {
     const int T = 1 + static_cast<int>(rng() % 4);
     std::vector<TableConfig> tables;
-    for (int t = 0; t < T; ++t) tables.push_back({"t" + std::to_string(t), 1 + static_cast<int64_t>(rng() % 3000), dims[rng() % 8], 0, 0});
+    for (int t = 0; t < T; ++t)
+      tables.push_back({"t" + std::to_string(t), 1 + static_cast<int64_t>(rng() % 3000), dims[rng() % 8], 0, 0});
     auto features = random_features(rng, T, T + static_cast<int>(rng() % 2));
     if (trial % 4 == 2) {  // a lean table read by two pooled features (the backward's shared-table case)
       tables[0].dim = 16;
@@ -229,7 +239,8 @@ TEST_CASE(lean_and_generic_walks_are_bit_identical) {
     }
     const OptimizerConfig o = tsrec_test::random_optimizer(trial % 4, rng);
     const uint64_t seed = rng();
-    auto a = tsrec_test::make_cpu_collection(tables, features, o, seed), b = tsrec_test::make_cpu_collection(tables, features, o, seed);
+    auto a = tsrec_test::make_cpu_collection(tables, features, o, seed),
+         b = tsrec_test::make_cpu_collection(tables, features, o, seed);
     CHECK(a && b);
     const TbeLayout& l = a->layout();
     for (int t = 0; t < T; ++t) {
@@ -257,7 +268,8 @@ TEST_CASE(lean_and_generic_walks_are_bit_identical) {
       SetTbeLeanWalks(false);
       CHECK(b->Forward(rb.batch, ob, sb.data()).ok());
       CHECK_MSG(std::memcmp(oa, ob, sizeof(float) * P) == 0, "trial %d step %d: pooled outputs differ", trial, step);
-      CHECK_MSG(std::memcmp(sa.data(), sb.data(), sizeof(float) * S) == 0, "trial %d step %d: sequence outputs differ", trial, step);
+      CHECK_MSG(std::memcmp(sa.data(), sb.data(), sizeof(float) * S) == 0, "trial %d step %d: sequence outputs differ",
+                trial, step);
       for (auto& v : gp) v = std::uniform_real_distribution<float>(-0.2f, 0.2f)(rng);
       for (auto& v : gs) v = std::uniform_real_distribution<float>(-0.2f, 0.2f)(rng);
       SetTbeLeanWalks(true);
@@ -268,8 +280,8 @@ TEST_CASE(lean_and_generic_walks_are_bit_identical) {
         for (int k = kWeights; k < a->num_states(); ++k) {
           const auto& x = a->buffer(t, k);
           const auto& y = b->buffer(t, k);
-          CHECK_MSG(std::memcmp(x->data(), y->data(), sizeof(float) * x->size()) == 0, "trial %d step %d (%s): table %d buffer %d differs", trial,
-                    step, optim_name(o.type), t, k);
+          CHECK_MSG(std::memcmp(x->data(), y->data(), sizeof(float) * x->size()) == 0,
+                    "trial %d step %d (%s): table %d buffer %d differs", trial, step, optim_name(o.type), t, k);
         }
       }
     }
@@ -306,7 +318,9 @@ TEST_CASE(init_by_row_ranges_equals_whole_table_init) {
       r0 += n;
     }
     CHECK_MSG(std::memcmp(w.data(), w2.data(), 4 * w.size()) == 0, "%s: weights differ", optim_name(o.type));
-    for (int k = 0; k < n_states; ++k) CHECK_MSG(std::memcmp(st[k].data(), st2[k].data(), 4 * st[k].size()) == 0, "%s: state %d differs", optim_name(o.type), k);
+    for (int k = 0; k < n_states; ++k)
+      CHECK_MSG(std::memcmp(st[k].data(), st2[k].data(), 4 * st[k].size()) == 0, "%s: state %d differs",
+                optim_name(o.type), k);
   }
 }
 
@@ -416,18 +430,22 @@ TEST_CASE(validation_errors_name_the_culprit) {
     std::vector<float> before(c->buffer(1, kWeights)->data(), c->buffer(1, kWeights)->data() + 400);
     Status s1 = c->BackwardAndUpdate(b, gp.data(), nullptr, 0.1f);
     // A rejected batch must never write memory.
-    if (!s1.ok() && std::memcmp(before.data(), c->buffer(1, kWeights)->data(), 1600) != 0) return std::string("WROTE MEMORY");
+    if (!s1.ok() && std::memcmp(before.data(), c->buffer(1, kWeights)->data(), 1600) != 0)
+      return std::string("WROTE MEMORY");
     Status s = c->Forward(b, pooled.data(), nullptr);
     return s.ok() ? std::string("ok") : s.message();
   };
   std::string m = run({1, 2, 3, 50}, {0, 1, 2, 3, 4}, 2);
   CHECK_MSG(m.find("index 50 at position 3") != std::string::npos && m.find("feature 'item_id'") != std::string::npos &&
-                m.find("table 'item'") != std::string::npos && m.find("sample 1") != std::string::npos && m.find("< 50") != std::string::npos,
+                m.find("table 'item'") != std::string::npos && m.find("sample 1") != std::string::npos &&
+                m.find("< 50") != std::string::npos,
             "%s", m.c_str());
   m = run({1, -4, 3, 5}, {0, 1, 2, 3, 4}, 2);
-  CHECK_MSG(m.find("negative index -4 at position 1") != std::string::npos && m.find("'user_id'") != std::string::npos, "%s", m.c_str());
+  CHECK_MSG(m.find("negative index -4 at position 1") != std::string::npos && m.find("'user_id'") != std::string::npos,
+            "%s", m.c_str());
   m = run({1, 2, 3, 5}, {0, 2, 1, 3, 4}, 2);
-  CHECK_MSG(m.find("non-decreasing") != std::string::npos && m.find("offsets[2] = 1") != std::string::npos, "%s", m.c_str());
+  CHECK_MSG(m.find("non-decreasing") != std::string::npos && m.find("offsets[2] = 1") != std::string::npos, "%s",
+            m.c_str());
   m = run({1, 2, 3, 5}, {0, 1, 2, 3}, 2);
   CHECK_MSG(m.find("F*B+1 = 5") != std::string::npos && m.find("received 4") != std::string::npos, "%s", m.c_str());
   m = run({1, 2, 3, 5}, {0, 1, 2, 3, 3}, 2);
@@ -437,9 +455,11 @@ TEST_CASE(validation_errors_name_the_culprit) {
   CHECK(run({1, 2, 3, 49}, {0, 1, 2, 3, 4}, 2) == "ok");
   // Bad configs
   std::unique_ptr<CpuEmbeddingCollection> bad;
-  Status s = CpuEmbeddingCollection::Create({{"x", 10, 6, 0, 0}}, {{"f", 0, Pooling::kSum}}, OptimizerConfig{}, 1, &bad);
-  CHECK_MSG(!s.ok() && s.message().find("multiple of 4") != std::string::npos && s.message().find("'x'") != std::string::npos, "%s",
-            s.message().c_str());
+  Status s =
+      CpuEmbeddingCollection::Create({{"x", 10, 6, 0, 0}}, {{"f", 0, Pooling::kSum}}, OptimizerConfig{}, 1, &bad);
+  CHECK_MSG(
+      !s.ok() && s.message().find("multiple of 4") != std::string::npos && s.message().find("'x'") != std::string::npos,
+      "%s", s.message().c_str());
   s = CpuEmbeddingCollection::Create({{"x", 10, 4, 0, 0}}, {{"f", 3, Pooling::kSum}}, OptimizerConfig{}, 1, &bad);
   CHECK_MSG(!s.ok() && s.message().find("feature 'f' names table 3") != std::string::npos, "%s", s.message().c_str());
   s = CpuEmbeddingCollection::Create({{"x", 0, 4, 0, 0}}, {{"f", 0, Pooling::kSum}}, OptimizerConfig{}, 1, &bad);
@@ -449,7 +469,9 @@ TEST_CASE(validation_errors_name_the_culprit) {
 TEST_CASE(init_is_seeded_and_in_range) {
   std::vector<TableConfig> t{{"a", 400, 16, 0, 0}, {"b", 30, 4, -0.5f, 0.25f}};
   std::vector<FeatureConfig> f{{"fa", 0, Pooling::kSum}, {"fb", 1, Pooling::kSum}};
-  auto x = tsrec_test::make_cpu_collection(t, f, OptimizerConfig{}, 42), y = tsrec_test::make_cpu_collection(t, f, OptimizerConfig{}, 42), z = tsrec_test::make_cpu_collection(t, f, OptimizerConfig{}, 43);
+  auto x = tsrec_test::make_cpu_collection(t, f, OptimizerConfig{}, 42),
+       y = tsrec_test::make_cpu_collection(t, f, OptimizerConfig{}, 42),
+       z = tsrec_test::make_cpu_collection(t, f, OptimizerConfig{}, 43);
   std::string why;
   CHECK(same_state(*x, *y, 0.0f, &why));
   CHECK(!same_state(*x, *z, 0.0f, &why));
@@ -461,6 +483,7 @@ TEST_CASE(init_is_seeded_and_in_range) {
 }
 
 int main() {
-  std::printf("seed %llu (set TSREC_TEST_SEED to replay)\n", static_cast<unsigned long long>(tsrec_test::seed_from_env()));
+  std::printf("seed %llu (set TSREC_TEST_SEED to replay)\n",
+              static_cast<unsigned long long>(tsrec_test::seed_from_env()));
   return tsrec_test::run_all("tbe_cpu");
 }

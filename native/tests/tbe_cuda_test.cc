@@ -29,7 +29,8 @@ struct Pair {
   bool ok() const { return cpu && gpu; }
 };
 
-Pair make_pair(const std::vector<TableConfig>& t, const std::vector<FeatureConfig>& f, const OptimizerConfig& o, uint64_t seed) {
+Pair make_pair(const std::vector<TableConfig>& t, const std::vector<FeatureConfig>& f, const OptimizerConfig& o,
+               uint64_t seed) {
   Pair p;
   Status s = CpuEmbeddingCollection::Create(t, f, o, seed, &p.cpu);
   if (!s.ok()) std::fprintf(stderr, "cpu create failed: %s\n", s.message().c_str());
@@ -74,7 +75,9 @@ Snapshot snapshot(const EmbeddingCollection& c) {
 bool same_snapshot(const Snapshot& a, const Snapshot& b) {
   if (a.bufs.size() != b.bufs.size()) return false;
   for (size_t i = 0; i < a.bufs.size(); ++i)
-    if (a.bufs[i].size() != b.bufs[i].size() || std::memcmp(a.bufs[i].data(), b.bufs[i].data(), a.bufs[i].size() * 4) != 0) return false;
+    if (a.bufs[i].size() != b.bufs[i].size() ||
+        std::memcmp(a.bufs[i].data(), b.bufs[i].data(), a.bufs[i].size() * 4) != 0)
+      return false;
   return true;
 }
 
@@ -83,7 +86,8 @@ constexpr float kStateTol = 2e-5f;
 
 // Forward on both placements, compare; then the same gradients through both fused backwards,
 // compare every buffer; `steps` times.
-void run_pair(Pair& p, const OptimizerConfig& o, const BatchSpec& spec, std::mt19937_64& rng, int steps, const char* label) {
+void run_pair(Pair& p, const OptimizerConfig& o, const BatchSpec& spec, std::mt19937_64& rng, int steps,
+              const char* label) {
   const TbeLayout& l = p.cpu->layout();
   for (int step = 1; step <= steps; ++step) {
     RandomBatch rb;
@@ -109,12 +113,13 @@ void run_pair(Pair& p, const OptimizerConfig& o, const BatchSpec& spec, std::mt1
     CHECK_MSG(st.ok(), "%s cuda backward: %s", label, st.message().c_str());
     CHECK(p.gpu->step() == p.cpu->step());
     std::string why;
-    CHECK_MSG(same_state(*p.gpu, *p.cpu, kStateTol, kStateTol, &why), "%s optimizer %s step %d: %s", label, optim_name(o.type), step,
-              why.c_str());
+    CHECK_MSG(same_state(*p.gpu, *p.cpu, kStateTol, kStateTol, &why), "%s optimizer %s step %d: %s", label,
+              optim_name(o.type), step, why.c_str());
   }
 }
 
-void run_random_case(std::mt19937_64& rng, int optim_type, const BatchSpec& spec, int T, int F, int steps, bool wide = false) {
+void run_random_case(std::mt19937_64& rng, int optim_type, const BatchSpec& spec, int T, int F, int steps,
+                     bool wide = false) {
   auto tables = random_tables(rng, T, wide);
   auto features = random_features(rng, T, F);
   OptimizerConfig o = tsrec_test::random_optimizer(optim_type, rng);
@@ -123,8 +128,9 @@ void run_random_case(std::mt19937_64& rng, int optim_type, const BatchSpec& spec
   std::string why;
   CHECK_MSG(same_state(*p.gpu, *p.cpu, 0.0f, 0.0f, &why), "initialisation differs: %s", why.c_str());
   char label[160];
-  std::snprintf(label, sizeof(label), "[%s B=%ld T=%d F=%d wd=%d clip=%g max_norm=%g w=%d i64=%d o64=%d]", optim_name(o.type), (long)spec.B, T,
-                F, static_cast<int>(o.weight_decay_mode), o.max_gradient, o.max_norm, spec.weighted, spec.int64_indices, spec.int64_offsets);
+  std::snprintf(label, sizeof(label), "[%s B=%ld T=%d F=%d wd=%d clip=%g max_norm=%g w=%d i64=%d o64=%d]",
+                optim_name(o.type), (long)spec.B, T, F, static_cast<int>(o.weight_decay_mode), o.max_gradient,
+                o.max_norm, spec.weighted, spec.int64_indices, spec.int64_offsets);
   run_pair(p, o, spec, rng, steps, label);
 }
 
@@ -187,7 +193,8 @@ TEST_CASE(every_pooling_weighted_and_index_type) {
         s.int64_indices = variant & 2;
         s.int64_offsets = !(variant & 2);
         char label[96];
-        std::snprintf(label, sizeof(label), "[pooling %d %s variant %d]", static_cast<int>(pool), optim_name(o.type), variant);
+        std::snprintf(label, sizeof(label), "[pooling %d %s variant %d]", static_cast<int>(pool), optim_name(o.type),
+                      variant);
         const int before = tsrec_test::failures();
         run_pair(p, o, s, rng, 3, label);
         if (stop_after_failure(before)) return;
@@ -223,8 +230,10 @@ TEST_CASE(many_rows_and_very_wide_dims) {
   // radix passes, row offsets past 2^24 floats), a 3,500-wide table (fewer warps per block) and
   // one at kMaxCudaDim = 12288 (48 KB of shared memory per block), every optimizer.
   std::mt19937_64 rng(tsrec_test::seed_from_env() + 9);
-  std::vector<TableConfig> tables{{"big", int64_t{1} << 20, 4, 0, 0}, {"wide", 40, 3500, 0, 0}, {"widest", 6, 12288, 0, 0}};
-  std::vector<FeatureConfig> features{{"fb", 0, Pooling::kSum}, {"fw", 1, Pooling::kMean}, {"fx", 2, Pooling::kSum}, {"fb2", 0, Pooling::kMean}};
+  std::vector<TableConfig> tables{
+      {"big", int64_t{1} << 20, 4, 0, 0}, {"wide", 40, 3500, 0, 0}, {"widest", 6, 12288, 0, 0}};
+  std::vector<FeatureConfig> features{
+      {"fb", 0, Pooling::kSum}, {"fw", 1, Pooling::kMean}, {"fx", 2, Pooling::kSum}, {"fb2", 0, Pooling::kMean}};
   for (int opt = 0; opt < 4; ++opt) {
     OptimizerConfig o = tsrec_test::random_optimizer(opt, rng);
     Pair p = make_pair(tables, features, o, rng());
@@ -273,8 +282,8 @@ TEST_CASE(edge_cases) {
         CHECK(p.gpu->BackwardAndUpdate(b, gp.data(), gs.data(), 0.1f).ok());
       }
       std::string why;
-      CHECK_MSG(same_state(*p.gpu, *p.cpu, kStateTol, kStateTol, &why), "%s pooling %d: %s", optim_name(o.type), static_cast<int>(pool),
-                why.c_str());
+      CHECK_MSG(same_state(*p.gpu, *p.cpu, kStateTol, kStateTol, &why), "%s pooling %d: %s", optim_name(o.type),
+                static_cast<int>(pool), why.c_str());
     }
   }
   // MEAN with empty bags gives zeros and leaves absent rows untouched; then an empty batch and B = 0.
@@ -391,7 +400,8 @@ TEST_CASE(validation_errors_match_cpu_and_never_write) {
     if (gb.ok() || cb.ok()) return std::string("accepted a bad batch");
     if (gb.message() != cb.message()) return "backward: cuda '" + gb.message() + "' vs cpu '" + cb.message() + "'";
     if (gb.code() != cb.code()) return std::string("backward: status codes differ");
-    if (lr == lr && (gf.ok() || gf.message() != cf.message())) return "forward: cuda '" + gf.message() + "' vs cpu '" + cf.message() + "'";
+    if (lr == lr && (gf.ok() || gf.message() != cf.message()))
+      return "forward: cuda '" + gf.message() + "' vs cpu '" + cf.message() + "'";
     if (p.gpu->step() != step_before) return std::string("the step counter moved");
     if (!same_snapshot(before, snapshot(*p.gpu))) return std::string("WROTE DEVICE MEMORY");
     return std::string("ok");
@@ -479,12 +489,15 @@ TEST_CASE(write_rows_then_forward) {
 TEST_CASE(config_errors) {
   std::unique_ptr<CudaEmbeddingCollection> g;
   std::unique_ptr<CpuEmbeddingCollection> c;
-  Status gs = CudaEmbeddingCollection::Create({{"x", 10, 6, 0, 0}}, {{"f", 0, Pooling::kSum}}, OptimizerConfig{}, 1, 0, &g);
+  Status gs =
+      CudaEmbeddingCollection::Create({{"x", 10, 6, 0, 0}}, {{"f", 0, Pooling::kSum}}, OptimizerConfig{}, 1, 0, &g);
   Status cs = CpuEmbeddingCollection::Create({{"x", 10, 6, 0, 0}}, {{"f", 0, Pooling::kSum}}, OptimizerConfig{}, 1, &c);
   CHECK_MSG(!gs.ok() && gs.message() == cs.message(), "%s vs %s", gs.message().c_str(), cs.message().c_str());
-  gs = CudaEmbeddingCollection::Create({{"x", 10, 4, 0, 0}}, {{"f", 0, Pooling::kSum}}, OptimizerConfig{}, 1, CudaDeviceCount(), &g);
-  CHECK_MSG(!gs.ok() && gs.code() == StatusCode::kOutOfRange && gs.message().find("CUDA device id") != std::string::npos, "%s",
-            gs.message().c_str());
+  gs = CudaEmbeddingCollection::Create({{"x", 10, 4, 0, 0}}, {{"f", 0, Pooling::kSum}}, OptimizerConfig{}, 1,
+                                       CudaDeviceCount(), &g);
+  CHECK_MSG(
+      !gs.ok() && gs.code() == StatusCode::kOutOfRange && gs.message().find("CUDA device id") != std::string::npos,
+      "%s", gs.message().c_str());
   gs = CudaEmbeddingCollection::Create({{"x", 10, 4, 0, 0}}, {{"f", 0, Pooling::kSum}}, OptimizerConfig{}, 1, -1, &g);
   CHECK(!gs.ok());
 }
@@ -494,7 +507,7 @@ int main() {
     std::printf("SKIP: no CUDA device (%s)\n", CudaDeviceDescription(0).c_str());
     return 77;
   }
-  std::printf("seed %llu (set TSREC_TEST_SEED to replay); device %s\n", static_cast<unsigned long long>(tsrec_test::seed_from_env()),
-              CudaDeviceDescription(0).c_str());
+  std::printf("seed %llu (set TSREC_TEST_SEED to replay); device %s\n",
+              static_cast<unsigned long long>(tsrec_test::seed_from_env()), CudaDeviceDescription(0).c_str());
   return tsrec_test::run_all("tbe_cuda");
 }

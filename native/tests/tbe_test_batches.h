@@ -16,12 +16,12 @@
 
 namespace tsrec_test {
 
-using tsrec::IndexType;
-using tsrec::TbeBatch;
-using tsrec::TbeLayout;
 using tsrec::FeatureConfig;
+using tsrec::IndexType;
 using tsrec::Pooling;
 using tsrec::TableConfig;
+using tsrec::TbeBatch;
+using tsrec::TbeLayout;
 
 struct RandomBatch {
   std::vector<int32_t> idx32;
@@ -50,7 +50,8 @@ void make_batch(const TbeLayout& l, const BatchSpec& s, std::mt19937_64& rng, Ra
       int len = static_cast<int>(rng() % (s.max_bag + 1));  // includes empty bags
       for (int i = 0; i < len; ++i) {
         double u = std::uniform_real_distribution<double>(0, 1)(rng);
-        int64_t id = u < s.dup_rate ? static_cast<int64_t>(rng() % std::min<int64_t>(rows, 3)) : static_cast<int64_t>(rng() % rows);
+        int64_t id = u < s.dup_rate ? static_cast<int64_t>(rng() % std::min<int64_t>(rows, 3))
+                                    : static_cast<int64_t>(rng() % rows);
         if (u > 0.95) id = rows - 1;  // max valid index
         ids.push_back(id);
       }
@@ -63,7 +64,8 @@ void make_batch(const TbeLayout& l, const BatchSpec& s, std::mt19937_64& rng, Ra
   rb->off64 = offs;
   rb->weights.clear();
   if (s.weighted)
-    for (size_t i = 0; i < ids.size(); ++i) rb->weights.push_back(i % 7 == 0 ? 0.0f : std::uniform_real_distribution<float>(-2, 2)(rng));
+    for (size_t i = 0; i < ids.size(); ++i)
+      rb->weights.push_back(i % 7 == 0 ? 0.0f : std::uniform_real_distribution<float>(-2, 2)(rng));
   TbeBatch& b = rb->batch;
   b.index_type = s.int64_indices ? IndexType::kInt64 : IndexType::kInt32;
   b.indices = s.int64_indices ? static_cast<const void*>(rb->idx64.data()) : rb->idx32.data();
@@ -106,13 +108,16 @@ inline std::vector<FeatureConfig> random_features(std::mt19937_64& rng, int T, i
 /**
  * A CPU collection; on failure null, with the status in `why` when given, else printed.
  */
-inline std::unique_ptr<tsrec::CpuEmbeddingCollection> make_cpu_collection(const std::vector<TableConfig>& t, const std::vector<FeatureConfig>& f,
-                                                                          const tsrec::OptimizerConfig& o, uint64_t seed,
-                                                                          tsrec::Status* why = nullptr) {
+inline std::unique_ptr<tsrec::CpuEmbeddingCollection> make_cpu_collection(const std::vector<TableConfig>& t,
+                                                                          const std::vector<FeatureConfig>& f,
+                                                                          const tsrec::OptimizerConfig& o,
+                                                                          uint64_t seed, tsrec::Status* why = nullptr) {
   std::unique_ptr<tsrec::CpuEmbeddingCollection> c;
   tsrec::Status st = tsrec::CpuEmbeddingCollection::Create(t, f, o, seed, &c);
-  if (why) *why = st;
-  else if (!st.ok()) std::fprintf(stderr, "create failed: %s\n", st.message().c_str());
+  if (why)
+    *why = st;
+  else if (!st.ok())
+    std::fprintf(stderr, "create failed: %s\n", st.message().c_str());
   return c;
 }
 

@@ -27,9 +27,9 @@ struct Register {
   Register(const char* n, std::function<void()> f) { cases().push_back({n, std::move(f)}); }
 };
 
-#define TEST_CASE(name)                                                   \
-  static void name();                                                     \
-  static ::tsrec_test::Register reg_##name(#name, name);                  \
+#define TEST_CASE(name)                                  \
+  static void name();                                    \
+  static ::tsrec_test::Register reg_##name(#name, name); \
   static void name()
 
 #define CHECK(cond)                                                                     \
@@ -41,15 +41,15 @@ struct Register {
     }                                                                                   \
   } while (0)
 
-#define CHECK_MSG(cond, ...)                                                  \
-  do {                                                                        \
-    if (!(cond)) {                                                            \
+#define CHECK_MSG(cond, ...)                                                            \
+  do {                                                                                  \
+    if (!(cond)) {                                                                      \
       std::fprintf(stderr, "  CHECK failed at %s:%d: %s: ", __FILE__, __LINE__, #cond); \
-      std::fprintf(stderr, __VA_ARGS__);                                      \
-      std::fprintf(stderr, "\n");                                             \
-      ++::tsrec_test::failures();                                             \
-      return;                                                                 \
-    }                                                                         \
+      std::fprintf(stderr, __VA_ARGS__);                                                \
+      std::fprintf(stderr, "\n");                                                       \
+      ++::tsrec_test::failures();                                                       \
+      return;                                                                           \
+    }                                                                                   \
   } while (0)
 
 /** Max |a-b| / (atol + rtol*|b|) style check over two arrays; returns the first bad index or -1. */
@@ -79,6 +79,5 @@ inline int run_all(const char* suite) {
               static_cast<unsigned long long>(seed_from_env()), static_cast<unsigned long long>(seed_from_env()));
   return failures() == 0 ? 0 : 1;
 }
-
 
 }  // namespace tsrec_test

@@ -57,7 +57,8 @@ Split DoSplit(const std::string& text, int64_t cols, int quote = '"') {
   if (!st.ok()) std::abort();
   for (size_t r = 0; r < f.starts.size() && out.handled; ++r) {
     out.fields.emplace_back();
-    for (int64_t c = 0; c < cols; ++c) out.fields[r].push_back(text.substr(fs[c * stride + r], fe[c * stride + r] - fs[c * stride + r]));
+    for (int64_t c = 0; c < cols; ++c)
+      out.fields[r].push_back(text.substr(fs[c * stride + r], fe[c * stride + r] - fs[c * stride + r]));
   }
   return out;
 }
@@ -77,16 +78,16 @@ TEST_CASE(split_plain_rows_long_and_short) {
 }
 
 TEST_CASE(split_declines_quoted_ragged_and_invalid_utf8) {
-  CHECK(!DoSplit("a\t\"b\"", 2).handled);      // a field starting with the quote
-  CHECK(DoSplit("a\tb\"c\"", 2).handled);        // a quote inside a field is a plain byte
+  CHECK(!DoSplit("a\t\"b\"", 2).handled);  // a field starting with the quote
+  CHECK(DoSplit("a\tb\"c\"", 2).handled);  // a quote inside a field is a plain byte
   CHECK(DoSplit("a\tb\"c\"", 2).fields[0][1] == "b\"c\"");
-  CHECK(DoSplit("a\t\"b\"", 2, -1).handled);        // no quoting
-  CHECK(!DoSplit("a\tb\tc", 2).handled);            // too many fields
-  CHECK(!DoSplit("a", 2).handled);                  // too few
-  CHECK(DoSplit("h\xc3\xa9\tx", 2).handled);         // UTF-8 e-acute
-  CHECK(!DoSplit("h\xc3\tx", 2).handled);           // a cut sequence
-  CHECK(!DoSplit("\xed\xa0\x80\tx", 2).handled);    // a surrogate
-  CHECK(!DoSplit("\xc0\xaf\tx", 2).handled);        // an overlong
+  CHECK(DoSplit("a\t\"b\"", 2, -1).handled);      // no quoting
+  CHECK(!DoSplit("a\tb\tc", 2).handled);          // too many fields
+  CHECK(!DoSplit("a", 2).handled);                // too few
+  CHECK(DoSplit("h\xc3\xa9\tx", 2).handled);      // UTF-8 e-acute
+  CHECK(!DoSplit("h\xc3\tx", 2).handled);         // a cut sequence
+  CHECK(!DoSplit("\xed\xa0\x80\tx", 2).handled);  // a surrogate
+  CHECK(!DoSplit("\xc0\xaf\tx", 2).handled);      // an overlong
 }
 
 TEST_CASE(split_reads_nothing_past_the_buffer) {
@@ -114,7 +115,8 @@ TEST_CASE(hash_id_fields_tokens_truncation_and_defaults) {
   auto h = [](const char* s) { return static_cast<int32_t>(Fingerprint64(s, std::strlen(s)) % 1000); };
   CHECK(n == 6);
   CHECK(lengths[0] == 3 && lengths[1] == 1 && lengths[2] == 1 && lengths[3] == 1);
-  CHECK(values[0] == h("a") && values[1] == h("b") && values[2] == h("c") && values[3] == 7 && values[4] == 7 && values[5] == h("d"));
+  CHECK(values[0] == h("a") && values[1] == h("b") && values[2] == h("c") && values[3] == 7 && values[4] == 7 &&
+        values[5] == h("d"));
   spec.max_values = 2;
   spec.default_id = -1;
   CHECK(HashIdFields(f.rows(), spec, values.data(), 16, lengths.data(), &n).ok());
@@ -131,7 +133,8 @@ TEST_CASE(hash_id_fields_tokens_truncation_and_defaults) {
 }
 
 TEST_CASE(parse_decimal_fields_fast_cases_and_declines) {
-  const char* fast[] = {"0", "-0", "12", " 7 ", "+3.25", "-1e3", "1E-3", ".5", "5.", "123456789012345", "1e22", "4e-22"};
+  const char* fast[] = {"0",    "-0",   "12", " 7 ", "+3.25", "-1e3", "1E-3", ".5", "5.", "123456789012345",
+                        "1e22", "4e-22"};
   const double want[] = {0, -0.0, 12, 7, 3.25, -1000, 0.001, 0.5, 5, 123456789012345.0, 1e22, 4e-22};
   const char* slow[] = {"inf", "0x10", "1e400", "12.5.1", "  ", "1234567890123456", "1e23", "-", "1e", "abc", "1,5"};
   std::string text;
@@ -144,7 +147,8 @@ TEST_CASE(parse_decimal_fields_fast_cases_and_declines) {
   int64_t k = 0;
   CHECK(ParseDecimalFields(f.rows(), 42.0, out.data(), slow_rows.data(), &k).ok());
   const int nf = sizeof(fast) / sizeof(fast[0]), ns = sizeof(slow) / sizeof(slow[0]);
-  for (int i = 0; i < nf; ++i) CHECK_MSG(out[i] == want[i] && std::signbit(out[i]) == std::signbit(want[i]), "%s -> %.17g", fast[i], out[i]);
+  for (int i = 0; i < nf; ++i)
+    CHECK_MSG(out[i] == want[i] && std::signbit(out[i]) == std::signbit(want[i]), "%s -> %.17g", fast[i], out[i]);
   CHECK(k == ns);
   for (int i = 0; i < ns; ++i) CHECK(slow_rows[i] == nf + i);
   CHECK(out.back() == 42.0);

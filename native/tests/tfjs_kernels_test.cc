@@ -44,23 +44,37 @@ TEST_CASE(batch_matmul_broadcast_transposes_epilogue) {
       for (int64_t i = 0; i < m; ++i)
         for (int64_t j = 0; j < n; ++j) {
           double s = 0;
-          for (int64_t p = 0; p < k; ++p) s += double(ta ? A[p * m + i] : A[i * k + p]) * (tb ? Bm[j * k + p] : Bm[p * n + j]);
+          for (int64_t p = 0; p < k; ++p)
+            s += double(ta ? A[p * m + i] : A[i * k + p]) * (tb ? Bm[j * k + p] : Bm[p * n + j]);
           float y = float(s) + bias[j];
           switch (act) {
-            case tsrec::Activation::kRelu: y = y < 0 ? 0 : y; break;
-            case tsrec::Activation::kRelu6: y = y < 0 ? 0 : (y > 6 ? 6 : y); break;
-            case tsrec::Activation::kSigmoid: y = 1.0f / (1.0f + std::exp(-y)); break;
-            case tsrec::Activation::kElu: y = y >= 0 ? y : std::exp(y) - 1; break;
-            case tsrec::Activation::kLeakyRelu: y = y < 0 ? 0.3f * y : y; break;
-            case tsrec::Activation::kPrelu: y = y < 0 ? prelu[j] * y : y; break;
-            default: break;
+            case tsrec::Activation::kRelu:
+              y = y < 0 ? 0 : y;
+              break;
+            case tsrec::Activation::kRelu6:
+              y = y < 0 ? 0 : (y > 6 ? 6 : y);
+              break;
+            case tsrec::Activation::kSigmoid:
+              y = 1.0f / (1.0f + std::exp(-y));
+              break;
+            case tsrec::Activation::kElu:
+              y = y >= 0 ? y : std::exp(y) - 1;
+              break;
+            case tsrec::Activation::kLeakyRelu:
+              y = y < 0 ? 0.3f * y : y;
+              break;
+            case tsrec::Activation::kPrelu:
+              y = y < 0 ? prelu[j] * y : y;
+              break;
+            default:
+              break;
           }
           ref[(bi * m + i) * n + j] = y;
         }
     }
     const int64_t bad = tsrec_test::first_mismatch(out.data(), ref.data(), batch * m * n, 1e-4f, 1e-4f);
-    CHECK_MSG(bad < 0, "trial %d m=%ld n=%ld k=%ld ba=%ld bb=%ld ta=%d tb=%d at %ld", trial, (long)m, (long)n, (long)k, (long)ba, (long)bb,
-              ta, tb, (long)bad);
+    CHECK_MSG(bad < 0, "trial %d m=%ld n=%ld k=%ld ba=%ld bb=%ld ta=%d tb=%d at %ld", trial, (long)m, (long)n, (long)k,
+              (long)ba, (long)bb, ta, tb, (long)bad);
   }
 }
 
@@ -94,14 +108,30 @@ TEST_CASE(binary_broadcast_matches_naive) {
       const float x = a[ia], y = b[ib];
       float r = 0;
       switch (op) {
-        case tsrec::BinaryOp::kAdd: r = x + y; break;
-        case tsrec::BinaryOp::kSub: r = x - y; break;
-        case tsrec::BinaryOp::kMul: r = x * y; break;
-        case tsrec::BinaryOp::kDiv: r = x / y; break;
-        case tsrec::BinaryOp::kMax: r = std::max(x, y); break;
-        case tsrec::BinaryOp::kMin: r = std::min(x, y); break;
-        case tsrec::BinaryOp::kSquaredDiff: r = (x - y) * (x - y); break;
-        case tsrec::BinaryOp::kPrelu: r = x < 0 ? y * x : x; break;
+        case tsrec::BinaryOp::kAdd:
+          r = x + y;
+          break;
+        case tsrec::BinaryOp::kSub:
+          r = x - y;
+          break;
+        case tsrec::BinaryOp::kMul:
+          r = x * y;
+          break;
+        case tsrec::BinaryOp::kDiv:
+          r = x / y;
+          break;
+        case tsrec::BinaryOp::kMax:
+          r = std::max(x, y);
+          break;
+        case tsrec::BinaryOp::kMin:
+          r = std::min(x, y);
+          break;
+        case tsrec::BinaryOp::kSquaredDiff:
+          r = (x - y) * (x - y);
+          break;
+        case tsrec::BinaryOp::kPrelu:
+          r = x < 0 ? y * x : x;
+          break;
       }
       ref[i] = r;
     }
@@ -124,7 +154,8 @@ TEST_CASE(unary_nan_and_values) {
 }
 
 TEST_CASE(sum_reduce_matches_naive) {
-  const int64_t cases[][3] = {{1, 100000, 1}, {7, 13, 1}, {1, 4096, 256}, {300, 26, 16}, {5, 3, 70000}, {1, 1, 9}, {70000, 1, 1}};
+  const int64_t cases[][3] = {{1, 100000, 1}, {7, 13, 1}, {1, 4096, 256}, {300, 26, 16},
+                              {5, 3, 70000},  {1, 1, 9},  {70000, 1, 1}};
   for (auto& c : cases) {
     const int64_t o = c[0], r = c[1], in = c[2];
     auto x = rnd(o * r * in);
@@ -136,7 +167,8 @@ TEST_CASE(sum_reduce_matches_naive) {
         for (int64_t p = 0; p < r; ++p) s += x[(a * r + p) * in + i];
         ref[a * in + i] = float(s);
       }
-    CHECK_MSG(tsrec_test::first_mismatch(out.data(), ref.data(), o * in, 1e-3f, 1e-5f) < 0, "o=%ld r=%ld in=%ld", (long)o, (long)r, (long)in);
+    CHECK_MSG(tsrec_test::first_mismatch(out.data(), ref.data(), o * in, 1e-3f, 1e-5f) < 0, "o=%ld r=%ld in=%ld",
+              (long)o, (long)r, (long)in);
   }
 }
 

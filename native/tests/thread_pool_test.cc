@@ -2,9 +2,9 @@
 // wake after a dynamic job closed skip it, and static and dynamic jobs interleave safely.
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <random>
 #include <stdexcept>
-#include <cstdlib>
 #include <thread>
 #include <vector>
 
@@ -28,7 +28,9 @@ TEST_CASE(dynamic_chunks_cover_every_item_once) {
         for (int64_t i = b; i < e; ++i) ++hits[static_cast<size_t>(i)];
       });
       CHECK(bad_tid == 0);
-      for (int64_t i = 0; i < n; ++i) CHECK_MSG(hits[static_cast<size_t>(i)] == 1, "threads %d n %ld grain %ld item %ld", threads, (long)n, (long)grain, (long)i);
+      for (int64_t i = 0; i < n; ++i)
+        CHECK_MSG(hits[static_cast<size_t>(i)] == 1, "threads %d n %ld grain %ld item %ld", threads, (long)n,
+                  (long)grain, (long)i);
     }
   }
 }
@@ -63,7 +65,8 @@ TEST_CASE(tiny_and_empty_ranges) {
   std::atomic<int> calls{0};
   pool.parallel_for_dynamic(0, 10, [&](int64_t, int64_t, int) { ++calls; });
   CHECK(calls == 0);
-  pool.parallel_for_dynamic(5, 0, [&](int64_t b, int64_t e, int) { calls += static_cast<int>(e - b); });  // grain 0 acts as 1
+  pool.parallel_for_dynamic(5, 0,
+                            [&](int64_t b, int64_t e, int) { calls += static_cast<int>(e - b); });  // grain 0 acts as 1
   CHECK(calls == 5);
   int64_t got_b = -1, got_e = -1;
   pool.parallel_for_dynamic(3, 100, [&](int64_t b, int64_t e, int tid) {
@@ -93,7 +96,7 @@ TEST_CASE(a_throwing_caller_waits_for_its_helpers) {
     CHECK(thrown);
     const int seen = done.load();
     std::this_thread::sleep_for(std::chrono::microseconds(200));
-    CHECK(done.load() == seen);  // no helper still running the closed job
+    CHECK(done.load() == seen);                           // no helper still running the closed job
     pool.parallel_for(8, [&](int64_t, int64_t, int) {});  // the pool still works
   }
 }

@@ -9,7 +9,10 @@ export const TSREC_BIN = path.join(REPO_ROOT, 'packages/trainer/bin/tsrec.js');
 /** Fails early with a clear message when the trainer has not been built. */
 export function requireBuiltCli(): void {
   const dist = path.join(REPO_ROOT, 'packages/trainer/dist/cli.js');
-  if (!fs.existsSync(dist)) throw new Error(`Expected ${dist}; build the trainer first (npx nx run trainer:build, or npx nx run e2e:test which builds it)`);
+  if (!fs.existsSync(dist))
+    throw new Error(
+      `Expected ${dist}; build the trainer first (npx nx run trainer:build, or npx nx run e2e:test which builds it)`,
+    );
 }
 
 /** What a finished CLI process left. */
@@ -38,15 +41,20 @@ export function cliEnv(extra: Record<string, string | undefined> = {}): NodeJS.P
   const env: NodeJS.ProcessEnv = { ...process.env, TSREC_NUM_THREADS: '2', NO_COLOR: '1', ...extra };
   delete env.TSREC_DEBUG;
   delete env.TSREC_FAULT_KILL_IN_CHECKPOINT;
-  for (const [k, v] of Object.entries(extra)) if (v === undefined) delete env[k];
-  else env[k] = v;
+  for (const [k, v] of Object.entries(extra))
+    if (v === undefined) delete env[k];
+    else env[k] = v;
   return env;
 }
 
 /** Starts `node packages/trainer/bin/tsrec.js <args>`; resolves when it exits. */
 export function startCli(args: string[], o: CliOptions = {}): { child: ChildProcess; done: Promise<CliResult> } {
   const t0 = Date.now();
-  const child = spawn(process.execPath, [TSREC_BIN, ...args], { cwd: o.cwd ?? REPO_ROOT, env: cliEnv(o.env), stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [TSREC_BIN, ...args], {
+    cwd: o.cwd ?? REPO_ROOT,
+    env: cliEnv(o.env),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   let err = '';
   child.stdout!.setEncoding('utf8').on('data', (s: string) => (out += s));

@@ -16,7 +16,17 @@ export interface MovieLensSplits {
 }
 
 /** The CSV columns written (header line first). */
-export const ML_COLUMNS = ['label', 'user_id', 'item_id', 'age', 'gender', 'occupation', 'release_year', 'genres', 'timestamp'];
+export const ML_COLUMNS = [
+  'label',
+  'user_id',
+  'item_id',
+  'age',
+  'gender',
+  'occupation',
+  'release_year',
+  'genres',
+  'timestamp',
+];
 
 /** mulberry32: a small seeded generator (the split must not depend on Math.random). */
 function mulberry32(seed: number): () => number {
@@ -31,7 +41,10 @@ function mulberry32(seed: number): () => number {
 }
 
 function readAtomic(file: string): { header: string[]; rows: string[][] } {
-  const lines = fs.readFileSync(file, 'utf8').split('\n').filter((l) => l.length > 0);
+  const lines = fs
+    .readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l.length > 0);
   // RecBole headers read `name:type`.
   const header = lines[0].split('\t').map((h) => h.split(':')[0]);
   return { header, rows: lines.slice(1).map((l) => l.split('\t')) };
@@ -53,7 +66,8 @@ export function writeMovieLensSplits(dir: string, seed = 2020, dataDir = ML100K_
     return i;
   };
   const users = new Map<string, string[]>();
-  for (const r of user.rows) users.set(r[col(user, 'user_id')], [r[col(user, 'age')], r[col(user, 'gender')], r[col(user, 'occupation')]]);
+  for (const r of user.rows)
+    users.set(r[col(user, 'user_id')], [r[col(user, 'age')], r[col(user, 'gender')], r[col(user, 'occupation')]]);
   const items = new Map<string, string[]>();
   for (const r of item.rows) {
     const genres = (r[col(item, 'class')] ?? '').split(' ').filter(Boolean).join('|');
@@ -82,7 +96,11 @@ export function writeMovieLensSplits(dir: string, seed = 2020, dataDir = ML100K_
   const n = lines.length;
   const nTrain = Math.round(n * 0.8);
   const nValid = Math.round(n * 0.1);
-  const parts = { train: lines.slice(0, nTrain), valid: lines.slice(nTrain, nTrain + nValid), test: lines.slice(nTrain + nValid) };
+  const parts = {
+    train: lines.slice(0, nTrain),
+    valid: lines.slice(nTrain, nTrain + nValid),
+    test: lines.slice(nTrain + nValid),
+  };
   fs.mkdirSync(dir, { recursive: true });
   const out = {} as Record<'train' | 'valid' | 'test', string>;
   const pos = {} as Record<'train' | 'valid' | 'test', number>;
@@ -125,8 +143,14 @@ export function movieLensConfigText(s: MovieLensSplits, modelDir: string, o: Mov
     ['genres', 'hash_bucket_size: 64 separator: "|" pooling: "mean"'],
   ];
   const useTs = o.useTimestamp ?? true;
-  const feats = ids.map(([n, bucketing]) => `feature_configs { id_feature { feature_name: "${n}" expression: "item:${n}" ${bucketing} embedding_dim: ${dim} } }`);
-  if (useTs) feats.push(`feature_configs { raw_feature { feature_name: "timestamp" expression: "item:timestamp" normalizer: "method=minmax,min=${s.timestamp.min},max=${s.timestamp.max}" } }`);
+  const feats = ids.map(
+    ([n, bucketing]) =>
+      `feature_configs { id_feature { feature_name: "${n}" expression: "item:${n}" ${bucketing} embedding_dim: ${dim} } }`,
+  );
+  if (useTs)
+    feats.push(
+      `feature_configs { raw_feature { feature_name: "timestamp" expression: "item:timestamp" normalizer: "method=minmax,min=${s.timestamp.min},max=${s.timestamp.max}" } }`,
+    );
   const names = ids.map(([n]) => `feature_names: "${n}"`).join(' ');
   return `
 train_input_path: "${s.train}"

@@ -8,7 +8,15 @@
 namespace tsrec {
 
 /** tfjs fused activations (backend_util.Activation). */
-enum class Activation : int32_t { kLinear = 0, kRelu = 1, kRelu6 = 2, kSigmoid = 3, kElu = 4, kLeakyRelu = 5, kPrelu = 6 };
+enum class Activation : int32_t {
+  kLinear = 0,
+  kRelu = 1,
+  kRelu6 = 2,
+  kSigmoid = 3,
+  kElu = 4,
+  kLeakyRelu = 5,
+  kPrelu = 6
+};
 
 /** Math.max(0, x): NaN stays NaN. */
 inline float ReluF(float x) { return x < 0.0f ? 0.0f : x; }

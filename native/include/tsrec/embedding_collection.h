@@ -46,7 +46,8 @@ class EmbeddingCollection {
   /** Forward of a collection with one pooled output. */
   Status Forward(const TbeBatch& batch, float* pooled, float* sequence) { return Forward(batch, &pooled, 1, sequence); }
   /** Validates, then applies the fused backward + optimizer with learning rate lr (host gradients, one per output). */
-  Status BackwardAndUpdate(const TbeBatch& batch, const float* const* grad_pooled, int num_pooled, const float* grad_sequence, float lr);
+  Status BackwardAndUpdate(const TbeBatch& batch, const float* const* grad_pooled, int num_pooled,
+                           const float* grad_sequence, float lr);
   /** Backward of a collection with one pooled output. */
   Status BackwardAndUpdate(const TbeBatch& batch, const float* grad_pooled, const float* grad_sequence, float lr) {
     return BackwardAndUpdate(batch, &grad_pooled, 1, grad_sequence, lr);
@@ -61,7 +62,8 @@ class EmbeddingCollection {
   Status CheckRows(int t, int which, int64_t start, int64_t count) const;
   /** Forward/backward on a validated batch with num_outputs() pooled pointers. */
   virtual Status ForwardImpl(const TbeBatch& batch, float* const* pooled, float* sequence) = 0;
-  virtual Status BackwardImpl(const TbeBatch& batch, const float* const* grad_pooled, const float* grad_sequence, float lr) = 0;
+  virtual Status BackwardImpl(const TbeBatch& batch, const float* const* grad_pooled, const float* grad_sequence,
+                              float lr) = 0;
   /** Copies rows [start, start+count) of buffer `which` of table t out / in (checked). */
   virtual Status CopyOut(int t, int which, int64_t start, int64_t count, float* dst) const = 0;
   virtual Status CopyIn(int t, int which, int64_t start, int64_t count, const float* src) = 0;
@@ -74,25 +76,27 @@ class EmbeddingCollection {
 class CpuEmbeddingCollection final : public EmbeddingCollection {
  public:
   /** Validates the configs, allocates and initialises every table (seeded, thread-independent). */
-  static Status Create(std::vector<TableConfig> tables, std::vector<FeatureConfig> features, const OptimizerConfig& optim,
-                       uint64_t seed, std::unique_ptr<CpuEmbeddingCollection>* out);
+  static Status Create(std::vector<TableConfig> tables, std::vector<FeatureConfig> features,
+                       const OptimizerConfig& optim, uint64_t seed, std::unique_ptr<CpuEmbeddingCollection>* out);
   Device device() const override { return Device::kCpu; }
   /**
    * Buffer `which` of table t (shared so zero-copy JS views keep it alive). The weights of a
    * table with co-located tables (or of a co-located table) are the host's interleaved rows:
    * check contiguous() before viewing them as one table.
    */
-  const std::shared_ptr<HostBuffer>& buffer(int t, int which) const { return which == kWeights ? weights_[t] : states_[t][which]; }
+  const std::shared_ptr<HostBuffer>& buffer(int t, int which) const {
+    return which == kWeights ? weights_[t] : states_[t][which];
+  }
   /** Whether buffer `which` of table t holds exactly that table, rows x width, from its start. */
   bool contiguous(int t, int which) const { return which != kWeights || layout_.stride[t] == layout_.tables[t].dim; }
   /** Raw pointers of every table, for the kernels and references (stable for the collection's life). */
   const TbeTables& tables() const { return tabs_; }
 
-
  private:
   CpuEmbeddingCollection() = default;
   Status ForwardImpl(const TbeBatch& batch, float* const* pooled, float* sequence) override;
-  Status BackwardImpl(const TbeBatch& batch, const float* const* grad_pooled, const float* grad_sequence, float lr) override;
+  Status BackwardImpl(const TbeBatch& batch, const float* const* grad_pooled, const float* grad_sequence,
+                      float lr) override;
   Status CopyOut(int t, int which, int64_t start, int64_t count, float* dst) const override;
   Status CopyIn(int t, int which, int64_t start, int64_t count, const float* src) override;
   std::vector<std::shared_ptr<HostBuffer>> weights_;
@@ -107,7 +111,8 @@ OptimStep MakeOptimStep(const OptimizerConfig& c, float lr, int64_t t);
 /** Fills `n` floats with elements [first, first + n) of a counter-based uniform [lo, hi) stream (seed, stream). */
 void FillUniform(float* dst, int64_t n, float lo, float hi, uint64_t seed, uint64_t stream, int64_t first = 0);
 /** FillUniform of rows x dim values into rows `stride` floats apart (value (r, d) is element r*dim+d of the stream). */
-void FillUniformRows(float* dst, int64_t rows, int dim, int64_t stride, float lo, float hi, uint64_t seed, uint64_t stream);
+void FillUniformRows(float* dst, int64_t rows, int dim, int64_t stride, float lo, float hi, uint64_t seed,
+                     uint64_t stream);
 
 /** Fills `n` floats with v (multi-threaded). */
 void FillConstant(float* dst, int64_t n, float v);
@@ -116,14 +121,14 @@ void FillConstant(float* dst, int64_t n, float v);
  * The initial buffers of table t: weights from (seed, t) into rows `stride` floats apart (0:
  * dim), states at their initial values.
  */
-void InitTableHost(const TableConfig& tc, const OptimizerConfig& optim, uint64_t seed, int t, float* weights, std::vector<float*> states,
-                   int64_t stride = 0);
+void InitTableHost(const TableConfig& tc, const OptimizerConfig& optim, uint64_t seed, int t, float* weights,
+                   std::vector<float*> states, int64_t stride = 0);
 /**
  * Rows [first_row, first_row + rows) of InitTableHost's buffers of table t (own rows, dim
  * floats apart), bit for bit: weights into `weights`, each state into states[k] (row-wise
  * state: `rows` floats; element states: rows x dim). Lets a caller stage a large table in chunks.
  */
-void InitTableRowsHost(const TableConfig& tc, const OptimizerConfig& optim, uint64_t seed, int t, int64_t first_row, int64_t rows, float* weights,
-                       const std::vector<float*>& states);
+void InitTableRowsHost(const TableConfig& tc, const OptimizerConfig& optim, uint64_t seed, int t, int64_t first_row,
+                       int64_t rows, float* weights, const std::vector<float*>& states);
 
 }  // namespace tsrec

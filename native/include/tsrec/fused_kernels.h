@@ -24,8 +24,8 @@ void FmInteractionBackward(const float* x, const float* dy, int64_t B, int64_t N
  * logit is NaN/±Inf, returns NaN, writes nothing and sets *bad_index to the first such index
  * (else -1).
  */
-double SigmoidBceWithLogits(const float* logits, const float* labels, const float* weights, int64_t n, double label_smoothing,
-                            float* d_logits, int64_t* bad_index);
+double SigmoidBceWithLogits(const float* logits, const float* labels, const float* weights, int64_t n,
+                            double label_smoothing, float* d_logits, int64_t* bad_index);
 
 /** tfjs AdamOptimizer's constants for one step, as float32 scalars (see AdamUpdate). */
 struct AdamConstants {
@@ -33,7 +33,7 @@ struct AdamConstants {
   float beta2, one_minus_beta2;
   float one_minus_acc_beta1;  // 1 - beta1^t (tfjs: sub(1, accBeta1))
   float one_minus_acc_beta2;
-  float neg_lr;   // -learningRate
+  float neg_lr;  // -learningRate
   float epsilon;
 };
 
@@ -43,8 +43,8 @@ struct AdamConstants {
  *   value' = ((m'/(1−β1ᵗ)) / (√(v'/(1−β2ᵗ)) + ε))·(−lr) + value
  * Outputs may alias their own input (value_out == value etc.).
  */
-void AdamUpdate(const float* value, const float* m, const float* v, const float* g, int64_t n, const AdamConstants& c, float* value_out,
-                float* m_out, float* v_out);
+void AdamUpdate(const float* value, const float* m, const float* v, const float* g, int64_t n, const AdamConstants& c,
+                float* value_out, float* m_out, float* v_out);
 
 /** dx[i] = y[i] > 0 ? dy[i] : 0 (ReLU's gradient from its output, NaN in y gives NaN·dy as tfjs's mul(dy, step(y))). */
 void ReluGrad(const float* dy, const float* y, int64_t n, float* dx);
@@ -59,8 +59,8 @@ void ColumnSum(const float* x, int64_t rows, int64_t cols, float* out);
  * in one call (dz lives in a reused per-thread scratch buffer). The GEMMs go through Sgemm; db as
  * in DenseBlocksBackward.
  */
-void DenseBackward(const float* x, const float* w, const float* y, const float* dy, int64_t M, int64_t K, int64_t N, bool relu, float* dx,
-                   float* dw, float* db);
+void DenseBackward(const float* x, const float* w, const float* y, const float* dy, int64_t M, int64_t K, int64_t N,
+                   bool relu, float* dx, float* dw, float* db);
 
 /** One input block of a dense layer whose input is several [M, k] matrices side by side. */
 struct DenseBlock {
@@ -75,7 +75,8 @@ struct DenseBlock {
  * so the concatenated input is never built (a feature group's dense and embedding columns feed
  * the first MLP layer this way). Same maths as one GEMM on x; the float sums group by block.
  */
-void DenseBlocksForward(const DenseBlock* xs, int num_blocks, const float* w, const float* bias, bool relu, int64_t M, int64_t N, float* y);
+void DenseBlocksForward(const DenseBlock* xs, int num_blocks, const float* w, const float* bias, bool relu, int64_t M,
+                        int64_t N, float* y);
 
 /**
  * Backward of DenseBlocksForward: dz = act'(dy) (the mask from y, as DenseBackward), then per
@@ -85,7 +86,7 @@ void DenseBlocksForward(const DenseBlock* xs, int num_blocks, const float* w, co
  * DenseBackward is the one-block case. A null dxs[i] (null dx for DenseBackward) skips that
  * block's input gradient: the block is input data.
  */
-void DenseBlocksBackward(const DenseBlock* xs, int num_blocks, const float* w, const float* y, const float* dy, int64_t M, int64_t N,
-                         bool relu, float* const* dxs, float* dw, float* db);
+void DenseBlocksBackward(const DenseBlock* xs, int num_blocks, const float* w, const float* y, const float* dy,
+                         int64_t M, int64_t N, bool relu, float* const* dxs, float* dw, float* db);
 
 }  // namespace tsrec

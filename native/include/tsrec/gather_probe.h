@@ -8,7 +8,7 @@ namespace tsrec {
 enum class GatherProbeMode : int32_t { kIndexSelect = 0, kReadOnly = 1 };
 
 /** Seconds to gather every row the batch looks up, once, with all pool threads; sink defeats DCE. */
-double GatherProbeSeconds(const TbeLayout& l, const TbeTables& tabs, const TbeBatch& batch, GatherProbeMode mode, ThreadPool& pool,
-                          float* sink);
+double GatherProbeSeconds(const TbeLayout& l, const TbeTables& tabs, const TbeBatch& batch, GatherProbeMode mode,
+                          ThreadPool& pool, float* sink);
 
 }  // namespace tsrec

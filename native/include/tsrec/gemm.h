@@ -7,8 +7,8 @@
 namespace tsrec {
 
 /** C[m,n] = alpha * op(A)[m,k] * op(B)[k,n] + beta * C, row-major; op = transpose when trans_*. */
-void Sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda, const float* b,
-           int64_t ldb, float beta, float* c, int64_t ldc);
+void Sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
+           const float* b, int64_t ldb, float beta, float* c, int64_t ldc);
 
 /**
  * Row panels for a GEMM with C [m, n] and inner size k: 0 when it runs as one call (small, a

@@ -7,7 +7,8 @@
 
 namespace tsrec {
 
-/** An owned, aligned, uninitialised block of floats (the owner fills it, in parallel). Shared so JS views can outlive the owner. */
+/** An owned, aligned, uninitialised block of floats (the owner fills it, in parallel). Shared so JS views can outlive
+ * the owner. */
 class HostBuffer {
  public:
   /** Allocates `count` floats; returns null when the allocation fails. */

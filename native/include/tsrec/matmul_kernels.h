@@ -23,8 +23,8 @@ struct MatMulEpilogue {
  * a is [batch_a, m, k] (or [batch_a, k, m] when trans_a), b is [batch_b, k, n] (or [batch_b, n, k]
  * when trans_b), out is [batch, m, n]. Callers check shapes; this only computes.
  */
-void BatchMatMul(const float* a, const float* b, float* out, int64_t batch_a, int64_t batch_b, int64_t m, int64_t n, int64_t k,
-                 bool trans_a, bool trans_b, const MatMulEpilogue* epilogue);
+void BatchMatMul(const float* a, const float* b, float* out, int64_t batch_a, int64_t batch_b, int64_t m, int64_t n,
+                 int64_t k, bool trans_a, bool trans_b, const MatMulEpilogue* epilogue);
 
 /** Applies `ep` (bias, then activation) in place to a row-major [rows, n] output. */
 void ApplyMatMulEpilogue(float* out, int64_t rows, int64_t n, const MatMulEpilogue& ep);

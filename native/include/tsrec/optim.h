@@ -61,9 +61,7 @@ struct RowCtx {
 };
 
 /** Number of fp32 element states (per weight element) of each optimizer. */
-TSREC_HD int elem_states(OptimType t) {
-  return t == OptimType::kAdagrad ? 1 : t == OptimType::kAdam ? 2 : 0;
-}
+TSREC_HD int elem_states(OptimType t) { return t == OptimType::kAdagrad ? 1 : t == OptimType::kAdam ? 2 : 0; }
 /** Whether the optimizer keeps one fp32 state per row. */
 TSREC_HD bool has_row_state(OptimType t) { return t == OptimType::kRowwiseAdagrad; }
 
@@ -92,9 +90,7 @@ struct SgdRule {
   static constexpr bool kRowReduce = false;
   TSREC_HD static float row_term(float) { return 0.0f; }
   TSREC_HD static RowCtx precompute(const OptimStep& p, float*, float) { return RowCtx{p.lr}; }
-  TSREC_HD static float update(const OptimStep&, RowCtx c, float w, float g, float*, float*) {
-    return w - c.mult * g;
-  }
+  TSREC_HD static float update(const OptimStep&, RowCtx c, float w, float g, float*, float*) { return w - c.mult * g; }
 };
 
 /** G += g'^2; w -= lr * g' / (sqrt(G) + eps) */
@@ -118,9 +114,7 @@ struct RowwiseAdagradRule {
     *row_state = m;
     return RowCtx{p.lr / (sqrtf(m) + p.eps)};
   }
-  TSREC_HD static float update(const OptimStep&, RowCtx c, float w, float g, float*, float*) {
-    return w - c.mult * g;
-  }
+  TSREC_HD static float update(const OptimStep&, RowCtx c, float w, float g, float*, float*) { return w - c.mult * g; }
 };
 
 /** m = b1 m + (1-b1) g'; v = b2 v + (1-b2) g'^2; w -= lr * (m/bc1) / (sqrt(v/bc2) + eps) */
@@ -143,21 +137,29 @@ struct AdamRule {
 template <typename F>
 auto dispatch_rule(OptimType t, F&& f) {
   switch (t) {
-    case OptimType::kAdagrad: return f(AdagradRule{});
-    case OptimType::kRowwiseAdagrad: return f(RowwiseAdagradRule{});
-    case OptimType::kAdam: return f(AdamRule{});
+    case OptimType::kAdagrad:
+      return f(AdagradRule{});
+    case OptimType::kRowwiseAdagrad:
+      return f(RowwiseAdagradRule{});
+    case OptimType::kAdam:
+      return f(AdamRule{});
     case OptimType::kSgd:
-    default: return f(SgdRule{});
+    default:
+      return f(SgdRule{});
   }
 }
 
 /** Human name of an optimizer (matches the JS option strings). */
 inline const char* optim_name(OptimType t) {
   switch (t) {
-    case OptimType::kSgd: return "sgd";
-    case OptimType::kAdagrad: return "adagrad";
-    case OptimType::kRowwiseAdagrad: return "rowwise_adagrad";
-    case OptimType::kAdam: return "adam";
+    case OptimType::kSgd:
+      return "sgd";
+    case OptimType::kAdagrad:
+      return "adagrad";
+    case OptimType::kRowwiseAdagrad:
+      return "rowwise_adagrad";
+    case OptimType::kAdam:
+      return "adam";
   }
   return "?";
 }

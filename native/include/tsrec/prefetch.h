@@ -29,13 +29,15 @@ inline void prefetch_span_read(const void* p, int bytes) {
   const char* c = static_cast<const char*>(p);
   const char* last = c + bytes - 1;
   for (; c <= last; c += 64) prefetch_read(c);
-  if (bytes > 0 && ((reinterpret_cast<uintptr_t>(c - 64) ^ reinterpret_cast<uintptr_t>(last)) >> 6) != 0) prefetch_read(last);
+  if (bytes > 0 && ((reinterpret_cast<uintptr_t>(c - 64) ^ reinterpret_cast<uintptr_t>(last)) >> 6) != 0)
+    prefetch_read(last);
 }
 inline void prefetch_span_write(const void* p, int bytes) {
   const char* c = static_cast<const char*>(p);
   const char* last = c + bytes - 1;
   for (; c <= last; c += 64) prefetch_write(c);
-  if (bytes > 0 && ((reinterpret_cast<uintptr_t>(c - 64) ^ reinterpret_cast<uintptr_t>(last)) >> 6) != 0) prefetch_write(last);
+  if (bytes > 0 && ((reinterpret_cast<uintptr_t>(c - 64) ^ reinterpret_cast<uintptr_t>(last)) >> 6) != 0)
+    prefetch_write(last);
 }
 
 }  // namespace tsrec

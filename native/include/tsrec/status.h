@@ -28,10 +28,10 @@ class Status {
   std::string message_;
 };
 
-#define TSREC_RETURN_IF_ERROR(expr)      \
-  do {                                   \
-    ::tsrec::Status _st = (expr);        \
-    if (!_st.ok()) return _st;           \
+#define TSREC_RETURN_IF_ERROR(expr) \
+  do {                              \
+    ::tsrec::Status _st = (expr);   \
+    if (!_st.ok()) return _st;      \
   } while (0)
 
 }  // namespace tsrec

@@ -71,13 +71,13 @@ struct TbeLayout {
   int64_t pooled_dim = 0;            // columns of output 0
   std::vector<int64_t> pooled_dims;  // per output: its columns
   std::vector<std::vector<int32_t>> table_features;  // per table: features reading it
-  std::vector<int32_t> stride;       // per table: floats from one row to the next (its host's row width)
-  std::vector<int32_t> row_offset;   // per table: its first float within a (host) row
+  std::vector<int32_t> stride;      // per table: floats from one row to the next (its host's row width)
+  std::vector<int32_t> row_offset;  // per table: its first float within a (host) row
   /** Per table read by features: the tables pooled from its rows, itself first (empty for a guest). */
   std::vector<std::vector<int32_t>> members;
   /** Per feature: the first column of each member of its table, in that member's output (-1 for NONE). */
   std::vector<std::vector<int64_t>> member_col;
-  bool co_located = false;           // some table has a host
+  bool co_located = false;  // some table has a host
 
   /** Builds the layout, checking names, dims (> 0, multiple of 4), rows (> 0), table refs. */
   static Status Make(std::vector<TableConfig> tables, std::vector<FeatureConfig> features, TbeLayout* out);

@@ -1,8 +1,8 @@
 // CPU TBE kernels (fast, multi-threaded) and the naive single-threaded references they are
 // tested and benchmarked against. All assume ValidateBatch() passed.
 #pragma once
-#include <type_traits>
 #include <memory>
+#include <type_traits>
 #include <vector>
 
 #include "tsrec/host_buffer.h"
@@ -26,7 +26,7 @@ struct TbeBackwardWorkspace {
   std::vector<int64_t> table_begin;      // per table: first slot in keys
   std::vector<int64_t> slice_begin;      // per slice: its first slot (slices start on runs)
   std::vector<int64_t> seq_offsets;
-  std::vector<std::vector<float>> scratch;  // per thread: one (host) row gradient
+  std::vector<std::vector<float>> scratch;             // per thread: one (host) row gradient
   std::vector<std::shared_ptr<HostBuffer>> grad_copy;  // per output: huge-page copy of a large dL/dpooled
 };
 
@@ -60,13 +60,26 @@ constexpr bool TbeLeanDim(int dim) { return dim == 4 || dim == 8 || dim == 16 ||
 template <typename F>
 bool DispatchLeanDim(int dim, F&& f) {
   switch (dim) {
-    case 4: f(std::integral_constant<int, 4>{}); return true;
-    case 8: f(std::integral_constant<int, 8>{}); return true;
-    case 16: f(std::integral_constant<int, 16>{}); return true;
-    case 32: f(std::integral_constant<int, 32>{}); return true;
-    case 64: f(std::integral_constant<int, 64>{}); return true;
-    case 128: f(std::integral_constant<int, 128>{}); return true;
-    default: return false;
+    case 4:
+      f(std::integral_constant<int, 4>{});
+      return true;
+    case 8:
+      f(std::integral_constant<int, 8>{});
+      return true;
+    case 16:
+      f(std::integral_constant<int, 16>{});
+      return true;
+    case 32:
+      f(std::integral_constant<int, 32>{});
+      return true;
+    case 64:
+      f(std::integral_constant<int, 64>{});
+      return true;
+    case 128:
+      f(std::integral_constant<int, 128>{});
+      return true;
+    default:
+      return false;
   }
 }
 
@@ -85,32 +98,37 @@ inline bool TbeLeanRows(const TbeLayout& l, int t) {
 }
 
 /** Pooled/sequence forward. */
-void TbeForwardCpu(const TbeLayout& l, const TbeTables& tabs, const TbeBatch& batch, float* const* pooled, float* sequence, ThreadPool& pool,
-                   TbeForwardOrder order = TbeForwardOrder::kAuto);
-inline void TbeForwardCpu(const TbeLayout& l, const TbeTables& tabs, const TbeBatch& batch, float* pooled, float* sequence, ThreadPool& pool,
-                          TbeForwardOrder order = TbeForwardOrder::kAuto) {
+void TbeForwardCpu(const TbeLayout& l, const TbeTables& tabs, const TbeBatch& batch, float* const* pooled,
+                   float* sequence, ThreadPool& pool, TbeForwardOrder order = TbeForwardOrder::kAuto);
+inline void TbeForwardCpu(const TbeLayout& l, const TbeTables& tabs, const TbeBatch& batch, float* pooled,
+                          float* sequence, ThreadPool& pool, TbeForwardOrder order = TbeForwardOrder::kAuto) {
   TbeForwardCpu(l, tabs, batch, &pooled, sequence, pool, order);
 }
 
 /** Fused backward + optimizer (exact semantics; deterministic for any thread count). */
-void TbeBackwardCpu(const TbeLayout& l, const TbeTables& tabs, const OptimizerConfig& oc, const OptimStep& step, const TbeBatch& batch,
-                    const float* const* grad_pooled, const float* grad_sequence, TbeBackwardWorkspace& ws, ThreadPool& pool);
-inline void TbeBackwardCpu(const TbeLayout& l, const TbeTables& tabs, const OptimizerConfig& oc, const OptimStep& step, const TbeBatch& batch,
-                           const float* grad_pooled, const float* grad_sequence, TbeBackwardWorkspace& ws, ThreadPool& pool) {
+void TbeBackwardCpu(const TbeLayout& l, const TbeTables& tabs, const OptimizerConfig& oc, const OptimStep& step,
+                    const TbeBatch& batch, const float* const* grad_pooled, const float* grad_sequence,
+                    TbeBackwardWorkspace& ws, ThreadPool& pool);
+inline void TbeBackwardCpu(const TbeLayout& l, const TbeTables& tabs, const OptimizerConfig& oc, const OptimStep& step,
+                           const TbeBatch& batch, const float* grad_pooled, const float* grad_sequence,
+                           TbeBackwardWorkspace& ws, ThreadPool& pool) {
   TbeBackwardCpu(l, tabs, oc, step, batch, &grad_pooled, grad_sequence, ws, pool);
 }
 
 /** Naive reference forward: one thread, one bag at a time, no prefetch, no specialisation. */
-void TbeForwardReference(const TbeLayout& l, const TbeTables& tabs, const TbeBatch& batch, float* const* pooled, float* sequence);
-inline void TbeForwardReference(const TbeLayout& l, const TbeTables& tabs, const TbeBatch& batch, float* pooled, float* sequence) {
+void TbeForwardReference(const TbeLayout& l, const TbeTables& tabs, const TbeBatch& batch, float* const* pooled,
+                         float* sequence);
+inline void TbeForwardReference(const TbeLayout& l, const TbeTables& tabs, const TbeBatch& batch, float* pooled,
+                                float* sequence) {
   TbeForwardReference(l, tabs, batch, &pooled, sequence);
 }
 
 /** Naive reference backward: a std::map per table, the optimizer maths written out longhand. */
 void TbeBackwardReference(const TbeLayout& l, const TbeTables& tabs, const OptimizerConfig& oc, const OptimStep& step,
                           const TbeBatch& batch, const float* const* grad_pooled, const float* grad_sequence);
-inline void TbeBackwardReference(const TbeLayout& l, const TbeTables& tabs, const OptimizerConfig& oc, const OptimStep& step,
-                                 const TbeBatch& batch, const float* grad_pooled, const float* grad_sequence) {
+inline void TbeBackwardReference(const TbeLayout& l, const TbeTables& tabs, const OptimizerConfig& oc,
+                                 const OptimStep& step, const TbeBatch& batch, const float* grad_pooled,
+                                 const float* grad_sequence) {
   TbeBackwardReference(l, tabs, oc, step, batch, &grad_pooled, grad_sequence);
 }
 

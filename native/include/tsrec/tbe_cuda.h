@@ -24,8 +24,9 @@ std::string CudaDeviceDescription(int d);
  */
 class CudaEmbeddingCollection final : public EmbeddingCollection {
  public:
-  static Status Create(std::vector<TableConfig> tables, std::vector<FeatureConfig> features, const OptimizerConfig& optim,
-                       uint64_t seed, int device_id, std::unique_ptr<CudaEmbeddingCollection>* out);
+  static Status Create(std::vector<TableConfig> tables, std::vector<FeatureConfig> features,
+                       const OptimizerConfig& optim, uint64_t seed, int device_id,
+                       std::unique_ptr<CudaEmbeddingCollection>* out);
   ~CudaEmbeddingCollection() override;
   Device device() const override { return Device::kCuda; }
 
@@ -34,7 +35,8 @@ class CudaEmbeddingCollection final : public EmbeddingCollection {
  private:
   CudaEmbeddingCollection() = default;
   Status ForwardImpl(const TbeBatch& batch, float* const* pooled, float* sequence) override;
-  Status BackwardImpl(const TbeBatch& batch, const float* const* grad_pooled, const float* grad_sequence, float lr) override;
+  Status BackwardImpl(const TbeBatch& batch, const float* const* grad_pooled, const float* grad_sequence,
+                      float lr) override;
   Status CopyOut(int t, int which, int64_t start, int64_t count, float* dst) const override;
   Status CopyIn(int t, int which, int64_t start, int64_t count, const float* src) override;
   std::unique_ptr<Impl> impl_;

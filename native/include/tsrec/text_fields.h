@@ -22,8 +22,8 @@ namespace tsrec {
  * any row has another field count, a field that starts with `quote` (quote < 0: none) or invalid
  * UTF-8: the caller then splits the whole set itself. Requires col_stride >= rows.count.
  */
-Status SplitDelimitedFast(const ByteRanges& rows, int delim, int quote, int64_t num_cols, int64_t col_stride, int32_t* field_starts,
-                          int32_t* field_ends, bool* handled);
+Status SplitDelimitedFast(const ByteRanges& rows, int delim, int quote, int64_t num_cols, int64_t col_stride,
+                          int32_t* field_starts, int32_t* field_ends, bool* handled);
 
 /** How id fields become embedding rows (hash_bucket_size ids). */
 struct HashIdSpec {
@@ -42,7 +42,8 @@ struct HashIdSpec {
  * row, lengths[r] the count of row r. *count is the total; when it exceeds `capacity` only the
  * lengths are complete and the caller retries with room for *count values.
  */
-Status HashIdFields(const ByteRanges& fields, const HashIdSpec& spec, int32_t* values, int64_t capacity, int32_t* lengths, int64_t* count);
+Status HashIdFields(const ByteRanges& fields, const HashIdSpec& spec, int32_t* values, int64_t capacity,
+                    int32_t* lengths, int64_t* count);
 
 /**
  * Decimal fields: out[r] = the number in field r (spaces around it allowed), or `empty_value`
@@ -51,6 +52,7 @@ Status HashIdFields(const ByteRanges& fields, const HashIdSpec& spec, int32_t* v
  * "12.5.1" or "" after trimming — is listed in slow_rows (room for rows.count) with *num_slow,
  * and its out[r] is left as is for the caller to parse.
  */
-Status ParseDecimalFields(const ByteRanges& fields, double empty_value, double* out, int32_t* slow_rows, int64_t* num_slow);
+Status ParseDecimalFields(const ByteRanges& fields, double empty_value, double* out, int32_t* slow_rows,
+                          int64_t* num_slow);
 
 }  // namespace tsrec

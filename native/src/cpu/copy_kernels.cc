@@ -42,8 +42,10 @@ void SliceCopy(const float* x, const int64_t* shape, const int64_t* begin, const
       std::memcpy(out + row * run, x + off, sizeof(float) * static_cast<size_t>(run));
     }
   };
-  if (total * 4 < kParallelMinBytes || rows < 2) body(0, rows);
-  else ThreadPool::global().parallel_for(rows, [&](int64_t b, int64_t e, int) { body(b, e); });
+  if (total * 4 < kParallelMinBytes || rows < 2)
+    body(0, rows);
+  else
+    ThreadPool::global().parallel_for(rows, [&](int64_t b, int64_t e, int) { body(b, e); });
 }
 
 void ConcatRows(const float* const* xs, const int64_t* inner, int count, int64_t outer, float* out) {
@@ -59,8 +61,10 @@ void ConcatRows(const float* const* xs, const int64_t* inner, int count, int64_t
       }
     }
   };
-  if (outer * width * 4 < kParallelMinBytes || outer < 2) body(0, outer);
-  else ThreadPool::global().parallel_for(outer, [&](int64_t b, int64_t e, int) { body(b, e); });
+  if (outer * width * 4 < kParallelMinBytes || outer < 2)
+    body(0, outer);
+  else
+    ThreadPool::global().parallel_for(outer, [&](int64_t b, int64_t e, int) { body(b, e); });
 }
 
 }  // namespace tsrec

@@ -69,8 +69,8 @@ inline void InnerLoop(const float* a, const float* b, float* out, int64_t n) {
 }
 
 template <BinaryOp Op>
-void BinaryT(const float* a, const float* b, float* out, const std::vector<int64_t>& dims, const std::vector<int64_t>& sa,
-             const std::vector<int64_t>& sb) {
+void BinaryT(const float* a, const float* b, float* out, const std::vector<int64_t>& dims,
+             const std::vector<int64_t>& sa, const std::vector<int64_t>& sb) {
   const int r = static_cast<int>(dims.size());
   const int64_t inner = dims[r - 1];
   const int64_t ia = sa[r - 1], ib = sb[r - 1];
@@ -86,10 +86,14 @@ void BinaryT(const float* a, const float* b, float* out, const std::vector<int64
         ob += idx * sb[d];
       }
       float* o = out + row * inner;
-      if (ia && ib) InnerLoop<Op, 1, 1>(a + oa, b + ob, o, inner);
-      else if (ia) InnerLoop<Op, 1, 0>(a + oa, b + ob, o, inner);
-      else if (ib) InnerLoop<Op, 0, 1>(a + oa, b + ob, o, inner);
-      else InnerLoop<Op, 0, 0>(a + oa, b + ob, o, inner);
+      if (ia && ib)
+        InnerLoop<Op, 1, 1>(a + oa, b + ob, o, inner);
+      else if (ia)
+        InnerLoop<Op, 1, 0>(a + oa, b + ob, o, inner);
+      else if (ib)
+        InnerLoop<Op, 0, 1>(a + oa, b + ob, o, inner);
+      else
+        InnerLoop<Op, 0, 0>(a + oa, b + ob, o, inner);
     }
   });
 }
@@ -121,12 +125,13 @@ void UnaryKernel(UnaryOp op, const float* x, float* y, int64_t n, float alpha) {
   }
 }
 
-bool BinaryKernel(BinaryOp op, const float* a, const int64_t* a_shape, const float* b, const int64_t* b_shape, float* out,
-                  const int64_t* out_shape, int rank) {
+bool BinaryKernel(BinaryOp op, const float* a, const int64_t* a_shape, const float* b, const int64_t* b_shape,
+                  float* out, const int64_t* out_shape, int rank) {
   if (rank < 0 || rank > kMaxBroadcastRank) return false;
   int64_t total = 1;
   for (int d = 0; d < rank; ++d) {
-    if ((a_shape[d] != out_shape[d] && a_shape[d] != 1) || (b_shape[d] != out_shape[d] && b_shape[d] != 1)) return false;
+    if ((a_shape[d] != out_shape[d] && a_shape[d] != 1) || (b_shape[d] != out_shape[d] && b_shape[d] != 1))
+      return false;
     total *= out_shape[d];
   }
   if (total == 0) return true;
@@ -157,8 +162,8 @@ bool BinaryKernel(BinaryOp op, const float* a, const int64_t* a_shape, const flo
     if (!(pat[d] & 2)) cb *= dims[d];
   }
   switch (op) {
-#define TSREC_BINARY_CASE(NAME)             \
-  case BinaryOp::NAME:                      \
+#define TSREC_BINARY_CASE(NAME)                       \
+  case BinaryOp::NAME:                                \
     BinaryT<BinaryOp::NAME>(a, b, out, dims, sa, sb); \
     return true;
     TSREC_BINARY_CASE(kAdd)

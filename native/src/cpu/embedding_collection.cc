@@ -30,10 +30,13 @@ inline void fill_uniform_span(float* dst, uint64_t i0, int64_t n, uint64_t key, 
     dst[j] = lo + span * (static_cast<float>(r >> 40) * (1.0f / 16777216.0f));
   }
 }
-inline uint64_t stream_key(uint64_t seed, uint64_t stream) { return splitmix64(seed ^ splitmix64(stream + 0x5851F42D4C957F2Dull)); }
+inline uint64_t stream_key(uint64_t seed, uint64_t stream) {
+  return splitmix64(seed ^ splitmix64(stream + 0x5851F42D4C957F2Dull));
+}
 }  // namespace
 
-void FillUniformRows(float* dst, int64_t rows, int dim, int64_t stride, float lo, float hi, uint64_t seed, uint64_t stream) {
+void FillUniformRows(float* dst, int64_t rows, int dim, int64_t stride, float lo, float hi, uint64_t seed,
+                     uint64_t stream) {
   const uint64_t key = stream_key(seed, stream);
   // Value (r, d) depends only on (seed, stream, r * dim + d): identical for any thread count
   // and any row stride. Generated a block of rows at a time (vectorised), then placed.
@@ -69,12 +72,13 @@ void init_states(const TableConfig& tc, const OptimizerConfig& optim, int64_t ro
   size_t k = 0;
   if (has_row_state(optim.type)) FillConstant(states[k++], rows, optim.initial_accumulator_value);
   for (int e = 0; e < elem_states(optim.type); ++e)
-    FillConstant(states[k++], rows * tc.dim, optim.type == OptimType::kAdagrad ? optim.initial_accumulator_value : 0.0f);
+    FillConstant(states[k++], rows * tc.dim,
+                 optim.type == OptimType::kAdagrad ? optim.initial_accumulator_value : 0.0f);
 }
 }  // namespace
 
-void InitTableHost(const TableConfig& tc, const OptimizerConfig& optim, uint64_t seed, int t, float* weights, std::vector<float*> states,
-                   int64_t stride) {
+void InitTableHost(const TableConfig& tc, const OptimizerConfig& optim, uint64_t seed, int t, float* weights,
+                   std::vector<float*> states, int64_t stride) {
   if (stride == 0 || stride == tc.dim) return InitTableRowsHost(tc, optim, seed, t, 0, tc.rows, weights, states);
   float lo, hi;
   init_range(tc, &lo, &hi);
@@ -82,8 +86,8 @@ void InitTableHost(const TableConfig& tc, const OptimizerConfig& optim, uint64_t
   init_states(tc, optim, tc.rows, states);
 }
 
-void InitTableRowsHost(const TableConfig& tc, const OptimizerConfig& optim, uint64_t seed, int t, int64_t first_row, int64_t rows, float* weights,
-                       const std::vector<float*>& states) {
+void InitTableRowsHost(const TableConfig& tc, const OptimizerConfig& optim, uint64_t seed, int t, int64_t first_row,
+                       int64_t rows, float* weights, const std::vector<float*>& states) {
   float lo, hi;
   init_range(tc, &lo, &hi);
   FillUniform(weights, rows * tc.dim, lo, hi, seed, static_cast<uint64_t>(t), first_row * tc.dim);
@@ -107,9 +111,11 @@ OptimStep MakeOptimStep(const OptimizerConfig& c, float lr, int64_t t) {
 
 // ---- EmbeddingCollection (shared) ----
 
-Status EmbeddingCollection::Init(std::vector<TableConfig> tables, std::vector<FeatureConfig> features, const OptimizerConfig& optim) {
+Status EmbeddingCollection::Init(std::vector<TableConfig> tables, std::vector<FeatureConfig> features,
+                                 const OptimizerConfig& optim) {
   TSREC_RETURN_IF_ERROR(TbeLayout::Make(std::move(tables), std::move(features), &layout_));
-  if (!(optim.eps > 0)) return Status::InvalidArgument("Expected eps > 0 for the optimizer but received " + std::to_string(optim.eps));
+  if (!(optim.eps > 0))
+    return Status::InvalidArgument("Expected eps > 0 for the optimizer but received " + std::to_string(optim.eps));
   if (optim.type == OptimType::kAdam && !(optim.beta1 >= 0 && optim.beta1 < 1 && optim.beta2 >= 0 && optim.beta2 < 1))
     return Status::InvalidArgument("Expected 0 <= beta1, beta2 < 1 for adam");
   optim_ = optim;
@@ -123,20 +129,23 @@ int64_t EmbeddingCollection::row_width(int t, int which) const {
 
 size_t EmbeddingCollection::table_bytes(int t) const {
   size_t b = 0;
-  for (int k = kWeights; k < num_states(); ++k) b += static_cast<size_t>(layout_.tables[t].rows * row_width(t, k)) * sizeof(float);
+  for (int k = kWeights; k < num_states(); ++k)
+    b += static_cast<size_t>(layout_.tables[t].rows * row_width(t, k)) * sizeof(float);
   return b;
 }
 
 Status EmbeddingCollection::CheckRows(int t, int which, int64_t start, int64_t count) const {
   if (t < 0 || t >= num_tables())
-    return Status::OutOfRange("Expected a table index in [0, " + std::to_string(num_tables()) + ") but received " + std::to_string(t));
+    return Status::OutOfRange("Expected a table index in [0, " + std::to_string(num_tables()) + ") but received " +
+                              std::to_string(t));
   if (which < kWeights || which >= num_states())
-    return Status::OutOfRange("Expected a state index in [0, " + std::to_string(num_states()) + ") for optimizer " + optim_name(optim_.type) +
-                              " but received " + std::to_string(which));
+    return Status::OutOfRange("Expected a state index in [0, " + std::to_string(num_states()) + ") for optimizer " +
+                              optim_name(optim_.type) + " but received " + std::to_string(which));
   const int64_t rows = layout_.tables[t].rows;
   if (start < 0 || count < 0 || start + count > rows)
-    return Status::OutOfRange("rows [" + std::to_string(start) + ", " + std::to_string(start + count) + ") are out of range for table '" +
-                              layout_.tables[t].name + "' with " + std::to_string(rows) + " rows");
+    return Status::OutOfRange("rows [" + std::to_string(start) + ", " + std::to_string(start + count) +
+                              ") are out of range for table '" + layout_.tables[t].name + "' with " +
+                              std::to_string(rows) + " rows");
   return Status::Ok();
 }
 
@@ -152,25 +161,28 @@ Status EmbeddingCollection::WriteRows(int t, int which, int64_t start, int64_t c
 
 Status EmbeddingCollection::Forward(const TbeBatch& batch, float* const* pooled, int num_pooled, float* sequence) {
   if (num_pooled != layout_.num_outputs())
-    return Status::InvalidArgument("Expected " + std::to_string(layout_.num_outputs()) + " pooled outputs but received " + std::to_string(num_pooled));
+    return Status::InvalidArgument("Expected " + std::to_string(layout_.num_outputs()) +
+                                   " pooled outputs but received " + std::to_string(num_pooled));
   TSREC_RETURN_IF_ERROR(ValidateBatch(layout_, batch));
   return ForwardImpl(batch, pooled, sequence);
 }
 
-Status EmbeddingCollection::BackwardAndUpdate(const TbeBatch& batch, const float* const* grad_pooled, int num_pooled, const float* grad_sequence,
-                                              float lr) {
+Status EmbeddingCollection::BackwardAndUpdate(const TbeBatch& batch, const float* const* grad_pooled, int num_pooled,
+                                              const float* grad_sequence, float lr) {
   if (num_pooled != layout_.num_outputs())
-    return Status::InvalidArgument("Expected " + std::to_string(layout_.num_outputs()) + " pooled gradients but received " +
-                                   std::to_string(num_pooled));
+    return Status::InvalidArgument("Expected " + std::to_string(layout_.num_outputs()) +
+                                   " pooled gradients but received " + std::to_string(num_pooled));
   TSREC_RETURN_IF_ERROR(ValidateBatch(layout_, batch));
-  if (!std::isfinite(lr)) return Status::InvalidArgument("Expected a finite learning rate but received " + std::to_string(lr));
+  if (!std::isfinite(lr))
+    return Status::InvalidArgument("Expected a finite learning rate but received " + std::to_string(lr));
   return BackwardImpl(batch, grad_pooled, grad_sequence, lr);
 }
 
 // ---- CpuEmbeddingCollection ----
 
-Status CpuEmbeddingCollection::Create(std::vector<TableConfig> tables, std::vector<FeatureConfig> features, const OptimizerConfig& optim,
-                                      uint64_t seed, std::unique_ptr<CpuEmbeddingCollection>* out) {
+Status CpuEmbeddingCollection::Create(std::vector<TableConfig> tables, std::vector<FeatureConfig> features,
+                                      const OptimizerConfig& optim, uint64_t seed,
+                                      std::unique_ptr<CpuEmbeddingCollection>* out) {
   std::unique_ptr<CpuEmbeddingCollection> c(new CpuEmbeddingCollection());
   TSREC_RETURN_IF_ERROR(c->Init(std::move(tables), std::move(features), optim));
   const int T = c->num_tables();
@@ -182,7 +194,9 @@ Status CpuEmbeddingCollection::Create(std::vector<TableConfig> tables, std::vect
     if (l.tables[t].host != -1) continue;
     const int64_t n = l.tables[t].rows * l.stride[t];
     auto buf = HostBuffer::Allocate(n);
-    if (!buf) return Status::Unavailable("could not allocate " + std::to_string(n * 4) + " bytes for table '" + l.tables[t].name + "'");
+    if (!buf)
+      return Status::Unavailable("could not allocate " + std::to_string(n * 4) + " bytes for table '" +
+                                 l.tables[t].name + "'");
     for (int32_t m : l.members[t]) c->weights_[m] = buf;
   }
   for (int t = 0; t < T; ++t) {
@@ -190,7 +204,9 @@ Status CpuEmbeddingCollection::Create(std::vector<TableConfig> tables, std::vect
     for (int k = 0; k < c->num_states(); ++k) {
       const int64_t n = tc.rows * c->row_width(t, k);
       auto buf = HostBuffer::Allocate(n);
-      if (!buf) return Status::Unavailable("could not allocate " + std::to_string(n * 4) + " bytes for table '" + tc.name + "'");
+      if (!buf)
+        return Status::Unavailable("could not allocate " + std::to_string(n * 4) + " bytes for table '" + tc.name +
+                                   "'");
       c->states_[t].push_back(buf);
     }
     std::vector<float*> st;
@@ -233,10 +249,11 @@ Status CpuEmbeddingCollection::ForwardImpl(const TbeBatch& batch, float* const* 
   return Status::Ok();
 }
 
-Status CpuEmbeddingCollection::BackwardImpl(const TbeBatch& batch, const float* const* grad_pooled, const float* grad_sequence, float lr) {
+Status CpuEmbeddingCollection::BackwardImpl(const TbeBatch& batch, const float* const* grad_pooled,
+                                            const float* grad_sequence, float lr) {
   ++step_;
-  TbeBackwardCpu(layout_, tables(), optim_, MakeOptimStep(optim_, lr, step_), batch, grad_pooled, grad_sequence, workspace_,
-                 ThreadPool::global());
+  TbeBackwardCpu(layout_, tables(), optim_, MakeOptimStep(optim_, lr, step_), batch, grad_pooled, grad_sequence,
+                 workspace_, ThreadPool::global());
   return Status::Ok();
 }
 

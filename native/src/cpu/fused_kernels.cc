@@ -61,7 +61,8 @@ void FmBackwardT(const float* x, const float* dy, int64_t B, int64_t N, int64_t 
         for (int64_t d = 0; d < d_n; ++d) s[d] += xb[n * d_n + d];
       const float* g = dy + b * d_n;
       for (int64_t n = 0; n < N; ++n)
-        for (int64_t d = 0; d < d_n; ++d) dxb[n * d_n + d] = static_cast<float>(static_cast<double>(g[d]) * (s[d] - xb[n * d_n + d]));
+        for (int64_t d = 0; d < d_n; ++d)
+          dxb[n * d_n + d] = static_cast<float>(static_cast<double>(g[d]) * (s[d] - xb[n * d_n + d]));
     }
   });
 }
@@ -70,26 +71,36 @@ void FmBackwardT(const float* x, const float* dy, int64_t B, int64_t N, int64_t 
 
 void FmInteractionForward(const float* x, int64_t B, int64_t N, int64_t D, float* out) {
   switch (D) {
-    case 8: return FmForwardT<8>(x, B, N, D, out);
-    case 16: return FmForwardT<16>(x, B, N, D, out);
-    case 32: return FmForwardT<32>(x, B, N, D, out);
-    case 64: return FmForwardT<64>(x, B, N, D, out);
-    default: return FmForwardT<0>(x, B, N, D, out);
+    case 8:
+      return FmForwardT<8>(x, B, N, D, out);
+    case 16:
+      return FmForwardT<16>(x, B, N, D, out);
+    case 32:
+      return FmForwardT<32>(x, B, N, D, out);
+    case 64:
+      return FmForwardT<64>(x, B, N, D, out);
+    default:
+      return FmForwardT<0>(x, B, N, D, out);
   }
 }
 
 void FmInteractionBackward(const float* x, const float* dy, int64_t B, int64_t N, int64_t D, float* dx) {
   switch (D) {
-    case 8: return FmBackwardT<8>(x, dy, B, N, D, dx);
-    case 16: return FmBackwardT<16>(x, dy, B, N, D, dx);
-    case 32: return FmBackwardT<32>(x, dy, B, N, D, dx);
-    case 64: return FmBackwardT<64>(x, dy, B, N, D, dx);
-    default: return FmBackwardT<0>(x, dy, B, N, D, dx);
+    case 8:
+      return FmBackwardT<8>(x, dy, B, N, D, dx);
+    case 16:
+      return FmBackwardT<16>(x, dy, B, N, D, dx);
+    case 32:
+      return FmBackwardT<32>(x, dy, B, N, D, dx);
+    case 64:
+      return FmBackwardT<64>(x, dy, B, N, D, dx);
+    default:
+      return FmBackwardT<0>(x, dy, B, N, D, dx);
   }
 }
 
-double SigmoidBceWithLogits(const float* logits, const float* labels, const float* weights, int64_t n, double label_smoothing,
-                            float* d_logits, int64_t* bad_index) {
+double SigmoidBceWithLogits(const float* logits, const float* labels, const float* weights, int64_t n,
+                            double label_smoothing, float* d_logits, int64_t* bad_index) {
   *bad_index = -1;
   for (int64_t i = 0; i < n; ++i) {
     if (!std::isfinite(logits[i])) {
@@ -126,8 +137,8 @@ namespace {
 
 // Range loops take everything as parameters (see UnaryRange in elementwise_kernels.cc: captured
 // references would keep the loops scalar).
-void AdamRange(const float* value, const float* m, const float* v, const float* g, int64_t b, int64_t e, const AdamConstants c, float* value_out,
-               float* m_out, float* v_out) {
+void AdamRange(const float* value, const float* m, const float* v, const float* g, int64_t b, int64_t e,
+               const AdamConstants c, float* value_out, float* m_out, float* v_out) {
   // Outputs alias their own input at the same index or nothing: no dependence across i, so the
   // loop vectorises (IEEE division and sqrt lane by lane: the same floats as the scalar loop).
 #pragma GCC ivdep
@@ -156,7 +167,8 @@ void ReluGradRange(const float* dy, const float* y, int64_t b, int64_t e, float*
 
 // One block of rows of the dense backward's first pass: dz = act'(dy) (the ReLU mask from y when
 // relu, else dy itself) and the block's column sums in double.
-void MaskAndSumRows(const float* dy, const float* y, bool relu, int64_t r0, int64_t r1, int64_t N, float* dz, double* sums) {
+void MaskAndSumRows(const float* dy, const float* y, bool relu, int64_t r0, int64_t r1, int64_t N, float* dz,
+                    double* sums) {
   for (int64_t j = 0; j < N; ++j) sums[j] = 0.0;
   for (int64_t r = r0; r < r1; ++r) {
     const float* g = dy + r * N;
@@ -170,8 +182,8 @@ void MaskAndSumRows(const float* dy, const float* y, bool relu, int64_t r0, int6
 
 }  // namespace
 
-void AdamUpdate(const float* value, const float* m, const float* v, const float* g, int64_t n, const AdamConstants& c, float* value_out,
-                float* m_out, float* v_out) {
+void AdamUpdate(const float* value, const float* m, const float* v, const float* g, int64_t n, const AdamConstants& c,
+                float* value_out, float* m_out, float* v_out) {
   const AdamConstants k = c;
   ForRanges(n, 4, [=](int64_t b, int64_t e) { AdamRange(value, m, v, g, b, e, k, value_out, m_out, v_out); });
 }
@@ -196,13 +208,14 @@ void ColumnSum(const float* x, int64_t rows, int64_t cols, float* out) {
   }
 }
 
-void DenseBackward(const float* x, const float* w, const float* y, const float* dy, int64_t M, int64_t K, int64_t N, bool relu, float* dx,
-                   float* dw, float* db) {
+void DenseBackward(const float* x, const float* w, const float* y, const float* dy, int64_t M, int64_t K, int64_t N,
+                   bool relu, float* dx, float* dw, float* db) {
   const DenseBlock block{x, K};
   DenseBlocksBackward(&block, 1, w, y, dy, M, N, relu, &dx, dw, db);
 }
 
-void DenseBlocksForward(const DenseBlock* xs, int num_blocks, const float* w, const float* bias, bool relu, int64_t M, int64_t N, float* y) {
+void DenseBlocksForward(const DenseBlock* xs, int num_blocks, const float* w, const float* bias, bool relu, int64_t M,
+                        int64_t N, float* y) {
   if (M == 0 || N == 0) return;
   MatMulEpilogue ep;
   ep.bias = bias;
@@ -217,7 +230,8 @@ void DenseBlocksForward(const DenseBlock* xs, int num_blocks, const float* w, co
         for (int i = 0; i < num_blocks; ++i) {
           const int64_t k = xs[i].k;
           if (k > 0) {
-            Sgemm(false, false, r1 - r0, N, k, 1.0f, xs[i].x + r0 * k, k, w + kb * N, N, panel_written ? 1.0f : 0.0f, y + r0 * N, N);
+            Sgemm(false, false, r1 - r0, N, k, 1.0f, xs[i].x + r0 * k, k, w + kb * N, N, panel_written ? 1.0f : 0.0f,
+                  y + r0 * N, N);
             panel_written = true;
           }
           kb += k;
@@ -239,8 +253,8 @@ void DenseBlocksForward(const DenseBlock* xs, int num_blocks, const float* w, co
   ApplyMatMulEpilogue(y, M, N, ep);
 }
 
-void DenseBlocksBackward(const DenseBlock* xs, int num_blocks, const float* w, const float* y, const float* dy, int64_t M, int64_t N,
-                         bool relu, float* const* dxs, float* dw, float* db) {
+void DenseBlocksBackward(const DenseBlock* xs, int num_blocks, const float* w, const float* y, const float* dy,
+                         int64_t M, int64_t N, bool relu, float* const* dxs, float* dw, float* db) {
   const float* dz = dy;
   // Reused across calls: a train step runs the same shapes every time.
   static thread_local std::vector<float> scratch;
@@ -259,7 +273,8 @@ void DenseBlocksBackward(const DenseBlock* xs, int num_blocks, const float* w, c
     float* out = relu ? scratch.data() : nullptr;
     double* part = partial.data();
     ForRanges(blocks, kRows * N, [&](int64_t b0, int64_t b1) {
-      for (int64_t b = b0; b < b1; ++b) MaskAndSumRows(dy, y, relu, b * kRows, std::min(M, (b + 1) * kRows), N, out, part + b * N);
+      for (int64_t b = b0; b < b1; ++b)
+        MaskAndSumRows(dy, y, relu, b * kRows, std::min(M, (b + 1) * kRows), N, out, part + b * N);
     });
     if (relu) dz = out;
     for (int64_t j = 0; j < N; ++j) {

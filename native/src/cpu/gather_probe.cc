@@ -28,8 +28,8 @@ float sum_rows(const float* W, int dim, const TbeBatch& batch, int64_t b, int64_
 }
 }  // namespace
 
-double GatherProbeSeconds(const TbeLayout& l, const TbeTables& tabs, const TbeBatch& batch, GatherProbeMode mode, ThreadPool& pool,
-                          float* sink) {
+double GatherProbeSeconds(const TbeLayout& l, const TbeTables& tabs, const TbeBatch& batch, GatherProbeMode mode,
+                          ThreadPool& pool, float* sink) {
   const int64_t F = static_cast<int64_t>(l.features.size()), B = batch.batch_size;
   std::vector<float> totals(static_cast<size_t>(pool.num_threads()), 0.0f);
   // index_select output: one contiguous block per thread, sized for its share of all lookups.
@@ -37,7 +37,8 @@ double GatherProbeSeconds(const TbeLayout& l, const TbeTables& tabs, const TbeBa
   if (mode == GatherProbeMode::kIndexSelect) {
     int64_t floats = 0;
     for (int64_t f = 0; f < F; ++f)
-      floats += (batch.offset(f * B + B) - batch.offset(f * B) + pool.num_threads()) / pool.num_threads() * l.dim_of_feature(static_cast<int>(f));
+      floats += (batch.offset(f * B + B) - batch.offset(f * B) + pool.num_threads()) / pool.num_threads() *
+                l.dim_of_feature(static_cast<int>(f));
     for (auto& o : out) o.assign(static_cast<size_t>(floats), 0.0f);  // touched before timing
   }
   auto t0 = std::chrono::steady_clock::now();

@@ -102,7 +102,9 @@ int64_t InnerPanelRows(int64_t m, int64_t n, int64_t k) {
   // partials; with OpenBLAS only (the built-in kernel runs as one call).
 #if defined(TSREC_HAVE_OPENBLAS)
   // Not inside a row panel: that GEMM is a slice of one whose shape already decided against it.
-  if (!panels_enabled() || in_panel || m <= 0 || n <= 0 || k < 2048 || m * n > (int64_t{1} << 18) || m * n * k < kMinPanelWork) return 0;
+  if (!panels_enabled() || in_panel || m <= 0 || n <= 0 || k < 2048 || m * n > (int64_t{1} << 18) ||
+      m * n * k < kMinPanelWork)
+    return 0;
   const int64_t rows = std::max<int64_t>(1024, ((k + 7) / 8 + 63) / 64 * 64);
   return rows < k ? rows : 0;
 #else
@@ -113,16 +115,16 @@ int64_t InnerPanelRows(int64_t m, int64_t n, int64_t k) {
 
 #if defined(TSREC_HAVE_OPENBLAS)
 namespace {
-void SgemmBlas(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda, const float* b, int64_t ldb,
-               float beta, float* c, int64_t ldc) {
+void SgemmBlas(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
+               const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
   cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, static_cast<blasint>(m),
-              static_cast<blasint>(n), static_cast<blasint>(k), alpha, a, static_cast<blasint>(lda), b, static_cast<blasint>(ldb), beta, c,
-              static_cast<blasint>(ldc));
+              static_cast<blasint>(n), static_cast<blasint>(k), alpha, a, static_cast<blasint>(lda), b,
+              static_cast<blasint>(ldb), beta, c, static_cast<blasint>(ldc));
 }
 }  // namespace
 
-void Sgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda, const float* b, int64_t ldb,
-           float beta, float* c, int64_t ldc) {
+void Sgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda, const float* b,
+           int64_t ldb, float beta, float* c, int64_t ldc) {
   // A small C over a long inner dimension (a weight gradient xᵀ·dz over the batch): panels of the
   // inner dimension, each a single-threaded BLAS call into its own partial C, then the partials
   // added in panel order. The panels are a function of the shape only, so the bits depend neither
@@ -161,25 +163,28 @@ void Sgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const
     return;
   }
   // Row panels of C (and of A, row-major when !ta) on the pool's dynamic schedule.
-  if (!ta && m > 0 && n > 0 && k > 0 &&
-      RunGemmPanels(m, n, k, [&](int64_t r0, int64_t r1) { SgemmBlas(false, tb, r1 - r0, n, k, alpha, a + r0 * lda, lda, b, ldb, beta, c + r0 * ldc, ldc); }))
+  if (!ta && m > 0 && n > 0 && k > 0 && RunGemmPanels(m, n, k, [&](int64_t r0, int64_t r1) {
+        SgemmBlas(false, tb, r1 - r0, n, k, alpha, a + r0 * lda, lda, b, ldb, beta, c + r0 * ldc, ldc);
+      }))
     return;
   SgemmBlas(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 const char* BlasDescription() {
-  static std::string d = std::string("openblas (") + openblas_get_corename() + ", " + std::to_string(openblas_get_num_threads()) + " threads)";
+  static std::string d = std::string("openblas (") + openblas_get_corename() + ", " +
+                         std::to_string(openblas_get_num_threads()) + " threads)";
   return d.c_str();
 }
 #else
 // Fallback: pack op(B) into a contiguous [k, n] panel, then i-k-j loops the compiler vectorises.
-void Sgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda, const float* b, int64_t ldb,
-           float beta, float* c, int64_t ldc) {
+void Sgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda, const float* b,
+           int64_t ldb, float beta, float* c, int64_t ldc) {
   std::vector<float> bp(static_cast<size_t>(k * n));
   for (int64_t p = 0; p < k; ++p)
     for (int64_t j = 0; j < n; ++j) bp[p * n + j] = tb ? b[j * ldb + p] : b[p * ldb + j];
   for (int64_t i = 0; i < m; ++i) {
     float* ci = c + i * ldc;
-    if (beta == 0.0f) std::fill(ci, ci + n, 0.0f);
+    if (beta == 0.0f)
+      std::fill(ci, ci + n, 0.0f);
     else
       for (int64_t j = 0; j < n; ++j) ci[j] *= beta;
     for (int64_t p = 0; p < k; ++p) {

@@ -165,13 +165,15 @@ uint64_t Fingerprint64(const char* s, size_t len) {
 Status ValidateByteRanges(const ByteRanges& r, const char* what, const char* item) {
   const std::string w(what), it(item);
   if (r.count < 0) return Status::InvalidArgument(w + ": negative " + it + " count " + std::to_string(r.count));
-  if (r.count > 0 && (r.starts == nullptr || r.ends == nullptr)) return Status::InvalidArgument(w + ": missing starts/ends arrays");
+  if (r.count > 0 && (r.starts == nullptr || r.ends == nullptr))
+    return Status::InvalidArgument(w + ": missing starts/ends arrays");
   if (r.num_bytes > 0 && r.bytes == nullptr) return Status::InvalidArgument(w + ": missing byte buffer");
   for (int64_t i = 0; i < r.count; ++i) {
     const int64_t s = r.starts[i], e = r.ends[i];
     if (s < 0 || e < s || e > r.num_bytes) {
-      return Status::OutOfRange(w + ": " + it + " " + std::to_string(i) + " has range [" + std::to_string(s) + ", " + std::to_string(e) + ") outside the " +
-                                std::to_string(r.num_bytes) + "-byte buffer (expected 0 <= start <= end <= " + std::to_string(r.num_bytes) + ")");
+      return Status::OutOfRange(w + ": " + it + " " + std::to_string(i) + " has range [" + std::to_string(s) + ", " +
+                                std::to_string(e) + ") outside the " + std::to_string(r.num_bytes) +
+                                "-byte buffer (expected 0 <= start <= end <= " + std::to_string(r.num_bytes) + ")");
     }
   }
   return Status::Ok();
@@ -179,7 +181,8 @@ Status ValidateByteRanges(const ByteRanges& r, const char* what, const char* ite
 
 Status HashBuckets(const ByteRanges& r, uint64_t num_buckets, int32_t* out) {
   if (num_buckets < 1 || num_buckets > 0x7fffffffULL) {
-    return Status::InvalidArgument("hash: num_buckets must be in [1, 2147483647] but is " + std::to_string(num_buckets));
+    return Status::InvalidArgument("hash: num_buckets must be in [1, 2147483647] but is " +
+                                   std::to_string(num_buckets));
   }
   TSREC_RETURN_IF_ERROR(ValidateByteRanges(r));
   const char* base = reinterpret_cast<const char*>(r.bytes);

@@ -32,8 +32,8 @@ void ApplyMatMulEpilogue(float* out, int64_t rows, int64_t n, const MatMulEpilog
   ForRanges(rows, n, [&](int64_t r0, int64_t r1) { ApplyMatMulEpilogueRows(out + r0 * n, r1 - r0, n, ep); });
 }
 
-void BatchMatMul(const float* a, const float* b, float* out, int64_t batch_a, int64_t batch_b, int64_t m, int64_t n, int64_t k,
-                 bool trans_a, bool trans_b, const MatMulEpilogue* epilogue) {
+void BatchMatMul(const float* a, const float* b, float* out, int64_t batch_a, int64_t batch_b, int64_t m, int64_t n,
+                 int64_t k, bool trans_a, bool trans_b, const MatMulEpilogue* epilogue) {
   const int64_t batch = std::max(batch_a, batch_b);
   if (batch == 0 || m == 0 || n == 0) return;
   if (k == 0) {

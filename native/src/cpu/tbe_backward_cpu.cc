@@ -19,7 +19,6 @@ namespace {
 
 constexpr int64_t kPrefetchSlots = 16;  // sorted slots ahead; see native/bench/NOTES.md
 
-
 int bits_for(int64_t rows) {
   int b = 0;
   while (b < 32 && (int64_t{1} << b) < rows) ++b;
@@ -50,13 +49,14 @@ void fill_bag_of(const TbeBatch& batch, int64_t F, int32_t* bag_of, ThreadPool& 
   const auto* off = static_cast<const OffT*>(batch.offsets);
   const int64_t B = batch.batch_size;
   const int64_t bags = F * B;
-  pool.parallel_for_dynamic(bags, std::max<int64_t>(1024, bags / (4 * pool.num_threads())), [&](int64_t kb, int64_t ke, int) {
-    int64_t b = kb % B;  // one division per chunk; b walks with k
-    for (int64_t k = kb; k < ke; ++k) {
-      for (int64_t i = off[k]; i < off[k + 1]; ++i) bag_of[i] = static_cast<int32_t>(b);
-      if (++b == B) b = 0;
-    }
-  });
+  pool.parallel_for_dynamic(bags, std::max<int64_t>(1024, bags / (4 * pool.num_threads())),
+                            [&](int64_t kb, int64_t ke, int) {
+                              int64_t b = kb % B;  // one division per chunk; b walks with k
+                              for (int64_t k = kb; k < ke; ++k) {
+                                for (int64_t i = off[k]; i < off[k + 1]; ++i) bag_of[i] = static_cast<int32_t>(b);
+                                if (++b == B) b = 0;
+                              }
+                            });
 }
 
 // The feature a position belongs to, among the features reading table t (usually exactly one).
@@ -111,14 +111,16 @@ inline float lane_sum(const float* x, int dim, F f) {
 // then max_norm. Shared by the generic walk (runtime dim) and the lean one (D > 0: the same
 // code with the width known at compile time), so both give the same bits.
 template <typename Rule, int D = 0>
-inline void update_row(const OptimStep& ps, float* w, float* s0, float* s1, float* row_state, float* g, int runtime_dim) {
+inline void update_row(const OptimStep& ps, float* w, float* s0, float* s1, float* row_state, float* g,
+                       int runtime_dim) {
   const int dim = D > 0 ? D : runtime_dim;
   for (int d = 0; d < dim; ++d) g[d] = decayed_grad(ps, g[d], w[d]);
   const float sum = Rule::kRowReduce ? lane_sum(g, dim, [](float v) { return Rule::row_term(v); }) : 0.0f;
   const RowCtx ctx = Rule::precompute(ps, row_state, sum);
   for (int d = 0; d < dim; ++d) {
     const float w_old = w[d];
-    w[d] = Rule::update(ps, ctx, w_old, g[d], s0 ? s0 + d : nullptr, s1 ? s1 + d : nullptr) - decoupled_decay(ps, w_old);
+    w[d] =
+        Rule::update(ps, ctx, w_old, g[d], s0 ? s0 + d : nullptr, s1 ? s1 + d : nullptr) - decoupled_decay(ps, w_old);
   }
   if (ps.max_norm > 0.0f) {
     const float norm_scale = max_norm_scale(ps, lane_sum(w, dim, [](float v) { return v * v; }));
@@ -144,11 +146,11 @@ inline bool run_starts_at(const TbeBackwardWorkspace& ws, int64_t j) {
 // flight. Same arithmetic, same order per member as the generic walk: bit-identical.
 template <int D>
 struct LeanMember {
-  float* W;           // weights of row 0 (rows `stride` floats apart)
-  float* S0;          // element states (rows D apart) or null
+  float* W;   // weights of row 0 (rows `stride` floats apart)
+  float* S0;  // element states (rows D apart) or null
   float* S1;
-  float* RS;          // row state or null
-  int64_t P;          // columns of the member's output (dL/dpooled samples P apart)
+  float* RS;  // row state or null
+  int64_t P;  // columns of the member's output (dL/dpooled samples P apart)
 
   LeanMember(const TbeLayout& l, const TbeTables& tabs, const OptimizerConfig& oc, int m) {
     const int n_states = elem_states(oc.type);
@@ -165,7 +167,8 @@ struct LeanMember {
   }
   template <typename Rule>
   void update(const OptimStep& ps, int64_t row, int64_t stride, float* g) const {
-    update_row<Rule, D>(ps, W + row * stride, S0 ? S0 + row * D : nullptr, S1 ? S1 + row * D : nullptr, RS ? RS + row : nullptr, g, D);
+    update_row<Rule, D>(ps, W + row * stride, S0 ? S0 + row * D : nullptr, S1 ? S1 + row * D : nullptr,
+                        RS ? RS + row : nullptr, g, D);
   }
 };
 
@@ -181,8 +184,9 @@ struct LeanFeature {
 };
 
 template <typename Rule, int D, int DG, bool kPlain, typename OffT>
-void walk_table_lean(const TbeLayout& l, const TbeTables& tabs, const OptimizerConfig& oc, const OptimStep& p, const TbeBatch& batch,
-                     const float* const* grad_pooled, const TbeBackwardWorkspace& ws, int t, int64_t jb, int64_t je) {
+void walk_table_lean(const TbeLayout& l, const TbeTables& tabs, const OptimizerConfig& oc, const OptimStep& p,
+                     const TbeBatch& batch, const float* const* grad_pooled, const TbeBackwardWorkspace& ws, int t,
+                     int64_t jb, int64_t je) {
   const auto* off = static_cast<const OffT*>(batch.offsets);
   const float* wts = batch.weights;
   const int64_t B = batch.batch_size;
@@ -272,26 +276,32 @@ bool lean_table(const TbeLayout& l, int t) {
 
 /** walk_table_lean for table t's dims (lean_table(l, t) holds). */
 template <typename Rule, typename OffT>
-void walk_table_lean_any(const TbeLayout& l, const TbeTables& tabs, const OptimizerConfig& oc, const OptimStep& p, const TbeBatch& batch,
-                         const float* const* grad_pooled, const TbeBackwardWorkspace& ws, int t, int64_t jb, int64_t je) {
+void walk_table_lean_any(const TbeLayout& l, const TbeTables& tabs, const OptimizerConfig& oc, const OptimStep& p,
+                         const TbeBatch& batch, const float* const* grad_pooled, const TbeBackwardWorkspace& ws, int t,
+                         int64_t jb, int64_t je) {
   bool plain = !batch.weights && oc.max_gradient <= 0.0f;
   for (int32_t f : l.table_features[t]) plain = plain && l.features[f].pooling == Pooling::kSum;
   const bool guest = l.members[t].size() == 2;
   DispatchLeanDim(l.tables[t].dim, [&](auto dim) {
     constexpr int D = decltype(dim)::value;
     if (guest) {
-      if (plain) walk_table_lean<Rule, D, 4, true, OffT>(l, tabs, oc, p, batch, grad_pooled, ws, t, jb, je);
-      else walk_table_lean<Rule, D, 4, false, OffT>(l, tabs, oc, p, batch, grad_pooled, ws, t, jb, je);
+      if (plain)
+        walk_table_lean<Rule, D, 4, true, OffT>(l, tabs, oc, p, batch, grad_pooled, ws, t, jb, je);
+      else
+        walk_table_lean<Rule, D, 4, false, OffT>(l, tabs, oc, p, batch, grad_pooled, ws, t, jb, je);
     } else {
-      if (plain) walk_table_lean<Rule, D, 0, true, OffT>(l, tabs, oc, p, batch, grad_pooled, ws, t, jb, je);
-      else walk_table_lean<Rule, D, 0, false, OffT>(l, tabs, oc, p, batch, grad_pooled, ws, t, jb, je);
+      if (plain)
+        walk_table_lean<Rule, D, 0, true, OffT>(l, tabs, oc, p, batch, grad_pooled, ws, t, jb, je);
+      else
+        walk_table_lean<Rule, D, 0, false, OffT>(l, tabs, oc, p, batch, grad_pooled, ws, t, jb, je);
     }
   });
 }
 
 template <typename Rule, typename OffT>
-void update_rows(const TbeLayout& l, const TbeTables& tabs, const OptimizerConfig& oc, const OptimStep& p, const TbeBatch& batch,
-                 const float* const* grad_pooled, const float* grad_seq, TbeBackwardWorkspace& ws, ThreadPool& pool) {
+void update_rows(const TbeLayout& l, const TbeTables& tabs, const OptimizerConfig& oc, const OptimStep& p,
+                 const TbeBatch& batch, const float* const* grad_pooled, const float* grad_seq,
+                 TbeBackwardWorkspace& ws, ThreadPool& pool) {
   const auto* off = static_cast<const OffT*>(batch.offsets);
   const float* wts = batch.weights;
   const int64_t B = batch.batch_size;
@@ -318,7 +328,8 @@ void update_rows(const TbeLayout& l, const TbeTables& tabs, const OptimizerConfi
       if (row_state_used) prefetch_write(tabs.state[m][0] + row);
       if (pooled) {
         const int o = l.tables[m].output;
-        prefetch_span_read(grad_pooled[o] + static_cast<int64_t>(ws.bag_of[i]) * l.pooled_dims[o] + l.member_col[f][mi], dim * 4);
+        prefetch_span_read(grad_pooled[o] + static_cast<int64_t>(ws.bag_of[i]) * l.pooled_dims[o] + l.member_col[f][mi],
+                           dim * 4);
       }
     }
   };
@@ -330,8 +341,8 @@ void update_rows(const TbeLayout& l, const TbeTables& tabs, const OptimizerConfi
     if (jb >= je) return;
     float* g = ws.scratch[tid].data();
     int t = static_cast<int>(std::upper_bound(tb.begin(), tb.end(), jb) - tb.begin()) - 1;
-    int pt = t;          // table of the prefetch cursor
-    int64_t pf = jb;     // next slot to prefetch
+    int pt = t;       // table of the prefetch cursor
+    int64_t pf = jb;  // next slot to prefetch
     for (int64_t j = jb; j < je;) {
       while (j >= tb[t + 1]) ++t;
       const uint64_t row_key = ws.keys[j] >> 32;
@@ -371,7 +382,8 @@ void update_rows(const TbeLayout& l, const TbeTables& tabs, const OptimizerConfi
         OptimStep ps = p;
         ps.inv_dim = 1.0f / static_cast<float>(dim);
         update_row<Rule>(ps, tabs.weights[m] + row * stride, n_states > 0 ? tabs.state[m][0] + row * dim : nullptr,
-                         n_states > 1 ? tabs.state[m][1] + row * dim : nullptr, row_state_used ? tabs.state[m][0] + row : nullptr, g, dim);
+                         n_states > 1 ? tabs.state[m][1] + row * dim : nullptr,
+                         row_state_used ? tabs.state[m][0] + row : nullptr, g, dim);
       }
       j = jend;
     }
@@ -414,14 +426,16 @@ void update_rows(const TbeLayout& l, const TbeTables& tabs, const OptimizerConfi
     ws.slice_begin[s] = j;
   }
   pool.parallel_for_dynamic(ns, 1, [&](int64_t sb, int64_t se, int tid) {
-    for (int64_t s = sb; s < se; ++s) walk_range(ws.slice_begin[s], std::max(ws.slice_begin[s], ws.slice_begin[s + 1]), tid);
+    for (int64_t s = sb; s < se; ++s)
+      walk_range(ws.slice_begin[s], std::max(ws.slice_begin[s], ws.slice_begin[s + 1]), tid);
   });
 }
 
 }  // namespace
 
-void TbeBackwardCpu(const TbeLayout& l, const TbeTables& tabs, const OptimizerConfig& oc, const OptimStep& step, const TbeBatch& batch,
-                    const float* const* grad_pooled_in, const float* grad_sequence, TbeBackwardWorkspace& ws, ThreadPool& pool) {
+void TbeBackwardCpu(const TbeLayout& l, const TbeTables& tabs, const OptimizerConfig& oc, const OptimStep& step,
+                    const TbeBatch& batch, const float* const* grad_pooled_in, const float* grad_sequence,
+                    TbeBackwardWorkspace& ws, ThreadPool& pool) {
   const int64_t F = static_cast<int64_t>(l.features.size());
   const int64_t nnz = batch.num_indices;
   if (nnz == 0) return;
@@ -447,21 +461,27 @@ void TbeBackwardCpu(const TbeLayout& l, const TbeTables& tabs, const OptimizerCo
   for (int o = 0; o < n_out; ++o) {
     grad_pooled[o] = grad_pooled_in ? grad_pooled_in[o] : nullptr;
     const int64_t grad_n = batch.batch_size * l.pooled_dims[o];
-    if (grad_pooled[o] && grad_n * 4 >= (int64_t{1} << 21) && !HostBuffer::InHugePages(grad_pooled[o], sizeof(float) * grad_n)) {
+    if (grad_pooled[o] && grad_n * 4 >= (int64_t{1} << 21) &&
+        !HostBuffer::InHugePages(grad_pooled[o], sizeof(float) * grad_n)) {
       auto& copy = ws.grad_copy[o];
       if (!copy || copy->size() < grad_n) copy = HostBuffer::Allocate(grad_n);
       if (copy) {
         float* dst = copy->data();
         const float* src = grad_pooled[o];
-        pool.parallel_for(grad_n, [&](int64_t b, int64_t e, int) { std::memcpy(dst + b, src + b, sizeof(float) * (e - b)); });
+        pool.parallel_for(grad_n,
+                          [&](int64_t b, int64_t e, int) { std::memcpy(dst + b, src + b, sizeof(float) * (e - b)); });
         grad_pooled[o] = dst;
       }
     }
   }
-  if (batch.offset_type == IndexType::kInt32) fill_bag_of<int32_t>(batch, F, ws.bag_of.data(), pool);
-  else fill_bag_of<int64_t>(batch, F, ws.bag_of.data(), pool);
-  if (batch.index_type == IndexType::kInt32) build_keys<int32_t>(l, batch, ws, pool);
-  else build_keys<int64_t>(l, batch, ws, pool);
+  if (batch.offset_type == IndexType::kInt32)
+    fill_bag_of<int32_t>(batch, F, ws.bag_of.data(), pool);
+  else
+    fill_bag_of<int64_t>(batch, F, ws.bag_of.data(), pool);
+  if (batch.index_type == IndexType::kInt32)
+    build_keys<int32_t>(l, batch, ws, pool);
+  else
+    build_keys<int64_t>(l, batch, ws, pool);
 
   dispatch_rule(oc.type, [&](auto rule) {
     using Rule = decltype(rule);

@@ -27,13 +27,20 @@ inline void accum_any(float* __restrict out, const float* __restrict row, float 
 }
 inline void accum(float* __restrict out, const float* __restrict row, float w, int dim) {
   switch (dim) {
-    case 4: return accum_fixed<4>(out, row, w);
-    case 8: return accum_fixed<8>(out, row, w);
-    case 16: return accum_fixed<16>(out, row, w);
-    case 32: return accum_fixed<32>(out, row, w);
-    case 64: return accum_fixed<64>(out, row, w);
-    case 128: return accum_fixed<128>(out, row, w);
-    default: return accum_any(out, row, w, dim);
+    case 4:
+      return accum_fixed<4>(out, row, w);
+    case 8:
+      return accum_fixed<8>(out, row, w);
+    case 16:
+      return accum_fixed<16>(out, row, w);
+    case 32:
+      return accum_fixed<32>(out, row, w);
+    case 64:
+      return accum_fixed<64>(out, row, w);
+    case 128:
+      return accum_fixed<128>(out, row, w);
+    default:
+      return accum_any(out, row, w, dim);
   }
 }
 
@@ -55,11 +62,12 @@ struct MemberSlot {
   float* out;      // output o, row 0, the member's column for this feature
   int64_t P;       // columns of output o
   int dim;
-  bool stream;     // whole 64-byte lines of an aligned output: accumulated aside, then streamed
+  bool stream;  // whole 64-byte lines of an aligned output: accumulated aside, then streamed
 };
 
 /** Appends the slots of pooled feature f's members. */
-void append_member_slots(const TbeLayout& l, const TbeTables& tabs, float* const* pooled, int64_t f, std::vector<MemberSlot>* slots) {
+void append_member_slots(const TbeLayout& l, const TbeTables& tabs, float* const* pooled, int64_t f,
+                         std::vector<MemberSlot>* slots) {
   const auto& members = l.members[l.features[f].table];
   for (size_t mi = 0; mi < members.size(); ++mi) {
     const int32_t m = members[mi];
@@ -78,8 +86,8 @@ void append_member_slots(const TbeLayout& l, const TbeTables& tabs, float* const
 // ahead of each index's accumulation (the feature-major walk prefetches there). Returns whether
 // the row was streamed (the caller fences once after its run of rows).
 template <typename IdxT, typename Before>
-inline bool pool_member(const MemberSlot& m, const IdxT* idx, const float* wts, int64_t s, int64_t e, int64_t stride, bool mean, int64_t b,
-                        float* acc, Before before) {
+inline bool pool_member(const MemberSlot& m, const IdxT* idx, const float* wts, int64_t s, int64_t e, int64_t stride,
+                        bool mean, int64_t b, float* acc, Before before) {
   float* o = m.out + b * m.P;
   float* a = m.stream ? acc : o;
   std::memset(a, 0, sizeof(float) * m.dim);
@@ -103,8 +111,8 @@ inline bool pool_member(const MemberSlot& m, const IdxT* idx, const float* wts, 
 // the same rows (native/bench/NOTES.md, session 10). The arithmetic is the generic walk's
 // (accumulator from zero, `a += w * row` in index order, MEAN scaling), so the bits match.
 template <int D, int DG, bool kWeighted, typename IdxT, typename OffT>
-void pool_bags_fixed(const MemberSlot& m, const MemberSlot* g, int64_t stride, const IdxT* idx, const OffT* off, const float* wts, int64_t kb,
-                     int64_t ke, int64_t b0, bool mean) {
+void pool_bags_fixed(const MemberSlot& m, const MemberSlot* g, int64_t stride, const IdxT* idx, const OffT* off,
+                     const float* wts, int64_t kb, int64_t ke, int64_t b0, bool mean) {
   // A whole row as one GCC vector (split into registers by the compiler): plain `float a[D]`
   // loops came out as scalar adds and lane inserts.
   typedef float Row __attribute__((vector_size(D * 4)));
@@ -132,13 +140,17 @@ void pool_bags_fixed(const MemberSlot& m, const MemberSlot* g, int64_t stride, c
       const int64_t r = static_cast<int64_t>(idx[i]) * stride;
       Row row;
       std::memcpy(&row, W + r, sizeof(Row));
-      if (kWeighted) a += wts[i] * row;
-      else a += row;  // == a + 1.0f * row, bit for bit
+      if (kWeighted)
+        a += wts[i] * row;
+      else
+        a += row;  // == a + 1.0f * row, bit for bit
       if constexpr (DG > 0) {
         GRow rg;
         std::memcpy(&rg, WG + r, sizeof(GRow));
-        if (kWeighted) ag += wts[i] * rg;
-        else ag += rg;
+        if (kWeighted)
+          ag += wts[i] * rg;
+        else
+          ag += rg;
       }
     }
     if (mean && e > s) {
@@ -162,23 +174,27 @@ void pool_bags_fixed(const MemberSlot& m, const MemberSlot* g, int64_t stride, c
 
 /** pool_bags_fixed for the slots' dims (the feature's table has TbeLeanRows: nm is 1, or 2 with a dim-4 guest). */
 template <typename IdxT, typename OffT>
-void pool_bags_lean(const MemberSlot* sl, int nm, int64_t stride, const IdxT* idx, const OffT* off, const float* wts, int64_t kb, int64_t ke,
-                    int64_t b0, bool mean) {
+void pool_bags_lean(const MemberSlot* sl, int nm, int64_t stride, const IdxT* idx, const OffT* off, const float* wts,
+                    int64_t kb, int64_t ke, int64_t b0, bool mean) {
   DispatchLeanDim(sl[0].dim, [&](auto dim) {
     constexpr int D = decltype(dim)::value;
     if (nm == 2) {
-      if (wts) pool_bags_fixed<D, 4, true>(sl[0], sl + 1, stride, idx, off, wts, kb, ke, b0, mean);
-      else pool_bags_fixed<D, 4, false>(sl[0], sl + 1, stride, idx, off, wts, kb, ke, b0, mean);
+      if (wts)
+        pool_bags_fixed<D, 4, true>(sl[0], sl + 1, stride, idx, off, wts, kb, ke, b0, mean);
+      else
+        pool_bags_fixed<D, 4, false>(sl[0], sl + 1, stride, idx, off, wts, kb, ke, b0, mean);
     } else {
-      if (wts) pool_bags_fixed<D, 0, true>(sl[0], nullptr, stride, idx, off, wts, kb, ke, b0, mean);
-      else pool_bags_fixed<D, 0, false>(sl[0], nullptr, stride, idx, off, wts, kb, ke, b0, mean);
+      if (wts)
+        pool_bags_fixed<D, 0, true>(sl[0], nullptr, stride, idx, off, wts, kb, ke, b0, mean);
+      else
+        pool_bags_fixed<D, 0, false>(sl[0], nullptr, stride, idx, off, wts, kb, ke, b0, mean);
     }
   });
 }
 
 template <typename IdxT, typename OffT>
-void forward_range(const TbeLayout& l, const TbeTables& tabs, const TbeBatch& batch, float* const* pooled, float* sequence,
-                   const std::vector<int64_t>& seq_off, int64_t kb, int64_t ke, bool skip_pooled) {
+void forward_range(const TbeLayout& l, const TbeTables& tabs, const TbeBatch& batch, float* const* pooled,
+                   float* sequence, const std::vector<int64_t>& seq_off, int64_t kb, int64_t ke, bool skip_pooled) {
   const auto* idx = static_cast<const IdxT*>(batch.indices);
   const auto* off = static_cast<const OffT*>(batch.offsets);
   const float* wts = batch.weights;
@@ -231,11 +247,13 @@ void forward_range(const TbeLayout& l, const TbeTables& tabs, const TbeBatch& ba
         const int64_t b = kk - f * B;
         const int64_t s = off[kk], e = off[kk + 1];
         auto prefetch_ahead = [&](int64_t i) {
-          if (i + kPrefetch < seg_end) prefetch_span_read(W + static_cast<int64_t>(idx[i + kPrefetch]) * stride, static_cast<int>(stride) * 4);
+          if (i + kPrefetch < seg_end)
+            prefetch_span_read(W + static_cast<int64_t>(idx[i + kPrefetch]) * stride, static_cast<int>(stride) * 4);
         };
         any_stream |= pool_member(sl[0], idx, wts, s, e, stride, mean, b, acc, prefetch_ahead);
         // The co-located members' columns are in the rows just fetched for the host: L1 hits.
-        for (int mi = 1; mi < nm; ++mi) any_stream |= pool_member(sl[mi], idx, wts, s, e, stride, mean, b, acc, [](int64_t) {});
+        for (int mi = 1; mi < nm; ++mi)
+          any_stream |= pool_member(sl[mi], idx, wts, s, e, stride, mean, b, acc, [](int64_t) {});
       }
       if (any_stream) stream_fence();
     }
@@ -259,7 +277,7 @@ struct PooledFeature {
   int64_t f;
   const float* W;  // host weights
   int64_t stride;
-  int row_bytes;   // bytes of a (host) row to prefetch
+  int row_bytes;  // bytes of a (host) row to prefetch
   bool mean;
   bool lean_rows;    // TbeLeanRows of its table
   int first, count;  // slots [first, first + count)
@@ -300,7 +318,8 @@ void forward_samples(const SamplePlan& plan, const TbeBatch& batch, int64_t sb, 
   auto prefetch_sample = [&](int64_t b) {
     for (const PooledFeature& pf : plan.features) {
       const int64_t k = pf.f * B + b;
-      for (int64_t i = off[k], e = off[k + 1]; i < e; ++i) prefetch_span_read(pf.W + static_cast<int64_t>(idx[i]) * pf.stride, pf.row_bytes);
+      for (int64_t i = off[k], e = off[k + 1]; i < e; ++i)
+        prefetch_span_read(pf.W + static_cast<int64_t>(idx[i]) * pf.stride, pf.row_bytes);
     }
   };
   for (int64_t b = sb; b < std::min(se, sb + kSampleAhead); ++b) prefetch_sample(b);
@@ -309,7 +328,8 @@ void forward_samples(const SamplePlan& plan, const TbeBatch& batch, int64_t sb, 
     for (const PooledFeature& pf : plan.features) {
       const int64_t k = pf.f * B + b;
       const int64_t s = off[k], e = off[k + 1];
-      for (int c = 0; c < pf.count; ++c) any_stream |= pool_member(plan.slots[pf.first + c], idx, wts, s, e, pf.stride, pf.mean, b, acc, [](int64_t) {});
+      for (int c = 0; c < pf.count; ++c)
+        any_stream |= pool_member(plan.slots[pf.first + c], idx, wts, s, e, pf.stride, pf.mean, b, acc, [](int64_t) {});
     }
   }
   if (any_stream) stream_fence();
@@ -323,15 +343,15 @@ void forward_samples(const SamplePlan& plan, const TbeBatch& batch, int64_t sb, 
 // feature's bags of the block go through the feature-major walk (forward_range): bit-identical.
 
 template <typename IdxT, typename OffT>
-void forward_block(const TbeLayout& l, const TbeTables& tabs, const TbeBatch& batch, float* const* pooled, const std::vector<int64_t>& seq_off,
-                   const SamplePlan& plan, int64_t sb, int64_t se) {
+void forward_block(const TbeLayout& l, const TbeTables& tabs, const TbeBatch& batch, float* const* pooled,
+                   const std::vector<int64_t>& seq_off, const SamplePlan& plan, int64_t sb, int64_t se) {
   const int64_t B = batch.batch_size;
   for (const PooledFeature& pf : plan.features)
-    forward_range<IdxT, OffT>(l, tabs, batch, pooled, nullptr, seq_off, pf.f * B + sb, pf.f * B + se, /*skip_pooled=*/false);
+    forward_range<IdxT, OffT>(l, tabs, batch, pooled, nullptr, seq_off, pf.f * B + sb, pf.f * B + se,
+                              /*skip_pooled=*/false);
 }
 
 }  // namespace
-
 
 bool TbeLeanWalks() { return lean_flag().load(std::memory_order_relaxed); }
 void SetTbeLeanWalks(bool on) { lean_flag().store(on, std::memory_order_relaxed); }
@@ -344,8 +364,8 @@ TbeForwardOrder ForwardOrderFromEnv() {
   return TbeForwardOrder::kAuto;
 }
 
-void TbeForwardCpu(const TbeLayout& l, const TbeTables& tabs, const TbeBatch& batch, float* const* pooled, float* sequence, ThreadPool& pool,
-                   TbeForwardOrder order) {
+void TbeForwardCpu(const TbeLayout& l, const TbeTables& tabs, const TbeBatch& batch, float* const* pooled,
+                   float* sequence, ThreadPool& pool, TbeForwardOrder order) {
   const int64_t F = static_cast<int64_t>(l.features.size()), B = batch.batch_size;
   // Reused across calls (no allocation on the hot path once warm). Bound to a plain reference:
   // inside the worker lambda the name would denote the *worker's* thread_local instance.
@@ -373,19 +393,25 @@ void TbeForwardCpu(const TbeLayout& l, const TbeTables& tabs, const TbeBatch& ba
       lean = lean && pf.lean_rows;
       streamed = streamed && pf.count == 1 && sl[0].stream;
     }
-    if (lean && pooled_features > 0) order = streamed ? TbeForwardOrder::kFeatureMajor : TbeForwardOrder::kBlocked;
-    else order = pooled_nnz > 4 * pooled_features * B ? TbeForwardOrder::kFeatureMajor : TbeForwardOrder::kSampleMajor;
+    if (lean && pooled_features > 0)
+      order = streamed ? TbeForwardOrder::kFeatureMajor : TbeForwardOrder::kBlocked;
+    else
+      order = pooled_nnz > 4 * pooled_features * B ? TbeForwardOrder::kFeatureMajor : TbeForwardOrder::kSampleMajor;
   }
   // NONE features (sequences, feature-major output) always take the feature-major walk.
   const bool by_samples = order != TbeForwardOrder::kFeatureMajor && pooled_features > 0 && B > 0;
 
   auto feature_body = [&](int64_t kb, int64_t ke, int) {
     if (batch.index_type == IndexType::kInt32) {
-      if (batch.offset_type == IndexType::kInt32) forward_range<int32_t, int32_t>(l, tabs, batch, pooled, sequence, seq_off, kb, ke, by_samples);
-      else forward_range<int32_t, int64_t>(l, tabs, batch, pooled, sequence, seq_off, kb, ke, by_samples);
+      if (batch.offset_type == IndexType::kInt32)
+        forward_range<int32_t, int32_t>(l, tabs, batch, pooled, sequence, seq_off, kb, ke, by_samples);
+      else
+        forward_range<int32_t, int64_t>(l, tabs, batch, pooled, sequence, seq_off, kb, ke, by_samples);
     } else {
-      if (batch.offset_type == IndexType::kInt32) forward_range<int64_t, int32_t>(l, tabs, batch, pooled, sequence, seq_off, kb, ke, by_samples);
-      else forward_range<int64_t, int64_t>(l, tabs, batch, pooled, sequence, seq_off, kb, ke, by_samples);
+      if (batch.offset_type == IndexType::kInt32)
+        forward_range<int64_t, int32_t>(l, tabs, batch, pooled, sequence, seq_off, kb, ke, by_samples);
+      else
+        forward_range<int64_t, int64_t>(l, tabs, batch, pooled, sequence, seq_off, kb, ke, by_samples);
     }
   };
   // Bags (or samples) go out in chunks to whichever thread is free (each bag is computed by one
@@ -393,23 +419,36 @@ void TbeForwardCpu(const TbeLayout& l, const TbeTables& tabs, const TbeBatch& ba
   const int64_t bags = F * B;
   const int64_t seq_nnz = batch.num_indices - pooled_nnz;
   if (!by_samples || seq_nnz > 0) {
-    if (!big) feature_body(0, bags, 0);
-    else pool.parallel_for_dynamic(bags, std::max<int64_t>(256, bags / (8 * pool.num_threads())), feature_body);
+    if (!big)
+      feature_body(0, bags, 0);
+    else
+      pool.parallel_for_dynamic(bags, std::max<int64_t>(256, bags / (8 * pool.num_threads())), feature_body);
   }
   if (!by_samples) return;
   const bool blocked = order == TbeForwardOrder::kBlocked;
   auto sample_body = [&](int64_t sb, int64_t se, int) {
     if (batch.index_type == IndexType::kInt32) {
-      if (batch.offset_type == IndexType::kInt32) blocked ? forward_block<int32_t, int32_t>(l, tabs, batch, pooled, seq_off, plan, sb, se) : forward_samples<int32_t, int32_t>(plan, batch, sb, se);
-      else blocked ? forward_block<int32_t, int64_t>(l, tabs, batch, pooled, seq_off, plan, sb, se) : forward_samples<int32_t, int64_t>(plan, batch, sb, se);
+      if (batch.offset_type == IndexType::kInt32)
+        blocked ? forward_block<int32_t, int32_t>(l, tabs, batch, pooled, seq_off, plan, sb, se)
+                : forward_samples<int32_t, int32_t>(plan, batch, sb, se);
+      else
+        blocked ? forward_block<int32_t, int64_t>(l, tabs, batch, pooled, seq_off, plan, sb, se)
+                : forward_samples<int32_t, int64_t>(plan, batch, sb, se);
     } else {
-      if (batch.offset_type == IndexType::kInt32) blocked ? forward_block<int64_t, int32_t>(l, tabs, batch, pooled, seq_off, plan, sb, se) : forward_samples<int64_t, int32_t>(plan, batch, sb, se);
-      else blocked ? forward_block<int64_t, int64_t>(l, tabs, batch, pooled, seq_off, plan, sb, se) : forward_samples<int64_t, int64_t>(plan, batch, sb, se);
+      if (batch.offset_type == IndexType::kInt32)
+        blocked ? forward_block<int64_t, int32_t>(l, tabs, batch, pooled, seq_off, plan, sb, se)
+                : forward_samples<int64_t, int32_t>(plan, batch, sb, se);
+      else
+        blocked ? forward_block<int64_t, int64_t>(l, tabs, batch, pooled, seq_off, plan, sb, se)
+                : forward_samples<int64_t, int64_t>(plan, batch, sb, se);
     }
   };
-  if (!big) sample_body(0, B, 0);
-  else if (blocked) pool.parallel_for_dynamic(B, kBlockSamples, sample_body);
-  else pool.parallel_for_dynamic(B, std::max<int64_t>(8, B / (8 * pool.num_threads())), sample_body);
+  if (!big)
+    sample_body(0, B, 0);
+  else if (blocked)
+    pool.parallel_for_dynamic(B, kBlockSamples, sample_body);
+  else
+    pool.parallel_for_dynamic(B, std::max<int64_t>(8, B / (8 * pool.num_threads())), sample_body);
 }
 
 }  // namespace tsrec

@@ -1,8 +1,8 @@
 // Naive TBE references: the plainest code that states the contract. Tests compare the fast
 // kernels against these, and the benchmark reports speed-ups over them. The optimizer maths is
 // deliberately written out here again, longhand, instead of calling the shared rules.
-#include <cmath>
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <vector>
 
@@ -10,7 +10,8 @@
 
 namespace tsrec {
 
-void TbeForwardReference(const TbeLayout& l, const TbeTables& tabs, const TbeBatch& batch, float* const* pooled, float* sequence) {
+void TbeForwardReference(const TbeLayout& l, const TbeTables& tabs, const TbeBatch& batch, float* const* pooled,
+                         float* sequence) {
   const int64_t F = static_cast<int64_t>(l.features.size()), B = batch.batch_size;
   std::vector<int64_t> seq_off;
   SequenceOffsets(l, batch, &seq_off);
@@ -39,7 +40,8 @@ void TbeForwardReference(const TbeLayout& l, const TbeTables& tabs, const TbeBat
         float* out = pooled[o] + b * l.pooled_dims[o] + l.member_col[f][mi];
         for (int d = 0; d < dim; ++d) {
           float acc = 0.0f;
-          for (int64_t i = s; i < e; ++i) acc += (batch.weights ? batch.weights[i] : 1.0f) * W[batch.index(i) * stride + d];
+          for (int64_t i = s; i < e; ++i)
+            acc += (batch.weights ? batch.weights[i] : 1.0f) * W[batch.index(i) * stride + d];
           if (fc.pooling == Pooling::kMean && e > s) acc *= 1.0f / static_cast<float>(e - s);
           out[d] = acc;
         }
@@ -48,8 +50,8 @@ void TbeForwardReference(const TbeLayout& l, const TbeTables& tabs, const TbeBat
   }
 }
 
-void TbeBackwardReference(const TbeLayout& l, const TbeTables& tabs, const OptimizerConfig& oc, const OptimStep& p, const TbeBatch& batch,
-                          const float* const* grad_pooled, const float* grad_sequence) {
+void TbeBackwardReference(const TbeLayout& l, const TbeTables& tabs, const OptimizerConfig& oc, const OptimStep& p,
+                          const TbeBatch& batch, const float* const* grad_pooled, const float* grad_sequence) {
   const int64_t F = static_cast<int64_t>(l.features.size()), B = batch.batch_size;
   std::vector<int64_t> seq_off;
   SequenceOffsets(l, batch, &seq_off);
@@ -67,7 +69,8 @@ void TbeBackwardReference(const TbeLayout& l, const TbeTables& tabs, const Optim
     for (int64_t f = 0; f < F; ++f) {
       if (l.features[f].table != host) continue;
       for (int64_t b = 0; b < B; ++b)
-        for (int64_t i = batch.offset(f * B + b); i < batch.offset(f * B + b + 1); ++i) contributions[batch.index(i)].push_back({i, f * B + b});
+        for (int64_t i = batch.offset(f * B + b); i < batch.offset(f * B + b + 1); ++i)
+          contributions[batch.index(i)].push_back({i, f * B + b});
     }
     for (auto& [row, list] : contributions) {
       std::sort(list.begin(), list.end());

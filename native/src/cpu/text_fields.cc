@@ -144,7 +144,9 @@ inline ChunkMasks Masks32(const uint8_t* p, uint8_t delim, uint8_t quote) {
   const __m128i d = _mm_set1_epi8(static_cast<char>(delim)), q = _mm_set1_epi8(static_cast<char>(quote));
   const __m128i a = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
   const __m128i b = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16));
-  auto m = [](__m128i x, __m128i y) { return static_cast<uint32_t>(_mm_movemask_epi8(x)) | (static_cast<uint32_t>(_mm_movemask_epi8(y)) << 16); };
+  auto m = [](__m128i x, __m128i y) {
+    return static_cast<uint32_t>(_mm_movemask_epi8(x)) | (static_cast<uint32_t>(_mm_movemask_epi8(y)) << 16);
+  };
   return {m(_mm_cmpeq_epi8(a, d), _mm_cmpeq_epi8(b, d)), m(_mm_cmpeq_epi8(a, q), _mm_cmpeq_epi8(b, q)), m(a, b)};
 }
 #else
@@ -161,8 +163,8 @@ inline ChunkMasks Masks32(const uint8_t* p, uint8_t delim, uint8_t quote) {
 
 // splitFields' loop for one row (a row holding the quote byte somewhere): false when a field
 // starts with the quote, the field count is not num_cols, or the bytes are not UTF-8.
-bool SplitRowScalar(const uint8_t* b, int32_t rs, int32_t re, uint8_t dl, int quote, int64_t num_cols, int64_t col_stride, int64_t r,
-                    int32_t* field_starts, int32_t* field_ends) {
+bool SplitRowScalar(const uint8_t* b, int32_t rs, int32_t re, uint8_t dl, int quote, int64_t num_cols,
+                    int64_t col_stride, int64_t r, int32_t* field_starts, int32_t* field_ends) {
   int64_t c = 0;
   int32_t p = rs;
   uint32_t high = 0;
@@ -192,11 +194,13 @@ bool SplitRowScalar(const uint8_t* b, int32_t rs, int32_t re, uint8_t dl, int qu
 // each set bit ends a field (a byte loop mispredicts a branch at every field end, and Criteo
 // fields average 6 bytes). Rows holding the quote byte go through the byte loop, which checks
 // whether a field starts with it.
-Status SplitDelimitedFast(const ByteRanges& rows, int delim, int quote, int64_t num_cols, int64_t col_stride, int32_t* field_starts,
-                          int32_t* field_ends, bool* handled) {
+Status SplitDelimitedFast(const ByteRanges& rows, int delim, int quote, int64_t num_cols, int64_t col_stride,
+                          int32_t* field_starts, int32_t* field_ends, bool* handled) {
   *handled = false;
-  if (delim < 0 || delim > 255 || quote > 255) return Status::InvalidArgument("splitDelimited: delimiter and quote must be bytes");
-  if (num_cols < 1 || col_stride < rows.count) return Status::InvalidArgument("splitDelimited: need num_cols >= 1 and col_stride >= rows");
+  if (delim < 0 || delim > 255 || quote > 255)
+    return Status::InvalidArgument("splitDelimited: delimiter and quote must be bytes");
+  if (num_cols < 1 || col_stride < rows.count)
+    return Status::InvalidArgument("splitDelimited: need num_cols >= 1 and col_stride >= rows");
   TSREC_RETURN_IF_ERROR(ValidateByteRanges(rows, "splitDelimited", "row"));
   const uint8_t* b = rows.bytes;
   const uint8_t dl = static_cast<uint8_t>(delim);
@@ -252,12 +256,15 @@ Status SplitDelimitedFast(const ByteRanges& rows, int delim, int quote, int64_t 
   return Status::Ok();
 }
 
-Status HashIdFields(const ByteRanges& fields, const HashIdSpec& spec, int32_t* values, int64_t capacity, int32_t* lengths, int64_t* count) {
+Status HashIdFields(const ByteRanges& fields, const HashIdSpec& spec, int32_t* values, int64_t capacity,
+                    int32_t* lengths, int64_t* count) {
   *count = 0;
   if (spec.num_buckets < 1 || spec.num_buckets > 0x7fffffffULL) {
-    return Status::InvalidArgument("hashIdFields: num_buckets must be in [1, 2147483647] but is " + std::to_string(spec.num_buckets));
+    return Status::InvalidArgument("hashIdFields: num_buckets must be in [1, 2147483647] but is " +
+                                   std::to_string(spec.num_buckets));
   }
-  if (spec.separator > 255 || spec.max_values < 0 || spec.default_id < -1) return Status::InvalidArgument("hashIdFields: bad separator, max_values or default_id");
+  if (spec.separator > 255 || spec.max_values < 0 || spec.default_id < -1)
+    return Status::InvalidArgument("hashIdFields: bad separator, max_values or default_id");
   TSREC_RETURN_IF_ERROR(ValidateByteRanges(fields, "hashIdFields", "field"));
   const uint8_t* b = fields.bytes;
   const char* base = reinterpret_cast<const char*>(b);
@@ -301,7 +308,8 @@ Status HashIdFields(const ByteRanges& fields, const HashIdSpec& spec, int32_t* v
   return Status::Ok();
 }
 
-Status ParseDecimalFields(const ByteRanges& fields, double empty_value, double* out, int32_t* slow_rows, int64_t* num_slow) {
+Status ParseDecimalFields(const ByteRanges& fields, double empty_value, double* out, int32_t* slow_rows,
+                          int64_t* num_slow) {
   *num_slow = 0;
   TSREC_RETURN_IF_ERROR(ValidateByteRanges(fields, "parseDecimalFields", "field"));
   int64_t slow = 0;

@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <atomic>
-#include <exception>
 #include <cstdlib>
+#include <exception>
 #include <memory>
 
 namespace tsrec {
@@ -114,7 +114,8 @@ void ThreadPool::parallel_for_dynamic(int64_t n, int64_t grain, const std::funct
   std::atomic<int64_t> next{0};
   dispatch(
       [&](int tid, int) {
-        for (int64_t c; (c = next.fetch_add(1, std::memory_order_relaxed)) < chunks;) fn(c * grain, std::min(n, (c + 1) * grain), tid);
+        for (int64_t c; (c = next.fetch_add(1, std::memory_order_relaxed)) < chunks;)
+          fn(c * grain, std::min(n, (c + 1) * grain), tid);
       },
       false);
 }

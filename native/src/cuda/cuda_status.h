@@ -19,8 +19,8 @@ inline Status CudaError(cudaError_t e, const std::string& what) {
 }  // namespace cuda
 }  // namespace tsrec
 
-#define TSREC_CUDA_RETURN_IF_ERROR(expr, what)                     \
-  do {                                                             \
-    const cudaError_t _e = (expr);                                 \
+#define TSREC_CUDA_RETURN_IF_ERROR(expr, what)                        \
+  do {                                                                \
+    const cudaError_t _e = (expr);                                    \
     if (_e != cudaSuccess) return ::tsrec::cuda::CudaError(_e, what); \
   } while (0)

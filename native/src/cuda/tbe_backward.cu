@@ -49,8 +49,9 @@ struct IsRunStart {
 size_t cub_temp_bytes(const DevLayout& l, int64_t nnz) {
   size_t sort_bytes = 0, select_bytes = 0;
   const uint32_t n = static_cast<uint32_t>(nnz);
-  cub::DeviceRadixSort::SortPairs(nullptr, sort_bytes, static_cast<const uint64_t*>(nullptr), static_cast<uint64_t*>(nullptr),
-                                  static_cast<const uint32_t*>(nullptr), static_cast<uint32_t*>(nullptr), n, 0, l.key_bits);
+  cub::DeviceRadixSort::SortPairs(nullptr, sort_bytes, static_cast<const uint64_t*>(nullptr),
+                                  static_cast<uint64_t*>(nullptr), static_cast<const uint32_t*>(nullptr),
+                                  static_cast<uint32_t*>(nullptr), n, 0, l.key_bits);
   cub::DeviceSelect::If(nullptr, select_bytes, static_cast<const uint32_t*>(nullptr), static_cast<uint32_t*>(nullptr),
                         static_cast<uint32_t*>(nullptr), static_cast<int64_t>(n), IsRunStart{nullptr});
   return sort_bytes > select_bytes ? sort_bytes : select_bytes;
@@ -80,9 +81,9 @@ Scratch partition(void* base, const DevLayout& l, int64_t nnz, size_t* total) {
 }
 
 template <typename IdxT, typename OffT>
-__global__ void __launch_bounds__(kKeysBlock) keys_kernel(DevLayout l, const IdxT* __restrict__ idx, const OffT* __restrict__ off,
-                                                         int64_t B, int32_t* __restrict__ bag_of, uint64_t* __restrict__ keys,
-                                                         uint32_t* __restrict__ pos) {
+__global__ void __launch_bounds__(kKeysBlock)
+    keys_kernel(DevLayout l, const IdxT* __restrict__ idx, const OffT* __restrict__ off, int64_t B,
+                int32_t* __restrict__ bag_of, uint64_t* __restrict__ keys, uint32_t* __restrict__ pos) {
   const int64_t k = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (k >= static_cast<int64_t>(l.num_features) * B) return;
   const int64_t f = k / B;
@@ -102,14 +103,15 @@ __device__ __forceinline__ float warp_sum(float v) {
 
 // The per-element step of the CPU skeleton: rule update, then decoupled decay.
 template <typename Rule>
-__device__ __forceinline__ float element_step(const OptimStep& ps, RowCtx ctx, float w_old, float g, float* s0, float* s1) {
+__device__ __forceinline__ float element_step(const OptimStep& ps, RowCtx ctx, float w_old, float g, float* s0,
+                                              float* s1) {
   return Rule::update(ps, ctx, w_old, g, s0, s1) - decoupled_decay(ps, w_old);
 }
 
 struct UpdateArgs {
   DevLayout l;
-  const uint64_t* keys;     // sorted global rows
-  const uint32_t* pos;      // positions, sorted by row (stable)
+  const uint64_t* keys;  // sorted global rows
+  const uint32_t* pos;   // positions, sorted by row (stable)
   const uint32_t* run_starts;
   const uint32_t* num_runs;
   const int32_t* bag_of;
@@ -134,15 +136,18 @@ __global__ void update_kernel(UpdateArgs a, const OffT* __restrict__ off) {
   const DevLayout& l = a.l;
   const int64_t B = a.B, P = l.pooled_dim;
   const int64_t num_runs = *a.num_runs;
-  for (int64_t r = static_cast<int64_t>(blockIdx.x) * warps + warp; r < num_runs; r += static_cast<int64_t>(gridDim.x) * warps) {
+  for (int64_t r = static_cast<int64_t>(blockIdx.x) * warps + warp; r < num_runs;
+       r += static_cast<int64_t>(gridDim.x) * warps) {
     const int64_t begin = a.run_starts[r];
     const int64_t end = r + 1 < num_runs ? static_cast<int64_t>(a.run_starts[r + 1]) : a.nnz;
     const uint64_t key = a.keys[begin];
     int lo = 0, hi = l.num_tables - 1;  // last table with key_base <= key
     while (lo < hi) {
       const int mid = (lo + hi + 1) >> 1;
-      if (l.tables[mid].key_base <= key) lo = mid;
-      else hi = mid - 1;
+      if (l.tables[mid].key_base <= key)
+        lo = mid;
+      else
+        hi = mid - 1;
     }
     const DevTable tab = l.tables[lo];
     const int64_t row = static_cast<int64_t>(key - tab.key_base);
@@ -196,7 +201,8 @@ __global__ void update_kernel(UpdateArgs a, const OffT* __restrict__ off) {
       gv.z = decayed_grad(ps, gv.z, wv.z);
       gv.w = decayed_grad(ps, gv.w, wv.w);
       g[c] = gv;
-      if (Rule::kRowReduce) sum += Rule::row_term(gv.x) + Rule::row_term(gv.y) + Rule::row_term(gv.z) + Rule::row_term(gv.w);
+      if (Rule::kRowReduce)
+        sum += Rule::row_term(gv.x) + Rule::row_term(gv.y) + Rule::row_term(gv.z) + Rule::row_term(gv.w);
     }
     if (Rule::kRowReduce) sum = warp_sum(sum);
     // The row state is read by lane 0 and broadcast, so no lane can see lane 0's write.
@@ -222,8 +228,10 @@ __global__ void update_kernel(UpdateArgs a, const OffT* __restrict__ off) {
       if (s0) s0[c] = a0;
       if (s1) s1[c] = a1;
       sq += wn.x * wn.x + wn.y * wn.y + wn.z * wn.z + wn.w * wn.w;
-      if (renorm) g[c] = wn;  // kept until the row's norm is known
-      else w[c] = wn;
+      if (renorm)
+        g[c] = wn;  // kept until the row's norm is known
+      else
+        w[c] = wn;
     }
     if (renorm) {
       const float scale = max_norm_scale(ps, warp_sum(sq));
@@ -252,7 +260,8 @@ cudaError_t launch_keys(const DevLayout& l, const DevBatch& b, const Scratch& s,
   const int64_t bags = static_cast<int64_t>(l.num_features) * b.batch_size;
   const int64_t blocks = (bags + kKeysBlock - 1) / kKeysBlock;
   keys_kernel<IdxT, OffT><<<static_cast<unsigned>(blocks), kKeysBlock, 0, stream>>>(
-      l, static_cast<const IdxT*>(b.indices), static_cast<const OffT*>(b.offsets), b.batch_size, s.bag_of, s.keys_in, s.pos_in);
+      l, static_cast<const IdxT*>(b.indices), static_cast<const OffT*>(b.offsets), b.batch_size, s.bag_of, s.keys_in,
+      s.pos_in);
   return cudaGetLastError();
 }
 
@@ -264,7 +273,8 @@ cudaError_t launch_update(const UpdateArgs& a, const DevBatch& b, cudaStream_t s
   const int64_t need = (a.nnz + warps - 1) / warps;
   const int64_t cap = static_cast<int64_t>(a.l.num_sms > 0 ? a.l.num_sms : 1) * (64 / warps);
   const int64_t blocks = need < cap ? need : cap;
-  update_kernel<Rule, OffT><<<static_cast<unsigned>(blocks), warps * 32, smem, stream>>>(a, static_cast<const OffT*>(b.offsets));
+  update_kernel<Rule, OffT>
+      <<<static_cast<unsigned>(blocks), warps * 32, smem, stream>>>(a, static_cast<const OffT*>(b.offsets));
   return cudaGetLastError();
 }
 
@@ -276,8 +286,9 @@ size_t BackwardScratchBytes(const DevLayout& l, int64_t nnz) {
   return total;
 }
 
-cudaError_t LaunchBackward(const DevLayout& l, OptimType type, float max_gradient, const OptimStep& step, const DevBatch& b,
-                           const float* grads, void* scratch, size_t scratch_bytes, cudaStream_t stream) {
+cudaError_t LaunchBackward(const DevLayout& l, OptimType type, float max_gradient, const OptimStep& step,
+                           const DevBatch& b, const float* grads, void* scratch, size_t scratch_bytes,
+                           cudaStream_t stream) {
   const int64_t nnz = b.num_indices;
   if (nnz == 0) return cudaSuccess;
   size_t total = 0;
@@ -286,19 +297,22 @@ cudaError_t LaunchBackward(const DevLayout& l, OptimType type, float max_gradien
 
   cudaError_t e;
   if (b.index_type == IndexType::kInt32) {
-    e = b.offset_type == IndexType::kInt32 ? launch_keys<int32_t, int32_t>(l, b, s, stream) : launch_keys<int32_t, int64_t>(l, b, s, stream);
+    e = b.offset_type == IndexType::kInt32 ? launch_keys<int32_t, int32_t>(l, b, s, stream)
+                                           : launch_keys<int32_t, int64_t>(l, b, s, stream);
   } else {
-    e = b.offset_type == IndexType::kInt32 ? launch_keys<int64_t, int32_t>(l, b, s, stream) : launch_keys<int64_t, int64_t>(l, b, s, stream);
+    e = b.offset_type == IndexType::kInt32 ? launch_keys<int64_t, int32_t>(l, b, s, stream)
+                                           : launch_keys<int64_t, int64_t>(l, b, s, stream);
   }
   if (e != cudaSuccess) return e;
 
   size_t temp_bytes = s.temp_bytes;
   const uint32_t n = static_cast<uint32_t>(nnz);
-  e = cub::DeviceRadixSort::SortPairs(s.temp, temp_bytes, s.keys_in, s.keys_out, s.pos_in, s.pos_out, n, 0, l.key_bits, stream);
+  e = cub::DeviceRadixSort::SortPairs(s.temp, temp_bytes, s.keys_in, s.keys_out, s.pos_in, s.pos_out, n, 0, l.key_bits,
+                                      stream);
   if (e != cudaSuccess) return e;
   temp_bytes = s.temp_bytes;
-  e = cub::DeviceSelect::If(s.temp, temp_bytes, static_cast<const uint32_t*>(s.pos_in), s.run_starts, s.num_runs, static_cast<int64_t>(n),
-                            IsRunStart{s.keys_out}, stream);
+  e = cub::DeviceSelect::If(s.temp, temp_bytes, static_cast<const uint32_t*>(s.pos_in), s.run_starts, s.num_runs,
+                            static_cast<int64_t>(n), IsRunStart{s.keys_out}, stream);
   if (e != cudaSuccess) return e;
 
   UpdateArgs a;
@@ -320,7 +334,8 @@ cudaError_t LaunchBackward(const DevLayout& l, OptimType type, float max_gradien
   a.step = step;
   return dispatch_rule(type, [&](auto rule) {
     using Rule = decltype(rule);
-    return b.offset_type == IndexType::kInt32 ? launch_update<Rule, int32_t>(a, b, stream) : launch_update<Rule, int64_t>(a, b, stream);
+    return b.offset_type == IndexType::kInt32 ? launch_update<Rule, int32_t>(a, b, stream)
+                                              : launch_update<Rule, int64_t>(a, b, stream);
   });
 }
 

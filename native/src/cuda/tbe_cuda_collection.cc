@@ -7,10 +7,10 @@
 // kernels on the collection's stream and copies the outputs back. Scratch and staging grow to the
 // largest batch seen and are reused: no cudaMalloc per call once warm.
 #include <algorithm>
-#include <new>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <new>
 #include <string>
 #include <vector>
 
@@ -25,7 +25,8 @@ namespace {
 constexpr size_t kAlign = 256;
 size_t align_up(size_t x) { return (x + kAlign - 1) & ~(kAlign - 1); }
 
-/** A device (or pinned host) block that only grows; growth is geometric so that batches of slowly varying size stop reallocating. */
+/** A device (or pinned host) block that only grows; growth is geometric so that batches of slowly varying size stop
+ * reallocating. */
 struct GrowBuffer {
   void* ptr = nullptr;
   size_t cap = 0;
@@ -42,7 +43,8 @@ struct GrowBuffer {
     if (e != cudaSuccess) {
       cudaGetLastError();  // allocation failures are not sticky; clear them
       return Status::Unavailable(std::string("could not allocate ") + std::to_string(want) + " bytes of " +
-                                 (pinned_host ? "pinned host" : "device") + " memory for " + what + ": " + cudaGetErrorString(e));
+                                 (pinned_host ? "pinned host" : "device") + " memory for " + what + ": " +
+                                 cudaGetErrorString(e));
     }
     ptr = p;
     cap = want;
@@ -50,8 +52,10 @@ struct GrowBuffer {
   }
   void Release() {
     if (ptr) {
-      if (pinned_host) cudaFreeHost(ptr);
-      else cudaFree(ptr);
+      if (pinned_host)
+        cudaFreeHost(ptr);
+      else
+        cudaFree(ptr);
     }
     ptr = nullptr;
     cap = 0;
@@ -69,14 +73,14 @@ int key_bits_for(uint64_t total_rows) {
 struct CudaEmbeddingCollection::Impl {
   int device = 0;
   cudaStream_t stream = nullptr;
-  std::vector<float*> weights;               // [T]
-  std::vector<std::vector<float*>> states;   // [T][num_states]
-  void* meta = nullptr;                      // DevTable[T] then DevFeature[F]
+  std::vector<float*> weights;              // [T]
+  std::vector<std::vector<float*>> states;  // [T][num_states]
+  void* meta = nullptr;                     // DevTable[T] then DevFeature[F]
   cuda::DevLayout dev{};
-  GrowBuffer batch;                          // packed batch (+ gradients) on the device
-  GrowBuffer staging{nullptr, 0, true};      // the same bytes, pinned, on the host
-  GrowBuffer out;                            // forward outputs [pooled | sequence]
-  GrowBuffer scratch;                        // backward: keys, sort and select temp
+  GrowBuffer batch;                      // packed batch (+ gradients) on the device
+  GrowBuffer staging{nullptr, 0, true};  // the same bytes, pinned, on the host
+  GrowBuffer out;                        // forward outputs [pooled | sequence]
+  GrowBuffer scratch;                    // backward: keys, sort and select temp
   std::vector<int64_t> seq_off;
 
   ~Impl() {
@@ -108,8 +112,9 @@ struct CudaEmbeddingCollection::Impl {
   };
 
   /** Packs the batch (and, when grads_floats > 0, the two gradient blocks) and uploads it. */
-  Status Upload(const TbeLayout& l, const TbeBatch& b, const float* grad_pooled, int64_t pooled_floats, const float* grad_seq,
-                int64_t seq_floats, bool with_grads, cuda::DevBatch* db, const float** dev_grads) {
+  Status Upload(const TbeLayout& l, const TbeBatch& b, const float* grad_pooled, int64_t pooled_floats,
+                const float* grad_seq, int64_t seq_floats, bool with_grads, cuda::DevBatch* db,
+                const float** dev_grads) {
     const int64_t F = static_cast<int64_t>(l.features.size());
     const size_t isz = b.index_type == IndexType::kInt32 ? 4 : 8;
     const size_t osz = b.offset_type == IndexType::kInt32 ? 4 : 8;
@@ -136,9 +141,12 @@ struct CudaEmbeddingCollection::Impl {
     std::memcpy(h + p.seq_off, seq_off.data(), static_cast<size_t>(F) * 8);
     if (with_grads) {
       if (pooled_floats > 0) std::memcpy(h + p.grads, grad_pooled, static_cast<size_t>(pooled_floats) * 4);
-      if (seq_floats > 0) std::memcpy(h + p.grads + static_cast<size_t>(pooled_floats) * 4, grad_seq, static_cast<size_t>(seq_floats) * 4);
+      if (seq_floats > 0)
+        std::memcpy(h + p.grads + static_cast<size_t>(pooled_floats) * 4, grad_seq,
+                    static_cast<size_t>(seq_floats) * 4);
     }
-    TSREC_CUDA_RETURN_IF_ERROR(cudaMemcpyAsync(batch.ptr, staging.ptr, p.total, cudaMemcpyHostToDevice, stream), "the batch upload");
+    TSREC_CUDA_RETURN_IF_ERROR(cudaMemcpyAsync(batch.ptr, staging.ptr, p.total, cudaMemcpyHostToDevice, stream),
+                               "the batch upload");
     char* d = static_cast<char*>(batch.ptr);
     db->indices = d + p.indices;
     db->index_type = b.index_type;
@@ -195,21 +203,25 @@ std::string CudaDeviceDescription(int d) {
          std::to_string(p.multiProcessorCount) + " SMs)";
 }
 
-Status CudaEmbeddingCollection::Create(std::vector<TableConfig> tables, std::vector<FeatureConfig> features, const OptimizerConfig& optim,
-                                       uint64_t seed, int device_id, std::unique_ptr<CudaEmbeddingCollection>* out) {
+Status CudaEmbeddingCollection::Create(std::vector<TableConfig> tables, std::vector<FeatureConfig> features,
+                                       const OptimizerConfig& optim, uint64_t seed, int device_id,
+                                       std::unique_ptr<CudaEmbeddingCollection>* out) {
   const int n = CudaDeviceCount();
   if (n == 0) return Status::Unavailable("device 'cuda' is not available: " + CudaDeviceDescription(0));
   if (device_id < 0 || device_id >= n)
-    return Status::OutOfRange("Expected a CUDA device id in [0, " + std::to_string(n) + ") but received " + std::to_string(device_id));
+    return Status::OutOfRange("Expected a CUDA device id in [0, " + std::to_string(n) + ") but received " +
+                              std::to_string(device_id));
   std::unique_ptr<CudaEmbeddingCollection> c(new CudaEmbeddingCollection());
   TSREC_RETURN_IF_ERROR(c->Init(std::move(tables), std::move(features), optim));
   const TbeLayout& l = c->layout_;
   if (l.co_located || l.num_outputs() > 1)
-    return Status::InvalidArgument("co-located tables and several pooled outputs are not implemented on device 'cuda' yet; use device 'cpu'");
+    return Status::InvalidArgument(
+        "co-located tables and several pooled outputs are not implemented on device 'cuda' yet; use device 'cpu'");
   for (size_t t = 0; t < l.tables.size(); ++t) {
     if (l.tables[t].dim > cuda::kMaxCudaDim)
-      return Status::InvalidArgument("Expected dim <= " + std::to_string(cuda::kMaxCudaDim) + " for table '" + l.tables[t].name +
-                                     "' on device 'cuda' but received " + std::to_string(l.tables[t].dim));
+      return Status::InvalidArgument("Expected dim <= " + std::to_string(cuda::kMaxCudaDim) + " for table '" +
+                                     l.tables[t].name + "' on device 'cuda' but received " +
+                                     std::to_string(l.tables[t].dim));
   }
   c->impl_.reset(new Impl());
   Impl& m = *c->impl_;
@@ -218,12 +230,14 @@ Status CudaEmbeddingCollection::Create(std::vector<TableConfig> tables, std::vec
   const cudaError_t probe = cuda::ProbeKernels();
   if (probe != cudaSuccess) {
     cudaGetLastError();
-    return Status::Unavailable("the tsrec CUDA kernels cannot run on " + CudaDeviceDescription(device_id) + ": " + cudaGetErrorString(probe) +
+    return Status::Unavailable("the tsrec CUDA kernels cannot run on " + CudaDeviceDescription(device_id) + ": " +
+                               cudaGetErrorString(probe) +
                                " (rebuild with TSREC_CUDA_ARCHS set to this device's architecture)");
   }
   TSREC_CUDA_RETURN_IF_ERROR(cudaStreamCreateWithFlags(&m.stream, cudaStreamNonBlocking), "cudaStreamCreate");
   int sms = 0;
-  TSREC_CUDA_RETURN_IF_ERROR(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device_id), "cudaDeviceGetAttribute");
+  TSREC_CUDA_RETURN_IF_ERROR(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device_id),
+                             "cudaDeviceGetAttribute");
 
   const int T = c->num_tables();
   const int S = c->num_states();
@@ -247,8 +261,9 @@ Status CudaEmbeddingCollection::Create(std::vector<TableConfig> tables, std::vec
       if (e != cudaSuccess) {
         *dst = nullptr;
         cudaGetLastError();
-        return Status::Unavailable("could not allocate " + std::to_string(bytes) + " bytes of device memory for table '" + tc.name +
-                                   "' on " + CudaDeviceDescription(device_id) + ": " + cudaGetErrorString(e));
+        return Status::Unavailable("could not allocate " + std::to_string(bytes) +
+                                   " bytes of device memory for table '" + tc.name + "' on " +
+                                   CudaDeviceDescription(device_id) + ": " + cudaGetErrorString(e));
       }
     }
     const int64_t chunk = std::max<int64_t>(1, std::min<int64_t>(tc.rows, (int64_t{64} << 20) / (4 * int64_t{tc.dim})));
@@ -268,8 +283,8 @@ Status CudaEmbeddingCollection::Create(std::vector<TableConfig> tables, std::vec
         float* dst = (k == kWeights ? m.weights[t] : m.states[t][k]) + r0 * width;
         // From pageable memory cudaMemcpy has consumed the source when it returns: the staging
         // buffers can be refilled for the next chunk (Create synchronises the device at the end).
-        TSREC_CUDA_RETURN_IF_ERROR(cudaMemcpy(dst, k == kWeights ? host_w.data() : host_s[k].data(), static_cast<size_t>(n * width) * sizeof(float),
-                                              cudaMemcpyHostToDevice),
+        TSREC_CUDA_RETURN_IF_ERROR(cudaMemcpy(dst, k == kWeights ? host_w.data() : host_s[k].data(),
+                                              static_cast<size_t>(n * width) * sizeof(float), cudaMemcpyHostToDevice),
                                    "the upload of table '" + tc.name + "'");
       }
     }
@@ -295,9 +310,11 @@ Status CudaEmbeddingCollection::Create(std::vector<TableConfig> tables, std::vec
   const size_t tbytes = align_up(sizeof(cuda::DevTable) * T);
   const size_t meta_bytes = tbytes + sizeof(cuda::DevFeature) * F;
   TSREC_CUDA_RETURN_IF_ERROR(cudaMalloc(&m.meta, meta_bytes), "the allocation of the collection's layout");
-  TSREC_CUDA_RETURN_IF_ERROR(cudaMemcpy(m.meta, dt.data(), sizeof(cuda::DevTable) * T, cudaMemcpyHostToDevice), "the layout upload");
-  TSREC_CUDA_RETURN_IF_ERROR(cudaMemcpy(static_cast<char*>(m.meta) + tbytes, df.data(), sizeof(cuda::DevFeature) * F, cudaMemcpyHostToDevice),
+  TSREC_CUDA_RETURN_IF_ERROR(cudaMemcpy(m.meta, dt.data(), sizeof(cuda::DevTable) * T, cudaMemcpyHostToDevice),
                              "the layout upload");
+  TSREC_CUDA_RETURN_IF_ERROR(
+      cudaMemcpy(static_cast<char*>(m.meta) + tbytes, df.data(), sizeof(cuda::DevFeature) * F, cudaMemcpyHostToDevice),
+      "the layout upload");
   m.dev.tables = static_cast<const cuda::DevTable*>(m.meta);
   m.dev.features = reinterpret_cast<const cuda::DevFeature*>(static_cast<char*>(m.meta) + tbytes);
   m.dev.num_tables = T;
@@ -326,20 +343,24 @@ Status CudaEmbeddingCollection::ForwardImpl(const TbeBatch& batch, float* const*
   cuda::DevBatch db;
   TSREC_RETURN_IF_ERROR(m.Upload(layout_, batch, nullptr, 0, nullptr, 0, false, &db, nullptr));
   const size_t pooled_bytes = align_up(static_cast<size_t>(pooled_floats) * 4);
-  TSREC_RETURN_IF_ERROR(m.out.Reserve(pooled_bytes + static_cast<size_t>(seq_floats) * 4 + kAlign, "the forward output"));
+  TSREC_RETURN_IF_ERROR(
+      m.out.Reserve(pooled_bytes + static_cast<size_t>(seq_floats) * 4 + kAlign, "the forward output"));
   float* d_pooled = static_cast<float*>(m.out.ptr);
   float* d_seq = reinterpret_cast<float*>(static_cast<char*>(m.out.ptr) + pooled_bytes);
   TSREC_CUDA_RETURN_IF_ERROR(cuda::LaunchForward(m.dev, db, d_pooled, d_seq, m.stream), "the TBE forward kernel");
   if (pooled_floats > 0)
-    TSREC_CUDA_RETURN_IF_ERROR(cudaMemcpyAsync(pooled, d_pooled, static_cast<size_t>(pooled_floats) * 4, cudaMemcpyDeviceToHost, m.stream),
-                               "the pooled output download");
+    TSREC_CUDA_RETURN_IF_ERROR(
+        cudaMemcpyAsync(pooled, d_pooled, static_cast<size_t>(pooled_floats) * 4, cudaMemcpyDeviceToHost, m.stream),
+        "the pooled output download");
   if (seq_floats > 0)
-    TSREC_CUDA_RETURN_IF_ERROR(cudaMemcpyAsync(sequence, d_seq, static_cast<size_t>(seq_floats) * 4, cudaMemcpyDeviceToHost, m.stream),
-                               "the sequence output download");
+    TSREC_CUDA_RETURN_IF_ERROR(
+        cudaMemcpyAsync(sequence, d_seq, static_cast<size_t>(seq_floats) * 4, cudaMemcpyDeviceToHost, m.stream),
+        "the sequence output download");
   return m.Finish("the TBE forward");
 }
 
-Status CudaEmbeddingCollection::BackwardImpl(const TbeBatch& batch, const float* const* grad_pooled_in, const float* grad_sequence, float lr) {
+Status CudaEmbeddingCollection::BackwardImpl(const TbeBatch& batch, const float* const* grad_pooled_in,
+                                             const float* grad_sequence, float lr) {
   const float* grad_pooled = grad_pooled_in ? grad_pooled_in[0] : nullptr;
   Impl& m = *impl_;
   TSREC_RETURN_IF_ERROR(m.Enter());
@@ -355,12 +376,14 @@ Status CudaEmbeddingCollection::BackwardImpl(const TbeBatch& batch, const float*
   }
   cuda::DevBatch db;
   const float* d_grads = nullptr;
-  TSREC_RETURN_IF_ERROR(m.Upload(layout_, batch, grad_pooled, pooled_floats, grad_sequence, seq_floats, true, &db, &d_grads));
+  TSREC_RETURN_IF_ERROR(
+      m.Upload(layout_, batch, grad_pooled, pooled_floats, grad_sequence, seq_floats, true, &db, &d_grads));
   const size_t need = cuda::BackwardScratchBytes(m.dev, batch.num_indices);
   TSREC_RETURN_IF_ERROR(m.scratch.Reserve(need, "the backward scratch"));
-  TSREC_CUDA_RETURN_IF_ERROR(cuda::LaunchBackward(m.dev, optim_.type, optim_.max_gradient, MakeOptimStep(optim_, lr, step_ + 1), db, d_grads,
-                                                  m.scratch.ptr, m.scratch.cap, m.stream),
-                             "the TBE backward kernels");
+  TSREC_CUDA_RETURN_IF_ERROR(
+      cuda::LaunchBackward(m.dev, optim_.type, optim_.max_gradient, MakeOptimStep(optim_, lr, step_ + 1), db, d_grads,
+                           m.scratch.ptr, m.scratch.cap, m.stream),
+      "the TBE backward kernels");
   ++step_;  // the update is enqueued: the step is taken
   return m.Finish("the TBE backward");
 }

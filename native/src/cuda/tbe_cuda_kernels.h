@@ -52,8 +52,8 @@ struct DevBatch {
   IndexType index_type;
   const void* offsets;
   IndexType offset_type;
-  const float* weights;   // null when unweighted
-  const int64_t* seq_off; // [F]: start of each NONE feature's block in the sequence output
+  const float* weights;    // null when unweighted
+  const int64_t* seq_off;  // [F]: start of each NONE feature's block in the sequence output
   int64_t num_indices;
   int64_t batch_size;
 };
@@ -74,8 +74,9 @@ size_t BackwardScratchBytes(const DevLayout& l, int64_t nnz);
  * Fused backward + optimizer. grads = [grad_pooled (B * pooled_dim) | grad_sequence] in device
  * memory. scratch holds BackwardScratchBytes(l, nnz) bytes.
  */
-cudaError_t LaunchBackward(const DevLayout& l, OptimType type, float max_gradient, const OptimStep& step, const DevBatch& b,
-                           const float* grads, void* scratch, size_t scratch_bytes, cudaStream_t stream);
+cudaError_t LaunchBackward(const DevLayout& l, OptimType type, float max_gradient, const OptimStep& step,
+                           const DevBatch& b, const float* grads, void* scratch, size_t scratch_bytes,
+                           cudaStream_t stream);
 
 }  // namespace cuda
 }  // namespace tsrec

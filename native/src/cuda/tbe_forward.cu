@@ -20,10 +20,10 @@ __device__ __forceinline__ float4 fma4(float w, float4 r, float4 acc) {
 }
 
 template <typename IdxT, typename OffT>
-__global__ void __launch_bounds__(kForwardBlock) forward_kernel(DevLayout l, const IdxT* __restrict__ idx, const OffT* __restrict__ off,
-                                                               const float* __restrict__ wts, const int64_t* __restrict__ seq_off,
-                                                               int64_t B, int group, float* __restrict__ pooled,
-                                                               float* __restrict__ sequence) {
+__global__ void __launch_bounds__(kForwardBlock)
+    forward_kernel(DevLayout l, const IdxT* __restrict__ idx, const OffT* __restrict__ off,
+                   const float* __restrict__ wts, const int64_t* __restrict__ seq_off, int64_t B, int group,
+                   float* __restrict__ pooled, float* __restrict__ sequence) {
   const int64_t tid = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   const int64_t k = tid / group;  // flat bag f * B + b
   if (k >= static_cast<int64_t>(l.num_features) * B) return;
@@ -82,8 +82,8 @@ cudaError_t launch_typed(const DevLayout& l, const DevBatch& b, float* pooled, f
   if (threads == 0) return cudaSuccess;
   const int64_t blocks = (threads + kForwardBlock - 1) / kForwardBlock;
   forward_kernel<IdxT, OffT><<<static_cast<unsigned>(blocks), kForwardBlock, 0, stream>>>(
-      l, static_cast<const IdxT*>(b.indices), static_cast<const OffT*>(b.offsets), b.weights, b.seq_off, b.batch_size, group, pooled,
-      sequence);
+      l, static_cast<const IdxT*>(b.indices), static_cast<const OffT*>(b.offsets), b.weights, b.seq_off, b.batch_size,
+      group, pooled, sequence);
   return cudaGetLastError();
 }
 

@@ -26,7 +26,7 @@ describe('editConfig', () => {
       'feature_configs[0].id_feature.embedding_dim': '8',
       'data_config.shuffle': 'true',
       'data_config.dataset_type': 'ParquetDataset',
-      'model_dir': 'exp/1',
+      model_dir: 'exp/1',
     });
     expect(cfg.dataConfig?.batchSize).toBe(4096);
     expect(cfg.dataConfig?.shuffle).toBe(true);
@@ -59,7 +59,7 @@ describe('editConfig', () => {
   test('whole messages from text or JSON, creating unset parents; ";"-joined keys', () => {
     const cfg = editConfig(parsePipelineConfig(BASE), {
       'train_config.sparse_optimizer': '{ rowwise_adagrad_optimizer { lr: 0.1 weight_decay_mode: L2 } }',
-      'eval_config': { num_steps: 5 },
+      eval_config: { num_steps: 5 },
       'export_config.exporter_type;export_config.best_exporter_metric': 'best;auc',
     });
     const opt = cfg.trainConfig?.sparseOptimizer?.optimizer;
@@ -69,13 +69,41 @@ describe('editConfig', () => {
   });
 
   test.each([
-    ['unknown field', { 'data_config.batch_sise': 1 }, "unknown field 'batch_sise' (--edit_config_json) in data_config — did you mean 'batch_size'?"],
-    ['wrong type', { 'data_config.batch_size': 'big' }, 'expected an unsigned 32-bit integer for batch_size but received "big" (--edit_config_json) in data_config.batch_size'],
-    ['unknown enum', { 'data_config.dataset_type': 'Parquet' }, 'expected one of OdpsDataset, ParquetDataset, CsvDataset, OdpsDatasetV1, KafkaDataset for dataset_type but received "Parquet" (--edit_config_json) in data_config.dataset_type'],
-    ['index out of range', { 'feature_configs[7].id_feature.embedding_dim': 8 }, 'index 7 is out of range for feature_configs, which has 3 elements (--edit_config_json) in feature_configs'],
-    ['repeated without index', { 'feature_configs.id_feature.embedding_dim': 8 }, "'feature_configs' is repeated: pick elements with [i], [a:b], [:] or [name=value] (--edit_config_json) in the pipeline config"],
-    ['other oneof member', { 'model_config.dlrm.final.hidden_units': '[1]' }, "cannot edit 'dlrm': oneof 'model' is set to 'deepfm' (--edit_config_json) in model_config.dlrm"],
-    ['bad message text', { 'eval_config': '{ num_stepz: 1 }' }, "unknown field 'num_stepz' (--edit_config_json) in eval_config — did you mean 'num_steps'?"],
+    [
+      'unknown field',
+      { 'data_config.batch_sise': 1 },
+      "unknown field 'batch_sise' (--edit_config_json) in data_config — did you mean 'batch_size'?",
+    ],
+    [
+      'wrong type',
+      { 'data_config.batch_size': 'big' },
+      'expected an unsigned 32-bit integer for batch_size but received "big" (--edit_config_json) in data_config.batch_size',
+    ],
+    [
+      'unknown enum',
+      { 'data_config.dataset_type': 'Parquet' },
+      'expected one of OdpsDataset, ParquetDataset, CsvDataset, OdpsDatasetV1, KafkaDataset for dataset_type but received "Parquet" (--edit_config_json) in data_config.dataset_type',
+    ],
+    [
+      'index out of range',
+      { 'feature_configs[7].id_feature.embedding_dim': 8 },
+      'index 7 is out of range for feature_configs, which has 3 elements (--edit_config_json) in feature_configs',
+    ],
+    [
+      'repeated without index',
+      { 'feature_configs.id_feature.embedding_dim': 8 },
+      "'feature_configs' is repeated: pick elements with [i], [a:b], [:] or [name=value] (--edit_config_json) in the pipeline config",
+    ],
+    [
+      'other oneof member',
+      { 'model_config.dlrm.final.hidden_units': '[1]' },
+      "cannot edit 'dlrm': oneof 'model' is set to 'deepfm' (--edit_config_json) in model_config.dlrm",
+    ],
+    [
+      'bad message text',
+      { eval_config: '{ num_stepz: 1 }' },
+      "unknown field 'num_stepz' (--edit_config_json) in eval_config — did you mean 'num_steps'?",
+    ],
     ['bad JSON', '{"data_config.batch_size": }', expect.stringMatching(/^invalid JSON in --edit_config_json: /)],
   ])('%s', (_name, edits, message) => {
     expect(editErrors(edits)).toEqual(message);

@@ -55,7 +55,15 @@ function splitPath(key: string): string[] {
 
 function findField(msg: ReflectMessage, name: string, path: string): DescField {
   const f = msg.desc.fields.find((x) => x.name === name) ?? msg.desc.fields.find((x) => x.localName === name);
-  if (!f) fail(`unknown field '${name}'`, path, didYouMean(name, msg.desc.fields.map((x) => x.name)));
+  if (!f)
+    fail(
+      `unknown field '${name}'`,
+      path,
+      didYouMean(
+        name,
+        msg.desc.fields.map((x) => x.name),
+      ),
+    );
   return f;
 }
 
@@ -63,7 +71,8 @@ function findField(msg: ReflectMessage, name: string, path: string): DescField {
 function childOf(msg: ReflectMessage, field: DescField & { fieldKind: 'message' }, path: string): ReflectMessage {
   if (field.oneof) {
     const other = msg.oneofCase(field.oneof);
-    if (other && other !== field) fail(`cannot edit '${field.name}': oneof '${field.oneof.name}' is set to '${other.name}'`, path);
+    if (other && other !== field)
+      fail(`cannot edit '${field.name}': oneof '${field.oneof.name}' is set to '${other.name}'`, path);
   }
   if (!msg.isSet(field)) msg.set(field, reflect(field.message, create(field.message)));
   return msg.get(field);
@@ -74,18 +83,27 @@ function literal(value: EditValue, field: DescField): ScalarNode {
   const loc = { file: SOURCE, line: 1, column: 1 };
   const isString = field.fieldKind !== 'enum' && field.scalar === 9; // ScalarType.STRING
   if (typeof value === 'boolean') return { kind: 'scalar', type: 'bool', raw: String(value), value, loc };
-  if (typeof value === 'number') return isString ? { kind: 'scalar', type: 'string', raw: String(value), value: String(value), loc } : { kind: 'scalar', type: 'number', raw: String(value), value: String(value), loc };
+  if (typeof value === 'number')
+    return isString
+      ? { kind: 'scalar', type: 'string', raw: String(value), value: String(value), loc }
+      : { kind: 'scalar', type: 'number', raw: String(value), value: String(value), loc };
   const s = String(value).trim();
   if (isString) return { kind: 'scalar', type: 'string', raw: JSON.stringify(s), value: s, loc };
-  if (/^(true|false|True|False)$/.test(s)) return { kind: 'scalar', type: 'bool', raw: s, value: s.toLowerCase() === 'true', loc };
+  if (/^(true|false|True|False)$/.test(s))
+    return { kind: 'scalar', type: 'bool', raw: s, value: s.toLowerCase() === 'true', loc };
   if (/^[-+.0-9]/.test(s)) return { kind: 'scalar', type: 'number', raw: s.replace(/^\+/, ''), value: s, loc };
   return { kind: 'scalar', type: 'identifier', raw: s, value: s, loc };
 }
 
 function scalarValue(field: DescField, value: EditValue, path: string): unknown {
-  const enumDesc = field.fieldKind === 'enum' || (field.fieldKind === 'list' && field.listKind === 'enum') ? field.enum : undefined;
-  const scalar = field.fieldKind === 'scalar' || (field.fieldKind === 'list' && field.listKind === 'scalar') ? field.scalar : undefined;
-  if (value === null || typeof value === 'object') fail(`expected a single value for ${field.name} but received ${JSON.stringify(value)}`, path);
+  const enumDesc =
+    field.fieldKind === 'enum' || (field.fieldKind === 'list' && field.listKind === 'enum') ? field.enum : undefined;
+  const scalar =
+    field.fieldKind === 'scalar' || (field.fieldKind === 'list' && field.listKind === 'scalar')
+      ? field.scalar
+      : undefined;
+  if (value === null || typeof value === 'object')
+    fail(`expected a single value for ${field.name} but received ${JSON.stringify(value)}`, path);
   const node = literal(value, field);
   const c = convertScalar(scalar, enumDesc, node, false);
   if (!c.ok) fail(`expected ${c.expected} for ${field.name} but received ${JSON.stringify(value)}`, path, c.suggestion);
@@ -96,7 +114,8 @@ function scalarValue(field: DescField, value: EditValue, path: string): unknown 
 function jsonNode(v: EditValue): ValueNode {
   const loc = { file: SOURCE, line: 1, column: 1 };
   if (Array.isArray(v)) return { kind: 'list', items: v.map(jsonNode), loc };
-  if (v !== null && typeof v === 'object') return { kind: 'message', fields: Object.entries(v).map(([name, x]) => ({ name, loc, value: jsonNode(x) })), loc };
+  if (v !== null && typeof v === 'object')
+    return { kind: 'message', fields: Object.entries(v).map(([name, x]) => ({ name, loc, value: jsonNode(x) })), loc };
   if (typeof v === 'string') return { kind: 'scalar', type: 'string', raw: JSON.stringify(v), value: v, loc };
   if (typeof v === 'number') return { kind: 'scalar', type: 'number', raw: String(v), value: String(v), loc };
   if (typeof v === 'boolean') return { kind: 'scalar', type: 'bool', raw: String(v), value: v, loc };
@@ -154,7 +173,8 @@ function select(list: ReflectList, field: DescField, selector: string, path: str
   if (selector.trim() === ':') return all;
   const range = /^\s*(-?\d*)\s*:\s*(-?\d*)\s*$/.exec(selector);
   if (range) {
-    const norm = (s: string, dflt: number): number => (s === '' ? dflt : Math.max(0, Math.min(n, Number(s) < 0 ? n + Number(s) : Number(s))));
+    const norm = (s: string, dflt: number): number =>
+      s === '' ? dflt : Math.max(0, Math.min(n, Number(s) < 0 ? n + Number(s) : Number(s)));
     const a = norm(range[1], 0);
     const b = norm(range[2], n);
     return all.slice(a, b);
@@ -162,12 +182,15 @@ function select(list: ReflectList, field: DescField, selector: string, path: str
   if (/^\s*-?\d+\s*$/.test(selector)) {
     const raw = Number(selector);
     const i = raw < 0 ? n + raw : raw;
-    if (i < 0 || i >= n) fail(`index ${raw} is out of range for ${field.name}, which has ${n} element${n === 1 ? '' : 's'}`, path);
+    if (i < 0 || i >= n)
+      fail(`index ${raw} is out of range for ${field.name}, which has ${n} element${n === 1 ? '' : 's'}`, path);
     return [i];
   }
   const cond = parseCondition(selector);
-  if (!cond) fail(`expected an index, a range or a condition such as [feature_name=x] in '${field.name}[${selector}]'`, path);
-  if (field.fieldKind !== 'list' || field.listKind !== 'message') fail(`a condition [${selector}] needs a repeated message field but ${field.name} holds scalars`, path);
+  if (!cond)
+    fail(`expected an index, a range or a condition such as [feature_name=x] in '${field.name}[${selector}]'`, path);
+  if (field.fieldKind !== 'list' || field.listKind !== 'message')
+    fail(`a condition [${selector}] needs a repeated message field but ${field.name} holds scalars`, path);
   const picked: number[] = [];
   for (let i = 0; i < n; i++) {
     let msg = list.get(i) as ReflectMessage;
@@ -185,13 +208,22 @@ function select(list: ReflectList, field: DescField, selector: string, path: str
       } else fail(`'${parts[k]}' in condition '${selector}' is not a message field`, path);
     }
     if (!leaf || !msg.isSet(leaf)) continue;
-    if (leaf.fieldKind !== 'scalar' && leaf.fieldKind !== 'enum') fail(`condition '${selector}' must compare a scalar field but '${leaf.name}' is not one`, path);
+    if (leaf.fieldKind !== 'scalar' && leaf.fieldKind !== 'enum')
+      fail(`condition '${selector}' must compare a scalar field but '${leaf.name}' is not one`, path);
     const actual = msg.get(leaf) as unknown;
     const wanted = scalarValue(leaf, cond.value.replace(/^(["'])(.*)\1$/, '$2'), path);
     const a = typeof actual === 'bigint' ? Number(actual) : actual;
     const w = typeof wanted === 'bigint' ? Number(wanted) : wanted;
     const ok =
-      cond.op === '=' ? a === w : cond.op === '>' ? (a as number) > (w as number) : cond.op === '<' ? (a as number) < (w as number) : cond.op === '>=' ? (a as number) >= (w as number) : (a as number) <= (w as number);
+      cond.op === '='
+        ? a === w
+        : cond.op === '>'
+          ? (a as number) > (w as number)
+          : cond.op === '<'
+            ? (a as number) < (w as number)
+            : cond.op === '>='
+              ? (a as number) >= (w as number)
+              : (a as number) <= (w as number);
     if (ok) picked.push(i);
   }
   return picked;
@@ -214,11 +246,13 @@ function resolve(root: ReflectMessage, key: string): Target[] {
       if (selector === undefined) {
         if (last) targets.push({ msg: cur.msg, field, path: fp });
         else if (field.fieldKind === 'message') next.push({ msg: childOf(cur.msg, field, fp), path: fp });
-        else if (field.fieldKind === 'list') fail(`'${field.name}' is repeated: pick elements with [i], [a:b], [:] or [name=value]`, cur.path);
+        else if (field.fieldKind === 'list')
+          fail(`'${field.name}' is repeated: pick elements with [i], [a:b], [:] or [name=value]`, cur.path);
         else fail(`'${field.name}' is not a message, so '${tokens[t + 1]}' cannot be inside it`, cur.path);
         continue;
       }
-      if (field.fieldKind !== 'list') fail(`'${field.name}' is not a repeated field, so [${selector}] cannot select in it`, cur.path);
+      if (field.fieldKind !== 'list')
+        fail(`'${field.name}' is not a repeated field, so [${selector}] cannot select in it`, cur.path);
       const list = cur.msg.get(field);
       for (const i of select(list, field, selector, fp)) {
         const ip = `${fp}[${i}]`;
@@ -248,7 +282,8 @@ function apply(target: Target, value: EditValue): void {
   }
   if (field.fieldKind === 'message' && field.oneof) {
     const other = msg.oneofCase(field.oneof);
-    if (other && other !== field) fail(`cannot edit '${field.name}': oneof '${field.oneof.name}' is set to '${other.name}'`, path);
+    if (other && other !== field)
+      fail(`cannot edit '${field.name}': oneof '${field.oneof.name}' is set to '${other.name}'`, path);
   }
   const built = parseFieldValue(msg, field, value, path);
   msg.clear(field);
@@ -278,9 +313,17 @@ export function editConfig(config: EasyRecConfig, edits: string | Record<string,
   const issues: ConfigIssue[] = [];
   for (const [rawKey, rawValue] of Object.entries(obj)) {
     const keys = rawKey.split(';').map((k) => k.trim());
-    const values: EditValue[] = keys.length > 1 ? String(rawValue).split(';').map((v) => v.trim()) : [rawValue];
+    const values: EditValue[] =
+      keys.length > 1
+        ? String(rawValue)
+            .split(';')
+            .map((v) => v.trim())
+        : [rawValue];
     if (values.length !== keys.length) {
-      issues.push({ message: `key '${rawKey}' names ${keys.length} fields but its value has ${values.length} ';'-separated parts (${SOURCE})`, path: '' });
+      issues.push({
+        message: `key '${rawKey}' names ${keys.length} fields but its value has ${values.length} ';'-separated parts (${SOURCE})`,
+        path: '',
+      });
       continue;
     }
     keys.forEach((key, i) => {

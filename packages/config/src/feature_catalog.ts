@@ -68,12 +68,19 @@ export function isSparseFeature(kind: string, f: AnyFeatureMessage): boolean {
   const base = kind.replace(/^sequence_/, '');
   if (ID_LIKE.has(base)) return true;
   if (f.boundaries && f.boundaries.length > 0) return true;
-  if (hasIfField(f, 'hash_bucket_size') || (hasIfField(f, 'num_buckets'))) return true;
-  if ((f.vocabList?.length ?? 0) > 0 || Object.keys(f.vocabDict ?? {}).length > 0 || (f.vocabFile ?? '') !== '') return true;
+  if (hasIfField(f, 'hash_bucket_size') || hasIfField(f, 'num_buckets')) return true;
+  if ((f.vocabList?.length ?? 0) > 0 || Object.keys(f.vocabDict ?? {}).length > 0 || (f.vocabFile ?? '') !== '')
+    return true;
   return false;
 }
 
-function info(kind: string, path: string, f: AnyFeatureMessage, isSequence: boolean, sequenceName?: string): FeatureInfo {
+function info(
+  kind: string,
+  path: string,
+  f: AnyFeatureMessage,
+  isSequence: boolean,
+  sequenceName?: string,
+): FeatureInfo {
   const base = f.featureName ?? '';
   const name = sequenceName !== undefined ? `${sequenceName}__${base}` : base;
   const isSparse = isSparseFeature(kind, f);
@@ -103,7 +110,15 @@ export function listFeatures(config: EasyRecConfig): FeatureInfo[] {
       seq.features.forEach((sub, j) => {
         if (sub.feature.case === undefined) return;
         const subKind = caseToName(SeqFeatureConfigSchema, sub.feature.case);
-        out.push(info(subKind, `${path}.features[${j}].${subKind}`, sub.feature.value as AnyFeatureMessage, true, seq.sequenceName));
+        out.push(
+          info(
+            subKind,
+            `${path}.features[${j}].${subKind}`,
+            sub.feature.value as AnyFeatureMessage,
+            true,
+            seq.sequenceName,
+          ),
+        );
       });
       return;
     }

@@ -13,7 +13,12 @@ export function parseJson(src: string, file: string): MessageNode {
   const root = p.parseValue([]);
   p.skipSpace();
   if (p.pos < src.length) p.fail(`expected the end of the JSON document but found '${src[p.pos]}'`, []);
-  if (root.kind !== 'message') p.fail(`expected a JSON object at the top level but found ${root.kind === 'list' ? 'an array' : `a ${(root as ScalarNode).type}`}`, [], root.loc);
+  if (root.kind !== 'message')
+    p.fail(
+      `expected a JSON object at the top level but found ${root.kind === 'list' ? 'an array' : `a ${(root as ScalarNode).type}`}`,
+      [],
+      root.loc,
+    );
   return root as MessageNode;
 }
 
@@ -22,7 +27,10 @@ class JsonParser {
   private line = 1;
   private lineStart = 0;
 
-  constructor(private readonly src: string, private readonly file: string) {}
+  constructor(
+    private readonly src: string,
+    private readonly file: string,
+  ) {}
 
   loc(): SourceLocation {
     return { file: this.file, line: this.line, column: this.pos - this.lineStart + 1 };
@@ -103,7 +111,16 @@ class JsonParser {
         continue;
       }
       const e = s[this.pos + 1];
-      const map: Record<string, string> = { '"': '"', '\\': '\\', '/': '/', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' };
+      const map: Record<string, string> = {
+        '"': '"',
+        '\\': '\\',
+        '/': '/',
+        b: '\b',
+        f: '\f',
+        n: '\n',
+        r: '\r',
+        t: '\t',
+      };
       if (e in map) {
         out += map[e];
         this.pos += 2;

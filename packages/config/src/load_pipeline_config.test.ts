@@ -15,52 +15,212 @@ function errorOf(text: string, format?: 'text' | 'json'): string {
 
 // Each malformed config with the exact message (and so location) it must produce.
 const MALFORMED_TEXT: [string, string, string][] = [
-  ['misspelt field', 'data_config {\n  batch_sise: 12\n}', "unknown field 'batch_sise' in data_config at pipeline.config:2:3 — did you mean 'batch_size'?"],
-  ['misspelt top-level field', 'model_confg {}', "unknown field 'model_confg' in the pipeline config at pipeline.config:1:1 — did you mean 'model_config'?"],
-  ['unknown field, nothing close', 'data_config { colour: 1 }', "unknown field 'colour' in data_config at pipeline.config:1:15"],
-  ['misspelt enum', 'data_config { dataset_type: CsvDatset }', "expected one of OdpsDataset, ParquetDataset, CsvDataset, OdpsDatasetV1, KafkaDataset for dataset_type but received 'CsvDatset' in data_config at pipeline.config:1:29 — did you mean 'CsvDataset'?"],
-  ['enum in wrong case', 'model_config { feature_groups { group_type: deep } }', "expected one of DEEP, WIDE, SEQUENCE, JAGGED_SEQUENCE for group_type but received 'deep' in model_config.feature_groups[0] at pipeline.config:1:45 — did you mean 'DEEP'?"],
-  ['string for an integer', 'data_config { batch_size: "big" }', 'expected an unsigned 32-bit integer for batch_size but received "big" in data_config at pipeline.config:1:27'],
-  ['negative unsigned', 'data_config { batch_size: -1 }', 'expected an unsigned 32-bit integer for batch_size but received -1 in data_config at pipeline.config:1:27'],
-  ['fraction for an integer', 'train_config { num_steps: 1.5 }', 'expected an unsigned 32-bit integer for num_steps but received 1.5 in train_config at pipeline.config:1:27'],
-  ['integer overflow', 'data_config { batch_size: 4294967296 }', 'expected an unsigned 32-bit integer for batch_size but received 4294967296 in data_config at pipeline.config:1:27'],
-  ['word for a bool', 'data_config { shuffle: yes }', "expected true or false for shuffle but received 'yes' in data_config at pipeline.config:1:24"],
-  ['number for a string', 'model_dir: 42', 'expected a quoted string for model_dir but received 42 in the pipeline config at pipeline.config:1:12'],
-  ['unquoted string', 'model_dir: experiments', "expected a quoted string for model_dir but received 'experiments' in the pipeline config at pipeline.config:1:12"],
-  ['word for a float', 'train_config { sparse_optimizer { sgd_optimizer { lr: fast } } }', "expected a number for lr but received 'fast' in train_config.sparse_optimizer.sgd_optimizer at pipeline.config:1:55"],
-  ['float out of range', 'train_config { sparse_optimizer { sgd_optimizer { lr: 1e39 } } }', 'expected a number within the 32-bit float range for lr but received 1e39 in train_config.sparse_optimizer.sgd_optimizer at pipeline.config:1:55'],
-  ['scalar for a message', 'train_config: 5', 'expected a message { ... } for train_config but received 5 in the pipeline config at pipeline.config:1:15'],
-  ['message for a scalar', 'data_config { batch_size { } }', 'expected an unsigned 32-bit integer for batch_size but received a message in data_config at pipeline.config:1:26'],
-  ['list for a singular field', 'data_config { batch_size: [1, 2] }', 'expected an unsigned 32-bit integer for batch_size but received a list in data_config at pipeline.config:1:27'],
-  ['field set twice', 'data_config {\n  batch_size: 1\n  batch_size: 2\n}', "field 'batch_size' is set twice (first at line 2, column 3) in data_config at pipeline.config:3:3"],
-  ['two members of a oneof', 'model_config {\n  deepfm {}\n  dlrm {}\n}', "'dlrm' and 'deepfm' are both set, but only one field of oneof 'model' may be set ('deepfm' at line 2, column 3) in model_config at pipeline.config:3:3"],
-  ['wrong type in a list', 'model_config { deepfm { deep { hidden_units: [512, "x"] } } }', 'expected an unsigned 32-bit integer for hidden_units but received "x" in model_config.deepfm.deep at pipeline.config:1:52'],
-  ['bad map entry', 'feature_configs { id_feature { vocab_dict { kye: "a" value: 1 } } }', "unknown field 'kye' in a map entry in feature_configs[0].id_feature.vocab_dict at pipeline.config:1:45 — did you mean 'key'?"],
-  ['EasyRec group field', 'model_config { feature_groups { wide_deep: DEEP } }', "unknown field 'wide_deep' in model_config.feature_groups[0] at pipeline.config:1:33 — did you mean 'group_type'?"],
-  ['TorchEasyRec model tsrec lacks', 'model_config { dlrm_hstu { } }', "unknown field 'dlrm_hstu' in model_config at pipeline.config:1:16 — TorchEasyRec's dlrm_hstu model is not supported yet by tsrec"],
-  ['old DLRM field name', 'model_config { dlrm { bot_mlp { } } }', "unknown field 'bot_mlp' in model_config.dlrm at pipeline.config:1:23 — did you mean 'dense_mlp'?"],
-  ['missing colon', 'model_dir "x"', "expected ':' or '{' after field name 'model_dir' but found '\"x\"' in model_dir at pipeline.config:1:11"],
-  ['unclosed brace', 'data_config {\n  batch_size: 1\n', "missing '}' to close 'data_config' opened at line 1, column 13 in data_config at pipeline.config:3:1"],
-  ['stray closing brace', 'model_dir: "x"\n}', "unexpected '}' with no open '{' in the pipeline config at pipeline.config:2:1"],
-  ['mismatched bracket', 'data_config { batch_size: 1 >', "expected '}' but found '>' in data_config at pipeline.config:1:29"],
+  [
+    'misspelt field',
+    'data_config {\n  batch_sise: 12\n}',
+    "unknown field 'batch_sise' in data_config at pipeline.config:2:3 — did you mean 'batch_size'?",
+  ],
+  [
+    'misspelt top-level field',
+    'model_confg {}',
+    "unknown field 'model_confg' in the pipeline config at pipeline.config:1:1 — did you mean 'model_config'?",
+  ],
+  [
+    'unknown field, nothing close',
+    'data_config { colour: 1 }',
+    "unknown field 'colour' in data_config at pipeline.config:1:15",
+  ],
+  [
+    'misspelt enum',
+    'data_config { dataset_type: CsvDatset }',
+    "expected one of OdpsDataset, ParquetDataset, CsvDataset, OdpsDatasetV1, KafkaDataset for dataset_type but received 'CsvDatset' in data_config at pipeline.config:1:29 — did you mean 'CsvDataset'?",
+  ],
+  [
+    'enum in wrong case',
+    'model_config { feature_groups { group_type: deep } }',
+    "expected one of DEEP, WIDE, SEQUENCE, JAGGED_SEQUENCE for group_type but received 'deep' in model_config.feature_groups[0] at pipeline.config:1:45 — did you mean 'DEEP'?",
+  ],
+  [
+    'string for an integer',
+    'data_config { batch_size: "big" }',
+    'expected an unsigned 32-bit integer for batch_size but received "big" in data_config at pipeline.config:1:27',
+  ],
+  [
+    'negative unsigned',
+    'data_config { batch_size: -1 }',
+    'expected an unsigned 32-bit integer for batch_size but received -1 in data_config at pipeline.config:1:27',
+  ],
+  [
+    'fraction for an integer',
+    'train_config { num_steps: 1.5 }',
+    'expected an unsigned 32-bit integer for num_steps but received 1.5 in train_config at pipeline.config:1:27',
+  ],
+  [
+    'integer overflow',
+    'data_config { batch_size: 4294967296 }',
+    'expected an unsigned 32-bit integer for batch_size but received 4294967296 in data_config at pipeline.config:1:27',
+  ],
+  [
+    'word for a bool',
+    'data_config { shuffle: yes }',
+    "expected true or false for shuffle but received 'yes' in data_config at pipeline.config:1:24",
+  ],
+  [
+    'number for a string',
+    'model_dir: 42',
+    'expected a quoted string for model_dir but received 42 in the pipeline config at pipeline.config:1:12',
+  ],
+  [
+    'unquoted string',
+    'model_dir: experiments',
+    "expected a quoted string for model_dir but received 'experiments' in the pipeline config at pipeline.config:1:12",
+  ],
+  [
+    'word for a float',
+    'train_config { sparse_optimizer { sgd_optimizer { lr: fast } } }',
+    "expected a number for lr but received 'fast' in train_config.sparse_optimizer.sgd_optimizer at pipeline.config:1:55",
+  ],
+  [
+    'float out of range',
+    'train_config { sparse_optimizer { sgd_optimizer { lr: 1e39 } } }',
+    'expected a number within the 32-bit float range for lr but received 1e39 in train_config.sparse_optimizer.sgd_optimizer at pipeline.config:1:55',
+  ],
+  [
+    'scalar for a message',
+    'train_config: 5',
+    'expected a message { ... } for train_config but received 5 in the pipeline config at pipeline.config:1:15',
+  ],
+  [
+    'message for a scalar',
+    'data_config { batch_size { } }',
+    'expected an unsigned 32-bit integer for batch_size but received a message in data_config at pipeline.config:1:26',
+  ],
+  [
+    'list for a singular field',
+    'data_config { batch_size: [1, 2] }',
+    'expected an unsigned 32-bit integer for batch_size but received a list in data_config at pipeline.config:1:27',
+  ],
+  [
+    'field set twice',
+    'data_config {\n  batch_size: 1\n  batch_size: 2\n}',
+    "field 'batch_size' is set twice (first at line 2, column 3) in data_config at pipeline.config:3:3",
+  ],
+  [
+    'two members of a oneof',
+    'model_config {\n  deepfm {}\n  dlrm {}\n}',
+    "'dlrm' and 'deepfm' are both set, but only one field of oneof 'model' may be set ('deepfm' at line 2, column 3) in model_config at pipeline.config:3:3",
+  ],
+  [
+    'wrong type in a list',
+    'model_config { deepfm { deep { hidden_units: [512, "x"] } } }',
+    'expected an unsigned 32-bit integer for hidden_units but received "x" in model_config.deepfm.deep at pipeline.config:1:52',
+  ],
+  [
+    'bad map entry',
+    'feature_configs { id_feature { vocab_dict { kye: "a" value: 1 } } }',
+    "unknown field 'kye' in a map entry in feature_configs[0].id_feature.vocab_dict at pipeline.config:1:45 — did you mean 'key'?",
+  ],
+  [
+    'EasyRec group field',
+    'model_config { feature_groups { wide_deep: DEEP } }',
+    "unknown field 'wide_deep' in model_config.feature_groups[0] at pipeline.config:1:33 — did you mean 'group_type'?",
+  ],
+  [
+    'TorchEasyRec model tsrec lacks',
+    'model_config { dlrm_hstu { } }',
+    "unknown field 'dlrm_hstu' in model_config at pipeline.config:1:16 — TorchEasyRec's dlrm_hstu model is not supported yet by tsrec",
+  ],
+  [
+    'old DLRM field name',
+    'model_config { dlrm { bot_mlp { } } }',
+    "unknown field 'bot_mlp' in model_config.dlrm at pipeline.config:1:23 — did you mean 'dense_mlp'?",
+  ],
+  [
+    'missing colon',
+    'model_dir "x"',
+    "expected ':' or '{' after field name 'model_dir' but found '\"x\"' in model_dir at pipeline.config:1:11",
+  ],
+  [
+    'unclosed brace',
+    'data_config {\n  batch_size: 1\n',
+    "missing '}' to close 'data_config' opened at line 1, column 13 in data_config at pipeline.config:3:1",
+  ],
+  [
+    'stray closing brace',
+    'model_dir: "x"\n}',
+    "unexpected '}' with no open '{' in the pipeline config at pipeline.config:2:1",
+  ],
+  [
+    'mismatched bracket',
+    'data_config { batch_size: 1 >',
+    "expected '}' but found '>' in data_config at pipeline.config:1:29",
+  ],
   ['unterminated string', 'model_dir: "experiments\n', 'unterminated string in model_dir at pipeline.config:1:12'],
   ['bad character', 'model_dir: @x', "unexpected character '@' in model_dir at pipeline.config:1:12"],
-  ['missing value', 'data_config { batch_size: }', "expected a value for 'batch_size' but found '}' in data_config.batch_size at pipeline.config:1:27"],
-  ['unclosed list', 'data_config { label_fields: ["a", "b" }', "expected ',' or ']' in the list for 'label_fields' but found '}' in data_config.label_fields at pipeline.config:1:39"],
-  ['map entry without key', 'feature_configs { id_feature { vocab_dict { value: 1 } } }', 'map entry of vocab_dict has no key in feature_configs[0].id_feature at pipeline.config:1:43'],
+  [
+    'missing value',
+    'data_config { batch_size: }',
+    "expected a value for 'batch_size' but found '}' in data_config.batch_size at pipeline.config:1:27",
+  ],
+  [
+    'unclosed list',
+    'data_config { label_fields: ["a", "b" }',
+    "expected ',' or ']' in the list for 'label_fields' but found '}' in data_config.label_fields at pipeline.config:1:39",
+  ],
+  [
+    'map entry without key',
+    'feature_configs { id_feature { vocab_dict { value: 1 } } }',
+    'map entry of vocab_dict has no key in feature_configs[0].id_feature at pipeline.config:1:43',
+  ],
   ['bad escape', 'model_dir: "a\\qb"', "invalid escape '\\q' in string in model_dir at pipeline.config:1:14"],
-  ['extension syntax', '[tsrec.ext] { }', 'extension and Any fields ([...]) are not supported in tsrec configs in the pipeline config at pipeline.config:1:1'],
-  ['number glued to a word', 'data_config { batch_size: 12ab }', "invalid number '12ab' in data_config.batch_size at pipeline.config:1:27"],
+  [
+    'extension syntax',
+    '[tsrec.ext] { }',
+    'extension and Any fields ([...]) are not supported in tsrec configs in the pipeline config at pipeline.config:1:1',
+  ],
+  [
+    'number glued to a word',
+    'data_config { batch_size: 12ab }',
+    "invalid number '12ab' in data_config.batch_size at pipeline.config:1:27",
+  ],
 ];
 
 const MALFORMED_JSON: [string, string, string][] = [
-  ['misspelt key', '{\n  "data_config": {\n    "batch_sise": 1\n  }\n}', "unknown field 'batch_sise' in data_config at pipeline.config:3:5 — did you mean 'batch_size'?"],
-  ['string for an integer', '{"data_config": {"batch_size": "x"}}', 'expected an unsigned 32-bit integer for batch_size but received "x" in data_config at pipeline.config:1:32'],
-  ['scalar for a repeated field', '{"data_config": {"label_fields": "clk"}}', 'expected a list for label_fields but received "clk" in data_config at pipeline.config:1:34'],
-  ['missing comma', '{"model_dir": "x" "data_config": {}}', "invalid JSON: expected ',' or '}' after the value of \"model_dir\" but found '\"' in the pipeline config at pipeline.config:1:19"],
-  ['trailing garbage', '{"model_dir": "x"} x', "invalid JSON: expected the end of the JSON document but found 'x' in the pipeline config at pipeline.config:1:20"],
-  ['array at top level', '[1]', 'invalid JSON: expected a JSON object at the top level but found an array in the pipeline config at pipeline.config:1:1'],
-  ['unknown enum name', '{"data_config": {"dataset_type": "Csv"}}', 'expected one of OdpsDataset, ParquetDataset, CsvDataset, OdpsDatasetV1, KafkaDataset for dataset_type but received "Csv" in data_config at pipeline.config:1:34'],
+  [
+    'misspelt key',
+    '{\n  "data_config": {\n    "batch_sise": 1\n  }\n}',
+    "unknown field 'batch_sise' in data_config at pipeline.config:3:5 — did you mean 'batch_size'?",
+  ],
+  [
+    'string for an integer',
+    '{"data_config": {"batch_size": "x"}}',
+    'expected an unsigned 32-bit integer for batch_size but received "x" in data_config at pipeline.config:1:32',
+  ],
+  [
+    'scalar for a repeated field',
+    '{"data_config": {"label_fields": "clk"}}',
+    'expected a list for label_fields but received "clk" in data_config at pipeline.config:1:34',
+  ],
+  [
+    'missing comma',
+    '{"model_dir": "x" "data_config": {}}',
+    "invalid JSON: expected ',' or '}' after the value of \"model_dir\" but found '\"' in the pipeline config at pipeline.config:1:19",
+  ],
+  [
+    'trailing garbage',
+    '{"model_dir": "x"} x',
+    "invalid JSON: expected the end of the JSON document but found 'x' in the pipeline config at pipeline.config:1:20",
+  ],
+  [
+    'array at top level',
+    '[1]',
+    'invalid JSON: expected a JSON object at the top level but found an array in the pipeline config at pipeline.config:1:1',
+  ],
+  [
+    'unknown enum name',
+    '{"data_config": {"dataset_type": "Csv"}}',
+    'expected one of OdpsDataset, ParquetDataset, CsvDataset, OdpsDatasetV1, KafkaDataset for dataset_type but received "Csv" in data_config at pipeline.config:1:34',
+  ],
 ];
 
 describe('loadPipelineConfig: malformed text format', () => {
@@ -109,7 +269,9 @@ describe('loadPipelineConfig', () => {
   });
 
   test('JSON accepts proto names, json names and null', () => {
-    const cfg = parsePipelineConfig('{"model_dir": "m", "dataConfig": {"batchSize": "64", "label_fields": ["y"], "eval_batch_size": null}}');
+    const cfg = parsePipelineConfig(
+      '{"model_dir": "m", "dataConfig": {"batchSize": "64", "label_fields": ["y"], "eval_batch_size": null}}',
+    );
     expect(cfg.modelDir).toBe('m');
     expect(cfg.dataConfig?.batchSize).toBe(64);
     expect(cfg.dataConfig?.labelFields).toEqual(['y']);
@@ -125,7 +287,9 @@ describe('loadPipelineConfig', () => {
     expect(() => loadPipelineConfig(join(dir, 'bad.config'))).toThrow(
       `unknown field 'model_dri' in the pipeline config at ${join(dir, 'bad.config')}:3:3 — did you mean 'model_dir'?`,
     );
-    expect(() => loadPipelineConfig(join(dir, 'missing.config'))).toThrow(`cannot read pipeline config '${join(dir, 'missing.config')}': no such file`);
+    expect(() => loadPipelineConfig(join(dir, 'missing.config'))).toThrow(
+      `cannot read pipeline config '${join(dir, 'missing.config')}': no such file`,
+    );
   });
 
   test('a TorchEasyRec DeepFM-on-Criteo config parses as written', () => {
@@ -143,8 +307,12 @@ describe('loadPipelineConfig', () => {
       'eval_config {\n    num_steps: 100\n}',
       'data_config {\n    batch_size: 8192\n    dataset_type: OdpsDataset\n    fg_mode: FG_NONE\n    label_fields: "label"\n    num_workers: 8\n}',
     ];
-    for (let i = 0; i < 13; i++) lines.push(`feature_configs {\n    raw_feature {\n        feature_name: "int_${i}"\n    }\n}`);
-    for (let i = 0; i < 26; i++) lines.push(`feature_configs {\n    id_feature {\n        feature_name: "cat_${i}"\n        num_buckets: ${1000 + i}\n        embedding_dim: 16\n    }\n}`);
+    for (let i = 0; i < 13; i++)
+      lines.push(`feature_configs {\n    raw_feature {\n        feature_name: "int_${i}"\n    }\n}`);
+    for (let i = 0; i < 26; i++)
+      lines.push(
+        `feature_configs {\n    id_feature {\n        feature_name: "cat_${i}"\n        num_buckets: ${1000 + i}\n        embedding_dim: 16\n    }\n}`,
+      );
     const cats = Array.from({ length: 26 }, (_, i) => `        feature_names: "cat_${i}"`).join('\n');
     const ints = Array.from({ length: 13 }, (_, i) => `        feature_names: "int_${i}"`).join('\n');
     lines.push(
@@ -164,13 +332,19 @@ describe('loadPipelineConfig', () => {
   });
 
   test('a 500-feature config loads in well under a second', () => {
-    const parts: string[] = ['data_config { batch_size: 1024 dataset_type: CsvDataset label_fields: "label" with_header: true }'];
+    const parts: string[] = [
+      'data_config { batch_size: 1024 dataset_type: CsvDataset label_fields: "label" with_header: true }',
+    ];
     const names: string[] = [];
     for (let i = 0; i < 500; i++) {
       names.push(`f${i}`);
-      parts.push(`feature_configs {\n  id_feature {\n    feature_name: "f${i}"\n    expression: "user:f${i}"\n    hash_bucket_size: 100000\n    embedding_dim: 16\n  }\n}`);
+      parts.push(
+        `feature_configs {\n  id_feature {\n    feature_name: "f${i}"\n    expression: "user:f${i}"\n    hash_bucket_size: 100000\n    embedding_dim: 16\n  }\n}`,
+      );
     }
-    parts.push(`model_config {\n  feature_groups {\n    group_name: "all"\n${names.map((n) => `    feature_names: "${n}"`).join('\n')}\n  }\n  dcn_v2 { cross {} final { hidden_units: [64] } }\n  losses { binary_cross_entropy {} }\n}`);
+    parts.push(
+      `model_config {\n  feature_groups {\n    group_name: "all"\n${names.map((n) => `    feature_names: "${n}"`).join('\n')}\n  }\n  dcn_v2 { cross {} final { hidden_units: [64] } }\n  losses { binary_cross_entropy {} }\n}`,
+    );
     const text = parts.join('\n');
     parsePipelineConfig(text); // warm up the JIT
     const t0 = performance.now();

@@ -35,14 +35,21 @@ export function mergeInto(r: ReflectMessage, node: MessageNode, ctx: BuildContex
   const desc = r.desc;
   const seen = new Map<string, SourceLocation>();
   for (const f of node.fields) {
-    const field = desc.fields.find((x) => x.name === f.name) ?? (ctx.json ? desc.fields.find((x) => x.jsonName === f.name) : undefined);
+    const field =
+      desc.fields.find((x) => x.name === f.name) ??
+      (ctx.json ? desc.fields.find((x) => x.jsonName === f.name) : undefined);
     if (!field) {
       const known = FIELD_HINTS[`${desc.name}.${f.name}`];
       ctx.issues.push({
         message: `unknown field '${f.name}'`,
         path,
         location: f.loc,
-        suggestion: known ? known.suggestion : didYouMean(f.name, desc.fields.map((x) => x.name)),
+        suggestion: known
+          ? known.suggestion
+          : didYouMean(
+              f.name,
+              desc.fields.map((x) => x.name),
+            ),
         hint: known?.hint,
       });
       continue;
@@ -52,7 +59,11 @@ export function mergeInto(r: ReflectMessage, node: MessageNode, ctx: BuildContex
     if (field.fieldKind !== 'list' && field.fieldKind !== 'map') {
       const first = seen.get(field.name);
       if (first) {
-        ctx.issues.push({ message: `field '${field.name}' is set twice (first at line ${first.line}, column ${first.column})`, path, location: f.loc });
+        ctx.issues.push({
+          message: `field '${field.name}' is set twice (first at line ${first.line}, column ${first.column})`,
+          path,
+          location: f.loc,
+        });
         continue;
       }
       seen.set(field.name, f.loc);
@@ -74,22 +85,44 @@ export function mergeInto(r: ReflectMessage, node: MessageNode, ctx: BuildContex
 }
 
 function typeMismatch(field: DescField, expected: string, value: ValueNode, ctx: BuildContext, path: string): void {
-  ctx.issues.push({ message: `expected ${expected} for ${field.name} but received ${describeNode(value)}`, path, location: value.loc });
+  ctx.issues.push({
+    message: `expected ${expected} for ${field.name} but received ${describeNode(value)}`,
+    path,
+    location: value.loc,
+  });
 }
 
-function setField(r: ReflectMessage, field: DescField, f: FieldNode, ctx: BuildContext, path: string, fieldPath: string): void {
+function setField(
+  r: ReflectMessage,
+  field: DescField,
+  f: FieldNode,
+  ctx: BuildContext,
+  path: string,
+  fieldPath: string,
+): void {
   const v = f.value;
   switch (field.fieldKind) {
     case 'scalar':
     case 'enum': {
       ctx.locations.set(fieldPath, f.loc);
       if (v.kind !== 'scalar') {
-        typeMismatch(field, expectedDescription(field.scalar, field.fieldKind === 'enum' ? field.enum : undefined), v, ctx, path);
+        typeMismatch(
+          field,
+          expectedDescription(field.scalar, field.fieldKind === 'enum' ? field.enum : undefined),
+          v,
+          ctx,
+          path,
+        );
         return;
       }
       const c = convertScalar(field.scalar, field.fieldKind === 'enum' ? field.enum : undefined, v, ctx.json);
       if (!c.ok) {
-        ctx.issues.push({ message: `expected ${c.expected} for ${field.name} but received ${describeNode(v)}`, path, location: v.loc, suggestion: c.suggestion });
+        ctx.issues.push({
+          message: `expected ${c.expected} for ${field.name} but received ${describeNode(v)}`,
+          path,
+          location: v.loc,
+          suggestion: c.suggestion,
+        });
         return;
       }
       r.set(field, c.value);
@@ -120,12 +153,23 @@ function setField(r: ReflectMessage, field: DescField, f: FieldNode, ctx: BuildC
           continue;
         }
         if (item.kind !== 'scalar') {
-          typeMismatch(field, expectedDescription(field.scalar, field.listKind === 'enum' ? field.enum : undefined), item, ctx, path);
+          typeMismatch(
+            field,
+            expectedDescription(field.scalar, field.listKind === 'enum' ? field.enum : undefined),
+            item,
+            ctx,
+            path,
+          );
           continue;
         }
         const c = convertScalar(field.scalar, field.listKind === 'enum' ? field.enum : undefined, item, ctx.json);
         if (!c.ok) {
-          ctx.issues.push({ message: `expected ${c.expected} for ${field.name} but received ${describeNode(item)}`, path, location: item.loc, suggestion: c.suggestion });
+          ctx.issues.push({
+            message: `expected ${c.expected} for ${field.name} but received ${describeNode(item)}`,
+            path,
+            location: item.loc,
+            suggestion: c.suggestion,
+          });
           continue;
         }
         ctx.locations.set(itemPath, itemLoc);
@@ -138,11 +182,16 @@ function setField(r: ReflectMessage, field: DescField, f: FieldNode, ctx: BuildC
       const entries: { key: ScalarNode; value: ValueNode; loc: SourceLocation }[] = [];
       if (ctx.json) {
         if (v.kind !== 'message') return typeMismatch(field, 'an object', v, ctx, path);
-        for (const e of v.fields) entries.push({ key: { kind: 'scalar', type: 'string', raw: JSON.stringify(e.name), value: e.name, loc: e.loc }, value: e.value, loc: e.loc });
+        for (const e of v.fields)
+          entries.push({
+            key: { kind: 'scalar', type: 'string', raw: JSON.stringify(e.name), value: e.name, loc: e.loc },
+            value: e.value,
+            loc: e.loc,
+          });
       } else {
         for (const item of v.kind === 'list' ? v.items : [v]) {
           if (item.kind !== 'message') {
-            typeMismatch(field, "a map entry { key: ... value: ... }", item, ctx, path);
+            typeMismatch(field, 'a map entry { key: ... value: ... }', item, ctx, path);
             continue;
           }
           let key: ScalarNode | undefined;
@@ -153,7 +202,12 @@ function setField(r: ReflectMessage, field: DescField, f: FieldNode, ctx: BuildC
             else if (e.name === 'value') value = e.value;
             else {
               bad = true;
-              ctx.issues.push({ message: `unknown field '${e.name}' in a map entry`, path: join(path, field.name), location: e.loc, suggestion: didYouMean(e.name, ['key', 'value']) });
+              ctx.issues.push({
+                message: `unknown field '${e.name}' in a map entry`,
+                path: join(path, field.name),
+                location: e.loc,
+                suggestion: didYouMean(e.name, ['key', 'value']),
+              });
             }
           }
           if (bad) continue;
@@ -167,7 +221,11 @@ function setField(r: ReflectMessage, field: DescField, f: FieldNode, ctx: BuildC
       for (const e of entries) {
         const k = convertScalar(field.mapKey, undefined, e.key, ctx.json);
         if (!k.ok) {
-          ctx.issues.push({ message: `expected ${k.expected} for a key of ${field.name} but received ${describeNode(e.key)}`, path, location: e.key.loc });
+          ctx.issues.push({
+            message: `expected ${k.expected} for a key of ${field.name} but received ${describeNode(e.key)}`,
+            path,
+            location: e.key.loc,
+          });
           continue;
         }
         const entryPath = `${join(path, field.name)}[${JSON.stringify(String(e.key.value))}]`;
@@ -178,12 +236,23 @@ function setField(r: ReflectMessage, field: DescField, f: FieldNode, ctx: BuildC
           continue;
         }
         if (e.value.kind !== 'scalar') {
-          typeMismatch(field, expectedDescription(field.scalar, field.mapKind === 'enum' ? field.enum : undefined), e.value, ctx, path);
+          typeMismatch(
+            field,
+            expectedDescription(field.scalar, field.mapKind === 'enum' ? field.enum : undefined),
+            e.value,
+            ctx,
+            path,
+          );
           continue;
         }
         const c = convertScalar(field.scalar, field.mapKind === 'enum' ? field.enum : undefined, e.value, ctx.json);
         if (!c.ok) {
-          ctx.issues.push({ message: `expected ${c.expected} for a value of ${field.name} but received ${describeNode(e.value)}`, path, location: e.value.loc, suggestion: c.suggestion });
+          ctx.issues.push({
+            message: `expected ${c.expected} for a value of ${field.name} but received ${describeNode(e.value)}`,
+            path,
+            location: e.value.loc,
+            suggestion: c.suggestion,
+          });
           continue;
         }
         map.set(k.value, c.value);

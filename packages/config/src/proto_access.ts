@@ -3,7 +3,10 @@ import { reflect } from '@bufbuild/protobuf/reflect';
 import { file_tsrec_protos_pipeline } from './gen/tsrec/protos/pipeline_pb';
 
 /** Every message and enum of the tsrec schema, by full name. */
-export const schemaRegistry = createRegistry(file_tsrec_protos_pipeline, ...allDependencies(file_tsrec_protos_pipeline));
+export const schemaRegistry = createRegistry(
+  file_tsrec_protos_pipeline,
+  ...allDependencies(file_tsrec_protos_pipeline),
+);
 
 function allDependencies(file: { dependencies: readonly { dependencies: readonly unknown[] }[] }): never[] {
   const out = new Set<unknown>();

@@ -74,7 +74,13 @@ export function convertScalar(
       if (v) return { ok: true, value: v.number };
       const lower = String(node.value).toLowerCase();
       const ci = enumDesc.values.find((x) => x.name.toLowerCase() === lower);
-      return fail(ci?.name ?? didYouMean(String(node.value), enumDesc.values.map((x) => x.name)));
+      return fail(
+        ci?.name ??
+          didYouMean(
+            String(node.value),
+            enumDesc.values.map((x) => x.name),
+          ),
+      );
     }
     if (node.type === 'number') {
       const n = parseInteger(node.raw);
@@ -96,7 +102,8 @@ export function convertScalar(
         if (['true', 'True', 't'].includes(node.raw)) return { ok: true, value: true };
         if (['false', 'False', 'f'].includes(node.raw)) return { ok: true, value: false };
       }
-      if (!json && node.type === 'number' && (node.raw === '0' || node.raw === '1')) return { ok: true, value: node.raw === '1' };
+      if (!json && node.type === 'number' && (node.raw === '0' || node.raw === '1'))
+        return { ok: true, value: node.raw === '1' };
       return fail();
     case ScalarType.FLOAT:
     case ScalarType.DOUBLE: {
@@ -104,11 +111,21 @@ export function convertScalar(
       if (node.type === 'number' || (!json && node.type === 'identifier')) v = parseFloatLiteral(node.raw);
       else if (json && node.type === 'string') {
         const s = String(node.value);
-        v = s === 'NaN' ? NaN : s === 'Infinity' ? Infinity : s === '-Infinity' ? -Infinity : /^\s*$/.test(s) ? undefined : Number(s);
+        v =
+          s === 'NaN'
+            ? NaN
+            : s === 'Infinity'
+              ? Infinity
+              : s === '-Infinity'
+                ? -Infinity
+                : /^\s*$/.test(s)
+                  ? undefined
+                  : Number(s);
         if (v !== undefined && Number.isNaN(v) && s !== 'NaN') v = undefined;
       }
       if (v === undefined) return fail();
-      if (scalar === ScalarType.FLOAT && Number.isFinite(v) && Math.abs(v) > FLOAT32_MAX) return { ok: false, expected: 'a number within the 32-bit float range' };
+      if (scalar === ScalarType.FLOAT && Number.isFinite(v) && Math.abs(v) > FLOAT32_MAX)
+        return { ok: false, expected: 'a number within the 32-bit float range' };
       return { ok: true, value: v };
     }
     default: {

@@ -46,10 +46,20 @@ export const SUPPORTED_DATASETS: readonly string[] = ['CsvDataset', 'ParquetData
 export const SUPPORTED_FG_MODES: readonly string[] = ['FG_NONE', 'FG_NORMAL', 'FG_DAG'];
 
 /** Sparse (embedding) optimizers with fused native kernels. */
-export const SUPPORTED_SPARSE_OPTIMIZERS: readonly string[] = ['sgd_optimizer', 'adagrad_optimizer', 'adam_optimizer', 'rowwise_adagrad_optimizer'];
+export const SUPPORTED_SPARSE_OPTIMIZERS: readonly string[] = [
+  'sgd_optimizer',
+  'adagrad_optimizer',
+  'adam_optimizer',
+  'rowwise_adagrad_optimizer',
+];
 
 /** Dense optimizers. */
-export const SUPPORTED_DENSE_OPTIMIZERS: readonly string[] = ['sgd_optimizer', 'adagrad_optimizer', 'adam_optimizer', 'adamw_optimizer'];
+export const SUPPORTED_DENSE_OPTIMIZERS: readonly string[] = [
+  'sgd_optimizer',
+  'adagrad_optimizer',
+  'adam_optimizer',
+  'adamw_optimizer',
+];
 
 /** Learning-rate schedules. */
 export const SUPPORTED_LR_SCHEDULES: readonly string[] = [
@@ -61,7 +71,12 @@ export const SUPPORTED_LR_SCHEDULES: readonly string[] = [
 ];
 
 /** Losses with fused native kernels. */
-export const SUPPORTED_LOSSES: readonly string[] = ['binary_cross_entropy', 'softmax_cross_entropy', 'l2_loss', 'binary_focal_loss'];
+export const SUPPORTED_LOSSES: readonly string[] = [
+  'binary_cross_entropy',
+  'softmax_cross_entropy',
+  'l2_loss',
+  'binary_focal_loss',
+];
 
 /** Metrics. */
 export const SUPPORTED_METRICS: readonly string[] = [
@@ -79,7 +94,16 @@ export const SUPPORTED_METRICS: readonly string[] = [
 export const SUPPORTED_SEQ_ENCODERS: readonly string[] = ['pooling_encoder'];
 
 /** MLP activations (TorchEasyRec spelling). */
-export const SUPPORTED_ACTIVATIONS: readonly string[] = ['nn.ReLU', 'nn.Sigmoid', 'nn.Tanh', 'nn.LeakyReLU', 'nn.GELU', 'nn.SiLU', 'nn.ELU', ''];
+export const SUPPORTED_ACTIVATIONS: readonly string[] = [
+  'nn.ReLU',
+  'nn.Sigmoid',
+  'nn.Tanh',
+  'nn.LeakyReLU',
+  'nn.GELU',
+  'nn.SiLU',
+  'nn.ELU',
+  '',
+];
 
 /**
  * Fields that parse but that tsrec ignores today: validate() reports each one that is set to
@@ -101,11 +125,66 @@ export const UNSUPPORTED_FIELDS: Readonly<Record<string, readonly string[]>> = {
     'hard_negative_sampler_v2',
     'tdm_sampler',
   ],
-  IdFeature: ['zch', 'dynamicemb', 'use_mask', 'init_fn', 'data_type', 'trainable', 'stub_type', 'embedding_constraints', 'sequence_fields', 'fg_value_type'],
-  RawFeature: ['autodis', 'mlp', 'use_mask', 'init_fn', 'data_type', 'trainable', 'stub_type', 'embedding_constraints', 'sequence_fields'],
-  ComboFeature: ['zch', 'dynamicemb', 'use_mask', 'init_fn', 'data_type', 'trainable', 'stub_type', 'embedding_constraints', 'sequence_fields'],
-  LookupFeature: ['zch', 'dynamicemb', 'autodis', 'mlp', 'use_mask', 'init_fn', 'data_type', 'trainable', 'stub_type', 'embedding_constraints', 'sequence_fields', 'fg_value_type'],
-  ExprFeature: ['autodis', 'mlp', 'use_mask', 'init_fn', 'data_type', 'trainable', 'stub_type', 'embedding_constraints', 'sequence_fields', 'fill_missing'],
+  IdFeature: [
+    'zch',
+    'dynamicemb',
+    'use_mask',
+    'init_fn',
+    'data_type',
+    'trainable',
+    'stub_type',
+    'embedding_constraints',
+    'sequence_fields',
+    'fg_value_type',
+  ],
+  RawFeature: [
+    'autodis',
+    'mlp',
+    'use_mask',
+    'init_fn',
+    'data_type',
+    'trainable',
+    'stub_type',
+    'embedding_constraints',
+    'sequence_fields',
+  ],
+  ComboFeature: [
+    'zch',
+    'dynamicemb',
+    'use_mask',
+    'init_fn',
+    'data_type',
+    'trainable',
+    'stub_type',
+    'embedding_constraints',
+    'sequence_fields',
+  ],
+  LookupFeature: [
+    'zch',
+    'dynamicemb',
+    'autodis',
+    'mlp',
+    'use_mask',
+    'init_fn',
+    'data_type',
+    'trainable',
+    'stub_type',
+    'embedding_constraints',
+    'sequence_fields',
+    'fg_value_type',
+  ],
+  ExprFeature: [
+    'autodis',
+    'mlp',
+    'use_mask',
+    'init_fn',
+    'data_type',
+    'trainable',
+    'stub_type',
+    'embedding_constraints',
+    'sequence_fields',
+    'fill_missing',
+  ],
   FeatureGroupConfig: ['embedding_name_suffix'],
   SeqGroupConfig: ['embedding_name_suffix'],
   ModelConfig: ['train_metrics', 'variational_dropout', 'use_pareto_loss_weight'],

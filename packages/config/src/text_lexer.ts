@@ -121,28 +121,53 @@ export class TextLexer {
       const escLoc = this.loc();
       this.pos += 2;
       switch (e) {
-        case 'n': out += '\n'; break;
-        case 't': out += '\t'; break;
-        case 'r': out += '\r'; break;
-        case 'a': out += '\x07'; break;
-        case 'b': out += '\b'; break;
-        case 'f': out += '\f'; break;
-        case 'v': out += '\v'; break;
-        case '\\': out += '\\'; break;
-        case "'": out += "'"; break;
-        case '"': out += '"'; break;
-        case '?': out += '?'; break;
-        case 'x': case 'X': {
+        case 'n':
+          out += '\n';
+          break;
+        case 't':
+          out += '\t';
+          break;
+        case 'r':
+          out += '\r';
+          break;
+        case 'a':
+          out += '\x07';
+          break;
+        case 'b':
+          out += '\b';
+          break;
+        case 'f':
+          out += '\f';
+          break;
+        case 'v':
+          out += '\v';
+          break;
+        case '\\':
+          out += '\\';
+          break;
+        case "'":
+          out += "'";
+          break;
+        case '"':
+          out += '"';
+          break;
+        case '?':
+          out += '?';
+          break;
+        case 'x':
+        case 'X': {
           const m = /^[0-9a-fA-F]{1,2}/.exec(s.slice(this.pos, this.pos + 2));
           if (!m) this.fail('invalid escape \\x: expected hex digits', escLoc);
           out += String.fromCharCode(parseInt(m[0], 16));
           this.pos += m[0].length;
           break;
         }
-        case 'u': case 'U': {
+        case 'u':
+        case 'U': {
           const len = e === 'u' ? 4 : 8;
           const hex = s.slice(this.pos, this.pos + len);
-          if (!new RegExp(`^[0-9a-fA-F]{${len}}$`).test(hex)) this.fail(`invalid escape \\${e}: expected ${len} hex digits`, escLoc);
+          if (!new RegExp(`^[0-9a-fA-F]{${len}}$`).test(hex))
+            this.fail(`invalid escape \\${e}: expected ${len} hex digits`, escLoc);
           out += String.fromCodePoint(parseInt(hex, 16));
           this.pos += len;
           break;

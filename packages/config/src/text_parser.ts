@@ -27,7 +27,11 @@ class TextParser {
   private readonly lex: TextLexer;
   private readonly stack: Frame[] = [];
 
-  constructor(src: string, private readonly file: string, private readonly schema?: DescMessage) {
+  constructor(
+    src: string,
+    private readonly file: string,
+    private readonly schema?: DescMessage,
+  ) {
     this.lex = new TextLexer(src, file, () => this.path());
   }
 
@@ -55,7 +59,10 @@ class TextParser {
       if (t.kind === 'eof') {
         if (close) {
           const owner = this.path() || 'message';
-          this.fail(`missing '${close.text}' to close '${owner}' opened at line ${close.open.loc.line}, column ${close.open.loc.column}`, t.loc);
+          this.fail(
+            `missing '${close.text}' to close '${owner}' opened at line ${close.open.loc.line}, column ${close.open.loc.column}`,
+            t.loc,
+          );
         }
         return;
       }
@@ -64,7 +71,12 @@ class TextParser {
           this.lex.next();
           return;
         }
-        this.fail(close ? `expected '${close.text}' but found '${t.text}'` : `unexpected '${t.text}' with no open '${t.text === '}' ? '{' : '<'}'`, t.loc);
+        this.fail(
+          close
+            ? `expected '${close.text}' but found '${t.text}'`
+            : `unexpected '${t.text}' with no open '${t.text === '}' ? '{' : '<'}'`,
+          t.loc,
+        );
       }
       node.fields.push(this.parseField(node));
       const sep = this.lex.peek();
@@ -87,7 +99,11 @@ class TextParser {
       if (fieldDesc.fieldKind === 'list' && fieldDesc.listKind === 'message') segment = `${name}[${count}]`;
     }
     const childDesc =
-      fieldDesc?.fieldKind === 'message' ? fieldDesc.message : fieldDesc?.fieldKind === 'list' && fieldDesc.listKind === 'message' ? fieldDesc.message : undefined;
+      fieldDesc?.fieldKind === 'message'
+        ? fieldDesc.message
+        : fieldDesc?.fieldKind === 'list' && fieldDesc.listKind === 'message'
+          ? fieldDesc.message
+          : undefined;
     this.stack.push({ name: segment, desc: childDesc, node: parent });
     try {
       const after = this.lex.peek();
@@ -129,7 +145,8 @@ class TextParser {
         list.items.push(this.parseValue(name));
         const sep = this.lex.next();
         if (sep.kind === 'punct' && sep.text === ']') return list;
-        if (!(sep.kind === 'punct' && sep.text === ',')) this.fail(`expected ',' or ']' in the list for '${name}' but found ${show(sep)}`, sep.loc);
+        if (!(sep.kind === 'punct' && sep.text === ','))
+          this.fail(`expected ',' or ']' in the list for '${name}' but found ${show(sep)}`, sep.loc);
       }
     }
     return this.parseScalar(name);
@@ -152,7 +169,8 @@ class TextParser {
     if (t.kind === 'identifier') return { kind: 'scalar', type: 'identifier', raw: t.text, value: t.text, loc: t.loc };
     if (t.kind === 'punct' && t.text === '-') {
       const n = this.lex.next();
-      if (n.kind === 'number') return { kind: 'scalar', type: 'number', raw: `-${n.text}`, value: `-${n.text}`, loc: t.loc };
+      if (n.kind === 'number')
+        return { kind: 'scalar', type: 'number', raw: `-${n.text}`, value: `-${n.text}`, loc: t.loc };
       if (n.kind === 'identifier' && /^(inf|infinity|nan)$/i.test(n.text)) {
         return { kind: 'scalar', type: 'number', raw: `-${n.text}`, value: `-${n.text}`, loc: t.loc };
       }

@@ -7,14 +7,17 @@ import { EasyRecConfigSchema, loadPipelineConfig, parsePipelineConfig, saveConfi
 const EXAMPLES = join(__dirname, '..', '..', '..', 'examples');
 
 describe('toText', () => {
-  test.each(readdirSync(EXAMPLES).filter((f) => f.endsWith('.config')))('%s: text -> config -> text -> config round-trips', (f) => {
-    const a = loadPipelineConfig(join(EXAMPLES, f));
-    const text = toText(a);
-    const b = parsePipelineConfig(text);
-    expect(equals(EasyRecConfigSchema, a, b)).toBe(true);
-    expect(toText(b)).toBe(text);
-    expect(equals(EasyRecConfigSchema, a, parsePipelineConfig(toJsonText(a)))).toBe(true);
-  });
+  test.each(readdirSync(EXAMPLES).filter((f) => f.endsWith('.config')))(
+    '%s: text -> config -> text -> config round-trips',
+    (f) => {
+      const a = loadPipelineConfig(join(EXAMPLES, f));
+      const text = toText(a);
+      const b = parsePipelineConfig(text);
+      expect(equals(EasyRecConfigSchema, a, b)).toBe(true);
+      expect(toText(b)).toBe(text);
+      expect(equals(EasyRecConfigSchema, a, parsePipelineConfig(toJsonText(a)))).toBe(true);
+    },
+  );
 
   test('saveConfig writes text or JSON by extension', () => {
     const dir = mkdtempSync(join(tmpdir(), 'tsrec-save-'));

@@ -1,6 +1,15 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { assertValid, editConfig, formatProblem, InvalidConfigError, loadPipelineConfig, parsePipelineConfig, validate, type EditValue } from './index';
+import {
+  assertValid,
+  editConfig,
+  formatProblem,
+  InvalidConfigError,
+  loadPipelineConfig,
+  parsePipelineConfig,
+  validate,
+  type EditValue,
+} from './index';
 
 const EXAMPLES = join(__dirname, '..', '..', '..', 'examples');
 
@@ -44,31 +53,140 @@ test('the base config is valid', () => {
 // Each invalid config (an edit of BASE) with the exact problem it must produce. Problems on
 // fields that came from the source carry its location; edited-in fields have none.
 const INVALID: [string, Record<string, EditValue>, string][] = [
-  ['group names an undefined feature', { 'model_config.feature_groups[1].feature_names[2]': 'prise' }, "model_config.feature_groups[1].feature_names[2]: feature 'prise' in group 'deep' is not defined in feature_configs — did you mean 'price'? (p.config:20:71)"],
-  ['duplicate feature names', { 'feature_configs[1].id_feature.feature_name': 'user' }, "feature_configs[1].id_feature.feature_name: duplicate feature name 'user' (also defined at feature_configs[0].id_feature) (p.config:16:32)"],
-  ['both num_steps and num_epochs', { 'train_config.num_epochs': 2 }, 'train_config.num_epochs: expected exactly one of num_steps and num_epochs but both are set (p.config:4:1)'],
-  ['zero embedding_dim', { 'feature_configs[0].id_feature.embedding_dim': 0 }, "feature_configs[0].id_feature.embedding_dim: expected embedding_dim > 0 for feature 'user' but received 0 (p.config:15:76)"],
-  ['id feature without bucketizer', { 'feature_configs[1].id_feature': '{ feature_name: "item" embedding_dim: 8 }' }, "feature_configs[1].id_feature: id feature 'item' has no bucketizer: set one of hash_bucket_size, num_buckets, vocab_list, vocab_dict or vocab_file (p.config:16:19)"],
-  ['two bucketizers', { 'feature_configs[0].id_feature.num_buckets': 10 }, "feature_configs[0].id_feature.num_buckets: feature 'user' sets both hash_bucket_size and num_buckets; expected exactly one bucketizer (p.config:15:19)"],
-  ['unsorted boundaries', { 'feature_configs[2].raw_feature.boundaries': '[1, 5, 3]', 'feature_configs[2].raw_feature.embedding_dim': 4 }, 'feature_configs[2].raw_feature.boundaries[2]: boundaries must be strictly ascending, but boundaries[2] = 3 follows boundaries[1] = 5 (p.config:17:19)'],
-  ['sequence feature in a DEEP group', { 'feature_configs[2]': '{ sequence_id_feature { feature_name: "price" hash_bucket_size: 10 embedding_dim: 8 } }', 'model_config.feature_groups[0].feature_names': '["user"]' }, "model_config.feature_groups[1].feature_names[2]: sequence feature 'price' cannot be used directly in DEEP group 'deep'; list it in sequence_groups with a sequence_encoders entry, or use a SEQUENCE group (p.config:20:71)"],
-  ['DeepFM without its wide group', { 'model_config.feature_groups[0].group_name': 'linear' }, "model_config.feature_groups: model 'deepfm' needs a WIDE feature group named 'wide' but the config has only 'linear', 'deep', 'fm' (p.config:18:1)"],
-  ['softmax loss with num_class 1', { 'model_config.losses[0]': '{ softmax_cross_entropy {} }' }, 'model_config.losses[0].softmax_cross_entropy: softmax_cross_entropy needs num_class > 1 but num_class is 1; use binary_cross_entropy for binary labels (p.config:24:3)'],
-  ['binary loss with num_class 3', { 'model_config.num_class': 3, 'model_config.metrics': '[]' }, 'model_config.losses[0].binary_cross_entropy: binary_cross_entropy needs num_class = 1 but num_class is 3; use softmax_cross_entropy for multi-class labels (p.config:24:12)'],
-  ['no label fields', { 'data_config.label_fields': '[]' }, 'data_config.label_fields: expected at least one label field (label_fields: "label") but received none (p.config:9:1)'],
-  ['dense feature in a WIDE group', { 'model_config.feature_groups[0].feature_names[1]': 'price' }, "model_config.feature_groups[0].feature_names[1]: dense feature 'price' cannot be in WIDE group 'wide'; WIDE groups need id features (give a raw feature boundaries to bucketize it) (p.config:19:63)"],
+  [
+    'group names an undefined feature',
+    { 'model_config.feature_groups[1].feature_names[2]': 'prise' },
+    "model_config.feature_groups[1].feature_names[2]: feature 'prise' in group 'deep' is not defined in feature_configs — did you mean 'price'? (p.config:20:71)",
+  ],
+  [
+    'duplicate feature names',
+    { 'feature_configs[1].id_feature.feature_name': 'user' },
+    "feature_configs[1].id_feature.feature_name: duplicate feature name 'user' (also defined at feature_configs[0].id_feature) (p.config:16:32)",
+  ],
+  [
+    'both num_steps and num_epochs',
+    { 'train_config.num_epochs': 2 },
+    'train_config.num_epochs: expected exactly one of num_steps and num_epochs but both are set (p.config:4:1)',
+  ],
+  [
+    'zero embedding_dim',
+    { 'feature_configs[0].id_feature.embedding_dim': 0 },
+    "feature_configs[0].id_feature.embedding_dim: expected embedding_dim > 0 for feature 'user' but received 0 (p.config:15:76)",
+  ],
+  [
+    'id feature without bucketizer',
+    { 'feature_configs[1].id_feature': '{ feature_name: "item" embedding_dim: 8 }' },
+    "feature_configs[1].id_feature: id feature 'item' has no bucketizer: set one of hash_bucket_size, num_buckets, vocab_list, vocab_dict or vocab_file (p.config:16:19)",
+  ],
+  [
+    'two bucketizers',
+    { 'feature_configs[0].id_feature.num_buckets': 10 },
+    "feature_configs[0].id_feature.num_buckets: feature 'user' sets both hash_bucket_size and num_buckets; expected exactly one bucketizer (p.config:15:19)",
+  ],
+  [
+    'unsorted boundaries',
+    { 'feature_configs[2].raw_feature.boundaries': '[1, 5, 3]', 'feature_configs[2].raw_feature.embedding_dim': 4 },
+    'feature_configs[2].raw_feature.boundaries[2]: boundaries must be strictly ascending, but boundaries[2] = 3 follows boundaries[1] = 5 (p.config:17:19)',
+  ],
+  [
+    'sequence feature in a DEEP group',
+    {
+      'feature_configs[2]': '{ sequence_id_feature { feature_name: "price" hash_bucket_size: 10 embedding_dim: 8 } }',
+      'model_config.feature_groups[0].feature_names': '["user"]',
+    },
+    "model_config.feature_groups[1].feature_names[2]: sequence feature 'price' cannot be used directly in DEEP group 'deep'; list it in sequence_groups with a sequence_encoders entry, or use a SEQUENCE group (p.config:20:71)",
+  ],
+  [
+    'DeepFM without its wide group',
+    { 'model_config.feature_groups[0].group_name': 'linear' },
+    "model_config.feature_groups: model 'deepfm' needs a WIDE feature group named 'wide' but the config has only 'linear', 'deep', 'fm' (p.config:18:1)",
+  ],
+  [
+    'softmax loss with num_class 1',
+    { 'model_config.losses[0]': '{ softmax_cross_entropy {} }' },
+    'model_config.losses[0].softmax_cross_entropy: softmax_cross_entropy needs num_class > 1 but num_class is 1; use binary_cross_entropy for binary labels (p.config:24:3)',
+  ],
+  [
+    'binary loss with num_class 3',
+    { 'model_config.num_class': 3, 'model_config.metrics': '[]' },
+    'model_config.losses[0].binary_cross_entropy: binary_cross_entropy needs num_class = 1 but num_class is 3; use softmax_cross_entropy for multi-class labels (p.config:24:12)',
+  ],
+  [
+    'no label fields',
+    { 'data_config.label_fields': '[]' },
+    'data_config.label_fields: expected at least one label field (label_fields: "label") but received none (p.config:9:1)',
+  ],
+  [
+    'dense feature in a WIDE group',
+    { 'model_config.feature_groups[0].feature_names[1]': 'price' },
+    "model_config.feature_groups[0].feature_names[1]: dense feature 'price' cannot be in WIDE group 'wide'; WIDE groups need id features (give a raw feature boundaries to bucketize it) (p.config:19:63)",
+  ],
   ['unsupported model', { 'model_config.deepfm': null as unknown as EditValue }, ''],
-  ['no optimizer', { 'train_config.dense_optimizer': '{}' }, 'train_config.dense_optimizer: expected an optimizer (one of sgd_optimizer, adagrad_optimizer, adam_optimizer, adamw_optimizer) in dense_optimizer but received none (p.config:6:3)'],
-  ['zero learning rate', { 'train_config.sparse_optimizer.adagrad_optimizer.lr': 0 }, 'train_config.sparse_optimizer.adagrad_optimizer.lr: expected lr > 0 but received 0 (p.config:5:42)'],
-  ['manual steps not ascending', { 'train_config.dense_optimizer.manual_step_learning_rate': '{ schedule_sizes: [10, 5] learning_rates: [0.1, 0.01] }' }, 'train_config.dense_optimizer.manual_step_learning_rate.schedule_sizes[1]: schedule_sizes must be strictly ascending, but schedule_sizes[1] = 5 follows 10 (p.config:6:3)'],
-  ['shared table with different dims', { 'feature_configs[1].id_feature.embedding_name': 'shared', 'feature_configs[0].id_feature.embedding_name': 'shared', 'feature_configs[0].id_feature.embedding_dim': 4 }, "feature_configs[1].id_feature.embedding_dim: feature 'item' shares embedding 'shared' with 'user' but has embedding_dim 8, not 4 (p.config:16:70)"],
-  ['shared table with different bucket counts', { 'feature_configs[1].id_feature.embedding_name': 'shared', 'feature_configs[0].id_feature.embedding_name': 'shared' }, "feature_configs[1].id_feature: feature 'item' needs 500 rows but shares embedding 'shared' (1000 rows) with 'user'; shared features need the same bucket count (p.config:16:19)"],
-  ['headerless CSV without input_fields', { 'data_config.with_header': false }, 'data_config.input_fields: a CSV without a header needs input_fields naming its columns in order (or set with_header: true) (p.config:9:1)'],
-  ['bad pooling', { 'feature_configs[0].id_feature.pooling': 'max' }, "feature_configs[0].id_feature.pooling: expected sum or mean for pooling of feature 'user' but received 'max' (p.config:15:19)"],
-  ['bad normalizer', { 'feature_configs[2].raw_feature.normalizer': 'method=log2' }, "feature_configs[2].raw_feature.normalizer: expected method=log10, method=zscore, method=minmax or method=expression for normalizer of feature 'price' but received 'method=log2' (p.config:17:19)"],
-  ['expression normalizer without expr', { 'feature_configs[2].raw_feature.normalizer': 'method=expression' }, "feature_configs[2].raw_feature.normalizer: expected expr=<expression of x> with method=expression for normalizer of feature 'price' but received 'method=expression' (p.config:17:19)"],
-  ['grouped_auc on an unknown key', { 'model_config.metrics[0]': '{ grouped_auc { grouping_key: "usr" } }' }, "model_config.metrics[0].grouped_auc.grouping_key: grouping_key 'usr' is not a feature — did you mean 'user'? (p.config:23:3)"],
-  ['MLP without hidden units', { 'model_config.deepfm.deep': '{ }' }, 'model_config.deepfm.deep.hidden_units: expected at least one hidden unit but received none (p.config:22:12)'],
+  [
+    'no optimizer',
+    { 'train_config.dense_optimizer': '{}' },
+    'train_config.dense_optimizer: expected an optimizer (one of sgd_optimizer, adagrad_optimizer, adam_optimizer, adamw_optimizer) in dense_optimizer but received none (p.config:6:3)',
+  ],
+  [
+    'zero learning rate',
+    { 'train_config.sparse_optimizer.adagrad_optimizer.lr': 0 },
+    'train_config.sparse_optimizer.adagrad_optimizer.lr: expected lr > 0 but received 0 (p.config:5:42)',
+  ],
+  [
+    'manual steps not ascending',
+    {
+      'train_config.dense_optimizer.manual_step_learning_rate':
+        '{ schedule_sizes: [10, 5] learning_rates: [0.1, 0.01] }',
+    },
+    'train_config.dense_optimizer.manual_step_learning_rate.schedule_sizes[1]: schedule_sizes must be strictly ascending, but schedule_sizes[1] = 5 follows 10 (p.config:6:3)',
+  ],
+  [
+    'shared table with different dims',
+    {
+      'feature_configs[1].id_feature.embedding_name': 'shared',
+      'feature_configs[0].id_feature.embedding_name': 'shared',
+      'feature_configs[0].id_feature.embedding_dim': 4,
+    },
+    "feature_configs[1].id_feature.embedding_dim: feature 'item' shares embedding 'shared' with 'user' but has embedding_dim 8, not 4 (p.config:16:70)",
+  ],
+  [
+    'shared table with different bucket counts',
+    {
+      'feature_configs[1].id_feature.embedding_name': 'shared',
+      'feature_configs[0].id_feature.embedding_name': 'shared',
+    },
+    "feature_configs[1].id_feature: feature 'item' needs 500 rows but shares embedding 'shared' (1000 rows) with 'user'; shared features need the same bucket count (p.config:16:19)",
+  ],
+  [
+    'headerless CSV without input_fields',
+    { 'data_config.with_header': false },
+    'data_config.input_fields: a CSV without a header needs input_fields naming its columns in order (or set with_header: true) (p.config:9:1)',
+  ],
+  [
+    'bad pooling',
+    { 'feature_configs[0].id_feature.pooling': 'max' },
+    "feature_configs[0].id_feature.pooling: expected sum or mean for pooling of feature 'user' but received 'max' (p.config:15:19)",
+  ],
+  [
+    'bad normalizer',
+    { 'feature_configs[2].raw_feature.normalizer': 'method=log2' },
+    "feature_configs[2].raw_feature.normalizer: expected method=log10, method=zscore, method=minmax or method=expression for normalizer of feature 'price' but received 'method=log2' (p.config:17:19)",
+  ],
+  [
+    'expression normalizer without expr',
+    { 'feature_configs[2].raw_feature.normalizer': 'method=expression' },
+    "feature_configs[2].raw_feature.normalizer: expected expr=<expression of x> with method=expression for normalizer of feature 'price' but received 'method=expression' (p.config:17:19)",
+  ],
+  [
+    'grouped_auc on an unknown key',
+    { 'model_config.metrics[0]': '{ grouped_auc { grouping_key: "usr" } }' },
+    "model_config.metrics[0].grouped_auc.grouping_key: grouping_key 'usr' is not a feature — did you mean 'user'? (p.config:23:3)",
+  ],
+  [
+    'MLP without hidden units',
+    { 'model_config.deepfm.deep': '{ }' },
+    'model_config.deepfm.deep.hidden_units: expected at least one hidden unit but received none (p.config:22:12)',
+  ],
 ];
 
 describe('validate: semantic problems', () => {
@@ -77,7 +195,10 @@ describe('validate: semantic problems', () => {
   });
 
   test('a model that parses but tsrec cannot run is "not supported yet"', () => {
-    const text = BASE.replace('deepfm { deep { hidden_units: [16, 8] } }', 'dbmtl { task_towers { tower_name: "ctr" label_name: "clk" } }');
+    const text = BASE.replace(
+      'deepfm { deep { hidden_units: [16, 8] } }',
+      'dbmtl { task_towers { tower_name: "ctr" label_name: "clk" } }',
+    );
     const p = validate(parsePipelineConfig(text, { fileName: 'p.config' }));
     expect(p.map(formatProblem)).toContain(
       "model_config.dbmtl: model 'dbmtl' is not supported yet by tsrec; supported models: deepfm, wide_and_deep, dlrm, dcn_v1, dcn_v2, multi_tower, mask_net, xdeepfm, simple_multi_task, mmoe, ple, dssm (p.config:22:3)",
@@ -112,9 +233,18 @@ describe('validate: semantic problems', () => {
   });
 
   test('DLRM needs equal sparse dims and a matching dense_mlp', () => {
-    const text = BASE.replace('group_name: "wide" feature_names: ["user", "item"] group_type: WIDE', 'group_name: "sparse" feature_names: ["user", "item"]')
-      .replace('group_name: "deep" feature_names: ["user", "item", "price"]', 'group_name: "dense" feature_names: ["price"]')
-      .replace('deepfm { deep { hidden_units: [16, 8] } }', 'dlrm { dense_mlp { hidden_units: [16, 4] } final { hidden_units: [8] } }');
+    const text = BASE.replace(
+      'group_name: "wide" feature_names: ["user", "item"] group_type: WIDE',
+      'group_name: "sparse" feature_names: ["user", "item"]',
+    )
+      .replace(
+        'group_name: "deep" feature_names: ["user", "item", "price"]',
+        'group_name: "dense" feature_names: ["price"]',
+      )
+      .replace(
+        'deepfm { deep { hidden_units: [16, 8] } }',
+        'dlrm { dense_mlp { hidden_units: [16, 4] } final { hidden_units: [8] } }',
+      );
     expect(validate(parsePipelineConfig(text, { fileName: 'p.config' })).map(formatProblem)).toEqual([
       'model_config.dlrm.dense_mlp.hidden_units: the last dense_mlp hidden unit must equal the sparse embedding_dim 8 but is 4 (p.config:22:10)',
     ]);
@@ -122,10 +252,16 @@ describe('validate: semantic problems', () => {
 
   test('all problems are returned at once, and assertValid throws them', () => {
     const cfg = parsePipelineConfig(BASE, { fileName: 'p.config' });
-    editConfig(cfg, { 'train_config.num_epochs': 1, 'data_config.batch_size': 0, 'train_config.log_step_count_steps': 0 });
+    editConfig(cfg, {
+      'train_config.num_epochs': 1,
+      'data_config.batch_size': 0,
+      'train_config.log_step_count_steps': 0,
+    });
     expect(validate(cfg)).toHaveLength(3);
     expect(() => assertValid(cfg)).toThrow(InvalidConfigError);
-    expect(() => assertValid(cfg)).toThrow(/^invalid pipeline config \(3 problems\):\n {2}data_config.batch_size: expected batch_size > 0 but received 0/);
+    expect(() => assertValid(cfg)).toThrow(
+      /^invalid pipeline config \(3 problems\):\n {2}data_config.batch_size: expected batch_size > 0 but received 0/,
+    );
   });
 
   test('loadPipelineConfig({ validate: true }) throws on errors', () => {
@@ -140,7 +276,20 @@ describe('examples/', () => {
 
   test('there is an example per supported model', () => {
     const models = files.map((f) => loadPipelineConfig(join(EXAMPLES, f)).modelConfig?.model.case);
-    for (const m of ['deepfm', 'wideAndDeep', 'dlrm', 'dcnV1', 'dcnV2', 'multiTower', 'maskNet', 'xdeepfm', 'simpleMultiTask', 'mmoe', 'ple', 'dssm']) {
+    for (const m of [
+      'deepfm',
+      'wideAndDeep',
+      'dlrm',
+      'dcnV1',
+      'dcnV2',
+      'multiTower',
+      'maskNet',
+      'xdeepfm',
+      'simpleMultiTask',
+      'mmoe',
+      'ple',
+      'dssm',
+    ]) {
       expect(models).toContain(m);
     }
   });

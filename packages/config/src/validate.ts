@@ -39,7 +39,9 @@ export class InvalidConfigError extends Error {
   readonly problems: readonly ConfigProblem[];
 
   constructor(problems: readonly ConfigProblem[]) {
-    super(`invalid pipeline config (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n${problems.map((p) => `  ${formatProblem(p)}`).join('\n')}`);
+    super(
+      `invalid pipeline config (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n${problems.map((p) => `  ${formatProblem(p)}`).join('\n')}`,
+    );
     this.name = 'InvalidConfigError';
     this.problems = problems;
   }
@@ -59,13 +61,23 @@ function validateData(config: EasyRecConfig, sink: ProblemSink): void {
   }
   const dt = DatasetType[d.datasetType] ?? String(d.datasetType);
   if (!SUPPORTED_DATASETS.includes(dt)) {
-    sink.unsupported('data_config.dataset_type', `dataset_type ${dt}${has(d, 'dataset_type') ? '' : ' (the default when dataset_type is not set)'}`, `use ${SUPPORTED_DATASETS.join(' or ')}`);
+    sink.unsupported(
+      'data_config.dataset_type',
+      `dataset_type ${dt}${has(d, 'dataset_type') ? '' : ' (the default when dataset_type is not set)'}`,
+      `use ${SUPPORTED_DATASETS.join(' or ')}`,
+    );
   }
   const fg = FgMode[d.fgMode] ?? String(d.fgMode);
-  if (!SUPPORTED_FG_MODES.includes(fg)) sink.unsupported('data_config.fg_mode', `fg_mode ${fg}`, `use ${SUPPORTED_FG_MODES.join(', ')}`);
+  if (!SUPPORTED_FG_MODES.includes(fg))
+    sink.unsupported('data_config.fg_mode', `fg_mode ${fg}`, `use ${SUPPORTED_FG_MODES.join(', ')}`);
   if (d.batchSize === 0) sink.error('data_config.batch_size', 'expected batch_size > 0 but received 0');
-  if (has(d, 'eval_batch_size') && d.evalBatchSize === 0) sink.error('data_config.eval_batch_size', 'expected eval_batch_size > 0 but received 0');
-  if (d.labelFields.length === 0) sink.error('data_config.label_fields', 'expected at least one label field (label_fields: "label") but received none');
+  if (has(d, 'eval_batch_size') && d.evalBatchSize === 0)
+    sink.error('data_config.eval_batch_size', 'expected eval_batch_size > 0 but received 0');
+  if (d.labelFields.length === 0)
+    sink.error(
+      'data_config.label_fields',
+      'expected at least one label field (label_fields: "label") but received none',
+    );
   const seen = new Set<string>();
   d.labelFields.forEach((l, i) => {
     if (seen.has(l)) sink.error(`data_config.label_fields[${i}]`, `duplicate label field '${l}'`);
@@ -73,25 +85,38 @@ function validateData(config: EasyRecConfig, sink: ProblemSink): void {
   });
   const inputs = new Set<string>();
   d.inputFields.forEach((f, i) => {
-    if (!f.inputName) sink.error(`data_config.input_fields[${i}].input_name`, 'expected an input_name but received none');
-    else if (inputs.has(f.inputName)) sink.error(`data_config.input_fields[${i}].input_name`, `duplicate input field '${f.inputName}'`);
+    if (!f.inputName)
+      sink.error(`data_config.input_fields[${i}].input_name`, 'expected an input_name but received none');
+    else if (inputs.has(f.inputName))
+      sink.error(`data_config.input_fields[${i}].input_name`, `duplicate input field '${f.inputName}'`);
     inputs.add(f.inputName);
   });
   if (d.datasetType === DatasetType.CsvDataset) {
     if (!d.withHeader && d.inputFields.length === 0) {
-      sink.error('data_config.input_fields', 'a CSV without a header needs input_fields naming its columns in order (or set with_header: true)');
+      sink.error(
+        'data_config.input_fields',
+        'a CSV without a header needs input_fields naming its columns in order (or set with_header: true)',
+      );
     }
     if (d.delimiter === '') sink.error('data_config.delimiter', 'expected a non-empty delimiter but received ""');
   }
   if (inputs.size > 0) {
     d.labelFields.forEach((l, i) => {
-      if (!inputs.has(l)) sink.error(`data_config.label_fields[${i}]`, `label field '${l}' is not one of data_config.input_fields`);
+      if (!inputs.has(l))
+        sink.error(`data_config.label_fields[${i}]`, `label field '${l}' is not one of data_config.input_fields`);
     });
   }
-  if (d.shuffle && d.shuffleBufferSize === 0) sink.error('data_config.shuffle_buffer_size', 'expected shuffle_buffer_size > 0 when shuffle is true but received 0');
+  if (d.shuffle && d.shuffleBufferSize === 0)
+    sink.error(
+      'data_config.shuffle_buffer_size',
+      'expected shuffle_buffer_size > 0 when shuffle is true but received 0',
+    );
   // num_workers 0 reads in the training thread (as PyTorch's DataLoader does).
   if (!['fail', 'skip'].includes(d.malformedRowPolicy)) {
-    sink.error('data_config.malformed_row_policy', `expected "fail" or "skip" for malformed_row_policy but received "${d.malformedRowPolicy}"`);
+    sink.error(
+      'data_config.malformed_row_policy',
+      `expected "fail" or "skip" for malformed_row_policy but received "${d.malformedRowPolicy}"`,
+    );
   }
 }
 
@@ -104,15 +129,23 @@ function checkLearningRate(path: string, opt: SparseOptimizer | DenseOptimizer, 
   switch (lr.case) {
     case 'exponentialDecayLearningRate':
       if (lr.value.decaySize === 0) sink.error(`${lp}.decay_size`, 'expected decay_size > 0 but received 0');
-      if (!(lr.value.decayFactor > 0 && lr.value.decayFactor <= 1)) sink.error(`${lp}.decay_factor`, `expected decay_factor in (0, 1] but received ${lr.value.decayFactor}`);
+      if (!(lr.value.decayFactor > 0 && lr.value.decayFactor <= 1))
+        sink.error(`${lp}.decay_factor`, `expected decay_factor in (0, 1] but received ${lr.value.decayFactor}`);
       break;
     case 'manualStepLearningRate': {
       const { scheduleSizes: s, learningRates: r } = lr.value;
       if (s.length === 0) sink.error(`${lp}.schedule_sizes`, 'expected at least one schedule size but received none');
-      if (s.length !== r.length) sink.error(`${lp}.learning_rates`, `expected one learning rate per schedule size (${s.length}) but received ${r.length}`);
+      if (s.length !== r.length)
+        sink.error(
+          `${lp}.learning_rates`,
+          `expected one learning rate per schedule size (${s.length}) but received ${r.length}`,
+        );
       for (let i = 1; i < s.length; i++) {
         if (!(s[i] > s[i - 1])) {
-          sink.error(`${lp}.schedule_sizes[${i}]`, `schedule_sizes must be strictly ascending, but schedule_sizes[${i}] = ${s[i]} follows ${s[i - 1]}`);
+          sink.error(
+            `${lp}.schedule_sizes[${i}]`,
+            `schedule_sizes must be strictly ascending, but schedule_sizes[${i}] = ${s[i]} follows ${s[i - 1]}`,
+          );
           break;
         }
       }
@@ -147,44 +180,79 @@ function validateTrain(config: EasyRecConfig, sink: ProblemSink): void {
     }
     const kind = oneofCase(opt, 'optimizer');
     if (!kind) sink.error(path, `expected an optimizer (one of ${supported.join(', ')}) in ${name} but received none`);
-    else if (!supported.includes(kind)) sink.unsupported(`${path}.${kind}`, `${name.replace('_', ' ')} '${kind}'`, `supported: ${supported.join(', ')}`);
+    else if (!supported.includes(kind))
+      sink.unsupported(`${path}.${kind}`, `${name.replace('_', ' ')} '${kind}'`, `supported: ${supported.join(', ')}`);
     else {
-      const o = opt.optimizer.value as { lr: number; weightDecay?: number; gradientClipping?: boolean; maxGradient?: number; beta1?: number; beta2?: number };
+      const o = opt.optimizer.value as {
+        lr: number;
+        weightDecay?: number;
+        gradientClipping?: boolean;
+        maxGradient?: number;
+        beta1?: number;
+        beta2?: number;
+      };
       if (!(o.lr > 0)) sink.error(`${path}.${kind}.lr`, `expected lr > 0 but received ${o.lr}`);
-      if (o.weightDecay !== undefined && !(o.weightDecay >= 0)) sink.error(`${path}.${kind}.weight_decay`, `expected weight_decay >= 0 but received ${o.weightDecay}`);
-      if (o.gradientClipping && !((o.maxGradient ?? 0) > 0)) sink.error(`${path}.${kind}.max_gradient`, `expected max_gradient > 0 with gradient_clipping but received ${o.maxGradient}`);
+      if (o.weightDecay !== undefined && !(o.weightDecay >= 0))
+        sink.error(`${path}.${kind}.weight_decay`, `expected weight_decay >= 0 but received ${o.weightDecay}`);
+      if (o.gradientClipping && !((o.maxGradient ?? 0) > 0))
+        sink.error(
+          `${path}.${kind}.max_gradient`,
+          `expected max_gradient > 0 with gradient_clipping but received ${o.maxGradient}`,
+        );
       for (const b of ['beta1', 'beta2'] as const) {
         const v = o[b];
-        if (v !== undefined && !(v >= 0 && v < 1)) sink.error(`${path}.${kind}.${b}`, `expected ${b} in [0, 1) but received ${v}`);
+        if (v !== undefined && !(v >= 0 && v < 1))
+          sink.error(`${path}.${kind}.${b}`, `expected ${b} in [0, 1) but received ${v}`);
       }
     }
     checkLearningRate(path, opt, sink);
   }
   const steps = has(t, 'num_steps');
   const epochs = has(t, 'num_epochs');
-  if (steps && epochs) sink.error('train_config.num_epochs', 'expected exactly one of num_steps and num_epochs but both are set');
-  else if (!steps && !epochs) sink.error('train_config', 'expected exactly one of num_steps and num_epochs but neither is set');
+  if (steps && epochs)
+    sink.error('train_config.num_epochs', 'expected exactly one of num_steps and num_epochs but both are set');
+  else if (!steps && !epochs)
+    sink.error('train_config', 'expected exactly one of num_steps and num_epochs but neither is set');
   else if (steps && t.numSteps === 0) sink.error('train_config.num_steps', 'expected num_steps > 0 but received 0');
   else if (epochs && t.numEpochs === 0) sink.error('train_config.num_epochs', 'expected num_epochs > 0 but received 0');
-  if (t.saveCheckpointsSteps === 0) sink.error('train_config.save_checkpoints_steps', 'expected save_checkpoints_steps > 0 but received 0');
-  if (t.logStepCountSteps === 0) sink.error('train_config.log_step_count_steps', 'expected log_step_count_steps > 0 but received 0');
+  if (t.saveCheckpointsSteps === 0)
+    sink.error('train_config.save_checkpoints_steps', 'expected save_checkpoints_steps > 0 but received 0');
+  if (t.logStepCountSteps === 0)
+    sink.error('train_config.log_step_count_steps', 'expected log_step_count_steps > 0 but received 0');
   if (has(t, 'gradient_accumulation_steps') && t.gradientAccumulationSteps === 0) {
     sink.error('train_config.gradient_accumulation_steps', 'expected gradient_accumulation_steps >= 1 but received 0');
   }
   const gc = t.gradClipping;
   if (gc) {
-    if (!['none', 'norm', 'value'].includes(gc.clippingType)) sink.error('train_config.grad_clipping.clipping_type', `expected "none", "norm" or "value" for clipping_type but received "${gc.clippingType}"`);
-    if (gc.clippingType !== 'none' && !(gc.maxGradient > 0)) sink.error('train_config.grad_clipping.max_gradient', `expected max_gradient > 0 but received ${gc.maxGradient}`);
+    if (!['none', 'norm', 'value'].includes(gc.clippingType))
+      sink.error(
+        'train_config.grad_clipping.clipping_type',
+        `expected "none", "norm" or "value" for clipping_type but received "${gc.clippingType}"`,
+      );
+    if (gc.clippingType !== 'none' && !(gc.maxGradient > 0))
+      sink.error('train_config.grad_clipping.max_gradient', `expected max_gradient > 0 but received ${gc.maxGradient}`);
   }
 }
 
 function validateEvalExport(config: EasyRecConfig, sink: ProblemSink): void {
   const e = config.evalConfig;
-  if (e && !['latest', 'best'].includes(e.evaluatorType)) sink.error('eval_config.evaluator_type', `expected "latest" or "best" for evaluator_type but received "${e.evaluatorType}"`);
+  if (e && !['latest', 'best'].includes(e.evaluatorType))
+    sink.error(
+      'eval_config.evaluator_type',
+      `expected "latest" or "best" for evaluator_type but received "${e.evaluatorType}"`,
+    );
   const x = config.exportConfig;
   if (x) {
-    if (!['latest', 'best'].includes(x.exporterType)) sink.error('export_config.exporter_type', `expected "latest" or "best" for exporter_type but received "${x.exporterType}"`);
-    if (x.enableEarlyStop && !(x.maxCheckSteps > 0)) sink.error('export_config.max_check_steps', `expected max_check_steps > 0 with enable_early_stop but received ${x.maxCheckSteps}`);
+    if (!['latest', 'best'].includes(x.exporterType))
+      sink.error(
+        'export_config.exporter_type',
+        `expected "latest" or "best" for exporter_type but received "${x.exporterType}"`,
+      );
+    if (x.enableEarlyStop && !(x.maxCheckSteps > 0))
+      sink.error(
+        'export_config.max_check_steps',
+        `expected max_check_steps > 0 with enable_early_stop but received ${x.maxCheckSteps}`,
+      );
   }
 }
 
@@ -195,7 +263,8 @@ function reportUnsupportedFields(r: ReflectMessage, path: string, sink: ProblemS
     if (!r.isSet(field)) continue;
     const fp = path === '' ? field.name : `${path}.${field.name}`;
     if (listed.includes(field.name)) {
-      const isDefault = (field.fieldKind === 'scalar' || field.fieldKind === 'enum') && r.get(field) === field.getDefaultValue();
+      const isDefault =
+        (field.fieldKind === 'scalar' || field.fieldKind === 'enum') && r.get(field) === field.getDefaultValue();
       if (!isDefault) sink.unsupported(fp, `field '${field.name}'`, 'remove it or leave it at its default');
       continue;
     }

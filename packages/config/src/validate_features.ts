@@ -12,7 +12,10 @@ const COMBINERS = ['sum', 'mean', 'min', 'max', 'count'];
 function checkBoundaries(sink: ProblemSink, path: string, b: number[]): void {
   for (let i = 1; i < b.length; i++) {
     if (!(b[i] > b[i - 1])) {
-      sink.error(`${path}.boundaries[${i}]`, `boundaries must be strictly ascending, but boundaries[${i}] = ${b[i]} follows boundaries[${i - 1}] = ${b[i - 1]}`);
+      sink.error(
+        `${path}.boundaries[${i}]`,
+        `boundaries must be strictly ascending, but boundaries[${i}] = ${b[i]} follows boundaries[${i - 1}] = ${b[i - 1]}`,
+      );
       return;
     }
   }
@@ -27,7 +30,11 @@ function checkNormalizer(sink: ProblemSink, path: string, feature: string, norma
   const method = params.get('method');
   const need: Record<string, string[]> = { log10: [], zscore: ['mean', 'standard_deviation'], minmax: ['min', 'max'] };
   if (method === 'expression') {
-    if (!params.get('expr')) sink.error(`${path}.normalizer`, `expected expr=<expression of x> with method=expression for normalizer of feature '${feature}' but received '${normalizer}'`);
+    if (!params.get('expr'))
+      sink.error(
+        `${path}.normalizer`,
+        `expected expr=<expression of x> with method=expression for normalizer of feature '${feature}' but received '${normalizer}'`,
+      );
     return;
   }
   if (method === undefined || !(method in need)) {
@@ -41,7 +48,10 @@ function checkNormalizer(sink: ProblemSink, path: string, feature: string, norma
   for (const p of need[method]) {
     const v = params.get(p);
     if (v === undefined || Number.isNaN(Number(v))) {
-      sink.error(`${path}.normalizer`, `expected a number for ${p} in normalizer '${normalizer}' of feature '${feature}' but received ${v === undefined ? 'nothing' : `'${v}'`}`);
+      sink.error(
+        `${path}.normalizer`,
+        `expected a number for ${p} in normalizer '${normalizer}' of feature '${feature}' but received ${v === undefined ? 'nothing' : `'${v}'`}`,
+      );
     }
   }
 }
@@ -63,17 +73,37 @@ export function validateFeatures(config: EasyRecConfig, sink: ProblemSink): Map<
   const byName = new Map<string, FeatureInfo>();
   config.featureConfigs.forEach((fc, i) => {
     const kind = oneofCase(fc, 'feature');
-    if (kind === undefined) sink.error(`feature_configs[${i}]`, 'expected one feature type (id_feature, raw_feature, ...) but received an empty feature config');
-    else if (!SUPPORTED_FEATURES.includes(kind)) sink.unsupported(`feature_configs[${i}].${kind}`, `feature type '${kind}'`, `supported: ${SUPPORTED_FEATURES.join(', ')}`);
+    if (kind === undefined)
+      sink.error(
+        `feature_configs[${i}]`,
+        'expected one feature type (id_feature, raw_feature, ...) but received an empty feature config',
+      );
+    else if (!SUPPORTED_FEATURES.includes(kind))
+      sink.unsupported(
+        `feature_configs[${i}].${kind}`,
+        `feature type '${kind}'`,
+        `supported: ${SUPPORTED_FEATURES.join(', ')}`,
+      );
     if (fc.feature.case === 'sequenceFeature') {
       const seq = fc.feature.value;
       const path = `feature_configs[${i}].sequence_feature`;
-      if (!seq.sequenceName) sink.error(`${path}.sequence_name`, 'expected a sequence_name for sequence_feature but received none');
-      if (seq.features.length === 0) sink.error(`${path}.features`, `expected at least one sub-feature in sequence_feature '${seq.sequenceName}' but received none`);
+      if (!seq.sequenceName)
+        sink.error(`${path}.sequence_name`, 'expected a sequence_name for sequence_feature but received none');
+      if (seq.features.length === 0)
+        sink.error(
+          `${path}.features`,
+          `expected at least one sub-feature in sequence_feature '${seq.sequenceName}' but received none`,
+        );
       seq.features.forEach((sub, j) => {
         const subKind = oneofCase(sub, 'feature');
-        if (subKind === undefined) sink.error(`${path}.features[${j}]`, 'expected one feature type but received an empty sub-feature');
-        else if (!SUPPORTED_SEQUENCE_SUBFEATURES.includes(subKind)) sink.unsupported(`${path}.features[${j}].${subKind}`, `sequence sub-feature type '${subKind}'`, `supported: ${SUPPORTED_SEQUENCE_SUBFEATURES.join(', ')}`);
+        if (subKind === undefined)
+          sink.error(`${path}.features[${j}]`, 'expected one feature type but received an empty sub-feature');
+        else if (!SUPPORTED_SEQUENCE_SUBFEATURES.includes(subKind))
+          sink.unsupported(
+            `${path}.features[${j}].${subKind}`,
+            `sequence sub-feature type '${subKind}'`,
+            `supported: ${SUPPORTED_SEQUENCE_SUBFEATURES.join(', ')}`,
+          );
       });
     }
   });
@@ -92,45 +122,78 @@ export function validateFeatures(config: EasyRecConfig, sink: ProblemSink): Map<
     else byName.set(f.name, f);
 
     if (f.isSparse) {
-      if (!(f.embeddingDim > 0)) sink.error(`${f.path}.embedding_dim`, `expected embedding_dim > 0 for feature '${f.name}' but received ${f.embeddingDim}`);
+      if (!(f.embeddingDim > 0))
+        sink.error(
+          `${f.path}.embedding_dim`,
+          `expected embedding_dim > 0 for feature '${f.name}' but received ${f.embeddingDim}`,
+        );
     }
     if (base === 'id_feature' || base === 'combo_feature') {
       const set = setBucketizers(f);
       if (set.length === 0) {
-        sink.error(f.path, `id feature '${f.name}' has no bucketizer: set one of hash_bucket_size, num_buckets, vocab_list, vocab_dict or vocab_file`);
+        sink.error(
+          f.path,
+          `id feature '${f.name}' has no bucketizer: set one of hash_bucket_size, num_buckets, vocab_list, vocab_dict or vocab_file`,
+        );
       } else if (set.length > 1) {
-        sink.error(`${f.path}.${set[1]}`, `feature '${f.name}' sets both ${set[0]} and ${set[1]}; expected exactly one bucketizer`);
+        sink.error(
+          `${f.path}.${set[1]}`,
+          `feature '${f.name}' sets both ${set[0]} and ${set[1]}; expected exactly one bucketizer`,
+        );
       }
-      if (hasIfField(m, 'hash_bucket_size') && m.hashBucketSize === 0n) sink.error(`${f.path}.hash_bucket_size`, `expected hash_bucket_size > 0 for feature '${f.name}' but received 0`);
-      if (hasIfField(m, 'num_buckets') && m.numBuckets === 0n) sink.error(`${f.path}.num_buckets`, `expected num_buckets > 0 for feature '${f.name}' but received 0`);
+      if (hasIfField(m, 'hash_bucket_size') && m.hashBucketSize === 0n)
+        sink.error(
+          `${f.path}.hash_bucket_size`,
+          `expected hash_bucket_size > 0 for feature '${f.name}' but received 0`,
+        );
+      if (hasIfField(m, 'num_buckets') && m.numBuckets === 0n)
+        sink.error(`${f.path}.num_buckets`, `expected num_buckets > 0 for feature '${f.name}' but received 0`);
       const seen = new Set<string>();
       (m.vocabList ?? []).forEach((v, k) => {
-        if (seen.has(v)) sink.error(`${f.path}.vocab_list[${k}]`, `duplicate vocabulary entry '${v}' in feature '${f.name}'`);
+        if (seen.has(v))
+          sink.error(`${f.path}.vocab_list[${k}]`, `duplicate vocabulary entry '${v}' in feature '${f.name}'`);
         seen.add(v);
       });
     }
     if (base === 'combo_feature') {
       const expr = (m as unknown as { expression: string[] }).expression;
-      if (expr.length > 0 && expr.length < 2) sink.error(`${f.path}.expression`, `expected at least 2 inputs for combo feature '${f.name}' but received ${expr.length}`);
+      if (expr.length > 0 && expr.length < 2)
+        sink.error(
+          `${f.path}.expression`,
+          `expected at least 2 inputs for combo feature '${f.name}' but received ${expr.length}`,
+        );
     }
     if (base === 'lookup_feature') {
       const lk = m as unknown as { map: string; key: string; combiner: string; needDiscrete: boolean };
       if (!lk.map) sink.error(`${f.path}.map`, `expected a map input for lookup feature '${f.name}' but received none`);
       if (!lk.key) sink.error(`${f.path}.key`, `expected a key input for lookup feature '${f.name}' but received none`);
-      if (!COMBINERS.includes(lk.combiner)) sink.error(`${f.path}.combiner`, `expected one of ${COMBINERS.join(', ')} for combiner of feature '${f.name}' but received '${lk.combiner}'`);
+      if (!COMBINERS.includes(lk.combiner))
+        sink.error(
+          `${f.path}.combiner`,
+          `expected one of ${COMBINERS.join(', ')} for combiner of feature '${f.name}' but received '${lk.combiner}'`,
+        );
     }
     if (base === 'expr_feature') {
       const ex = m as unknown as { expression: string; variables: string[] };
-      if (!ex.expression) sink.error(`${f.path}.expression`, `expected an expression for expr feature '${f.name}' but received none`);
-      if (ex.variables.length === 0) sink.error(`${f.path}.variables`, `expected at least one variable for expr feature '${f.name}' but received none`);
+      if (!ex.expression)
+        sink.error(`${f.path}.expression`, `expected an expression for expr feature '${f.name}' but received none`);
+      if (ex.variables.length === 0)
+        sink.error(
+          `${f.path}.variables`,
+          `expected at least one variable for expr feature '${f.name}' but received none`,
+        );
     }
     if (base === 'raw_feature') {
-      if (hasIfField(m, 'value_dim') && m.valueDim === 0) sink.error(`${f.path}.value_dim`, `expected value_dim > 0 for raw feature '${f.name}' but received 0`);
+      if (hasIfField(m, 'value_dim') && m.valueDim === 0)
+        sink.error(`${f.path}.value_dim`, `expected value_dim > 0 for raw feature '${f.name}' but received 0`);
     }
     if (m.boundaries && m.boundaries.length > 0) checkBoundaries(sink, f.path, m.boundaries);
     if (m.normalizer) checkNormalizer(sink, f.path, f.name, m.normalizer);
     if (m.pooling !== undefined && !POOLINGS.includes(m.pooling)) {
-      sink.error(`${f.path}.pooling`, `expected sum or mean for pooling of feature '${f.name}' but received '${m.pooling}'`);
+      sink.error(
+        `${f.path}.pooling`,
+        `expected sum or mean for pooling of feature '${f.name}' but received '${m.pooling}'`,
+      );
     }
 
     // Features sharing a table must agree on its shape.
@@ -139,10 +202,16 @@ export function validateFeatures(config: EasyRecConfig, sink: ProblemSink): Map<
       if (!owner) tables.set(f.tableName, f);
       else {
         if (owner.embeddingDim !== f.embeddingDim) {
-          sink.error(`${f.path}.embedding_dim`, `feature '${f.name}' shares embedding '${f.tableName}' with '${owner.name}' but has embedding_dim ${f.embeddingDim}, not ${owner.embeddingDim}`);
+          sink.error(
+            `${f.path}.embedding_dim`,
+            `feature '${f.name}' shares embedding '${f.tableName}' with '${owner.name}' but has embedding_dim ${f.embeddingDim}, not ${owner.embeddingDim}`,
+          );
         }
         if (owner.numRows !== undefined && f.numRows !== undefined && owner.numRows !== f.numRows) {
-          sink.error(f.path, `feature '${f.name}' needs ${f.numRows} rows but shares embedding '${f.tableName}' (${owner.numRows} rows) with '${owner.name}'; shared features need the same bucket count`);
+          sink.error(
+            f.path,
+            `feature '${f.name}' needs ${f.numRows} rows but shares embedding '${f.tableName}' (${owner.numRows} rows) with '${owner.name}'; shared features need the same bucket count`,
+          );
         }
       }
     }
@@ -161,15 +230,20 @@ export function validateGroups(config: EasyRecConfig, features: Map<string, Feat
     if (!g.groupName) sink.error(`${path}.group_name`, 'expected a group_name but received none');
     else if (names.has(g.groupName)) sink.error(`${path}.group_name`, `duplicate feature group name '${g.groupName}'`);
     names.add(g.groupName);
-    if (g.groupType === FeatureGroupType.JAGGED_SEQUENCE) sink.unsupported(`${path}.group_type`, 'group_type JAGGED_SEQUENCE');
-    if (g.featureNames.length === 0 && g.sequenceGroups.length === 0) sink.error(`${path}.feature_names`, `feature group '${g.groupName}' has no features`);
+    if (g.groupType === FeatureGroupType.JAGGED_SEQUENCE)
+      sink.unsupported(`${path}.group_type`, 'group_type JAGGED_SEQUENCE');
+    if (g.featureNames.length === 0 && g.sequenceGroups.length === 0)
+      sink.error(`${path}.feature_names`, `feature group '${g.groupName}' has no features`);
     g.featureNames.forEach((name, j) => {
       const fpath = `${path}.feature_names[${j}]`;
       const f = features.get(name);
       used.add(name);
       if (!f) {
         const s = didYouMean(name, allNames);
-        sink.error(fpath, `feature '${name}' in group '${g.groupName}' is not defined in feature_configs${s ? ` — did you mean '${s}'?` : ''}`);
+        sink.error(
+          fpath,
+          `feature '${name}' in group '${g.groupName}' is not defined in feature_configs${s ? ` — did you mean '${s}'?` : ''}`,
+        );
         return;
       }
       if (f.isSequence && g.groupType !== FeatureGroupType.SEQUENCE) {
@@ -179,20 +253,27 @@ export function validateGroups(config: EasyRecConfig, features: Map<string, Feat
         );
       }
       if (g.groupType === FeatureGroupType.WIDE && !f.isSparse) {
-        sink.error(fpath, `dense feature '${name}' cannot be in WIDE group '${g.groupName}'; WIDE groups need id features (give a raw feature boundaries to bucketize it)`);
+        sink.error(
+          fpath,
+          `dense feature '${name}' cannot be in WIDE group '${g.groupName}'; WIDE groups need id features (give a raw feature boundaries to bucketize it)`,
+        );
       }
     });
     const seqGroupNames = new Set<string>();
     g.sequenceGroups.forEach((sg, k) => {
       const sgPath = `${path}.sequence_groups[${k}]`;
-      if (!sg.groupName) sink.error(`${sgPath}.group_name`, 'expected a group_name for the sequence group but received none');
+      if (!sg.groupName)
+        sink.error(`${sgPath}.group_name`, 'expected a group_name for the sequence group but received none');
       seqGroupNames.add(sg.groupName);
       sg.featureNames.forEach((name, j) => {
         used.add(name);
         const f = features.get(name);
         if (!f) {
           const s = didYouMean(name, allNames);
-          sink.error(`${sgPath}.feature_names[${j}]`, `feature '${name}' in sequence group '${sg.groupName}' is not defined in feature_configs${s ? ` — did you mean '${s}'?` : ''}`);
+          sink.error(
+            `${sgPath}.feature_names[${j}]`,
+            `feature '${name}' in sequence group '${sg.groupName}' is not defined in feature_configs${s ? ` — did you mean '${s}'?` : ''}`,
+          );
         }
       });
     });
@@ -203,14 +284,25 @@ export function validateGroups(config: EasyRecConfig, features: Map<string, Feat
         sink.error(encPath, 'expected an encoder (pooling_encoder, din_encoder, ...) but received none');
         return;
       }
-      if (!SUPPORTED_SEQ_ENCODERS.includes(kind)) sink.unsupported(`${encPath}.${kind}`, `sequence encoder '${kind}'`, `supported: ${SUPPORTED_SEQ_ENCODERS.join(', ')}`);
+      if (!SUPPORTED_SEQ_ENCODERS.includes(kind))
+        sink.unsupported(
+          `${encPath}.${kind}`,
+          `sequence encoder '${kind}'`,
+          `supported: ${SUPPORTED_SEQ_ENCODERS.join(', ')}`,
+        );
       const input = (enc.seqModule.value as { input: string }).input;
       if (!seqGroupNames.has(input)) {
         const s = didYouMean(input, [...seqGroupNames]);
-        sink.error(`${encPath}.${kind}.input`, `encoder input '${input}' is not a sequence group of '${g.groupName}'${s ? ` — did you mean '${s}'?` : ''}`);
+        sink.error(
+          `${encPath}.${kind}.input`,
+          `encoder input '${input}' is not a sequence group of '${g.groupName}'${s ? ` — did you mean '${s}'?` : ''}`,
+        );
       }
       if (enc.seqModule.case === 'poolingEncoder' && !POOLINGS.includes(enc.seqModule.value.poolingType)) {
-        sink.error(`${encPath}.pooling_encoder.pooling_type`, `expected sum or mean for pooling_type but received '${enc.seqModule.value.poolingType}'`);
+        sink.error(
+          `${encPath}.pooling_encoder.pooling_type`,
+          `expected sum or mean for pooling_type but received '${enc.seqModule.value.poolingType}'`,
+        );
       }
     });
   });

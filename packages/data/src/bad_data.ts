@@ -51,7 +51,8 @@ export class BadDataReport {
   private kept: DataError[] = [];
 
   constructor(policy: BadDataPolicy = 'fail', maxExamples = 5) {
-    if (policy !== 'fail' && policy !== 'skip') throw new TypeError(`Expected "fail" or "skip" for bad_data_policy but received ${JSON.stringify(policy)}`);
+    if (policy !== 'fail' && policy !== 'skip')
+      throw new TypeError(`Expected "fail" or "skip" for bad_data_policy but received ${JSON.stringify(policy)}`);
     this.policy = policy;
     this.maxExamples = maxExamples;
   }

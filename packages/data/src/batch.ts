@@ -51,7 +51,8 @@ export function takeRows(b: Batch, rows: ArrayLike<number>): Batch {
   for (let f = 0; f < F; f++) {
     for (let i = 0; i < n; i++) {
       const k = f * B + rows[i];
-      const s = kj.offsets[k], e = kj.offsets[k + 1];
+      const s = kj.offsets[k],
+        e = kj.offsets[k + 1];
       values.set(kj.values.subarray(s, e), at);
       if (weights) weights.set(kj.weights!.subarray(s, e), at);
       at += e - s;
@@ -94,7 +95,8 @@ function takeSequence(sd: SequenceDense, rows: ArrayLike<number>): SequenceDense
   const values = new Float32Array(total * sd.dim);
   let at = 0;
   for (let i = 0; i < rows.length; i++) {
-    const s = off[rows[i]] * sd.dim, e = off[rows[i] + 1] * sd.dim;
+    const s = off[rows[i]] * sd.dim,
+      e = off[rows[i] + 1] * sd.dim;
     values.set(sd.values.subarray(s, e), at);
     at += e - s;
   }
@@ -124,11 +126,13 @@ export function concatBatches(parts: Batch[]): Batch {
     let row = 0;
     for (const p of parts) {
       const B = p.batchSize;
-      const s = p.sparse.offsets[f * B], e = p.sparse.offsets[f * B + B];
+      const s = p.sparse.offsets[f * B],
+        e = p.sparse.offsets[f * B + B];
       values.set(p.sparse.values.subarray(s, e), at);
       if (weights) weights.set(p.sparse.weights!.subarray(s, e), at);
       at += e - s;
-      for (let b = 0; b < B; b++) lengths[f * n + row + b] = p.sparse.offsets[f * B + b + 1] - p.sparse.offsets[f * B + b];
+      for (let b = 0; b < B; b++)
+        lengths[f * n + row + b] = p.sparse.offsets[f * B + b + 1] - p.sparse.offsets[f * B + b];
       row += B;
     }
   }
@@ -149,7 +153,11 @@ export function concatBatches(parts: Batch[]): Batch {
       l.set(p.sequenceDense[k].lengths, r);
       r += p.batchSize;
     }
-    sequenceDense[k] = { dim: first.sequenceDense[k].dim, values: cat(parts.map((p) => p.sequenceDense[k].values)), lengths: l };
+    sequenceDense[k] = {
+      dim: first.sequenceDense[k].dim,
+      values: cat(parts.map((p) => p.sequenceDense[k].values)),
+      lengths: l,
+    };
   }
   const labels: Record<string, Float32Array> = {};
   for (const k of Object.keys(first.labels)) labels[k] = cat(parts.map((p) => p.labels[k]));
@@ -172,7 +180,8 @@ export function concatBatches(parts: Batch[]): Batch {
 export function transferList(b: Batch): ArrayBuffer[] {
   const set = new Set<ArrayBuffer>();
   const add = (a: ArrayBufferView | null) => {
-    if (a && a.buffer instanceof ArrayBuffer && a.byteOffset === 0 && a.byteLength === a.buffer.byteLength) set.add(a.buffer);
+    if (a && a.buffer instanceof ArrayBuffer && a.byteOffset === 0 && a.byteLength === a.buffer.byteLength)
+      set.add(a.buffer);
   };
   add(b.sparse.values);
   add(b.sparse.offsets);

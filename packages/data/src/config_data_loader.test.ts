@@ -6,7 +6,11 @@ import { hashStringsToBuckets } from '@tsrec/native';
 import type { BadDataSummary } from './bad_data';
 import type { Batch } from './batch';
 import { fromPipelineConfig } from './config_adapter';
-import { type ConfigDataLoaderOptions, createDataLoaderFromConfig, dataLoaderOptionsFromConfig } from './config_data_loader';
+import {
+  type ConfigDataLoaderOptions,
+  createDataLoaderFromConfig,
+  dataLoaderOptionsFromConfig,
+} from './config_data_loader';
 import { FeatureEngine } from './feature_engine';
 import { Rng } from './random';
 
@@ -30,11 +34,15 @@ function write(rel: string, text: string): string {
 
 // Criteo-like headerless TSV as the *_criteo examples read it (FG_NONE: ids already below hash_bucket_size).
 function criteoRows(config: EasyRecConfig, n: number, seed: number): string[][] {
-  const buckets = config.featureConfigs.filter((f) => f.feature.case === 'idFeature').map((f) => Number((f.feature.value as { hashBucketSize: bigint }).hashBucketSize));
+  const buckets = config.featureConfigs
+    .filter((f) => f.feature.case === 'idFeature')
+    .map((f) => Number((f.feature.value as { hashBucketSize: bigint }).hashBucketSize));
   const rng = new Rng(seed);
   const rows: string[][] = [];
   for (let i = 0; i < n; i++) {
-    const dense = Array.from({ length: 13 }, (_, d) => (d === 3 && i % 7 === 0 ? '' : String(Math.round(rng.next() * 1000) / 100)));
+    const dense = Array.from({ length: 13 }, (_, d) =>
+      d === 3 && i % 7 === 0 ? '' : String(Math.round(rng.next() * 1000) / 100),
+    );
     rows.push([String(i % 3 === 0 ? 1 : 0), ...dense, ...buckets.map((b) => String(rng.int(b)))]);
   }
   return rows;
@@ -47,7 +55,8 @@ describe('fromPipelineConfig: every example config', () => {
     const opts = fromPipelineConfig(config);
     const engine = new FeatureEngine(opts);
     let expected = 0;
-    for (const fc of config.featureConfigs) expected += fc.feature.case === 'sequenceFeature' ? fc.feature.value.features.length : 1;
+    for (const fc of config.featureConfigs)
+      expected += fc.feature.case === 'sequenceFeature' ? fc.feature.value.features.length : 1;
     expect(engine.features).toHaveLength(expected);
     expect(opts.labelFields).toEqual(config.dataConfig!.labelFields);
     // plain data: what the worker threads receive
@@ -64,31 +73,56 @@ describe('fromPipelineConfig: every example config', () => {
     const o = fromPipelineConfig(config);
     expect(o.fgMode).toBe('FG_NONE');
     expect(o.fgEncodedMultivalSep).toBe('\u0003');
-    const [tags, p, hist] = o.featureConfigs.map((f) => (f as { feature: { value: Record<string, unknown> } }).feature.value);
-    expect(tags).toEqual({ featureName: 'tags', embeddingDim: 4, hashBucketSize: 100n, pooling: 'sum', defaultValue: '', separator: '\u001d', weighted: false });
+    const [tags, p, hist] = o.featureConfigs.map(
+      (f) => (f as { feature: { value: Record<string, unknown> } }).feature.value,
+    );
+    expect(tags).toEqual({
+      featureName: 'tags',
+      embeddingDim: 4,
+      hashBucketSize: 100n,
+      pooling: 'sum',
+      defaultValue: '',
+      separator: '\u001d',
+      weighted: false,
+    });
     expect(p).toEqual({ featureName: 'p', valueDim: 1, pooling: 'sum', defaultValue: '0', separator: '\u001d' });
     expect(hist).toMatchObject({ sequenceDelim: ';', separator: '\u001d' });
     expect(hist.sequenceLength).toBeUndefined();
     // FG_NONE: multi-values split by \x03, missing raw values are 0
     const e = new FeatureEngine(o);
-    const b = e.featurize(require('./testing/csv_block').csvBlock('tags,p,hist,y\n1\u00033,,4;5,1\n'), new (require('./bad_data').BadDataReport)());
+    const b = e.featurize(
+      require('./testing/csv_block').csvBlock('tags,p,hist,y\n1\u00033,,4;5,1\n'),
+      new (require('./bad_data').BadDataReport)(),
+    );
     expect(b.sparse.toJSON()).toEqual({ tags: [[1, 3]], hist: [[4, 5]] });
     expect(Array.from(b.dense)).toEqual([0]);
   });
 
   it('the deprecated fg_encoded picks the mode when fg_mode is unset; FG_BUCKETIZE and unsupported features are named', () => {
     expect(fromPipelineConfig(loadPipelineConfig('data_config { fg_encoded: false }')).fgMode).toBe('FG_DAG');
-    expect(fromPipelineConfig(loadPipelineConfig('data_config { fg_encoded: false fg_threads: 0 }')).fgMode).toBe('FG_NORMAL');
-    expect(fromPipelineConfig(loadPipelineConfig('data_config { fg_encoded: false fg_mode: FG_NONE }')).fgMode).toBe('FG_NONE');
+    expect(fromPipelineConfig(loadPipelineConfig('data_config { fg_encoded: false fg_threads: 0 }')).fgMode).toBe(
+      'FG_NORMAL',
+    );
+    expect(fromPipelineConfig(loadPipelineConfig('data_config { fg_encoded: false fg_mode: FG_NONE }')).fgMode).toBe(
+      'FG_NONE',
+    );
     expect(() => fromPipelineConfig(loadPipelineConfig('data_config { fg_mode: FG_BUCKETIZE }'))).toThrow(
       'Expected FG_NONE, FG_NORMAL or FG_DAG for data_config.fg_mode but received FG_BUCKETIZE (not supported yet)',
     );
-    expect(() => fromPipelineConfig(loadPipelineConfig('feature_configs { match_feature { feature_name: "m" nested_map: "user:a" pkey: "item:b" skey: "item:c" } }'))).toThrow(
-      'feature "m": match_feature is not supported yet',
-    );
-    expect(() => fromPipelineConfig(loadPipelineConfig('feature_configs { id_feature { feature_name: "z" hash_bucket_size: 10 zch { zch_size: 100 } } }'))).toThrow(
-      'feature "z": zch (zero-collision hashing) is not supported yet (id_feature)',
-    );
+    expect(() =>
+      fromPipelineConfig(
+        loadPipelineConfig(
+          'feature_configs { match_feature { feature_name: "m" nested_map: "user:a" pkey: "item:b" skey: "item:c" } }',
+        ),
+      ),
+    ).toThrow('feature "m": match_feature is not supported yet');
+    expect(() =>
+      fromPipelineConfig(
+        loadPipelineConfig(
+          'feature_configs { id_feature { feature_name: "z" hash_bucket_size: 10 zch { zch_size: 100 } } }',
+        ),
+      ),
+    ).toThrow('feature "z": zch (zero-collision hashing) is not supported yet (id_feature)');
   });
 
   it('the FeatureEngine takes @tsrec/config FeatureConfig messages as they are', () => {
@@ -109,12 +143,34 @@ describe('createDataLoaderFromConfig', () => {
 
   it('reads the options from data_config and the paths relative to baseDir', () => {
     const t = dataLoaderOptionsFromConfig(deepfm, { mode: 'train', baseDir: dir });
-    expect(t).toMatchObject({ inputPath: [path.join(dir, 'data/criteo/train.tsv')], datasetType: 'CsvDataset', batchSize: 256, delimiter: '\t', shuffle: true, shuffleBufferSize: 65536, numWorkers: 2, numEpochs: 1, dropRemainder: false, badDataPolicy: 'fail' });
+    expect(t).toMatchObject({
+      inputPath: [path.join(dir, 'data/criteo/train.tsv')],
+      datasetType: 'CsvDataset',
+      batchSize: 256,
+      delimiter: '\t',
+      shuffle: true,
+      shuffleBufferSize: 65536,
+      numWorkers: 2,
+      numEpochs: 1,
+      dropRemainder: false,
+      badDataPolicy: 'fail',
+    });
     expect(t.inputFields).toHaveLength(40);
     expect(t.withHeader).toBeUndefined();
     const e = dataLoaderOptionsFromConfig(deepfm, { mode: 'eval', baseDir: dir, rank: 1, worldSize: 2 });
-    expect(e).toMatchObject({ inputPath: [path.join(dir, 'data/criteo/eval.tsv')], batchSize: 100, shuffle: false, rank: 1, worldSize: 2 });
-    const p = dataLoaderOptionsFromConfig(deepfm, { mode: 'predict', inputPath: 'x.tsv,y.tsv', baseDir: '/d', reservedColumns: ['label'] });
+    expect(e).toMatchObject({
+      inputPath: [path.join(dir, 'data/criteo/eval.tsv')],
+      batchSize: 100,
+      shuffle: false,
+      rank: 1,
+      worldSize: 2,
+    });
+    const p = dataLoaderOptionsFromConfig(deepfm, {
+      mode: 'predict',
+      inputPath: 'x.tsv,y.tsv',
+      baseDir: '/d',
+      reservedColumns: ['label'],
+    });
     expect(p.inputPath).toEqual(['/d/x.tsv', '/d/y.tsv']);
     expect(p.features.labelFields).toEqual([]);
     expect(p.features.reservedColumns).toEqual(['label']);
@@ -126,7 +182,9 @@ describe('createDataLoaderFromConfig', () => {
     const b = batches[0];
     expect(b.denseKeys).toEqual(Array.from({ length: 13 }, (_, i) => `int_${i}`));
     expect(b.sparse.keys).toEqual(Array.from({ length: 26 }, (_, i) => `cat_${i}`));
-    const seen = batches.flatMap((x) => Array.from({ length: x.batchSize }, (_, r) => x.sparse.bag('cat_25', r)[0])).sort((p, q) => p - q);
+    const seen = batches
+      .flatMap((x) => Array.from({ length: x.batchSize }, (_, r) => x.sparse.bag('cat_25', r)[0]))
+      .sort((p, q) => p - q);
     expect(seen).toEqual(train.map((r) => Number(r[39])).sort((p, q) => p - q));
     const firstIds = Array.from({ length: 5 }, (_, r) => b.sparse.bag('cat_25', r)[0]);
     expect(firstIds).not.toEqual(train.slice(0, 5).map((r) => Number(r[39])));
@@ -145,8 +203,12 @@ describe('createDataLoaderFromConfig', () => {
   });
 
   it('rank / world_size split the eval rows', async () => {
-    const parts = await Promise.all([0, 1].map((rank) => collect(deepfm, { mode: 'eval', rank, worldSize: 2, numWorkers: 0 })));
-    const ids = parts.map((bs) => bs.flatMap((x) => Array.from({ length: x.batchSize }, (_, r) => x.sparse.bag('cat_25', r)[0])));
+    const parts = await Promise.all(
+      [0, 1].map((rank) => collect(deepfm, { mode: 'eval', rank, worldSize: 2, numWorkers: 0 })),
+    );
+    const ids = parts.map((bs) =>
+      bs.flatMap((x) => Array.from({ length: x.batchSize }, (_, r) => x.sparse.bag('cat_25', r)[0])),
+    );
     expect(ids[0]).toEqual(evalRows.filter((_, i) => i % 2 === 0).map((r) => Number(r[39])));
     expect(ids[1]).toEqual(evalRows.filter((_, i) => i % 2 === 1).map((r) => Number(r[39])));
   });
@@ -156,7 +218,19 @@ describe('createDataLoaderFromConfig', () => {
     editConfig(config, { 'data_config.batch_size': 64 });
     const n = 150;
     const rng = new Rng(5);
-    const cols: Record<string, unknown[]> = { user_id: [], age_level: [], gender: [], city: [], item_id: [], cate_id: [], brand: [], pid: [], price: [], clk: [], buy: [] };
+    const cols: Record<string, unknown[]> = {
+      user_id: [],
+      age_level: [],
+      gender: [],
+      city: [],
+      item_id: [],
+      cate_id: [],
+      brand: [],
+      pid: [],
+      price: [],
+      clk: [],
+      buy: [],
+    };
     for (let i = 0; i < n; i++) {
       cols.user_id.push(`u${rng.int(50)}`);
       cols.age_level.push(BigInt(rng.int(7)));
@@ -170,10 +244,23 @@ describe('createDataLoaderFromConfig', () => {
       cols.clk.push(BigInt(i % 2));
       cols.buy.push(BigInt(i % 5 === 0 ? 1 : 0));
     }
-    const types: Record<string, string> = { age_level: 'INT64', gender: 'INT64', item_id: 'INT64', cate_id: 'INT64', pid: 'INT64', price: 'DOUBLE', clk: 'INT64', buy: 'INT64' };
+    const types: Record<string, string> = {
+      age_level: 'INT64',
+      gender: 'INT64',
+      item_id: 'INT64',
+      cate_id: 'INT64',
+      pid: 'INT64',
+      price: 'DOUBLE',
+      clk: 'INT64',
+      buy: 'INT64',
+    };
     const { parquetWriteFile } = require('hyparquet-writer');
     fs.mkdirSync(path.join(dir, 'data/taobao/train'), { recursive: true });
-    parquetWriteFile({ filename: path.join(dir, 'data/taobao/train/part-0.parquet'), columnData: Object.entries(cols).map(([name, data]) => ({ name, data, type: types[name] ?? 'STRING' })), rowGroupSize: 40 });
+    parquetWriteFile({
+      filename: path.join(dir, 'data/taobao/train/part-0.parquet'),
+      columnData: Object.entries(cols).map(([name, data]) => ({ name, data, type: types[name] ?? 'STRING' })),
+      rowGroupSize: 40,
+    });
     const batches = await collect(config, { mode: 'train', numWorkers: 0 });
     expect(batches.map((b) => b.batchSize)).toEqual([64, 64, 22, 64, 64, 22]); // train_config.num_epochs: 2
     const b = batches[0];
@@ -189,7 +276,8 @@ describe('createDataLoaderFromConfig', () => {
 
   it('feature showcase (CSV with header, FG_NORMAL, every feature type, sample weights, malformed_row_policy skip)', async () => {
     const config = example('feature_showcase.config');
-    const header = 'label,weight,user_id,hour,os,country,tags,interests,item_id,price,age,ctr_stats,cate_click_count,cate_id,units,recent_cates,clicks__item_id,clicks__dwell';
+    const header =
+      'label,weight,user_id,hour,os,country,tags,interests,item_id,price,age,ctr_stats,cate_click_count,cate_id,units,recent_cates,clicks__item_id,clicks__dwell';
     const rows = [
       '1,0.5,u1,13,ios,us,a|b,x:0.5|y:2,i9,12.5,33,0.05\u001d0.07\u001d0.03\u001d0.05,c1:4\u001dc2:40,c2,4,3;2;1,i1;i2,3;200',
       '0,1,u2,99,web,fr,,,i8,1,17,,,c3,0,,,', // hour 99 is outside num_buckets 24: skipped
@@ -202,7 +290,9 @@ describe('createDataLoaderFromConfig', () => {
     const b = batches[0];
     expect(b.batchSize).toBe(2);
     expect(bad!.counts).toEqual({ id_out_of_range: 1 });
-    expect(bad!.examples[0]).toMatch(/eval\.csv:3:\d+: feature "hour": id 99 in column "hour" is outside \[0, 24\) \(num_buckets\)/);
+    expect(bad!.examples[0]).toMatch(
+      /eval\.csv:3:\d+: feature "hour": id 99 in column "hour" is outside \[0, 24\) \(num_buckets\)/,
+    );
     expect(Array.from(b.sampleWeights!)).toEqual([0.5, 2]);
     const j = b.sparse.toJSON();
     expect(j.os).toEqual([[3], [1]]); // vocab_list: ios -> 2 + 1; unknown -> OOV row 1
@@ -218,10 +308,19 @@ describe('createDataLoaderFromConfig', () => {
   });
 
   it('config errors name the field', () => {
-    const bad = (text: string, mode: 'train' | 'eval' = 'train') => () => dataLoaderOptionsFromConfig(loadPipelineConfig(text), { mode });
-    expect(bad('data_config { dataset_type: OdpsDataset }\ntrain_input_path: "t"')).toThrow('Expected CsvDataset or ParquetDataset for data_config.dataset_type but received OdpsDataset (not supported yet)');
-    expect(bad('data_config { malformed_row_policy: "ignore" }\ntrain_input_path: "t"')).toThrow('Expected "fail" or "skip" for data_config.malformed_row_policy but received "ignore"');
-    expect(bad('data_config { }', 'eval')).toThrow('Expected an input path in eval_input_path (or the inputPath option) for eval but received none');
+    const bad =
+      (text: string, mode: 'train' | 'eval' = 'train') =>
+      () =>
+        dataLoaderOptionsFromConfig(loadPipelineConfig(text), { mode });
+    expect(bad('data_config { dataset_type: OdpsDataset }\ntrain_input_path: "t"')).toThrow(
+      'Expected CsvDataset or ParquetDataset for data_config.dataset_type but received OdpsDataset (not supported yet)',
+    );
+    expect(bad('data_config { malformed_row_policy: "ignore" }\ntrain_input_path: "t"')).toThrow(
+      'Expected "fail" or "skip" for data_config.malformed_row_policy but received "ignore"',
+    );
+    expect(bad('data_config { }', 'eval')).toThrow(
+      'Expected an input path in eval_input_path (or the inputPath option) for eval but received none',
+    );
     expect(bad('train_input_path: "t"')).toThrow('Expected a data_config in the pipeline config but received none');
   });
 });
@@ -231,10 +330,23 @@ describe('Parquet decoded in the workers (parquetDecodeInWorkers)', () => {
     const { writeCriteoParquet, criteoFeatureConfigs } = require('./synthetic/criteo_synthetic');
     const file = path.join(dir, 'pq_workers.parquet');
     writeCriteoParquet(file, { rows: 700, seed: 4, cardinalityScale: 0.01 });
-    const features = { featureConfigs: criteoFeatureConfigs({ hashBucketSize: 1000 }), fgMode: 'FG_NORMAL' as const, labelFields: ['label'] };
+    const features = {
+      featureConfigs: criteoFeatureConfigs({ hashBucketSize: 1000 }),
+      fgMode: 'FG_NORMAL' as const,
+      labelFields: ['label'],
+    };
     const run = async (parquetDecodeInWorkers: boolean) => {
       const out: Batch[] = [];
-      for await (const b of new (require('./data_loader').DataLoader)({ inputPath: file, batchSize: 128, features, numWorkers: 2, parquetDecodeInWorkers, shuffle: true, seed: 2 })) out.push(b);
+      for await (const b of new (require('./data_loader').DataLoader)({
+        inputPath: file,
+        batchSize: 128,
+        features,
+        numWorkers: 2,
+        parquetDecodeInWorkers,
+        shuffle: true,
+        seed: 2,
+      }))
+        out.push(b);
       return out.map((b) => ({ s: b.sparse.toJSON(), d: Array.from(b.dense), l: Array.from(b.labels.label) }));
     };
     expect(await run(true)).toEqual(await run(false));

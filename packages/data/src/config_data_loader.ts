@@ -40,22 +40,32 @@ export function dataLoaderOptionsFromConfig(config: EasyRecConfig, o: ConfigData
   const dc = config.dataConfig;
   if (!dc) throw new Error('Expected a data_config in the pipeline config but received none');
   const mode = o.mode;
-  if (mode !== 'train' && mode !== 'eval' && mode !== 'predict') throw new TypeError(`Expected train, eval or predict for mode but received ${JSON.stringify(mode)}`);
+  if (mode !== 'train' && mode !== 'eval' && mode !== 'predict')
+    throw new TypeError(`Expected train, eval or predict for mode but received ${JSON.stringify(mode)}`);
   const train = mode === 'train';
 
   let inputPath = o.inputPath ?? (train ? config.trainInputPath : config.evalInputPath);
   const pathField = train ? 'train_input_path' : 'eval_input_path';
-  if (!inputPath || (Array.isArray(inputPath) && inputPath.length === 0)) throw new Error(`Expected an input path in ${pathField} (or the inputPath option) for ${mode} but received none`);
+  if (!inputPath || (Array.isArray(inputPath) && inputPath.length === 0))
+    throw new Error(`Expected an input path in ${pathField} (or the inputPath option) for ${mode} but received none`);
   const base = o.baseDir ?? process.cwd();
-  const list = (Array.isArray(inputPath) ? inputPath : inputPath.split(',')).map((p) => p.trim()).filter((p) => p !== '');
+  const list = (Array.isArray(inputPath) ? inputPath : inputPath.split(','))
+    .map((p) => p.trim())
+    .filter((p) => p !== '');
   inputPath = list.map((p) => (path.isAbsolute(p) ? p : path.resolve(base, p)));
 
   const datasetType = datasetTypeOf(dc);
   const policy = dc.malformedRowPolicy;
-  if (policy !== 'fail' && policy !== 'skip') throw new Error(`Expected "fail" or "skip" for data_config.malformed_row_policy but received ${JSON.stringify(policy)}`);
+  if (policy !== 'fail' && policy !== 'skip')
+    throw new Error(
+      `Expected "fail" or "skip" for data_config.malformed_row_policy but received ${JSON.stringify(policy)}`,
+    );
 
-  const batchSize = o.batchSize ?? (!train && isFieldSet(dc, DataConfigSchema.field.evalBatchSize) ? dc.evalBatchSize : dc.batchSize);
-  const numWorkers = o.numWorkers ?? (isFieldSet(dc, DataConfigSchema.field.numWorkers) ? dc.numWorkers : Math.min(dc.numWorkers, availableCpus()));
+  const batchSize =
+    o.batchSize ?? (!train && isFieldSet(dc, DataConfigSchema.field.evalBatchSize) ? dc.evalBatchSize : dc.batchSize);
+  const numWorkers =
+    o.numWorkers ??
+    (isFieldSet(dc, DataConfigSchema.field.numWorkers) ? dc.numWorkers : Math.min(dc.numWorkers, availableCpus()));
 
   let numEpochs = o.numEpochs;
   if (numEpochs === undefined) {
@@ -66,7 +76,8 @@ export function dataLoaderOptionsFromConfig(config: EasyRecConfig, o: ConfigData
   }
 
   const inputFields = dc.inputFields.map((f) => f.inputName);
-  if (inputFields.length === 0 && dc.inputFieldsStr) for (const part of dc.inputFieldsStr.split(';')) if (part.trim()) inputFields.push(part.split(':')[0].trim());
+  if (inputFields.length === 0 && dc.inputFieldsStr)
+    for (const part of dc.inputFieldsStr.split(';')) if (part.trim()) inputFields.push(part.split(':')[0].trim());
 
   const labels = mode !== 'predict' || !!o.predictWithLabels;
   return {
@@ -105,7 +116,9 @@ function datasetTypeOf(dc: DataConfig): 'CsvDataset' | 'ParquetDataset' | undefi
   if (!isFieldSet(dc, DataConfigSchema.field.datasetType)) return undefined;
   if (dc.datasetType === DatasetType.CsvDataset) return 'CsvDataset';
   if (dc.datasetType === DatasetType.ParquetDataset) return 'ParquetDataset';
-  throw new Error(`Expected CsvDataset or ParquetDataset for data_config.dataset_type but received ${DatasetType[dc.datasetType] ?? dc.datasetType} (not supported yet)`);
+  throw new Error(
+    `Expected CsvDataset or ParquetDataset for data_config.dataset_type but received ${DatasetType[dc.datasetType] ?? dc.datasetType} (not supported yet)`,
+  );
 }
 
 function availableCpus(): number {

@@ -9,8 +9,24 @@ const CRITEO = path.join(DATA, 'deepctr_samples/criteo_sample.txt');
 
 function criteoFeatures(): FeatureSpec[] {
   const f: FeatureSpec[] = [];
-  for (let i = 1; i <= 13; i++) f.push({ feature: { case: 'rawFeature', value: { featureName: `I${i}`, expression: `user:I${i}`, normalizer: 'method=log10,threshold=1e-10,default=-10' } } });
-  for (let i = 1; i <= 26; i++) f.push({ feature: { case: 'idFeature', value: { featureName: `C${i}`, expression: `item:C${i}`, hashBucketSize: 1000, embeddingDim: 16 } } });
+  for (let i = 1; i <= 13; i++)
+    f.push({
+      feature: {
+        case: 'rawFeature',
+        value: {
+          featureName: `I${i}`,
+          expression: `user:I${i}`,
+          normalizer: 'method=log10,threshold=1e-10,default=-10',
+        },
+      },
+    });
+  for (let i = 1; i <= 26; i++)
+    f.push({
+      feature: {
+        case: 'idFeature',
+        value: { featureName: `C${i}`, expression: `item:C${i}`, hashBucketSize: 1000, embeddingDim: 16 },
+      },
+    });
   return f;
 }
 
@@ -21,7 +37,11 @@ async function collect(l: DataLoader): Promise<Batch[]> {
 }
 
 describe('DataLoader on the DeepCTR Criteo sample (200 rows)', () => {
-  const base = () => ({ inputPath: CRITEO, batchSize: 64, features: { featureConfigs: criteoFeatures(), fgMode: 'FG_NORMAL' as const, labelFields: ['label'] } });
+  const base = () => ({
+    inputPath: CRITEO,
+    batchSize: 64,
+    features: { featureConfigs: criteoFeatures(), fgMode: 'FG_NORMAL' as const, labelFields: ['label'] },
+  });
 
   it('reads every row with the expected counts and values', async () => {
     const batches = await collect(new DataLoader(base()));
@@ -50,7 +70,10 @@ describe('DataLoader on the DeepCTR Criteo sample (200 rows)', () => {
   });
 
   it('same seed, same shuffled batches; another seed, another order', async () => {
-    const run = async (seed: number) => (await collect(new DataLoader({ ...base(), shuffle: true, shuffleBufferSize: 50, seed, numEpochs: 2 }))).map((b) => Array.from(b.sparse.values));
+    const run = async (seed: number) =>
+      (await collect(new DataLoader({ ...base(), shuffle: true, shuffleBufferSize: 50, seed, numEpochs: 2 }))).map(
+        (b) => Array.from(b.sparse.values),
+      );
     const a = await run(7);
     expect(await run(7)).toEqual(a);
     expect(await run(8)).not.toEqual(a);
@@ -60,7 +83,9 @@ describe('DataLoader on the DeepCTR Criteo sample (200 rows)', () => {
     const key = (b: Batch) => Array.from({ length: b.batchSize }, (_, r) => `${b.reserved.I5[r]}|${b.reserved.C3[r]}`);
     const opts = { ...base(), batchSize: 16, features: { ...base().features, reservedColumns: ['I5', 'C3'] } };
     const all = (await collect(new DataLoader(opts))).flatMap(key);
-    const parts = await Promise.all([0, 1, 2, 3].map((rank) => collect(new DataLoader({ ...opts, rank, worldSize: 4 }))));
+    const parts = await Promise.all(
+      [0, 1, 2, 3].map((rank) => collect(new DataLoader({ ...opts, rank, worldSize: 4 }))),
+    );
     expect(new Set(parts.map((p) => p.length)).size).toBe(1);
     expect(parts.flatMap((p) => p.flatMap(key)).sort()).toEqual(all.slice().sort());
   });

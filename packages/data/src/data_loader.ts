@@ -84,8 +84,10 @@ export class DataLoader implements AsyncIterable<Batch> {
 
   constructor(readonly options: DataLoaderOptions) {
     const o = options;
-    if (!Number.isInteger(o.batchSize) || o.batchSize < 1) throw new TypeError(`Expected a positive integer for batch_size but received ${o.batchSize}`);
-    const rank = o.rank ?? 0, world = o.worldSize ?? 1;
+    if (!Number.isInteger(o.batchSize) || o.batchSize < 1)
+      throw new TypeError(`Expected a positive integer for batch_size but received ${o.batchSize}`);
+    const rank = o.rank ?? 0,
+      world = o.worldSize ?? 1;
     if (!Number.isInteger(world) || world < 1 || !Number.isInteger(rank) || rank < 0 || rank >= world) {
       throw new RangeError(`Expected 0 <= rank < world_size but received rank ${rank}, world_size ${world}`);
     }
@@ -104,11 +106,15 @@ export class DataLoader implements AsyncIterable<Batch> {
       this.columns = readHeader(this.files[0], this.format);
       for (const f of this.files.slice(1)) {
         const h = readHeader(f, this.format);
-        if (h.join('\u0000') !== this.columns.join('\u0000')) throw new Error(`${f}:1:1: header [${h.join(', ')}] differs from ${this.files[0]}'s [${this.columns.join(', ')}]`);
+        if (h.join('\u0000') !== this.columns.join('\u0000'))
+          throw new Error(
+            `${f}:1:1: header [${h.join(', ')}] differs from ${this.files[0]}'s [${this.columns.join(', ')}]`,
+          );
       }
     }
     for (const c of this.engine.requiredColumns()) {
-      if (!this.columns.includes(c)) throw new Error(`${this.files[0]}: missing column "${c}" (the input has ${this.columns.join(', ')})`);
+      if (!this.columns.includes(c))
+        throw new Error(`${this.files[0]}: missing column "${c}" (the input has ${this.columns.join(', ')})`);
     }
   }
 
@@ -121,7 +127,12 @@ export class DataLoader implements AsyncIterable<Batch> {
   private async *items(workerPool: WorkerPool | null): AsyncGenerator<Item> {
     const o = this.options;
     const queue: RowBatch[] = [];
-    const batcher = new RowBatcher(o.batchSize, this.parquet ? this.columns : null, (rb) => queue.push(rb), (n) => this.recycler.take(n));
+    const batcher = new RowBatcher(
+      o.batchSize,
+      this.parquet ? this.columns : null,
+      (rb) => queue.push(rb),
+      (n) => this.recycler.take(n),
+    );
     const rng = new Rng(o.seed ?? 0);
     let sink: RowSink = batcher;
     if (o.shuffle) sink = new ShuffleBuffer(o.shuffleBufferSize ?? 10000, rng, sink);
@@ -137,11 +148,19 @@ export class DataLoader implements AsyncIterable<Batch> {
           const pool = o.parquetDecodeInWorkers ? workerPool : null;
           // parquetDecodeInWorkers: row groups decode in the workers, several at a time, ahead of the one being pushed.
           const rows = pool
-            ? pushParquetRows(pf, fi, this.columns, sink, (start, n) => pool.decodeParquet(pf.path, this.columns, start, n), 2 * (o.numWorkers ?? 1))
+            ? pushParquetRows(
+                pf,
+                fi,
+                this.columns,
+                sink,
+                (start, n) => pool.decodeParquet(pf.path, this.columns, start, n),
+                2 * (o.numWorkers ?? 1),
+              )
             : pushParquetRows(pf, fi, this.columns, sink);
           for await (const _ of rows) while (queue.length) yield { kind: 'rows', rb: queue.shift()! };
         } else {
-          for await (const _ of pushDelimitedRowsAsync(this.files[fi], fi, this.format, withHeader, sink)) while (queue.length) yield { kind: 'rows', rb: queue.shift()! };
+          for await (const _ of pushDelimitedRowsAsync(this.files[fi], fi, this.format, withHeader, sink))
+            while (queue.length) yield { kind: 'rows', rb: queue.shift()! };
         }
       }
       sink.end();
@@ -159,7 +178,14 @@ export class DataLoader implements AsyncIterable<Batch> {
     const inline = workers === 0 ? new RowFeaturizer(this.engine, spec, policy) : null;
     // This iteration keeps its own reference: after close() (this.pool = null) its tasks are
     // refused by the closed pool ("… pool is closed") instead of failing on a null pool.
-    const pool = workers > 0 ? new WorkerPool(workers, { features: o.features, spec, policy, niceness: o.workerNiceness ?? DEFAULT_WORKER_NICENESS }, (b) => this.recycler.give(b)) : null;
+    const pool =
+      workers > 0
+        ? new WorkerPool(
+            workers,
+            { features: o.features, spec, policy, niceness: o.workerNiceness ?? DEFAULT_WORKER_NICENESS },
+            (b) => this.recycler.give(b),
+          )
+        : null;
     this.pool = pool;
     const prefetch = o.prefetch ?? 2 * workers + 2;
     const pending: { epochEnd?: number; result?: Promise<{ batch: Batch; bad: BadDataSummary }> }[] = [];

@@ -14,8 +14,15 @@ const write = (name: string, text: string | Buffer) => {
   fs.writeFileSync(p, text);
   return p;
 };
-const id = (featureName: string, extra: Record<string, unknown> = {}): FeatureSpec => ({ feature: { case: 'idFeature', value: { featureName, expression: `user:${featureName}`, hashBucketSize: 100, ...extra } as never } });
-const raw = (featureName: string): FeatureSpec => ({ feature: { case: 'rawFeature', value: { featureName, expression: `user:${featureName}` } } });
+const id = (featureName: string, extra: Record<string, unknown> = {}): FeatureSpec => ({
+  feature: {
+    case: 'idFeature',
+    value: { featureName, expression: `user:${featureName}`, hashBucketSize: 100, ...extra } as never,
+  },
+});
+const raw = (featureName: string): FeatureSpec => ({
+  feature: { case: 'rawFeature', value: { featureName, expression: `user:${featureName}` } },
+});
 
 async function collect(o: DataLoaderOptions): Promise<Batch[]> {
   const out: Batch[] = [];
@@ -33,8 +40,18 @@ describe('real data from ../shared/data', () => {
       features: {
         fgMode: 'FG_NORMAL',
         featureConfigs: [
-          { feature: { case: 'idFeature', value: { featureName: 'user', expression: 'user:user_id:token', hashBucketSize: 2000 } } },
-          { feature: { case: 'idFeature', value: { featureName: 'item', expression: 'item:item_id:token', numBuckets: 1683 } } },
+          {
+            feature: {
+              case: 'idFeature',
+              value: { featureName: 'user', expression: 'user:user_id:token', hashBucketSize: 2000 },
+            },
+          },
+          {
+            feature: {
+              case: 'idFeature',
+              value: { featureName: 'item', expression: 'item:item_id:token', numBuckets: 1683 },
+            },
+          },
         ],
         labelFields: ['rating:float'],
       },
@@ -48,7 +65,9 @@ describe('real data from ../shared/data', () => {
 
   it('census-income (gzip, no header, comma + space): 99,762 rows, 6,186 with income 50000+', async () => {
     const cols =
-      'age, class_worker, det_ind_code, det_occ_code, education, wage_per_hour, hs_college, marital_stat, major_ind_code, major_occ_code, race, hisp_origin, sex, union_member, unemp_reason, full_or_part_emp, capital_gains, capital_losses, stock_dividends, tax_filer_stat, region_prev_res, state_prev_res, det_hh_fam_stat, det_hh_summ, instance_weight, mig_chg_msa, mig_chg_reg, mig_move_reg, mig_same, mig_prev_sunbelt, num_emp, fam_under_18, country_father, country_mother, country_self, citizenship, own_or_self, vet_question, vet_benefits, weeks_worked, year, income_50k'.split(', ');
+      'age, class_worker, det_ind_code, det_occ_code, education, wage_per_hour, hs_college, marital_stat, major_ind_code, major_occ_code, race, hisp_origin, sex, union_member, unemp_reason, full_or_part_emp, capital_gains, capital_losses, stock_dividends, tax_filer_stat, region_prev_res, state_prev_res, det_hh_fam_stat, det_hh_summ, instance_weight, mig_chg_msa, mig_chg_reg, mig_move_reg, mig_same, mig_prev_sunbelt, num_emp, fam_under_18, country_father, country_mother, country_self, citizenship, own_or_self, vet_question, vet_benefits, weeks_worked, year, income_50k'.split(
+        ', ',
+      );
     const seen = { rows: 0, rich: 0, never: 0 };
     for await (const b of new DataLoader({
       inputPath: path.join(DATA, 'census_income_mmoe/census-income.test.gz'),
@@ -56,7 +75,11 @@ describe('real data from ../shared/data', () => {
       batchSize: 4096,
       features: {
         fgMode: 'FG_NORMAL',
-        featureConfigs: [raw('age'), id('education'), id('marital_stat', { vocabList: [' Never married'], hashBucketSize: undefined })],
+        featureConfigs: [
+          raw('age'),
+          id('education'),
+          id('marital_stat', { vocabList: [' Never married'], hashBucketSize: undefined }),
+        ],
         reservedColumns: ['income_50k'],
       },
     })) {
@@ -70,14 +93,26 @@ describe('real data from ../shared/data', () => {
   it('the DeepCTR Avazu sample (100 rows) reads with every column hashed', async () => {
     const file = path.join(DATA, 'deepctr_samples/avazu_sample.txt');
     const header = fs.readFileSync(file, 'utf8').split('\n')[0].split(',');
-    const b = await collect({ inputPath: file, batchSize: 1000, features: { fgMode: 'FG_NORMAL', featureConfigs: header.filter((c) => c !== 'click' && c !== 'id').map((c) => id(c)), labelFields: ['click'] } });
+    const b = await collect({
+      inputPath: file,
+      batchSize: 1000,
+      features: {
+        fgMode: 'FG_NORMAL',
+        featureConfigs: header.filter((c) => c !== 'click' && c !== 'id').map((c) => id(c)),
+        labelFields: ['click'],
+      },
+    });
     expect(b[0].batchSize).toBe(100);
     expect(b[0].sparse.keys.length).toBe(header.length - 2);
   });
 });
 
 describe('bad data, end to end', () => {
-  const features = { fgMode: 'FG_NORMAL' as const, featureConfigs: [id('u'), raw('p'), id('m', { numBuckets: 5, hashBucketSize: undefined })], labelFields: ['y'] };
+  const features = {
+    fgMode: 'FG_NORMAL' as const,
+    featureConfigs: [id('u'), raw('p'), id('m', { numBuckets: 5, hashBucketSize: undefined })],
+    labelFields: ['y'],
+  };
   const text = Buffer.concat([
     Buffer.from('y,u,p,m\n1,a,0.5,1\n0,b,x1,2\n1,c,1\n0,d,2,7\n'),
     Buffer.from([0x31, 0x2c, 0xc3, 0x28, 0x2c, 0x31, 0x2c, 0x31, 0x0a]),
@@ -86,12 +121,21 @@ describe('bad data, end to end', () => {
   const file = write('bad.csv', text);
 
   it('fail policy: the first bad row stops the run with file:line:column', async () => {
-    await expect(collect({ inputPath: file, batchSize: 10, features })).rejects.toThrow(`${file}:3:5: feature "p": expected a number in column "p" but found "x1"`);
+    await expect(collect({ inputPath: file, batchSize: 10, features })).rejects.toThrow(
+      `${file}:3:5: feature "p": expected a number in column "p" but found "x1"`,
+    );
   });
 
   it('skip policy: bad rows are dropped, counted per reason and reported at the end of the epoch', async () => {
     const reports: [number, BadDataSummary][] = [];
-    const batches = await collect({ inputPath: file, batchSize: 10, features, badDataPolicy: 'skip', numEpochs: 2, onEpochEnd: (e, s) => reports.push([e, s]) });
+    const batches = await collect({
+      inputPath: file,
+      batchSize: 10,
+      features,
+      badDataPolicy: 'skip',
+      numEpochs: 2,
+      onEpochEnd: (e, s) => reports.push([e, s]),
+    });
     expect(batches.map((b) => b.batchSize)).toEqual([2, 2]);
     expect(reports.map(([e]) => e)).toEqual([0, 1]);
     expect(reports[0][1]).toEqual({
@@ -108,29 +152,52 @@ describe('bad data, end to end', () => {
   });
 
   it('skip policy keeps batches at batch_size when rows are dropped mid-epoch', async () => {
-    const many = write('many.csv', `y,u,p,m\n${Array.from({ length: 40 }, (_, i) => (i % 7 === 3 ? '1,a,bad,1' : `1,a,${i},1`)).join('\n')}\n`);
+    const many = write(
+      'many.csv',
+      `y,u,p,m\n${Array.from({ length: 40 }, (_, i) => (i % 7 === 3 ? '1,a,bad,1' : `1,a,${i},1`)).join('\n')}\n`,
+    );
     const b = await collect({ inputPath: many, batchSize: 8, features, badDataPolicy: 'skip' });
     expect(b.map((x) => x.batchSize)).toEqual([8, 8, 8, 8, 2]);
-    expect(b.flatMap((x) => Array.from(x.dense))).toEqual(Array.from({ length: 40 }, (_, i) => i).filter((i) => i % 7 !== 3));
+    expect(b.flatMap((x) => Array.from(x.dense))).toEqual(
+      Array.from({ length: 40 }, (_, i) => i).filter((i) => i % 7 !== 3),
+    );
   });
 
   it('missing columns, empty files, missing paths and truncated Parquet files have exact messages', async () => {
     const noM = write('nom.csv', 'y,u,p\n1,a,1\n');
-    expect(() => new DataLoader({ inputPath: noM, batchSize: 2, features })).toThrow(`${noM}: missing column "m" (the input has y, u, p)`);
+    expect(() => new DataLoader({ inputPath: noM, batchSize: 2, features })).toThrow(
+      `${noM}: missing column "m" (the input has y, u, p)`,
+    );
     const empty = write('empty.csv', '');
-    expect(() => new DataLoader({ inputPath: empty, batchSize: 2, features })).toThrow(`${empty}:1:1: expected a header line but the file is empty`);
+    expect(() => new DataLoader({ inputPath: empty, batchSize: 2, features })).toThrow(
+      `${empty}:1:1: expected a header line but the file is empty`,
+    );
     const emptyData = write('empty_rows.csv', '');
-    expect(await collect({ inputPath: emptyData, inputFields: ['y', 'u', 'p', 'm'], batchSize: 2, features })).toEqual([]);
-    expect(() => new DataLoader({ inputPath: path.join(dir, 'nope.csv'), batchSize: 2, features })).toThrow(`input path "${path.join(dir, 'nope.csv')}" does not exist`);
-    expect(() => new DataLoader({ inputPath: path.join(dir, '*.nothing'), batchSize: 2, features })).toThrow(`input path "${path.join(dir, '*.nothing')}" matches no files`);
+    expect(await collect({ inputPath: emptyData, inputFields: ['y', 'u', 'p', 'm'], batchSize: 2, features })).toEqual(
+      [],
+    );
+    expect(() => new DataLoader({ inputPath: path.join(dir, 'nope.csv'), batchSize: 2, features })).toThrow(
+      `input path "${path.join(dir, 'nope.csv')}" does not exist`,
+    );
+    expect(() => new DataLoader({ inputPath: path.join(dir, '*.nothing'), batchSize: 2, features })).toThrow(
+      `input path "${path.join(dir, '*.nothing')}" matches no files`,
+    );
     const pq = path.join(dir, 'ok.parquet');
     writeCriteoParquet(pq, { rows: 100, seed: 1, cardinalityScale: 0.01 });
     const cut = write('cut.parquet', fs.readFileSync(pq).subarray(0, 300));
-    expect(() => new DataLoader({ inputPath: cut, batchSize: 2, features })).toThrow(/^.*cut\.parquet: not a valid Parquet file \(.+\)$/);
+    expect(() => new DataLoader({ inputPath: cut, batchSize: 2, features })).toThrow(
+      /^.*cut\.parquet: not a valid Parquet file \(.+\)$/,
+    );
     const header2 = write('h2.csv', 'y,u,m,p\n1,a,1,1\n');
-    expect(() => new DataLoader({ inputPath: [file, header2], batchSize: 2, features })).toThrow(`${header2}:1:1: header [y, u, m, p] differs from ${file}'s [y, u, p, m]`);
-    expect(() => new DataLoader({ inputPath: file, batchSize: 0, features })).toThrow('Expected a positive integer for batch_size but received 0');
-    expect(() => new DataLoader({ inputPath: file, batchSize: 2, features, rank: 2, worldSize: 2 })).toThrow('Expected 0 <= rank < world_size but received rank 2, world_size 2');
+    expect(() => new DataLoader({ inputPath: [file, header2], batchSize: 2, features })).toThrow(
+      `${header2}:1:1: header [y, u, m, p] differs from ${file}'s [y, u, p, m]`,
+    );
+    expect(() => new DataLoader({ inputPath: file, batchSize: 0, features })).toThrow(
+      'Expected a positive integer for batch_size but received 0',
+    );
+    expect(() => new DataLoader({ inputPath: file, batchSize: 2, features, rank: 2, worldSize: 2 })).toThrow(
+      'Expected 0 <= rank < world_size but received rank 2, world_size 2',
+    );
   });
 
   it('globs and several files, in sorted order', async () => {

@@ -1,4 +1,11 @@
-import { delimitedFormat, FieldTable, firstInvalidUtf8, frameRows, newRowFrames, splitFields } from './delimited_splitter';
+import {
+  delimitedFormat,
+  FieldTable,
+  firstInvalidUtf8,
+  frameRows,
+  newRowFrames,
+  splitFields,
+} from './delimited_splitter';
 
 function split(text: string | Buffer, cols: number, delim = ',') {
   const buf = typeof text === 'string' ? Buffer.from(text) : text;
@@ -10,7 +17,8 @@ function split(text: string | Buffer, cols: number, delim = ',') {
   const rows: string[][] = [];
   for (let r = 0; r < table.rows; r++) {
     const row: string[] = [];
-    for (let c = 0; c < cols; c++) row.push(buf.subarray(table.starts[c * table.stride + r], table.ends[c * table.stride + r]).toString());
+    for (let c = 0; c < cols; c++)
+      row.push(buf.subarray(table.starts[c * table.stride + r], table.ends[c * table.stride + r]).toString());
     rows.push(row);
   }
   return { rows, errors, lines: Array.from(table.lines.subarray(0, table.rows)) };
@@ -55,7 +63,11 @@ describe('splitFields', () => {
   });
 
   it('reports ragged rows, invalid UTF-8 and text after a closing quote with line and column, and keeps the good rows', () => {
-    const bad = Buffer.concat([Buffer.from('a,b\n1,2,3\n'), Buffer.from([0x78, 0x2c, 0xff, 0x0a]), Buffer.from('"q"x,y\nok,1\n')]);
+    const bad = Buffer.concat([
+      Buffer.from('a,b\n1,2,3\n'),
+      Buffer.from([0x78, 0x2c, 0xff, 0x0a]),
+      Buffer.from('"q"x,y\nok,1\n'),
+    ]);
     const { rows, errors, lines } = split(bad, 2);
     expect(rows).toEqual([
       ['a', 'b'],
@@ -72,7 +84,9 @@ describe('splitFields', () => {
   it('an unclosed quote runs to the end of the input and is reported once', () => {
     const { rows, errors } = split('a,b\n"open,x\nc,d\n', 2);
     expect(rows).toEqual([['a', 'b']]);
-    expect(errors.map((e) => [e.reason, e.line, e.column, e.message])).toEqual([['unterminated_quote', 2, 1, 'unterminated quoted field']]);
+    expect(errors.map((e) => [e.reason, e.line, e.column, e.message])).toEqual([
+      ['unterminated_quote', 2, 1, 'unterminated quoted field'],
+    ]);
   });
 
   it('delimitedFormat rejects multi-byte delimiters', () => {

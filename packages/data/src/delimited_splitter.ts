@@ -31,7 +31,8 @@ export function delimitedFormat(delimiter: string, quote: string | null = '"'): 
   if (typeof delimiter !== 'string' || Buffer.byteLength(delimiter) !== 1) {
     throw new TypeError(`Expected a single-byte character for delimiter but received ${JSON.stringify(delimiter)}`);
   }
-  if (quote !== null && Buffer.byteLength(quote) !== 1) throw new TypeError(`Expected a single-byte character or null for quote but received ${JSON.stringify(quote)}`);
+  if (quote !== null && Buffer.byteLength(quote) !== 1)
+    throw new TypeError(`Expected a single-byte character or null for quote but received ${JSON.stringify(quote)}`);
   return { delimiter: delimiter.charCodeAt(0), quote: quote === null ? -1 : quote.charCodeAt(0) };
 }
 
@@ -45,7 +46,12 @@ export interface RowFrames {
 
 /** Allocates room for `capacity` rows. */
 export function newRowFrames(capacity: number): RowFrames {
-  return { starts: new Int32Array(capacity), ends: new Int32Array(capacity), lines: new Int32Array(capacity), count: 0 };
+  return {
+    starts: new Int32Array(capacity),
+    ends: new Int32Array(capacity),
+    lines: new Int32Array(capacity),
+    count: 0,
+  };
 }
 
 /**
@@ -54,7 +60,15 @@ export function newRowFrames(capacity: number): RowFrames {
  * bytes after the last newline form a row too. Returns the position after the last consumed row
  * and the line number there (lines are 1-based and count newlines inside quotes).
  */
-export function frameRows(buf: Uint8Array, pos: number, end: number, isLast: boolean, quote: number, firstLine: number, out: RowFrames): { pos: number; line: number } {
+export function frameRows(
+  buf: Uint8Array,
+  pos: number,
+  end: number,
+  isLast: boolean,
+  quote: number,
+  firstLine: number,
+  out: RowFrames,
+): { pos: number; line: number } {
   let line = firstLine;
   const cap = out.starts.length;
   let nextQuote = -1; // position of the next quote byte at or after the scan (end: none)
@@ -82,17 +96,17 @@ export function frameRows(buf: Uint8Array, pos: number, end: number, isLast: boo
         i = stop;
         found = stop < end;
       } else
-      for (; i < end; i++) {
-        const c = buf[i];
-        if (c === quote) inQuote = !inQuote;
-        else if (c === NL) {
-          if (!inQuote) {
-            found = true;
-            break;
+        for (; i < end; i++) {
+          const c = buf[i];
+          if (c === quote) inQuote = !inQuote;
+          else if (c === NL) {
+            if (!inQuote) {
+              found = true;
+              break;
+            }
+            line++;
           }
-          line++;
         }
-      }
     }
     if (!found && !isLast) return { pos: rowStart, line: rowLine };
     let rowEnd = i;
@@ -175,7 +189,11 @@ export function splitFields(bytes: Uint8Array, rows: RowFrames, fmt: DelimitedFo
   // Native fast path: every row plain (no quoted field, the right field count, valid UTF-8).
   // It writes no bytes, so when it declines, the loop below starts from the same input.
   const n = rows.count;
-  if (n > 0 && nativeFieldKernels() && splitDelimitedFast(bytes, rows.starts.subarray(0, n), rows.ends.subarray(0, n), delim, quote, C, cap, starts, ends)) {
+  if (
+    n > 0 &&
+    nativeFieldKernels() &&
+    splitDelimitedFast(bytes, rows.starts.subarray(0, n), rows.ends.subarray(0, n), delim, quote, C, cap, starts, ends)
+  ) {
     table.lines.set(rows.lines.subarray(0, n));
     table.lineStarts.set(rows.starts.subarray(0, n));
     table.rows = n;
@@ -215,14 +233,26 @@ export function splitFields(bytes: Uint8Array, rows: RowFrames, fmt: DelimitedFo
           q++;
         }
         if (!closed) {
-          bad = { row: k, line: rows.lines[k], column: p - rs + 1, reason: 'unterminated_quote', message: 'unterminated quoted field' };
+          bad = {
+            row: k,
+            line: rows.lines[k],
+            column: p - rs + 1,
+            reason: 'unterminated_quote',
+            message: 'unterminated quoted field',
+          };
           break;
         }
         fs = p + 1;
         fe = w;
         p = q + 1;
         if (p < re && bytes[p] !== delim) {
-          bad = { row: k, line: rows.lines[k], column: p - rs + 1, reason: 'unterminated_quote', message: `expected a delimiter after the closing quote but found ${JSON.stringify(String.fromCharCode(bytes[p]))}` };
+          bad = {
+            row: k,
+            line: rows.lines[k],
+            column: p - rs + 1,
+            reason: 'unterminated_quote',
+            message: `expected a delimiter after the closing quote but found ${JSON.stringify(String.fromCharCode(bytes[p]))}`,
+          };
           break;
         }
       } else {
@@ -249,11 +279,24 @@ export function splitFields(bytes: Uint8Array, rows: RowFrames, fmt: DelimitedFo
       }
     }
     if (!bad && c !== C) {
-      bad = { row: k, line: rows.lines[k], column: re - rs + 1, reason: 'ragged_row', message: `expected ${C} fields but found ${c}` };
+      bad = {
+        row: k,
+        line: rows.lines[k],
+        column: re - rs + 1,
+        reason: 'ragged_row',
+        message: `expected ${C} fields but found ${c}`,
+      };
     }
     if (!bad && high >= 0x80) {
       const at = firstInvalidUtf8(bytes, rs, re);
-      if (at >= 0) bad = { row: k, line: rows.lines[k], column: at - rs + 1, reason: 'invalid_utf8', message: `invalid UTF-8 byte 0x${bytes[at].toString(16)}` };
+      if (at >= 0)
+        bad = {
+          row: k,
+          line: rows.lines[k],
+          column: at - rs + 1,
+          reason: 'invalid_utf8',
+          message: `invalid UTF-8 byte 0x${bytes[at].toString(16)}`,
+        };
     }
     if (bad) {
       errors.push(bad);

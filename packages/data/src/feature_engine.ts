@@ -81,9 +81,18 @@ export class FeatureEngine {
     for (const f of this.features) {
       if (f.kind !== 'sparse') continue;
       const t = m.get(f.embeddingName);
-      if (!t) m.set(f.embeddingName, { name: f.embeddingName, rows: f.numEmbeddings, dim: f.embeddingDim, features: [f.name] });
+      if (!t)
+        m.set(f.embeddingName, {
+          name: f.embeddingName,
+          rows: f.numEmbeddings,
+          dim: f.embeddingDim,
+          features: [f.name],
+        });
       else {
-        if (t.dim !== f.embeddingDim) throw new Error(`features ${t.features.join(', ')} and ${f.name} share embedding "${f.embeddingName}" but have embedding_dim ${t.dim} and ${f.embeddingDim}`);
+        if (t.dim !== f.embeddingDim)
+          throw new Error(
+            `features ${t.features.join(', ')} and ${f.name} share embedding "${f.embeddingName}" but have embedding_dim ${t.dim} and ${f.embeddingDim}`,
+          );
         t.rows = Math.max(t.rows, f.numEmbeddings);
         t.features.push(f.name);
       }
@@ -95,7 +104,10 @@ export class FeatureEngine {
   featurize(block: RawBlock, report: BadDataReport): Batch {
     const ctx = new FeaturizeContext(block, report);
     for (const c of this.requiredColumns()) {
-      if (block.rows > 0 && !block.column(c)) throw new Error(`${block.fileOf(0)}: missing column "${c}" (needed by ${this.neededBy(c)}); the input has no such column`);
+      if (block.rows > 0 && !block.column(c))
+        throw new Error(
+          `${block.fileOf(0)}: missing column "${c}" (needed by ${this.neededBy(c)}); the input has no such column`,
+        );
     }
     const outputs: FeatureOutput[] = [];
     for (const f of this.features) {
@@ -116,7 +128,9 @@ export class FeatureEngine {
     const reserved: Record<string, string[]> = {};
     for (const c of this.reservedColumns) {
       const t = tokenize(block.column(c), B, '');
-      reserved[c] = Array.from({ length: B }, (_, r) => (t.rowOffsets[r] === t.rowOffsets[r + 1] ? '' : tokenText(t, t.rowOffsets[r])));
+      reserved[c] = Array.from({ length: B }, (_, r) =>
+        t.rowOffsets[r] === t.rowOffsets[r + 1] ? '' : tokenText(t, t.rowOffsets[r]),
+      );
     }
     const batch = this.assemble(B, outputs, labels, sampleWeights, reserved);
     if (ctx.badCount === 0) return batch;
@@ -143,13 +157,26 @@ export class FeatureEngine {
         continue;
       }
       const v = parseNumber(t.bytes, t.starts[s], t.ends[s]);
-      if (Number.isNaN(v)) ctx.fail(r, 'bad_number', col, `expected a number for ${what} "${col}" but found ${JSON.stringify(tokenText(t, s))}`, t.fromBytes ? t.starts[s] : undefined);
+      if (Number.isNaN(v))
+        ctx.fail(
+          r,
+          'bad_number',
+          col,
+          `expected a number for ${what} "${col}" but found ${JSON.stringify(tokenText(t, s))}`,
+          t.fromBytes ? t.starts[s] : undefined,
+        );
       out[r] = v;
     }
     return out;
   }
 
-  private assemble(B: number, outputs: FeatureOutput[], labels: Record<string, Float32Array>, sampleWeights: Float32Array | null, reserved: Record<string, string[]>): Batch {
+  private assemble(
+    B: number,
+    outputs: FeatureOutput[],
+    labels: Record<string, Float32Array>,
+    sampleWeights: Float32Array | null,
+    reserved: Record<string, string[]>,
+  ): Batch {
     const keys: string[] = [];
     const parts: { values: Int32Array; lengths: Int32Array; weights: Float32Array | null }[] = [];
     const denseKeys: string[] = [];
@@ -208,10 +235,28 @@ export class FeatureEngine {
     switch (f.case) {
       case 'idFeature':
       case 'sequenceIdFeature':
-        return [this.idFeature(f.value, f.value.featureName, encoded ? f.value.featureName : this.input(f.value.expression, f.value.featureName), encoded, msep, f.case === 'sequenceIdFeature' ? seqOf(f.value) : undefined)];
+        return [
+          this.idFeature(
+            f.value,
+            f.value.featureName,
+            encoded ? f.value.featureName : this.input(f.value.expression, f.value.featureName),
+            encoded,
+            msep,
+            f.case === 'sequenceIdFeature' ? seqOf(f.value) : undefined,
+          ),
+        ];
       case 'rawFeature':
       case 'sequenceRawFeature':
-        return [this.rawFeature(f.value, f.value.featureName, encoded ? f.value.featureName : this.input(f.value.expression, f.value.featureName), encoded, msep, f.case === 'sequenceRawFeature' ? seqOf(f.value) : undefined)];
+        return [
+          this.rawFeature(
+            f.value,
+            f.value.featureName,
+            encoded ? f.value.featureName : this.input(f.value.expression, f.value.featureName),
+            encoded,
+            msep,
+            f.case === 'sequenceRawFeature' ? seqOf(f.value) : undefined,
+          ),
+        ];
       case 'sequenceFeature': {
         const s = f.value;
         const seq = { delim: s.sequenceDelim ?? DEFAULT_SEQUENCE_DELIM, length: s.sequenceLength ?? 0 };
@@ -220,26 +265,59 @@ export class FeatureEngine {
           const name = `${s.sequenceName}__${v.featureName}`;
           // TorchEasyRec: a sub-feature's sequence column is `<sequence_name>__<input_name>` (FG_NONE: `<sequence_name>__<feature_name>`).
           const input = encoded ? name : `${s.sequenceName}__${this.input(v.expression, name)}`;
-          return sub.feature.case === 'idFeature' ? this.idFeature(v, name, input, encoded, msep, seq) : this.rawFeature(v, name, input, encoded, msep, seq);
+          return sub.feature.case === 'idFeature'
+            ? this.idFeature(v, name, input, encoded, msep, seq)
+            : this.rawFeature(v, name, input, encoded, msep, seq);
         });
       }
       case 'comboFeature': {
         const c = f.value;
         if (encoded) return [this.idFeature({ ...c, expression: undefined }, c.featureName, c.featureName, true, msep)];
-        if (!c.expression || c.expression.length < 2) throw new Error(`feature "${c.featureName}": combo_feature needs at least 2 expressions but received ${c.expression?.length ?? 0}`);
+        if (!c.expression || c.expression.length < 2)
+          throw new Error(
+            `feature "${c.featureName}": combo_feature needs at least 2 expressions but received ${c.expression?.length ?? 0}`,
+          );
         return [
-          new ComboFeature(c.featureName, c.expression.map((e) => inputName(e, c.featureName)), c.separator ?? DEFAULT_SEPARATOR, createIdMapper(c, false), embeddingName(c), c.embeddingDim ?? 0, pooling(c.pooling, c.featureName)),
+          new ComboFeature(
+            c.featureName,
+            c.expression.map((e) => inputName(e, c.featureName)),
+            c.separator ?? DEFAULT_SEPARATOR,
+            createIdMapper(c, false),
+            embeddingName(c),
+            c.embeddingDim ?? 0,
+            pooling(c.pooling, c.featureName),
+          ),
         ];
       }
       case 'lookupFeature': {
         const c = f.value;
         const discrete = !!(c.needDiscrete || c.needKey);
         if (encoded) {
-          if (discrete || c.boundaries?.length) return [this.idFeature(c.boundaries?.length ? { featureName: c.featureName, numBuckets: c.boundaries.length + 1 } : c, c.featureName, c.featureName, true, msep)];
-          return [this.rawFeature({ featureName: c.featureName, valueDim: c.valueDim, defaultValue: c.defaultValue }, c.featureName, c.featureName, true, msep)];
+          if (discrete || c.boundaries?.length)
+            return [
+              this.idFeature(
+                c.boundaries?.length ? { featureName: c.featureName, numBuckets: c.boundaries.length + 1 } : c,
+                c.featureName,
+                c.featureName,
+                true,
+                msep,
+              ),
+            ];
+          return [
+            this.rawFeature(
+              { featureName: c.featureName, valueDim: c.valueDim, defaultValue: c.defaultValue },
+              c.featureName,
+              c.featureName,
+              true,
+              msep,
+            ),
+          ];
         }
         const combiner = (c.combiner ?? 'sum') as Combiner;
-        if (!['sum', 'mean', 'min', 'max'].includes(combiner)) throw new Error(`feature "${c.featureName}": expected combiner sum, mean, min or max but received ${JSON.stringify(c.combiner)}`);
+        if (!['sum', 'mean', 'min', 'max'].includes(combiner))
+          throw new Error(
+            `feature "${c.featureName}": expected combiner sum, mean, min or max but received ${JSON.stringify(c.combiner)}`,
+          );
         return [
           new LookupFeature(
             c.featureName,
@@ -263,28 +341,69 @@ export class FeatureEngine {
       }
       case 'exprFeature': {
         const c = f.value;
-        if (encoded) return this.build({ feature: { case: 'rawFeature', value: { featureName: c.featureName, boundaries: c.boundaries, embeddingDim: c.embeddingDim, embeddingName: c.embeddingName, defaultValue: c.defaultValue } } });
+        if (encoded)
+          return this.build({
+            feature: {
+              case: 'rawFeature',
+              value: {
+                featureName: c.featureName,
+                boundaries: c.boundaries,
+                embeddingDim: c.embeddingDim,
+                embeddingName: c.embeddingName,
+                defaultValue: c.defaultValue,
+              },
+            },
+          });
         const vars = (c.variables ?? []).map((v) => inputName(v, c.featureName));
         const fn = compileExpression(c.expression, vars, c.featureName);
-        return [new ExprFeature(c.featureName, vars, fn, numberOr(c.defaultValue, 0, c.featureName), c.boundaries?.length ? Float64Array.from(c.boundaries) : null, embeddingName(c), c.embeddingDim ?? 0, pooling(c.pooling, c.featureName))];
+        return [
+          new ExprFeature(
+            c.featureName,
+            vars,
+            fn,
+            numberOr(c.defaultValue, 0, c.featureName),
+            c.boundaries?.length ? Float64Array.from(c.boundaries) : null,
+            embeddingName(c),
+            c.embeddingDim ?? 0,
+            pooling(c.pooling, c.featureName),
+          ),
+        ];
       }
       default:
-        throw new Error(`a feature config has no feature set (expected one of id_feature, raw_feature, combo_feature, lookup_feature, expr_feature, sequence_id_feature, sequence_raw_feature, sequence_feature)`);
+        throw new Error(
+          `a feature config has no feature set (expected one of id_feature, raw_feature, combo_feature, lookup_feature, expr_feature, sequence_id_feature, sequence_raw_feature, sequence_feature)`,
+        );
     }
   }
 
   private input(expression: string | undefined, name: string): string {
-    if (!expression) throw new Error(`feature "${name}": expression is required when fg_mode is ${this.fgMode} (e.g. expression: "user:${name}")`);
+    if (!expression)
+      throw new Error(
+        `feature "${name}": expression is required when fg_mode is ${this.fgMode} (e.g. expression: "user:${name}")`,
+      );
     return inputName(expression, name);
   }
 
-  private idFeature(c: IdFeatureSpec, name: string, input: string, encoded: boolean, msep: string, sequence?: { delim: string; length: number }): IdFeature {
-    const mapper = createIdMapper({ ...c, featureName: name, defaultValue: encoded ? (c.fgEncodedDefaultValue ?? '') : c.defaultValue }, encoded);
+  private idFeature(
+    c: IdFeatureSpec,
+    name: string,
+    input: string,
+    encoded: boolean,
+    msep: string,
+    sequence?: { delim: string; length: number },
+  ): IdFeature {
+    const mapper = createIdMapper(
+      { ...c, featureName: name, defaultValue: encoded ? (c.fgEncodedDefaultValue ?? '') : c.defaultValue },
+      encoded,
+    );
     // Sequences: value_dim defaults to 1 (one id per element), as in TorchEasyRec; 0 would need ids jagged twice.
     if (sequence && c.valueDim !== undefined && c.valueDim !== 1) {
-      throw new Error(`feature "${name}": expected value_dim 1 for a sequence id feature but received ${c.valueDim} (multi-value sequence elements are not supported yet)`);
+      throw new Error(
+        `feature "${name}": expected value_dim 1 for a sequence id feature but received ${c.valueDim} (multi-value sequence elements are not supported yet)`,
+      );
     }
-    if (sequence && c.weighted) throw new Error(`feature "${name}": weighted sequence id features are not supported yet`);
+    if (sequence && c.weighted)
+      throw new Error(`feature "${name}": weighted sequence id features are not supported yet`);
     // FG_NONE weighted ids: TorchEasyRec's `<name>__values` / `<name>__weights` columns.
     const weightColumns = encoded && !!c.weighted;
     return new IdFeature({
@@ -302,17 +421,31 @@ export class FeatureEngine {
     });
   }
 
-  private rawFeature(c: RawFeatureSpec, name: string, input: string, encoded: boolean, msep: string, sequence?: { delim: string; length: number }): RawFeature {
+  private rawFeature(
+    c: RawFeatureSpec,
+    name: string,
+    input: string,
+    encoded: boolean,
+    msep: string,
+    sequence?: { delim: string; length: number },
+  ): RawFeature {
     const valueDim = c.valueDim ?? 1;
-    if (!Number.isInteger(valueDim) || valueDim < 1) throw new Error(`feature "${name}": expected a positive integer for value_dim but received ${valueDim}`);
+    if (!Number.isInteger(valueDim) || valueDim < 1)
+      throw new Error(`feature "${name}": expected a positive integer for value_dim but received ${valueDim}`);
     const separator = encoded ? msep : (c.separator ?? DEFAULT_SEPARATOR);
     const defText = encoded ? (c.fgEncodedDefaultValue ?? c.defaultValue ?? '0') : (c.defaultValue ?? '0');
     const defaults = (defText === '' ? '0' : defText).split(separator).map((s) => numberOr(s, NaN, name));
     if (defaults.some(Number.isNaN) || (defaults.length !== 1 && defaults.length !== valueDim)) {
-      throw new Error(`feature "${name}": expected 1 or ${valueDim} numbers for default_value but received ${JSON.stringify(defText)}`);
+      throw new Error(
+        `feature "${name}": expected 1 or ${valueDim} numbers for default_value but received ${JSON.stringify(defText)}`,
+      );
     }
     const b = c.boundaries ?? [];
-    for (let i = 1; i < b.length; i++) if (!(b[i] > b[i - 1])) throw new Error(`feature "${name}": boundaries must be strictly increasing but boundaries[${i}] = ${b[i]} <= ${b[i - 1]}`);
+    for (let i = 1; i < b.length; i++)
+      if (!(b[i] > b[i - 1]))
+        throw new Error(
+          `feature "${name}": boundaries must be strictly increasing but boundaries[${i}] = ${b[i]} <= ${b[i - 1]}`,
+        );
     return new RawFeature({
       name,
       input,
@@ -340,15 +473,15 @@ function embeddingName(c: { featureName: string; embeddingName?: string }): stri
 
 function pooling(p: string | undefined, name: string): 'sum' | 'mean' {
   const v = (p ?? 'sum').toLowerCase();
-  if (v !== 'sum' && v !== 'mean') throw new Error(`feature "${name}": expected pooling sum or mean but received ${JSON.stringify(p)}`);
+  if (v !== 'sum' && v !== 'mean')
+    throw new Error(`feature "${name}": expected pooling sum or mean but received ${JSON.stringify(p)}`);
   return v;
 }
 
 function numberOr(s: string | undefined, def: number, name: string): number {
   if (s === undefined || s === '') return def;
   const v = Number(s);
-  if (Number.isNaN(v)) throw new Error(`feature "${name}": expected a number for default_value but received ${JSON.stringify(s)}`);
+  if (Number.isNaN(v))
+    throw new Error(`feature "${name}": expected a number for default_value but received ${JSON.stringify(s)}`);
   return v;
 }
-
-

@@ -40,25 +40,36 @@ async function decode(id: number, d: { file: string; columns: string[]; start: n
   }
 }
 
-parentPort!.on('message', (m: { id: number; rb: RowBatch; decode?: { file: string; columns: string[]; start: number; n: number }; close?: true }) => {
-  if (m.close) {
-    // WorkerPool.close: handled only between tasks, never while a module is still loading.
-    process.exit(0);
-  }
-  if (m.decode) {
-    void decode(m.id, m.decode);
-    return;
-  }
-  try {
-    const { batch, bad } = featurizer.featurize(m.rb);
-    // The row bytes go back too, for the next row batch to be copied into (ByteRecycler).
-    const transfer = transferList(batch);
-    const recycled = m.rb.kind === 'csv' && m.rb.bytes.buffer instanceof ArrayBuffer && !transfer.includes(m.rb.bytes.buffer) ? m.rb.bytes.buffer : undefined;
-    if (recycled) transfer.push(recycled);
-    parentPort!.postMessage({ id: m.id, batch: packBatch(batch), bad, recycled }, transfer);
-  } catch (e) {
-    const err = e as Error;
-    const de = e instanceof DataError ? { reason: e.reason, location: e.location } : {};
-    parentPort!.postMessage({ id: m.id, error: { message: err.message, name: err.name, ...de } });
-  }
-});
+parentPort!.on(
+  'message',
+  (m: {
+    id: number;
+    rb: RowBatch;
+    decode?: { file: string; columns: string[]; start: number; n: number };
+    close?: true;
+  }) => {
+    if (m.close) {
+      // WorkerPool.close: handled only between tasks, never while a module is still loading.
+      process.exit(0);
+    }
+    if (m.decode) {
+      void decode(m.id, m.decode);
+      return;
+    }
+    try {
+      const { batch, bad } = featurizer.featurize(m.rb);
+      // The row bytes go back too, for the next row batch to be copied into (ByteRecycler).
+      const transfer = transferList(batch);
+      const recycled =
+        m.rb.kind === 'csv' && m.rb.bytes.buffer instanceof ArrayBuffer && !transfer.includes(m.rb.bytes.buffer)
+          ? m.rb.bytes.buffer
+          : undefined;
+      if (recycled) transfer.push(recycled);
+      parentPort!.postMessage({ id: m.id, batch: packBatch(batch), bad, recycled }, transfer);
+    } catch (e) {
+      const err = e as Error;
+      const de = e instanceof DataError ? { reason: e.reason, location: e.location } : {};
+      parentPort!.postMessage({ id: m.id, error: { message: err.message, name: err.name, ...de } });
+    }
+  },
+);

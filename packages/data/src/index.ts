@@ -9,7 +9,13 @@ export { concatBatches, sliceBatch, takeRows, transferList, packBatch, reviveBat
 export { BadDataReport, DataError, formatBadDataSummary } from './bad_data';
 export type { BadDataPolicy, BadDataReason, BadDataSummary, DataLocation } from './bad_data';
 export type * from './feature_spec';
-export { fromPipelineConfig, featureSpecFromConfig, featureSpecsFromConfig, fgModeOf, fgModeName } from './config_adapter';
+export {
+  fromPipelineConfig,
+  featureSpecFromConfig,
+  featureSpecsFromConfig,
+  fgModeOf,
+  fgModeName,
+} from './config_adapter';
 export { createDataLoaderFromConfig, dataLoaderOptionsFromConfig } from './config_data_loader';
 export type { ConfigDataLoaderOptions, LoaderMode } from './config_data_loader';
 export { padSparseSequence, padDenseSequence } from './sequence_padding';
@@ -18,7 +24,14 @@ export type { FeatureEngineOptions, TableInfo } from './feature_engine';
 export type { Feature } from './features/feature';
 export { compileExpression } from './features/expr_evaluator';
 export { parseNormalizer, bucketize } from './features/normalizer';
-export { delimitedFormat, frameRows, splitFields, newRowFrames, FieldTable, firstInvalidUtf8 } from './delimited_splitter';
+export {
+  delimitedFormat,
+  frameRows,
+  splitFields,
+  newRowFrames,
+  FieldTable,
+  firstInvalidUtf8,
+} from './delimited_splitter';
 export type { DelimitedFormat, RowFrames, SplitError } from './delimited_splitter';
 export { nativeFieldKernels, useNativeFieldKernels } from './native_fields';
 export { parseNumber, parseInteger } from './number_parser';

@@ -44,7 +44,13 @@ export class KeyedJaggedBatch {
   private offsetPerKeyCache: Int32Array | null = null;
   private indexPerKeyCache: Map<string, number> | null = null;
 
-  private constructor(keys: readonly string[], batchSize: number, values: Int32Array, offsets: Int32Array, weights: Float32Array | null) {
+  private constructor(
+    keys: readonly string[],
+    batchSize: number,
+    values: Int32Array,
+    offsets: Int32Array,
+    weights: Float32Array | null,
+  ) {
     this.keys = keys;
     this.batchSize = batchSize;
     this.values = values;
@@ -53,13 +59,21 @@ export class KeyedJaggedBatch {
   }
 
   /** Builds a batch from per-bag lengths (length F*B, feature-major). */
-  static fromLengths(args: { keys: readonly string[]; batchSize: number; values: Int32Array; lengths: Int32Array; weights?: Float32Array | null }): KeyedJaggedBatch {
+  static fromLengths(args: {
+    keys: readonly string[];
+    batchSize: number;
+    values: Int32Array;
+    lengths: Int32Array;
+    weights?: Float32Array | null;
+  }): KeyedJaggedBatch {
     const { keys, batchSize, values, lengths } = args;
     const weights = args.weights ?? null;
     checkShape(keys, batchSize);
     const n = lengths.length;
     if (n !== keys.length * batchSize) {
-      throw new RangeError(`Expected lengths of length ${keys.length * batchSize} (keys ${keys.length} x batchSize ${batchSize}) but received ${n}`);
+      throw new RangeError(
+        `Expected lengths of length ${keys.length * batchSize} (keys ${keys.length} x batchSize ${batchSize}) but received ${n}`,
+      );
     }
     // One pass: prefix sums, and the OR of all lengths, whose sign bit says whether any is negative.
     // Offsets built from non-negative lengths need no second (non-decreasing) check.
@@ -76,8 +90,10 @@ export class KeyedJaggedBatch {
       const i = lengths.findIndex((l) => l < 0);
       throw new RangeError(`Expected non-negative lengths but lengths[${i}] is ${lengths[i]}`);
     }
-    if (acc !== values.length) throw new RangeError(`Expected offsets[${n}] = values.length (${values.length}) but received ${acc}`);
-    if (weights && weights.length !== values.length) throw new RangeError(`Expected weights of length ${values.length} (as values) but received ${weights.length}`);
+    if (acc !== values.length)
+      throw new RangeError(`Expected offsets[${n}] = values.length (${values.length}) but received ${acc}`);
+    if (weights && weights.length !== values.length)
+      throw new RangeError(`Expected weights of length ${values.length} (as values) but received ${weights.length}`);
     const kjb = new KeyedJaggedBatch(keys, batchSize, values, offsets, weights);
     kjb.lengthsCache = lengths;
     return kjb;
@@ -88,7 +104,13 @@ export class KeyedJaggedBatch {
    * caches of an instance, such as the F*B lengths). `revive` rebuilds the batch there.
    */
   toMessage(): KeyedJaggedBatchMessage {
-    return { keys: [...this.keys], batchSize: this.batchSize, values: this.values, offsets: this.offsets, weights: this.weights };
+    return {
+      keys: [...this.keys],
+      batchSize: this.batchSize,
+      values: this.values,
+      offsets: this.offsets,
+      weights: this.weights,
+    };
   }
 
   /**
@@ -100,7 +122,12 @@ export class KeyedJaggedBatch {
     const weights = m.weights ?? null;
     checkShape(keys, batchSize);
     const n = keys.length * batchSize;
-    if (offsets.length !== n + 1 || offsets[0] !== 0 || offsets[n] !== values.length || (weights && weights.length !== values.length)) {
+    if (
+      offsets.length !== n + 1 ||
+      offsets[0] !== 0 ||
+      offsets[n] !== values.length ||
+      (weights && weights.length !== values.length)
+    ) {
       // Not what toMessage makes: validate fully (and say what is wrong).
       return KeyedJaggedBatch.fromOffsets({ keys, batchSize, values, offsets, weights });
     }
@@ -108,26 +135,44 @@ export class KeyedJaggedBatch {
   }
 
   /** Builds a batch from bag offsets (length F*B + 1, feature-major); validates them. */
-  static fromOffsets(args: { keys: readonly string[]; batchSize: number; values: Int32Array; offsets: Int32Array; weights?: Float32Array | null }): KeyedJaggedBatch {
+  static fromOffsets(args: {
+    keys: readonly string[];
+    batchSize: number;
+    values: Int32Array;
+    offsets: Int32Array;
+    weights?: Float32Array | null;
+  }): KeyedJaggedBatch {
     const { keys, batchSize, values, offsets } = args;
     const weights = args.weights ?? null;
     checkShape(keys, batchSize);
     const n = keys.length * batchSize;
     if (offsets.length !== n + 1) {
-      throw new RangeError(`Expected offsets of length ${n + 1} (keys ${keys.length} x batchSize ${batchSize} + 1) but received ${offsets.length}`);
+      throw new RangeError(
+        `Expected offsets of length ${n + 1} (keys ${keys.length} x batchSize ${batchSize} + 1) but received ${offsets.length}`,
+      );
     }
     if (offsets[0] !== 0) throw new RangeError(`Expected offsets[0] = 0 but received ${offsets[0]}`);
     for (let i = 0; i < n; i++) {
-      if (offsets[i + 1] < offsets[i]) throw new RangeError(`Expected non-decreasing offsets but offsets[${i + 1}] = ${offsets[i + 1]} < offsets[${i}] = ${offsets[i]}`);
+      if (offsets[i + 1] < offsets[i])
+        throw new RangeError(
+          `Expected non-decreasing offsets but offsets[${i + 1}] = ${offsets[i + 1]} < offsets[${i}] = ${offsets[i]}`,
+        );
     }
-    if (offsets[n] !== values.length) throw new RangeError(`Expected offsets[${n}] = values.length (${values.length}) but received ${offsets[n]}`);
-    if (weights && weights.length !== values.length) throw new RangeError(`Expected weights of length ${values.length} (as values) but received ${weights.length}`);
+    if (offsets[n] !== values.length)
+      throw new RangeError(`Expected offsets[${n}] = values.length (${values.length}) but received ${offsets[n]}`);
+    if (weights && weights.length !== values.length)
+      throw new RangeError(`Expected weights of length ${values.length} (as values) but received ${weights.length}`);
     return new KeyedJaggedBatch(keys, batchSize, values, offsets, weights);
   }
 
   /** An empty batch with these keys (every bag empty). */
   static empty(keys: readonly string[], batchSize: number): KeyedJaggedBatch {
-    return KeyedJaggedBatch.fromOffsets({ keys, batchSize, values: new Int32Array(0), offsets: new Int32Array(keys.length * batchSize + 1) });
+    return KeyedJaggedBatch.fromOffsets({
+      keys,
+      batchSize,
+      values: new Int32Array(0),
+      offsets: new Int32Array(keys.length * batchSize + 1),
+    });
   }
 
   /** Per-bag lengths (F*B), derived once. */
@@ -194,7 +239,8 @@ export class KeyedJaggedBatch {
     const offsets = new Int32Array(keys.length * B + 1);
     let at = 0;
     idx.forEach((f, j) => {
-      const s = opk[f], e = opk[f + 1];
+      const s = opk[f],
+        e = opk[f + 1];
       values.set(this.values.subarray(s, e), at);
       if (weights) weights.set(this.weights!.subarray(s, e), at);
       for (let b = 0; b < B; b++) offsets[j * B + b + 1] = at + this.offsets[f * B + b + 1] - s;
@@ -227,6 +273,8 @@ export class KeyedJaggedBatch {
 
 function checkShape(keys: readonly string[], batchSize: number): void {
   if (!Array.isArray(keys)) throw new TypeError('Expected an array of strings for keys');
-  if (!Number.isInteger(batchSize) || batchSize < 0) throw new RangeError(`Expected a non-negative integer for batchSize but received ${batchSize}`);
-  if (new Set(keys).size !== keys.length) throw new RangeError(`Expected distinct keys but received [${keys.join(', ')}]`);
+  if (!Number.isInteger(batchSize) || batchSize < 0)
+    throw new RangeError(`Expected a non-negative integer for batchSize but received ${batchSize}`);
+  if (new Set(keys).size !== keys.length)
+    throw new RangeError(`Expected distinct keys but received [${keys.join(', ')}]`);
 }

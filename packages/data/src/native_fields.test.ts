@@ -13,11 +13,43 @@ import { RowFeaturizer } from './row_featurizer';
 const SEED = Number(process.env.TSREC_TEST_SEED ?? Math.floor(Math.random() * 2 ** 31));
 
 const id = (value: Record<string, unknown>): FeatureSpec => ({ feature: { case: 'idFeature', value: value as never } });
-const raw = (value: Record<string, unknown>): FeatureSpec => ({ feature: { case: 'rawFeature', value: value as never } });
+const raw = (value: Record<string, unknown>): FeatureSpec => ({
+  feature: { case: 'rawFeature', value: value as never },
+});
 
-const NUMS = ['0', '1', '7', '42', '-3', '3.25', '-1e3', '1E-3', '.5', '5.', ' 8 ', '+2', '123456789012345', '1e22', '4e-22'];
+const NUMS = [
+  '0',
+  '1',
+  '7',
+  '42',
+  '-3',
+  '3.25',
+  '-1e3',
+  '1E-3',
+  '.5',
+  '5.',
+  ' 8 ',
+  '+2',
+  '123456789012345',
+  '1e22',
+  '4e-22',
+];
 // Fields the native parser declines: JavaScript's Number() decides (some are numbers, some bad).
-const SLOW_NUMS = ['inf', 'Infinity', '0x1f', '1e400', '1234567890123456789', '1e23', '12.5.1', 'abc', '-', '1e', '  ', '0b11', 'NaN'];
+const SLOW_NUMS = [
+  'inf',
+  'Infinity',
+  '0x1f',
+  '1e400',
+  '1234567890123456789',
+  '1e23',
+  '12.5.1',
+  'abc',
+  '-',
+  '1e',
+  '  ',
+  '0b11',
+  'NaN',
+];
 const TOKENS = ['a', 'b', 'zz', 'user_17', 'é', '日本', '0', '-1', 'x y'];
 
 function field(rng: Rng, kind: 'num' | 'id', sep: string, faults: boolean): string {
@@ -35,7 +67,14 @@ function field(rng: Rng, kind: 'num' | 'id', sep: string, faults: boolean): stri
 function csv(rng: Rng, rows: number, d: string, sep: string, faults: boolean): Buffer {
   const parts: Buffer[] = [];
   for (let r = 0; r < rows; r++) {
-    const cells = [String(rng.int(2)), field(rng, 'num', sep, faults), field(rng, 'num', sep, faults), field(rng, 'id', sep, faults), field(rng, 'id', sep, faults), field(rng, 'id', sep, faults)];
+    const cells = [
+      String(rng.int(2)),
+      field(rng, 'num', sep, faults),
+      field(rng, 'num', sep, faults),
+      field(rng, 'id', sep, faults),
+      field(rng, 'id', sep, faults),
+      field(rng, 'id', sep, faults),
+    ];
     if (faults && rng.next() < 0.05) cells[3] = `"${cells[3]}${d}q"`;
     if (faults && rng.next() < 0.03) cells.pop();
     if (faults && rng.next() < 0.02) cells[4] += 'z"';
@@ -53,24 +92,65 @@ function engineFor(rng: Rng, sep: string): FeatureEngine {
     fgMode: 'FG_NORMAL',
     labelFields: ['label'],
     featureConfigs: [
-      raw({ featureName: 'n1', expression: 'user:n1', normalizer: pick(['', 'method=log10,threshold=1e-10,default=-10', 'method=zscore,mean=1,standard_deviation=2']) }),
+      raw({
+        featureName: 'n1',
+        expression: 'user:n1',
+        normalizer: pick(['', 'method=log10,threshold=1e-10,default=-10', 'method=zscore,mean=1,standard_deviation=2']),
+      }),
       raw({ featureName: 'n2', expression: 'user:n2', defaultValue: pick([undefined, '3.5']) }),
-      id({ featureName: 'c1', expression: 'item:c1', hashBucketSize: pick([1, 10, 1000003, 2147483647]), separator: sep, defaultValue: def() }),
-      id({ featureName: 'c2', expression: 'item:c2', hashBucketSize: 100, separator: sep, valueDim: pick([undefined, 1]), defaultValue: def() }),
+      id({
+        featureName: 'c1',
+        expression: 'item:c1',
+        hashBucketSize: pick([1, 10, 1000003, 2147483647]),
+        separator: sep,
+        defaultValue: def(),
+      }),
+      id({
+        featureName: 'c2',
+        expression: 'item:c2',
+        hashBucketSize: 100,
+        separator: sep,
+        valueDim: pick([undefined, 1]),
+        defaultValue: def(),
+      }),
       // '' separators and a multi-byte one (the TypeScript path) side by side.
-      id({ featureName: 'c3', expression: 'item:c3', hashBucketSize: 50, separator: pick([sep, '', '||']), defaultValue: def() }),
+      id({
+        featureName: 'c3',
+        expression: 'item:c3',
+        hashBucketSize: 50,
+        separator: pick([sep, '', '||']),
+        defaultValue: def(),
+      }),
     ],
   });
 }
 
-function featurize(engine: FeatureEngine, body: Buffer, d: string, policy: 'fail' | 'skip'): { batch?: Batch; bad?: BadDataSummary; error?: string } {
+function featurize(
+  engine: FeatureEngine,
+  body: Buffer,
+  d: string,
+  policy: 'fail' | 'skip',
+): { batch?: Batch; bad?: BadDataSummary; error?: string } {
   const bytes = Buffer.from(body); // the splitter unescapes quoted fields in place
   const frames = newRowFrames(100000);
   frameRows(bytes, 0, bytes.length, true, 34, 1, frames);
-  const rf = new RowFeaturizer(engine, { columns: ['label', 'n1', 'n2', 'c1', 'c2', 'c3'], files: ['r.csv'], format: delimitedFormat(d) }, policy);
+  const rf = new RowFeaturizer(
+    engine,
+    { columns: ['label', 'n1', 'n2', 'c1', 'c2', 'c3'], files: ['r.csv'], format: delimitedFormat(d) },
+    policy,
+  );
   const n = frames.count;
   try {
-    const out = rf.featurize({ kind: 'csv', epoch: 0, count: n, bytes, starts: frames.starts.subarray(0, n), ends: frames.ends.subarray(0, n), lines: frames.lines.subarray(0, n), fileIndex: new Int32Array(n) });
+    const out = rf.featurize({
+      kind: 'csv',
+      epoch: 0,
+      count: n,
+      bytes,
+      starts: frames.starts.subarray(0, n),
+      ends: frames.ends.subarray(0, n),
+      lines: frames.lines.subarray(0, n),
+      fileIndex: new Int32Array(n),
+    });
     return { batch: out.batch, bad: out.bad };
   } catch (e) {
     return { error: (e as Error).message };
@@ -148,10 +228,18 @@ describe(`native field kernels = TypeScript paths (seed ${SEED})`, () => {
           const fields: string[][] = [];
           for (let r = 0; r < table.rows; r++) {
             const row: string[] = [];
-            for (let c = 0; c < cols; c++) row.push(b.subarray(table.starts[c * table.stride + r], table.ends[c * table.stride + r]).toString('latin1'));
+            for (let c = 0; c < cols; c++)
+              row.push(
+                b.subarray(table.starts[c * table.stride + r], table.ends[c * table.stride + r]).toString('latin1'),
+              );
             fields.push(row);
           }
-          return { errors, fields, lines: Array.from(table.lines.subarray(0, table.rows)), lineStarts: Array.from(table.lineStarts.subarray(0, table.rows)) };
+          return {
+            errors,
+            fields,
+            lines: Array.from(table.lines.subarray(0, table.rows)),
+            lineStarts: Array.from(table.lineStarts.subarray(0, table.rows)),
+          };
         });
       expect({ trial, ...run(true) }).toEqual({ trial, ...run(false) });
     }

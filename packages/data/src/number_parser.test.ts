@@ -5,7 +5,23 @@ const int = (s: string) => parseInteger(Buffer.from(s), 0, Buffer.byteLength(s))
 
 describe('parseNumber', () => {
   it('equals Number() on decimals, exponents and signs', () => {
-    for (const s of ['0', '-1', '+2', '3.25', '-0.5', '.5', '5.', '1e3', '1.5E-3', '260.0', '17668.0', '123456789012345', '0.1', '2.2250738585072014e-308', '1234567890.123456789'])
+    for (const s of [
+      '0',
+      '-1',
+      '+2',
+      '3.25',
+      '-0.5',
+      '.5',
+      '5.',
+      '1e3',
+      '1.5E-3',
+      '260.0',
+      '17668.0',
+      '123456789012345',
+      '0.1',
+      '2.2250738585072014e-308',
+      '1234567890.123456789',
+    ])
       expect(num(s)).toBe(Number(s));
   });
   it('trims spaces and rejects the rest', () => {

@@ -72,7 +72,9 @@ export function parseNumber(bytes: Uint8Array, s: number, e: number): number {
 }
 
 function slow(bytes: Uint8Array, s: number, e: number): number {
-  const t = Buffer.from(bytes.buffer, bytes.byteOffset + s, e - s).toString('latin1').trim();
+  const t = Buffer.from(bytes.buffer, bytes.byteOffset + s, e - s)
+    .toString('latin1')
+    .trim();
   if (t === '') return NaN;
   const v = Number(t);
   return v;

@@ -2,8 +2,18 @@ import * as fs from 'node:fs';
 import type { RowSink } from './row_pipeline';
 
 interface Hyparquet {
-  parquetMetadata(buf: ArrayBuffer): { num_rows: bigint; row_groups: { num_rows: bigint }[]; schema: { name: string; num_children?: number }[] };
-  parquetRead(o: { file: ArrayBuffer; columns?: string[]; rowStart?: number; rowEnd?: number; onComplete: (rows: unknown[][]) => void }): Promise<void>;
+  parquetMetadata(buf: ArrayBuffer): {
+    num_rows: bigint;
+    row_groups: { num_rows: bigint }[];
+    schema: { name: string; num_children?: number }[];
+  };
+  parquetRead(o: {
+    file: ArrayBuffer;
+    columns?: string[];
+    rowStart?: number;
+    rowEnd?: number;
+    onComplete: (rows: unknown[][]) => void;
+  }): Promise<void>;
 }
 let hyparquetModule: Hyparquet | undefined;
 /**
@@ -31,7 +41,10 @@ export function openParquet(path: string): ParquetFile {
   const buffer = b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer;
   try {
     const md = hyparquet().parquetMetadata(buffer);
-    const columns = md.schema.slice(1).filter((s) => !s.num_children).map((s) => s.name);
+    const columns = md.schema
+      .slice(1)
+      .filter((s) => !s.num_children)
+      .map((s) => s.name);
     return { path, buffer, columns, rowGroups: md.row_groups.map((g) => Number(g.num_rows)) };
   } catch (e) {
     throw new Error(`${path}: not a valid Parquet file (${(e as Error).message})`);
@@ -40,14 +53,27 @@ export function openParquet(path: string): ParquetFile {
 
 /** Checks that a Parquet file has the named columns. */
 export function checkParquetColumns(pf: ParquetFile, columns: string[]): void {
-  for (const c of columns) if (!pf.columns.includes(c)) throw new Error(`${pf.path}: missing column "${c}" (the file has ${pf.columns.join(', ')})`);
+  for (const c of columns)
+    if (!pf.columns.includes(c))
+      throw new Error(`${pf.path}: missing column "${c}" (the file has ${pf.columns.join(', ')})`);
 }
 
 /** Decodes rows [start, start + n) of a Parquet file (one row group): one value array per row, in `columns` order. */
-export async function decodeParquetRows(pf: ParquetFile, columns: string[], start: number, n: number): Promise<unknown[][]> {
+export async function decodeParquetRows(
+  pf: ParquetFile,
+  columns: string[],
+  start: number,
+  n: number,
+): Promise<unknown[][]> {
   let rows: unknown[][] = [];
   try {
-    await hyparquet().parquetRead({ file: pf.buffer, columns, rowStart: start, rowEnd: start + n, onComplete: (r) => (rows = r) });
+    await hyparquet().parquetRead({
+      file: pf.buffer,
+      columns,
+      rowStart: start,
+      rowEnd: start + n,
+      onComplete: (r) => (rows = r),
+    });
   } catch (e) {
     throw new Error(`${pf.path}: cannot read rows ${start + 1}..${start + n} (${(e as Error).message})`);
   }
@@ -97,6 +123,7 @@ export async function* pushParquetRows(
 
 // BigInt ids become numbers when exact (they are hashed as decimal text either way).
 function normalizeValue(v: unknown): unknown {
-  if (typeof v === 'bigint') return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v.toString();
+  if (typeof v === 'bigint')
+    return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v.toString();
   return v;
 }

@@ -31,14 +31,27 @@ export class RowFeaturizer {
   featurize(rb: RowBatch): { batch: Batch; bad: BadDataSummary } {
     const report = new BadDataReport(this.policy);
     if (rb.kind === 'values') {
-      const block = new ValueBlock(rb.count, (r) => this.spec.files[rb.fileIndex[r]], rb.columns, rb.lines, this.spec.columns);
+      const block = new ValueBlock(
+        rb.count,
+        (r) => this.spec.files[rb.fileIndex[r]],
+        rb.columns,
+        rb.lines,
+        this.spec.columns,
+      );
       return { batch: this.engine.featurize(block, report), bad: report.take() };
     }
     if (!this.table || this.table.capacity < rb.count) this.table = new FieldTable(this.spec.columns.length, rb.count);
     const frames: RowFrames = { starts: rb.starts, ends: rb.ends, lines: rb.lines, count: rb.count };
     const errors = splitFields(rb.bytes, frames, this.spec.format, this.table);
     let fileIndex: ArrayLike<number> = rb.fileIndex;
-    const splitErrors = errors.map((e) => new DataError(e.reason, { file: this.spec.files[rb.fileIndex[e.row]], line: e.line, column: e.column }, e.message));
+    const splitErrors = errors.map(
+      (e) =>
+        new DataError(
+          e.reason,
+          { file: this.spec.files[rb.fileIndex[e.row]], line: e.line, column: e.column },
+          e.message,
+        ),
+    );
     if (errors.length > 0) {
       const bad = new Set(errors.map((e) => e.row));
       fileIndex = Int32Array.from(Array.from(rb.fileIndex).filter((_, i) => !bad.has(i)));
@@ -50,7 +63,8 @@ export class RowFeaturizer {
       this.engine.featurize(block, probe);
       const all = [...splitErrors, ...probe.errors()];
       const rowOf = (e: DataError) => {
-        for (let k = 0; k < rb.count; k++) if (rb.lines[k] === e.location.line && this.spec.files[rb.fileIndex[k]] === e.location.file) return k;
+        for (let k = 0; k < rb.count; k++)
+          if (rb.lines[k] === e.location.line && this.spec.files[rb.fileIndex[k]] === e.location.file) return k;
         return rb.count;
       };
       all.sort((a, b) => rowOf(a) - rowOf(b));

@@ -10,7 +10,11 @@ import * as path from 'node:path';
 const rowsOf = (batches: RowBatch[]) =>
   batches.flatMap((b) => {
     const c = b as CsvRowBatch;
-    return Array.from({ length: c.count }, (_, k) => [Buffer.from(c.bytes.subarray(c.starts[k], c.ends[k])).toString(), c.lines[k], c.fileIndex[k]]);
+    return Array.from({ length: c.count }, (_, k) => [
+      Buffer.from(c.bytes.subarray(c.starts[k], c.ends[k])).toString(),
+      c.lines[k],
+      c.fileIndex[k],
+    ]);
   });
 
 describe('RowBatcher.pushRows (bulk copy of framed rows)', () => {
@@ -74,8 +78,10 @@ describe('pushDelimitedRowsAsync (reads ahead)', () => {
       const n = rng.int(60);
       for (let i = 0; i < n; i++) {
         const r = rng.next();
-        if (r < 0.05) lines.push(''); // blank line (skipped)
-        else if (r < 0.1) lines.push(`"multi\nline ${i}",x`); // a newline inside quotes
+        if (r < 0.05)
+          lines.push(''); // blank line (skipped)
+        else if (r < 0.1)
+          lines.push(`"multi\nline ${i}",x`); // a newline inside quotes
         else lines.push(`${'v'.repeat(rng.int(r < 0.2 ? 300 : 20))}${i},${i}`);
       }
       const eol = rng.next() < 0.3 ? '\r\n' : '\n';
@@ -89,10 +95,18 @@ describe('pushDelimitedRowsAsync (reads ahead)', () => {
         let count = 0;
         if (sync) {
           const g = pushDelimitedRows(file, 0, delimitedFormat(',', '"'), true, sink, chunk);
-          for (let r = g.next(); ; r = g.next()) if (r.done) { count = r.value; break; }
+          for (let r = g.next(); ; r = g.next())
+            if (r.done) {
+              count = r.value;
+              break;
+            }
         } else {
           const g = pushDelimitedRowsAsync(file, 0, delimitedFormat(',', '"'), true, sink, chunk);
-          for (let r = await g.next(); ; r = await g.next()) if (r.done) { count = r.value; break; }
+          for (let r = await g.next(); ; r = await g.next())
+            if (r.done) {
+              count = r.value;
+              break;
+            }
         }
         sink.end();
         return { count, rows: rowsOf(out) };
@@ -108,7 +122,9 @@ describe('pushDelimitedRowsAsync (reads ahead)', () => {
 describe('ByteRecycler', () => {
   it('hands back a spare buffer big enough, else fresh memory; keeps at most max', () => {
     const r = new ByteRecycler(2);
-    const a = new ArrayBuffer(100), b = new ArrayBuffer(300), c = new ArrayBuffer(50);
+    const a = new ArrayBuffer(100),
+      b = new ArrayBuffer(300),
+      c = new ArrayBuffer(50);
     r.give(a);
     r.give(b);
     r.give(c); // over max: dropped
@@ -122,7 +138,12 @@ describe('ByteRecycler', () => {
   it('RowBatcher copies rows into recycled buffers and the rows read the same', () => {
     const r = new ByteRecycler();
     const out: RowBatch[] = [];
-    const batcher = new RowBatcher(2, null, (b) => out.push(b), (n) => r.take(n));
+    const batcher = new RowBatcher(
+      2,
+      null,
+      (b) => out.push(b),
+      (n) => r.take(n),
+    );
     const text = Buffer.from('a,1\nb,2\nc,3\nd,4\ne,5\n');
     const frames = newRowFrames(16);
     frameRows(text, 0, text.length, true, 34, 1, frames);

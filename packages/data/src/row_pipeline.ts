@@ -51,7 +51,14 @@ export interface RowRanges {
 
 /** Receives rows. */
 export interface RowSink {
-  push(bytes: Uint8Array | null, start: number, end: number, values: unknown[] | null, line: number, file: number): void;
+  push(
+    bytes: Uint8Array | null,
+    start: number,
+    end: number,
+    values: unknown[] | null,
+    line: number,
+    file: number,
+  ): void;
   /**
    * Rows from..to-1 of `rows`, in order and increasing positions of `bytes` (optional: a sink
    * without it gets them one push at a time). The bytes may change after the call.
@@ -128,7 +135,14 @@ export class RowBatcher implements RowSink {
     if (this.columnNames) this.cols = this.columnNames.map(() => new Array<unknown>(this.batchSize));
   }
 
-  push(bytes: Uint8Array | null, start: number, end: number, values: unknown[] | null, line: number, file: number): void {
+  push(
+    bytes: Uint8Array | null,
+    start: number,
+    end: number,
+    values: unknown[] | null,
+    line: number,
+    file: number,
+  ): void {
     const k = this.n;
     if (values && this.cols) {
       for (let c = 0; c < this.cols.length; c++) this.cols[c][k] = values[c];
@@ -196,7 +210,14 @@ export class RowBatcher implements RowSink {
     if (this.cols && this.columnNames) {
       const columns: Record<string, unknown[]> = {};
       this.columnNames.forEach((name, c) => (columns[name] = this.cols![c].slice(0, n)));
-      this.emit({ kind: 'values', epoch: this.epoch, count: n, columns, lines: this.lines.slice(0, n), fileIndex: this.files.slice(0, n) });
+      this.emit({
+        kind: 'values',
+        epoch: this.epoch,
+        count: n,
+        columns,
+        lines: this.lines.slice(0, n),
+        fileIndex: this.files.slice(0, n),
+      });
     } else {
       this.emit({
         kind: 'csv',
@@ -231,13 +252,27 @@ export class RankFilter implements RowSink {
     private readonly next: RowSink,
   ) {}
 
-  push(bytes: Uint8Array | null, start: number, end: number, values: unknown[] | null, line: number, file: number): void {
+  push(
+    bytes: Uint8Array | null,
+    start: number,
+    end: number,
+    values: unknown[] | null,
+    line: number,
+    file: number,
+  ): void {
     const g = this.seen++;
     if (this.worldSize === 1) return this.next.push(bytes, start, end, values, line, file);
     if (g % this.worldSize !== this.rank) return;
     this.mine++;
     if (this.held) this.release();
-    this.held = { bytes: bytes ? Buffer.from(bytes.subarray(start, end)) : null, start: 0, end: end - start, values, line, file };
+    this.held = {
+      bytes: bytes ? Buffer.from(bytes.subarray(start, end)) : null,
+      start: 0,
+      end: end - start,
+      values,
+      line,
+      file,
+    };
   }
 
   pushRows(bytes: Uint8Array, rows: RowRanges, from: number, to: number, file: number): void {
@@ -279,8 +314,22 @@ export class ShuffleBuffer implements RowSink {
     private readonly next: RowSink,
   ) {}
 
-  push(bytes: Uint8Array | null, start: number, end: number, values: unknown[] | null, line: number, file: number): void {
-    const row: Row = { bytes: bytes ? Buffer.from(bytes.subarray(start, end)) : null, start: 0, end: end - start, values, line, file };
+  push(
+    bytes: Uint8Array | null,
+    start: number,
+    end: number,
+    values: unknown[] | null,
+    line: number,
+    file: number,
+  ): void {
+    const row: Row = {
+      bytes: bytes ? Buffer.from(bytes.subarray(start, end)) : null,
+      start: 0,
+      end: end - start,
+      values,
+      line,
+      file,
+    };
     if (this.rows.length < this.size) {
       this.rows.push(row);
       return;

@@ -24,7 +24,11 @@ describe('sequence padding', () => {
     expect(p.dim).toBe(2);
     expect(Array.from(p.values)).toEqual([1, 2, 3, 4, 0, 0, 0, 0, 7, 8, 0, 0]);
     expect(Array.from(p.lengths)).toEqual([2, 0, 1]);
-    expect(() => padDenseSequence(b, 'nope', 2)).toThrow('Expected a dense sequence feature named "nope" in the batch but received ts');
-    expect(() => padSparseSequence(b, 'hist', 0)).toThrow('Expected a positive integer for the padded length of "hist" but received 0');
+    expect(() => padDenseSequence(b, 'nope', 2)).toThrow(
+      'Expected a dense sequence feature named "nope" in the batch but received ts',
+    );
+    expect(() => padSparseSequence(b, 'hist', 0)).toThrow(
+      'Expected a positive integer for the padded length of "hist" but received 0',
+    );
   });
 });

@@ -7,11 +7,17 @@ import type { Batch } from './batch';
  */
 
 /** A sparse sequence feature as a [B, length] id matrix (row r: its first min(len, length) ids, then padId), with the kept lengths. */
-export function padSparseSequence(batch: Batch, name: string, length: number, padId = 0): { ids: Int32Array; lengths: Int32Array } {
+export function padSparseSequence(
+  batch: Batch,
+  name: string,
+  length: number,
+  padId = 0,
+): { ids: Int32Array; lengths: Int32Array } {
   checkLength(length, name);
   const kjb = batch.sparse;
   const f = kjb.indexOfKey(name);
-  if (f < 0) throw new Error(`Expected a sparse feature named "${name}" in the batch but received keys ${kjb.keys.join(', ')}`);
+  if (f < 0)
+    throw new Error(`Expected a sparse feature named "${name}" in the batch but received keys ${kjb.keys.join(', ')}`);
   const B = batch.batchSize;
   const ids = new Int32Array(B * length).fill(padId);
   const lengths = new Int32Array(B);
@@ -25,10 +31,18 @@ export function padSparseSequence(batch: Batch, name: string, length: number, pa
 }
 
 /** A dense sequence feature (batch.sequenceDense) as [B, length, dim] values padded with padValue, with the kept lengths. */
-export function padDenseSequence(batch: Batch, name: string, length: number, padValue = 0): { values: Float32Array; lengths: Int32Array; dim: number } {
+export function padDenseSequence(
+  batch: Batch,
+  name: string,
+  length: number,
+  padValue = 0,
+): { values: Float32Array; lengths: Int32Array; dim: number } {
   checkLength(length, name);
   const sd = batch.sequenceDense[name];
-  if (!sd) throw new Error(`Expected a dense sequence feature named "${name}" in the batch but received ${Object.keys(batch.sequenceDense).join(', ') || 'none'}`);
+  if (!sd)
+    throw new Error(
+      `Expected a dense sequence feature named "${name}" in the batch but received ${Object.keys(batch.sequenceDense).join(', ') || 'none'}`,
+    );
   const B = batch.batchSize;
   const d = sd.dim;
   const values = new Float32Array(B * length * d).fill(padValue);
@@ -44,5 +58,6 @@ export function padDenseSequence(batch: Batch, name: string, length: number, pad
 }
 
 function checkLength(length: number, name: string): void {
-  if (!Number.isInteger(length) || length < 1) throw new RangeError(`Expected a positive integer for the padded length of "${name}" but received ${length}`);
+  if (!Number.isInteger(length) || length < 1)
+    throw new RangeError(`Expected a positive integer for the padded length of "${name}" but received ${length}`);
 }

@@ -25,7 +25,11 @@ writeCriteoTsv(tsv, { rows: 3000, seed: 9, cardinalityScale: 0.01 });
 const base: DataLoaderOptions = {
   inputPath: tsv,
   batchSize: 512,
-  features: { featureConfigs: criteoFeatureConfigs({ hashBucketSize: 5000 }), fgMode: 'FG_NORMAL', labelFields: ['label'] },
+  features: {
+    featureConfigs: criteoFeatureConfigs({ hashBucketSize: 5000 }),
+    fgMode: 'FG_NORMAL',
+    labelFields: ['label'],
+  },
 };
 
 async function collect(o: DataLoaderOptions): Promise<Batch[]> {
@@ -71,10 +75,15 @@ maybe('worker threads', () => {
 
   it('surface a worker error in the main thread with file:line:column, and shut down', async () => {
     const bad = path.join(dir, 'bad.tsv');
-    fs.writeFileSync(bad, `${fs.readFileSync(tsv, 'utf8').replace(/\n1\t/, '\n1\toops\t').split('\n').slice(0, 1500).join('\n')}\n`);
+    fs.writeFileSync(
+      bad,
+      `${fs.readFileSync(tsv, 'utf8').replace(/\n1\t/, '\n1\toops\t').split('\n').slice(0, 1500).join('\n')}\n`,
+    );
     const lines = fs.readFileSync(bad, 'utf8').split('\n');
     const line = lines.findIndex((l) => l.includes('oops')) + 1;
-    await expect(collect({ ...base, inputPath: bad, numWorkers: 2 })).rejects.toThrow(new RegExp(`bad\\.tsv:${line}:\\d+: expected 40 fields but found 41`));
+    await expect(collect({ ...base, inputPath: bad, numWorkers: 2 })).rejects.toThrow(
+      new RegExp(`bad\\.tsv:${line}:\\d+: expected 40 fields but found 41`),
+    );
   });
 
   // Linux keeps a niceness per thread (/proc/self/task/<tid>/stat, field 19).

@@ -20,7 +20,15 @@ export interface WorkerInit {
 export type WorkerReply =
   | { id: number; batch: Batch; bad: BadDataSummary; recycled?: ArrayBuffer }
   | { id: number; rows: unknown[][] }
-  | { id: number; error: { message: string; name: string; reason?: string; location?: { file: string; line: number; column: number } } };
+  | {
+      id: number;
+      error: {
+        message: string;
+        name: string;
+        reason?: string;
+        location?: { file: string; line: number; column: number };
+      };
+    };
 
 /** The compiled worker script (workers run JavaScript: dist/ next to us, or ../dist from src/ under jest). */
 export function workerScript(): string {
@@ -28,7 +36,9 @@ export function workerScript(): string {
   if (fs.existsSync(here)) return here;
   const dist = path.join(__dirname, '..', 'dist', 'featurize_worker.js');
   if (fs.existsSync(dist)) return dist;
-  throw new Error(`@tsrec/data: the worker script is not built (looked for ${here} and ${dist}); run: npx nx run data:build`);
+  throw new Error(
+    `@tsrec/data: the worker script is not built (looked for ${here} and ${dist}); run: npx nx run data:build`,
+  );
 }
 
 /**
@@ -70,9 +80,13 @@ export class WorkerPool {
     const id = this.id++;
     const w = this.workers[this.next];
     this.next = (this.next + 1) % this.workers.length;
-    const p = new Promise<{ batch: Batch; bad: BadDataSummary }>((resolve, reject) => this.waiting.set(id, { resolve, reject }));
+    const p = new Promise<{ batch: Batch; bad: BadDataSummary }>((resolve, reject) =>
+      this.waiting.set(id, { resolve, reject }),
+    );
     const transfer: ArrayBuffer[] = [];
-    if (rb.kind === 'csv') for (const a of [rb.bytes, rb.starts, rb.ends, rb.lines, rb.fileIndex]) if (a.buffer instanceof ArrayBuffer && !transfer.includes(a.buffer)) transfer.push(a.buffer);
+    if (rb.kind === 'csv')
+      for (const a of [rb.bytes, rb.starts, rb.ends, rb.lines, rb.fileIndex])
+        if (a.buffer instanceof ArrayBuffer && !transfer.includes(a.buffer)) transfer.push(a.buffer);
     w.postMessage({ id, rb }, transfer);
     return p;
   }
@@ -94,7 +108,11 @@ export class WorkerPool {
     this.waiting.delete(m.id);
     if ('error' in m) {
       const e = m.error;
-      t.reject(e.reason && e.location ? new DataError(e.reason as never, e.location, e.message.replace(/^[^:]*:\d+:\d+: /, '')) : Object.assign(new Error(e.message), { name: e.name }));
+      t.reject(
+        e.reason && e.location
+          ? new DataError(e.reason as never, e.location, e.message.replace(/^[^:]*:\d+:\d+: /, ''))
+          : Object.assign(new Error(e.message), { name: e.name }),
+      );
     } else if ('rows' in m) t.resolve(m.rows);
     else {
       if (m.recycled && this.onRecycle) this.onRecycle(m.recycled);
@@ -118,17 +136,19 @@ export class WorkerPool {
     this.closed = true;
     this.failAll(new Error('the data worker pool was closed'));
     await Promise.all(
-      this.workers.filter((w) => !this.exited.has(w)).map(
-        (w) =>
-          new Promise<void>((resolve) => {
-            const timer = setTimeout(() => void w.terminate().then(() => resolve()), 10_000);
-            w.once('exit', () => {
-              clearTimeout(timer);
-              resolve();
-            });
-            w.postMessage({ close: true });
-          }),
-      ),
+      this.workers
+        .filter((w) => !this.exited.has(w))
+        .map(
+          (w) =>
+            new Promise<void>((resolve) => {
+              const timer = setTimeout(() => void w.terminate().then(() => resolve()), 10_000);
+              w.once('exit', () => {
+                clearTimeout(timer);
+                resolve();
+              });
+              w.postMessage({ close: true });
+            }),
+        ),
     );
   }
 }

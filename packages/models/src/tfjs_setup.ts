@@ -12,7 +12,9 @@ export async function setUpTfjs(backendName = 'cpu'): Promise<void> {
   registerTfjsGradients();
   const ok = await tf.setBackend(backendName);
   if (!ok || tf.getBackend() !== backendName) {
-    throw new Error(`Expected a registered tfjs backend for backendName but received '${backendName}' (registered: ${Object.keys(tf.engine().registryFactory).join(', ')})`);
+    throw new Error(
+      `Expected a registered tfjs backend for backendName but received '${backendName}' (registered: ${Object.keys(tf.engine().registryFactory).join(', ')})`,
+    );
   }
   // The cpu backend's first write prints "install tfjs-node"; tsrec's own backend is that speed-up.
   const backend = tf.backend() as unknown as { firstUse?: boolean };

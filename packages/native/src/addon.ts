@@ -12,10 +12,40 @@ export interface NativeAddon {
 
 /** Methods of the native collection object (see native/binding/embedding_collection_binding.cc). */
 export interface NativeEmbeddingCollectionHandle {
-  forward(i: Int32Array | BigInt64Array, o: Int32Array | BigInt64Array, w: Float32Array | null, b: number, pooled: Float32Array | Float32Array[], seq: Float32Array | null): void;
-  backwardAndUpdate(i: Int32Array | BigInt64Array, o: Int32Array | BigInt64Array, w: Float32Array | null, b: number, gp: Float32Array | Float32Array[], gs: Float32Array | null, lr: number): void;
-  forwardReference(i: Int32Array | BigInt64Array, o: Int32Array | BigInt64Array, w: Float32Array | null, b: number, pooled: Float32Array | Float32Array[], seq: Float32Array | null): void;
-  backwardReference(i: Int32Array | BigInt64Array, o: Int32Array | BigInt64Array, w: Float32Array | null, b: number, gp: Float32Array | Float32Array[], gs: Float32Array | null, lr: number): void;
+  forward(
+    i: Int32Array | BigInt64Array,
+    o: Int32Array | BigInt64Array,
+    w: Float32Array | null,
+    b: number,
+    pooled: Float32Array | Float32Array[],
+    seq: Float32Array | null,
+  ): void;
+  backwardAndUpdate(
+    i: Int32Array | BigInt64Array,
+    o: Int32Array | BigInt64Array,
+    w: Float32Array | null,
+    b: number,
+    gp: Float32Array | Float32Array[],
+    gs: Float32Array | null,
+    lr: number,
+  ): void;
+  forwardReference(
+    i: Int32Array | BigInt64Array,
+    o: Int32Array | BigInt64Array,
+    w: Float32Array | null,
+    b: number,
+    pooled: Float32Array | Float32Array[],
+    seq: Float32Array | null,
+  ): void;
+  backwardReference(
+    i: Int32Array | BigInt64Array,
+    o: Int32Array | BigInt64Array,
+    w: Float32Array | null,
+    b: number,
+    gp: Float32Array | Float32Array[],
+    gs: Float32Array | null,
+    lr: number,
+  ): void;
   /** Seconds; mode 0 = index_select copy, 1 = read-only sweep (see native/src/cpu/gather_probe.cc). */
   gatherProbe(i: Int32Array | BigInt64Array, o: Int32Array | BigInt64Array, w: null, b: number, mode: 0 | 1): number;
   readRows(t: number, which: number, start: number, count: number, out: Float32Array): void;

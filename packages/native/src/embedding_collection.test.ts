@@ -1,5 +1,14 @@
 import { uniformRng } from './bench/workloads';
-import { alignedFloat32Array, EmbeddingCollection, OPTIMIZER_STATES, type Pooling, type SparseBatch, type SparseOptimizerType, reference, setNumThreads } from './index';
+import {
+  alignedFloat32Array,
+  EmbeddingCollection,
+  OPTIMIZER_STATES,
+  type Pooling,
+  type SparseBatch,
+  type SparseOptimizerType,
+  reference,
+  setNumThreads,
+} from './index';
 
 // Fresh seed per run (printed in the suite name); TSREC_TEST_SEED replays one.
 const SEED = Number(process.env.TSREC_TEST_SEED ?? Math.floor(Math.random() * 2 ** 31));
@@ -13,7 +22,11 @@ interface Case {
 
 function makeCase(r: () => number, type: SparseOptimizerType, T: number, F: number): Case {
   const dims = [4, 8, 16, 20, 32];
-  const tables = Array.from({ length: T }, (_, i) => ({ name: `t${i}`, rows: 1 + Math.floor(r() * 40), dim: dims[Math.floor(r() * dims.length)] }));
+  const tables = Array.from({ length: T }, (_, i) => ({
+    name: `t${i}`,
+    rows: 1 + Math.floor(r() * 40),
+    dim: dims[Math.floor(r() * dims.length)],
+  }));
   const poolings: Pooling[] = ['sum', 'mean', 'none'];
   const features = Array.from({ length: F }, (_, i) => ({
     name: `f${i}`,
@@ -43,14 +56,21 @@ function makeCase(r: () => number, type: SparseOptimizerType, T: number, F: numb
   return { coll, state };
 }
 
-function randomBatch(r: () => number, coll: EmbeddingCollection, B: number, maxBag: number, opts: { int64?: boolean; weighted?: boolean }): SparseBatch {
+function randomBatch(
+  r: () => number,
+  coll: EmbeddingCollection,
+  B: number,
+  maxBag: number,
+  opts: { int64?: boolean; weighted?: boolean },
+): SparseBatch {
   const ids: number[] = [];
   const offs = [0];
   for (const f of coll.features) {
     const rows = coll.tables[f.table].rows;
     for (let b = 0; b < B; b++) {
       const len = Math.floor(r() * (maxBag + 1));
-      for (let i = 0; i < len; i++) ids.push(r() < 0.3 ? Math.floor(r() * Math.min(rows, 3)) : r() > 0.95 ? rows - 1 : Math.floor(r() * rows));
+      for (let i = 0; i < len; i++)
+        ids.push(r() < 0.3 ? Math.floor(r() * Math.min(rows, 3)) : r() > 0.95 ? rows - 1 : Math.floor(r() * rows));
       offs.push(ids.length);
     }
   }
@@ -79,7 +99,10 @@ describe(`EmbeddingCollection vs the TS reference (seed ${SEED})`, () => {
       const T = 1 + Math.floor(r() * 3);
       const { coll, state } = makeCase(r, type, T, T + Math.floor(r() * 2));
       for (let step = 0; step < 3; step++) {
-        const batch = randomBatch(r, coll, 1 + Math.floor(r() * 12), Math.floor(r() * 5), { int64: r() < 0.5, weighted: r() < 0.5 });
+        const batch = randomBatch(r, coll, 1 + Math.floor(r() * 12), Math.floor(r() * 5), {
+          int64: r() < 0.5,
+          weighted: r() < 0.5,
+        });
         const out = coll.forward(batch);
         const ref = reference.forward(coll, state.weights, batch);
         expectClose(out.pooled, ref.pooled, 1e-5, 'pooled');
@@ -89,8 +112,15 @@ describe(`EmbeddingCollection vs the TS reference (seed ${SEED})`, () => {
         coll.backwardAndUpdate(batch, gp, 0.05, gs);
         reference.backwardAndUpdate(coll, coll.optimizer, state, batch, gp, gs, 0.05);
         coll.tables.forEach((t, ti) => {
-          expectClose(coll.readRows(ti, 0, t.rows), state.weights[ti], 2e-5, `${type} step ${step} table ${t.name} weights`);
-          coll.stateNames.forEach((s, k) => expectClose(coll.readRows(ti, 0, t.rows, s), state.states[ti][k], 2e-5, `${type} ${s}`));
+          expectClose(
+            coll.readRows(ti, 0, t.rows),
+            state.weights[ti],
+            2e-5,
+            `${type} step ${step} table ${t.name} weights`,
+          );
+          coll.stateNames.forEach((s, k) =>
+            expectClose(coll.readRows(ti, 0, t.rows, s), state.states[ti][k], 2e-5, `${type} ${s}`),
+          );
         });
       }
       expect(coll.step).toBe(3);
@@ -99,7 +129,11 @@ describe(`EmbeddingCollection vs the TS reference (seed ${SEED})`, () => {
   });
 
   test('MEAN with empty bags gives zeros; rows absent from the batch are untouched', () => {
-    const coll = new EmbeddingCollection({ tables: [{ name: 'item', rows: 10, dim: 4, pooling: 'mean' }], optimizer: { type: 'rowwise_adagrad' }, seed: 3 });
+    const coll = new EmbeddingCollection({
+      tables: [{ name: 'item', rows: 10, dim: 4, pooling: 'mean' }],
+      optimizer: { type: 'rowwise_adagrad' },
+      seed: 3,
+    });
     const before = coll.readRows('item', 0, 10);
     const batch = { indices: Int32Array.from([3, 3]), offsets: Int32Array.from([0, 0, 2, 2]), batchSize: 3 };
     const { pooled } = coll.forward(batch);
@@ -111,7 +145,9 @@ describe(`EmbeddingCollection vs the TS reference (seed ${SEED})`, () => {
     const sum = coll.readRows('item', 0, 10, 'sum');
     for (let row = 0; row < 10; row++) {
       if (row === 3) continue;
-      expect(Array.from(after.subarray(row * 4, row * 4 + 4))).toEqual(Array.from(before.subarray(row * 4, row * 4 + 4)));
+      expect(Array.from(after.subarray(row * 4, row * 4 + 4))).toEqual(
+        Array.from(before.subarray(row * 4, row * 4 + 4)),
+      );
       expect(sum[row]).toBe(0);
     }
     expect(sum[3]).toBeCloseTo(1, 6); // g = 1/2 + 1/2 per element, mean(g^2) = 1
@@ -139,7 +175,14 @@ describe(`EmbeddingCollection vs the TS reference (seed ${SEED})`, () => {
   test('same seed and data give bit-identical tables for 1 and 2 threads', () => {
     const run = (threads: number) => {
       setNumThreads(threads);
-      const c = new EmbeddingCollection({ tables: [{ name: 'a', rows: 500, dim: 16 }, { name: 'b', rows: 300, dim: 8 }], optimizer: { type: 'adam' }, seed: 9 });
+      const c = new EmbeddingCollection({
+        tables: [
+          { name: 'a', rows: 500, dim: 16 },
+          { name: 'b', rows: 300, dim: 8 },
+        ],
+        optimizer: { type: 'adam' },
+        seed: 9,
+      });
       const r = rng(5);
       for (let s = 0; s < 3; s++) {
         const batch = randomBatch(r, c, 800, 4, {});
@@ -162,8 +205,17 @@ describe('aligned outputs', () => {
     expect(a.length).toBe(1000);
     expect(Array.from(a).every((x) => x === 0)).toBe(true);
     expect(a.byteOffset).toBe(0);
-    expect(() => alignedFloat32Array(-1)).toThrow('Expected an integer in [0, 2^40] for length but received -1 of type number');
-    const c = new EmbeddingCollection({ tables: [{ name: 'a', rows: 300, dim: 16 }, { name: 'b', rows: 50, dim: 64, pooling: 'mean' }], optimizer: { type: 'sgd' }, seed: 4 });
+    expect(() => alignedFloat32Array(-1)).toThrow(
+      'Expected an integer in [0, 2^40] for length but received -1 of type number',
+    );
+    const c = new EmbeddingCollection({
+      tables: [
+        { name: 'a', rows: 300, dim: 16 },
+        { name: 'b', rows: 50, dim: 64, pooling: 'mean' },
+      ],
+      optimizer: { type: 'sgd' },
+      seed: 4,
+    });
     const r = rng(SEED + 11);
     const batch = randomBatch(r, c, 900, 3, { weighted: true });
     const pooled = alignedFloat32Array(900 * c.pooledDim).fill(-3);
@@ -175,7 +227,13 @@ describe('aligned outputs', () => {
 
 describe('EmbeddingCollection memory', () => {
   test('no growth across steps: tables live natively, workspaces are reused', () => {
-    const c = new EmbeddingCollection({ tables: [{ name: 'a', rows: 20000, dim: 16 }, { name: 'b', rows: 5000, dim: 32, pooling: 'mean' }], optimizer: { type: 'adam' } });
+    const c = new EmbeddingCollection({
+      tables: [
+        { name: 'a', rows: 20000, dim: 16 },
+        { name: 'b', rows: 5000, dim: 32, pooling: 'mean' },
+      ],
+      optimizer: { type: 'adam' },
+    });
     const r = rng(SEED);
     const batches = [0, 1, 2].map(() => randomBatch(r, c, 2048, 6, { weighted: true }));
     const pooled = new Float32Array(2048 * c.pooledDim);
@@ -196,7 +254,11 @@ describe('EmbeddingCollection memory', () => {
 
 describe('EmbeddingCollection accessors', () => {
   test('zero-copy views alias native memory and outlive dispose()', () => {
-    const c = new EmbeddingCollection({ tables: [{ name: 't', rows: 4, dim: 4 }], optimizer: { type: 'adagrad', initialAccumulatorValue: 0.5 }, seed: 1 });
+    const c = new EmbeddingCollection({
+      tables: [{ name: 't', rows: 4, dim: 4 }],
+      optimizer: { type: 'adagrad', initialAccumulatorValue: 0.5 },
+      seed: 1,
+    });
     const v = c.view('t');
     expect(v.length).toBe(16);
     c.writeRows('t', 1, Float32Array.from([1, 2, 3, 4]));
@@ -211,7 +273,8 @@ describe('EmbeddingCollection accessors', () => {
   });
 
   test('seeded initialisation: uniform(+-1/sqrt(rows)) by default, same seed same values', () => {
-    const mk = (seed: number) => new EmbeddingCollection({ tables: [{ name: 't', rows: 400, dim: 8 }], optimizer: { type: 'sgd' }, seed });
+    const mk = (seed: number) =>
+      new EmbeddingCollection({ tables: [{ name: 't', rows: 400, dim: 8 }], optimizer: { type: 'sgd' }, seed });
     const a = mk(7).readRows('t', 0, 400);
     expect(Array.from(a).every((x) => x >= -0.05 && x < 0.05)).toBe(true);
     expect(Array.from(mk(7).readRows('t', 0, 400))).toEqual(Array.from(a));
@@ -235,7 +298,11 @@ describe('EmbeddingCollection rejects bad input with a message naming the culpri
       ],
       optimizer: { type: 'rowwise_adagrad' },
     });
-  const batch = (indices: number[], offsets: number[], B = 2): SparseBatch => ({ indices: Int32Array.from(indices), offsets: Int32Array.from(offsets), batchSize: B });
+  const batch = (indices: number[], offsets: number[], B = 2): SparseBatch => ({
+    indices: Int32Array.from(indices),
+    offsets: Int32Array.from(offsets),
+    batchSize: B,
+  });
 
   test('out-of-range id: feature, table, position, sample and value; memory untouched', () => {
     const c = mk();
@@ -251,8 +318,14 @@ describe('EmbeddingCollection rejects bad input with a message naming the culpri
 
   test('negative id, int64 huge id', () => {
     const c = mk();
-    expect(() => c.forward(batch([1, -4, 3, 5], [0, 1, 2, 3, 4]))).toThrow("negative index -4 at position 1 is out of range for feature 'user' (table 'user', sample 1)");
-    const huge = { indices: BigInt64Array.from([1n, 2n, 3n, 2n ** 40n]), offsets: BigInt64Array.from([0n, 1n, 2n, 3n, 4n]), batchSize: 2 };
+    expect(() => c.forward(batch([1, -4, 3, 5], [0, 1, 2, 3, 4]))).toThrow(
+      "negative index -4 at position 1 is out of range for feature 'user' (table 'user', sample 1)",
+    );
+    const huge = {
+      indices: BigInt64Array.from([1n, 2n, 3n, 2n ** 40n]),
+      offsets: BigInt64Array.from([0n, 1n, 2n, 3n, 4n]),
+      batchSize: 2,
+    };
     expect(() => c.forward(huge)).toThrow(`index ${2 ** 40} at position 3 is out of range for feature 'item'`);
   });
 
@@ -265,7 +338,9 @@ describe('EmbeddingCollection rejects bad input with a message naming the culpri
       "offsets must be non-decreasing: offsets[2] = 1 is less than offsets[1] = 2 (feature 'user' (table 'user', sample 1))",
     );
     expect(() => c.forward(batch([1, 2, 3, 5], [1, 1, 2, 3, 4]))).toThrow('Expected offsets[0] == 0 but received 1');
-    expect(() => c.forward(batch([1, 2, 3, 5], [0, 1, 2, 3, 3]))).toThrow('Expected offsets[4] (the last offset) == number of indices 4 but received 3');
+    expect(() => c.forward(batch([1, 2, 3, 5], [0, 1, 2, 3, 3]))).toThrow(
+      'Expected offsets[4] (the last offset) == number of indices 4 but received 3',
+    );
   });
 
   test('dtypes and lengths of every argument', () => {
@@ -280,32 +355,62 @@ describe('EmbeddingCollection rejects bad input with a message naming the culpri
     expect(() => c.forward({ ...ok, weights: new Float32Array(3) })).toThrow(
       'Expected null or a Float32Array of length 4 (one per index) for batch.weights but received Float32Array(3) of type Float32Array',
     );
-    expect(() => c.forward({ ...ok, batchSize: 1.5 })).toThrow('Expected an integer in [0, 2147483647] for batch.batchSize but received 1.5 of type number');
+    expect(() => c.forward({ ...ok, batchSize: 1.5 })).toThrow(
+      'Expected an integer in [0, 2147483647] for batch.batchSize but received 1.5 of type number',
+    );
     expect(() => c.backwardAndUpdate(ok, new Float32Array(23), 0.1)).toThrow(
       'Expected a Float32Array of length batchSize*pooledDim = 24 for gradPooled but received Float32Array(23) of type Float32Array',
     );
-    expect(() => c.backwardAndUpdate(ok, new Float32Array(24), NaN)).toThrow('Expected a finite number for lr but received NaN of type number');
-    expect(() => c.readRows('nope', 0, 1)).toThrow("Expected a table name or index of this collection (user, item) for table but received \"nope\" of type string");
-    expect(() => c.readRows('user', 0, 1, 'exp_avg')).toThrow('Expected one of weights, sum (optimizer rowwise_adagrad) for state but received "exp_avg" of type string');
-    expect(() => c.readRows('user', 99, 2)).toThrow('Expected an integer in [0, 1] for count but received 2 of type number');
+    expect(() => c.backwardAndUpdate(ok, new Float32Array(24), NaN)).toThrow(
+      'Expected a finite number for lr but received NaN of type number',
+    );
+    expect(() => c.readRows('nope', 0, 1)).toThrow(
+      'Expected a table name or index of this collection (user, item) for table but received "nope" of type string',
+    );
+    expect(() => c.readRows('user', 0, 1, 'exp_avg')).toThrow(
+      'Expected one of weights, sum (optimizer rowwise_adagrad) for state but received "exp_avg" of type string',
+    );
+    expect(() => c.readRows('user', 99, 2)).toThrow(
+      'Expected an integer in [0, 1] for count but received 2 of type number',
+    );
   });
 
   test('bad configs', () => {
-    expect(() => new EmbeddingCollection({ tables: [{ name: 'x', rows: 10, dim: 6 }], optimizer: { type: 'sgd' } })).toThrow(
-      "Expected a positive multiple of 4 for options.tables[0].dim (table 'x') but received 6 of type number",
-    );
-    expect(() => new EmbeddingCollection({ tables: [{ name: 'x', rows: 0, dim: 4 }], optimizer: { type: 'sgd' } })).toThrow(
+    expect(
+      () => new EmbeddingCollection({ tables: [{ name: 'x', rows: 10, dim: 6 }], optimizer: { type: 'sgd' } }),
+    ).toThrow("Expected a positive multiple of 4 for options.tables[0].dim (table 'x') but received 6 of type number");
+    expect(
+      () => new EmbeddingCollection({ tables: [{ name: 'x', rows: 0, dim: 4 }], optimizer: { type: 'sgd' } }),
+    ).toThrow(
       "Expected an integer in [1, 4294967295] for options.tables[0].rows (table 'x') but received 0 of type number",
     );
-    expect(() => new EmbeddingCollection({ tables: [{ name: 'x', rows: 10, dim: 4 }], optimizer: { type: 'lamb' as SparseOptimizerType } })).toThrow(
+    expect(
+      () =>
+        new EmbeddingCollection({
+          tables: [{ name: 'x', rows: 10, dim: 4 }],
+          optimizer: { type: 'lamb' as SparseOptimizerType },
+        }),
+    ).toThrow(
       'Expected one of sgd, adagrad, rowwise_adagrad, adam for options.optimizer.type but received "lamb" of type string',
     );
-    expect(() =>
-      new EmbeddingCollection({ tables: [{ name: 'x', rows: 10, dim: 4 }], features: [{ name: 'f', table: 'y' }], optimizer: { type: 'sgd' } }),
-    ).toThrow("Expected a table name or index of this collection for options.features[0].table (feature 'f') but received \"y\" of type string");
-    expect(() => new EmbeddingCollection({ tables: [{ name: 'x', rows: 10, dim: 4 }], optimizer: { type: 'sgd' }, device: 'cuda' })).toThrow(
-      /device 'cuda' is not available|CUDA/,
+    expect(
+      () =>
+        new EmbeddingCollection({
+          tables: [{ name: 'x', rows: 10, dim: 4 }],
+          features: [{ name: 'f', table: 'y' }],
+          optimizer: { type: 'sgd' },
+        }),
+    ).toThrow(
+      'Expected a table name or index of this collection for options.features[0].table (feature \'f\') but received "y" of type string',
     );
+    expect(
+      () =>
+        new EmbeddingCollection({
+          tables: [{ name: 'x', rows: 10, dim: 4 }],
+          optimizer: { type: 'sgd' },
+          device: 'cuda',
+        }),
+    ).toThrow(/device 'cuda' is not available|CUDA/);
   });
 
   test('native errors carry the caller stack', () => {
@@ -330,66 +435,139 @@ describe(`co-located tables (seed ${SEED})`, () => {
       { name: 'a_wide', rows: 60, dim: 4, output: 1, ...(coLocate ? { coLocateWith: 'a' } : {}) },
       { name: 'b_wide', rows: 9, dim: 4, output: 1, ...(coLocate ? { coLocateWith: 'b' } : {}) },
     ];
-    return new EmbeddingCollection({ tables, features: [{ name: 'fa', table: 'a' }, { name: 'fb', table: 'b', pooling: 'mean' }], optimizer: { type, weightDecayMode: 'l2', weightDecay: 0.01 }, seed: 4 });
+    return new EmbeddingCollection({
+      tables,
+      features: [
+        { name: 'fa', table: 'a' },
+        { name: 'fb', table: 'b', pooling: 'mean' },
+      ],
+      optimizer: { type, weightDecayMode: 'l2', weightDecay: 0.01 },
+      seed: 4,
+    });
   };
   const separate = (type: SparseOptimizerType) => ({
-    deep: new EmbeddingCollection({ tables: [{ name: 'a', rows: 60, dim: 16 }, { name: 'b', rows: 9, dim: 8 }], features: [{ name: 'fa', table: 'a' }, { name: 'fb', table: 'b', pooling: 'mean' }], optimizer: { type, weightDecayMode: 'l2', weightDecay: 0.01 }, seed: 1 }),
-    wide: new EmbeddingCollection({ tables: [{ name: 'a_wide', rows: 60, dim: 4 }, { name: 'b_wide', rows: 9, dim: 4 }], features: [{ name: 'fa', table: 'a_wide' }, { name: 'fb', table: 'b_wide', pooling: 'mean' }], optimizer: { type, weightDecayMode: 'l2', weightDecay: 0.01 }, seed: 2 }),
+    deep: new EmbeddingCollection({
+      tables: [
+        { name: 'a', rows: 60, dim: 16 },
+        { name: 'b', rows: 9, dim: 8 },
+      ],
+      features: [
+        { name: 'fa', table: 'a' },
+        { name: 'fb', table: 'b', pooling: 'mean' },
+      ],
+      optimizer: { type, weightDecayMode: 'l2', weightDecay: 0.01 },
+      seed: 1,
+    }),
+    wide: new EmbeddingCollection({
+      tables: [
+        { name: 'a_wide', rows: 60, dim: 4 },
+        { name: 'b_wide', rows: 9, dim: 4 },
+      ],
+      features: [
+        { name: 'fa', table: 'a_wide' },
+        { name: 'fb', table: 'b_wide', pooling: 'mean' },
+      ],
+      optimizer: { type, weightDecayMode: 'l2', weightDecay: 0.01 },
+      seed: 2,
+    }),
   });
   const bits = (x: Float32Array) => Buffer.from(x.buffer, x.byteOffset, x.byteLength);
 
-  test.each(['sgd', 'adagrad', 'rowwise_adagrad', 'adam'] as const)('%s: outputs, weights and state bit-identical to separate collections', (type) => {
-    const co = deepWide(true, type);
-    const sep = separate(type);
-    expect(co.pooledDims).toEqual([24, 8]);
-    expect(co.features[1].members).toEqual([{ table: 1, output: 0, offset: 16 }, { table: 3, output: 1, offset: 4 }]);
-    // Same starting point: copy the co-located collection's initial tables into the separate ones.
-    for (const [c, names] of [[sep.deep, ['a', 'b']], [sep.wide, ['a_wide', 'b_wide']]] as const) {
-      for (const n of names) c.writeRows(n, 0, co.readRows(n, 0, co.tables.find((t) => t.name === n)!.rows));
-    }
-    const r = rng(SEED);
-    for (let step = 0; step < 3; step++) {
-      const batch = randomBatch(r, co, 300, 3, { weighted: step === 1 });
-      const { outputs } = co.forward(batch);
-      expect(bits(outputs[0]).equals(bits(sep.deep.forward(batch).pooled))).toBe(true);
-      expect(bits(outputs[1]).equals(bits(sep.wide.forward(batch).pooled))).toBe(true);
-      const g0 = Float32Array.from({ length: outputs[0].length }, () => r() - 0.5);
-      const g1 = Float32Array.from({ length: outputs[1].length }, () => r() - 0.5);
-      co.backwardAndUpdate(batch, [g0, g1], 0.05);
-      sep.deep.backwardAndUpdate(batch, g0, 0.05);
-      sep.wide.backwardAndUpdate(batch, g1, 0.05);
-    }
-    for (const [c, names] of [[sep.deep, ['a', 'b']], [sep.wide, ['a_wide', 'b_wide']]] as const) {
-      for (const n of names) {
-        const rows = co.tables.find((t) => t.name === n)!.rows;
-        expect(bits(co.readRows(n, 0, rows)).equals(bits(c.readRows(n, 0, rows)))).toBe(true);
-        for (const s of co.stateNames) expect(bits(co.readRows(n, 0, rows, s)).equals(bits(c.readRows(n, 0, rows, s)))).toBe(true);
+  test.each(['sgd', 'adagrad', 'rowwise_adagrad', 'adam'] as const)(
+    '%s: outputs, weights and state bit-identical to separate collections',
+    (type) => {
+      const co = deepWide(true, type);
+      const sep = separate(type);
+      expect(co.pooledDims).toEqual([24, 8]);
+      expect(co.features[1].members).toEqual([
+        { table: 1, output: 0, offset: 16 },
+        { table: 3, output: 1, offset: 4 },
+      ]);
+      // Same starting point: copy the co-located collection's initial tables into the separate ones.
+      for (const [c, names] of [
+        [sep.deep, ['a', 'b']],
+        [sep.wide, ['a_wide', 'b_wide']],
+      ] as const) {
+        for (const n of names) c.writeRows(n, 0, co.readRows(n, 0, co.tables.find((t) => t.name === n)!.rows));
       }
-    }
-    [co, sep.deep, sep.wide].forEach((c) => c.dispose());
-  });
+      const r = rng(SEED);
+      for (let step = 0; step < 3; step++) {
+        const batch = randomBatch(r, co, 300, 3, { weighted: step === 1 });
+        const { outputs } = co.forward(batch);
+        expect(bits(outputs[0]).equals(bits(sep.deep.forward(batch).pooled))).toBe(true);
+        expect(bits(outputs[1]).equals(bits(sep.wide.forward(batch).pooled))).toBe(true);
+        const g0 = Float32Array.from({ length: outputs[0].length }, () => r() - 0.5);
+        const g1 = Float32Array.from({ length: outputs[1].length }, () => r() - 0.5);
+        co.backwardAndUpdate(batch, [g0, g1], 0.05);
+        sep.deep.backwardAndUpdate(batch, g0, 0.05);
+        sep.wide.backwardAndUpdate(batch, g1, 0.05);
+      }
+      for (const [c, names] of [
+        [sep.deep, ['a', 'b']],
+        [sep.wide, ['a_wide', 'b_wide']],
+      ] as const) {
+        for (const n of names) {
+          const rows = co.tables.find((t) => t.name === n)!.rows;
+          expect(bits(co.readRows(n, 0, rows)).equals(bits(c.readRows(n, 0, rows)))).toBe(true);
+          for (const s of co.stateNames)
+            expect(bits(co.readRows(n, 0, rows, s)).equals(bits(c.readRows(n, 0, rows, s)))).toBe(true);
+        }
+      }
+      [co, sep.deep, sep.wide].forEach((c) => c.dispose());
+    },
+  );
 
   test('views: state yes, interleaved weights no (readRows instead)', () => {
     const co = deepWide(true, 'rowwise_adagrad');
     expect(co.viewable('a')).toBe(false);
     expect(co.viewable('a_wide')).toBe(false);
     expect(co.viewable('a_wide', 'sum')).toBe(true);
-    expect(() => co.view('a_wide')).toThrow("the weights of table 'a_wide' share rows with co-located tables: read them with readRows");
+    expect(() => co.view('a_wide')).toThrow(
+      "the weights of table 'a_wide' share rows with co-located tables: read them with readRows",
+    );
     expect(co.view('a_wide', 'sum').length).toBe(60);
     expect(deepWide(false, 'sgd').viewable('a')).toBe(true);
     co.dispose();
   });
 
   test('bad co-location is rejected with the table and field named', () => {
-    const mk = (tables: object[], features?: object[]) => () => new EmbeddingCollection({ tables, features, optimizer: { type: 'sgd' } } as never);
-    expect(mk([{ name: 'a', rows: 5, dim: 4 }, { name: 'w', rows: 5, dim: 4, coLocateWith: 'nope' }])).toThrow("options.tables[1].coLocateWith (table 'w')");
-    expect(mk([{ name: 'a', rows: 5, dim: 4 }, { name: 'w', rows: 6, dim: 4, coLocateWith: 'a' }])).toThrow("options.tables[1].rows (table 'w')");
-    expect(mk([{ name: 'a', rows: 5, dim: 4 }, { name: 'w', rows: 5, dim: 4, coLocateWith: 'a' }], [{ name: 'x', table: 'w' }])).toThrow("'w' is co-located with 'a': read the host");
-    expect(mk([{ name: 'a', rows: 5, dim: 4 }, { name: 'w', rows: 5, dim: 4, output: 9 }])).toThrow("options.tables[1].output (table 'w')");
+    const mk = (tables: object[], features?: object[]) => () =>
+      new EmbeddingCollection({ tables, features, optimizer: { type: 'sgd' } } as never);
+    expect(
+      mk([
+        { name: 'a', rows: 5, dim: 4 },
+        { name: 'w', rows: 5, dim: 4, coLocateWith: 'nope' },
+      ]),
+    ).toThrow("options.tables[1].coLocateWith (table 'w')");
+    expect(
+      mk([
+        { name: 'a', rows: 5, dim: 4 },
+        { name: 'w', rows: 6, dim: 4, coLocateWith: 'a' },
+      ]),
+    ).toThrow("options.tables[1].rows (table 'w')");
+    expect(
+      mk(
+        [
+          { name: 'a', rows: 5, dim: 4 },
+          { name: 'w', rows: 5, dim: 4, coLocateWith: 'a' },
+        ],
+        [{ name: 'x', table: 'w' }],
+      ),
+    ).toThrow("'w' is co-located with 'a': read the host");
+    expect(
+      mk([
+        { name: 'a', rows: 5, dim: 4 },
+        { name: 'w', rows: 5, dim: 4, output: 9 },
+      ]),
+    ).toThrow("options.tables[1].output (table 'w')");
     const co = deepWide(true, 'sgd');
     const batch = { indices: Int32Array.from([1, 2]), offsets: Int32Array.from([0, 1, 2]), batchSize: 1 };
-    expect(() => co.backwardAndUpdate(batch, new Float32Array(24), 0.1)).toThrow('an array of 2 Float32Arrays (one per pooled output)');
-    expect(() => co.backwardAndUpdate(batch, [new Float32Array(24), new Float32Array(7)], 0.1)).toThrow('gradPooled[1]');
+    expect(() => co.backwardAndUpdate(batch, new Float32Array(24), 0.1)).toThrow(
+      'an array of 2 Float32Arrays (one per pooled output)',
+    );
+    expect(() => co.backwardAndUpdate(batch, [new Float32Array(24), new Float32Array(7)], 0.1)).toThrow(
+      'gradPooled[1]',
+    );
     co.dispose();
   });
 });

@@ -127,7 +127,8 @@ function checkNumber(name: string, v: unknown, def: number, ok: (x: number) => b
 }
 function checkEnum<T extends string>(name: string, v: unknown, table: Record<T, number>, def: T): T {
   if (v === undefined) return def;
-  if (typeof v !== 'string' || !(v in table)) throw invalidParameterError(name, `one of ${Object.keys(table).join(', ')}`, v);
+  if (typeof v !== 'string' || !(v in table))
+    throw invalidParameterError(name, `one of ${Object.keys(table).join(', ')}`, v);
   return v as T;
 }
 
@@ -183,7 +184,8 @@ export class EmbeddingCollection {
     const names = new Map<string, number>();
     this.tables = options.tables.map((t, i) => {
       const where = `options.tables[${i}]`;
-      if (!t || typeof t.name !== 'string' || t.name === '') throw invalidParameterError(`${where}.name`, 'a non-empty string', t?.name);
+      if (!t || typeof t.name !== 'string' || t.name === '')
+        throw invalidParameterError(`${where}.name`, 'a non-empty string', t?.name);
       if (names.has(t.name)) throw invalidParameterError(`${where}.name`, 'a unique table name', t.name);
       names.set(t.name, i);
       checkInt(`${where}.rows (table '${t.name}')`, t.rows, 1, 2 ** 32 - 1);
@@ -197,9 +199,20 @@ export class EmbeddingCollection {
       if (t.coLocateWith === undefined) return;
       const where = `options.tables[${i}].coLocateWith (table '${t.name}')`;
       const h = typeof t.coLocateWith === 'string' ? names.get(t.coLocateWith) : undefined;
-      if (h === undefined || h === i) throw invalidParameterError(where, 'the name of another table of this collection', t.coLocateWith);
-      if (options.tables[h].coLocateWith !== undefined) throw invalidParameterError(where, `a table with rows of its own ('${t.coLocateWith}' is co-located with '${options.tables[h].coLocateWith}')`, t.coLocateWith);
-      if (options.tables[h].rows !== t.rows) throw invalidParameterError(`options.tables[${i}].rows (table '${t.name}')`, `the rows of its host '${t.coLocateWith}' (${options.tables[h].rows})`, t.rows);
+      if (h === undefined || h === i)
+        throw invalidParameterError(where, 'the name of another table of this collection', t.coLocateWith);
+      if (options.tables[h].coLocateWith !== undefined)
+        throw invalidParameterError(
+          where,
+          `a table with rows of its own ('${t.coLocateWith}' is co-located with '${options.tables[h].coLocateWith}')`,
+          t.coLocateWith,
+        );
+      if (options.tables[h].rows !== t.rows)
+        throw invalidParameterError(
+          `options.tables[${i}].rows (table '${t.name}')`,
+          `the rows of its host '${t.coLocateWith}' (${options.tables[h].rows})`,
+          t.rows,
+        );
       this.tables[i].host = h;
     });
     const membersOf = (table: number) => [table, ...this.tables.flatMap((t, i) => (t.host === table ? [i] : []))];
@@ -212,17 +225,26 @@ export class EmbeddingCollection {
     const seen = new Set<string>();
     this.features = featureSpecs.map((f, i) => {
       const where = `options.features[${i}]`;
-      if (!f || typeof f.name !== 'string' || f.name === '') throw invalidParameterError(`${where}.name`, 'a non-empty string', f?.name);
+      if (!f || typeof f.name !== 'string' || f.name === '')
+        throw invalidParameterError(`${where}.name`, 'a non-empty string', f?.name);
       if (seen.has(f.name)) throw invalidParameterError(`${where}.name`, 'a unique feature name', f.name);
       seen.add(f.name);
       const table = typeof f.table === 'string' ? names.get(f.table) : f.table;
       if (table === undefined || !Number.isInteger(table) || table < 0 || table >= this.tables.length) {
-        throw invalidParameterError(`${where}.table (feature '${f.name}')`, `a table name or index of this collection`, f.table);
+        throw invalidParameterError(
+          `${where}.table (feature '${f.name}')`,
+          `a table name or index of this collection`,
+          f.table,
+        );
       }
       const pooling: Pooling = checkEnum<Pooling>(`${where}.pooling (feature '${f.name}')`, f.pooling, POOLING, 'sum');
       const host = this.tables[table].host;
       if (host >= 0) {
-        throw invalidParameterError(`${where}.table (feature '${f.name}')`, `a table with rows of its own ('${this.tables[table].name}' is co-located with '${this.tables[host].name}': read the host, which pools both)`, f.table);
+        throw invalidParameterError(
+          `${where}.table (feature '${f.name}')`,
+          `a table with rows of its own ('${this.tables[table].name}' is co-located with '${this.tables[host].name}': read the host, which pools both)`,
+          f.table,
+        );
       }
       const members: FeatureMember[] = [];
       if (pooling !== 'none') {
@@ -232,7 +254,11 @@ export class EmbeddingCollection {
           pooledDims[o] += this.tables[m].dim;
         }
       } else if (membersOf(table).length > 1) {
-        throw invalidParameterError(`${where}.pooling (feature '${f.name}')`, `sum or mean (table '${this.tables[table].name}' hosts co-located tables)`, f.pooling);
+        throw invalidParameterError(
+          `${where}.pooling (feature '${f.name}')`,
+          `sum or mean (table '${this.tables[table].name}' hosts co-located tables)`,
+          f.pooling,
+        );
       }
       return { name: f.name, table, pooling, pooledOffset: members.length ? members[0].offset : -1, members };
     });
@@ -251,21 +277,45 @@ export class EmbeddingCollection {
       beta1: checkNumber('options.optimizer.beta1', o.beta1, 0.9, unit, 'a number in [0, 1)'),
       beta2: checkNumber('options.optimizer.beta2', o.beta2, 0.999, unit, 'a number in [0, 1)'),
       weightDecay: checkNumber('options.optimizer.weightDecay', o.weightDecay, 0, nonNeg, 'a number >= 0'),
-      weightDecayMode: checkEnum<WeightDecayMode>('options.optimizer.weightDecayMode', o.weightDecayMode, DECAY, 'none'),
+      weightDecayMode: checkEnum<WeightDecayMode>(
+        'options.optimizer.weightDecayMode',
+        o.weightDecayMode,
+        DECAY,
+        'none',
+      ),
       maxGradient: checkNumber('options.optimizer.maxGradient', o.maxGradient, 0, nonNeg, 'a number >= 0'),
       maxNorm: checkNumber('options.optimizer.maxNorm', o.maxNorm, 0, nonNeg, 'a number >= 0'),
-      initialAccumulatorValue: checkNumber('options.optimizer.initialAccumulatorValue', o.initialAccumulatorValue, 0, nonNeg, 'a number >= 0'),
+      initialAccumulatorValue: checkNumber(
+        'options.optimizer.initialAccumulatorValue',
+        o.initialAccumulatorValue,
+        0,
+        nonNeg,
+        'a number >= 0',
+      ),
     };
     this.device = checkEnum<DeviceName>('options.device', options.device, { cpu: 0, cuda: 1 }, 'cpu');
     const seed = options.seed ?? 0;
-    if (!((typeof seed === 'number' && Number.isSafeInteger(seed) && seed >= 0) || (typeof seed === 'bigint' && seed >= 0n && seed < 2n ** 64n))) {
+    if (
+      !(
+        (typeof seed === 'number' && Number.isSafeInteger(seed) && seed >= 0) ||
+        (typeof seed === 'bigint' && seed >= 0n && seed < 2n ** 64n)
+      )
+    ) {
       throw invalidParameterError('options.seed', 'a non-negative integer or bigint below 2^64', seed);
     }
     const deviceId = options.deviceId === undefined ? 0 : checkInt('options.deviceId', options.deviceId, 0, 1024);
     const stack = new Error();
     try {
       this.handle = new (addon().NativeEmbeddingCollection)({
-        tables: options.tables.map((t, i) => ({ name: t.name, rows: t.rows, dim: t.dim, initMin: t.initMin ?? 0, initMax: t.initMax ?? 0, host: this.tables[i].host, output: this.tables[i].output })),
+        tables: options.tables.map((t, i) => ({
+          name: t.name,
+          rows: t.rows,
+          dim: t.dim,
+          initMin: t.initMin ?? 0,
+          initMax: t.initMax ?? 0,
+          host: this.tables[i].host,
+          output: this.tables[i].output,
+        })),
         features: this.features.map((f) => ({ name: f.name, table: f.table, pooling: POOLING[f.pooling] })),
         optimizer: { ...this.optimizer, type: OPTIM[type], weightDecayMode: DECAY[this.optimizer.weightDecayMode] },
         seed: BigInt(seed),
@@ -294,11 +344,18 @@ export class EmbeddingCollection {
    * Pools one batch. Outputs are fresh arrays unless `out` supplies ones of the right size
    * (`pooled` for output 0, or `outputs`, one per pooled output).
    */
-  forward(batch: SparseBatch, out?: { pooled?: Float32Array; outputs?: Float32Array[]; sequence?: Float32Array }): ForwardResult {
+  forward(
+    batch: SparseBatch,
+    out?: { pooled?: Float32Array; outputs?: Float32Array[]; sequence?: Float32Array },
+  ): ForwardResult {
     const h = this.live();
     const b = this.checkBatch(batch);
     if (out?.outputs !== undefined && (!Array.isArray(out.outputs) || out.outputs.length !== this.pooledDims.length)) {
-      throw invalidParameterError('out.outputs', `an array of ${this.pooledDims.length} Float32Arrays (one per pooled output)`, out.outputs);
+      throw invalidParameterError(
+        'out.outputs',
+        `an array of ${this.pooledDims.length} Float32Arrays (one per pooled output)`,
+        out.outputs,
+      );
     }
     const outputs = this.pooledDims.map((d, o) =>
       this.outArray(`out.outputs[${o}]`, out?.outputs?.[o] ?? (o === 0 ? out?.pooled : undefined), b.batchSize * d),
@@ -322,27 +379,56 @@ export class EmbeddingCollection {
    * several); `gradSequence` dL/dsequence for NONE features. Updates tables and optimizer state
    * in place; rows absent from the batch are untouched.
    */
-  backwardAndUpdate(batch: SparseBatch, gradPooled: Float32Array | readonly Float32Array[], lr: number, gradSequence?: Float32Array | null): void {
+  backwardAndUpdate(
+    batch: SparseBatch,
+    gradPooled: Float32Array | readonly Float32Array[],
+    lr: number,
+    gradSequence?: Float32Array | null,
+  ): void {
     const h = this.live();
     const b = this.checkBatch(batch);
     const grads = isFloat32Array(gradPooled) ? [gradPooled] : gradPooled;
     if (!Array.isArray(grads) || grads.length !== this.pooledDims.length) {
-      throw invalidParameterError('gradPooled', this.pooledDims.length === 1 ? `a Float32Array of length batchSize*pooledDim = ${b.batchSize * this.pooledDim}` : `an array of ${this.pooledDims.length} Float32Arrays (one per pooled output)`, gradPooled);
+      throw invalidParameterError(
+        'gradPooled',
+        this.pooledDims.length === 1
+          ? `a Float32Array of length batchSize*pooledDim = ${b.batchSize * this.pooledDim}`
+          : `an array of ${this.pooledDims.length} Float32Arrays (one per pooled output)`,
+        gradPooled,
+      );
     }
     grads.forEach((g, o) => {
       const n = b.batchSize * this.pooledDims[o];
       if (!isFloat32Array(g) || g.length !== n) {
-        throw invalidParameterError(this.pooledDims.length === 1 ? 'gradPooled' : `gradPooled[${o}]`, this.pooledDims.length === 1 ? `a Float32Array of length batchSize*pooledDim = ${n}` : `a Float32Array of length batchSize*pooledDims[${o}] = ${n}`, g);
+        throw invalidParameterError(
+          this.pooledDims.length === 1 ? 'gradPooled' : `gradPooled[${o}]`,
+          this.pooledDims.length === 1
+            ? `a Float32Array of length batchSize*pooledDim = ${n}`
+            : `a Float32Array of length batchSize*pooledDims[${o}] = ${n}`,
+          g,
+        );
       }
     });
     const { size: seqSize } = this.sequenceLayout(b);
     if (seqSize > 0 && (!isFloat32Array(gradSequence) || gradSequence.length !== seqSize)) {
-      throw invalidParameterError('gradSequence', `a Float32Array of length ${seqSize} (the sequence output's size)`, gradSequence);
+      throw invalidParameterError(
+        'gradSequence',
+        `a Float32Array of length ${seqSize} (the sequence output's size)`,
+        gradSequence,
+      );
     }
     if (typeof lr !== 'number' || !Number.isFinite(lr)) throw invalidParameterError('lr', 'a finite number', lr);
     const stack = new Error();
     try {
-      h.backwardAndUpdate(b.indices, b.offsets, b.weights, b.batchSize, grads.length === 1 ? grads[0] : [...grads], seqSize > 0 ? gradSequence! : null, lr);
+      h.backwardAndUpdate(
+        b.indices,
+        b.offsets,
+        b.weights,
+        b.batchSize,
+        grads.length === 1 ? grads[0] : [...grads],
+        seqSize > 0 ? gradSequence! : null,
+        lr,
+      );
     } catch (e) {
       throw nativeError(e, stack);
     }
@@ -378,7 +464,8 @@ export class EmbeddingCollection {
    */
   view(table: string | number, state?: string): Float32Array {
     const { t, which } = this.locate(table, state);
-    if (this.device !== 'cpu') throw new Error(`view() needs device 'cpu' (this collection is on '${this.device}'); use readRows`);
+    if (this.device !== 'cpu')
+      throw new Error(`view() needs device 'cpu' (this collection is on '${this.device}'); use readRows`);
     return this.call((h) => h.view(t, which));
   }
 
@@ -429,7 +516,11 @@ export class EmbeddingCollection {
       );
     }
     if (weights !== null && (!isFloat32Array(weights) || weights.length !== indices.length)) {
-      throw invalidParameterError('batch.weights', `null or a Float32Array of length ${indices.length} (one per index)`, weights);
+      throw invalidParameterError(
+        'batch.weights',
+        `null or a Float32Array of length ${indices.length} (one per index)`,
+        weights,
+      );
     }
     return { indices, offsets, weights, batchSize };
   }
@@ -451,14 +542,19 @@ export class EmbeddingCollection {
 
   private outArray(name: string, given: Float32Array | undefined, n: number): Float32Array {
     if (given === undefined) return new Float32Array(n);
-    if (!isFloat32Array(given) || given.length !== n) throw invalidParameterError(name, `a Float32Array of length ${n}`, given);
+    if (!isFloat32Array(given) || given.length !== n)
+      throw invalidParameterError(name, `a Float32Array of length ${n}`, given);
     return given;
   }
 
   private tableIndex(table: string | number): number {
     const t = typeof table === 'string' ? this.tables.findIndex((x) => x.name === table) : table;
     if (!Number.isInteger(t) || t < 0 || t >= this.tables.length) {
-      throw invalidParameterError('table', `a table name or index of this collection (${this.tables.map((x) => x.name).join(', ')})`, table);
+      throw invalidParameterError(
+        'table',
+        `a table name or index of this collection (${this.tables.map((x) => x.name).join(', ')})`,
+        table,
+      );
     }
     return t;
   }
@@ -469,7 +565,11 @@ export class EmbeddingCollection {
     const states = OPTIMIZER_STATES[this.optimizer.type];
     const which = states.findIndex((s) => s.name === state);
     if (which < 0) {
-      throw invalidParameterError('state', `one of weights${states.map((s) => `, ${s.name}`).join('')} (optimizer ${this.optimizer.type})`, state);
+      throw invalidParameterError(
+        'state',
+        `one of weights${states.map((s) => `, ${s.name}`).join('')} (optimizer ${this.optimizer.type})`,
+        state,
+      );
     }
     return { t, which, width: states[which].perRow ? 1 : this.tables[t].dim };
   }

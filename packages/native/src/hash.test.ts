@@ -1,4 +1,11 @@
-import { checkNumBuckets, fingerprint64, fingerprint64Batch, hashBuckets, hashStringsToBuckets, packStrings } from './hash';
+import {
+  checkNumBuckets,
+  fingerprint64,
+  fingerprint64Batch,
+  hashBuckets,
+  hashStringsToBuckets,
+  packStrings,
+} from './hash';
 
 describe('fingerprint64', () => {
   it('matches TensorFlow Fingerprint64 (frozen values)', () => {
@@ -14,7 +21,8 @@ describe('fingerprint64', () => {
   });
 
   it('hashes long strings (block loop) as the C++ test vectors', () => {
-    const s = 'The fugacity of a constituent in a mixture of gases at a given temperature is proportional to its mole fraction.  Lewis-Randall Rule';
+    const s =
+      'The fugacity of a constituent in a mixture of gases at a given temperature is proportional to its mole fraction.  Lewis-Randall Rule';
     expect(fingerprint64(s)).toBe(0x098eff6958c5e91an);
   });
 });
@@ -58,7 +66,9 @@ describe('argument errors', () => {
     expect(() => hashBuckets(bytes, Int32Array.of(0), Int32Array.of(1), 2 ** 31)).toThrow(
       'Expected an integer in [1, 2147483647] for numBuckets but received 2147483648 of type number',
     );
-    expect(() => hashBuckets(bytes, Int32Array.of(0), Int32Array.of(1), 1.5)).toThrow('for numBuckets but received 1.5 of type number');
+    expect(() => hashBuckets(bytes, Int32Array.of(0), Int32Array.of(1), 1.5)).toThrow(
+      'for numBuckets but received 1.5 of type number',
+    );
     expect(() => hashBuckets([1, 2] as unknown as Uint8Array, Int32Array.of(0), Int32Array.of(1), 3)).toThrow(
       'Expected a Uint8Array (or Buffer) for bytes but received array(2) of type object',
     );
@@ -71,10 +81,12 @@ describe('argument errors', () => {
     expect(() => hashBuckets(bytes, Int32Array.of(0, 1), Int32Array.of(1, 2), 3, new Int32Array(1))).toThrow(
       'Expected an Int32Array of length >= 2 for out but received Int32Array(1) of type Int32Array',
     );
-    expect(() => fingerprint64Batch(bytes, Int32Array.of(0), Int32Array.of(1), new BigInt64Array(1) as unknown as BigUint64Array)).toThrow(
-      'Expected a BigUint64Array of length >= 1 for out but received BigInt64Array(1) of type BigInt64Array',
+    expect(() =>
+      fingerprint64Batch(bytes, Int32Array.of(0), Int32Array.of(1), new BigInt64Array(1) as unknown as BigUint64Array),
+    ).toThrow('Expected a BigUint64Array of length >= 1 for out but received BigInt64Array(1) of type BigInt64Array');
+    expect(() => packStrings(['a', 3 as unknown as string])).toThrow(
+      'Expected a string for strings[1] but received 3 of type number',
     );
-    expect(() => packStrings(['a', 3 as unknown as string])).toThrow('Expected a string for strings[1] but received 3 of type number');
     expect(() => checkNumBuckets(-1, 'hash_bucket_size')).toThrow('for hash_bucket_size but received -1');
   });
 
@@ -85,7 +97,9 @@ describe('argument errors', () => {
     } catch (e) {
       err = e as Error;
     }
-    expect(err.message).toBe('hash: string 1 has range [2, 4) outside the 3-byte buffer (expected 0 <= start <= end <= 3)');
+    expect(err.message).toBe(
+      'hash: string 1 has range [2, 4) outside the 3-byte buffer (expected 0 <= start <= end <= 3)',
+    );
     expect(err.code).toBe('ERR_TSREC_OUT_OF_RANGE');
     expect(err.stack).toContain('hash.test.ts');
   });

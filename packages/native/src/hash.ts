@@ -29,13 +29,19 @@ export function checkRanges(bytes: unknown, starts: unknown, ends: unknown): num
   if (tagOf(starts) !== 'Int32Array') throw invalidParameterError('starts', 'an Int32Array', starts);
   if (tagOf(ends) !== 'Int32Array') throw invalidParameterError('ends', 'an Int32Array', ends);
   const n = (starts as Int32Array).length;
-  if ((ends as Int32Array).length !== n) throw invalidParameterError('ends', `an Int32Array of length ${n} (as starts)`, ends);
+  if ((ends as Int32Array).length !== n)
+    throw invalidParameterError('ends', `an Int32Array of length ${n} (as starts)`, ends);
   return n;
 }
 
 /** Checks a bucket count; exported so the data package reports config errors in the same words. */
 export function checkNumBuckets(numBuckets: unknown, name = 'numBuckets'): number {
-  if (typeof numBuckets !== 'number' || !Number.isInteger(numBuckets) || numBuckets < 1 || numBuckets > MAX_HASH_BUCKETS) {
+  if (
+    typeof numBuckets !== 'number' ||
+    !Number.isInteger(numBuckets) ||
+    numBuckets < 1 ||
+    numBuckets > MAX_HASH_BUCKETS
+  ) {
     throw invalidParameterError(name, `an integer in [1, ${MAX_HASH_BUCKETS}]`, numBuckets);
   }
   return numBuckets;
@@ -45,12 +51,19 @@ export function checkNumBuckets(numBuckets: unknown, name = 'numBuckets'): numbe
  * Buckets of many byte strings: `out[i] = Fingerprint64(bytes[starts[i], ends[i])) % numBuckets`.
  * Writes into `out` when given (length >= count), else into a new Int32Array; returns it.
  */
-export function hashBuckets(bytes: Uint8Array, starts: Int32Array, ends: Int32Array, numBuckets: number, out?: Int32Array): Int32Array {
+export function hashBuckets(
+  bytes: Uint8Array,
+  starts: Int32Array,
+  ends: Int32Array,
+  numBuckets: number,
+  out?: Int32Array,
+): Int32Array {
   const n = checkRanges(bytes, starts, ends);
   checkNumBuckets(numBuckets);
   let dst: Int32Array;
   if (out === undefined) dst = new Int32Array(n);
-  else if (tagOf(out) !== 'Int32Array' || out.length < n) throw invalidParameterError('out', `an Int32Array of length >= ${n}`, out);
+  else if (tagOf(out) !== 'Int32Array' || out.length < n)
+    throw invalidParameterError('out', `an Int32Array of length >= ${n}`, out);
   else dst = out;
   const stack = new Error();
   try {
@@ -62,11 +75,17 @@ export function hashBuckets(bytes: Uint8Array, starts: Int32Array, ends: Int32Ar
 }
 
 /** Raw 64-bit fingerprints of many byte strings (same ranges as `hashBuckets`). */
-export function fingerprint64Batch(bytes: Uint8Array, starts: Int32Array, ends: Int32Array, out?: BigUint64Array): BigUint64Array {
+export function fingerprint64Batch(
+  bytes: Uint8Array,
+  starts: Int32Array,
+  ends: Int32Array,
+  out?: BigUint64Array,
+): BigUint64Array {
   const n = checkRanges(bytes, starts, ends);
   let dst: BigUint64Array;
   if (out === undefined) dst = new BigUint64Array(n);
-  else if (tagOf(out) !== 'BigUint64Array' || out.length < n) throw invalidParameterError('out', `a BigUint64Array of length >= ${n}`, out);
+  else if (tagOf(out) !== 'BigUint64Array' || out.length < n)
+    throw invalidParameterError('out', `a BigUint64Array of length >= ${n}`, out);
   else dst = out;
   const stack = new Error();
   try {

@@ -23,7 +23,11 @@ function bagRange(batch: SparseBatch, k: number): [number, number] {
 }
 
 /** Forward: pooled [B, pooledDim] and the NONE features' rows, feature after feature. */
-export function forward(g: Geometry, weights: Float32Array[], batch: SparseBatch): { pooled: Float32Array; sequence: Float32Array } {
+export function forward(
+  g: Geometry,
+  weights: Float32Array[],
+  batch: SparseBatch,
+): { pooled: Float32Array; sequence: Float32Array } {
   const B = batch.batchSize;
   const pooled = new Float32Array(B * g.pooledDim);
   const seq: number[] = [];
@@ -42,7 +46,8 @@ export function forward(g: Geometry, weights: Float32Array[], batch: SparseBatch
       }
       for (let d = 0; d < dim; d++) {
         let acc = 0;
-        for (let i = s; i < e; i++) acc += (batch.weights ? batch.weights[i] : 1) * W[Number(batch.indices[i]) * dim + d];
+        for (let i = s; i < e; i++)
+          acc += (batch.weights ? batch.weights[i] : 1) * W[Number(batch.indices[i]) * dim + d];
         if (f.pooling === 'mean' && e > s) acc /= e - s;
         pooled[b * g.pooledDim + f.pooledOffset + d] = acc;
       }
@@ -90,7 +95,10 @@ export function backwardAndUpdate(
           if (f.pooling === 'mean') scale = f32(scale / (e - s));
           const gr = grads.get(row) ?? new Array<number>(dim).fill(0);
           for (let d = 0; d < dim; d++) {
-            const go = f.pooling === 'none' ? gradSequence![seqStart.get(fi)! + (i - Number(batch.offsets[fi * B])) * dim + d] : gradPooled[b * g.pooledDim + f.pooledOffset + d];
+            const go =
+              f.pooling === 'none'
+                ? gradSequence![seqStart.get(fi)! + (i - Number(batch.offsets[fi * B])) * dim + d]
+                : gradPooled[b * g.pooledDim + f.pooledOffset + d];
             gr[d] = f32(gr[d] + f32(scale * f32(clip(go))));
           }
           grads.set(row, gr);
@@ -122,7 +130,8 @@ export function backwardAndUpdate(
         for (let d = 0; d < dim; d++) {
           S[0][base + d] = opt.beta1 * S[0][base + d] + (1 - opt.beta1) * gp[d];
           S[1][base + d] = opt.beta2 * S[1][base + d] + (1 - opt.beta2) * gp[d] * gp[d];
-          W[base + d] = old[d] - (lr * (S[0][base + d] / bc1)) / (Math.sqrt(S[1][base + d] / bc2) + opt.eps) - decoupled(d);
+          W[base + d] =
+            old[d] - (lr * (S[0][base + d] / bc1)) / (Math.sqrt(S[1][base + d] / bc2) + opt.eps) - decoupled(d);
         }
       }
       if (opt.maxNorm > 0) {

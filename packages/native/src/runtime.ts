@@ -17,7 +17,8 @@ export function buildInfo(): BuildInfo {
 
 /** Sets the native thread pool's size (0: hardware concurrency; env TSREC_NUM_THREADS sets the default). */
 export function setNumThreads(n: number): void {
-  if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > 1024) throw invalidParameterError('threads', 'an integer in [0, 1024]', n);
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > 1024)
+    throw invalidParameterError('threads', 'an integer in [0, 1024]', n);
   addon().setNumThreads(n);
 }
 

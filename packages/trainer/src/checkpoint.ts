@@ -91,14 +91,16 @@ export function removeIncompleteCheckpoints(modelDir: string): string[] {
  * model_dir (its newest checkpoint).
  */
 export function resolveCheckpoint(p: string): CheckpointRef {
-  if (!fs.existsSync(p)) throw new UsageError(`Expected an existing checkpoint directory or model_dir but received '${p}' (no such path)`);
+  if (!fs.existsSync(p))
+    throw new UsageError(`Expected an existing checkpoint directory or model_dir but received '${p}' (no such path)`);
   if (fs.existsSync(path.join(p, MANIFEST))) {
     const m = CHECKPOINT_RE.exec(path.basename(p));
     const manifest = readManifest(p);
     return { step: m ? Number(m[1]) : manifest.step, path: p };
   }
   const latest = latestCheckpoint(p);
-  if (!latest) throw new UsageError(`Expected a checkpoint (${CHECKPOINT_PREFIX}<step>/${MANIFEST}) in '${p}' but found none`);
+  if (!latest)
+    throw new UsageError(`Expected a checkpoint (${CHECKPOINT_PREFIX}<step>/${MANIFEST}) in '${p}' but found none`);
   return latest;
 }
 
@@ -110,8 +112,10 @@ export function readManifest(dir: string): CheckpointManifest {
   } catch (e) {
     throw new Error(`Expected a readable JSON manifest at '${file}' but received an error: ${(e as Error).message}`);
   }
-  if (m.format !== 'tsrec-checkpoint') throw new Error(`Expected format "tsrec-checkpoint" in '${file}' but received ${JSON.stringify(m.format)}`);
-  if (m.version !== 1) throw new Error(`Expected checkpoint version 1 in '${file}' but received ${m.version} (written by a newer tsrec?)`);
+  if (m.format !== 'tsrec-checkpoint')
+    throw new Error(`Expected format "tsrec-checkpoint" in '${file}' but received ${JSON.stringify(m.format)}`);
+  if (m.version !== 1)
+    throw new Error(`Expected checkpoint version 1 in '${file}' but received ${m.version} (written by a newer tsrec?)`);
   return m;
 }
 
@@ -134,7 +138,13 @@ function fsyncPath(p: string): void {
  * directory is renamed when complete, so a killed process never leaves a partial checkpoint
  * under the final name. An existing checkpoint of the same step is replaced.
  */
-export function saveCheckpoint(modelDir: string, setup: ModelSetup, denseOptimizer: DenseOptimizer | null, position: TrainingPosition, extra: Record<string, unknown> = {}): CheckpointRef {
+export function saveCheckpoint(
+  modelDir: string,
+  setup: ModelSetup,
+  denseOptimizer: DenseOptimizer | null,
+  position: TrainingPosition,
+  extra: Record<string, unknown> = {},
+): CheckpointRef {
   fs.mkdirSync(modelDir, { recursive: true });
   const finalName = `${CHECKPOINT_PREFIX}${position.step}`;
   const tmp = path.join(modelDir, `.${finalName}.tmp-${process.pid}`);
@@ -150,7 +160,12 @@ export function saveCheckpoint(modelDir: string, setup: ModelSetup, denseOptimiz
   const vars = setup.namedVariables();
   write(
     DENSE_FILE,
-    vars.map(([name, v]) => ({ name, dtype: 'F32' as const, shape: v.shape.slice(), data: v.dataSync() as Float32Array })),
+    vars.map(([name, v]) => ({
+      name,
+      dtype: 'F32' as const,
+      shape: v.shape.slice(),
+      data: v.dataSync() as Float32Array,
+    })),
     { step: String(position.step), kind: 'dense' },
   );
   if (denseOptimizer) {
@@ -170,11 +185,19 @@ export function saveCheckpoint(modelDir: string, setup: ModelSetup, denseOptimiz
     const tables: CheckpointManifest['collections'][number]['tables'] = [];
     for (const t of collection.tables) {
       // Co-located tables' weights (and row-wise state) interleave in their host's rows: streamed out in row blocks.
-      const data = (width: number, state?: string) => (collection.viewable(t.name, state) ? collection.view(t.name, state) : rowChunks(collection, t.name, t.rows, width, state));
+      const data = (width: number, state?: string) =>
+        collection.viewable(t.name, state)
+          ? collection.view(t.name, state)
+          : rowChunks(collection, t.name, t.rows, width, state);
       tensors.push({ name: t.name, dtype: 'F32', shape: [t.rows, t.dim], data: data(t.dim) });
       for (const s of OPTIMIZER_STATES[collection.optimizer.type]) {
         const width = s.perRow ? 1 : t.dim;
-        tensors.push({ name: `${t.name}/${s.name}`, dtype: 'F32', shape: s.perRow ? [t.rows] : [t.rows, t.dim], data: data(width, s.name) });
+        tensors.push({
+          name: `${t.name}/${s.name}`,
+          dtype: 'F32',
+          shape: s.perRow ? [t.rows] : [t.rows, t.dim],
+          data: data(width, s.name),
+        });
       }
       tables.push({ name: t.name, rows: t.rows, dim: t.dim, states });
     }
@@ -187,7 +210,11 @@ export function saveCheckpoint(modelDir: string, setup: ModelSetup, denseOptimiz
     ...position,
     savedAt: new Date().toISOString(),
     files,
-    dense: { file: DENSE_FILE, variables: vars.map(([name, v]) => ({ name, shape: v.shape.slice() })), optimizer: denseOptimizer ? DENSE_OPT_FILE : null },
+    dense: {
+      file: DENSE_FILE,
+      variables: vars.map(([name, v]) => ({ name, shape: v.shape.slice() })),
+      optimizer: denseOptimizer ? DENSE_OPT_FILE : null,
+    },
     collections,
     extra,
   };
@@ -253,12 +280,18 @@ export function restoreCheckpoint(dir: string, setup: ModelSetup, options: Resto
   try {
     for (const [name, v] of setup.namedVariables()) {
       if (!dense.names.includes(name)) {
-        fail(`Expected dense variable '${name}' in '${densePath}' but it holds ${dense.names.length} others (was it written for another model config?)`, name);
+        fail(
+          `Expected dense variable '${name}' in '${densePath}' but it holds ${dense.names.length} others (was it written for another model config?)`,
+          name,
+        );
         continue;
       }
       const info = dense.info(name);
       if (info.shape.join(',') !== v.shape.join(',')) {
-        fail(`Expected shape [${v.shape.join(', ')}] for dense variable '${name}' in '${densePath}' but received [${info.shape.join(', ')}]`, name);
+        fail(
+          `Expected shape [${v.shape.join(', ')}] for dense variable '${name}' in '${densePath}' but received [${info.shape.join(', ')}]`,
+          name,
+        );
         continue;
       }
       const data = dense.read(name) as Float32Array;
@@ -269,7 +302,10 @@ export function restoreCheckpoint(dir: string, setup: ModelSetup, options: Resto
     dense.close();
   }
   if (options.optimizerState && options.denseOptimizer) {
-    if (!manifest.dense.optimizer) throw new Error(`Expected dense optimizer state in '${dir}' but the checkpoint has none (written by export or predict?)`);
+    if (!manifest.dense.optimizer)
+      throw new Error(
+        `Expected dense optimizer state in '${dir}' but the checkpoint has none (written by export or predict?)`,
+      );
     const p = path.join(dir, manifest.dense.optimizer);
     const f = openSafetensors(p);
     try {
@@ -285,7 +321,10 @@ export function restoreCheckpoint(dir: string, setup: ModelSetup, options: Resto
   for (const entry of setup.collections) {
     const saved = manifest.collections.find((c) => c.key === entry.key);
     if (!saved) {
-      fail(`Expected embedding collection '${entry.key}' in '${path.join(dir, MANIFEST)}' but it holds ${manifest.collections.map((c) => `'${c.key}'`).join(', ') || 'none'}`, entry.key);
+      fail(
+        `Expected embedding collection '${entry.key}' in '${path.join(dir, MANIFEST)}' but it holds ${manifest.collections.map((c) => `'${c.key}'`).join(', ') || 'none'}`,
+        entry.key,
+      );
       continue;
     }
     const p = path.join(dir, saved.file);
@@ -304,7 +343,13 @@ export function restoreCheckpoint(dir: string, setup: ModelSetup, options: Resto
 const ROW_BLOCK_FLOATS = 1 << 22;
 
 /** A table's weights (or optimizer state), `width` floats per row, as blocks of rows read from native memory. */
-function rowChunks(c: EmbeddingCollection, table: string, rows: number, width: number, state?: string): SafetensorsChunks {
+function rowChunks(
+  c: EmbeddingCollection,
+  table: string,
+  rows: number,
+  width: number,
+  state?: string,
+): SafetensorsChunks {
   return {
     byteLength: rows * width * 4,
     *chunks() {
@@ -315,7 +360,15 @@ function rowChunks(c: EmbeddingCollection, table: string, rows: number, width: n
 }
 
 /** Reads tensor `name` of a checkpoint file into a table's weights (or state) in blocks of rows (buffers that cannot be viewed). */
-function readRowChunks(f: ReturnType<typeof openSafetensors>, name: string, c: EmbeddingCollection, table: string, rows: number, width: number, state?: string): void {
+function readRowChunks(
+  f: ReturnType<typeof openSafetensors>,
+  name: string,
+  c: EmbeddingCollection,
+  table: string,
+  rows: number,
+  width: number,
+  state?: string,
+): void {
   const per = Math.max(1, Math.floor(ROW_BLOCK_FLOATS / width));
   const block = new Float32Array(Math.min(rows, per) * width);
   for (let r = 0; r < rows; r += per) {
@@ -336,16 +389,24 @@ function restoreCollection(
   restored: string[],
 ): void {
   if (withState && saved.optimizer !== c.optimizer.type) {
-    throw new Error(`Expected sparse optimizer state of type ${c.optimizer.type} in '${file}' but the checkpoint was trained with ${saved.optimizer}; use --fine_tune_checkpoint to load the weights only`);
+    throw new Error(
+      `Expected sparse optimizer state of type ${c.optimizer.type} in '${file}' but the checkpoint was trained with ${saved.optimizer}; use --fine_tune_checkpoint to load the weights only`,
+    );
   }
   for (const t of c.tables) {
     if (!f.names.includes(t.name)) {
-      fail(`Expected embedding table '${t.name}' in '${file}' but it holds ${saved.tables.map((x) => `'${x.name}'`).join(', ')}`, t.name);
+      fail(
+        `Expected embedding table '${t.name}' in '${file}' but it holds ${saved.tables.map((x) => `'${x.name}'`).join(', ')}`,
+        t.name,
+      );
       continue;
     }
     const info = f.info(t.name);
     if (info.shape[0] !== t.rows || info.shape[1] !== t.dim) {
-      fail(`Expected shape [${t.rows}, ${t.dim}] for embedding table '${t.name}' in '${file}' but received [${info.shape.join(', ')}]`, t.name);
+      fail(
+        `Expected shape [${t.rows}, ${t.dim}] for embedding table '${t.name}' in '${file}' but received [${info.shape.join(', ')}]`,
+        t.name,
+      );
       continue;
     }
     if (c.viewable(t.name)) f.read(t.name, c.view(t.name));

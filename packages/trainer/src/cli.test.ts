@@ -10,7 +10,12 @@ afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 function capture(): { stream: NodeJS.WritableStream & { isTTY: boolean }; text: () => string } {
   const chunks: string[] = [];
-  return { stream: { write: (s: string) => chunks.push(String(s)) > 0, isTTY: false } as unknown as NodeJS.WritableStream & { isTTY: boolean }, text: () => chunks.join('') };
+  return {
+    stream: { write: (s: string) => chunks.push(String(s)) > 0, isTTY: false } as unknown as NodeJS.WritableStream & {
+      isTTY: boolean;
+    },
+    text: () => chunks.join(''),
+  };
 }
 
 async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
@@ -22,12 +27,16 @@ async function run(...argv: string[]): Promise<{ code: number; out: string; err:
 
 describe('parseArgs', () => {
   it('reads --flag value, --flag=value and boolean switches', () => {
-    expect(parseArgs(['train_eval', '--pipeline_config_path', 'a.config', '--model_dir=/m', '--continue_train'])).toEqual({
+    expect(
+      parseArgs(['train_eval', '--pipeline_config_path', 'a.config', '--model_dir=/m', '--continue_train']),
+    ).toEqual({
       command: 'train_eval',
       flags: { pipeline_config_path: 'a.config', model_dir: '/m', continue_train: true },
       help: false,
     });
-    expect(parseArgs(['train_eval', '--pipeline_config_path', 'a', '--continue_train', 'false']).flags.continue_train).toBe(false);
+    expect(
+      parseArgs(['train_eval', '--pipeline_config_path', 'a', '--continue_train', 'false']).flags.continue_train,
+    ).toBe(false);
   });
 });
 
@@ -39,15 +48,34 @@ describe('tsrec CLI exit codes and messages', () => {
     expect(r.out).toContain('Exit status: 0 success, 2 usage or config error, 1 runtime failure.');
     const t = await run('train_eval', '--help');
     expect(t.code).toBe(0);
-    for (const f of ['--pipeline_config_path', '--model_dir', '--train_input_path', '--eval_input_path', '--continue_train', '--fine_tune_checkpoint', '--edit_config_json']) expect(t.out).toContain(f);
+    for (const f of [
+      '--pipeline_config_path',
+      '--model_dir',
+      '--train_input_path',
+      '--eval_input_path',
+      '--continue_train',
+      '--fine_tune_checkpoint',
+      '--edit_config_json',
+    ])
+      expect(t.out).toContain(f);
     expect(usage('predict')).toContain('--reserved_columns');
   });
 
   it('usage errors exit 2 with one line that says what to fix', async () => {
-    expect(await run('trian_eval')).toEqual({ code: 2, out: '', err: "tsrec: Expected a command (train_eval, eval, export, predict) but received 'trian_eval'; see tsrec --help\n" });
-    expect((await run('train_eval', '--model_dir', 'x')).err).toBe('tsrec: Expected --pipeline_config_path for tsrec train_eval (the pipeline config (protobuf text or .json))\n');
-    expect((await run('train_eval', '--pipeline_config', 'x')).err).toBe('tsrec: Unknown flag --pipeline_config for tsrec train_eval (did you mean --pipeline_config_path?); see tsrec train_eval --help\n');
-    expect((await run('train_eval', '--pipeline_config_path')).err).toBe('tsrec: Expected a value after --pipeline_config_path\n');
+    expect(await run('trian_eval')).toEqual({
+      code: 2,
+      out: '',
+      err: "tsrec: Expected a command (train_eval, eval, export, predict) but received 'trian_eval'; see tsrec --help\n",
+    });
+    expect((await run('train_eval', '--model_dir', 'x')).err).toBe(
+      'tsrec: Expected --pipeline_config_path for tsrec train_eval (the pipeline config (protobuf text or .json))\n',
+    );
+    expect((await run('train_eval', '--pipeline_config', 'x')).err).toBe(
+      'tsrec: Unknown flag --pipeline_config for tsrec train_eval (did you mean --pipeline_config_path?); see tsrec train_eval --help\n',
+    );
+    expect((await run('train_eval', '--pipeline_config_path')).err).toBe(
+      'tsrec: Expected a value after --pipeline_config_path\n',
+    );
     const missing = await run('train_eval', '--pipeline_config_path', path.join(tmp, 'nope.config'));
     expect(missing.code).toBe(2);
     expect(missing.err).toContain('Expected an existing file for --pipeline_config_path');
@@ -58,29 +86,73 @@ describe('tsrec CLI exit codes and messages', () => {
     fs.writeFileSync(p, 'train_config {\n  num_step: 10\n}\n');
     const r = await run('train_eval', '--pipeline_config_path', p);
     expect(r.code).toBe(2);
-    expect(r.err).toBe(`tsrec train_eval: unknown field 'num_step' in train_config at ${p}:2:3 — did you mean 'num_steps'?\n`);
+    expect(r.err).toBe(
+      `tsrec train_eval: unknown field 'num_step' in train_config at ${p}:2:3 — did you mean 'num_steps'?\n`,
+    );
     const good = path.join(tmp, 'good.config');
     fs.writeFileSync(good, 'train_config {\n  num_steps: 10\n}\n');
-    const edit = await run('train_eval', '--pipeline_config_path', good, '--edit_config_json', '{"data_config.batch_size": ');
+    const edit = await run(
+      'train_eval',
+      '--pipeline_config_path',
+      good,
+      '--edit_config_json',
+      '{"data_config.batch_size": ',
+    );
     expect(edit.code).toBe(2);
     expect(edit.err).toContain('invalid JSON in --edit_config_json');
   });
 
   it('a runtime failure (missing input file) exits 1 with the path', async () => {
-    const data = ensureExampleData(path.join(tmp, 'cache'), { trainRows: 600, evalRows: 300, seed: 2, cardinalityScale: 0.001 });
+    const data = ensureExampleData(path.join(tmp, 'cache'), {
+      trainRows: 600,
+      evalRows: 300,
+      seed: 2,
+      cardinalityScale: 0.001,
+    });
     const p = path.join(tmp, 'ok.config');
-    fs.writeFileSync(p, exampleConfigText({ train: path.join(tmp, 'missing.tsv'), eval: data.eval, modelDir: path.join(tmp, 'm1'), cardinalityScale: 0.001, epochs: 1, batchSize: 128 }));
+    fs.writeFileSync(
+      p,
+      exampleConfigText({
+        train: path.join(tmp, 'missing.tsv'),
+        eval: data.eval,
+        modelDir: path.join(tmp, 'm1'),
+        cardinalityScale: 0.001,
+        epochs: 1,
+        batchSize: 128,
+      }),
+    );
     const r = await run('train_eval', '--pipeline_config_path', p);
     expect(r.code).toBe(1);
     expect(r.err).toContain('missing.tsv');
   }, 30000);
 
   it('train_eval, eval, export and predict run end to end', async () => {
-    const data = ensureExampleData(path.join(tmp, 'cache'), { trainRows: 600, evalRows: 300, seed: 2, cardinalityScale: 0.001 });
+    const data = ensureExampleData(path.join(tmp, 'cache'), {
+      trainRows: 600,
+      evalRows: 300,
+      seed: 2,
+      cardinalityScale: 0.001,
+    });
     const p = path.join(tmp, 'small.config');
     const modelDir = path.join(tmp, 'm2');
-    fs.writeFileSync(p, exampleConfigText({ train: data.train, eval: data.eval, modelDir, cardinalityScale: 0.001, epochs: 1, batchSize: 128 }));
-    const t = await run('train_eval', '--pipeline_config_path', p, '--edit_config_json', '{"data_config.num_workers": 0}');
+    fs.writeFileSync(
+      p,
+      exampleConfigText({
+        train: data.train,
+        eval: data.eval,
+        modelDir,
+        cardinalityScale: 0.001,
+        epochs: 1,
+        batchSize: 128,
+      }),
+    );
+    const t = await run(
+      'train_eval',
+      '--pipeline_config_path',
+      p,
+      '--edit_config_json',
+      '{"data_config.num_workers": 0}',
+    );
     if (t.code !== 0) throw new Error(t.err);
     expect(t.out).toMatch(/^done: step 5, .* samples\/s, eval auc /);
     const again = await run('train_eval', '--pipeline_config_path', p);
@@ -90,16 +162,45 @@ describe('tsrec CLI exit codes and messages', () => {
     expect(e.code).toBe(0);
     expect(e.out).toMatch(/^eval of .*model\.ckpt-5 \(step 5\): auc 0\.\d+/);
     const noCkpt = await run('eval', '--pipeline_config_path', p, '--checkpoint_path', path.join(tmp, 'nowhere'));
-    expect(noCkpt).toMatchObject({ code: 2, err: `tsrec eval: Expected an existing checkpoint directory or model_dir but received '${path.join(tmp, 'nowhere')}' (no such path)\n` });
+    expect(noCkpt).toMatchObject({
+      code: 2,
+      err: `tsrec eval: Expected an existing checkpoint directory or model_dir but received '${path.join(tmp, 'nowhere')}' (no such path)\n`,
+    });
     const exportDir = path.join(tmp, 'export');
     expect((await run('export', '--pipeline_config_path', p, '--export_dir', exportDir)).code).toBe(0);
-    expect((await run('export', '--pipeline_config_path', p, '--export_dir', exportDir)).err).toContain('exists and is not empty');
+    expect((await run('export', '--pipeline_config_path', p, '--export_dir', exportDir)).err).toContain(
+      'exists and is not empty',
+    );
     const out = path.join(tmp, 'pred.csv');
-    const pr = await run('predict', '--scripted_model_path', exportDir, '--predict_input_path', data.eval, '--predict_output_path', out, '--reserved_columns', 'label');
+    const pr = await run(
+      'predict',
+      '--scripted_model_path',
+      exportDir,
+      '--predict_input_path',
+      data.eval,
+      '--predict_output_path',
+      out,
+      '--reserved_columns',
+      'label',
+    );
     expect(pr).toMatchObject({ code: 0, out: `predicted 300 rows into ${out}\n` });
     expect(fs.readFileSync(out, 'utf8').split('\n')[0]).toBe('label,logits,probs');
     const pq = path.join(tmp, 'pred.parquet');
-    expect((await run('predict', '--export_dir', exportDir, '--predict_input_path', data.eval, '--predict_output_path', pq, '--output_columns', 'probs')).code).toBe(0);
+    expect(
+      (
+        await run(
+          'predict',
+          '--export_dir',
+          exportDir,
+          '--predict_input_path',
+          data.eval,
+          '--predict_output_path',
+          pq,
+          '--output_columns',
+          'probs',
+        )
+      ).code,
+    ).toBe(0);
     expect(fs.statSync(pq).size).toBeGreaterThan(300 * 4);
   }, 120000);
 });

@@ -1,6 +1,15 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { assertValid, ConfigError, editConfig, formatProblem, InvalidConfigError, loadPipelineConfig, type ConfigProblem, type EasyRecConfig } from '@tsrec/config';
+import {
+  assertValid,
+  ConfigError,
+  editConfig,
+  formatProblem,
+  InvalidConfigError,
+  loadPipelineConfig,
+  type ConfigProblem,
+  type EasyRecConfig,
+} from '@tsrec/config';
 import { setUpTfjs } from '@tsrec/models';
 import { selectBackend } from '@tsrec/native';
 
@@ -24,13 +33,17 @@ const COMMON: FlagSpec[] = [
 
 const COMMANDS: Record<string, { summary: string; flags: FlagSpec[] }> = {
   train_eval: {
-    summary: 'train the config\'s model, saving and evaluating checkpoints',
+    summary: "train the config's model, saving and evaluating checkpoints",
     flags: [
       { ...COMMON[0], required: true },
       { name: 'model_dir', help: 'where checkpoints, events and results go (default: model_dir of the config)' },
       { name: 'train_input_path', help: 'training input, overrides train_input_path of the config' },
       { name: 'eval_input_path', help: 'evaluation input, overrides eval_input_path of the config' },
-      { name: 'continue_train', help: 'resume the newest checkpoint of model_dir (weights, optimizer state, step, data position)', boolean: true },
+      {
+        name: 'continue_train',
+        help: 'resume the newest checkpoint of model_dir (weights, optimizer state, step, data position)',
+        boolean: true,
+      },
       { name: 'fine_tune_checkpoint', help: 'initialise the weights (only) from this checkpoint or model_dir' },
       COMMON[1],
     ],
@@ -39,7 +52,10 @@ const COMMANDS: Record<string, { summary: string; flags: FlagSpec[] }> = {
     summary: 'evaluate a checkpoint on the eval input',
     flags: [
       { ...COMMON[0], required: true },
-      { name: 'checkpoint_path', help: 'a checkpoint directory or model_dir (default: the newest checkpoint of model_dir)' },
+      {
+        name: 'checkpoint_path',
+        help: 'a checkpoint directory or model_dir (default: the newest checkpoint of model_dir)',
+      },
       { name: 'model_dir', help: 'overrides model_dir of the config' },
       { name: 'eval_input_path', help: 'evaluation input, overrides eval_input_path of the config' },
       { name: 'eval_result_filename', help: 'file in model_dir for the JSON result (default train_eval_result.txt)' },
@@ -51,7 +67,10 @@ const COMMANDS: Record<string, { summary: string; flags: FlagSpec[] }> = {
     flags: [
       { ...COMMON[0], required: true },
       { name: 'export_dir', help: 'the new export directory', required: true },
-      { name: 'checkpoint_path', help: 'a checkpoint directory or model_dir (default: the newest checkpoint of model_dir)' },
+      {
+        name: 'checkpoint_path',
+        help: 'a checkpoint directory or model_dir (default: the newest checkpoint of model_dir)',
+      },
       { name: 'model_dir', help: 'overrides model_dir of the config' },
       COMMON[1],
     ],
@@ -63,7 +82,7 @@ const COMMANDS: Record<string, { summary: string; flags: FlagSpec[] }> = {
       { name: 'export_dir', help: 'an export directory' },
       { name: 'pipeline_config_path', help: 'with --checkpoint_path: predict from a checkpoint instead of an export' },
       { name: 'checkpoint_path', help: 'a checkpoint directory or model_dir (needs --pipeline_config_path)' },
-      { name: 'predict_input_path', help: 'input rows, in the data format of the model\'s config', required: true },
+      { name: 'predict_input_path', help: "input rows, in the data format of the model's config", required: true },
       { name: 'predict_output_path', help: 'output file: .parquet for Parquet, else CSV', required: true },
       { name: 'reserved_columns', help: 'input columns copied to the output, comma-separated' },
       { name: 'output_columns', help: 'model outputs to write, comma-separated (default: all)' },
@@ -81,9 +100,13 @@ export interface ParsedArgs {
 /** Parses `tsrec <command> --flag value --flag=value --switch`; throws UsageError naming the problem. */
 export function parseArgs(argv: readonly string[]): ParsedArgs {
   const [command, ...rest] = argv;
-  if (!command || command === '-h' || command === '--help' || command === 'help') return { command: '', flags: {}, help: true };
+  if (!command || command === '-h' || command === '--help' || command === 'help')
+    return { command: '', flags: {}, help: true };
   const spec = COMMANDS[command];
-  if (!spec) throw new UsageError(`Expected a command (${Object.keys(COMMANDS).join(', ')}) but received '${command}'; see tsrec --help`);
+  if (!spec)
+    throw new UsageError(
+      `Expected a command (${Object.keys(COMMANDS).join(', ')}) but received '${command}'; see tsrec --help`,
+    );
   const flags: Record<string, string | boolean> = {};
   let help = false;
   for (let i = 0; i < rest.length; i++) {
@@ -92,29 +115,37 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
       help = true;
       continue;
     }
-    if (!a.startsWith('--')) throw new UsageError(`Expected a flag (--name value) but received '${a}'; see tsrec ${command} --help`);
+    if (!a.startsWith('--'))
+      throw new UsageError(`Expected a flag (--name value) but received '${a}'; see tsrec ${command} --help`);
     const eq = a.indexOf('=');
     const name = a.slice(2, eq < 0 ? undefined : eq).replace(/-/g, '_');
     const f = spec.flags.find((x) => x.name === name);
     if (!f) {
       const near = spec.flags.map((x) => x.name).filter((n) => n.includes(name) || name.includes(n));
-      throw new UsageError(`Unknown flag --${name} for tsrec ${command}${near.length ? ` (did you mean --${near[0]}?)` : ''}; see tsrec ${command} --help`);
+      throw new UsageError(
+        `Unknown flag --${name} for tsrec ${command}${near.length ? ` (did you mean --${near[0]}?)` : ''}; see tsrec ${command} --help`,
+      );
     }
     if (f.boolean) {
       const v = eq >= 0 ? a.slice(eq + 1) : rest[i + 1] === 'true' || rest[i + 1] === 'false' ? rest[++i] : 'true';
-      if (v !== 'true' && v !== 'false') throw new UsageError(`Expected true or false for --${name} but received '${v}'`);
+      if (v !== 'true' && v !== 'false')
+        throw new UsageError(`Expected true or false for --${name} but received '${v}'`);
       flags[name] = v === 'true';
       continue;
     }
     let v: string;
     if (eq >= 0) v = a.slice(eq + 1);
     else {
-      if (i + 1 >= rest.length || rest[i + 1].startsWith('--')) throw new UsageError(`Expected a value after --${name}`);
+      if (i + 1 >= rest.length || rest[i + 1].startsWith('--'))
+        throw new UsageError(`Expected a value after --${name}`);
       v = rest[++i];
     }
     flags[name] = v;
   }
-  if (!help) for (const f of spec.flags) if (f.required && flags[f.name] === undefined) throw new UsageError(`Expected --${f.name} for tsrec ${command} (${f.help})`);
+  if (!help)
+    for (const f of spec.flags)
+      if (f.required && flags[f.name] === undefined)
+        throw new UsageError(`Expected --${f.name} for tsrec ${command} (${f.help})`);
   return { command, flags, help };
 }
 
@@ -126,18 +157,27 @@ export function usage(command = ''): string {
       '',
       ...Object.entries(COMMANDS).map(([c, s]) => `  ${c.padEnd(11)} ${s.summary}`),
       '',
-      'tsrec <command> --help lists the flags of a command (TorchEasyRec\'s names).',
+      "tsrec <command> --help lists the flags of a command (TorchEasyRec's names).",
       'Exit status: 0 success, 2 usage or config error, 1 runtime failure.',
       'Environment: TSREC_TFJS_BACKEND (tsrec | cpu | tensorflow), TSREC_NUM_THREADS, TSREC_SEED.',
     ].join('\n');
   }
   const s = COMMANDS[command];
-  return [`usage: tsrec ${command} [flags]`, '', s.summary, '', ...s.flags.map((f) => `  --${f.name}${f.boolean ? '' : ' <value>'}${f.required ? ' (required)' : ''}\n      ${f.help}`)].join('\n');
+  return [
+    `usage: tsrec ${command} [flags]`,
+    '',
+    s.summary,
+    '',
+    ...s.flags.map(
+      (f) => `  --${f.name}${f.boolean ? '' : ' <value>'}${f.required ? ' (required)' : ''}\n      ${f.help}`,
+    ),
+  ].join('\n');
 }
 
 function loadConfig(flags: Record<string, string | boolean>): EasyRecConfig {
   const p = flags.pipeline_config_path as string;
-  if (!fs.existsSync(p)) throw new UsageError(`Expected an existing file for --pipeline_config_path but received '${p}'`);
+  if (!fs.existsSync(p))
+    throw new UsageError(`Expected an existing file for --pipeline_config_path but received '${p}'`);
   let config = loadPipelineConfig(p);
   if (typeof flags.edit_config_json === 'string') config = editConfig(config, flags.edit_config_json);
   if (typeof flags.model_dir === 'string') config.modelDir = flags.model_dir;
@@ -152,7 +192,10 @@ async function setUpBackend(): Promise<void> {
 }
 
 /** Runs the CLI; resolves to the exit status (0, 1 or 2). Messages go to `out` / `err`. */
-export async function main(argv: readonly string[], io: { out?: NodeJS.WritableStream; err?: NodeJS.WritableStream & { isTTY?: boolean } } = {}): Promise<number> {
+export async function main(
+  argv: readonly string[],
+  io: { out?: NodeJS.WritableStream; err?: NodeJS.WritableStream & { isTTY?: boolean } } = {},
+): Promise<number> {
   const out = io.out ?? process.stdout;
   const err = io.err ?? process.stderr;
   let parsed: ParsedArgs;
@@ -182,31 +225,58 @@ export async function main(argv: readonly string[], io: { out?: NodeJS.WritableS
           seed: process.env.TSREC_SEED ? Number(process.env.TSREC_SEED) : 0,
           stream: err,
         });
-        out.write(`done: step ${s.step}, ${Math.round(s.samplesPerSecond).toLocaleString('en-US')} samples/s${s.lastEval ? `, eval ${formatMetrics(s.lastEval.metrics)}` : ''}${s.stoppedEarly ? ' (stopped early)' : ''}; checkpoint ${s.checkpoint}\n`);
+        out.write(
+          `done: step ${s.step}, ${Math.round(s.samplesPerSecond).toLocaleString('en-US')} samples/s${s.lastEval ? `, eval ${formatMetrics(s.lastEval.metrics)}` : ''}${s.stoppedEarly ? ' (stopped early)' : ''}; checkpoint ${s.checkpoint}\n`,
+        );
         return 0;
       }
       case 'eval': {
         const config = loadConfig(f);
         await setUpBackend();
-        const r = await evaluateCheckpoint({ config, checkpointPath: f.checkpoint_path as string | undefined, evalInputPath: f.eval_input_path as string | undefined, resultFile: f.eval_result_filename as string | undefined });
+        const r = await evaluateCheckpoint({
+          config,
+          checkpointPath: f.checkpoint_path as string | undefined,
+          evalInputPath: f.eval_input_path as string | undefined,
+          resultFile: f.eval_result_filename as string | undefined,
+        });
         out.write(`eval of ${r.checkpoint} (step ${r.step}): ${formatMetrics(r.metrics)}\n`);
         return 0;
       }
       case 'export': {
         const config = loadConfig(f);
         await setUpBackend();
-        const info = exportModel({ config, exportDir: f.export_dir as string, checkpointPath: f.checkpoint_path as string | undefined });
-        out.write(`exported step ${info.step} of ${info.sourceCheckpoint} to ${path.resolve(f.export_dir as string)}\n`);
+        const info = exportModel({
+          config,
+          exportDir: f.export_dir as string,
+          checkpointPath: f.checkpoint_path as string | undefined,
+        });
+        out.write(
+          `exported step ${info.step} of ${info.sourceCheckpoint} to ${path.resolve(f.export_dir as string)}\n`,
+        );
         return 0;
       }
       case 'predict': {
         const exportDir = (f.scripted_model_path ?? f.export_dir) as string | undefined;
-        if (!exportDir && !(f.checkpoint_path && f.pipeline_config_path)) throw new UsageError('Expected --scripted_model_path (an export directory), or --checkpoint_path with --pipeline_config_path');
+        if (!exportDir && !(f.checkpoint_path && f.pipeline_config_path))
+          throw new UsageError(
+            'Expected --scripted_model_path (an export directory), or --checkpoint_path with --pipeline_config_path',
+          );
         await setUpBackend();
-        const predictor = exportDir ? Predictor.fromExport(exportDir) : Predictor.fromCheckpoint(loadConfig(f), f.checkpoint_path as string);
+        const predictor = exportDir
+          ? Predictor.fromExport(exportDir)
+          : Predictor.fromCheckpoint(loadConfig(f), f.checkpoint_path as string);
         try {
-          const split = (v: unknown) => (typeof v === 'string' && v ? v.split(',').map((x) => x.trim()).filter(Boolean) : undefined);
-          const rows = await predictor.predictFile(f.predict_input_path as string, f.predict_output_path as string, { reservedColumns: split(f.reserved_columns), outputColumns: split(f.output_columns) });
+          const split = (v: unknown) =>
+            typeof v === 'string' && v
+              ? v
+                  .split(',')
+                  .map((x) => x.trim())
+                  .filter(Boolean)
+              : undefined;
+          const rows = await predictor.predictFile(f.predict_input_path as string, f.predict_output_path as string, {
+            reservedColumns: split(f.reserved_columns),
+            outputColumns: split(f.output_columns),
+          });
           out.write(`predicted ${rows.toLocaleString('en-US')} rows into ${f.predict_output_path}\n`);
         } finally {
           predictor.dispose();
@@ -216,11 +286,17 @@ export async function main(argv: readonly string[], io: { out?: NodeJS.WritableS
     }
     return 2;
   } catch (e) {
-    const usageLike = e instanceof UsageError || e instanceof ConfigError || e instanceof InvalidConfigError || (e as Error)?.name === 'ConfigError' || (e as Error)?.name === 'InvalidConfigError';
+    const usageLike =
+      e instanceof UsageError ||
+      e instanceof ConfigError ||
+      e instanceof InvalidConfigError ||
+      (e as Error)?.name === 'ConfigError' ||
+      (e as Error)?.name === 'InvalidConfigError';
     let msg = (e as Error)?.message ?? String(e);
     // One config problem: one line (`<field>: <message> (<file:line:col>)`); several stay a list.
     const problems = (e as { problems?: ConfigProblem[] })?.problems;
-    if ((e as Error)?.name === 'InvalidConfigError' && problems?.length === 1) msg = `invalid pipeline config: ${formatProblem(problems[0])}`;
+    if ((e as Error)?.name === 'InvalidConfigError' && problems?.length === 1)
+      msg = `invalid pipeline config: ${formatProblem(problems[0])}`;
     err.write(`tsrec ${parsed.command}: ${msg}\n`);
     if (!usageLike && process.env.TSREC_DEBUG) err.write(`${(e as Error)?.stack}\n`);
     return usageLike ? 2 : 1;

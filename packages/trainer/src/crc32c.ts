@@ -28,7 +28,15 @@ export function crc32c(data: ArrayBufferView, crc = 0): number {
   const n = b.length;
   for (; i + 8 <= n; i += 8) {
     const lo = (c ^ (b[i] | (b[i + 1] << 8) | (b[i + 2] << 16) | (b[i + 3] << 24))) >>> 0;
-    c = t7[lo & 0xff] ^ t6[(lo >>> 8) & 0xff] ^ t5[(lo >>> 16) & 0xff] ^ t4[lo >>> 24] ^ t3[b[i + 4]] ^ t2[b[i + 5]] ^ t1[b[i + 6]] ^ t0[b[i + 7]];
+    c =
+      t7[lo & 0xff] ^
+      t6[(lo >>> 8) & 0xff] ^
+      t5[(lo >>> 16) & 0xff] ^
+      t4[lo >>> 24] ^
+      t3[b[i + 4]] ^
+      t2[b[i + 5]] ^
+      t1[b[i + 6]] ^
+      t0[b[i + 7]];
   }
   for (; i < n; i++) c = t0[(c ^ b[i]) & 0xff] ^ (c >>> 8);
   return ~c >>> 0;

@@ -64,18 +64,36 @@ export const DEFAULT_SETTINGS: ExampleSettings = {
 };
 
 /** Log-spaced boundaries of the synthetic counts (0, 1, 2, 3, 4-5, …). */
-export const COUNT_BOUNDARIES = [0.5, 1.5, 2.5, 3.5, 5.5, 7.5, 10.5, 14.5, 20.5, 28.5, 40.5, 57.5, 80.5, 113.5, 160.5, 226.5, 320.5, 452.5, 640.5, 905.5];
+export const COUNT_BOUNDARIES = [
+  0.5, 1.5, 2.5, 3.5, 5.5, 7.5, 10.5, 14.5, 20.5, 28.5, 40.5, 57.5, 80.5, 113.5, 160.5, 226.5, 320.5, 452.5, 640.5,
+  905.5,
+];
 
 /** The example's config text with `settings` applied. */
-export function exampleConfigWith(o: { train: string; eval: string; modelDir: string; cardinalityScale: number }, settings: ExampleSettings): string {
+export function exampleConfigWith(
+  o: { train: string; eval: string; modelDir: string; cardinalityScale: number },
+  settings: ExampleSettings,
+): string {
   let t = exampleConfigText({ ...o, epochs: settings.epochs, batchSize: settings.batchSize });
-  if (settings.sparseLr !== undefined) t = t.replace(/rowwise_adagrad_optimizer \{ lr: [\d.e-]+ \}/, `rowwise_adagrad_optimizer { lr: ${settings.sparseLr} }`);
-  if (settings.denseOptimizer !== undefined) t = t.replace(/dense_optimizer \{.*\}\n/, `dense_optimizer { ${settings.denseOptimizer} }\n`);
-  if (settings.hiddenUnits !== undefined) t = t.replace(/hidden_units: \[[\d, ]+\]/, `hidden_units: [${settings.hiddenUnits.join(', ')}]`);
-  if (settings.saveCheckpointsSteps !== undefined) t = t.replace(/save_checkpoints_steps: \d+/, `save_checkpoints_steps: ${settings.saveCheckpointsSteps}`);
-  if (settings.logStepCountSteps !== undefined) t = t.replace(/log_step_count_steps: \d+/, `log_step_count_steps: ${settings.logStepCountSteps}`);
+  if (settings.sparseLr !== undefined)
+    t = t.replace(
+      /rowwise_adagrad_optimizer \{ lr: [\d.e-]+ \}/,
+      `rowwise_adagrad_optimizer { lr: ${settings.sparseLr} }`,
+    );
+  if (settings.denseOptimizer !== undefined)
+    t = t.replace(/dense_optimizer \{.*\}\n/, `dense_optimizer { ${settings.denseOptimizer} }\n`);
+  if (settings.hiddenUnits !== undefined)
+    t = t.replace(/hidden_units: \[[\d, ]+\]/, `hidden_units: [${settings.hiddenUnits.join(', ')}]`);
+  if (settings.saveCheckpointsSteps !== undefined)
+    t = t.replace(/save_checkpoints_steps: \d+/, `save_checkpoints_steps: ${settings.saveCheckpointsSteps}`);
+  if (settings.logStepCountSteps !== undefined)
+    t = t.replace(/log_step_count_steps: \d+/, `log_step_count_steps: ${settings.logStepCountSteps}`);
   const factor = settings.hashBucketFactor;
-  if (factor !== undefined) t = t.replace(/hash_bucket_size: (\d+)/g, (_: string, n: string) => `hash_bucket_size: ${Math.round(Number(n) * factor)}`);
+  if (factor !== undefined)
+    t = t.replace(
+      /hash_bucket_size: (\d+)/g,
+      (_: string, n: string) => `hash_bucket_size: ${Math.round(Number(n) * factor)}`,
+    );
   if (settings.bucketizeCounts) {
     t = t.replace(/normalizer: "[^"]*"/g, `boundaries: [${COUNT_BOUNDARIES.join(', ')}] embedding_dim: 16`);
     const counts = Array.from({ length: 13 }, (_, d) => `feature_names: "I${d + 1}"`).join(' ');
@@ -89,18 +107,31 @@ export function exampleConfigWith(o: { train: string; eval: string; modelDir: st
  * folder of `dir` named after the settings; returns their paths and the planted AUC of the eval
  * rows. From compiled code the train parts are generated in parallel worker threads.
  */
-export async function prepareExampleData(dir: string, d: ExampleData, log: (s: string) => void = () => undefined): Promise<{ train: string; eval: string; plantedAuc: number }> {
+export async function prepareExampleData(
+  dir: string,
+  d: ExampleData,
+  log: (s: string) => void = () => undefined,
+): Promise<{ train: string; eval: string; plantedAuc: number }> {
   return exampleData(dir, d, log, true) as Promise<{ train: string; eval: string; plantedAuc: number }>;
 }
 
 /** `prepareExampleData` without worker threads (synchronous; tests). */
-export function ensureExampleData(dir: string, d: ExampleData, log: (s: string) => void = () => undefined): { train: string; eval: string; plantedAuc: number } {
+export function ensureExampleData(
+  dir: string,
+  d: ExampleData,
+  log: (s: string) => void = () => undefined,
+): { train: string; eval: string; plantedAuc: number } {
   return exampleData(dir, d, log, false) as { train: string; eval: string; plantedAuc: number };
 }
 
 type ExamplePaths = { train: string; eval: string; plantedAuc: number };
 
-function exampleData(dir: string, d: ExampleData, log: (s: string) => void, parallel: boolean): ExamplePaths | Promise<ExamplePaths> {
+function exampleData(
+  dir: string,
+  d: ExampleData,
+  log: (s: string) => void,
+  parallel: boolean,
+): ExamplePaths | Promise<ExamplePaths> {
   const tag = `criteo_synth_s${d.seed}_c${d.cardinalityScale}_${d.trainRows}_${d.evalRows}`;
   const root = path.join(dir, tag);
   const train = path.join(root, 'train');
@@ -115,17 +146,27 @@ function exampleData(dir: string, d: ExampleData, log: (s: string) => void, para
     const parts = Math.max(1, Math.min(4, os.availableParallelism(), Math.ceil(d.trainRows / 100_000)));
     const ranges = Array.from({ length: parts }, (_, i) => {
       const start = Math.floor((d.trainRows * i) / parts);
-      return { file: path.join(train, `part-${i}.tsv`), start, rows: Math.floor((d.trainRows * (i + 1)) / parts) - start };
+      return {
+        file: path.join(train, `part-${i}.tsv`),
+        start,
+        rows: Math.floor((d.trainRows * (i + 1)) / parts) - start,
+      };
     });
     const worker = path.join(__dirname, 'example_data_worker.js');
-    const gen = new CriteoSynthetic({ rows: d.trainRows + d.evalRows, seed: d.seed, cardinalityScale: d.cardinalityScale });
+    const gen = new CriteoSynthetic({
+      rows: d.trainRows + d.evalRows,
+      seed: d.seed,
+      cardinalityScale: d.cardinalityScale,
+    });
     const finish = (): ExamplePaths => {
       writeRowRange(evalPath, gen, d.trainRows, d.evalRows);
       // The planted probability's AUC over the eval rows: the best any model can reach on them.
       const ev = gen.chunk(d.trainRows, d.evalRows);
       const best = exactAuc(ev.probability, ev.labels);
       fs.writeFileSync(reportPath, `${JSON.stringify({ ...d, evalPlantedAuc: best }, null, 2)}\n`);
-      log(`generated ${(d.trainRows + d.evalRows).toLocaleString('en-US')} rows in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+      log(
+        `generated ${(d.trainRows + d.evalRows).toLocaleString('en-US')} rows in ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+      );
       return { train, eval: evalPath, plantedAuc: best };
     };
     if (parallel && parts > 1 && __filename.endsWith('.js') && fs.existsSync(worker)) {
@@ -133,9 +174,20 @@ function exampleData(dir: string, d: ExampleData, log: (s: string) => void, para
         ranges.map(
           (r) =>
             new Promise<void>((resolve, reject) => {
-              const w = new Worker(worker, { workerData: { ...r, seed: d.seed, cardinalityScale: d.cardinalityScale, total: d.trainRows + d.evalRows } });
+              const w = new Worker(worker, {
+                workerData: {
+                  ...r,
+                  seed: d.seed,
+                  cardinalityScale: d.cardinalityScale,
+                  total: d.trainRows + d.evalRows,
+                },
+              });
               w.once('error', reject);
-              w.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`Expected the data generation worker to exit with 0 but it exited with ${code}`))));
+              w.once('exit', (code) =>
+                code === 0
+                  ? resolve()
+                  : reject(new Error(`Expected the data generation worker to exit with 0 but it exited with ${code}`)),
+              );
             }),
         ),
       ).then(finish);
@@ -151,7 +203,10 @@ function exampleData(dir: string, d: ExampleData, log: (s: string) => void, para
 export function writeRowRange(file: string, gen: CriteoSynthetic, start: number, rows: number): void {
   const fd = fs.openSync(`${file}.tmp`, 'w');
   try {
-    fs.writeSync(fd, `${['label', ...Array.from({ length: 13 }, (_, i) => `I${i + 1}`), ...Array.from({ length: 26 }, (_, i) => `C${i + 1}`)].join('\t')}\n`);
+    fs.writeSync(
+      fd,
+      `${['label', ...Array.from({ length: 13 }, (_, i) => `I${i + 1}`), ...Array.from({ length: 26 }, (_, i) => `C${i + 1}`)].join('\t')}\n`,
+    );
     for (let s = 0; s < rows; s += 65536) {
       const n = Math.min(65536, rows - s);
       const c = gen.chunk(start + s, n);
@@ -180,8 +235,14 @@ export function writeRowRange(file: string, gen: CriteoSynthetic, start: number,
  */
 export function criteoDeepFmText(bucketsOf: (k: number) => number, metrics: string): string {
   const feats: string[] = [];
-  for (let d = 0; d < 13; d++) feats.push(`feature_configs { raw_feature { feature_name: "I${d + 1}" expression: "user:I${d + 1}" normalizer: "method=log10,threshold=1e-10,default=-10" } }`);
-  for (let k = 0; k < 26; k++) feats.push(`feature_configs { id_feature { feature_name: "C${k + 1}" expression: "item:C${k + 1}" hash_bucket_size: ${bucketsOf(k)} embedding_dim: 16 } }`);
+  for (let d = 0; d < 13; d++)
+    feats.push(
+      `feature_configs { raw_feature { feature_name: "I${d + 1}" expression: "user:I${d + 1}" normalizer: "method=log10,threshold=1e-10,default=-10" } }`,
+    );
+  for (let k = 0; k < 26; k++)
+    feats.push(
+      `feature_configs { id_feature { feature_name: "C${k + 1}" expression: "item:C${k + 1}" hash_bucket_size: ${bucketsOf(k)} embedding_dim: 16 } }`,
+    );
   const cats = Array.from({ length: 26 }, (_, k) => `feature_names: "C${k + 1}"`).join(' ');
   const ints = Array.from({ length: 13 }, (_, d) => `feature_names: "I${d + 1}"`).join(' ');
   return `${feats.join('\n')}
@@ -196,7 +257,14 @@ ${metrics}  losses { binary_cross_entropy {} }
 }
 
 /** The pipeline config of the example (DeepFM, issue 6's shapes at example scale). */
-export function exampleConfigText(o: { train: string; eval: string; modelDir: string; cardinalityScale: number; epochs: number; batchSize?: number }): string {
+export function exampleConfigText(o: {
+  train: string;
+  eval: string;
+  modelDir: string;
+  cardinalityScale: number;
+  epochs: number;
+  batchSize?: number;
+}): string {
   return `
 train_input_path: "${o.train}"
 eval_input_path: "${o.eval}"
@@ -238,12 +306,22 @@ export async function runDefaultExample(): Promise<number> {
   const t0 = Date.now();
   const log = (s: string) => process.stderr.write(`${s}\n`);
   const cache = process.env.TSREC_CACHE_DIR || path.join(repoRoot(), 'node_modules', '.cache', 'tsrec');
-  const d: ExampleData = { ...DEFAULT_EXAMPLE, trainRows: Number(process.env.TSREC_EXAMPLE_ROWS || DEFAULT_EXAMPLE.trainRows) };
-  const settings: ExampleSettings = { ...DEFAULT_SETTINGS, epochs: Number(process.env.TSREC_EXAMPLE_EPOCHS || DEFAULT_SETTINGS.epochs) };
+  const d: ExampleData = {
+    ...DEFAULT_EXAMPLE,
+    trainRows: Number(process.env.TSREC_EXAMPLE_ROWS || DEFAULT_EXAMPLE.trainRows),
+  };
+  const settings: ExampleSettings = {
+    ...DEFAULT_SETTINGS,
+    epochs: Number(process.env.TSREC_EXAMPLE_EPOCHS || DEFAULT_SETTINGS.epochs),
+  };
   const epochs = settings.epochs;
   const data = await prepareExampleData(cache, d, log);
-  const modelDir = process.env.TSREC_MODEL_DIR || path.join(cache, 'runs', `deepfm_${new Date().toISOString().replace(/[:.]/g, '-')}`);
-  const config = loadPipelineConfig(exampleConfigWith({ train: data.train, eval: data.eval, modelDir, cardinalityScale: d.cardinalityScale }, settings), { validate: true, fileName: '<default example>' });
+  const modelDir =
+    process.env.TSREC_MODEL_DIR || path.join(cache, 'runs', `deepfm_${new Date().toISOString().replace(/[:.]/g, '-')}`);
+  const config = loadPipelineConfig(
+    exampleConfigWith({ train: data.train, eval: data.eval, modelDir, cardinalityScale: d.cardinalityScale }, settings),
+    { validate: true, fileName: '<default example>' },
+  );
   await setUpTfjs(await selectBackend({}));
   const s = await trainAndEvaluate({ config, stream: process.stderr });
   const auc = s.lastEval?.metrics.auc ?? NaN;

@@ -58,7 +58,10 @@ function referenceSteps(rule: DenseRule, p0: number[], grads: number[][], lrs: n
 }
 
 function groupsFor(text: string) {
-  return denseGroupsFromConfig(loadPipelineConfig(`train_config { sparse_optimizer { sgd_optimizer {} } dense_optimizer { ${text} } }`).trainConfig!.denseOptimizer);
+  return denseGroupsFromConfig(
+    loadPipelineConfig(`train_config { sparse_optimizer { sgd_optimizer {} } dense_optimizer { ${text} } }`)
+      .trainConfig!.denseOptimizer,
+  );
 }
 
 describe('DenseOptimizer', () => {
@@ -69,7 +72,7 @@ describe('DenseOptimizer', () => {
     ['adam', 'adam_optimizer { lr: 0.01 }'],
     ['adam with L2', 'adam_optimizer { lr: 0.01 weight_decay: 0.05 }'],
     ['adamw', 'adamw_optimizer { lr: 0.01 weight_decay: 0.05 beta1: 0.8 beta2: 0.99 }'],
-  ])('%s matches PyTorch\'s rule (float64 reference) over 6 steps with a changing lr', (_, text) => {
+  ])("%s matches PyTorch's rule (float64 reference) over 6 steps with a changing lr", (_, text) => {
     const groups = groupsFor(`${text} constant_learning_rate {}`);
     const r = rng(seed);
     const n = 1 + Math.floor((r() + 0.5) * 40);
@@ -94,7 +97,17 @@ describe('DenseOptimizer', () => {
   ])('%s on the tsrec backend (native fused step) matches the reference too', async (_, text) => {
     await setUpTfjs('tsrec');
     try {
-      const probe = tf.tidy(() => adamStepTsrec(tf.ones([4]), tf.zeros([4]), tf.zeros([4]), tf.ones([4]), { beta1: 0.9, beta2: 0.999, oneMinusAcc1: 0.1, oneMinusAcc2: 0.001, learningRate: 0.1, epsilon: 1e-8 }) ?? []);
+      const probe = tf.tidy(
+        () =>
+          adamStepTsrec(tf.ones([4]), tf.zeros([4]), tf.zeros([4]), tf.ones([4]), {
+            beta1: 0.9,
+            beta2: 0.999,
+            oneMinusAcc1: 0.1,
+            oneMinusAcc2: 0.001,
+            learningRate: 0.1,
+            epsilon: 1e-8,
+          }) ?? [],
+      );
       expect(probe).toHaveLength(3); // null (no native step) would give []: the native path is the one tested below
       const groups = groupsFor(`${text} constant_learning_rate {}`);
       const r = rng(seed + 7);
@@ -115,7 +128,9 @@ describe('DenseOptimizer', () => {
   });
 
   it('routes variables to param_optimizers by regex (first match) and the rest to the default', () => {
-    const groups = groupsFor('param_optimizers { sgd_optimizer { lr: 0.5 momentum: 0 } regex_pattern: "^deep/" } adam_optimizer { lr: 0.01 }');
+    const groups = groupsFor(
+      'param_optimizers { sgd_optimizer { lr: 0.5 momentum: 0 } regex_pattern: "^deep/" } adam_optimizer { lr: 0.01 }',
+    );
     expect(groups.map((g) => g.rule.type)).toEqual(['sgd', 'adam']);
     const a = tf.variable(tf.tensor1d([1, 1]), true, 'deep/a_opt_test');
     const b = tf.variable(tf.tensor1d([1, 1]), true, 'final/b_opt_test');
@@ -127,7 +142,12 @@ describe('DenseOptimizer', () => {
     expect(Array.from(a.dataSync())).toEqual([0.5, 0]);
     // Adam's first step moves each weight by lr (sign of g).
     Array.from(b.dataSync()).forEach((x) => expect(x).toBeCloseTo(0.99, 6));
-    expect(Object.keys(opt.state()).sort()).toEqual(['deep/a/momentum_buffer', 'final/b/exp_avg', 'final/b/exp_avg_sq', 'step']);
+    expect(Object.keys(opt.state()).sort()).toEqual([
+      'deep/a/momentum_buffer',
+      'final/b/exp_avg',
+      'final/b/exp_avg_sq',
+      'step',
+    ]);
     opt.dispose();
     a.dispose();
     b.dispose();
@@ -160,16 +180,30 @@ describe('DenseOptimizer', () => {
   it('names a missing or mis-sized state entry', () => {
     const v = tf.variable(tf.zeros([3]), true, `ls_${Math.random()}`);
     const opt = new DenseOptimizer(groupsFor('adam_optimizer {}'), [['deep/w', v]]);
-    expect(() => opt.loadState({ step: Float32Array.of(1) }, "'x.safetensors'")).toThrow("Expected dense optimizer state 'deep/w/exp_avg' in 'x.safetensors' but received none");
-    expect(() => opt.loadState({ step: Float32Array.of(1), 'deep/w/exp_avg': new Float32Array(2), 'deep/w/exp_avg_sq': new Float32Array(3) })).toThrow("Expected 3 values for dense optimizer state 'deep/w/exp_avg' in the checkpoint but received 2");
+    expect(() => opt.loadState({ step: Float32Array.of(1) }, "'x.safetensors'")).toThrow(
+      "Expected dense optimizer state 'deep/w/exp_avg' in 'x.safetensors' but received none",
+    );
+    expect(() =>
+      opt.loadState({
+        step: Float32Array.of(1),
+        'deep/w/exp_avg': new Float32Array(2),
+        'deep/w/exp_avg_sq': new Float32Array(3),
+      }),
+    ).toThrow("Expected 3 values for dense optimizer state 'deep/w/exp_avg' in the checkpoint but received 2");
     opt.dispose();
     v.dispose();
   });
 
   it('rejects bad settings with the config path', () => {
-    expect(() => groupsFor('adam_optimizer { beta1: 1.5 }')).toThrow('Expected a number in [0, 1) for train_config.dense_optimizer.adam_optimizer.beta1 but received 1.5');
-    expect(() => groupsFor('param_optimizers { sgd_optimizer {} regex_pattern: "(" } adam_optimizer {}')).toThrow('Expected a valid regular expression for train_config.dense_optimizer.param_optimizers[0].regex_pattern but received "("');
-    expect(() => denseGroupsFromConfig(undefined)).toThrow('Expected train_config.dense_optimizer in the pipeline config but received none');
+    expect(() => groupsFor('adam_optimizer { beta1: 1.5 }')).toThrow(
+      'Expected a number in [0, 1) for train_config.dense_optimizer.adam_optimizer.beta1 but received 1.5',
+    );
+    expect(() => groupsFor('param_optimizers { sgd_optimizer {} regex_pattern: "(" } adam_optimizer {}')).toThrow(
+      'Expected a valid regular expression for train_config.dense_optimizer.param_optimizers[0].regex_pattern but received "("',
+    );
+    expect(() => denseGroupsFromConfig(undefined)).toThrow(
+      'Expected train_config.dense_optimizer in the pipeline config but received none',
+    );
   });
 });
 

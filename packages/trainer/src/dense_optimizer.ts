@@ -31,7 +31,12 @@ export interface ClipSettings {
   normType: number;
 }
 
-const STATE_NAMES: Record<DenseRule['type'], string[]> = { sgd: ['momentum_buffer'], adagrad: ['sum'], adam: ['exp_avg', 'exp_avg_sq'], adamw: ['exp_avg', 'exp_avg_sq'] };
+const STATE_NAMES: Record<DenseRule['type'], string[]> = {
+  sgd: ['momentum_buffer'],
+  adagrad: ['sum'],
+  adam: ['exp_avg', 'exp_avg_sq'],
+  adamw: ['exp_avg', 'exp_avg_sq'],
+};
 
 /** The rule and schedule of a `*Optimizer` oneof (SGD/Adagrad/Adam/AdamW) with its learning_rate oneof. */
 export function denseGroupFromConfig(
@@ -51,15 +56,34 @@ export function denseGroupFromConfig(
       rule = { ...base, type: 'adagrad', lr: o.value.lr, eps: 1e-10, weightDecay: o.value.weightDecay };
       break;
     case 'adamOptimizer':
-      rule = { ...base, type: 'adam', lr: o.value.lr, beta1: o.value.beta1, beta2: o.value.beta2, weightDecay: o.value.weightDecay };
+      rule = {
+        ...base,
+        type: 'adam',
+        lr: o.value.lr,
+        beta1: o.value.beta1,
+        beta2: o.value.beta2,
+        weightDecay: o.value.weightDecay,
+      };
       break;
     case 'adamwOptimizer':
-      rule = { ...base, type: 'adamw', lr: o.value.lr, beta1: o.value.beta1, beta2: o.value.beta2, weightDecay: o.value.weightDecay };
+      rule = {
+        ...base,
+        type: 'adamw',
+        lr: o.value.lr,
+        beta1: o.value.beta1,
+        beta2: o.value.beta2,
+        weightDecay: o.value.weightDecay,
+      };
       break;
     default:
-      throw new Error(`Expected one of sgd_optimizer, adagrad_optimizer, adam_optimizer, adamw_optimizer in ${where} but received none`);
+      throw new Error(
+        `Expected one of sgd_optimizer, adagrad_optimizer, adam_optimizer, adamw_optimizer in ${where} but received none`,
+      );
   }
-  const bad = (field: string, v: number, expected: string) => new Error(`Expected ${expected} for ${where}.${o.case!.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)}.${field} but received ${v}`);
+  const bad = (field: string, v: number, expected: string) =>
+    new Error(
+      `Expected ${expected} for ${where}.${o.case!.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)}.${field} but received ${v}`,
+    );
   if (!(rule.lr >= 0) || !Number.isFinite(rule.lr)) throw bad('lr', rule.lr, 'a finite number >= 0');
   if (!(rule.weightDecay >= 0)) throw bad('weight_decay', rule.weightDecay, 'a number >= 0');
   if (!(rule.momentum >= 0 && rule.momentum < 1)) throw bad('momentum', rule.momentum, 'a number in [0, 1)');
@@ -69,7 +93,10 @@ export function denseGroupFromConfig(
 }
 
 /** The groups of train_config.dense_optimizer: param_optimizers (first match wins) then the default. */
-export function denseGroupsFromConfig(config: DenseOptimizerConfig | undefined, where = 'train_config.dense_optimizer'): DenseGroup[] {
+export function denseGroupsFromConfig(
+  config: DenseOptimizerConfig | undefined,
+  where = 'train_config.dense_optimizer',
+): DenseGroup[] {
   if (!config) throw new Error(`Expected ${where} in the pipeline config but received none`);
   const groups: DenseGroup[] = config.paramOptimizers.map((p, i) => {
     const w = `${where}.param_optimizers[${i}]`;
@@ -77,9 +104,16 @@ export function denseGroupsFromConfig(config: DenseOptimizerConfig | undefined, 
     try {
       pattern = new RegExp(p.regexPattern ?? '');
     } catch (e) {
-      throw new Error(`Expected a valid regular expression for ${w}.regex_pattern but received ${JSON.stringify(p.regexPattern)} (${(e as Error).message})`);
+      throw new Error(
+        `Expected a valid regular expression for ${w}.regex_pattern but received ${JSON.stringify(p.regexPattern)} (${(e as Error).message})`,
+      );
     }
-    return denseGroupFromConfig(p.optimizer as DenseOptimizerConfig['optimizer'], p.paramLearningRate?.learningRate ?? { case: undefined }, w, pattern);
+    return denseGroupFromConfig(
+      p.optimizer as DenseOptimizerConfig['optimizer'],
+      p.paramLearningRate?.learningRate ?? { case: undefined },
+      w,
+      pattern,
+    );
   });
   groups.push(denseGroupFromConfig(config.optimizer, config.learningRate, where));
   return groups;
@@ -89,9 +123,14 @@ export function denseGroupsFromConfig(config: DenseOptimizerConfig | undefined, 
 export function clipSettingsFromConfig(c: GradClipping | undefined): ClipSettings {
   if (!c) return { type: 'none', maxGradient: 1, normType: 2 };
   const type = (c.clippingType || 'none').toLowerCase();
-  if (type !== 'none' && type !== 'norm' && type !== 'value') throw new Error(`Expected "none", "norm" or "value" for train_config.grad_clipping.clipping_type but received ${JSON.stringify(c.clippingType)}`);
-  if (type !== 'none' && !(c.maxGradient > 0)) throw new Error(`Expected a number > 0 for train_config.grad_clipping.max_gradient but received ${c.maxGradient}`);
-  if (type === 'norm' && !(c.normType > 0)) throw new Error(`Expected a number > 0 for train_config.grad_clipping.norm_type but received ${c.normType}`);
+  if (type !== 'none' && type !== 'norm' && type !== 'value')
+    throw new Error(
+      `Expected "none", "norm" or "value" for train_config.grad_clipping.clipping_type but received ${JSON.stringify(c.clippingType)}`,
+    );
+  if (type !== 'none' && !(c.maxGradient > 0))
+    throw new Error(`Expected a number > 0 for train_config.grad_clipping.max_gradient but received ${c.maxGradient}`);
+  if (type === 'norm' && !(c.normType > 0))
+    throw new Error(`Expected a number > 0 for train_config.grad_clipping.norm_type but received ${c.normType}`);
   return { type, maxGradient: c.maxGradient, normType: c.normType };
 }
 
@@ -120,7 +159,9 @@ export class DenseOptimizer {
       let g = groups.findIndex((x) => x.pattern?.test(name));
       if (g < 0) g = groups.length - 1;
       const rule = groups[g].rule;
-      const state = STATE_NAMES[rule.type].map((s) => tf.variable(tf.zerosLike(variable), false, `dense_opt/${name}/${s}/${nextId++}`));
+      const state = STATE_NAMES[rule.type].map((s) =>
+        tf.variable(tf.zerosLike(variable), false, `dense_opt/${name}/${s}/${nextId++}`),
+      );
       return { name, variable, group: g, state };
     });
   }
@@ -167,8 +208,14 @@ export class DenseOptimizer {
       STATE_NAMES[this.groups[s.group].rule.type].forEach((n, i) => {
         const key = `${s.name}/${n}`;
         const v = values[key];
-        if (!v) throw new Error(`Expected dense optimizer state '${key}' in ${where} but received none (was the checkpoint written with another dense optimizer?)`);
-        if (v.length !== s.variable.size) throw new Error(`Expected ${s.variable.size} values for dense optimizer state '${key}' in ${where} but received ${v.length}`);
+        if (!v)
+          throw new Error(
+            `Expected dense optimizer state '${key}' in ${where} but received none (was the checkpoint written with another dense optimizer?)`,
+          );
+        if (v.length !== s.variable.size)
+          throw new Error(
+            `Expected ${s.variable.size} values for dense optimizer state '${key}' in ${where} but received ${v.length}`,
+          );
         s.state[i].assign(tf.tensor(v, s.variable.shape, 'float32'));
       });
     }
@@ -213,7 +260,14 @@ function update(s: Slot, grad: tf.Tensor, r: DenseRule, lr: number, t: number): 
       const bc1 = 1 - r.beta1 ** t;
       const bc2 = 1 - r.beta2 ** t;
       // On the tsrec backend one native pass does the moments and the update (same maths, other rounding).
-      const fused = adamStepTsrec(w, s.state[0], s.state[1], g, { beta1: r.beta1, beta2: r.beta2, oneMinusAcc1: bc1, oneMinusAcc2: bc2, learningRate: lr, epsilon: r.eps });
+      const fused = adamStepTsrec(w, s.state[0], s.state[1], g, {
+        beta1: r.beta1,
+        beta2: r.beta2,
+        oneMinusAcc1: bc1,
+        oneMinusAcc2: bc2,
+        learningRate: lr,
+        epsilon: r.eps,
+      });
       if (fused) {
         s.state[0].assign(fused[1]);
         s.state[1].assign(fused[2]);

@@ -51,7 +51,10 @@ export class EarlyStopper {
     this.enabled = ec?.enableEarlyStop ?? false;
     this.maxCheckSteps = ec?.maxCheckSteps ?? 10000;
     const func = ec?.earlyStopFunc || (this.larger ? 'stop_if_no_increase' : 'stop_if_no_decrease');
-    if (!(FUNCS as readonly string[]).includes(func)) throw new UsageError(`Expected one of ${FUNCS.join(', ')} for export_config.early_stop_func but received ${JSON.stringify(func)}`);
+    if (!(FUNCS as readonly string[]).includes(func))
+      throw new UsageError(
+        `Expected one of ${FUNCS.join(', ')} for export_config.early_stop_func but received ${JSON.stringify(func)}`,
+      );
     this.func = func as StopFunc;
     this.threshold = NaN;
     if (this.enabled && (this.func === 'stop_if_higher_than' || this.func === 'stop_if_lower_than')) {
@@ -64,10 +67,16 @@ export class EarlyStopper {
           t = NaN;
         }
       }
-      if (!Number.isFinite(t)) throw new UsageError(`Expected {"threshold": <number>} for export_config.early_stop_params of ${this.func} but received ${JSON.stringify(raw)}`);
+      if (!Number.isFinite(t))
+        throw new UsageError(
+          `Expected {"threshold": <number>} for export_config.early_stop_params of ${this.func} but received ${JSON.stringify(raw)}`,
+        );
       this.threshold = t;
     }
-    if (this.enabled && !(this.maxCheckSteps > 0)) throw new UsageError(`Expected a number > 0 for export_config.max_check_steps but received ${this.maxCheckSteps}`);
+    if (this.enabled && !(this.maxCheckSteps > 0))
+      throw new UsageError(
+        `Expected a number > 0 for export_config.max_check_steps but received ${this.maxCheckSteps}`,
+      );
   }
 
   /** Reloads the best of a resumed model_dir. */
@@ -85,7 +94,10 @@ export class EarlyStopper {
   update(step: number, metrics: Record<string, number>, checkpointPath: string): StopDecision {
     const v = metrics[this.metric];
     if (v === undefined) {
-      if (this.enabled) throw new UsageError(`Expected metric '${this.metric}' (export_config.best_exporter_metric) among the eval metrics ${Object.keys(metrics).join(', ')} but it is not there`);
+      if (this.enabled)
+        throw new UsageError(
+          `Expected metric '${this.metric}' (export_config.best_exporter_metric) among the eval metrics ${Object.keys(metrics).join(', ')} but it is not there`,
+        );
       return { stop: false };
     }
     if (Number.isFinite(v) && (!this.best || (this.larger ? v > this.best.value : v < this.best.value))) {
@@ -97,13 +109,22 @@ export class EarlyStopper {
     if (!this.enabled) return { stop: false };
     switch (this.func) {
       case 'stop_if_higher_than':
-        return v > this.threshold ? { stop: true, reason: `${this.metric} ${v} > ${this.threshold} at step ${step}` } : { stop: false };
+        return v > this.threshold
+          ? { stop: true, reason: `${this.metric} ${v} > ${this.threshold} at step ${step}` }
+          : { stop: false };
       case 'stop_if_lower_than':
-        return v < this.threshold ? { stop: true, reason: `${this.metric} ${v} < ${this.threshold} at step ${step}` } : { stop: false };
+        return v < this.threshold
+          ? { stop: true, reason: `${this.metric} ${v} < ${this.threshold} at step ${step}` }
+          : { stop: false };
       default: {
         const since = step - (this.best?.step ?? step);
         const word = this.func === 'stop_if_no_increase' ? 'increase' : 'decrease';
-        return since >= this.maxCheckSteps ? { stop: true, reason: `no ${word} of ${this.metric} for ${since} steps (best ${this.best!.value} at step ${this.best!.step})` } : { stop: false };
+        return since >= this.maxCheckSteps
+          ? {
+              stop: true,
+              reason: `no ${word} of ${this.metric} for ${since} steps (best ${this.best!.value} at step ${this.best!.step})`,
+            }
+          : { stop: false };
       }
     }
   }

@@ -18,9 +18,12 @@ export interface EvalCheckpointOptions {
 }
 
 /** Loads a checkpoint and evaluates it; appends a JSON line to model_dir/<resultFile>. */
-export async function evaluateCheckpoint(o: EvalCheckpointOptions): Promise<{ checkpoint: string; step: number; metrics: Record<string, number> }> {
+export async function evaluateCheckpoint(
+  o: EvalCheckpointOptions,
+): Promise<{ checkpoint: string; step: number; metrics: Record<string, number> }> {
   const p = o.checkpointPath ?? o.config.modelDir;
-  if (!p) throw new UsageError('Expected --checkpoint_path or a model_dir (config or --model_dir) but received neither');
+  if (!p)
+    throw new UsageError('Expected --checkpoint_path or a model_dir (config or --model_dir) but received neither');
   const ref = resolveCheckpoint(p);
   const setup = buildModel(o.config);
   try {
@@ -30,7 +33,10 @@ export async function evaluateCheckpoint(o: EvalCheckpointOptions): Promise<{ ch
     const dir = o.config.modelDir || path.dirname(ref.path);
     if (resultFile) {
       fs.mkdirSync(dir, { recursive: true });
-      fs.appendFileSync(path.join(dir, resultFile), `${JSON.stringify({ global_step: r.manifest.step, ...ev.metrics })}\n`);
+      fs.appendFileSync(
+        path.join(dir, resultFile),
+        `${JSON.stringify({ global_step: r.manifest.step, ...ev.metrics })}\n`,
+      );
     }
     return { checkpoint: ref.path, step: r.manifest.step, metrics: ev.metrics };
   } finally {

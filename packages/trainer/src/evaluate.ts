@@ -57,7 +57,10 @@ export function groupsOf(batch: Batch, keys: readonly string[]): Record<string, 
       continue;
     }
     const d = batch.denseKeys.indexOf(key);
-    if (d < 0) throw new Error(`Expected grouping_key '${key}' to name a feature of the batch (${[...batch.sparse.keys, ...batch.denseKeys].join(', ')}) but it does not`);
+    if (d < 0)
+      throw new Error(
+        `Expected grouping_key '${key}' to name a feature of the batch (${[...batch.sparse.keys, ...batch.denseKeys].join(', ')}) but it does not`,
+      );
     let col = 0;
     for (let i = 0; i < d; i++) col += batch.denseDims[i];
     const width = batch.denseDims.reduce((s, x) => s + x, 0);
@@ -72,12 +75,20 @@ export function groupsOf(batch: Batch, keys: readonly string[]): Record<string, 
  * Runs the model over the eval input (eval_input_path or `inputPath`) and returns its metrics
  * (the model's metrics are reset before and after).
  */
-export async function evaluate(config: EasyRecConfig, setup: ModelSetup, options: EvaluateOptions = {}): Promise<EvalResult> {
+export async function evaluate(
+  config: EasyRecConfig,
+  setup: ModelSetup,
+  options: EvaluateOptions = {},
+): Promise<EvalResult> {
   const start = Date.now();
   const model = setup.model;
   model.computeMetrics(true);
   const keys = groupingKeysOf(config);
-  const loader = createDataLoaderFromConfig(config, { mode: 'eval', inputPath: options.inputPath, numWorkers: options.numWorkers });
+  const loader = createDataLoaderFromConfig(config, {
+    mode: 'eval',
+    inputPath: options.inputPath,
+    numWorkers: options.numWorkers,
+  });
   let batches = 0;
   let samples = 0;
   const lossSums: Record<string, number> = {};
@@ -87,7 +98,8 @@ export async function evaluate(config: EasyRecConfig, setup: ModelSetup, options
       tf.tidy(() => {
         const preds = model.predict(batch, { training: false });
         model.updateMetrics(preds, batch, keys.length > 0 ? groupsOf(batch, keys) : undefined);
-        for (const [name, l] of Object.entries(model.loss(preds, batch))) lossSums[name] = (lossSums[name] ?? 0) + l.dataSync()[0] * batch.batchSize;
+        for (const [name, l] of Object.entries(model.loss(preds, batch)))
+          lossSums[name] = (lossSums[name] ?? 0) + l.dataSync()[0] * batch.batchSize;
       });
       batches++;
       samples += batch.batchSize;
@@ -97,7 +109,10 @@ export async function evaluate(config: EasyRecConfig, setup: ModelSetup, options
   } finally {
     await loader.close();
   }
-  if (batches === 0) throw new Error(`Expected at least one eval batch from ${describeInput(options.inputPath ?? config.evalInputPath)} but the input was empty`);
+  if (batches === 0)
+    throw new Error(
+      `Expected at least one eval batch from ${describeInput(options.inputPath ?? config.evalInputPath)} but the input was empty`,
+    );
   // The losses' means over the eval rows come after the metrics (binary_cross_entropy is the logloss).
   const metrics = model.computeMetrics(true);
   for (const [name, sum] of Object.entries(lossSums)) if (!(name in metrics)) metrics[name] = sum / samples;

@@ -4,5 +4,17 @@ import { CriteoSynthetic } from '@tsrec/data';
 
 import { writeRowRange } from './default_example';
 
-const w = workerData as { file: string; start: number; rows: number; seed: number; cardinalityScale: number; total: number };
-writeRowRange(w.file, new CriteoSynthetic({ rows: w.total, seed: w.seed, cardinalityScale: w.cardinalityScale }), w.start, w.rows);
+const w = workerData as {
+  file: string;
+  start: number;
+  rows: number;
+  seed: number;
+  cardinalityScale: number;
+  total: number;
+};
+writeRowRange(
+  w.file,
+  new CriteoSynthetic({ rows: w.total, seed: w.seed, cardinalityScale: w.cardinalityScale }),
+  w.start,
+  w.rows,
+);

@@ -41,7 +41,8 @@ function vocabFields(config: EasyRecConfig): { holder: Record<string, unknown>; 
     if (depth > 12 || v === null || typeof v !== 'object') return;
     if (Array.isArray(v)) return v.forEach((x) => walk(x, depth + 1));
     for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
-      if ((k === 'vocabFile' || k === 'assetDir') && typeof x === 'string' && x) out.push({ holder: v as Record<string, unknown>, key: k });
+      if ((k === 'vocabFile' || k === 'assetDir') && typeof x === 'string' && x)
+        out.push({ holder: v as Record<string, unknown>, key: k });
       else if (k !== '$typeName') walk(x, depth + 1);
     }
   };
@@ -59,8 +60,12 @@ function vocabFields(config: EasyRecConfig): { holder: Record<string, unknown>; 
 export function exportModel(o: ExportOptions): ExportInfo {
   const modelDir = o.config.modelDir;
   const src = o.checkpointPath ? resolveCheckpoint(o.checkpointPath) : modelDir ? latestCheckpoint(modelDir) : null;
-  if (!src) throw new UsageError(`Expected a checkpoint to export (--checkpoint_path, or a model_dir with checkpoints) but found none${modelDir ? ` in '${modelDir}'` : ''}`);
-  if (fs.existsSync(o.exportDir) && fs.readdirSync(o.exportDir).length > 0) throw new UsageError(`export_dir '${o.exportDir}' exists and is not empty; choose a new --export_dir`);
+  if (!src)
+    throw new UsageError(
+      `Expected a checkpoint to export (--checkpoint_path, or a model_dir with checkpoints) but found none${modelDir ? ` in '${modelDir}'` : ''}`,
+    );
+  if (fs.existsSync(o.exportDir) && fs.readdirSync(o.exportDir).length > 0)
+    throw new UsageError(`export_dir '${o.exportDir}' exists and is not empty; choose a new --export_dir`);
 
   const cfg = clone(EasyRecConfigSchema, o.config);
   cfg.trainInputPath = '';
@@ -74,7 +79,8 @@ export function exportModel(o: ExportOptions): ExportInfo {
   const assets: string[] = [];
   for (const f of vocabFields(cfg)) {
     const from = path.resolve(o.baseDir ?? process.cwd(), f.holder[f.key] as string);
-    if (!fs.existsSync(from)) throw new Error(`Expected the vocab file '${from}' of the feature config to exist for export but it does not`);
+    if (!fs.existsSync(from))
+      throw new Error(`Expected the vocab file '${from}' of the feature config to exist for export but it does not`);
     let name = path.basename(from);
     for (let i = 1; assets.includes(name); i++) name = `${i}_${path.basename(from)}`;
     fs.cpSync(from, path.join(tmp, ASSETS, name), { recursive: true });
@@ -85,7 +91,13 @@ export function exportModel(o: ExportOptions): ExportInfo {
   const setup = buildModel(o.config);
   try {
     const r = restoreCheckpoint(src.path, setup, { optimizerState: false });
-    saveCheckpoint(tmp, setup, null, { step: r.manifest.step, epoch: r.manifest.epoch, consumedBatches: 0, samples: r.manifest.samples }, { exportedFrom: src.path });
+    saveCheckpoint(
+      tmp,
+      setup,
+      null,
+      { step: r.manifest.step, epoch: r.manifest.epoch, consumedBatches: 0, samples: r.manifest.samples },
+      { exportedFrom: src.path },
+    );
     saveConfig(cfg, path.join(tmp, EXPORT_CONFIG));
     const info: ExportInfo = {
       format: 'tsrec-export',
@@ -112,9 +124,13 @@ export function exportModel(o: ExportOptions): ExportInfo {
 /** Loads an export's config with its asset paths made absolute. */
 export function loadExportConfig(exportDir: string): { config: EasyRecConfig; info: ExportInfo } {
   const infoPath = path.join(exportDir, EXPORT_INFO);
-  if (!fs.existsSync(infoPath)) throw new UsageError(`Expected an export directory (with ${EXPORT_INFO}) but received '${exportDir}'; create one with tsrec export`);
+  if (!fs.existsSync(infoPath))
+    throw new UsageError(
+      `Expected an export directory (with ${EXPORT_INFO}) but received '${exportDir}'; create one with tsrec export`,
+    );
   const info = JSON.parse(fs.readFileSync(infoPath, 'utf8')) as ExportInfo;
-  if (info.format !== 'tsrec-export') throw new UsageError(`Expected format "tsrec-export" in '${infoPath}' but received ${JSON.stringify(info.format)}`);
+  if (info.format !== 'tsrec-export')
+    throw new UsageError(`Expected format "tsrec-export" in '${infoPath}' but received ${JSON.stringify(info.format)}`);
   const config = loadPipelineConfig(path.join(exportDir, EXPORT_CONFIG));
   for (const f of vocabFields(config)) {
     const v = f.holder[f.key] as string;

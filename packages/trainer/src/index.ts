@@ -8,11 +8,27 @@ export type { EvalResult, EvaluateOptions } from './evaluate';
 export { evaluateCheckpoint } from './eval_checkpoint';
 export { buildModel, modelFeatures } from './model_setup';
 export type { ModelSetup, CollectionEntry, BuildModelOptions } from './model_setup';
-export { DenseOptimizer, denseGroupsFromConfig, denseGroupFromConfig, clipGradients, clipSettingsFromConfig } from './dense_optimizer';
+export {
+  DenseOptimizer,
+  denseGroupsFromConfig,
+  denseGroupFromConfig,
+  clipGradients,
+  clipSettingsFromConfig,
+} from './dense_optimizer';
 export type { DenseRule, DenseGroup, ClipSettings } from './dense_optimizer';
 export { sparseOptimizerFromConfig } from './sparse_optimizer';
 export type { SparseOptimizerSettings } from './sparse_optimizer';
-export { saveCheckpoint, restoreCheckpoint, listCheckpoints, latestCheckpoint, resolveCheckpoint, readManifest, pruneCheckpoints, removeIncompleteCheckpoints, CHECKPOINT_PREFIX } from './checkpoint';
+export {
+  saveCheckpoint,
+  restoreCheckpoint,
+  listCheckpoints,
+  latestCheckpoint,
+  resolveCheckpoint,
+  readManifest,
+  pruneCheckpoints,
+  removeIncompleteCheckpoints,
+  CHECKPOINT_PREFIX,
+} from './checkpoint';
 export type { CheckpointManifest, CheckpointRef, TrainingPosition, RestoreOptions } from './checkpoint';
 export { EarlyStopper } from './early_stop';
 export type { BestCheckpoint } from './early_stop';

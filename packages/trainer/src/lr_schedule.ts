@@ -40,7 +40,10 @@ export type LearningRateSchedule = {
 };
 
 /** The `learning_rate` oneof of SparseOptimizer, DenseOptimizer or ParamLearningRate. */
-export type LearningRateConfig = SparseOptimizer['learningRate'] | DenseOptimizer['learningRate'] | ParamLearningRate['learningRate'];
+export type LearningRateConfig =
+  | SparseOptimizer['learningRate']
+  | DenseOptimizer['learningRate']
+  | ParamLearningRate['learningRate'];
 
 /** The proto field name of each oneof case, for error paths. */
 const FIELD_NAMES: Record<NonNullable<LearningRateConfig['case']>, string> = {
@@ -56,20 +59,32 @@ const FIELD_NAMES: Record<NonNullable<LearningRateConfig['case']>, string> = {
  * the config path of the message holding the oneof (e.g. 'train_config.dense_optimizer'); errors
  * name `<where>.<oneof field>.<field>`.
  */
-export function createLearningRateSchedule(learningRate: LearningRateConfig, baseLr: number, where: string): LearningRateSchedule {
-  if (!(Number.isFinite(baseLr) && baseLr >= 0)) throw new Error(`Expected a finite learning rate >= 0 for the optimizer lr of ${where} but received ${baseLr}`);
+export function createLearningRateSchedule(
+  learningRate: LearningRateConfig,
+  baseLr: number,
+  where: string,
+): LearningRateSchedule {
+  if (!(Number.isFinite(baseLr) && baseLr >= 0))
+    throw new Error(`Expected a finite learning rate >= 0 for the optimizer lr of ${where} but received ${baseLr}`);
   const base = baseLr;
   if (learningRate.case === undefined || learningRate.case === 'constantLearningRate') {
-    return { byEpoch: true, lr: (step, epoch) => {
+    return {
+      byEpoch: true,
+      lr: (step, epoch) => {
         checkPosition(step, epoch, where);
         return base;
-      }, describe: () => `constant ${fmt(base)}` };
+      },
+      describe: () => `constant ${fmt(base)}`,
+    };
   }
   const path = `${where}.${FIELD_NAMES[learningRate.case]}`;
   const fail = (field: string, expected: string, received: unknown): never => {
-    throw new Error(`Expected ${expected} for ${path}.${field} but received ${typeof received === 'string' ? received : String(received)}`);
+    throw new Error(
+      `Expected ${expected} for ${path}.${field} but received ${typeof received === 'string' ? received : String(received)}`,
+    );
   };
-  const rate = (field: string, v: number) => (Number.isFinite(v) && v >= 0 ? v : fail(field, 'a finite learning rate >= 0', v));
+  const rate = (field: string, v: number) =>
+    Number.isFinite(v) && v >= 0 ? v : fail(field, 'a finite learning rate >= 0', v);
   const positive = (field: string, v: number) => (Number.isInteger(v) && v > 0 ? v : fail(field, 'an integer > 0', v));
   const warmupOf = (from: number, size: number) => ({
     from: rate('warmup_learning_rate', from),
@@ -84,7 +99,10 @@ export function createLearningRateSchedule(learningRate: LearningRateConfig, bas
     case 'exponentialDecayLearningRate': {
       const c = learningRate.value;
       const decaySize = positive('decay_size', c.decaySize);
-      const factor = Number.isFinite(c.decayFactor) && c.decayFactor > 0 && c.decayFactor <= 1 ? c.decayFactor : fail('decay_factor', 'a decay factor in (0, 1]', c.decayFactor);
+      const factor =
+        Number.isFinite(c.decayFactor) && c.decayFactor > 0 && c.decayFactor <= 1
+          ? c.decayFactor
+          : fail('decay_factor', 'a decay factor in (0, 1]', c.decayFactor);
       const minLr = rate('min_learning_rate', c.minLearningRate);
       const warm = warmupOf(c.warmupLearningRate, c.warmupSize);
       const staircase = c.staircase;
@@ -105,11 +123,14 @@ export function createLearningRateSchedule(learningRate: LearningRateConfig, bas
       if (sizes.length === 0) fail('schedule_sizes', 'at least one schedule size', 'none');
       sizes.forEach((s, i) => {
         if (!(Number.isInteger(s) && s >= 0)) fail(`schedule_sizes[${i}]`, 'an integer >= 0', s);
-        if (i > 0 && !(s > sizes[i - 1])) fail(`schedule_sizes[${i}]`, `a size > schedule_sizes[${i - 1}] = ${sizes[i - 1]} (ascending sizes)`, s);
+        if (i > 0 && !(s > sizes[i - 1]))
+          fail(`schedule_sizes[${i}]`, `a size > schedule_sizes[${i - 1}] = ${sizes[i - 1]} (ascending sizes)`, s);
       });
-      if (rates.length !== sizes.length) fail('learning_rates', `one learning rate per schedule size (${sizes.length})`, `${rates.length}`);
+      if (rates.length !== sizes.length)
+        fail('learning_rates', `one learning rate per schedule size (${sizes.length})`, `${rates.length}`);
       rates.forEach((r, i) => rate(`learning_rates[${i}]`, r));
-      if (c.warmup && sizes[0] === 0) fail('schedule_sizes[0]', 'a size > 0 with warmup (the warmup runs from 0 to schedule_sizes[0])', 0);
+      if (c.warmup && sizes[0] === 0)
+        fail('schedule_sizes[0]', 'a size > 0 with warmup (the warmup runs from 0 to schedule_sizes[0])', 0);
       const warmup = c.warmup;
       byEpoch = c.byEpoch;
       at = (t) => {
@@ -125,7 +146,8 @@ export function createLearningRateSchedule(learningRate: LearningRateConfig, bas
       const c = learningRate.value;
       const tMax = positive('t_max', c.tMax);
       const minLr = rate('min_learning_rate', c.minLearningRate);
-      const mult = Number.isFinite(c.tMult) && c.tMult >= 1 ? c.tMult : fail('t_mult', 'a period multiplier >= 1', c.tMult);
+      const mult =
+        Number.isFinite(c.tMult) && c.tMult >= 1 ? c.tMult : fail('t_mult', 'a period multiplier >= 1', c.tMult);
       const warm = warmupOf(c.warmupLearningRate, c.warmupSize);
       const restarts = c.warmRestarts;
       byEpoch = c.byEpoch;
@@ -183,8 +205,14 @@ export function createLearningRateSchedule(learningRate: LearningRateConfig, bas
 }
 
 function checkPosition(step: number, epoch: number, where: string): void {
-  if (!(Number.isInteger(step) && step >= 0)) throw new Error(`Expected a completed-step count (an integer >= 0) for the learning rate of ${where} but received ${step}`);
-  if (!(Number.isInteger(epoch) && epoch >= 0)) throw new Error(`Expected a completed-epoch count (an integer >= 0) for the learning rate of ${where} but received ${epoch}`);
+  if (!(Number.isInteger(step) && step >= 0))
+    throw new Error(
+      `Expected a completed-step count (an integer >= 0) for the learning rate of ${where} but received ${step}`,
+    );
+  if (!(Number.isInteger(epoch) && epoch >= 0))
+    throw new Error(
+      `Expected a completed-epoch count (an integer >= 0) for the learning rate of ${where} but received ${epoch}`,
+    );
 }
 
 function warmupText(warm: { from: number; size: number }, base: number, unit: string): string {

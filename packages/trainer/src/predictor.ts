@@ -26,7 +26,8 @@ export class Predictor {
   static fromExport(exportDir: string): Predictor {
     const { config } = loadExportConfig(exportDir);
     const ref = latestCheckpoint(exportDir);
-    if (!ref) throw new Error(`Expected the weights (model.ckpt-<step>/) in export directory '${exportDir}' but found none`);
+    if (!ref)
+      throw new Error(`Expected the weights (model.ckpt-<step>/) in export directory '${exportDir}' but found none`);
     return Predictor.load(config, ref.path);
   }
 
@@ -66,9 +67,18 @@ export class Predictor {
    * (`.csv`, `.txt`, or anything but `.parquet`) or Parquet, with the reserved input columns
    * first, then every model output (k-wide outputs as comma-separated text). Returns the row count.
    */
-  async predictFile(inputPath: string | string[], outputPath: string, options: { reservedColumns?: string[]; outputColumns?: string[]; numWorkers?: number } = {}): Promise<number> {
+  async predictFile(
+    inputPath: string | string[],
+    outputPath: string,
+    options: { reservedColumns?: string[]; outputColumns?: string[]; numWorkers?: number } = {},
+  ): Promise<number> {
     const reserved = options.reservedColumns ?? [];
-    const loader = createDataLoaderFromConfig(this.config, { mode: 'predict', inputPath, reservedColumns: reserved, numWorkers: options.numWorkers });
+    const loader = createDataLoaderFromConfig(this.config, {
+      mode: 'predict',
+      inputPath,
+      reservedColumns: reserved,
+      numWorkers: options.numWorkers,
+    });
     const parquet = /\.parquet$/i.test(outputPath);
     const tmp = `${outputPath}.tmp-${process.pid}`;
     let fd = -1;
@@ -80,7 +90,11 @@ export class Predictor {
       for await (const batch of loader) {
         const preds = this.predictBatch(batch);
         const names = options.outputColumns ?? Object.keys(preds).sort();
-        for (const n of names) if (!preds[n]) throw new Error(`Expected output column '${n}' among the model outputs ${Object.keys(preds).join(', ')} but it is not there`);
+        for (const n of names)
+          if (!preds[n])
+            throw new Error(
+              `Expected output column '${n}' among the model outputs ${Object.keys(preds).join(', ')} but it is not there`,
+            );
         if (!columns) {
           columns = [...reserved, ...names];
           if (!parquet) fs.writeSync(fd, `${columns.map(csvField).join(',')}\n`);
@@ -100,10 +114,19 @@ export class Predictor {
         rows += batch.batchSize;
       }
       if (parquet) {
-        const { parquetWriteFile } = require('hyparquet-writer') as { parquetWriteFile(o: { filename: string; columnData: { name: string; data: unknown[]; type?: string }[] }): void };
+        const { parquetWriteFile } = require('hyparquet-writer') as {
+          parquetWriteFile(o: {
+            filename: string;
+            columnData: { name: string; data: unknown[]; type?: string }[];
+          }): void;
+        };
         parquetWriteFile({
           filename: tmp,
-          columnData: (columns ?? reserved).map((c) => ({ name: c, data: parquetCols[c] ?? [], type: typeof parquetCols[c]?.[0] === 'number' ? 'FLOAT' : 'STRING' })),
+          columnData: (columns ?? reserved).map((c) => ({
+            name: c,
+            data: parquetCols[c] ?? [],
+            type: typeof parquetCols[c]?.[0] === 'number' ? 'FLOAT' : 'STRING',
+          })),
         });
       } else {
         fs.fsyncSync(fd);

@@ -96,11 +96,19 @@ describe('plain output (not a TTY)', () => {
   });
 
   it('rejects bad options and steps', () => {
-    expect(() => new ProgressReporter({ everySteps: 0 })).toThrow(new Error('Expected an integer >= 1 for everySteps of the progress reporter but received 0'));
-    expect(() => new ProgressReporter({ everySteps: 1, total: -1 })).toThrow(new Error('Expected an integer >= 0 for total of the progress reporter but received -1'));
+    expect(() => new ProgressReporter({ everySteps: 0 })).toThrow(
+      new Error('Expected an integer >= 1 for everySteps of the progress reporter but received 0'),
+    );
+    expect(() => new ProgressReporter({ everySteps: 1, total: -1 })).toThrow(
+      new Error('Expected an integer >= 0 for total of the progress reporter but received -1'),
+    );
     const p = new ProgressReporter({ everySteps: 1, stream: new FakeStream(false) });
-    expect(() => p.update(1.5, { loss: 0, lr: 0, samples: 1 })).toThrow(new Error('Expected an integer step >= 0 for the progress reporter but received 1.5'));
-    expect(() => p.update(1, { loss: 0, lr: 0, samples: -1 })).toThrow(new Error('Expected a sample count >= 0 for step 1 of the progress reporter but received -1'));
+    expect(() => p.update(1.5, { loss: 0, lr: 0, samples: 1 })).toThrow(
+      new Error('Expected an integer step >= 0 for the progress reporter but received 1.5'),
+    );
+    expect(() => p.update(1, { loss: 0, lr: 0, samples: -1 })).toThrow(
+      new Error('Expected a sample count >= 0 for step 1 of the progress reporter but received -1'),
+    );
   });
 });
 
@@ -116,8 +124,12 @@ describe('TTY output', () => {
     // draws at steps 1, 11, ..., 91 (100 ms apart) and at the last step
     expect(s.writes).toBe(11);
     const drawn = s.drawn();
-    expect(drawn[5]).toBe('51/100 [###############---------------] 51%  loss 0.2500  lr 0.001000  1,000 samples/s  0:00<0:00');
-    expect(drawn[10]).toBe('100/100 [##############################] 100%  loss 0.2500  lr 0.001000  1,000 samples/s  0:01<0:00');
+    expect(drawn[5]).toBe(
+      '51/100 [###############---------------] 51%  loss 0.2500  lr 0.001000  1,000 samples/s  0:00<0:00',
+    );
+    expect(drawn[10]).toBe(
+      '100/100 [##############################] 100%  loss 0.2500  lr 0.001000  1,000 samples/s  0:01<0:00',
+    );
     expect(s.out.startsWith('\r')).toBe(true);
     expect(s.out.endsWith('\x1b[K')).toBe(true);
     p.finish('trained 100 steps');
@@ -139,7 +151,9 @@ describe('TTY output', () => {
     expect(screen.slice(0, 2)).toEqual(['before any step', 'checkpoint saved']);
     // The start counts as step 9 (the step before the first update): 11 steps and 100 samples in
     // 2 s: 50 samples/s, eta (1000 - 20) / 5.5 s = 2:58; the loss is the mean of 1 and 3.
-    expect(screen[2]).toBe('20/1000 [------------------------------] 2%  loss 2.0000  lr 0.010000  50 samples/s  0:02<2:58');
+    expect(screen[2]).toBe(
+      '20/1000 [------------------------------] 2%  loss 2.0000  lr 0.010000  50 samples/s  0:02<2:58',
+    );
     expect(screen).toHaveLength(3);
   });
 
@@ -155,7 +169,13 @@ describe('TTY output', () => {
         }
         p.log('x');
         p.finish();
-        for (const line of s.drawn().filter((l) => l !== 'x')) expect([columns, total, line, line.length <= Math.max(10, columns - 1)]).toEqual([columns, total, line, true]);
+        for (const line of s.drawn().filter((l) => l !== 'x'))
+          expect([columns, total, line, line.length <= Math.max(10, columns - 1)]).toEqual([
+            columns,
+            total,
+            line,
+            true,
+          ]);
       }
     }
     // At 80 columns the bar shrinks to 10 to keep every field; with a longer lr (10.500000) lr
@@ -189,8 +209,23 @@ describe('TTY output', () => {
 
 describe('formatting', () => {
   it('formats durations and thousands', () => {
-    expect([0, 41, 61, 3599, 3600, 3723, 360000].map(formatDuration)).toEqual(['0:00', '0:41', '1:01', '59:59', '1:00:00', '1:02:03', '100:00:00']);
+    expect([0, 41, 61, 3599, 3600, 3723, 360000].map(formatDuration)).toEqual([
+      '0:00',
+      '0:41',
+      '1:01',
+      '59:59',
+      '1:00:00',
+      '1:02:03',
+      '100:00:00',
+    ]);
     expect(formatDuration(Infinity)).toBe('?');
-    expect([0, 999, 1000, 12345, 1234567, -1234].map(groupThousands)).toEqual(['0', '999', '1,000', '12,345', '1,234,567', '-1,234']);
+    expect([0, 999, 1000, 12345, 1234567, -1234].map(groupThousands)).toEqual([
+      '0',
+      '999',
+      '1,000',
+      '12,345',
+      '1,234,567',
+      '-1,234',
+    ]);
   });
 });

@@ -71,7 +71,8 @@ export class ProgressReporter {
   private finished = false;
 
   constructor(o: ProgressOptions) {
-    if (!(Number.isInteger(o.everySteps) && o.everySteps >= 1)) throw new Error(`Expected an integer >= 1 for everySteps of the progress reporter but received ${o.everySteps}`);
+    if (!(Number.isInteger(o.everySteps) && o.everySteps >= 1))
+      throw new Error(`Expected an integer >= 1 for everySteps of the progress reporter but received ${o.everySteps}`);
     if (o.total !== undefined && !(Number.isInteger(o.total) && o.total >= 0)) {
       throw new Error(`Expected an integer >= 0 for total of the progress reporter but received ${o.total}`);
     }
@@ -90,9 +91,12 @@ export class ProgressReporter {
 
   /** Records the step just completed (`step` = completed steps) and redraws or prints as due. */
   update(step: number, values: ProgressValues): void {
-    if (!(Number.isInteger(step) && step >= 0)) throw new Error(`Expected an integer step >= 0 for the progress reporter but received ${step}`);
+    if (!(Number.isInteger(step) && step >= 0))
+      throw new Error(`Expected an integer step >= 0 for the progress reporter but received ${step}`);
     if (!(Number.isFinite(values.samples) && values.samples >= 0)) {
-      throw new Error(`Expected a sample count >= 0 for step ${step} of the progress reporter but received ${values.samples}`);
+      throw new Error(
+        `Expected a sample count >= 0 for step ${step} of the progress reporter but received ${values.samples}`,
+      );
     }
     if (this.finished) return;
     const t = this.now();
@@ -163,7 +167,14 @@ export class ProgressReporter {
     return sum / (this.points.length - this.base - 1);
   }
 
-  private fields(t: number): { step: string; loss: string; lr: string; rate: string; elapsed: string; eta: string | null } {
+  private fields(t: number): {
+    step: string;
+    loss: string;
+    lr: string;
+    rate: string;
+    elapsed: string;
+    eta: string | null;
+  } {
     const last = this.last;
     const step = last?.step ?? 0;
     const r = this.rates(t);
@@ -190,7 +201,8 @@ export class ProgressReporter {
   private ttyLine(t: number): string {
     const f = this.fields(t);
     const width = Math.max(10, (this.stream.columns ?? 80) - 1); // the last column would wrap on some terminals
-    const fraction = this.total === undefined ? null : this.total === 0 ? 1 : Math.min(1, (this.last?.step ?? 0) / this.total);
+    const fraction =
+      this.total === undefined ? null : this.total === 0 ? 1 : Math.min(1, (this.last?.step ?? 0) / this.total);
     const head = fraction === null ? `step ${f.step}` : f.step;
     const percent = fraction === null ? '' : ` ${Math.floor(fraction * 100)}%`;
     const parts: [string, string][] = [

@@ -11,10 +11,33 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 
 /** The dtypes this module reads and writes, with the typed array each is read into. */
-export type SafetensorsDtype = 'BOOL' | 'U8' | 'I8' | 'U16' | 'I16' | 'U32' | 'I32' | 'U64' | 'I64' | 'F16' | 'BF16' | 'F32' | 'F64';
+export type SafetensorsDtype =
+  | 'BOOL'
+  | 'U8'
+  | 'I8'
+  | 'U16'
+  | 'I16'
+  | 'U32'
+  | 'I32'
+  | 'U64'
+  | 'I64'
+  | 'F16'
+  | 'BF16'
+  | 'F32'
+  | 'F64';
 
 /** A tensor's data as read: Uint8Array for BOOL/U8, BigInt64Array for I64, raw bits as Uint16Array for F16/BF16, … */
-export type SafetensorsArray = Uint8Array | Int8Array | Uint16Array | Int16Array | Uint32Array | Int32Array | BigUint64Array | BigInt64Array | Float32Array | Float64Array;
+export type SafetensorsArray =
+  | Uint8Array
+  | Int8Array
+  | Uint16Array
+  | Int16Array
+  | Uint32Array
+  | Int32Array
+  | BigUint64Array
+  | BigInt64Array
+  | Float32Array
+  | Float64Array;
 
 type ArrayConstructorOf = {
   new (length: number): SafetensorsArray;
@@ -97,11 +120,17 @@ export interface SafetensorsFile {
 }
 
 function isLittleEndian(): void {
-  if (os.endianness() !== 'LE') throw new Error(`Expected a little-endian machine for safetensors but received ${os.endianness()}`);
+  if (os.endianness() !== 'LE')
+    throw new Error(`Expected a little-endian machine for safetensors but received ${os.endianness()}`);
 }
 
 function isChunks(v: unknown): v is SafetensorsChunks {
-  return typeof v === 'object' && v !== null && !ArrayBuffer.isView(v) && typeof (v as SafetensorsChunks).chunks === 'function';
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    !ArrayBuffer.isView(v) &&
+    typeof (v as SafetensorsChunks).chunks === 'function'
+  );
 }
 
 function bytesOf(v: ArrayBufferView): Uint8Array {
@@ -124,11 +153,15 @@ function elementCount(shape: number[]): number {
  */
 export function writeSafetensors(file: string, tensors: SafetensorsInput, metadata: Record<string, string> = {}): void {
   isLittleEndian();
-  const list: SafetensorsTensor[] = Array.isArray(tensors) ? tensors : Object.entries(tensors).map(([name, t]) => ({ name, ...t }));
+  const list: SafetensorsTensor[] = Array.isArray(tensors)
+    ? tensors
+    : Object.entries(tensors).map(([name, t]) => ({ name, ...t }));
   const header: Record<string, unknown> = {};
-  if (typeof metadata !== 'object' || metadata === null) throw new Error(`Expected an object of strings for the metadata of '${file}' but received ${String(metadata)}`);
+  if (typeof metadata !== 'object' || metadata === null)
+    throw new Error(`Expected an object of strings for the metadata of '${file}' but received ${String(metadata)}`);
   for (const [k, v] of Object.entries(metadata)) {
-    if (typeof v !== 'string') throw new Error(`Expected a string for metadata '${k}' of '${file}' but received ${typeof v}`);
+    if (typeof v !== 'string')
+      throw new Error(`Expected a string for metadata '${k}' of '${file}' but received ${typeof v}`);
   }
   if (Object.keys(metadata).length > 0) header[METADATA_KEY] = metadata;
   let offset = 0;
@@ -136,24 +169,34 @@ export function writeSafetensors(file: string, tensors: SafetensorsInput, metada
   for (const t of list) {
     const where = `tensor '${t.name}' of '${file}'`;
     if (typeof t.name !== 'string' || t.name.length === 0 || t.name === METADATA_KEY) {
-      throw new Error(`Expected a non-empty name other than '${METADATA_KEY}' for a tensor of '${file}' but received ${JSON.stringify(t.name)}`);
+      throw new Error(
+        `Expected a non-empty name other than '${METADATA_KEY}' for a tensor of '${file}' but received ${JSON.stringify(t.name)}`,
+      );
     }
     if (seen.has(t.name)) throw new Error(`Expected unique tensor names in '${file}' but received '${t.name}' twice`);
     seen.add(t.name);
-    if (!DTYPE_NAMES.includes(t.dtype)) throw new Error(`Expected one of ${DTYPE_NAMES.join(', ')} for the dtype of ${where} but received ${JSON.stringify(t.dtype)}`);
+    if (!DTYPE_NAMES.includes(t.dtype))
+      throw new Error(
+        `Expected one of ${DTYPE_NAMES.join(', ')} for the dtype of ${where} but received ${JSON.stringify(t.dtype)}`,
+      );
     const d = DTYPES[t.dtype];
     if (!Array.isArray(t.shape) || !t.shape.every((s) => Number.isSafeInteger(s) && s >= 0)) {
       throw new Error(`Expected a shape of integers >= 0 for ${where} but received ${JSON.stringify(t.shape)}`);
     }
     const chunked = isChunks(t.data);
     const kind = chunked ? 'chunks' : viewKind(t.data as ArrayBufferView);
-    if (!chunked && !ArrayBuffer.isView(t.data)) throw new Error(`Expected an ArrayBufferView or chunks for the data of ${where} but received ${kind}`);
+    if (!chunked && !ArrayBuffer.isView(t.data))
+      throw new Error(`Expected an ArrayBufferView or chunks for the data of ${where} but received ${kind}`);
     if (!chunked && kind !== 'Uint8Array' && kind !== 'DataView' && kind !== d.array.name) {
-      throw new Error(`Expected a ${d.array.name} (or raw bytes) for the ${t.dtype} data of ${where} but received a ${kind}`);
+      throw new Error(
+        `Expected a ${d.array.name} (or raw bytes) for the ${t.dtype} data of ${where} but received a ${kind}`,
+      );
     }
     const bytes = elementCount(t.shape) * d.size;
     if (t.data.byteLength !== bytes) {
-      throw new Error(`Expected ${bytes} bytes (shape [${t.shape.join(', ')}] × ${d.size}) for the data of ${where} but received ${t.data.byteLength}`);
+      throw new Error(
+        `Expected ${bytes} bytes (shape [${t.shape.join(', ')}] × ${d.size}) for the data of ${where} but received ${t.data.byteLength}`,
+      );
     }
     header[t.name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + bytes] };
     offset += bytes;
@@ -178,7 +221,10 @@ export function writeSafetensors(file: string, tensors: SafetensorsInput, metada
         writeAll(fd, bytesOf(c));
         n += c.byteLength;
       }
-      if (n !== t.data.byteLength) throw new Error(`Expected ${t.data.byteLength} bytes from the chunks of tensor '${t.name}' of '${file}' but they gave ${n}`);
+      if (n !== t.data.byteLength)
+        throw new Error(
+          `Expected ${t.data.byteLength} bytes from the chunks of tensor '${t.name}' of '${file}' but they gave ${n}`,
+        );
     }
     fs.fsyncSync(fd);
   } catch (e) {
@@ -194,7 +240,10 @@ function writeAll(fd: number, bytes: Uint8Array): void {
 }
 
 /** Reads a whole file (every tensor into its own typed array). */
-export function readSafetensors(file: string): { metadata: Record<string, string>; tensors: Record<string, SafetensorsEntry> } {
+export function readSafetensors(file: string): {
+  metadata: Record<string, string>;
+  tensors: Record<string, SafetensorsEntry>;
+} {
   const f = openSafetensors(file);
   try {
     const tensors: Record<string, SafetensorsEntry> = {};
@@ -224,21 +273,33 @@ export function openSafetensors(file: string): SafetensorsFile {
     const { entries, metadata, dataStart } = parseHeader(fd, file);
     const byName = new Map(entries.map((e) => [e.name, e]));
     const get = (name: string): Entry => {
-      if (fd === null) throw new Error(`Expected an open safetensors file for '${file}' but it was closed (reading '${name}')`);
+      if (fd === null)
+        throw new Error(`Expected an open safetensors file for '${file}' but it was closed (reading '${name}')`);
       const e = byName.get(name);
       if (!e) {
         const some = entries.slice(0, 5).map((x) => `'${x.name}'`);
-        const held = entries.length === 0 ? 'none' : some.join(', ') + (entries.length > 5 ? ` and ${entries.length - 5} more` : '');
+        const held =
+          entries.length === 0
+            ? 'none'
+            : some.join(', ') + (entries.length > 5 ? ` and ${entries.length - 5} more` : '');
         throw new Error(`Expected a tensor named '${name}' in '${file}' but it holds ${held}`);
       }
       return e;
     };
     const readInto = (e: Entry, byteOffset: number, target: Uint8Array) => {
       for (let done = 0; done < target.length; ) {
-        const n = fs.readSync(fd as number, target, done, Math.min(IO_CHUNK, target.length - done), dataStart + e.begin + byteOffset + done);
+        const n = fs.readSync(
+          fd as number,
+          target,
+          done,
+          Math.min(IO_CHUNK, target.length - done),
+          dataStart + e.begin + byteOffset + done,
+        );
         if (n === 0) {
           const at = dataStart + e.begin + byteOffset;
-          throw new Error(`Expected ${target.length} bytes of tensor '${e.name}' at byte ${at} of '${file}' but the file ended after ${done} (truncated since opened?)`);
+          throw new Error(
+            `Expected ${target.length} bytes of tensor '${e.name}' at byte ${at} of '${file}' but the file ended after ${done} (truncated since opened?)`,
+          );
         }
         done += n;
       }
@@ -259,12 +320,17 @@ export function openSafetensors(file: string): SafetensorsFile {
         let out: SafetensorsArray;
         if (!into) out = new array(length);
         else {
-          if (into.byteLength !== bytes) throw new Error(`Expected a buffer of ${bytes} bytes for tensor '${name}' of '${file}' but received ${into.byteLength}`);
+          if (into.byteLength !== bytes)
+            throw new Error(
+              `Expected a buffer of ${bytes} bytes for tensor '${name}' of '${file}' but received ${into.byteLength}`,
+            );
           const kind = viewKind(into);
           if (kind === array.name) out = into as SafetensorsArray;
           else if (into.byteOffset % size === 0) out = new array(into.buffer, into.byteOffset, length);
           else {
-            throw new Error(`Expected a buffer aligned to ${size} bytes for the ${e.dtype} tensor '${name}' of '${file}' but received a ${kind} at byte offset ${into.byteOffset}`);
+            throw new Error(
+              `Expected a buffer aligned to ${size} bytes for the ${e.dtype} tensor '${name}' of '${file}' but received a ${kind} at byte offset ${into.byteOffset}`,
+            );
           }
         }
         readInto(e, 0, bytesOf(out));
@@ -273,11 +339,23 @@ export function openSafetensors(file: string): SafetensorsFile {
       readRange(name, byteOffset, byteLength, into) {
         const e = get(name);
         const total = e.end - e.begin;
-        if (!(Number.isSafeInteger(byteOffset) && Number.isSafeInteger(byteLength) && byteOffset >= 0 && byteLength >= 0 && byteOffset + byteLength <= total)) {
-          throw new Error(`Expected a byte range within [0, ${total}] for tensor '${name}' of '${file}' but received [${byteOffset}, ${byteOffset + byteLength})`);
+        if (
+          !(
+            Number.isSafeInteger(byteOffset) &&
+            Number.isSafeInteger(byteLength) &&
+            byteOffset >= 0 &&
+            byteLength >= 0 &&
+            byteOffset + byteLength <= total
+          )
+        ) {
+          throw new Error(
+            `Expected a byte range within [0, ${total}] for tensor '${name}' of '${file}' but received [${byteOffset}, ${byteOffset + byteLength})`,
+          );
         }
         if (into.byteLength < byteLength) {
-          throw new Error(`Expected a buffer of at least ${byteLength} bytes for a range of tensor '${name}' of '${file}' but received ${into.byteLength}`);
+          throw new Error(
+            `Expected a buffer of at least ${byteLength} bytes for a range of tensor '${name}' of '${file}' but received ${into.byteLength}`,
+          );
         }
         readInto(e, byteOffset, new Uint8Array(into.buffer, into.byteOffset, byteLength));
       },
@@ -293,7 +371,10 @@ export function openSafetensors(file: string): SafetensorsFile {
   }
 }
 
-function parseHeader(fd: number, file: string): { entries: Entry[]; metadata: Record<string, string>; dataStart: number } {
+function parseHeader(
+  fd: number,
+  file: string,
+): { entries: Entry[]; metadata: Record<string, string>; dataStart: number } {
   const size = fs.fstatSync(fd).size;
   const bad = (what: string, received: string): never => {
     throw new Error(`Expected ${what} in safetensors file '${file}' but received ${received}`);
@@ -302,8 +383,13 @@ function parseHeader(fd: number, file: string): { entries: Entry[]; metadata: Re
   const prefix = Buffer.alloc(8);
   fs.readSync(fd, prefix, 0, 8, 0);
   const n64 = prefix.readBigUInt64LE(0);
-  if (n64 > BigInt(MAX_HEADER_BYTES)) bad(`a header length of at most ${MAX_HEADER_BYTES} bytes (the format's limit)`, `${n64} (not a safetensors file?)`);
-  if (n64 > BigInt(size - 8)) bad(`a header length of at most ${size - 8} bytes (the file size minus 8)`, `${n64} (truncated?)`);
+  if (n64 > BigInt(MAX_HEADER_BYTES))
+    bad(
+      `a header length of at most ${MAX_HEADER_BYTES} bytes (the format's limit)`,
+      `${n64} (not a safetensors file?)`,
+    );
+  if (n64 > BigInt(size - 8))
+    bad(`a header length of at most ${size - 8} bytes (the file size minus 8)`, `${n64} (truncated?)`);
   const n = Number(n64);
   const raw = Buffer.alloc(n);
   for (let done = 0; done < n; ) done += fs.readSync(fd, raw, done, n - done, 8 + done);
@@ -320,14 +406,16 @@ function parseHeader(fd: number, file: string): { entries: Entry[]; metadata: Re
   } catch (e) {
     return bad('a JSON header', `text JSON.parse rejects: ${(e as Error).message}`);
   }
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) return bad('a JSON object header', Array.isArray(json) ? 'an array' : String(json));
+  if (typeof json !== 'object' || json === null || Array.isArray(json))
+    return bad('a JSON object header', Array.isArray(json) ? 'an array' : String(json));
   const bufferBytes = size - 8 - n;
   const metadata: Record<string, string> = {};
   const entries: Entry[] = [];
   for (const [name, value] of Object.entries(json as Record<string, unknown>)) {
     if (name === METADATA_KEY) {
       if (value === null) continue;
-      if (typeof value !== 'object' || Array.isArray(value)) bad(`an object of strings for ${METADATA_KEY}`, JSON.stringify(value));
+      if (typeof value !== 'object' || Array.isArray(value))
+        bad(`an object of strings for ${METADATA_KEY}`, JSON.stringify(value));
       for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
         if (typeof v !== 'string') bad(`a string for ${METADATA_KEY}.${k}`, JSON.stringify(v));
         metadata[k] = v as string;
@@ -335,21 +423,35 @@ function parseHeader(fd: number, file: string): { entries: Entry[]; metadata: Re
       continue;
     }
     const t = `tensor '${name}'`;
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) bad(`an object {dtype, shape, data_offsets} for ${t}`, JSON.stringify(value));
+    if (typeof value !== 'object' || value === null || Array.isArray(value))
+      bad(`an object {dtype, shape, data_offsets} for ${t}`, JSON.stringify(value));
     const { dtype, shape, data_offsets: offsets } = value as Record<string, unknown>;
-    if (typeof dtype !== 'string' || !DTYPE_NAMES.includes(dtype as SafetensorsDtype)) bad(`one of ${DTYPE_NAMES.join(', ')} for the dtype of ${t}`, JSON.stringify(dtype));
-    if (!Array.isArray(shape) || !shape.every((s) => Number.isSafeInteger(s) && s >= 0)) bad(`a shape of integers >= 0 for ${t}`, JSON.stringify(shape));
-    if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isSafeInteger(o) && o >= 0) || offsets[0] > offsets[1]) {
+    if (typeof dtype !== 'string' || !DTYPE_NAMES.includes(dtype as SafetensorsDtype))
+      bad(`one of ${DTYPE_NAMES.join(', ')} for the dtype of ${t}`, JSON.stringify(dtype));
+    if (!Array.isArray(shape) || !shape.every((s) => Number.isSafeInteger(s) && s >= 0))
+      bad(`a shape of integers >= 0 for ${t}`, JSON.stringify(shape));
+    if (
+      !Array.isArray(offsets) ||
+      offsets.length !== 2 ||
+      !offsets.every((o) => Number.isSafeInteger(o) && o >= 0) ||
+      offsets[0] > offsets[1]
+    ) {
       bad(`data_offsets [begin, end] with 0 <= begin <= end for ${t}`, JSON.stringify(offsets));
     }
     const [begin, end] = offsets as number[];
     const d = DTYPES[dtype as SafetensorsDtype];
     const want = elementCount(shape as number[]) * d.size;
     if (end - begin !== want) {
-      bad(`${want} bytes (shape [${(shape as number[]).join(', ')}] × ${d.size} for ${dtype}) for ${t}`, `data_offsets [${begin}, ${end}] (${end - begin} bytes)`);
+      bad(
+        `${want} bytes (shape [${(shape as number[]).join(', ')}] × ${d.size} for ${dtype}) for ${t}`,
+        `data_offsets [${begin}, ${end}] (${end - begin} bytes)`,
+      );
     }
     if (end > bufferBytes) {
-      bad(`data_offsets within the ${bufferBytes}-byte buffer for ${t}`, `[${begin}, ${end}] (the file has ${size} bytes and needs at least ${8 + n + end}: truncated?)`);
+      bad(
+        `data_offsets within the ${bufferBytes}-byte buffer for ${t}`,
+        `[${begin}, ${end}] (the file has ${size} bytes and needs at least ${8 + n + end}: truncated?)`,
+      );
     }
     entries.push({ name, dtype: dtype as SafetensorsDtype, shape: shape as number[], begin, end });
   }
@@ -358,11 +460,20 @@ function parseHeader(fd: number, file: string): { entries: Entry[]; metadata: Re
   let pos = 0;
   let prev: Entry | null = null;
   for (const e of sorted) {
-    if (e.begin < pos && prev) bad('tensors that do not overlap', `'${prev.name}' at [${prev.begin}, ${prev.end}] and '${e.name}' at [${e.begin}, ${e.end}]`);
-    if (e.begin > pos) bad(`tensors that cover the byte buffer without holes`, `no tensor for bytes [${pos}, ${e.begin})`);
+    if (e.begin < pos && prev)
+      bad(
+        'tensors that do not overlap',
+        `'${prev.name}' at [${prev.begin}, ${prev.end}] and '${e.name}' at [${e.begin}, ${e.end}]`,
+      );
+    if (e.begin > pos)
+      bad(`tensors that cover the byte buffer without holes`, `no tensor for bytes [${pos}, ${e.begin})`);
     pos = e.end;
     prev = e;
   }
-  if (pos !== bufferBytes) bad(`tensors that cover the ${bufferBytes}-byte buffer`, `tensors ending at byte ${pos} (${bufferBytes - pos} trailing bytes)`);
+  if (pos !== bufferBytes)
+    bad(
+      `tensors that cover the ${bufferBytes}-byte buffer`,
+      `tensors ending at byte ${pos} (${bufferBytes - pos} trailing bytes)`,
+    );
   return { entries, metadata, dataStart: 8 + n };
 }

@@ -15,11 +15,15 @@ const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 describe('encoding', () => {
   it('encodes the file_version Event byte by byte', () => {
     // field 1 (wall_time, fixed64): 09 + 1.5 as LE double; field 3 (file_version): 1a 0d "brain.Event:2"
-    expect(hex(encodeEvent(1.5, 0, { fileVersion: 'brain.Event:2' }))).toBe(`09000000000000f83f1a0d${hex(Buffer.from('brain.Event:2'))}`);
+    expect(hex(encodeEvent(1.5, 0, { fileVersion: 'brain.Event:2' }))).toBe(
+      `09000000000000f83f1a0d${hex(Buffer.from('brain.Event:2'))}`,
+    );
   });
   it('encodes a scalar Event byte by byte', () => {
     // 09 <2.0>; 10 ac02 (step 300 as varint); 2a 0d (summary, 13 bytes) { 0a 0b (value, 11 bytes) { 0a 04 "loss"; 15 <0.5 as LE float> } }
-    expect(hex(encodeEvent(2, 300, { tag: 'loss', value: 0.5 }))).toBe(`09000000000000004010ac022a0d0a0b0a04${hex(Buffer.from('loss'))}150000003f`);
+    expect(hex(encodeEvent(2, 300, { tag: 'loss', value: 0.5 }))).toBe(
+      `09000000000000004010ac022a0d0a0b0a04${hex(Buffer.from('loss'))}150000003f`,
+    );
     // a step above 2^32 keeps every bit: 2^40 + 1 = 7-bit groups 1, 0, 0, 0, 0, 2^5 = varint 81 80 80 80 80 20
     expect(hex(encodeEvent(0, 2 ** 40 + 1, { tag: 'x', value: 0 }).subarray(9, 16))).toBe('10' + '818080808020');
   });
@@ -84,7 +88,9 @@ describe('SummaryWriter and readEventFile', () => {
     w.scalar('a', 6, 6);
     expect(readEventFile(w.path).map((e) => e.value)).toEqual([1, 2, 3, 4, 5, 6]);
     w.close();
-    expect(() => w.scalar('a', 7, 7)).toThrow(new Error(`Expected an open SummaryWriter for '${w.path}' but it was closed (scalar 'a' at step 7)`));
+    expect(() => w.scalar('a', 7, 7)).toThrow(
+      new Error(`Expected an open SummaryWriter for '${w.path}' but it was closed (scalar 'a' at step 7)`),
+    );
   });
 
   it('flushes from a timer when no more writes come', async () => {
@@ -98,11 +104,19 @@ describe('SummaryWriter and readEventFile', () => {
 
   it('rejects bad arguments', () => {
     const w = new SummaryWriter(dir);
-    expect(() => w.scalar('', 1, 1)).toThrow(new Error(`Expected a non-empty tag for a scalar of '${w.path}' but received ""`));
-    expect(() => w.scalar('a', 1, -1)).toThrow(new Error(`Expected an integer step >= 0 for scalar 'a' of '${w.path}' but received -1`));
-    expect(() => w.scalar('a', 1, 1.5)).toThrow(new Error(`Expected an integer step >= 0 for scalar 'a' of '${w.path}' but received 1.5`));
+    expect(() => w.scalar('', 1, 1)).toThrow(
+      new Error(`Expected a non-empty tag for a scalar of '${w.path}' but received ""`),
+    );
+    expect(() => w.scalar('a', 1, -1)).toThrow(
+      new Error(`Expected an integer step >= 0 for scalar 'a' of '${w.path}' but received -1`),
+    );
+    expect(() => w.scalar('a', 1, 1.5)).toThrow(
+      new Error(`Expected an integer step >= 0 for scalar 'a' of '${w.path}' but received 1.5`),
+    );
     w.close();
-    expect(() => new SummaryWriter(dir, { maxQueue: 0 })).toThrow(new Error(`Expected an integer maxQueue >= 1 for the SummaryWriter of '${dir}' but received 0`));
+    expect(() => new SummaryWriter(dir, { maxQueue: 0 })).toThrow(
+      new Error(`Expected an integer maxQueue >= 1 for the SummaryWriter of '${dir}' but received 0`),
+    );
   });
 
   function threeScalars(): { file: string; starts: number[] } {
@@ -120,11 +134,19 @@ describe('SummaryWriter and readEventFile', () => {
     const bad = Buffer.from(good);
     bad[starts[1] + 20] ^= 0x01; // a bit of the second scalar's data
     fs.writeFileSync(file, bad);
-    expect(() => readEventFile(file)).toThrow(new RegExp(`^Expected masked CRC-32C 0x[0-9a-f]{8} for the data of the record at byte 82 of '${escapeRegExp(file)}' but received 0x[0-9a-f]{8} \\(corrupt file\\)$`));
+    expect(() => readEventFile(file)).toThrow(
+      new RegExp(
+        `^Expected masked CRC-32C 0x[0-9a-f]{8} for the data of the record at byte 82 of '${escapeRegExp(file)}' but received 0x[0-9a-f]{8} \\(corrupt file\\)$`,
+      ),
+    );
     const badLength = Buffer.from(good);
     badLength[starts[2]] = 41; // the third scalar's length
     fs.writeFileSync(file, badLength);
-    expect(() => readEventFile(file)).toThrow(new RegExp(`^Expected masked CRC-32C 0x[0-9a-f]{8} for the length of the record at byte 124 of '${escapeRegExp(file)}'`));
+    expect(() => readEventFile(file)).toThrow(
+      new RegExp(
+        `^Expected masked CRC-32C 0x[0-9a-f]{8} for the length of the record at byte 124 of '${escapeRegExp(file)}'`,
+      ),
+    );
     const badCrc = Buffer.from(good);
     badCrc[starts[3] - 1] ^= 0x80; // the last record's data CRC
     fs.writeFileSync(file, badCrc);
@@ -148,13 +170,18 @@ describe('SummaryWriter and readEventFile', () => {
       for (; n >= 0x80; n = Math.floor(n / 0x80)) out.push((n % 0x80) | 0x80);
       return [...out, n];
     };
-    const ld = (field: number, body: Buffer) => Buffer.concat([Buffer.from([(field << 3) | 2, ...varintBytes(body.length)]), body]);
+    const ld = (field: number, body: Buffer) =>
+      Buffer.concat([Buffer.from([(field << 3) | 2, ...varintBytes(body.length)]), body]);
     const f32 = Buffer.alloc(4);
     f32.writeFloatLE(0.75);
     // TensorProto { dtype: DT_FLOAT (1); tensor_shape {} (2); float_val: [0.75] (5, packed) }
     const tensor = Buffer.concat([Buffer.from([0x08, 0x01]), ld(2, Buffer.alloc(0)), ld(5, f32)]);
     // Value { tag: "auc"; metadata (9) { plugin_data { plugin_name: "scalars" } }; tensor (8) }
-    const value = Buffer.concat([ld(1, Buffer.from('auc')), ld(9, ld(1, ld(1, Buffer.from('scalars')))), ld(8, tensor)]);
+    const value = Buffer.concat([
+      ld(1, Buffer.from('auc')),
+      ld(9, ld(1, ld(1, Buffer.from('scalars')))),
+      ld(8, tensor),
+    ]);
     const wall = Buffer.alloc(9);
     wall[0] = 0x09;
     wall.writeDoubleLE(3.25, 1);
@@ -162,15 +189,32 @@ describe('SummaryWriter and readEventFile', () => {
     // an Event with a graph_def (field 4) only
     const graph = Buffer.concat([wall, ld(4, Buffer.from('not a graph'))]);
     const file = path.join(dir, 'events.out.tfevents.1.x');
-    fs.writeFileSync(file, Buffer.concat([frameRecord(encodeEvent(1, 0, { fileVersion: 'brain.Event:2' })), frameRecord(graph), frameRecord(event)]));
+    fs.writeFileSync(
+      file,
+      Buffer.concat([
+        frameRecord(encodeEvent(1, 0, { fileVersion: 'brain.Event:2' })),
+        frameRecord(graph),
+        frameRecord(event),
+      ]),
+    );
     expect(readEventFile(file)).toEqual([{ wallTime: 3.25, step: 10, tag: 'auc', value: 0.75 }]);
   });
 
   it('names the record of an undecodable Event', () => {
     const file = path.join(dir, 'events.out.tfevents.1.x');
     // an Event whose summary field claims 100 bytes but has 1
-    fs.writeFileSync(file, Buffer.concat([frameRecord(encodeEvent(1, 0, { fileVersion: 'brain.Event:2' })), frameRecord(Buffer.from([0x2a, 100, 0]))]));
-    expect(() => readEventFile(file)).toThrow(new Error(`Expected a tensorflow.Event in the record at byte 40 of '${file}' but received a field of 100 bytes past the end of its message`));
+    fs.writeFileSync(
+      file,
+      Buffer.concat([
+        frameRecord(encodeEvent(1, 0, { fileVersion: 'brain.Event:2' })),
+        frameRecord(Buffer.from([0x2a, 100, 0])),
+      ]),
+    );
+    expect(() => readEventFile(file)).toThrow(
+      new Error(
+        `Expected a tensorflow.Event in the record at byte 40 of '${file}' but received a field of 100 bytes past the end of its message`,
+      ),
+    );
   });
 });
 

@@ -54,9 +54,14 @@ export class SummaryWriter {
     this.now = options.now ?? (() => Date.now() / 1000);
     this.flushSeconds = options.flushSeconds ?? 2;
     this.maxQueue = options.maxQueue ?? 10;
-    if (!(this.flushSeconds > 0)) throw new Error(`Expected flushSeconds > 0 for the SummaryWriter of '${logDir}' but received ${this.flushSeconds}`);
+    if (!(this.flushSeconds > 0))
+      throw new Error(
+        `Expected flushSeconds > 0 for the SummaryWriter of '${logDir}' but received ${this.flushSeconds}`,
+      );
     if (!(Number.isInteger(this.maxQueue) && this.maxQueue >= 1)) {
-      throw new Error(`Expected an integer maxQueue >= 1 for the SummaryWriter of '${logDir}' but received ${this.maxQueue}`);
+      throw new Error(
+        `Expected an integer maxQueue >= 1 for the SummaryWriter of '${logDir}' but received ${this.maxQueue}`,
+      );
     }
     fs.mkdirSync(logDir, { recursive: true });
     const suffix = options.filenameSuffix ?? '';
@@ -76,20 +81,30 @@ export class SummaryWriter {
     this.lastFlush = this.now();
     this.pending.push(frameRecord(encodeEvent(this.now(), 0, { fileVersion: 'brain.Event:2' })));
     this.flush();
-    this.timer = setInterval(() => {
-      if (this.pending.length > 0 && this.now() - this.lastFlush >= this.flushSeconds) this.flush();
-    }, Math.max(100, Math.round(this.flushSeconds * 500)));
+    this.timer = setInterval(
+      () => {
+        if (this.pending.length > 0 && this.now() - this.lastFlush >= this.flushSeconds) this.flush();
+      },
+      Math.max(100, Math.round(this.flushSeconds * 500)),
+    );
     this.timer.unref();
   }
 
   /** Records `value` (stored as float32, as TensorBoard's simple_value) for `tag` at `step`. */
   scalar(tag: string, value: number, step: number, wallTime?: number): void {
-    if (this.fd === null) throw new Error(`Expected an open SummaryWriter for '${this.path}' but it was closed (scalar '${tag}' at step ${step})`);
-    if (typeof tag !== 'string' || tag.length === 0) throw new Error(`Expected a non-empty tag for a scalar of '${this.path}' but received ${JSON.stringify(tag)}`);
-    if (typeof value !== 'number') throw new Error(`Expected a number for scalar '${tag}' of '${this.path}' but received ${typeof value}`);
-    if (!(Number.isSafeInteger(step) && step >= 0)) throw new Error(`Expected an integer step >= 0 for scalar '${tag}' of '${this.path}' but received ${step}`);
+    if (this.fd === null)
+      throw new Error(
+        `Expected an open SummaryWriter for '${this.path}' but it was closed (scalar '${tag}' at step ${step})`,
+      );
+    if (typeof tag !== 'string' || tag.length === 0)
+      throw new Error(`Expected a non-empty tag for a scalar of '${this.path}' but received ${JSON.stringify(tag)}`);
+    if (typeof value !== 'number')
+      throw new Error(`Expected a number for scalar '${tag}' of '${this.path}' but received ${typeof value}`);
+    if (!(Number.isSafeInteger(step) && step >= 0))
+      throw new Error(`Expected an integer step >= 0 for scalar '${tag}' of '${this.path}' but received ${step}`);
     const t = wallTime ?? this.now();
-    if (!Number.isFinite(t)) throw new Error(`Expected a finite wall time for scalar '${tag}' of '${this.path}' but received ${t}`);
+    if (!Number.isFinite(t))
+      throw new Error(`Expected a finite wall time for scalar '${tag}' of '${this.path}' but received ${t}`);
     this.pending.push(frameRecord(encodeEvent(t, step, { tag, value })));
     if (this.pending.length >= this.maxQueue || this.now() - this.lastFlush >= this.flushSeconds) this.flush();
   }
@@ -145,7 +160,11 @@ function lengthDelimited(field: number, body: Uint8Array): Buffer {
 }
 
 /** An Event with wall_time, step and either file_version or one simple_value scalar. */
-export function encodeEvent(wallTime: number, step: number, what: { fileVersion: string } | { tag: string; value: number }): Buffer {
+export function encodeEvent(
+  wallTime: number,
+  step: number,
+  what: { fileVersion: string } | { tag: string; value: number },
+): Buffer {
   const head = Buffer.alloc(9);
   head[0] = (1 << 3) | 1; // wall_time: fixed64 double
   head.writeDoubleLE(wallTime, 1);
@@ -239,7 +258,12 @@ function decodeEvent(b: Buffer, start: number, end: number, fail: (what: string)
   return values.map((v) => ({ wallTime, step, ...v }));
 }
 
-function decodeValue(b: Buffer, start: number, end: number, fail: (what: string) => never): { tag: string; value: number } | null {
+function decodeValue(
+  b: Buffer,
+  start: number,
+  end: number,
+  fail: (what: string) => never,
+): { tag: string; value: number } | null {
   const r = new Reader(b, start, end, fail);
   let tag = '';
   let value: number | null = null;
@@ -298,7 +322,9 @@ export function readEventFile(file: string): ScalarEvent[] {
     const lenCrc = maskCrc32c(crc32c(b.subarray(off, off + 8)));
     const storedLenCrc = b.readUInt32LE(off + 8);
     if (lenCrc !== storedLenCrc) {
-      throw new Error(`Expected masked CRC-32C 0x${hex(lenCrc)} for the length of the record at byte ${at} of '${file}' but received 0x${hex(storedLenCrc)} (corrupt file)`);
+      throw new Error(
+        `Expected masked CRC-32C 0x${hex(lenCrc)} for the length of the record at byte ${at} of '${file}' but received 0x${hex(storedLenCrc)} (corrupt file)`,
+      );
     }
     const len = b.readBigUInt64LE(off);
     if (len > BigInt(b.length - off - 16)) break; // truncated tail
@@ -306,7 +332,10 @@ export function readEventFile(file: string): ScalarEvent[] {
     const data = b.subarray(off + 12, off + 12 + n);
     const crc = maskCrc32c(crc32c(data));
     const stored = b.readUInt32LE(off + 12 + n);
-    if (crc !== stored) throw new Error(`Expected masked CRC-32C 0x${hex(crc)} for the data of the record at byte ${at} of '${file}' but received 0x${hex(stored)} (corrupt file)`);
+    if (crc !== stored)
+      throw new Error(
+        `Expected masked CRC-32C 0x${hex(crc)} for the data of the record at byte ${at} of '${file}' but received 0x${hex(stored)} (corrupt file)`,
+      );
     const fail = (what: string): never => {
       throw new Error(`Expected a tensorflow.Event in the record at byte ${at} of '${file}' but received ${what}`);
     };

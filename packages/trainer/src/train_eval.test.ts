@@ -18,12 +18,30 @@ beforeAll(() => setUpTfjs(BACKEND));
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tsrec-trainer-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
-const data = ensureExampleData(path.join(tmp, 'cache'), { trainRows: 12000, evalRows: 3000, seed: 5, cardinalityScale: 0.002 });
+const data = ensureExampleData(path.join(tmp, 'cache'), {
+  trainRows: 12000,
+  evalRows: 3000,
+  seed: 5,
+  cardinalityScale: 0.002,
+});
 const quiet = { write: () => true, isTTY: false } as unknown as NodeJS.WritableStream;
 
 /** The example's DeepFM at test scale: batch 256, saves every `save` steps. */
-function config(modelDir: string, o: { save?: number; steps?: number; keep?: number; epochs?: number } = {}): EasyRecConfig {
-  const c = loadPipelineConfig(exampleConfigText({ train: data.train, eval: data.eval, modelDir, cardinalityScale: 0.002, epochs: o.epochs ?? 1, batchSize: 256 }), { validate: true });
+function config(
+  modelDir: string,
+  o: { save?: number; steps?: number; keep?: number; epochs?: number } = {},
+): EasyRecConfig {
+  const c = loadPipelineConfig(
+    exampleConfigText({
+      train: data.train,
+      eval: data.eval,
+      modelDir,
+      cardinalityScale: 0.002,
+      epochs: o.epochs ?? 1,
+      batchSize: 256,
+    }),
+    { validate: true },
+  );
   const tc = c.trainConfig!;
   tc.saveCheckpointsSteps = o.save ?? 20;
   tc.logStepCountSteps = 5;
@@ -77,14 +95,19 @@ describe('trainAndEvaluate', () => {
   });
 
   it('appends one JSON line per evaluation to train_eval_result.txt', () => {
-    const lines = fs.readFileSync(path.join(dir, 'train_eval_result.txt'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, number>);
+    const lines = fs
+      .readFileSync(path.join(dir, 'train_eval_result.txt'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, number>);
     expect(lines.map((l) => l.global_step)).toEqual([20, 40, 47]);
     for (const l of lines) expect(Object.keys(l).sort()).toEqual(['auc', 'binary_cross_entropy', 'global_step']);
     expect(lines[2].auc).toBe(summary.lastEval!.metrics.auc);
   });
 
   it('writes TensorBoard events that read back: train loss and lr every 5 steps, eval metrics per checkpoint', () => {
-    const file = (sub: string) => path.join(dir, sub, fs.readdirSync(path.join(dir, sub)).find((n) => n.startsWith('events.out.tfevents.'))!);
+    const file = (sub: string) =>
+      path.join(dir, sub, fs.readdirSync(path.join(dir, sub)).find((n) => n.startsWith('events.out.tfevents.'))!);
     const train = readEventFile(file('train'));
     const loss = train.filter((e) => e.tag === 'loss');
     expect(loss.map((e) => e.step)).toEqual([5, 10, 15, 20, 25, 30, 35, 40, 45]);
@@ -99,10 +122,12 @@ describe('trainAndEvaluate', () => {
   });
 
   it('refuses a model_dir that holds checkpoints unless continue_train', async () => {
-    await expect(trainAndEvaluate({ config: config(dir), stream: quiet })).rejects.toThrow(`model_dir '${dir}' already holds checkpoints (newest: model.ckpt-47); pass --continue_train to resume it, or choose another --model_dir`);
+    await expect(trainAndEvaluate({ config: config(dir), stream: quiet })).rejects.toThrow(
+      `model_dir '${dir}' already holds checkpoints (newest: model.ckpt-47); pass --continue_train to resume it, or choose another --model_dir`,
+    );
   });
 
-  it('exports a directory whose predictions equal the checkpoint\'s', async () => {
+  it("exports a directory whose predictions equal the checkpoint's", async () => {
     const exportDir = path.join(tmp, 'export');
     const c = config(dir);
     const info = exportModel({ config: c, exportDir });
@@ -139,7 +164,12 @@ describe('continue_train', () => {
     fs.mkdirSync(path.join(cut, '.model.ckpt-60.tmp-999'));
     fs.writeFileSync(path.join(cut, '.model.ckpt-60.tmp-999', 'dense.safetensors'), 'partial');
     const lines: string[] = [];
-    const b = await trainAndEvaluate({ config: config(cut, { epochs: 2 }), stream: { write: (s: string) => lines.push(s) > 0, isTTY: false } as unknown as NodeJS.WritableStream, evaluate: false, continueTrain: true });
+    const b = await trainAndEvaluate({
+      config: config(cut, { epochs: 2 }),
+      stream: { write: (s: string) => lines.push(s) > 0, isTTY: false } as unknown as NodeJS.WritableStream,
+      evaluate: false,
+      continueTrain: true,
+    });
     expect(lines.join('')).toContain('continue_train: restored model.ckpt-40 (step 40, epoch 0, 40 batches consumed)');
     expect(lines.join('')).toContain('removed incomplete checkpoint writes: .model.ckpt-60.tmp-999');
     expect(b.step).toBe(94);
@@ -147,7 +177,9 @@ describe('continue_train', () => {
     const tb = tensorsOf(path.join(cut, 'model.ckpt-94'));
     expect(Object.keys(tb).sort()).toEqual(Object.keys(ta).sort());
     for (const k of Object.keys(ta)) {
-      const same = Buffer.from(ta[k].buffer, ta[k].byteOffset, ta[k].byteLength).equals(Buffer.from(tb[k].buffer, tb[k].byteOffset, tb[k].byteLength));
+      const same = Buffer.from(ta[k].buffer, ta[k].byteOffset, ta[k].byteLength).equals(
+        Buffer.from(tb[k].buffer, tb[k].byteOffset, tb[k].byteLength),
+      );
       if (!same) throw new Error(`tensor ${k} differs after resume`);
     }
     expect(readManifest(path.join(cut, 'model.ckpt-94'))).toMatchObject({ epoch: 2, consumedBatches: 94 });

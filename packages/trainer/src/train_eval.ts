@@ -6,7 +6,15 @@ import { saveConfig, TrainConfigSchema, type EasyRecConfig } from '@tsrec/config
 import { createDataLoaderFromConfig, formatBadDataSummary, type Batch } from '@tsrec/data';
 import { setRandomPosition } from '@tsrec/models';
 
-import { latestCheckpoint, pruneCheckpoints, removeIncompleteCheckpoints, resolveCheckpoint, restoreCheckpoint, saveCheckpoint, type TrainingPosition } from './checkpoint';
+import {
+  latestCheckpoint,
+  pruneCheckpoints,
+  removeIncompleteCheckpoints,
+  resolveCheckpoint,
+  restoreCheckpoint,
+  saveCheckpoint,
+  type TrainingPosition,
+} from './checkpoint';
 import { clipGradients, clipSettingsFromConfig, DenseOptimizer, denseGroupsFromConfig } from './dense_optimizer';
 import { EarlyStopper, type BestCheckpoint } from './early_stop';
 import { evaluate, type EvalResult } from './evaluate';
@@ -75,7 +83,8 @@ export async function trainAndEvaluate(o: TrainEvalOptions): Promise<TrainSummar
   if (!modelDir) throw new UsageError('Expected --model_dir or model_dir in the pipeline config but received none');
   const hasSteps = isFieldSet(tc, TrainConfigSchema.field.numSteps) && tc.numSteps > 0;
   const hasEpochs = isFieldSet(tc, TrainConfigSchema.field.numEpochs) && tc.numEpochs > 0;
-  if (!hasSteps && !hasEpochs) throw new UsageError('Expected train_config.num_steps or train_config.num_epochs (> 0) but received neither');
+  if (!hasSteps && !hasEpochs)
+    throw new UsageError('Expected train_config.num_steps or train_config.num_epochs (> 0) but received neither');
   const numSteps = hasSteps ? tc.numSteps : Infinity;
   const accumulate = Math.max(1, tc.gradientAccumulationSteps || 1);
   const saveEvery = tc.saveCheckpointsSteps || 0;
@@ -88,7 +97,9 @@ export async function trainAndEvaluate(o: TrainEvalOptions): Promise<TrainSummar
   const removed = removeIncompleteCheckpoints(modelDir);
   const existing = latestCheckpoint(modelDir);
   if (existing && !o.continueTrain) {
-    throw new UsageError(`model_dir '${modelDir}' already holds checkpoints (newest: ${path.basename(existing.path)}); pass --continue_train to resume it, or choose another --model_dir`);
+    throw new UsageError(
+      `model_dir '${modelDir}' already holds checkpoints (newest: ${path.basename(existing.path)}); pass --continue_train to resume it, or choose another --model_dir`,
+    );
   }
   saveConfig(config, path.join(modelDir, 'pipeline.config'));
 
@@ -105,7 +116,11 @@ export async function trainAndEvaluate(o: TrainEvalOptions): Promise<TrainSummar
     train: tc.useTensorboard === false ? null : new SummaryWriter(path.join(modelDir, 'train')),
     eval: tc.useTensorboard === false ? null : new SummaryWriter(path.join(modelDir, 'eval_val')),
   };
-  const progress = new ProgressReporter({ total: Number.isFinite(numSteps) ? numSteps : undefined, stream: o.stream ?? process.stderr, everySteps: logEvery });
+  const progress = new ProgressReporter({
+    total: Number.isFinite(numSteps) ? numSteps : undefined,
+    stream: o.stream ?? process.stderr,
+    everySteps: logEvery,
+  });
   const log = (line: string) => progress.log(line);
   if (removed.length > 0) log(`removed incomplete checkpoint writes: ${removed.join(', ')}`);
 
@@ -115,15 +130,26 @@ export async function trainAndEvaluate(o: TrainEvalOptions): Promise<TrainSummar
     // As in TorchEasyRec, a checkpoint in model_dir wins over fine_tune_checkpoint when continuing.
     if (o.continueTrain && existing) {
       const r = restoreCheckpoint(existing.path, setup, { optimizerState: true, denseOptimizer: denseOpt });
-      pos = { step: r.manifest.step, epoch: r.manifest.epoch, consumedBatches: r.manifest.consumedBatches, samples: r.manifest.samples };
+      pos = {
+        step: r.manifest.step,
+        epoch: r.manifest.epoch,
+        consumedBatches: r.manifest.consumedBatches,
+        samples: r.manifest.samples,
+      };
       stopper.restore();
-      log(`continue_train: restored ${path.basename(existing.path)} (step ${pos.step}, epoch ${pos.epoch}, ${pos.consumedBatches} batches consumed)`);
+      log(
+        `continue_train: restored ${path.basename(existing.path)} (step ${pos.step}, epoch ${pos.epoch}, ${pos.consumedBatches} batches consumed)`,
+      );
     } else if (o.fineTuneCheckpoint || tc.fineTuneCheckpoint) {
       const ref = resolveCheckpoint(o.fineTuneCheckpoint || tc.fineTuneCheckpoint!);
       const r = restoreCheckpoint(ref.path, setup, { optimizerState: false, partial: true });
-      log(`fine_tune_checkpoint: loaded ${r.restored.length} variables/tables from ${ref.path}${r.skipped.length ? `; skipped ${r.skipped.length}: ${r.skipped.slice(0, 8).join(', ')}${r.skipped.length > 8 ? ', …' : ''}` : ''}`);
+      log(
+        `fine_tune_checkpoint: loaded ${r.restored.length} variables/tables from ${ref.path}${r.skipped.length ? `; skipped ${r.skipped.length}: ${r.skipped.slice(0, 8).join(', ')}${r.skipped.length > 8 ? ', …' : ''}` : ''}`,
+      );
     }
-    log(`training ${config.modelConfig?.model.case ?? 'model'}: ${setup.model.denseParameterCount.toLocaleString('en-US')} dense parameters, ${setup.collections.reduce((s, c) => s + c.collection.tables.length, 0)} tables (${(setup.collections.reduce((s, c) => s + c.collection.memoryBytes(), 0) / 2 ** 20).toFixed(1)} MiB with optimizer state), model_dir ${modelDir}`);
+    log(
+      `training ${config.modelConfig?.model.case ?? 'model'}: ${setup.model.denseParameterCount.toLocaleString('en-US')} dense parameters, ${setup.collections.reduce((s, c) => s + c.collection.tables.length, 0)} tables (${(setup.collections.reduce((s, c) => s + c.collection.memoryBytes(), 0) / 2 ** 20).toFixed(1)} MiB with optimizer state), model_dir ${modelDir}`,
+    );
 
     if (pos.step >= numSteps) {
       log(`nothing to do: step ${pos.step} >= num_steps ${numSteps}`);
@@ -163,10 +189,15 @@ export async function trainAndEvaluate(o: TrainEvalOptions): Promise<TrainSummar
       if (doEval) {
         const r = await evaluate(config, setup, { inputPath: evalInput, numSteps: config.evalConfig?.numSteps });
         lastEval = { ...r, step: pos.step };
-        fs.appendFileSync(path.join(modelDir, RESULT_FILE), `${JSON.stringify({ global_step: pos.step, ...r.metrics })}\n`);
+        fs.appendFileSync(
+          path.join(modelDir, RESULT_FILE),
+          `${JSON.stringify({ global_step: pos.step, ...r.metrics })}\n`,
+        );
         for (const [k, v] of Object.entries(r.metrics)) writers.eval?.scalar(k, v, pos.step);
         writers.eval?.flush();
-        log(`eval at step ${pos.step}: ${formatMetrics(r.metrics)} (${r.samples.toLocaleString('en-US')} samples, ${r.seconds.toFixed(1)} s)`);
+        log(
+          `eval at step ${pos.step}: ${formatMetrics(r.metrics)} (${r.samples.toLocaleString('en-US')} samples, ${r.seconds.toFixed(1)} s)`,
+        );
         const decision = stopper.update(pos.step, r.metrics, ref.path);
         if (decision.stop) {
           stoppedEarly = true;
@@ -174,7 +205,10 @@ export async function trainAndEvaluate(o: TrainEvalOptions): Promise<TrainSummar
         }
       }
       const removedCkpts = pruneCheckpoints(modelDir, tc.keepCheckpointMax, stopper.protectedSteps());
-      if (removedCkpts.length) log(`removed ${removedCkpts.map((p) => path.basename(p)).join(', ')} (keep_checkpoint_max ${tc.keepCheckpointMax})`);
+      if (removedCkpts.length)
+        log(
+          `removed ${removedCkpts.map((p) => path.basename(p)).join(', ')} (keep_checkpoint_max ${tc.keepCheckpointMax})`,
+        );
     };
 
     try {
@@ -225,7 +259,11 @@ export async function trainAndEvaluate(o: TrainEvalOptions): Promise<TrainSummar
           writers.train.scalar('loss', loss, pos.step);
           writers.train.scalar('lr/dense', lrs[lrs.length - 1], pos.step);
           writers.train.scalar('lr/sparse', setup.sparseLr.value, pos.step);
-          writers.train.scalar('samples_per_second', samplesThisRun / Math.max(1e-9, (Date.now() - start) / 1000), pos.step);
+          writers.train.scalar(
+            'samples_per_second',
+            samplesThisRun / Math.max(1e-9, (Date.now() - start) / 1000),
+            pos.step,
+          );
           writers.train.flush();
         }
         if (saveEvery > 0 && pos.step % saveEvery === 0) await checkpoint();
@@ -237,7 +275,10 @@ export async function trainAndEvaluate(o: TrainEvalOptions): Promise<TrainSummar
       await loader.close();
     }
     if (epochsEnded.length > 0) epoch = epochsEnded[epochsEnded.length - 1] + 1;
-    if (toSkip > 0) throw new Error(`Expected at least ${pos.consumedBatches} training batches to resume from but the input ended after ${pos.consumedBatches - toSkip}; was --train_input_path changed?`);
+    if (toSkip > 0)
+      throw new Error(
+        `Expected at least ${pos.consumedBatches} training batches to resume from but the input ended after ${pos.consumedBatches - toSkip}; was --train_input_path changed?`,
+      );
     if (pos.step > 0) await checkpoint();
     const seconds = (Date.now() - start) / 1000;
     progress.finish();
@@ -249,7 +290,13 @@ export async function trainAndEvaluate(o: TrainEvalOptions): Promise<TrainSummar
     setup.dispose();
   }
 
-  function finish(lastEval: TrainSummary['lastEval'], seconds: number, lastLoss: number, stoppedEarly: boolean, samplesThisRun = 0): TrainSummary {
+  function finish(
+    lastEval: TrainSummary['lastEval'],
+    seconds: number,
+    lastLoss: number,
+    stoppedEarly: boolean,
+    samplesThisRun = 0,
+  ): TrainSummary {
     const latest = latestCheckpoint(modelDir!);
     return {
       modelDir: modelDir!,
@@ -267,7 +314,11 @@ export async function trainAndEvaluate(o: TrainEvalOptions): Promise<TrainSummar
 }
 
 /** Forward, fused losses and backward of one batch: the sparse tables update during backprop; dense gradients by stable name are returned. */
-function trainBatch(setup: ModelSetup, batch: Batch, stableName: Map<string, string>): { loss: number; grads: Record<string, tf.Tensor> } {
+function trainBatch(
+  setup: ModelSetup,
+  batch: Batch,
+  stableName: Map<string, string>,
+): { loss: number; grads: Record<string, tf.Tensor> } {
   const model = setup.model;
   const vars = model.trainableVariables;
   const { value, grads } = tf.variableGrads(() => {
@@ -279,10 +330,14 @@ function trainBatch(setup: ModelSetup, batch: Batch, stableName: Map<string, str
   const out: Record<string, tf.Tensor> = {};
   for (const [k, g] of Object.entries(grads)) {
     const name = stableName.get(k);
-    if (name === undefined) g.dispose(); // the sparse arches' zero-gradient anchors
+    if (name === undefined)
+      g.dispose(); // the sparse arches' zero-gradient anchors
     else out[name] = g;
   }
-  if (!Number.isFinite(loss)) throw new Error(`Expected a finite training loss but received ${loss}; lower the learning rates or check the labels and inputs`);
+  if (!Number.isFinite(loss))
+    throw new Error(
+      `Expected a finite training loss but received ${loss}; lower the learning rates or check the labels and inputs`,
+    );
   return { loss, grads: out };
 }
 

@@ -25,7 +25,11 @@ interface Result {
 
 const ROWS = Number(process.env.TSREC_BENCH_ROWS ?? 200000);
 const BATCH = 4096;
-const features = { featureConfigs: criteoFeatureConfigs({ hashBucketSize: 1000000 }), fgMode: 'FG_NORMAL' as const, labelFields: ['label'] };
+const features = {
+  featureConfigs: criteoFeatureConfigs({ hashBucketSize: 1000000 }),
+  fgMode: 'FG_NORMAL' as const,
+  labelFields: ['label'],
+};
 
 function files(): { tsv: string; parquet: string } {
   const dir = path.join(os.tmpdir(), 'tsrec-bench');
@@ -34,7 +38,9 @@ function files(): { tsv: string; parquet: string } {
   const parquet = path.join(dir, `criteo_synthetic_${ROWS}.parquet`);
   if (!fs.existsSync(tsv)) {
     const r = writeCriteoTsv(tsv, { rows: ROWS, seed: 1 });
-    console.log(`generated ${tsv}: ${r.rows} rows, ${(100 * r.positiveRate).toFixed(1)}% positive, best AUC ${r.bestAuc.toFixed(4)}`);
+    console.log(
+      `generated ${tsv}: ${r.rows} rows, ${(100 * r.positiveRate).toFixed(1)}% positive, best AUC ${r.bestAuc.toFixed(4)}`,
+    );
   }
   if (!fs.existsSync(parquet)) writeCriteoParquet(parquet, { rows: ROWS, seed: 1 });
   return { tsv, parquet };
@@ -47,7 +53,14 @@ async function timeLoader(inputPath: string, workers: number): Promise<{ rowsPer
   let t1 = 0n;
   let rows = 0;
   let counted = 0;
-  for await (const b of new DataLoader({ inputPath, batchSize: BATCH, features, numWorkers: workers, numEpochs: 2, parquetDecodeInWorkers: process.env.TSREC_BENCH_PARQUET_WORKER_DECODE === '1' })) {
+  for await (const b of new DataLoader({
+    inputPath,
+    batchSize: BATCH,
+    features,
+    numWorkers: workers,
+    numEpochs: 2,
+    parquetDecodeInWorkers: process.env.TSREC_BENCH_PARQUET_WORKER_DECODE === '1',
+  })) {
     if (t1 === 0n) t1 = process.hrtime.bigint();
     else counted += b.batchSize;
     rows += b.batchSize;
@@ -88,11 +101,16 @@ async function timeCsvParse(file: string): Promise<number> {
 
 async function main(): Promise<void> {
   const f = files();
-  console.log(`data bench: ${ROWS} Criteo-like rows, batch ${BATCH}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'})`);
+  console.log(
+    `data bench: ${ROWS} Criteo-like rows, batch ${BATCH}, ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'})`,
+  );
   await timeLoader(f.tsv, 0); // warm-up (JIT, page cache)
   const results: Result[] = [];
   const startup: string[] = [];
-  for (const [name, file] of [['tsv', f.tsv], ['parquet', f.parquet]] as const) {
+  for (const [name, file] of [
+    ['tsv', f.tsv],
+    ['parquet', f.parquet],
+  ] as const) {
     for (const w of [1, 2]) {
       const r = await timeLoader(file, w);
       results.push({ name, workers: w, rows_per_s: r.rowsPerS });
@@ -107,15 +125,23 @@ async function main(): Promise<void> {
   results.push({ name: 'csv_parse_baseline', workers: 1, rows_per_s: await timeCsvParse(f.tsv) });
   const base = results.find((r) => r.name === 'csv_parse_baseline')!.rows_per_s;
   console.log('\n| input | workers | rows/s | vs csv-parse |\n|---|---|---|---|');
-  for (const r of results) console.log(`| ${r.name} | ${r.workers} | ${Math.round(r.rows_per_s).toLocaleString('en-US')} | ${(r.rows_per_s / base).toFixed(2)}x |`);
-  console.log(`(tsv featurized in the main thread, no workers: ${Math.round(inline.rowsPerS).toLocaleString('en-US')} rows/s; time to the first batch: ${startup.join(', ')})`);
+  for (const r of results)
+    console.log(
+      `| ${r.name} | ${r.workers} | ${Math.round(r.rows_per_s).toLocaleString('en-US')} | ${(r.rows_per_s / base).toFixed(2)}x |`,
+    );
+  console.log(
+    `(tsv featurized in the main thread, no workers: ${Math.round(inline.rowsPerS).toLocaleString('en-US')} rows/s; time to the first batch: ${startup.join(', ')})`,
+  );
   console.log(
     `native field kernels (main thread, no workers): ${Math.round(inline.rowsPerS).toLocaleString('en-US')} rows/s vs ${Math.round(inlineTs.rowsPerS).toLocaleString('en-US')} with the TypeScript paths (${(inline.rowsPerS / inlineTs.rowsPerS).toFixed(2)}x)` +
       (was ? '' : ' [TSREC_NATIVE_FIELDS=0: both ran the TypeScript paths]'),
   );
   const tsv2 = results.find((r) => r.name === 'tsv' && r.workers === 2)!.rows_per_s;
-  console.log(`\ntarget: >= 300,000 rows/s on TSV with 2 workers (${tsv2 >= 300000 ? 'met' : 'NOT met'}), >= 3x csv-parse (${tsv2 / base >= 3 ? 'met' : 'NOT met'})`);
-  if (process.env.TSREC_BENCH_JSON) fs.writeFileSync(process.env.TSREC_BENCH_JSON, JSON.stringify({ results }, null, 2));
+  console.log(
+    `\ntarget: >= 300,000 rows/s on TSV with 2 workers (${tsv2 >= 300000 ? 'met' : 'NOT met'}), >= 3x csv-parse (${tsv2 / base >= 3 ? 'met' : 'NOT met'})`,
+  );
+  if (process.env.TSREC_BENCH_JSON)
+    fs.writeFileSync(process.env.TSREC_BENCH_JSON, JSON.stringify({ results }, null, 2));
 }
 
 main().catch((e) => {

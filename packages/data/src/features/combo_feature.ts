@@ -47,6 +47,12 @@ export class ComboFeature implements Feature {
       rowOffsets[r + 1] = out.length;
     }
     const p = packStrings(out);
-    return assembleIds({ bytes: p.bytes, starts: p.starts, ends: p.ends, rowOffsets, fromBytes: false }, this.mapper, ctx, this.inputs[0], null);
+    return assembleIds(
+      { bytes: p.bytes, starts: p.starts, ends: p.ends, rowOffsets, fromBytes: false },
+      this.mapper,
+      ctx,
+      this.inputs[0],
+      null,
+    );
   }
 }

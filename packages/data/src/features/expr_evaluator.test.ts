@@ -1,6 +1,7 @@
 import { compileExpression } from './expr_evaluator';
 
-const ev = (src: string, vars: Record<string, number> = {}) => compileExpression(src, Object.keys(vars), 'f')(Object.values(vars));
+const ev = (src: string, vars: Record<string, number> = {}) =>
+  compileExpression(src, Object.keys(vars), 'f')(Object.values(vars));
 
 describe('compileExpression', () => {
   it('respects precedence and associativity', () => {
@@ -25,12 +26,22 @@ describe('compileExpression', () => {
     expect(ev('floor(pi)')).toBe(3);
   });
   it('never evaluates JavaScript and reports errors with a column', () => {
-    expect(() => ev('process.exit(1)')).toThrow('feature "f": unexpected "." at column 8 of expression "process.exit(1)"');
-    expect(() => ev('y + 1', { x: 1 })).toThrow('feature "f": unknown variable "y" (variables: x) at column 1 of expression "y + 1"');
+    expect(() => ev('process.exit(1)')).toThrow(
+      'feature "f": unexpected "." at column 8 of expression "process.exit(1)"',
+    );
+    expect(() => ev('y + 1', { x: 1 })).toThrow(
+      'feature "f": unknown variable "y" (variables: x) at column 1 of expression "y + 1"',
+    );
     expect(() => ev('foo(1)')).toThrow('feature "f": unknown function "foo" at column 1 of expression "foo(1)"');
-    expect(() => ev('sin(1, 2)')).toThrow('feature "f": sin takes 1 argument but received 2 at column 1 of expression "sin(1, 2)"');
-    expect(() => ev('(1 + 2')).toThrow('feature "f": expected ")" but found the end at column 7 of expression "(1 + 2"');
-    expect(() => ev('1 +')).toThrow('feature "f": expected a number, variable, function or "(" but found the end at column 4 of expression "1 +"');
+    expect(() => ev('sin(1, 2)')).toThrow(
+      'feature "f": sin takes 1 argument but received 2 at column 1 of expression "sin(1, 2)"',
+    );
+    expect(() => ev('(1 + 2')).toThrow(
+      'feature "f": expected ")" but found the end at column 7 of expression "(1 + 2"',
+    );
+    expect(() => ev('1 +')).toThrow(
+      'feature "f": expected a number, variable, function or "(" but found the end at column 4 of expression "1 +"',
+    );
     expect(() => ev('1 2')).toThrow('feature "f": unexpected "2" at column 3 of expression "1 2"');
     expect(() => ev('a = 1', { a: 0 })).toThrow('feature "f": unexpected "=" at column 3 of expression "a = 1"');
     expect(() => ev('  ')).toThrow('feature "f": empty expression');

@@ -33,7 +33,7 @@ const FUNCTIONS: Record<string, { arity: number | 'var'; f: (...a: number[]) => 
   ceil: { arity: 1, f: Math.ceil },
   trunc: { arity: 1, f: Math.trunc },
   round: { arity: 1, f: (x) => Math.sign(x) * Math.round(Math.abs(x)) },
-  roundp: { arity: 2, f: (x, p) => Math.sign(x) * Math.round(Math.abs(x) * 10 ** p) / 10 ** p },
+  roundp: { arity: 2, f: (x, p) => (Math.sign(x) * Math.round(Math.abs(x) * 10 ** p)) / 10 ** p },
   sigmoid: { arity: 1, f: (x) => 1 / (1 + Math.exp(-x)) },
   min: { arity: 'var', f: Math.min },
   max: { arity: 'var', f: Math.max },
@@ -86,7 +86,9 @@ function lex(src: string, ctx: string): Tok[] {
       i++;
       continue;
     }
-    throw new SyntaxError(`${ctx}: unexpected ${JSON.stringify(c)} at column ${i + 1} of expression ${JSON.stringify(src)}`);
+    throw new SyntaxError(
+      `${ctx}: unexpected ${JSON.stringify(c)} at column ${i + 1} of expression ${JSON.stringify(src)}`,
+    );
   }
   out.push({ t: 'end', v: '', at: src.length });
   return out;
@@ -96,7 +98,11 @@ function lex(src: string, ctx: string): Tok[] {
  * Compiles `src` over the named variables; the result takes their values in that order.
  * Throws a SyntaxError naming the column for bad syntax, unknown names and wrong arities.
  */
-export function compileExpression(src: string, variables: readonly string[], featureName: string): (vars: ArrayLike<number>) => number {
+export function compileExpression(
+  src: string,
+  variables: readonly string[],
+  featureName: string,
+): (vars: ArrayLike<number>) => number {
   const ctx = `feature "${featureName}"`;
   const toks = lex(src, ctx);
   let p = 0;
@@ -105,7 +111,8 @@ export function compileExpression(src: string, variables: readonly string[], fea
     throw new SyntaxError(`${ctx}: ${msg} at column ${tok.at + 1} of expression ${JSON.stringify(src)}`);
   };
   const eat = (v: string): void => {
-    if (toks[p].v !== v || toks[p].t !== 'op') fail(`expected "${v}" but found ${toks[p].t === 'end' ? 'the end' : JSON.stringify(toks[p].v)}`);
+    if (toks[p].v !== v || toks[p].t !== 'op')
+      fail(`expected "${v}" but found ${toks[p].t === 'end' ? 'the end' : JSON.stringify(toks[p].v)}`);
     p++;
   };
   const isOp = (v: string) => toks[p].t === 'op' && toks[p].v === v;
@@ -123,7 +130,8 @@ export function compileExpression(src: string, variables: readonly string[], fea
     let left = next();
     while (toks[p].t === 'op' && ops[toks[p].v]) {
       const op = ops[toks[p++].v];
-      const l = left, r = next();
+      const l = left,
+        r = next();
       left = (v) => op(l(v), r(v));
     }
     return left;
@@ -187,7 +195,10 @@ export function compileExpression(src: string, variables: readonly string[], fea
         }
         eat(')');
         if (fn.arity === 'var' ? args.length === 0 : args.length !== fn.arity) {
-          fail(`${t.v} takes ${fn.arity === 'var' ? 'at least 1' : fn.arity} argument${fn.arity === 1 ? '' : 's'} but received ${args.length}`, t);
+          fail(
+            `${t.v} takes ${fn.arity === 'var' ? 'at least 1' : fn.arity} argument${fn.arity === 1 ? '' : 's'} but received ${args.length}`,
+            t,
+          );
         }
         const f = fn.f;
         if (args.length === 1) {
@@ -210,7 +221,9 @@ export function compileExpression(src: string, variables: readonly string[], fea
       eat(')');
       return e;
     }
-    return fail(`expected a number, variable, function or "(" but found ${t.t === 'end' ? 'the end' : JSON.stringify(t.v)}`);
+    return fail(
+      `expected a number, variable, function or "(" but found ${t.t === 'end' ? 'the end' : JSON.stringify(t.v)}`,
+    );
   }
   if (src.trim() === '') throw new SyntaxError(`${ctx}: empty expression`);
   const f = ternary();

@@ -40,8 +40,16 @@ export class ExprFeature implements Feature {
         }
         const v = parseNumber(t.bytes, t.starts[s], t.ends[s]);
         if (Number.isNaN(v)) {
-          const text = Buffer.from(t.bytes.buffer, t.bytes.byteOffset + t.starts[s], t.ends[s] - t.starts[s]).toString('utf8');
-          ctx.fail(r, 'bad_number', this.inputs[k], `feature "${this.name}": expected a number in column "${this.inputs[k]}" but found ${JSON.stringify(text)}`, t.fromBytes ? t.starts[s] : undefined);
+          const text = Buffer.from(t.bytes.buffer, t.bytes.byteOffset + t.starts[s], t.ends[s] - t.starts[s]).toString(
+            'utf8',
+          );
+          ctx.fail(
+            r,
+            'bad_number',
+            this.inputs[k],
+            `feature "${this.name}": expected a number in column "${this.inputs[k]}" but found ${JSON.stringify(text)}`,
+            t.fromBytes ? t.starts[s] : undefined,
+          );
         }
         vars[k] = v;
       }

@@ -68,7 +68,11 @@ export class FeaturizeContext {
   fail(r: number, reason: BadDataReason, input: string, detail: string, pos?: number): void {
     if (this.bad[r]) return;
     const b = this.block;
-    const err = new DataError(reason, { file: b.fileOf(r), line: b.line(r), column: b.columnAt(r, input, pos) }, detail);
+    const err = new DataError(
+      reason,
+      { file: b.fileOf(r), line: b.line(r), column: b.columnAt(r, input, pos) },
+      detail,
+    );
     this.report.add(err);
     this.bad[r] = 1;
     this.badCount++;
@@ -81,10 +85,14 @@ export function inputName(expression: string, featureName: string): string {
   if (i < 0) return expression;
   const side = expression.slice(0, i);
   if (side === 'feature') {
-    throw new Error(`feature "${featureName}": expression "${expression}" reads another feature's output (FG_DAG); tsrec does not support feature: inputs yet — use the raw column instead`);
+    throw new Error(
+      `feature "${featureName}": expression "${expression}" reads another feature's output (FG_DAG); tsrec does not support feature: inputs yet — use the raw column instead`,
+    );
   }
   if (!['user', 'item', 'context', 'const'].includes(side)) {
-    throw new Error(`feature "${featureName}": expected an expression like user:<column> (sides: user, item, context) but received "${expression}"`);
+    throw new Error(
+      `feature "${featureName}": expected an expression like user:<column> (sides: user, item, context) but received "${expression}"`,
+    );
   }
   return expression.slice(i + 1);
 }

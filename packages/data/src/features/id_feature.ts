@@ -71,7 +71,18 @@ export class IdFeature implements Feature {
     if (this.nativeSeparator !== undefined && o.mapper instanceof HashMapper && nativeFieldKernels()) {
       const col = ctx.block.column(o.input);
       if (col && col.kind === 'bytes') {
-        const { values, lengths } = hashIdFields(col.bytes, col.starts, col.ends, { separator: this.nativeSeparator, maxValues: o.maxValues, numBuckets: o.mapper.numEmbeddings, defaultId: o.mapper.defaultId }, this.scratch);
+        const { values, lengths } = hashIdFields(
+          col.bytes,
+          col.starts,
+          col.ends,
+          {
+            separator: this.nativeSeparator,
+            maxValues: o.maxValues,
+            numBuckets: o.mapper.numEmbeddings,
+            defaultId: o.mapper.defaultId,
+          },
+          this.scratch,
+        );
         return { kind: 'sparse', values, lengths, weights: null };
       }
     }
@@ -79,7 +90,14 @@ export class IdFeature implements Feature {
     // A sequence element holds one id (value_dim 1, TorchEasyRec's default for sequences): the first of its values.
     if (o.sequence && o.separator !== '') firstValues(tok, o.separator);
     let weights: Float32Array | null = null;
-    if (o.weightsInput) weights = columnWeights(tok, tokenize(ctx.block.column(o.weightsInput), rows, o.separator), ctx, o.input, o.weightsInput);
+    if (o.weightsInput)
+      weights = columnWeights(
+        tok,
+        tokenize(ctx.block.column(o.weightsInput), rows, o.separator),
+        ctx,
+        o.input,
+        o.weightsInput,
+      );
     else if (o.weighted) weights = splitWeights(tok, ctx, o.input);
     const limit = o.sequence ? o.sequence.length : o.maxValues;
     if (limit > 0) {
@@ -92,7 +110,13 @@ export class IdFeature implements Feature {
 }
 
 /** Maps tokens to ids and fills missing rows with the default id (weight 1). */
-export function assembleIds(tok: Tokens, mapper: IdMapper, ctx: FeaturizeContext, input: string, weights: Float32Array | null): SparseOutput {
+export function assembleIds(
+  tok: Tokens,
+  mapper: IdMapper,
+  ctx: FeaturizeContext,
+  input: string,
+  weights: Float32Array | null,
+): SparseOutput {
   const rows = tok.rowOffsets.length - 1;
   const n = tok.starts.length;
   const ids = new Int32Array(n);
@@ -110,7 +134,8 @@ export function assembleIds(tok: Tokens, mapper: IdMapper, ctx: FeaturizeContext
   const w = weights ? new Float32Array(n + missing) : null;
   let at = 0;
   for (let r = 0; r < rows; r++) {
-    const s = ro[r], e = ro[r + 1];
+    const s = ro[r],
+      e = ro[r + 1];
     if (s === e) {
       values[at] = def;
       if (w) w[at] = 1;
@@ -143,7 +168,13 @@ export function truncateTokens(tok: Tokens, limit: number): Tokens {
     }
     rowOffsets[r + 1] = starts.length;
   }
-  return { bytes: tok.bytes, starts: Int32Array.from(starts), ends: Int32Array.from(ends), rowOffsets, fromBytes: tok.fromBytes };
+  return {
+    bytes: tok.bytes,
+    starts: Int32Array.from(starts),
+    ends: Int32Array.from(ends),
+    rowOffsets,
+    fromBytes: tok.fromBytes,
+  };
 }
 
 /** Splits `id:weight` tokens in place (the token keeps the id part) and returns the weights. */
@@ -159,7 +190,13 @@ function splitWeights(tok: Tokens, ctx: FeaturizeContext, input: string): Float3
       const v = c >= s ? parseNumber(b, c + 1, tok.ends[t]) : NaN;
       if (Number.isNaN(v)) {
         const text = Buffer.from(b.buffer, b.byteOffset + s, tok.ends[t] - s).toString('utf8');
-        ctx.fail(r, 'bad_weight', input, `feature "${ctx.feature}": expected id:weight in column "${input}" but found ${JSON.stringify(text)}`, tok.fromBytes ? s : undefined);
+        ctx.fail(
+          r,
+          'bad_weight',
+          input,
+          `feature "${ctx.feature}": expected id:weight in column "${input}" but found ${JSON.stringify(text)}`,
+          tok.fromBytes ? s : undefined,
+        );
         w[t] = 0;
         continue;
       }
@@ -176,7 +213,8 @@ function firstValues(tok: Tokens, separator: string): void {
   const sep = separator.charCodeAt(0);
   const b = tok.bytes;
   for (let t = 0; t < tok.starts.length; t++) {
-    const s = tok.starts[t], e = tok.ends[t];
+    const s = tok.starts[t],
+      e = tok.ends[t];
     for (let p = s; p < e; p++) {
       if (b[p] === sep) {
         tok.ends[t] = p;
@@ -198,21 +236,38 @@ function truncateWeights(before: Tokens, after: Tokens, w: Float32Array): Float3
 }
 
 /** Weights from their own column (`<name>__weights`), one per id token of the row. */
-function columnWeights(ids: Tokens, wt: Tokens, ctx: FeaturizeContext, input: string, weightsInput: string): Float32Array {
+function columnWeights(
+  ids: Tokens,
+  wt: Tokens,
+  ctx: FeaturizeContext,
+  input: string,
+  weightsInput: string,
+): Float32Array {
   const w = new Float32Array(ids.starts.length);
   const rows = ids.rowOffsets.length - 1;
   for (let r = 0; r < rows; r++) {
     const n = ids.rowOffsets[r + 1] - ids.rowOffsets[r];
     const m = wt.rowOffsets[r + 1] - wt.rowOffsets[r];
     if (n !== m) {
-      ctx.fail(r, 'bad_weight', weightsInput, `feature "${ctx.feature}": expected ${n} weight${n === 1 ? '' : 's'} in column "${weightsInput}" (one per id in "${input}") but found ${m}`);
+      ctx.fail(
+        r,
+        'bad_weight',
+        weightsInput,
+        `feature "${ctx.feature}": expected ${n} weight${n === 1 ? '' : 's'} in column "${weightsInput}" (one per id in "${input}") but found ${m}`,
+      );
       continue;
     }
     for (let k = 0; k < n; k++) {
       const t = wt.rowOffsets[r] + k;
       const v = parseNumber(wt.bytes, wt.starts[t], wt.ends[t]);
       if (Number.isNaN(v)) {
-        ctx.fail(r, 'bad_weight', weightsInput, `feature "${ctx.feature}": expected a number in column "${weightsInput}" but found ${JSON.stringify(tokenText(wt, t))}`, wt.fromBytes ? wt.starts[t] : undefined);
+        ctx.fail(
+          r,
+          'bad_weight',
+          weightsInput,
+          `feature "${ctx.feature}": expected a number in column "${weightsInput}" but found ${JSON.stringify(tokenText(wt, t))}`,
+          wt.fromBytes ? wt.starts[t] : undefined,
+        );
         break;
       }
       w[ids.rowOffsets[r] + k] = v;

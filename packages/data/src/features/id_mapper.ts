@@ -47,13 +47,22 @@ export function createIdMapper(c: IdMapperConfig, encoded: boolean): IdMapper {
     !!c.vocabFile && 'vocab_file',
   ].filter(Boolean);
   if (set.length !== 1) {
-    throw new Error(`feature "${name}": expected exactly one of hash_bucket_size, num_buckets, vocab_list, vocab_dict, vocab_file but received ${set.length === 0 ? 'none' : set.join(', ')}`);
+    throw new Error(
+      `feature "${name}": expected exactly one of hash_bucket_size, num_buckets, vocab_list, vocab_dict, vocab_file but received ${set.length === 0 ? 'none' : set.join(', ')}`,
+    );
   }
   const defaultValue = c.defaultValue ?? '';
   let mapper: IdMapper;
   // Encoded (FG_NONE) ids are rows already: only the table size matters, not the vocabulary or hash.
-  if (c.hashBucketSize !== undefined) mapper = new HashMapper(checkNumBuckets(asInt(c.hashBucketSize), `${name}.hash_bucket_size`), defaultValue);
-  else if (c.numBuckets !== undefined) mapper = new RangeMapper(checkNumBuckets(asInt(c.numBuckets), `${name}.num_buckets`), 'num_buckets', defaultValue, name);
+  if (c.hashBucketSize !== undefined)
+    mapper = new HashMapper(checkNumBuckets(asInt(c.hashBucketSize), `${name}.hash_bucket_size`), defaultValue);
+  else if (c.numBuckets !== undefined)
+    mapper = new RangeMapper(
+      checkNumBuckets(asInt(c.numBuckets), `${name}.num_buckets`),
+      'num_buckets',
+      defaultValue,
+      name,
+    );
   else mapper = VocabMapper.from(c, defaultValue);
   return encoded ? new RangeMapper(mapper.numEmbeddings, 'table size', defaultValue, name) : mapper;
 }
@@ -84,7 +93,9 @@ class RangeMapper implements IdMapper {
     else {
       const v = Number(defaultValue);
       if (!Number.isInteger(v) || v < 0 || v >= numEmbeddings) {
-        throw new Error(`feature "${name}": expected an integer in [0, ${numEmbeddings}) for default_value but received ${JSON.stringify(defaultValue)}`);
+        throw new Error(
+          `feature "${name}": expected an integer in [0, ${numEmbeddings}) for default_value but received ${JSON.stringify(defaultValue)}`,
+        );
       }
       this.defaultId = v;
     }
@@ -103,8 +114,22 @@ class RangeMapper implements IdMapper {
         out[t] = 0;
         const text = tokenText(tok, t);
         const pos = tok.fromBytes ? tok.starts[t] : undefined;
-        if (Number.isNaN(v)) ctx.fail(r, 'bad_number', input, `feature "${ctx.feature}": expected an integer id in column "${input}" but found ${JSON.stringify(text)}`, pos);
-        else ctx.fail(r, 'id_out_of_range', input, `feature "${ctx.feature}": id ${text} in column "${input}" is outside [0, ${n}) (${this.what})`, pos);
+        if (Number.isNaN(v))
+          ctx.fail(
+            r,
+            'bad_number',
+            input,
+            `feature "${ctx.feature}": expected an integer id in column "${input}" but found ${JSON.stringify(text)}`,
+            pos,
+          );
+        else
+          ctx.fail(
+            r,
+            'id_out_of_range',
+            input,
+            `feature "${ctx.feature}": id ${text} in column "${input}" is outside [0, ${n}) (${this.what})`,
+            pos,
+          );
       }
     }
   }
@@ -121,7 +146,10 @@ class VocabMapper implements IdMapper {
   static from(c: IdMapperConfig, defaultValue: string): VocabMapper {
     const name = c.featureName;
     const dbv = asInt(c.defaultBucketizeValue);
-    if (dbv !== undefined && (!Number.isInteger(dbv) || dbv < 0)) throw new Error(`feature "${name}": expected a non-negative integer for default_bucketize_value but received ${dbv}`);
+    if (dbv !== undefined && (!Number.isInteger(dbv) || dbv < 0))
+      throw new Error(
+        `feature "${name}": expected a non-negative integer for default_bucketize_value but received ${dbv}`,
+      );
     const vocab = new Map<string, number>();
     let reserved = dbv === undefined;
     if (c.vocabList && c.vocabList.length > 0) {
@@ -132,7 +160,10 @@ class VocabMapper implements IdMapper {
       for (const [k, v] of Object.entries(c.vocabDict)) vocab.set(k, asInt(v)!);
       if (reserved && vocab.has(defaultValue)) vocab.set(defaultValue, 0);
     } else {
-      if (dbv === undefined) throw new Error(`feature "${name}": vocab_file needs default_bucketize_value (a vocab file reserves no rows for default and OOV values)`);
+      if (dbv === undefined)
+        throw new Error(
+          `feature "${name}": vocab_file needs default_bucketize_value (a vocab file reserves no rows for default and OOV values)`,
+        );
       reserved = false;
       const text = fs.readFileSync(c.vocabFile!, 'utf8');
       text.split(/\r?\n/).forEach((line, i) => {
@@ -140,7 +171,10 @@ class VocabMapper implements IdMapper {
         const parts = line.trim().split(/\s+/);
         if (parts.length === 1) vocab.set(parts[0], vocab.size);
         else if (parts.length === 2 && /^\d+$/.test(parts[1])) vocab.set(parts[0], Number(parts[1]));
-        else throw new Error(`${c.vocabFile}:${i + 1}:1: expected "token" or "token id" but found ${JSON.stringify(line)}`);
+        else
+          throw new Error(
+            `${c.vocabFile}:${i + 1}:1: expected "token" or "token id" but found ${JSON.stringify(line)}`,
+          );
       });
     }
     let max = reserved ? 1 : (dbv ?? 0);

@@ -73,7 +73,12 @@ export class LookupFeature implements Feature {
         }
         const x = Number(v);
         if (Number.isNaN(x)) {
-          ctx.fail(r, 'bad_number', this.mapInput, `feature "${this.name}": expected a number for key ${JSON.stringify(k)} in column "${this.mapInput}" but found ${JSON.stringify(v)}`);
+          ctx.fail(
+            r,
+            'bad_number',
+            this.mapInput,
+            `feature "${this.name}": expected a number for key ${JSON.stringify(k)} in column "${this.mapInput}" but found ${JSON.stringify(v)}`,
+          );
           continue;
         }
         n++;
@@ -85,7 +90,13 @@ export class LookupFeature implements Feature {
     }
     if (this.o.discrete) {
       const p = packStrings(found);
-      return assembleIds({ bytes: p.bytes, starts: p.starts, ends: p.ends, rowOffsets, fromBytes: false }, this.o.mapper!, ctx, this.mapInput, null);
+      return assembleIds(
+        { bytes: p.bytes, starts: p.starts, ends: p.ends, rowOffsets, fromBytes: false },
+        this.o.mapper!,
+        ctx,
+        this.mapInput,
+        null,
+      );
     }
     if (this.o.normalizer) for (let r = 0; r < rows; r++) dense[r] = this.o.normalizer(dense[r]);
     if (!this.o.boundaries) return { kind: 'dense', values: Float32Array.from(dense) };

@@ -39,7 +39,8 @@ export function parseNormalizer(spec: string | undefined, featureName: string): 
   for (const part of head.split(',')) {
     if (part.trim() === '') continue;
     const i = part.indexOf('=');
-    if (i < 0) throw new Error(`feature "${featureName}": expected key=value in normalizer but found ${JSON.stringify(part)}`);
+    if (i < 0)
+      throw new Error(`feature "${featureName}": expected key=value in normalizer but found ${JSON.stringify(part)}`);
     kv.set(part.slice(0, i).trim(), part.slice(i + 1).trim());
   }
   if (exprAt >= 0) kv.set('expr', spec.slice(exprAt + 5).trim());
@@ -50,7 +51,10 @@ export function parseNormalizer(spec: string | undefined, featureName: string): 
       throw new Error(`feature "${featureName}": normalizer "${spec}" needs ${k}=<number>`);
     }
     const n = Number(v);
-    if (!Number.isFinite(n)) throw new Error(`feature "${featureName}": expected a number for normalizer ${k} but received ${JSON.stringify(v)}`);
+    if (!Number.isFinite(n))
+      throw new Error(
+        `feature "${featureName}": expected a number for normalizer ${k} but received ${JSON.stringify(v)}`,
+      );
     return n;
   };
   const method = kv.get('method');
@@ -71,7 +75,8 @@ export function parseNormalizer(spec: string | undefined, featureName: string): 
     case 'minmax': {
       const min = num('min');
       const max = num('max');
-      if (max <= min) throw new Error(`feature "${featureName}": minmax needs max > min but received min=${min}, max=${max}`);
+      if (max <= min)
+        throw new Error(`feature "${featureName}": minmax needs max > min but received min=${min}, max=${max}`);
       return (x) => (x - min) / (max - min);
     }
     case 'expression': {
@@ -79,7 +84,9 @@ export function parseNormalizer(spec: string | undefined, featureName: string): 
       return (x) => f([x]);
     }
     default:
-      throw new Error(`feature "${featureName}": expected normalizer method log10, zscore, minmax or expression but received ${JSON.stringify(method)}`);
+      throw new Error(
+        `feature "${featureName}": expected normalizer method log10, zscore, minmax or expression but received ${JSON.stringify(method)}`,
+      );
   }
 }
 
@@ -97,7 +104,8 @@ export function normalizeAll(normalizer: Normalizer, vals: Float64Array): void {
 
 /** Index of the bucket of x: the number of boundaries <= x (TensorFlow's Bucketize). */
 export function bucketize(boundaries: Float64Array, x: number): number {
-  let lo = 0, hi = boundaries.length;
+  let lo = 0,
+    hi = boundaries.length;
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
     if (boundaries[mid] <= x) lo = mid + 1;

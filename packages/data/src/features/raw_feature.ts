@@ -65,7 +65,8 @@ export class RawFeature implements Feature {
     const rows = ctx.block.rows;
     const d = o.valueDim;
     const col = joinArrays(ctx.block.column(o.input), o.separator);
-    if (col && col.kind === 'bytes' && d === 1 && !o.sequence) return this.finish(this.parseSingle(col.bytes, col.starts, col.ends, ctx), rows, null, ctx);
+    if (col && col.kind === 'bytes' && d === 1 && !o.sequence)
+      return this.finish(this.parseSingle(col.bytes, col.starts, col.ends, ctx), rows, null, ctx);
     // Elements: rows themselves, or the sequence elements of each row.
     let elems: Tokens;
     if (o.sequence) {
@@ -80,7 +81,8 @@ export class RawFeature implements Feature {
     const b = elems.bytes;
     const sep = o.separator.length === 1 ? o.separator.charCodeAt(0) : -1;
     for (let r = 0; r < rows; r++) {
-      const s0 = ro[r], e0 = ro[r + 1];
+      const s0 = ro[r],
+        e0 = ro[r + 1];
       if (!o.sequence) {
         if (s0 === e0) {
           this.fillDefault(vals, r * d);
@@ -88,7 +90,8 @@ export class RawFeature implements Feature {
         }
         this.parseElement(b, elems.starts[s0], elems.ends[s0], sep, vals, r * d, ctx, r, elems.fromBytes);
       } else {
-        for (let t = s0; t < e0; t++) this.parseElement(b, elems.starts[t], elems.ends[t], sep, vals, t * d, ctx, r, elems.fromBytes);
+        for (let t = s0; t < e0; t++)
+          this.parseElement(b, elems.starts[t], elems.ends[t], sep, vals, t * d, ctx, r, elems.fromBytes);
       }
     }
     return this.finish(vals, rows, ro, ctx);
@@ -108,7 +111,8 @@ export class RawFeature implements Feature {
       return vals;
     }
     for (let r = 0; r < rows; r++) {
-      const s = starts[r], e = ends[r];
+      const s = starts[r],
+        e = ends[r];
       if (s === e) {
         vals[r] = def;
         continue;
@@ -123,13 +127,24 @@ export class RawFeature implements Feature {
     const v = o.encodedBuckets ? parseInteger(b, s, e) : parseNumber(b, s, e);
     if (Number.isNaN(v)) {
       const text = Buffer.from(b.buffer, b.byteOffset + s, e - s).toString('utf8');
-      ctx.fail(r, 'bad_number', o.input, `feature "${o.name}": expected ${o.encodedBuckets ? 'an integer bucket id' : 'a number'} in column "${o.input}" but found ${JSON.stringify(text)}`, s);
+      ctx.fail(
+        r,
+        'bad_number',
+        o.input,
+        `feature "${o.name}": expected ${o.encodedBuckets ? 'an integer bucket id' : 'a number'} in column "${o.input}" but found ${JSON.stringify(text)}`,
+        s,
+      );
     }
     vals[r] = v;
   }
 
   // Normalizes, then bucketizes (sparse) or packs (dense / sequence_dense). ro: sequence row offsets.
-  private finish(vals: Float64Array, rows: number, ro: Int32Array | null, ctx: FeaturizeContext): DenseOutput | SparseOutput | SequenceDenseOutput {
+  private finish(
+    vals: Float64Array,
+    rows: number,
+    ro: Int32Array | null,
+    ctx: FeaturizeContext,
+  ): DenseOutput | SparseOutput | SequenceDenseOutput {
     const o = this.o;
     const d = o.valueDim;
     if (o.normalizer && !o.encodedBuckets) normalizeAll(o.normalizer, vals);
@@ -140,7 +155,8 @@ export class RawFeature implements Feature {
       return { kind: 'dense', values: out };
     }
     const lengths = new Int32Array(rows);
-    for (let r = 0; r < rows; r++) lengths[r] = o.sequence && ro ? (ro[r + 1] - ro[r]) * (o.boundaries ? d : 1) : o.boundaries ? d : 1;
+    for (let r = 0; r < rows; r++)
+      lengths[r] = o.sequence && ro ? (ro[r + 1] - ro[r]) * (o.boundaries ? d : 1) : o.boundaries ? d : 1;
     if (o.boundaries) {
       const ids = new Int32Array(vals.length);
       const n = o.boundaries.length + 1;
@@ -149,7 +165,12 @@ export class RawFeature implements Feature {
           const v = vals[i];
           if (!Number.isInteger(v) || v < 0 || v >= n) {
             const r = rowOfValue(i, d, ro ?? new Int32Array(0), !!o.sequence);
-            ctx.fail(r, 'id_out_of_range', o.input, `feature "${o.name}": bucket id ${v} in column "${o.input}" is outside [0, ${n}) (boundaries)`);
+            ctx.fail(
+              r,
+              'id_out_of_range',
+              o.input,
+              `feature "${o.name}": bucket id ${v} in column "${o.input}" is outside [0, ${n}) (boundaries)`,
+            );
             continue;
           }
           ids[i] = v;
@@ -168,7 +189,17 @@ export class RawFeature implements Feature {
   }
 
   // Parses one field / element of valueDim numbers split by the separator.
-  private parseElement(b: Uint8Array, s: number, e: number, sep: number, vals: Float64Array, at: number, ctx: FeaturizeContext, r: number, fromBytes: boolean): void {
+  private parseElement(
+    b: Uint8Array,
+    s: number,
+    e: number,
+    sep: number,
+    vals: Float64Array,
+    at: number,
+    ctx: FeaturizeContext,
+    r: number,
+    fromBytes: boolean,
+  ): void {
     const o = this.o;
     const d = o.valueDim;
     let k = 0;
@@ -181,7 +212,13 @@ export class RawFeature implements Feature {
         const v = o.encodedBuckets ? parseInteger(b, p, q) : parseNumber(b, p, q);
         if (Number.isNaN(v)) {
           const text = Buffer.from(b.buffer, b.byteOffset + p, q - p).toString('utf8');
-          ctx.fail(r, 'bad_number', o.input, `feature "${o.name}": expected ${o.encodedBuckets ? 'an integer bucket id' : 'a number'} in column "${o.input}" but found ${JSON.stringify(text)}`, fromBytes ? p : undefined);
+          ctx.fail(
+            r,
+            'bad_number',
+            o.input,
+            `feature "${o.name}": expected ${o.encodedBuckets ? 'an integer bucket id' : 'a number'} in column "${o.input}" but found ${JSON.stringify(text)}`,
+            fromBytes ? p : undefined,
+          );
           return;
         }
         vals[at + k] = v;
@@ -192,7 +229,13 @@ export class RawFeature implements Feature {
     }
     if (k !== d) {
       if (k === 0 && !o.sequence) return this.fillDefault(vals, at);
-      ctx.fail(r, 'bad_number', o.input, `feature "${o.name}": expected ${d} value${d === 1 ? '' : 's'} (value_dim) in column "${o.input}" but found ${k}`, fromBytes ? s : undefined);
+      ctx.fail(
+        r,
+        'bad_number',
+        o.input,
+        `feature "${o.name}": expected ${d} value${d === 1 ? '' : 's'} (value_dim) in column "${o.input}" but found ${k}`,
+        fromBytes ? s : undefined,
+      );
     }
   }
 }
@@ -212,7 +255,8 @@ function joinArrays(col: RawColumn | undefined, sep: string): RawColumn | undefi
 function rowOfValue(i: number, d: number, ro: Int32Array, sequence: boolean): number {
   const el = Math.floor(i / d);
   if (!sequence) return el;
-  let lo = 0, hi = ro.length - 2;
+  let lo = 0,
+    hi = ro.length - 2;
   while (lo < hi) {
     const mid = (lo + hi + 1) >> 1;
     if (ro[mid] <= el) lo = mid;

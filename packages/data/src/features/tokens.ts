@@ -20,7 +20,14 @@ export interface Tokens {
  * arrays give one token per element, numbers their decimal form.
  */
 export function tokenize(col: RawColumn | undefined, rows: number, separator: string): Tokens {
-  if (!col) return { bytes: new Uint8Array(0), starts: new Int32Array(0), ends: new Int32Array(0), rowOffsets: new Int32Array(rows + 1), fromBytes: true };
+  if (!col)
+    return {
+      bytes: new Uint8Array(0),
+      starts: new Int32Array(0),
+      ends: new Int32Array(0),
+      rowOffsets: new Int32Array(rows + 1),
+      fromBytes: true,
+    };
   if (col.kind === 'bytes') return tokenizeBytes(col.bytes, col.starts, col.ends, rows, separator);
   const strs: string[] = [];
   const rowOffsets = new Int32Array(rows + 1);
@@ -54,7 +61,8 @@ function tokenizeBytes(bytes: Uint8Array, fs: Int32Array, fe: Int32Array, rows: 
     const starts = new Int32Array(rows);
     const ends = new Int32Array(rows);
     for (let r = 0; r < rows; r++) {
-      const s = fs[r], e = fe[r];
+      const s = fs[r],
+        e = fe[r];
       if (e > s) {
         starts[n] = s;
         ends[n] = e;
@@ -79,7 +87,8 @@ function tokenizeBytes(bytes: Uint8Array, fs: Int32Array, fe: Int32Array, rows: 
       if (p > s) {
         if (n === cap) {
           cap *= 2;
-          const ns = new Int32Array(cap), ne = new Int32Array(cap);
+          const ns = new Int32Array(cap),
+            ne = new Int32Array(cap);
           ns.set(starts);
           ne.set(ends);
           starts = ns;

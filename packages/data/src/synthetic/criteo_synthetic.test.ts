@@ -3,7 +3,13 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Batch } from '../batch';
 import { DataLoader } from '../data_loader';
-import { CriteoSynthetic, criteoFeatureConfigs, plantedAuc, writeCriteoParquet, writeCriteoTsv } from './criteo_synthetic';
+import {
+  CriteoSynthetic,
+  criteoFeatureConfigs,
+  plantedAuc,
+  writeCriteoParquet,
+  writeCriteoTsv,
+} from './criteo_synthetic';
 
 describe('synthetic Criteo-like data', () => {
   it('is deterministic by seed and independent of chunking', () => {
@@ -39,7 +45,11 @@ describe('synthetic Criteo-like data', () => {
     const r1 = writeCriteoTsv(path.join(dir, 'a.tsv'), opts);
     const r2 = writeCriteoParquet(path.join(dir, 'a.parquet'), opts);
     expect(r1).toEqual(r2);
-    const features = { featureConfigs: criteoFeatureConfigs({ hashBucketSize: 1000 }), fgMode: 'FG_NORMAL' as const, labelFields: ['label'] };
+    const features = {
+      featureConfigs: criteoFeatureConfigs({ hashBucketSize: 1000 }),
+      fgMode: 'FG_NORMAL' as const,
+      labelFields: ['label'],
+    };
     const read = async (f: string) => {
       const out: Batch[] = [];
       for await (const b of new DataLoader({ inputPath: path.join(dir, f), batchSize: 256, features })) out.push(b);

@@ -33,14 +33,34 @@ export interface CriteoSyntheticOptions {
 
 /** Criteo's 26 categorical cardinality orders of magnitude (a compressed version of the real ones). */
 export const DEFAULT_CARDINALITIES = [
-  1460, 583, 100000, 50000, 305, 24, 12517, 633, 3, 93145, 5683, 80000, 3194, 27, 14992, 60000, 10, 5652, 2173, 4, 70000, 18, 15, 28000, 105, 14000,
+  1460, 583, 100000, 50000, 305, 24, 12517, 633, 3, 93145, 5683, 80000, 3194, 27, 14992, 60000, 10, 5652, 2173, 4,
+  70000, 18, 15, 28000, 105, 14000,
 ];
 
 /** Column names in Criteo order. */
-export const CRITEO_COLUMNS = ['label', ...Array.from({ length: 13 }, (_, i) => `I${i + 1}`), ...Array.from({ length: 26 }, (_, i) => `C${i + 1}`)];
+export const CRITEO_COLUMNS = [
+  'label',
+  ...Array.from({ length: 13 }, (_, i) => `I${i + 1}`),
+  ...Array.from({ length: 26 }, (_, i) => `C${i + 1}`),
+];
 
 const FACTOR_PAIRS: [number, number][] = [
-  [0, 1], [2, 3], [4, 5], [6, 7], [8, 9], [10, 11], [12, 13], [14, 15], [16, 17], [18, 19], [20, 21], [22, 23], [24, 25], [0, 2], [3, 9], [6, 12],
+  [0, 1],
+  [2, 3],
+  [4, 5],
+  [6, 7],
+  [8, 9],
+  [10, 11],
+  [12, 13],
+  [14, 15],
+  [16, 17],
+  [18, 19],
+  [20, 21],
+  [22, 23],
+  [24, 25],
+  [0, 2],
+  [3, 9],
+  [6, 12],
 ];
 const K = 4;
 
@@ -87,12 +107,19 @@ export class CriteoSynthetic {
   constructor(readonly options: CriteoSyntheticOptions) {
     this.seed = (options.seed ?? 0) >>> 0;
     const scale = options.cardinalityScale ?? 1;
-    this.cardinalities = (options.cardinalities ?? DEFAULT_CARDINALITIES.map((c) => Math.max(2, Math.round(c * scale)))).slice();
+    this.cardinalities = (
+      options.cardinalities ?? DEFAULT_CARDINALITIES.map((c) => Math.max(2, Math.round(c * scale)))
+    ).slice();
     if (this.cardinalities.length !== 26 || this.cardinalities.some((c) => !Number.isInteger(c) || c < 1)) {
-      throw new RangeError(`Expected 26 positive integers for cardinalities but received [${this.cardinalities.join(', ')}]`);
+      throw new RangeError(
+        `Expected 26 positive integers for cardinalities but received [${this.cardinalities.join(', ')}]`,
+      );
     }
     this.s = options.zipfExponent ?? 1.1;
-    this.denseW = Float64Array.from({ length: 13 }, (_, d) => 0.25 * gauss(hash3(this.seed, 1000 + d, 1), hash3(this.seed, 1000 + d, 2)));
+    this.denseW = Float64Array.from(
+      { length: 13 },
+      (_, d) => 0.25 * gauss(hash3(this.seed, 1000 + d, 1), hash3(this.seed, 1000 + d, 2)),
+    );
     this.denseScale = Float64Array.from({ length: 13 }, (_, d) => 2 + 60 * unit(hash3(this.seed, 2000 + d, 3)));
   }
 
@@ -105,7 +132,9 @@ export class CriteoSynthetic {
 
   /** The 8-hex-digit token of id `rank` in column c (stable for a seed). */
   token(c: number, rank: number): string {
-    return hash3(this.seed, 50 + c, rank).toString(16).padStart(8, '0');
+    return hash3(this.seed, 50 + c, rank)
+      .toString(16)
+      .padStart(8, '0');
   }
 
   // Per-id parameters [w, v_0 .. v_K-1], memoized (Zipf ids repeat; the cache is bounded).
@@ -117,7 +146,8 @@ export class CriteoSynthetic {
     p = new Float64Array(1 + K);
     p[0] = (this.options.weightScale ?? 0.2) * gauss(hash3(this.seed, 100 + c, rank), hash3(this.seed, 200 + c, rank));
     const fs = this.options.factorScale ?? 0.3;
-    for (let k = 0; k < K; k++) p[1 + k] = fs * gauss(hash3(this.seed, 300 + c * 8 + k, rank), hash3(this.seed, 600 + c * 8 + k, rank));
+    for (let k = 0; k < K; k++)
+      p[1 + k] = fs * gauss(hash3(this.seed, 300 + c * 8 + k, rank), hash3(this.seed, 600 + c * 8 + k, rank));
     if (m.size > 200000) m.clear();
     m.set(rank, p);
     return p;
@@ -160,7 +190,8 @@ export class CriteoSynthetic {
       }
       for (const [a, b] of FACTOR_PAIRS) {
         if (ranks[a] < 0 || ranks[b] < 0) continue;
-        const pa = this.idParams(a, ranks[a]), pb = this.idParams(b, ranks[b]);
+        const pa = this.idParams(a, ranks[a]),
+          pb = this.idParams(b, ranks[b]);
         let dot = 0;
         for (let k = 1; k <= K; k++) dot += pa[k] * pb[k];
         z += dot;
@@ -214,32 +245,71 @@ export function writeCriteoTsv(path: string, options: CriteoSyntheticOptions & {
   } finally {
     fs.closeSync(fd);
   }
-  return { rows: options.rows, positiveRate: labels.reduce((s, v) => s + v, 0) / options.rows, bestAuc: exactAuc(probs, labels) };
+  return {
+    rows: options.rows,
+    positiveRate: labels.reduce((s, v) => s + v, 0) / options.rows,
+    bestAuc: exactAuc(probs, labels),
+  };
 }
 
 /** Writes rows as Parquet (label INT32, I* DOUBLE nullable, C* STRING nullable); returns the report. */
 export function writeCriteoParquet(path: string, options: CriteoSyntheticOptions): SyntheticReport {
-  const { parquetWriteFile } = require('hyparquet-writer') as { parquetWriteFile(o: { filename: string; columnData: { name: string; data: unknown[]; type?: string; nullable?: boolean }[]; rowGroupSize?: number }): void };
+  const { parquetWriteFile } = require('hyparquet-writer') as {
+    parquetWriteFile(o: {
+      filename: string;
+      columnData: { name: string; data: unknown[]; type?: string; nullable?: boolean }[];
+      rowGroupSize?: number;
+    }): void;
+  };
   const gen = new CriteoSynthetic(options);
   const c = gen.chunk(0, options.rows);
-  const columnData: { name: string; data: unknown[]; type?: string; nullable?: boolean }[] = [{ name: 'label', data: Array.from(c.labels), type: 'INT32', nullable: false }];
-  for (let d = 0; d < 13; d++) columnData.push({ name: `I${d + 1}`, data: Array.from({ length: options.rows }, (_, i) => (Number.isNaN(c.dense[i * 13 + d]) ? null : c.dense[i * 13 + d])), type: 'DOUBLE', nullable: true });
-  for (let k = 0; k < 26; k++) columnData.push({ name: `C${k + 1}`, data: c.categorical[k], type: 'STRING', nullable: true });
+  const columnData: { name: string; data: unknown[]; type?: string; nullable?: boolean }[] = [
+    { name: 'label', data: Array.from(c.labels), type: 'INT32', nullable: false },
+  ];
+  for (let d = 0; d < 13; d++)
+    columnData.push({
+      name: `I${d + 1}`,
+      data: Array.from({ length: options.rows }, (_, i) =>
+        Number.isNaN(c.dense[i * 13 + d]) ? null : c.dense[i * 13 + d],
+      ),
+      type: 'DOUBLE',
+      nullable: true,
+    });
+  for (let k = 0; k < 26; k++)
+    columnData.push({ name: `C${k + 1}`, data: c.categorical[k], type: 'STRING', nullable: true });
   parquetWriteFile({ filename: path, columnData, rowGroupSize: 65536 });
-  return { rows: options.rows, positiveRate: c.labels.reduce((s, v) => s + v, 0) / options.rows, bestAuc: exactAuc(c.probability, c.labels) };
+  return {
+    rows: options.rows,
+    positiveRate: c.labels.reduce((s, v) => s + v, 0) / options.rows,
+    bestAuc: exactAuc(c.probability, c.labels),
+  };
 }
 
 /** Feature configs for the synthetic set in tsrec's raw mode (FG_NORMAL): 13 log10 raw + 26 hashed ids. */
-export function criteoFeatureConfigs(options: { hashBucketSize?: number; embeddingDim?: number; cardinalities?: number[] } = {}) {
+export function criteoFeatureConfigs(
+  options: { hashBucketSize?: number; embeddingDim?: number; cardinalities?: number[] } = {},
+) {
   const card = options.cardinalities ?? DEFAULT_CARDINALITIES;
   return [
     ...Array.from({ length: 13 }, (_, d) => ({
-      feature: { case: 'rawFeature' as const, value: { featureName: `I${d + 1}`, expression: `user:I${d + 1}`, normalizer: 'method=log10,threshold=1e-10,default=-10' } },
+      feature: {
+        case: 'rawFeature' as const,
+        value: {
+          featureName: `I${d + 1}`,
+          expression: `user:I${d + 1}`,
+          normalizer: 'method=log10,threshold=1e-10,default=-10',
+        },
+      },
     })),
     ...Array.from({ length: 26 }, (_, c) => ({
       feature: {
         case: 'idFeature' as const,
-        value: { featureName: `C${c + 1}`, expression: `item:C${c + 1}`, hashBucketSize: options.hashBucketSize ?? Math.max(10, card[c] * 2), embeddingDim: options.embeddingDim ?? 16 },
+        value: {
+          featureName: `C${c + 1}`,
+          expression: `item:C${c + 1}`,
+          hashBucketSize: options.hashBucketSize ?? Math.max(10, card[c] * 2),
+          embeddingDim: options.embeddingDim ?? 16,
+        },
       },
     })),
   ];

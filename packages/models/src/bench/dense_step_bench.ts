@@ -25,7 +25,15 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 import * as tf from '@tensorflow/tfjs-core';
-import { borrowFloat32, buildInfo, fusedAdam, registerTfjsGradients, registerTsrecBackend, setBlasThreads, setNumThreads } from '@tsrec/native';
+import {
+  borrowFloat32,
+  buildInfo,
+  fusedAdam,
+  registerTfjsGradients,
+  registerTsrecBackend,
+  setBlasThreads,
+  setNumThreads,
+} from '@tsrec/native';
 
 import { sigmoidBceWithLogits } from '../losses/sigmoid_bce_with_logits';
 import { fmInteraction } from '../ops/fm_interaction';
@@ -63,12 +71,16 @@ class DeepFmDense {
   constructor() {
     for (let l = 0; l < 4; ++l) {
       const [fi, fo] = [WIDTHS[l], WIDTHS[l + 1]];
-      this.params.push(tf.variable(tf.randomNormal([fi, fo], 0, Math.sqrt(2 / (fi + fo)), 'float32', 11 + l), true, `w${l}`));
+      this.params.push(
+        tf.variable(tf.randomNormal([fi, fo], 0, Math.sqrt(2 / (fi + fo)), 'float32', 11 + l), true, `w${l}`),
+      );
       this.params.push(tf.variable(tf.zeros([fo]), true, `b${l}`));
     }
     this.emb = tf.randomNormal([B, FIELDS * DIM], 0, 0.1, 'float32', 1);
     this.dense = tf.randomNormal([B, DENSE], 0, 1, 'float32', 2);
-    this.labels = tf.tidy(() => tf.cast(tf.greater(tf.randomUniform([B, 1], 0, 1, 'float32', 3), 0.5), 'float32')) as tf.Tensor2D;
+    this.labels = tf.tidy(() =>
+      tf.cast(tf.greater(tf.randomUniform([B, 1], 0, 1, 'float32', 3), 0.5), 'float32'),
+    ) as tf.Tensor2D;
   }
 
   private loss(emb: tf.Tensor2D, p: tf.Tensor[]): tf.Scalar {
@@ -76,7 +88,9 @@ class DeepFmDense {
     let h = tf.concat([emb, this.dense], 1) as tf.Tensor2D;
     for (let l = 0; l < 4; ++l) {
       const [w, b, act] = [p[2 * l] as tf.Tensor2D, p[2 * l + 1] as tf.Tensor1D, l < 3 ? 'relu' : 'linear'] as const;
-      h = STOCK_MLP ? (tf.fused.matMul({ a: h, b: w, bias: b, activation: act }) as tf.Tensor2D) : fusedDense(h, w, b, act);
+      h = STOCK_MLP
+        ? (tf.fused.matMul({ a: h, b: w, bias: b, activation: act }) as tf.Tensor2D)
+        : fusedDense(h, w, b, act);
     }
     // FM over the 26 embeddings, summed over dims (DeepFM's y = FM + deep).
     const fm = tf.sum(fmInteraction(tf.reshape(emb, [B, FIELDS, DIM])), 1, true);
@@ -86,7 +100,10 @@ class DeepFmDense {
   /** Forward, backward (parameters and embeddings) and Adam; returns the loss. */
   step(): number {
     return tf.tidy(() => {
-      const { value, grads } = tf.valueAndGrads((...xs: tf.Tensor[]) => this.loss(xs[0] as tf.Tensor2D, xs.slice(1)))([this.emb, ...this.params]);
+      const { value, grads } = tf.valueAndGrads((...xs: tf.Tensor[]) => this.loss(xs[0] as tf.Tensor2D, xs.slice(1)))([
+        this.emb,
+        ...this.params,
+      ]);
       this.optimizer.applyGradients(this.params.map((v, i) => ({ name: v.name, tensor: grads[i + 1] })));
       // dL/d(embeddings) is what the TBE backward consumes, synchronously.
       const g = borrowFloat32(grads[0]);
@@ -139,7 +156,8 @@ async function profile(model: DeepFmDense): Promise<void> {
 function cppExe(): string {
   const nativeDir = path.dirname(require.resolve('@tsrec/native/package.json'));
   const exe = path.join(nativeDir, 'build', 'native', 'mlp_step');
-  if (!fs.existsSync(exe)) throw new Error(`Expected the C++ benchmark at ${exe}; build it with npx nx run native:build-addon`);
+  if (!fs.existsSync(exe))
+    throw new Error(`Expected the C++ benchmark at ${exe}; build it with npx nx run native:build-addon`);
   return exe;
 }
 
@@ -148,7 +166,10 @@ function timeCpp(iters: number): { ms: number; cpuMs: number; loss: number } {
   const m = /median_ms ([\d.]+)/.exec(r.stdout ?? '');
   const c = /median_cpu_ms ([\d.]+)/.exec(r.stdout ?? '');
   const l = /loss ([\d.]+)/.exec(r.stdout ?? '');
-  if (r.status !== 0 || !m) throw new Error(`Expected mlp_step to succeed but it exited ${r.status ?? r.signal}: ${r.error?.message ?? r.stderr}`);
+  if (r.status !== 0 || !m)
+    throw new Error(
+      `Expected mlp_step to succeed but it exited ${r.status ?? r.signal}: ${r.error?.message ?? r.stderr}`,
+    );
   return { ms: Number(m[1]), cpuMs: c ? Number(c[1]) : NaN, loss: l ? Number(l[1]) : NaN };
 }
 
@@ -174,14 +195,18 @@ async function main(): Promise<void> {
   registerTsrecBackend();
   registerTfjsGradients();
   const wanted = (process.env.TSREC_BENCH_BACKENDS ?? ALL.join(',')).split(',') as Name[];
-  for (const w of wanted) if (!ALL.includes(w)) throw new Error(`Expected one of ${ALL.join(', ')} in TSREC_BENCH_BACKENDS but received "${w}"`);
+  for (const w of wanted)
+    if (!ALL.includes(w))
+      throw new Error(`Expected one of ${ALL.join(', ')} in TSREC_BENCH_BACKENDS but received "${w}"`);
   const iters = Number(process.env.TSREC_BENCH_ITERS ?? 20);
   const rounds = Math.max(1, Number(process.env.TSREC_BENCH_ROUNDS ?? 5));
   console.log(
     `DeepFM dense train step: batch ${B}, ${FIELDS}x${DIM} pooled + ${DENSE} dense, MLP ${WIDTHS.join('-')} ReLU, FM, fused sigmoid BCE, Adam;` +
       ` dL/d(pooled) read each step`,
   );
-  console.log(`BLAS: ${buildInfo().blas}; tsrec pool threads ${buildInfo().threads}; OPENBLAS_CORETYPE=${process.env.OPENBLAS_CORETYPE ?? '(unset)'}`);
+  console.log(
+    `BLAS: ${buildInfo().blas}; tsrec pool threads ${buildInfo().threads}; OPENBLAS_CORETYPE=${process.env.OPENBLAS_CORETYPE ?? '(unset)'}`,
+  );
   const rows: Row[] = [];
 
   // tsrec and C++ interleaved, round by round, so both see the same machine load.
@@ -211,16 +236,31 @@ async function main(): Promise<void> {
     }
     if (model) {
       if (process.env.TSREC_BENCH_PROFILE === '1') await profile(model);
-      rows.push({ name: 'tsrec', median_ms: Math.min(...per.tsrec), rounds: per.tsrec, cpu_ms: Math.min(...perCpu.tsrec), loss: model.lastLoss });
+      rows.push({
+        name: 'tsrec',
+        median_ms: Math.min(...per.tsrec),
+        rounds: per.tsrec,
+        cpu_ms: Math.min(...perCpu.tsrec),
+        loss: model.lastLoss,
+      });
       model.dispose();
     }
     if (per.cpp_openblas.length) {
-      rows.push({ name: 'cpp_openblas', median_ms: Math.min(...per.cpp_openblas), rounds: per.cpp_openblas, cpu_ms: Math.min(...perCpu.cpp_openblas), loss: cppLoss });
+      rows.push({
+        name: 'cpp_openblas',
+        median_ms: Math.min(...per.cpp_openblas),
+        rounds: per.cpp_openblas,
+        cpu_ms: Math.min(...perCpu.cpp_openblas),
+        loss: cppLoss,
+      });
     }
   }
   for (const name of wanted) {
     if (name !== 'tfjs_cpu' && name !== 'tfjs_wasm') continue;
-    const n = name === 'tfjs_cpu' ? Number(process.env.TSREC_BENCH_CPU_ITERS ?? 3) : Number(process.env.TSREC_BENCH_WASM_ITERS ?? 5);
+    const n =
+      name === 'tfjs_cpu'
+        ? Number(process.env.TSREC_BENCH_CPU_ITERS ?? 3)
+        : Number(process.env.TSREC_BENCH_WASM_ITERS ?? 5);
     try {
       if (name === 'tfjs_wasm') {
         require('@tensorflow/tfjs-backend-wasm');
@@ -261,13 +301,21 @@ async function main(): Promise<void> {
   if (ts) {
     const cpu = get('tfjs_cpu');
     const wasm = get('tfjs_wasm');
-    if (cpu) console.log(`tsrec is ${(cpu / ts).toFixed(1)}x faster than tfjs_cpu (target >= 20x): ${cpu / ts >= 20 ? 'met' : 'NOT met'}`);
+    if (cpu)
+      console.log(
+        `tsrec is ${(cpu / ts).toFixed(1)}x faster than tfjs_cpu (target >= 20x): ${cpu / ts >= 20 ? 'met' : 'NOT met'}`,
+      );
     if (wasm) console.log(`tsrec is ${(wasm / ts).toFixed(1)}x faster than tfjs_wasm`);
-    if (cpp) console.log(`tsrec / cpp_openblas = ${(ts / cpp).toFixed(2)} (target <= 1.5): ${ts / cpp <= 1.5 ? 'met' : 'NOT met'} (best rounds)`);
+    if (cpp)
+      console.log(
+        `tsrec / cpp_openblas = ${(ts / cpp).toFixed(2)} (target <= 1.5): ${ts / cpp <= 1.5 ? 'met' : 'NOT met'} (best rounds)`,
+      );
     const tc = rows.find((r) => r.name === 'tsrec')?.cpu_ms;
     const cc = rows.find((r) => r.name === 'cpp_openblas')?.cpu_ms;
     if (tc && cc && Number.isFinite(cc)) {
-      console.log(`  CPU time per step: tsrec / cpp_openblas = ${(tc / cc).toFixed(2)} (load-robust with TSREC_BENCH_THREADS=1; with more threads spinning BLAS workers count too)`);
+      console.log(
+        `  CPU time per step: tsrec / cpp_openblas = ${(tc / cc).toFixed(2)} (load-robust with TSREC_BENCH_THREADS=1; with more threads spinning BLAS workers count too)`,
+      );
     }
     const tr = rows.find((r) => r.name === 'tsrec')?.rounds ?? [];
     const cr = rows.find((r) => r.name === 'cpp_openblas')?.rounds ?? [];
@@ -276,7 +324,10 @@ async function main(): Promise<void> {
     }
   }
   if (process.env.TSREC_BENCH_JSON) {
-    const results = rows.map(({ name, median_ms }) => ({ name, median_ms: Number.isFinite(median_ms) ? Number(median_ms.toFixed(3)) : null }));
+    const results = rows.map(({ name, median_ms }) => ({
+      name,
+      median_ms: Number.isFinite(median_ms) ? Number(median_ms.toFixed(3)) : null,
+    }));
     fs.writeFileSync(process.env.TSREC_BENCH_JSON, `${JSON.stringify({ results }, null, 2)}\n`);
   }
 }

@@ -16,7 +16,9 @@ const task = new SyntheticCtrTask(4, 3, 40, 11);
 const names = (xs: string[]) => xs.map((n) => `feature_names: "${n}"`).join(' ');
 
 function groupOf(groupsText: string) {
-  const { config, ctx, collections } = testContext(task.configText(`${groupsText} deepfm { deep { hidden_units: [4] } } losses { binary_cross_entropy {} }`));
+  const { config, ctx, collections } = testContext(
+    task.configText(`${groupsText} deepfm { deep { hidden_units: [4] } } losses { binary_cross_entropy {} }`),
+  );
   return { group: new EmbeddingGroup(config.modelConfig!.featureGroups, ctx), collections };
 }
 
@@ -58,20 +60,31 @@ describe('EmbeddingGroup with co-located wide tables', () => {
     // sparse[0]: DEEP only; sparse[1], sparse[2]: both (their _wide tables co-located); sparse[3]: WIDE only (a _wide table of its own).
     const s = task.sparseNames;
     const text = `feature_groups { group_name: "deep" ${names([s[0], s[1], s[2]])} group_type: DEEP } feature_groups { group_name: "wide" ${names([s[1], s[2], s[3]])} group_type: WIDE }`;
-    const { config, ctx, collections } = testContext(task.configText(`${text} deepfm { deep { hidden_units: [4] } } losses { binary_cross_entropy {} }`));
+    const { config, ctx, collections } = testContext(
+      task.configText(`${text} deepfm { deep { hidden_units: [4] } } losses { binary_cross_entropy {} }`),
+    );
     const co = new EmbeddingGroup(config.modelConfig!.featureGroups, ctx);
     const sep = new EmbeddingGroup(config.modelConfig!.featureGroups, ctx, { coLocateWide: false });
     expect(collections.length).toBe(3);
     const [together, deep, wide] = collections;
-    expect(together.tables.map((t) => `${t.name}${t.host >= 0 ? `@${together.tables[t.host].name}` : ''}/${t.output}`)).toEqual([
-      `${s[0]}/0`, `${s[1]}/0`, `${s[2]}/0`, `${s[1]}_wide@${s[1]}/1`, `${s[2]}_wide@${s[2]}/1`, `${s[3]}_wide/1`,
+    expect(
+      together.tables.map((t) => `${t.name}${t.host >= 0 ? `@${together.tables[t.host].name}` : ''}/${t.output}`),
+    ).toEqual([
+      `${s[0]}/0`,
+      `${s[1]}/0`,
+      `${s[2]}/0`,
+      `${s[1]}_wide@${s[1]}/1`,
+      `${s[2]}_wide@${s[2]}/1`,
+      `${s[3]}_wide/1`,
     ]);
-    for (const c of [deep, wide]) for (const t of c.tables) c.writeRows(t.name, 0, together.readRows(t.name, 0, t.rows));
+    for (const c of [deep, wide])
+      for (const t of c.tables) c.writeRows(t.name, 0, together.readRows(t.name, 0, t.rows));
     const { batch } = task.batch(32);
     tf.tidy(() => {
       const a = co.forward(batch);
       const b = sep.forward(batch);
-      for (const g of ['deep', 'wide']) expect(Array.from(a.groups[g].dataSync())).toEqual(Array.from(b.groups[g].dataSync()));
+      for (const g of ['deep', 'wide'])
+        expect(Array.from(a.groups[g].dataSync())).toEqual(Array.from(b.groups[g].dataSync()));
     });
     [co, sep].forEach((g) => g.dispose());
     collections.forEach((c) => c.dispose());
@@ -81,11 +94,58 @@ describe('EmbeddingGroup with co-located wide tables', () => {
 describe('wholeSources', () => {
   const pick = (pairs: [number, number][]) => pairs.map(([source, column]) => ({ source, column }));
   it('returns the source order for whole sources side by side, else null', () => {
-    expect(wholeSources([2, 3], pick([[1, 0], [1, 1], [1, 2], [0, 0], [0, 1]]))).toEqual([1, 0]);
-    expect(wholeSources([2, 3], pick([[0, 0], [0, 1]]))).toEqual([0]);
-    expect(wholeSources([2, 3], pick([[0, 1], [0, 0]]))).toBeNull(); // out of order
-    expect(wholeSources([2, 3], pick([[0, 0], [0, 1], [1, 0], [1, 1]]))).toBeNull(); // part of a source
-    expect(wholeSources([2], pick([[0, 0], [0, 1], [0, 0], [0, 1]]))).toBeNull(); // a source twice
+    expect(
+      wholeSources(
+        [2, 3],
+        pick([
+          [1, 0],
+          [1, 1],
+          [1, 2],
+          [0, 0],
+          [0, 1],
+        ]),
+      ),
+    ).toEqual([1, 0]);
+    expect(
+      wholeSources(
+        [2, 3],
+        pick([
+          [0, 0],
+          [0, 1],
+        ]),
+      ),
+    ).toEqual([0]);
+    expect(
+      wholeSources(
+        [2, 3],
+        pick([
+          [0, 1],
+          [0, 0],
+        ]),
+      ),
+    ).toBeNull(); // out of order
+    expect(
+      wholeSources(
+        [2, 3],
+        pick([
+          [0, 0],
+          [0, 1],
+          [1, 0],
+          [1, 1],
+        ]),
+      ),
+    ).toBeNull(); // part of a source
+    expect(
+      wholeSources(
+        [2],
+        pick([
+          [0, 0],
+          [0, 1],
+          [0, 0],
+          [0, 1],
+        ]),
+      ),
+    ).toBeNull(); // a source twice
     expect(wholeSources([0, 1], pick([[1, 0]]))).toEqual([1]);
     expect(wholeSources([2], [])).toBeNull();
   });

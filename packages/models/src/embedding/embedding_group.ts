@@ -48,25 +48,38 @@ export class EmbeddingGroup {
   private readonly plans = new Map<string, GroupPlan>();
   private denseLayout: { key: string; offsets: Map<string, [number, number]>; width: number } | null = null;
 
-  constructor(groups: readonly FeatureGroupConfig[], ctx: ModelContext, options: { wideEmbeddingDim?: number; coLocateWide?: boolean } = {}) {
+  constructor(
+    groups: readonly FeatureGroupConfig[],
+    ctx: ModelContext,
+    options: { wideEmbeddingDim?: number; coLocateWide?: boolean } = {},
+  ) {
     const byName = new Map(ctx.features.map((f) => [f.name, f]));
     const deepSparse: ModelFeature[] = [];
     const wideSparse: ModelFeature[] = [];
     for (const g of groups) {
       const name = g.groupName ?? '';
-      if (this.plans.has(name)) throw new Error(`Expected unique group_name in feature_groups but received '${name}' twice`);
+      if (this.plans.has(name))
+        throw new Error(`Expected unique group_name in feature_groups but received '${name}' twice`);
       if (g.groupType !== FeatureGroupType.DEEP && g.groupType !== FeatureGroupType.WIDE) {
-        throw new Error(`group_type ${FeatureGroupType[g.groupType]} of feature group '${name}' is not supported yet (DEEP and WIDE are)`);
+        throw new Error(
+          `group_type ${FeatureGroupType[g.groupType]} of feature group '${name}' is not supported yet (DEEP and WIDE are)`,
+        );
       }
       const feats = g.featureNames.map((n) => {
         const f = byName.get(n);
-        if (!f) throw new Error(`Expected a feature defined in feature_configs for feature_names of group '${name}' but received '${n}'`);
+        if (!f)
+          throw new Error(
+            `Expected a feature defined in feature_configs for feature_names of group '${name}' but received '${n}'`,
+          );
         return f;
       });
       const wide = g.groupType === FeatureGroupType.WIDE;
       let dim = 0;
       for (const f of feats) {
-        if (wide && !f.isSparse) throw new Error(`Expected only sparse features in WIDE group '${name}' but received dense feature '${f.name}'`);
+        if (wide && !f.isSparse)
+          throw new Error(
+            `Expected only sparse features in WIDE group '${name}' but received dense feature '${f.name}'`,
+          );
         const list = wide ? wideSparse : deepSparse;
         if (f.isSparse && !list.includes(f)) list.push(f);
         dim += f.isSparse ? (wide ? (options.wideEmbeddingDim ?? 4) : f.embeddingDim) : (f.valueDim ?? 1);
@@ -79,10 +92,14 @@ export class EmbeddingGroup {
     deepSparse.sort((a, b) => order.get(a.name)! - order.get(b.name)!);
     wideSparse.sort((a, b) => order.get(a.name)! - order.get(b.name)!);
     const wideDim = options.wideEmbeddingDim ?? 4;
-    const coLocate = (options.coLocateWide ?? process.env.TSREC_COLOCATE !== '0') && deepSparse.length > 0 && wideSparse.length > 0;
+    const coLocate =
+      (options.coLocateWide ?? process.env.TSREC_COLOCATE !== '0') && deepSparse.length > 0 && wideSparse.length > 0;
     const together = coLocate ? coLocatedSpec(deepSparse, wideSparse, wideDim, order) : null;
     const arch = (spec: EmbeddingCollectionSpec, role: 'deep' | 'wide') =>
-      new SparseArch(ctx.createEmbeddingCollection(spec, role), { learningRate: ctx.sparseLearningRate, name: `${role}_sparse_arch` });
+      new SparseArch(ctx.createEmbeddingCollection(spec, role), {
+        learningRate: ctx.sparseLearningRate,
+        name: `${role}_sparse_arch`,
+      });
     if (together) {
       this.deep = arch(together, 'deep');
       this.wide = this.deep;
@@ -111,7 +128,10 @@ export class EmbeddingGroup {
 
   /** Variables the optimizer must see (the sparse arches' gradient anchors). */
   get variables(): tf.Variable[] {
-    return [...(this.deep?.trainableVariables ?? []), ...(this.wide && this.wide !== this.deep ? this.wide.trainableVariables : [])];
+    return [
+      ...(this.deep?.trainableVariables ?? []),
+      ...(this.wide && this.wide !== this.deep ? this.wide.trainableVariables : []),
+    ];
   }
 
   /** Pools the batch (one call per collection) and assembles every group. */
@@ -125,14 +145,21 @@ export class EmbeddingGroup {
     };
     const deepOut = pool(this.deep);
     const deepPooled = deepOut ? deepOut[0] : null;
-    const widePooled = this.wide === this.deep ? (deepOut ? deepOut[this.wideOutput] : null) : (pool(this.wide)?.[0] ?? null);
-    const needsDense = [...this.plans.values()].some((p) => p.type === FeatureGroupType.DEEP && p.features.some((f) => !f.isSparse));
+    const widePooled =
+      this.wide === this.deep ? (deepOut ? deepOut[this.wideOutput] : null) : (pool(this.wide)?.[0] ?? null);
+    const needsDense = [...this.plans.values()].some(
+      (p) => p.type === FeatureGroupType.DEEP && p.features.some((f) => !f.isSparse),
+    );
     const dense = needsDense ? this.denseTensor(batch) : null;
     const groups: Record<string, tf.Tensor2D> = {};
     const blocks: Record<string, tf.Tensor2D[]> = {};
     for (const plan of this.plans.values()) {
       if (plan.type === FeatureGroupType.WIDE) {
-        groups[plan.name] = this.wide!.select(widePooled!, plan.features.map((f) => f.name), this.wideOutput);
+        groups[plan.name] = this.wide!.select(
+          widePooled!,
+          plan.features.map((f) => f.name),
+          this.wideOutput,
+        );
         continue;
       }
       const sparseNames = plan.features.filter((f) => f.isSparse).map((f) => f.name);
@@ -142,7 +169,10 @@ export class EmbeddingGroup {
       }
       // Mixed or dense-only: the group's columns, in config order, from the pooled and dense blocks.
       const { sources, picks } = this.mixedPicks(plan, deepPooled, dense!, batch);
-      const order = wholeSources(sources.map((s) => s.shape[1]), picks);
+      const order = wholeSources(
+        sources.map((s) => s.shape[1]),
+        picks,
+      );
       if (order && order.length > 1) {
         const parts = order.map((i) => sources[i]);
         blocks[plan.name] = parts;
@@ -167,7 +197,12 @@ export class EmbeddingGroup {
     return { groups, blocks };
   }
 
-  private mixedPicks(plan: GroupPlan, pooled: tf.Tensor2D | null, dense: tf.Tensor2D, batch: ModelBatch): { sources: tf.Tensor2D[]; picks: ColumnPick[] } {
+  private mixedPicks(
+    plan: GroupPlan,
+    pooled: tf.Tensor2D | null,
+    dense: tf.Tensor2D,
+    batch: ModelBatch,
+  ): { sources: tf.Tensor2D[]; picks: ColumnPick[] } {
     const layout = this.layoutOf(batch);
     const sources = pooled ? [pooled, dense] : [dense];
     const denseSource = pooled ? 1 : 0;
@@ -177,7 +212,10 @@ export class EmbeddingGroup {
         for (const column of this.deep!.columnsOf([f.name])) picks.push({ source: 0, column });
       } else {
         const at = layout.offsets.get(f.name);
-        if (!at) throw new Error(`Expected dense feature '${f.name}' of group '${plan.name}' in the batch's denseKeys (${[...layout.offsets.keys()].join(', ')})`);
+        if (!at)
+          throw new Error(
+            `Expected dense feature '${f.name}' of group '${plan.name}' in the batch's denseKeys (${[...layout.offsets.keys()].join(', ')})`,
+          );
         for (let c = 0; c < at[1]; c++) picks.push({ source: denseSource, column: at[0] + c });
       }
     }
@@ -188,7 +226,9 @@ export class EmbeddingGroup {
     const width = this.layoutOf(batch).width;
     const d = batch.dense;
     // Input data: the first layer's backward skips its input gradient (markInputData).
-    return markInputData(tf.tensor2d(new Float32Array(d.buffer, d.byteOffset, d.length), [batch.batchSize, width], 'float32'));
+    return markInputData(
+      tf.tensor2d(new Float32Array(d.buffer, d.byteOffset, d.length), [batch.batchSize, width], 'float32'),
+    );
   }
 
   private layoutOf(batch: ModelBatch) {
@@ -207,7 +247,10 @@ export class EmbeddingGroup {
 
   private plan(name: string): GroupPlan {
     const p = this.plans.get(name);
-    if (!p) throw new Error(`Expected a feature group named one of ${[...this.plans.keys()].join(', ')} but received '${name}'`);
+    if (!p)
+      throw new Error(
+        `Expected a feature group named one of ${[...this.plans.keys()].join(', ')} but received '${name}'`,
+      );
     return p;
   }
 
@@ -223,7 +266,12 @@ export class EmbeddingGroup {
  * deep table (output 1), or null when some wide table is read by other features than its deep
  * table (then the two cannot share rows). Features are in config order (the batch's).
  */
-function coLocatedSpec(deep: ModelFeature[], wide: ModelFeature[], wideDim: number, order: Map<string, number>): EmbeddingCollectionSpec | null {
+function coLocatedSpec(
+  deep: ModelFeature[],
+  wide: ModelFeature[],
+  wideDim: number,
+  order: Map<string, number>,
+): EmbeddingCollectionSpec | null {
   const readers = (feats: ModelFeature[]) => {
     const m = new Map<string, string[]>();
     for (const f of feats) m.set(f.tableName, [...(m.get(f.tableName) ?? []), f.name]);
@@ -258,7 +306,10 @@ function collectionSpec(feats: ModelFeature[], wideDim: number | null): Embeddin
   const features: EmbeddingCollectionSpec['features'] = [];
   for (const f of feats) {
     const tableName = wideDim === null ? f.tableName : `${f.tableName}_wide`;
-    if (f.numRows === undefined || f.numRows <= 0) throw new Error(`Expected a known row count (hash_bucket_size, num_buckets, vocab or boundaries) for table '${f.tableName}' of feature '${f.name}' but received ${f.numRows}`);
+    if (f.numRows === undefined || f.numRows <= 0)
+      throw new Error(
+        `Expected a known row count (hash_bucket_size, num_buckets, vocab or boundaries) for table '${f.tableName}' of feature '${f.name}' but received ${f.numRows}`,
+      );
     const t = tables.get(tableName);
     if (t) t.rows = Math.max(t.rows, f.numRows);
     else tables.set(tableName, { name: tableName, rows: f.numRows, dim: wideDim ?? f.embeddingDim });

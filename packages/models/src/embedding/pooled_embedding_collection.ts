@@ -30,7 +30,10 @@ export interface PooledEmbeddingCollection {
    * Pools a batch: [B, pooledDim] row-major, into `out.pooled` when given (B·pooledDim floats),
    * else a fresh array; with several outputs, into `out.outputs` (one array per output).
    */
-  forward(batch: SparseBatch, out?: { pooled?: Float32Array; outputs?: Float32Array[] }): { pooled: Float32Array; outputs?: Float32Array[] };
+  forward(
+    batch: SparseBatch,
+    out?: { pooled?: Float32Array; outputs?: Float32Array[] },
+  ): { pooled: Float32Array; outputs?: Float32Array[] };
   /** Fused backward + sparse optimizer step from dL/dpooled [B, pooledDim] (one per output) at learning rate `lr`. */
   backwardAndUpdate(batch: SparseBatch, gradPooled: Float32Array | Float32Array[], lr: number): void;
 }

@@ -15,24 +15,35 @@ export interface ColumnPick {
  * Returns the source itself when it is picked whole and in order.
  */
 export function assembleColumns(sources: readonly tf.Tensor2D[], picks: readonly ColumnPick[]): tf.Tensor2D {
-  if (sources.length === 0) throw new RangeError('Expected at least one source tensor for assembleColumns but received none');
+  if (sources.length === 0)
+    throw new RangeError('Expected at least one source tensor for assembleColumns but received none');
   const B = sources[0].shape[0];
   sources.forEach((s, i) => {
-    if (s.rank !== 2 || s.shape[0] !== B) throw new RangeError(`Expected source ${i} of assembleColumns to be [${B}, W] but received [${s.shape.join(', ')}]`);
+    if (s.rank !== 2 || s.shape[0] !== B)
+      throw new RangeError(
+        `Expected source ${i} of assembleColumns to be [${B}, W] but received [${s.shape.join(', ')}]`,
+      );
   });
   for (const p of picks) {
     if (!(p.source >= 0 && p.source < sources.length) || !(p.column >= 0 && p.column < sources[p.source].shape[1])) {
-      throw new RangeError(`Expected a column of one of ${sources.length} sources for assembleColumns but received source ${p.source}, column ${p.column}`);
+      throw new RangeError(
+        `Expected a column of one of ${sources.length} sources for assembleColumns but received source ${p.source}, column ${p.column}`,
+      );
     }
   }
   const first = picks[0]?.source ?? 0;
-  if (picks.length === sources[first].shape[1] && picks.every((p, i) => p.source === first && p.column === i)) return sources[first];
+  if (picks.length === sources[first].shape[1] && picks.every((p, i) => p.source === first && p.column === i))
+    return sources[first];
   const N = picks.length;
   const widths = sources.map((s) => s.shape[1]);
   // Whole sources side by side: a concat, whose gradient is a split; both are native kernels on
   // the `tsrec` backend (the cpu backend's split gradient is the slow path the loops below avoid).
   const order = wholeSources(widths, picks);
-  if (order && tf.getBackend() === 'tsrec') return tf.concat(order.map((i) => sources[i]), 1);
+  if (order && tf.getBackend() === 'tsrec')
+    return tf.concat(
+      order.map((i) => sources[i]),
+      1,
+    );
   // Maximal runs of consecutive columns of one source: rows are copied run by run (contiguous
   // memory on both sides), not column by column (a strided walk over the whole batch per column).
   const runs: { source: number; from: number; to: number; len: number }[] = [];
@@ -93,7 +104,10 @@ export function wholeSources(widths: readonly number[], picks: readonly ColumnPi
 
 /** Columns `cols` of one [B, W] tensor, side by side (the tensor itself when all, in order). */
 export function selectColumns(src: tf.Tensor2D, cols: readonly number[]): tf.Tensor2D {
-  return assembleColumns([src], cols.map((column) => ({ source: 0, column })));
+  return assembleColumns(
+    [src],
+    cols.map((column) => ({ source: 0, column })),
+  );
 }
 
 /** [B, Σ W_i] from [B, W_i] tensors side by side (tf.concat on axis 1, with the fast gradient). */

@@ -60,7 +60,7 @@ describe('SparseArch', () => {
       lr = 0.25; // the schedule moves between forward and backward: backward reads it then
       return tf.sum(tf.matMul(pooled, w)) as tf.Scalar;
     }, [w, ...arch.trainableVariables]);
-    expect(value.dataSync()[0]).toBe((1 + 4 + 9 + 16 + 25) + (6 + 14 + 24 + 36 + 50));
+    expect(value.dataSync()[0]).toBe(1 + 4 + 9 + 16 + 25 + (6 + 14 + 24 + 36 + 50));
     expect(ebc.updates).toHaveLength(1);
     expect(Array.from(ebc.updates[0].grad)).toEqual([1, 2, 3, 4, 5, 1, 2, 3, 4, 5]);
     expect(ebc.updates[0].lr).toBe(0.25);
@@ -77,14 +77,18 @@ describe('SparseArch', () => {
     const { grads } = tf.variableGrads(() => tf.sum(tf.matMul(arch.forward(batch2), w)) as tf.Scalar, [w]);
     expect(ebc.updates).toHaveLength(0);
     tf.dispose([w, ...Object.values(grads)]);
-    expect(() => new SparseArch(ebc, { learningRate: NaN })).toThrow('Expected a finite number >= 0 for learningRate of SparseArch but received NaN');
+    expect(() => new SparseArch(ebc, { learningRate: NaN })).toThrow(
+      'Expected a finite number >= 0 for learningRate of SparseArch but received NaN',
+    );
   });
 
   it('selects feature columns, with gradients to the right columns', () => {
     const ebc = new RecordingCollection();
     const arch = new SparseArch(ebc, { learningRate: 1 });
     expect(arch.columnsOf(['b', 'a'])).toEqual([2, 3, 4, 0, 1]);
-    expect(() => arch.columnsOf(['c'])).toThrow("Expected a feature of the embedding collection (a, b) but received 'c'");
+    expect(() => arch.columnsOf(['c'])).toThrow(
+      "Expected a feature of the embedding collection (a, b) but received 'c'",
+    );
     const anchorGrad = tf.variableGrads(() => {
       const pooled = arch.forward(batch2, { training: true });
       expect(Array.from(arch.select(pooled, ['b']).dataSync())).toEqual([3, 4, 5, 8, 9, 10]);
@@ -108,11 +112,18 @@ describe('SparseArch', () => {
     const D = ebc.pooledDim;
     const batch = randomBatch(rng, [20, 9], B);
     const before = [ebc.readRows('user', 0, 20), ebc.readRows('item', 0, 9)];
-    const C = tf.tensor2d(rng.array(B * D, () => rng.normal()), [B, D]);
+    const C = tf.tensor2d(
+      rng.array(B * D, () => rng.normal()),
+      [B, D],
+    );
     const lr = 0.1;
     const arch = new SparseArch(ebc, { learningRate: lr });
     const opt = tf.train.sgd(0.01);
-    const loss = opt.minimize(() => tf.sum(tf.mul(arch.forward(batch, { training: true }), C)) as tf.Scalar, true, arch.trainableVariables)!;
+    const loss = opt.minimize(
+      () => tf.sum(tf.mul(arch.forward(batch, { training: true }), C)) as tf.Scalar,
+      true,
+      arch.trainableVariables,
+    )!;
     // Reference: dL/dpooled = C; each id's row gets -lr * C[b, columns of its feature].
     const c = C.dataSync();
     const want = before.map((t) => t.slice());
@@ -170,4 +181,3 @@ describe('SparseArch', () => {
     }
   });
 });
-

@@ -39,7 +39,9 @@ export class SparseArch {
 
   constructor(collection: PooledEmbeddingCollection, options: SparseArchOptions) {
     if (!collection || typeof collection.forward !== 'function' || typeof collection.backwardAndUpdate !== 'function') {
-      throw new TypeError(`Expected an embedding collection (forward, backwardAndUpdate, pooledDim) for collection but received ${typeof collection}`);
+      throw new TypeError(
+        `Expected an embedding collection (forward, backwardAndUpdate, pooledDim) for collection but received ${typeof collection}`,
+      );
     }
     this.collection = collection;
     this.name = options.name ?? 'sparse_arch';
@@ -69,7 +71,10 @@ export class SparseArch {
    * For a collection with one pooled output (see `forwardOutputs`).
    */
   forward(batch: SparseBatch, options: { training?: boolean } = {}): tf.Tensor2D {
-    if (this.pooledDims.length !== 1) throw new Error(`Expected a collection with one pooled output for SparseArch.forward but '${this.name}' has ${this.pooledDims.length}: use forwardOutputs`);
+    if (this.pooledDims.length !== 1)
+      throw new Error(
+        `Expected a collection with one pooled output for SparseArch.forward but '${this.name}' has ${this.pooledDims.length}: use forwardOutputs`,
+      );
     return this.forwardOutputs(batch, options)[0];
   }
 
@@ -87,7 +92,9 @@ export class SparseArch {
     const outs = dims.map((d) => outputFloat32(B * d));
     const res = this.collection.forward(batch, dims.length === 1 ? { pooled: outs[0] } : { outputs: outs });
     // A collection that ignores `out` returns its own arrays: views of them in this realm.
-    const values = (res.outputs ?? [res.pooled]).map((a, o) => (a.buffer === outs[o].buffer ? outs[o] : new Float32Array(a.buffer, a.byteOffset, a.length)));
+    const values = (res.outputs ?? [res.pooled]).map((a, o) =>
+      a.buffer === outs[o].buffer ? outs[o] : new Float32Array(a.buffer, a.byteOffset, a.length),
+    );
     if (!options.training) return values.map((v, o) => tf.tensor2d(v, [B, dims[o]], 'float32'));
     const N = dims.length;
     const lr = () => currentLearningRate(this.learningRate);
@@ -137,12 +144,18 @@ export class SparseArch {
     for (const name of featureNames) {
       const f = this.collection.features.find((x) => x.name === name);
       if (!f) {
-        throw new RangeError(`Expected a feature of the embedding collection (${this.collection.features.map((x) => x.name).join(', ')}) but received '${name}'`);
+        throw new RangeError(
+          `Expected a feature of the embedding collection (${this.collection.features.map((x) => x.name).join(', ')}) but received '${name}'`,
+        );
       }
-      if (f.pooledOffset < 0) throw new RangeError(`Expected a pooled (sum/mean) feature but received '${name}' with pooling ${f.pooling}`);
+      if (f.pooledOffset < 0)
+        throw new RangeError(`Expected a pooled (sum/mean) feature but received '${name}' with pooling ${f.pooling}`);
       const members = f.members ?? [{ table: f.table, output: 0, offset: f.pooledOffset }];
       const mine = members.filter((m) => m.output === output);
-      if (mine.length === 0) throw new RangeError(`Expected feature '${name}' to pool columns into output ${output} of '${this.name}' but it pools into ${[...new Set(members.map((m) => m.output))].join(', ')}`);
+      if (mine.length === 0)
+        throw new RangeError(
+          `Expected feature '${name}' to pool columns into output ${output} of '${this.name}' but it pools into ${[...new Set(members.map((m) => m.output))].join(', ')}`,
+        );
       for (const m of mine) {
         const dim = this.collection.tables[m.table].dim;
         for (let d = 0; d < dim; d++) cols.push(m.offset + d);
@@ -164,6 +177,7 @@ export class SparseArch {
 
 function currentLearningRate(lr: LearningRate): number {
   const v = typeof lr === 'function' ? lr() : lr;
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new RangeError(`Expected a finite number >= 0 for learningRate of SparseArch but received ${v}`);
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0)
+    throw new RangeError(`Expected a finite number >= 0 for learningRate of SparseArch but received ${v}`);
   return v;
 }

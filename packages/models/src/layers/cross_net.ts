@@ -15,10 +15,19 @@ export class CrossNet {
     crossNum: number,
     options: { name: string; seed: number },
   ) {
-    if (!(crossNum > 0)) throw new Error(`Expected cross_num > 0 for cross network '${options.name}' but received ${crossNum}`);
+    if (!(crossNum > 0))
+      throw new Error(`Expected cross_num > 0 for cross network '${options.name}' but received ${crossNum}`);
     const bound = 1 / Math.sqrt(dim);
-    this.weights = Array.from({ length: crossNum }, (_, i) => tf.variable(tf.randomUniform([dim, 1], -bound, bound, 'float32', options.seed + 7 * i), true, `${options.name}/cross_${i}/kernel`));
-    this.biases = Array.from({ length: crossNum }, (_, i) => tf.variable(tf.zeros([dim]), true, `${options.name}/cross_${i}/bias`));
+    this.weights = Array.from({ length: crossNum }, (_, i) =>
+      tf.variable(
+        tf.randomUniform([dim, 1], -bound, bound, 'float32', options.seed + 7 * i),
+        true,
+        `${options.name}/cross_${i}/kernel`,
+      ),
+    );
+    this.biases = Array.from({ length: crossNum }, (_, i) =>
+      tf.variable(tf.zeros([dim]), true, `${options.name}/cross_${i}/bias`),
+    );
   }
 
   /** [B, D] → [B, D]. The scalar x_l·w_l of each row is spread over the row by a matmul with ones (no broadcast). */
@@ -26,7 +35,10 @@ export class CrossNet {
     const spread = tf.ones([1, this.dim]);
     let x = x0;
     this.weights.forEach((w, i) => {
-      x = tf.add(tf.add(tf.mul(x0, tf.matMul(tf.matMul(x, w as tf.Tensor2D), spread)), this.biases[i]), x) as tf.Tensor2D;
+      x = tf.add(
+        tf.add(tf.mul(x0, tf.matMul(tf.matMul(x, w as tf.Tensor2D), spread)), this.biases[i]),
+        x,
+      ) as tf.Tensor2D;
     });
     return x;
   }
@@ -55,13 +67,23 @@ export class CrossV2Net {
     lowRank: number,
     options: { name: string; seed: number },
   ) {
-    if (!(crossNum > 0)) throw new Error(`Expected cross_num > 0 for cross network '${options.name}' but received ${crossNum}`);
-    if (!(lowRank > 0)) throw new Error(`Expected low_rank > 0 for cross network '${options.name}' but received ${lowRank}`);
+    if (!(crossNum > 0))
+      throw new Error(`Expected cross_num > 0 for cross network '${options.name}' but received ${crossNum}`);
+    if (!(lowRank > 0))
+      throw new Error(`Expected low_rank > 0 for cross network '${options.name}' but received ${lowRank}`);
     const bu = 1 / Math.sqrt(dim);
     const bv = 1 / Math.sqrt(lowRank);
     this.layers = Array.from({ length: crossNum }, (_, i) => ({
-      u: tf.variable(tf.randomUniform([dim, lowRank], -bu, bu, 'float32', options.seed + 7 * i), true, `${options.name}/cross_${i}/u`),
-      v: tf.variable(tf.randomUniform([lowRank, dim], -bv, bv, 'float32', options.seed + 7 * i + 3), true, `${options.name}/cross_${i}/v`),
+      u: tf.variable(
+        tf.randomUniform([dim, lowRank], -bu, bu, 'float32', options.seed + 7 * i),
+        true,
+        `${options.name}/cross_${i}/u`,
+      ),
+      v: tf.variable(
+        tf.randomUniform([lowRank, dim], -bv, bv, 'float32', options.seed + 7 * i + 3),
+        true,
+        `${options.name}/cross_${i}/v`,
+      ),
       bias: tf.variable(tf.zeros([dim]), true, `${options.name}/cross_${i}/bias`),
     }));
   }

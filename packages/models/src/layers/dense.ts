@@ -52,8 +52,19 @@ export class Dense {
     options: DenseOptions,
   ) {
     const bound = 1 / Math.sqrt(inputDim);
-    this.kernel = tf.variable(tf.randomUniform([inputDim, outputDim], -bound, bound, 'float32', options.seed), true, `${options.name}/kernel`);
-    this.bias = options.bias === false ? null : tf.variable(tf.randomUniform([outputDim], -bound, bound, 'float32', options.seed + 1), true, `${options.name}/bias`);
+    this.kernel = tf.variable(
+      tf.randomUniform([inputDim, outputDim], -bound, bound, 'float32', options.seed),
+      true,
+      `${options.name}/kernel`,
+    );
+    this.bias =
+      options.bias === false
+        ? null
+        : tf.variable(
+            tf.randomUniform([outputDim], -bound, bound, 'float32', options.seed + 1),
+            true,
+            `${options.name}/bias`,
+          );
     this.activation = options.activation ?? 'linear';
   }
 
@@ -65,7 +76,13 @@ export class Dense {
     const fusedAct = this.activation === 'tanh' ? 'linear' : this.activation;
     // fusedDense: one native kernel forward and one backward on the tsrec backend (tf.fused.matMul's
     // gradient splits into separate ops); tf.fused.matMul elsewhere.
-    const y = fusedDense(x, this.kernel as tf.Tensor2D, (this.bias as tf.Tensor1D | null) ?? null, fusedAct, LEAKY_RELU_ALPHA);
+    const y = fusedDense(
+      x,
+      this.kernel as tf.Tensor2D,
+      (this.bias as tf.Tensor1D | null) ?? null,
+      fusedAct,
+      LEAKY_RELU_ALPHA,
+    );
     return (this.activation === 'tanh' ? tf.tanh(y) : y) as tf.Tensor2D;
   }
 

@@ -10,7 +10,11 @@ import { Mlp } from './mlp';
 beforeAll(() => setUpTfjs('cpu'));
 
 const r = new SeededRandom(3);
-const input = (B: number, D: number) => tf.tensor2d(r.array(B * D, () => r.normal() * 2 + 1), [B, D]);
+const input = (B: number, D: number) =>
+  tf.tensor2d(
+    r.array(B * D, () => r.normal() * 2 + 1),
+    [B, D],
+  );
 let id = 0;
 const opts = () => ({ name: `mlp_test_${id++}`, seed: 5 });
 
@@ -25,7 +29,11 @@ describe('Mlp', () => {
     const mlp = new Mlp(5, create(MLPSchema, { hiddenUnits: [4], useBn: true, activation: 'nn.Identity' }), opts());
     expect(mlp.layers[0].bias).toBeNull();
     expect(mlp.variables.map((v) => `${v.name.split('/').slice(1).join('/')}:${v.trainable}`)).toEqual([
-      'mlp_0/kernel:true', 'mlp_0/bn/gamma:true', 'mlp_0/bn/beta:true', 'mlp_0/bn/moving_mean:false', 'mlp_0/bn/moving_variance:false',
+      'mlp_0/kernel:true',
+      'mlp_0/bn/gamma:true',
+      'mlp_0/bn/beta:true',
+      'mlp_0/bn/moving_mean:false',
+      'mlp_0/bn/moving_variance:false',
     ]);
     const bn = mlp.norms[0] as BatchNorm;
     bn.gamma.assign(tf.tensor1d([1, 2, 0.5, 1]));
@@ -44,15 +52,20 @@ describe('Mlp', () => {
     variance.dataSync().forEach((v, j) => expect(mv[j]).toBeCloseTo(0.9 + 0.1 * v * (16 / 15), 4));
     // Inference uses the moving statistics and does not move them.
     const inferred = mlp.apply(x, false).dataSync();
-    const ref = tf.add(tf.mul(tf.div(tf.sub(z, bn.movingMean), tf.sqrt(tf.add(bn.movingVariance, 1e-5))), bn.gamma), bn.beta).dataSync();
+    const ref = tf
+      .add(tf.mul(tf.div(tf.sub(z, bn.movingMean), tf.sqrt(tf.add(bn.movingVariance, 1e-5))), bn.gamma), bn.beta)
+      .dataSync();
     ref.forEach((v, i) => expect(inferred[i]).toBeCloseTo(v, 4));
     expect(bn.movingMean.dataSync()).toEqual(mm);
     // Gradients through the training-mode norm equal plain tfjs's.
     const R = input(16, 4);
     const f = (xx: tf.Tensor) => tf.sum(tf.mul(mlp.apply(xx as tf.Tensor2D, true), R));
-    const plain = (xx: tf.Tensor) => tf.sum(tf.mul(plainBatchNorm(tf.matMul(xx, mlp.layers[0].kernel) as tf.Tensor2D, bn.gamma, bn.beta), R));
+    const plain = (xx: tf.Tensor) =>
+      tf.sum(tf.mul(plainBatchNorm(tf.matMul(xx, mlp.layers[0].kernel) as tf.Tensor2D, bn.gamma, bn.beta), R));
     const g = tf.grad(f)(x).dataSync();
-    tf.grad(plain)(x).dataSync().forEach((v, i) => expect(g[i]).toBeCloseTo(v, 3));
+    tf.grad(plain)(x)
+      .dataSync()
+      .forEach((v, i) => expect(g[i]).toBeCloseTo(v, 3));
     const vg = tf.variableGrads(() => f(x) as tf.Scalar, [bn.gamma, bn.beta]).grads;
     const pg = tf.variableGrads(() => plain(x) as tf.Scalar, [bn.gamma, bn.beta]).grads;
     for (const n of Object.keys(pg)) pg[n].dataSync().forEach((v, i) => expect(vg[n].dataSync()[i]).toBeCloseTo(v, 3));
@@ -64,7 +77,12 @@ describe('Mlp', () => {
     expect(Math.min(...y)).toBe(0); // ReLU after a zero-mean normalisation: about half the values are 0
     expect(y.filter((v) => v === 0).length).toBeGreaterThan(20);
     const ln = new Mlp(5, create(MLPSchema, { hiddenUnits: [6], useLn: true, activation: 'nn.Identity' }), opts());
-    expect(ln.variables.map((v) => v.name.split('/').slice(1).join('/'))).toEqual(['mlp_0/kernel', 'mlp_0/bias', 'mlp_0/ln/gamma', 'mlp_0/ln/beta']);
+    expect(ln.variables.map((v) => v.name.split('/').slice(1).join('/'))).toEqual([
+      'mlp_0/kernel',
+      'mlp_0/bias',
+      'mlp_0/ln/gamma',
+      'mlp_0/ln/beta',
+    ]);
     const out = ln.apply(input(4, 5));
     const { mean, variance } = tf.moments(out, 1);
     mean.dataSync().forEach((m) => expect(m).toBeCloseTo(0, 5));
@@ -72,14 +90,24 @@ describe('Mlp', () => {
   });
 
   it('applies dropout in training only, and checks its configuration', () => {
-    const mlp = new Mlp(5, create(MLPSchema, { hiddenUnits: [64], dropoutRatio: [0.5], activation: 'nn.Identity' }), opts());
+    const mlp = new Mlp(
+      5,
+      create(MLPSchema, { hiddenUnits: [64], dropoutRatio: [0.5], activation: 'nn.Identity' }),
+      opts(),
+    );
     const x = input(8, 5);
     const train = mlp.apply(x, true).dataSync();
     const plain = mlp.apply(x, false).dataSync();
     expect(train.filter((v) => v === 0).length).toBeGreaterThan(100);
     train.forEach((v, i) => v !== 0 && expect(v).toBeCloseTo(2 * plain[i], 4)); // kept values scaled by 1/(1-p)
-    expect(() => new Mlp(5, create(MLPSchema, { hiddenUnits: [4], useBn: true, useLn: true }), opts())).toThrow("Expected at most one of use_bn and use_ln in MLP 'mlp_test_");
-    expect(() => new Mlp(5, create(MLPSchema, { hiddenUnits: [4, 4], dropoutRatio: [0.1, 0.2, 0.3] }), opts())).toThrow('Expected 1 or 2 values in dropout_ratio');
-    expect(() => new Mlp(5, create(MLPSchema, { hiddenUnits: [4], dropoutRatio: [1] }), opts())).toThrow('Expected dropout_ratio values in [0, 1)');
+    expect(() => new Mlp(5, create(MLPSchema, { hiddenUnits: [4], useBn: true, useLn: true }), opts())).toThrow(
+      "Expected at most one of use_bn and use_ln in MLP 'mlp_test_",
+    );
+    expect(() => new Mlp(5, create(MLPSchema, { hiddenUnits: [4, 4], dropoutRatio: [0.1, 0.2, 0.3] }), opts())).toThrow(
+      'Expected 1 or 2 values in dropout_ratio',
+    );
+    expect(() => new Mlp(5, create(MLPSchema, { hiddenUnits: [4], dropoutRatio: [1] }), opts())).toThrow(
+      'Expected dropout_ratio values in [0, 1)',
+    );
   });
 });

@@ -40,15 +40,21 @@ export class Mlp {
     options: { name: string; seed: number },
   ) {
     const where = `MLP '${options.name}'`;
-    if (config.hiddenUnits.length === 0) throw new Error(`Expected at least one value in hidden_units of ${where} but received none`);
-    if (config.useBn && config.useLn) throw new Error(`Expected at most one of use_bn and use_ln in ${where} but received both`);
+    if (config.hiddenUnits.length === 0)
+      throw new Error(`Expected at least one value in hidden_units of ${where} but received none`);
+    if (config.useBn && config.useLn)
+      throw new Error(`Expected at most one of use_bn and use_ln in ${where} but received both`);
     const act = ACTIVATIONS[config.activation ?? 'nn.ReLU'];
     if (act === undefined) {
-      throw new Error(`Expected one of ${Object.keys(ACTIVATIONS).filter(Boolean).join(', ')} for activation of ${where} but received '${config.activation}'`);
+      throw new Error(
+        `Expected one of ${Object.keys(ACTIVATIONS).filter(Boolean).join(', ')} for activation of ${where} but received '${config.activation}'`,
+      );
     }
     const n = config.hiddenUnits.length;
     if (config.dropoutRatio.length > 1 && config.dropoutRatio.length !== n) {
-      throw new Error(`Expected 1 or ${n} values in dropout_ratio of ${where} but received ${config.dropoutRatio.length}`);
+      throw new Error(
+        `Expected 1 or ${n} values in dropout_ratio of ${where} but received ${config.dropoutRatio.length}`,
+      );
     }
     this.dropout = config.hiddenUnits.map((_, i) => config.dropoutRatio[config.dropoutRatio.length === 1 ? 0 : i] ?? 0);
     this.dropout.forEach((r) => {
@@ -60,7 +66,12 @@ export class Mlp {
     let dim = inputDim;
     this.layers = config.hiddenUnits.map((units, i) => {
       const name = `${options.name}/mlp_${i}`;
-      const layer = new Dense(dim, units, { activation: normed ? 'linear' : act, bias: config.useBn ? false : (config.bias ?? true), seed: options.seed + 17 * i, name });
+      const layer = new Dense(dim, units, {
+        activation: normed ? 'linear' : act,
+        bias: config.useBn ? false : (config.bias ?? true),
+        seed: options.seed + 17 * i,
+        name,
+      });
       dim = units;
       return layer;
     });
@@ -86,8 +97,10 @@ export class Mlp {
     this.layers.forEach((layer, i) => {
       y = layer.apply(i === 0 ? x : y);
       const norm = this.norms[i];
-      if (norm) y = applyActivation(norm instanceof BatchNorm ? norm.apply(y, training) : norm.apply(y), this.activation);
-      if (training && this.dropout[i] > 0) y = tf.dropout(y, this.dropout[i], undefined, nextRandomSeed(this.seed + i)) as tf.Tensor2D;
+      if (norm)
+        y = applyActivation(norm instanceof BatchNorm ? norm.apply(y, training) : norm.apply(y), this.activation);
+      if (training && this.dropout[i] > 0)
+        y = tf.dropout(y, this.dropout[i], undefined, nextRandomSeed(this.seed + i)) as tf.Tensor2D;
     });
     return y;
   }

@@ -15,7 +15,10 @@ export function setRandomPosition(batchIndex: number): void {
 
 /** A 31-bit seed for the next random op of a layer seeded with `layerSeed`. */
 export function nextRandomSeed(layerSeed: number): number {
-  let h = Math.imul(layerSeed ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(position + 1, 0xc2b2ae35) ^ Math.imul(++calls, 0x27d4eb2d);
+  let h =
+    Math.imul(layerSeed ^ 0x9e3779b9, 0x85ebca6b) ^
+    Math.imul(position + 1, 0xc2b2ae35) ^
+    Math.imul(++calls, 0x27d4eb2d);
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;

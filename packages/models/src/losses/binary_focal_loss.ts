@@ -20,8 +20,10 @@ export function binaryFocalLoss(logits: tf.Tensor, labels: LossInput, options: B
   const op = 'binary_focal_loss';
   const gamma = options.gamma ?? 2;
   const alpha = options.alpha ?? 0.5;
-  if (!(gamma >= 0) || !Number.isFinite(gamma)) throw new RangeError(`Expected a finite number >= 0 for gamma of ${op} but received ${gamma}`);
-  if (!(alpha > 0 && alpha < 1)) throw new RangeError(`Expected a number in (0, 1) for alpha of ${op} but received ${alpha}`);
+  if (!(gamma >= 0) || !Number.isFinite(gamma))
+    throw new RangeError(`Expected a finite number >= 0 for gamma of ${op} but received ${gamma}`);
+  if (!(alpha > 0 && alpha < 1))
+    throw new RangeError(`Expected a number in (0, 1) for alpha of ${op} but received ${alpha}`);
   if (logits.rank > 2 || (logits.rank === 2 && logits.shape[1] !== 1)) {
     throw new RangeError(`Expected logits of shape [B] or [B, 1] for ${op} but received [${logits.shape.join(', ')}]`);
   }

@@ -17,8 +17,14 @@ export function valuesOf(x: LossInput): ArrayLike<number> {
  * the saved d_logits by the upstream gradient. `kernel` must fill `dLogits` (same length as
  * the logits) and return the loss. Non-finite logits are reported before the kernel runs.
  */
-export function fusedLossOp(op: string, logits: tf.Tensor, width: number, kernel: (logits: Float32Array, dLogits: Float32Array) => number): tf.Scalar {
-  if (!(logits instanceof tf.Tensor)) throw new TypeError(`Expected a tf.Tensor for logits of ${op} but received ${typeof logits}`);
+export function fusedLossOp(
+  op: string,
+  logits: tf.Tensor,
+  width: number,
+  kernel: (logits: Float32Array, dLogits: Float32Array) => number,
+): tf.Scalar {
+  if (!(logits instanceof tf.Tensor))
+    throw new TypeError(`Expected a tf.Tensor for logits of ${op} but received ${typeof logits}`);
   if (logits.dtype !== 'float32') throw new TypeError(`Expected float32 logits for ${op} but received ${logits.dtype}`);
   const run = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
     const values = x.dataSync() as Float32Array;
@@ -33,7 +39,12 @@ export function fusedLossOp(op: string, logits: tf.Tensor, width: number, kernel
 }
 
 /** Checks a per-sample input's length and finiteness; returns its values. */
-export function perSample(op: string, name: string, x: LossInput | null | undefined, n: number): ArrayLike<number> | null {
+export function perSample(
+  op: string,
+  name: string,
+  x: LossInput | null | undefined,
+  n: number,
+): ArrayLike<number> | null {
   if (x === null || x === undefined) return null;
   const v = valuesOf(x);
   if (v.length !== n) throw new RangeError(`Expected ${n} ${name} for ${op} (one per sample) but received ${v.length}`);
@@ -52,6 +63,8 @@ export function checkWeights(op: string, w: ArrayLike<number> | null): void {
 /** Checks an option in [lo, hi] (inclusive unless stated by `openHi`). */
 export function checkRange(op: string, name: string, v: number, lo: number, hi: number, openHi = false): void {
   if (typeof v !== 'number' || !(v >= lo) || !(openHi ? v < hi : v <= hi)) {
-    throw new RangeError(`Expected a number in [${lo}, ${hi}${openHi ? ')' : ']'} for ${name} of ${op} but received ${v}`);
+    throw new RangeError(
+      `Expected a number in [${lo}, ${hi}${openHi ? ')' : ']'} for ${name} of ${op} but received ${v}`,
+    );
   }
 }

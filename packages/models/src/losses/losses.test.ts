@@ -2,7 +2,15 @@ import * as tf from '@tensorflow/tfjs-core';
 
 import { setUpTfjs } from '../tfjs_setup';
 import { SeededRandom } from '../testing/seeded_random';
-import { binaryFocalLoss, l2Loss, lossKernels, setLossKernels, sigmoidBceWithLogits, softmaxCrossEntropy, TS_LOSS_KERNELS } from './index';
+import {
+  binaryFocalLoss,
+  l2Loss,
+  lossKernels,
+  setLossKernels,
+  sigmoidBceWithLogits,
+  softmaxCrossEntropy,
+  TS_LOSS_KERNELS,
+} from './index';
 
 beforeAll(() => setUpTfjs('cpu'));
 
@@ -60,11 +68,22 @@ describe('sigmoidBceWithLogits', () => {
     const fused = gradOf((t) => sigmoidBceWithLogits(t, labelsArr, { weights: weightsArr, labelSmoothing: s }), x);
     const y = tf.tensor1d(labelsArr.map((v) => v * (1 - s) + s / 2));
     const w = tf.tensor1d(weightsArr);
-    const plain = gradOf((t) => tf.div(tf.sum(tf.mul(w, tf.add(tf.sub(tf.relu(t), tf.mul(t, y)), tf.log1p(tf.exp(tf.neg(tf.abs(t))))))), wsum) as tf.Scalar, x);
+    const plain = gradOf(
+      (t) =>
+        tf.div(
+          tf.sum(tf.mul(w, tf.add(tf.sub(tf.relu(t), tf.mul(t, y)), tf.log1p(tf.exp(tf.neg(tf.abs(t))))))),
+          wsum,
+        ) as tf.Scalar,
+      x,
+    );
     expect(fused.value).toBeCloseTo(plain.value, 5);
     expectClose(fused.grad, plain.grad, 1e-6);
     expect(fused.value).toBeCloseTo(ref(logitsArr, s), 5);
-    expectClose(fused.grad, numericGrad((v) => ref(v, s), logitsArr), 1e-6);
+    expectClose(
+      fused.grad,
+      numericGrad((v) => ref(v, s), logitsArr),
+      1e-6,
+    );
     tf.dispose([x, y, w]);
   });
   it('is exact for |logit| up to 1e4 (no overflow, no NaN)', () => {
@@ -87,12 +106,24 @@ describe('sigmoidBceWithLogits', () => {
   });
   it('reports NaN/Inf and bad shapes with the op, input and position', () => {
     const x = tf.tensor1d([0.5, NaN, 1]);
-    expect(() => sigmoidBceWithLogits(x, [0, 1, 0])).toThrow('Expected finite logits for sigmoid_bce_with_logits but received NaN at index 1 (sample 1)');
-    expect(() => sigmoidBceWithLogits(tf.tensor1d([0, 1]), [0, Infinity])).toThrow('Expected finite labels for sigmoid_bce_with_logits but received Infinity at index 1 (sample 1)');
-    expect(() => sigmoidBceWithLogits(tf.tensor1d([0, 1]), [0, 1, 1])).toThrow('Expected 2 labels for sigmoid_bce_with_logits (one per sample) but received 3');
-    expect(() => sigmoidBceWithLogits(tf.tensor1d([0, 1]), [0, 1], { weights: [1, -1] })).toThrow('Expected non-negative weights for sigmoid_bce_with_logits but received -1 at sample 1');
-    expect(() => sigmoidBceWithLogits(tf.zeros([2, 2]), [0, 1, 0, 1])).toThrow('Expected logits of shape [B] or [B, 1] for sigmoid_bce_with_logits but received [2, 2]');
-    expect(() => sigmoidBceWithLogits(tf.tensor1d([0]), [1], { labelSmoothing: 2 })).toThrow('Expected a number in [0, 1] for labelSmoothing of sigmoid_bce_with_logits but received 2');
+    expect(() => sigmoidBceWithLogits(x, [0, 1, 0])).toThrow(
+      'Expected finite logits for sigmoid_bce_with_logits but received NaN at index 1 (sample 1)',
+    );
+    expect(() => sigmoidBceWithLogits(tf.tensor1d([0, 1]), [0, Infinity])).toThrow(
+      'Expected finite labels for sigmoid_bce_with_logits but received Infinity at index 1 (sample 1)',
+    );
+    expect(() => sigmoidBceWithLogits(tf.tensor1d([0, 1]), [0, 1, 1])).toThrow(
+      'Expected 2 labels for sigmoid_bce_with_logits (one per sample) but received 3',
+    );
+    expect(() => sigmoidBceWithLogits(tf.tensor1d([0, 1]), [0, 1], { weights: [1, -1] })).toThrow(
+      'Expected non-negative weights for sigmoid_bce_with_logits but received -1 at sample 1',
+    );
+    expect(() => sigmoidBceWithLogits(tf.zeros([2, 2]), [0, 1, 0, 1])).toThrow(
+      'Expected logits of shape [B] or [B, 1] for sigmoid_bce_with_logits but received [2, 2]',
+    );
+    expect(() => sigmoidBceWithLogits(tf.tensor1d([0]), [1], { labelSmoothing: 2 })).toThrow(
+      'Expected a number in [0, 1] for labelSmoothing of sigmoid_bce_with_logits but received 2',
+    );
     x.dispose();
   });
   it('gives zero loss and gradient when every weight is 0', () => {
@@ -122,18 +153,27 @@ describe('softmaxCrossEntropy', () => {
     const x = tf.tensor2d(x0, [n, C]);
     const fused = gradOf((t) => softmaxCrossEntropy(t, cls, { weights: w, labelSmoothing: s }), x);
     const q = tf.add(tf.mul(tf.oneHot(tf.tensor1d(cls, 'int32'), C), 1 - s), s / C);
-    const plain = gradOf((t) => tf.div(tf.sum(tf.mul(tf.tensor1d(w), tf.neg(tf.sum(tf.mul(q, tf.logSoftmax(t)), 1)))), W) as tf.Scalar, x);
+    const plain = gradOf(
+      (t) => tf.div(tf.sum(tf.mul(tf.tensor1d(w), tf.neg(tf.sum(tf.mul(q, tf.logSoftmax(t)), 1)))), W) as tf.Scalar,
+      x,
+    );
     expect(fused.value).toBeCloseTo(plain.value, 5);
     expectClose(fused.grad, plain.grad, 1e-6);
     expect(fused.value).toBeCloseTo(ref(x0, s), 5);
-    expectClose(fused.grad, numericGrad((v) => ref(v, s), x0), 1e-6);
+    expectClose(
+      fused.grad,
+      numericGrad((v) => ref(v, s), x0),
+      1e-6,
+    );
     tf.dispose([x, q]);
   });
   it('is stable for logits of ±1e4 and checks class ids', () => {
     const { value, grad } = gradOf((t) => softmaxCrossEntropy(t, [0, 1]), tf.tensor2d([1e4, -1e4, 1e4, -1e4], [2, 2]));
     expect(value).toBeCloseTo(1e4, 3);
     expectClose(grad, [0, 0, 0.5, -0.5], 1e-7);
-    expect(() => softmaxCrossEntropy(tf.zeros([2, 3]), [0, 3])).toThrow('Expected a class id in [0, 3) for labels of softmax_cross_entropy but received 3 at sample 1');
+    expect(() => softmaxCrossEntropy(tf.zeros([2, 3]), [0, 3])).toThrow(
+      'Expected a class id in [0, 3) for labels of softmax_cross_entropy but received 3 at sample 1',
+    );
     expect(() => softmaxCrossEntropy(tf.tensor2d([0, Infinity], [1, 2]), [0])).toThrow(
       'Expected finite logits for softmax_cross_entropy but received Infinity at index 1 (sample 0, column 1)',
     );
@@ -144,10 +184,18 @@ describe('l2Loss', () => {
   it('matches tfjs autodiff and numeric gradients', () => {
     const x = tf.tensor2d(logitsArr, [B, 1]);
     const fused = gradOf((t) => l2Loss(t, labelsArr, { weights: weightsArr }), x);
-    const plain = gradOf((t) => tf.div(tf.sum(tf.mul(tf.tensor1d(weightsArr), tf.square(tf.sub(tf.reshape(t, [B]), tf.tensor1d(labelsArr))))), wsum) as tf.Scalar, x);
+    const plain = gradOf(
+      (t) =>
+        tf.div(
+          tf.sum(tf.mul(tf.tensor1d(weightsArr), tf.square(tf.sub(tf.reshape(t, [B]), tf.tensor1d(labelsArr))))),
+          wsum,
+        ) as tf.Scalar,
+      x,
+    );
     expect(fused.value).toBeCloseTo(plain.value, 4);
     expectClose(fused.grad, plain.grad, 1e-6);
-    const ref = (v: ArrayLike<number>) => Array.from(v, (p, i) => weightsArr[i] * (p - labelsArr[i]) ** 2).reduce((a, b) => a + b) / wsum;
+    const ref = (v: ArrayLike<number>) =>
+      Array.from(v, (p, i) => weightsArr[i] * (p - labelsArr[i]) ** 2).reduce((a, b) => a + b) / wsum;
     expectClose(fused.grad, numericGrad(ref, logitsArr), 1e-6);
     const big = gradOf((t) => l2Loss(t, [0]), tf.tensor1d([1e4]));
     expect(big.value).toBe(1e8);
@@ -172,9 +220,16 @@ describe('binaryFocalLoss', () => {
     [0, 0.7],
   ])('full gradient matches numeric differentiation (gamma %s, alpha %s)', (gamma, alpha) => {
     const x = tf.tensor1d(logitsArr);
-    const fused = gradOf((t) => binaryFocalLoss(t, labelsArr, { weights: weightsArr, gamma, alpha, detachWeight: false }), x);
+    const fused = gradOf(
+      (t) => binaryFocalLoss(t, labelsArr, { weights: weightsArr, gamma, alpha, detachWeight: false }),
+      x,
+    );
     expect(fused.value).toBeCloseTo(ref(logitsArr, gamma, alpha), 5);
-    expectClose(fused.grad, numericGrad((v) => ref(v, gamma, alpha), logitsArr), 1e-6);
+    expectClose(
+      fused.grad,
+      numericGrad((v) => ref(v, gamma, alpha), logitsArr),
+      1e-6,
+    );
     x.dispose();
   });
   it('detached focal weight (TorchEasyRec) matches tfjs autodiff with the weight as a constant', () => {
@@ -188,19 +243,33 @@ describe('binaryFocalLoss', () => {
       return weightsArr[i] * (alpha * y * (1 - p) ** gamma + (1 - alpha) * (1 - y) * p ** gamma);
     });
     const y = tf.tensor1d(labelsArr);
-    const plain = gradOf((t) => tf.div(tf.sum(tf.mul(tf.tensor1d(m), tf.add(tf.sub(tf.relu(t), tf.mul(t, y)), tf.log1p(tf.exp(tf.neg(tf.abs(t))))))), wsum) as tf.Scalar, x);
+    const plain = gradOf(
+      (t) =>
+        tf.div(
+          tf.sum(tf.mul(tf.tensor1d(m), tf.add(tf.sub(tf.relu(t), tf.mul(t, y)), tf.log1p(tf.exp(tf.neg(tf.abs(t))))))),
+          wsum,
+        ) as tf.Scalar,
+      x,
+    );
     expect(fused.value).toBeCloseTo(plain.value, 5);
     expectClose(fused.grad, plain.grad, 1e-6);
     tf.dispose([x, y]);
   });
   it('is finite at ±1e4 and validates gamma/alpha', () => {
     for (const detachWeight of [true, false]) {
-      const { value, grad } = gradOf((t) => binaryFocalLoss(t, [0, 1, 1, 0], { detachWeight }), tf.tensor1d([1e4, -1e4, 1e4, -1e4]));
+      const { value, grad } = gradOf(
+        (t) => binaryFocalLoss(t, [0, 1, 1, 0], { detachWeight }),
+        tf.tensor1d([1e4, -1e4, 1e4, -1e4]),
+      );
       expect(value).toBeCloseTo((0.5 * 1e4 * 2) / 4, 2);
       expect(Array.from(grad).every(Number.isFinite)).toBe(true);
     }
-    expect(() => binaryFocalLoss(tf.tensor1d([0]), [1], { alpha: 1 })).toThrow('Expected a number in (0, 1) for alpha of binary_focal_loss but received 1');
-    expect(() => binaryFocalLoss(tf.tensor1d([0]), [1], { gamma: -1 })).toThrow('Expected a finite number >= 0 for gamma of binary_focal_loss but received -1');
+    expect(() => binaryFocalLoss(tf.tensor1d([0]), [1], { alpha: 1 })).toThrow(
+      'Expected a number in (0, 1) for alpha of binary_focal_loss but received 1',
+    );
+    expect(() => binaryFocalLoss(tf.tensor1d([0]), [1], { gamma: -1 })).toThrow(
+      'Expected a finite number >= 0 for gamma of binary_focal_loss but received -1',
+    );
   });
 });
 

@@ -9,11 +9,19 @@ import { sigmoidBceWithLogits } from './index';
 
 const rng = new SeededRandom(31);
 
-async function lossAndGrad(backend: string, logits: ArrayLike<number>, labels: ArrayLike<number>, weights: ArrayLike<number> | null, s: number): Promise<{ value: number; grad: Float32Array }> {
+async function lossAndGrad(
+  backend: string,
+  logits: ArrayLike<number>,
+  labels: ArrayLike<number>,
+  weights: ArrayLike<number> | null,
+  s: number,
+): Promise<{ value: number; grad: Float32Array }> {
   await setUpTfjs(backend);
   return tf.tidy(() => {
     const x = tf.tensor2d(Float32Array.from(logits), [logits.length, 1]);
-    const { value, grad } = tf.valueAndGrad((t: tf.Tensor) => sigmoidBceWithLogits(t, labels, { weights, labelSmoothing: s }))(x);
+    const { value, grad } = tf.valueAndGrad((t: tf.Tensor) =>
+      sigmoidBceWithLogits(t, labels, { weights, labelSmoothing: s }),
+    )(x);
     return { value: value.dataSync()[0], grad: (grad.dataSync() as Float32Array).slice() };
   });
 }

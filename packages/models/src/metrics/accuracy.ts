@@ -29,9 +29,12 @@ export class AccuracyMetric implements Metric<WeightedMeanState> {
     this.topK = options.topK ?? 1;
     this.numClasses = options.numClasses ?? 1;
     if (!Number.isInteger(this.numClasses) || this.numClasses < 1) {
-      throw new RangeError(`Expected a positive integer for numClasses of metric '${name}' but received ${options.numClasses}`);
+      throw new RangeError(
+        `Expected a positive integer for numClasses of metric '${name}' but received ${options.numClasses}`,
+      );
     }
-    if (!Number.isInteger(this.topK) || this.topK < 1) throw new RangeError(`Expected a positive integer for topK of metric '${name}' but received ${options.topK}`);
+    if (!Number.isInteger(this.topK) || this.topK < 1)
+      throw new RangeError(`Expected a positive integer for topK of metric '${name}' but received ${options.topK}`);
   }
 
   update(input: MetricInput): void {
@@ -47,7 +50,9 @@ export class AccuracyMetric implements Metric<WeightedMeanState> {
       } else {
         const c = labels[i];
         if (!Number.isInteger(c) || c < 0 || c >= C) {
-          throw new RangeError(`Expected a class id in [0, ${C}) for labels of metric '${this.name}' but received ${c} at sample ${i}`);
+          throw new RangeError(
+            `Expected a class id in [0, ${C}) for labels of metric '${this.name}' but received ${c} at sample ${i}`,
+          );
         }
         const sc = preds[i * C + c];
         let above = 0;

@@ -41,7 +41,11 @@ export function aucOfSorted(
 }
 
 /** Exact (weighted) ROC AUC of probabilities or logits against 0/1 labels; ties count one half. */
-export function exactAuc(scores: ArrayLike<number>, labels: ArrayLike<number>, weights?: ArrayLike<number> | null): number {
+export function exactAuc(
+  scores: ArrayLike<number>,
+  labels: ArrayLike<number>,
+  weights?: ArrayLike<number> | null,
+): number {
   checkMetricInput('auc', { preds: scores, labels, weights });
   const s = Float32Array.from(scores);
   return aucOfSorted(argsortFloat32(s), 0, s.length, s, labels, weights ?? null);
@@ -81,7 +85,11 @@ export class AucMetric implements Metric<AucState> {
   }
 
   state(): AucState {
-    return { scores: this.scores.view().slice(), labels: this.labels.view().slice(), weights: this.weights?.view().slice() ?? null };
+    return {
+      scores: this.scores.view().slice(),
+      labels: this.labels.view().slice(),
+      weights: this.weights?.view().slice() ?? null,
+    };
   }
 
   merge(state: AucState): void {

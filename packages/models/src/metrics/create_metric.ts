@@ -45,7 +45,8 @@ export interface ConfiguredMetric {
  */
 export function createMetric(config: MetricConfig, options: CreateMetricOptions = {}): ConfiguredMetric {
   const m = config.metric;
-  if (m.case === undefined) throw new Error('Expected one metric (auc, grouped_auc, …) in metrics but received an empty MetricConfig');
+  if (m.case === undefined)
+    throw new Error('Expected one metric (auc, grouped_auc, …) in metrics but received an empty MetricConfig');
   const name = (TYPE_NAMES[m.case] ?? m.case) + (options.suffix ?? '');
   const numClass = options.numClass ?? 1;
   switch (m.case) {
@@ -60,13 +61,24 @@ export function createMetric(config: MetricConfig, options: CreateMetricOptions 
     case 'meanSquaredError':
       return { metric: new MeanSquaredErrorMetric(name) };
     case 'accuracy':
-      return { metric: new AccuracyMetric(name, { threshold: m.value.threshold ?? 0.5, topK: m.value.topK ?? 1, numClasses: numClass }) };
+      return {
+        metric: new AccuracyMetric(name, {
+          threshold: m.value.threshold ?? 0.5,
+          topK: m.value.topK ?? 1,
+          numClasses: numClass,
+        }),
+      };
     case 'groupedAuc':
-      if (!m.value.groupingKey) throw new Error(`Expected a feature name for grouped_auc.grouping_key of metric '${name}' but received '${m.value.groupingKey ?? ''}'`);
+      if (!m.value.groupingKey)
+        throw new Error(
+          `Expected a feature name for grouped_auc.grouping_key of metric '${name}' but received '${m.value.groupingKey ?? ''}'`,
+        );
       return { metric: new GroupedAucMetric(name), groupingKey: m.value.groupingKey };
     case 'normalizedEntropy':
       return { metric: new NormalizedEntropyMetric(name) };
     default:
-      throw new Error(`metric '${name}' is not supported yet (supported: auc, multiclass_auc, recall_at_k, mean_absolute_error, mean_squared_error, accuracy, grouped_auc, normalized_entropy)`);
+      throw new Error(
+        `metric '${name}' is not supported yet (supported: auc, multiclass_auc, recall_at_k, mean_absolute_error, mean_squared_error, accuracy, grouped_auc, normalized_entropy)`,
+      );
   }
 }

@@ -20,7 +20,8 @@ export function groupedAuc(
 ): number {
   checkMetricInput('grouped_auc', { preds: scores, labels, weights });
   checkGroups('grouped_auc', groups, scores.length);
-  return groupedAucOf(Float32Array.from(scores), labels, Array.from(groups as ArrayLike<GroupKey>), weights ?? null).auc;
+  return groupedAucOf(Float32Array.from(scores), labels, Array.from(groups as ArrayLike<GroupKey>), weights ?? null)
+    .auc;
 }
 
 /** Mean AUC over qualifying groups, and how many groups qualified. */
@@ -92,7 +93,8 @@ export class GroupedAucMetric implements Metric<GroupedAucState> {
 
   update(input: MetricInput): void {
     const n = checkMetricInput(this.name, input);
-    if (input.groups == null) throw new TypeError(`Expected group keys (groups) for metric '${this.name}' but received ${input.groups}`);
+    if (input.groups == null)
+      throw new TypeError(`Expected group keys (groups) for metric '${this.name}' but received ${input.groups}`);
     checkGroups(this.name, input.groups, n);
     this.append(input.preds, input.labels, input.weights ?? null, input.groups as ArrayLike<GroupKey>);
   }
@@ -121,7 +123,12 @@ export class GroupedAucMetric implements Metric<GroupedAucState> {
     this.groups = [];
   }
 
-  private append(scores: ArrayLike<number>, labels: ArrayLike<number>, weights: ArrayLike<number> | null, groups: ArrayLike<GroupKey>): void {
+  private append(
+    scores: ArrayLike<number>,
+    labels: ArrayLike<number>,
+    weights: ArrayLike<number> | null,
+    groups: ArrayLike<GroupKey>,
+  ): void {
     if (weights && !this.weights) {
       this.weights = new GrowableFloat32();
       this.weights.fill(1, this.scores.length);
@@ -138,6 +145,8 @@ export class GroupedAucMetric implements Metric<GroupedAucState> {
 
 function checkGroups(metric: string, groups: GroupKeys, n: number): void {
   if (!groups || typeof groups.length !== 'number' || groups.length !== n) {
-    throw new RangeError(`Expected ${n} group keys for metric '${metric}' (one per sample) but received ${groups == null ? groups : `length ${groups.length}`}`);
+    throw new RangeError(
+      `Expected ${n} group keys for metric '${metric}' (one per sample) but received ${groups == null ? groups : `length ${groups.length}`}`,
+    );
   }
 }

@@ -51,7 +51,15 @@ describe('argsortFloat32', () => {
   it('sorts negatives, zeros, infinities and ties stably', () => {
     const rng = new SeededRandom(1);
     const s = Float32Array.from({ length: 3000 }, (_, i) =>
-      i % 7 === 0 ? -0 : i % 11 === 0 ? 0 : i % 13 === 0 ? Infinity : i % 17 === 0 ? -Infinity : Math.round(rng.normal() * 40) / 8,
+      i % 7 === 0
+        ? -0
+        : i % 11 === 0
+          ? 0
+          : i % 13 === 0
+            ? Infinity
+            : i % 17 === 0
+              ? -Infinity
+              : Math.round(rng.normal() * 40) / 8,
     );
     // Compare with < and > (not subtraction: Infinity - Infinity is NaN); ties keep index order.
     const want = Array.from(s.keys()).sort((a, b) => (s[a] < s[b] ? -1 : s[a] > s[b] ? 1 : a - b));
@@ -90,9 +98,13 @@ describe('exactAuc', () => {
     expect(exactAuc([0.1, 0.2], [1, 0])).toBe(0);
   });
   it('reports NaN scores and bad lengths clearly', () => {
-    expect(() => exactAuc([0.1, NaN], [0, 1])).toThrow("Expected finite preds for metric 'auc' but received NaN at index 1 (sample 1)");
+    expect(() => exactAuc([0.1, NaN], [0, 1])).toThrow(
+      "Expected finite preds for metric 'auc' but received NaN at index 1 (sample 1)",
+    );
     expect(() => exactAuc([0.1], [0, 1])).toThrow("Expected 1 labels for metric 'auc' (1 samples) but received 2");
-    expect(() => exactAuc([0.1, 0.2], [0, 1], [1, -1])).toThrow("Expected finite non-negative weights for metric 'auc' but received -1 at sample 1");
+    expect(() => exactAuc([0.1, 0.2], [0, 1], [1, -1])).toThrow(
+      "Expected finite non-negative weights for metric 'auc' but received -1 at sample 1",
+    );
   });
 });
 
@@ -125,7 +137,10 @@ describe('groupedAuc', () => {
     const aucs = keys
       .map((k) => {
         const idx = g.flatMap((x, i) => (x === k ? [i] : []));
-        return bruteAuc(idx.map((i) => s[i]), idx.map((i) => y[i]));
+        return bruteAuc(
+          idx.map((i) => s[i]),
+          idx.map((i) => y[i]),
+        );
       })
       .filter((a) => !Number.isNaN(a));
     return aucs.reduce((a, b) => a + b, 0) / aucs.length;
@@ -136,8 +151,17 @@ describe('groupedAuc', () => {
     const groups = Array.from({ length: 2000 }, () => rng.int(60));
     expect(groupedAuc(scores, labels, groups)).toBeCloseTo(bruteGauc(scores, labels, groups), 12);
     // Groups as strings and bigints give the same value.
-    expect(groupedAuc(scores, labels, groups.map((g) => `u${g}`))).toBeCloseTo(bruteGauc(scores, labels, groups), 12);
-    expect(groupedAuc(scores, labels, BigInt64Array.from(groups, BigInt))).toBeCloseTo(bruteGauc(scores, labels, groups), 12);
+    expect(
+      groupedAuc(
+        scores,
+        labels,
+        groups.map((g) => `u${g}`),
+      ),
+    ).toBeCloseTo(bruteGauc(scores, labels, groups), 12);
+    expect(groupedAuc(scores, labels, BigInt64Array.from(groups, BigInt))).toBeCloseTo(
+      bruteGauc(scores, labels, groups),
+      12,
+    );
   });
   it('skips single-class groups and is NaN when none qualifies', () => {
     expect(groupedAuc([0.1, 0.9, 0.5, 0.4], [0, 1, 1, 1], [1, 1, 2, 2])).toBe(1);
@@ -153,7 +177,9 @@ describe('groupedAuc', () => {
     b.update({ preds: scores.subarray(250), labels: labels.subarray(250), groups: groups.slice(250) });
     a.merge(b.state());
     expect(a.compute()).toBeCloseTo(bruteGauc(scores, labels, groups), 12);
-    expect(() => b.update({ preds: [0.1], labels: [1] })).toThrow("Expected group keys (groups) for metric 'grouped_auc' but received undefined");
+    expect(() => b.update({ preds: [0.1], labels: [1] })).toThrow(
+      "Expected group keys (groups) for metric 'grouped_auc' but received undefined",
+    );
   });
 });
 
@@ -166,7 +192,8 @@ describe('multiclassAuc', () => {
     const preds = new Float32Array(n * C);
     for (let i = 0; i < n; i++) {
       let z = 0;
-      for (let c = 0; c < C; c++) z += preds[i * C + c] = Math.round(Math.exp(rng.normal() + (labels[i] === c ? 1 : 0)) * 4) / 4;
+      for (let c = 0; c < C; c++)
+        z += preds[i * C + c] = Math.round(Math.exp(rng.normal() + (labels[i] === c ? 1 : 0)) * 4) / 4;
       for (let c = 0; c < C; c++) preds[i * C + c] /= z;
     }
     const per = Array.from({ length: C }, (_, c) =>
@@ -177,14 +204,19 @@ describe('multiclassAuc', () => {
     );
     const support = Array.from({ length: C }, (_, c) => labels.filter((y) => y === c).length);
     expect(multiclassAuc(preds, labels, C)).toBeCloseTo(per.reduce((a, b) => a + b) / C, 12);
-    expect(multiclassAuc(preds, labels, C, null, 'weighted')).toBeCloseTo(per.reduce((a, p, c) => a + p * support[c], 0) / n, 12);
+    expect(multiclassAuc(preds, labels, C, null, 'weighted')).toBeCloseTo(
+      per.reduce((a, p, c) => a + p * support[c], 0) / n,
+      12,
+    );
     const m = new MulticlassAucMetric(C);
     m.update({ preds: preds.subarray(0, 100 * C), labels: labels.subarray(0, 100) });
     const m2 = new MulticlassAucMetric(C);
     m2.update({ preds: preds.subarray(100 * C), labels: labels.subarray(100) });
     m.merge(m2.state());
     expect(m.compute()).toBeCloseTo(per.reduce((a, b) => a + b) / C, 12);
-    expect(() => m.update({ preds: [0.5, 0.5, 0, 0], labels: [4] })).toThrow("Expected a class id in [0, 4) for labels of metric 'multiclass_auc' but received 4 at sample 0");
+    expect(() => m.update({ preds: [0.5, 0.5, 0, 0], labels: [4] })).toThrow(
+      "Expected a class id in [0, 4) for labels of metric 'multiclass_auc' but received 4 at sample 0",
+    );
   });
 });
 
@@ -192,7 +224,8 @@ describe('pointwise metrics', () => {
   const rng = new SeededRandom(21);
   const { scores, labels, weights } = binaryData(rng, 500);
   const wsum = weights.reduce((a, b) => a + b, 0);
-  const wmean = (f: (p: number, y: number) => number) => Array.from(scores, (p, i) => weights[i] * f(p, labels[i])).reduce((a, b) => a + b) / wsum;
+  const wmean = (f: (p: number, y: number) => number) =>
+    Array.from(scores, (p, i) => weights[i] * f(p, labels[i])).reduce((a, b) => a + b) / wsum;
 
   it('log loss, MSE, MAE are weighted means, mergeable', () => {
     const ll = (p: number, y: number) => -(y * Math.log(p) + (1 - y) * Math.log(1 - p));
@@ -227,7 +260,10 @@ describe('pointwise metrics', () => {
   it('binary accuracy thresholds; multiclass accuracy is top-k with index tie-break', () => {
     const acc = new AccuracyMetric('accuracy', { threshold: 0.5 });
     acc.update({ preds: scores, labels, weights });
-    expect(acc.compute()).toBeCloseTo(wmean((p, y) => ((p >= 0.5) === (y > 0.5) ? 1 : 0)), 10);
+    expect(acc.compute()).toBeCloseTo(
+      wmean((p, y) => (p >= 0.5 === y > 0.5 ? 1 : 0)),
+      10,
+    );
     const top2 = new AccuracyMetric('accuracy', { numClasses: 3, topK: 2 });
     top2.update({ preds: [0.5, 0.3, 0.2, 0.2, 0.2, 0.6, 0.4, 0.4, 0.2], labels: [2, 1, 1] });
     // Sample 0: class 2 ranks third → wrong; sample 1: class 1 ties class 0 but 0 < 1, ranks 3rd → wrong; sample 2: ranks 2nd → right.
@@ -253,7 +289,9 @@ describe('pointwise metrics', () => {
     const r = new RecallAtKMetric(5);
     r.update({ preds, labels: rel, columns: N });
     expect(r.compute()).toBeCloseTo(hits / total, 12);
-    expect(() => r.update({ preds, labels: rel })).toThrow("Expected a positive integer for columns (candidates per row) of metric 'recall_at_k' but received undefined");
+    expect(() => r.update({ preds, labels: rel })).toThrow(
+      "Expected a positive integer for columns (candidates per row) of metric 'recall_at_k' but received undefined",
+    );
   });
 });
 
@@ -262,11 +300,19 @@ describe('createMetric', () => {
     const auc = createMetric(create(MetricConfigSchema, { metric: { case: 'auc', value: {} } }), { suffix: '_ctr' });
     expect(auc.metric.name).toBe('auc_ctr');
     expect(auc.metric).toBeInstanceOf(AucMetric);
-    const g = createMetric(create(MetricConfigSchema, { metric: { case: 'groupedAuc', value: { groupingKey: 'user_id' } } }));
+    const g = createMetric(
+      create(MetricConfigSchema, { metric: { case: 'groupedAuc', value: { groupingKey: 'user_id' } } }),
+    );
     expect(g.metric.name).toBe('grouped_auc');
     expect(g.groupingKey).toBe('user_id');
-    expect(createMetric(create(MetricConfigSchema, { metric: { case: 'recallAtK', value: { topK: 3 } } })).metric.name).toBe('recall_at_k');
-    expect(createMetric(create(MetricConfigSchema, { metric: { case: 'normalizedEntropy', value: {} } })).metric.name).toBe('normalized_entropy');
-    expect(() => createMetric(create(MetricConfigSchema, { metric: { case: 'xauc', value: {} } }))).toThrow("metric 'xauc' is not supported yet");
+    expect(
+      createMetric(create(MetricConfigSchema, { metric: { case: 'recallAtK', value: { topK: 3 } } })).metric.name,
+    ).toBe('recall_at_k');
+    expect(
+      createMetric(create(MetricConfigSchema, { metric: { case: 'normalizedEntropy', value: {} } })).metric.name,
+    ).toBe('normalized_entropy');
+    expect(() => createMetric(create(MetricConfigSchema, { metric: { case: 'xauc', value: {} } }))).toThrow(
+      "metric 'xauc' is not supported yet",
+    );
   });
 });

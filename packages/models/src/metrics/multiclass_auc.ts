@@ -44,7 +44,10 @@ export function multiclassAuc(
 function checkClassIds(metric: string, labels: ArrayLike<number>, C: number): void {
   for (let i = 0; i < labels.length; i++) {
     const c = labels[i];
-    if (!Number.isInteger(c) || c < 0 || c >= C) throw new RangeError(`Expected a class id in [0, ${C}) for labels of metric '${metric}' but received ${c} at sample ${i}`);
+    if (!Number.isInteger(c) || c < 0 || c >= C)
+      throw new RangeError(
+        `Expected a class id in [0, ${C}) for labels of metric '${metric}' but received ${c} at sample ${i}`,
+      );
   }
 }
 
@@ -67,7 +70,8 @@ export class MulticlassAucMetric implements Metric<MulticlassAucState> {
     name = 'multiclass_auc',
     readonly average: MulticlassAverage = 'macro',
   ) {
-    if (!Number.isInteger(numClasses) || numClasses < 2) throw new RangeError(`Expected an integer >= 2 for numClasses of metric '${name}' but received ${numClasses}`);
+    if (!Number.isInteger(numClasses) || numClasses < 2)
+      throw new RangeError(`Expected an integer >= 2 for numClasses of metric '${name}' but received ${numClasses}`);
     this.name = name;
   }
 
@@ -78,11 +82,21 @@ export class MulticlassAucMetric implements Metric<MulticlassAucState> {
   }
 
   compute(): number {
-    return multiclassAuc(this.preds.view(), this.labels.view(), this.numClasses, this.weights?.view() ?? null, this.average);
+    return multiclassAuc(
+      this.preds.view(),
+      this.labels.view(),
+      this.numClasses,
+      this.weights?.view() ?? null,
+      this.average,
+    );
   }
 
   state(): MulticlassAucState {
-    return { preds: this.preds.view().slice(), labels: this.labels.view().slice(), weights: this.weights?.view().slice() ?? null };
+    return {
+      preds: this.preds.view().slice(),
+      labels: this.labels.view().slice(),
+      weights: this.weights?.view().slice() ?? null,
+    };
   }
 
   merge(state: MulticlassAucState): void {

@@ -20,13 +20,17 @@ export class RecallAtKMetric implements Metric<RecallAtKState> {
     readonly topK = 5,
     name = 'recall_at_k',
   ) {
-    if (!Number.isInteger(topK) || topK < 1) throw new RangeError(`Expected a positive integer for topK of metric '${name}' but received ${topK}`);
+    if (!Number.isInteger(topK) || topK < 1)
+      throw new RangeError(`Expected a positive integer for topK of metric '${name}' but received ${topK}`);
     this.name = name;
   }
 
   update(input: MetricInput): void {
     const N = input.columns;
-    if (!Number.isInteger(N) || N! < 1) throw new RangeError(`Expected a positive integer for columns (candidates per row) of metric '${this.name}' but received ${N}`);
+    if (!Number.isInteger(N) || N! < 1)
+      throw new RangeError(
+        `Expected a positive integer for columns (candidates per row) of metric '${this.name}' but received ${N}`,
+      );
     const B = checkMetricInput(this.name, input, N!, N!);
     const { preds, labels } = input;
     const k = Math.min(this.topK, N!);

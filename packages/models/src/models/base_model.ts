@@ -4,7 +4,14 @@ import type { FeatureGroupConfig, ModelConfig } from '@tsrec/config';
 import { EmbeddingGroup } from '../embedding/embedding_group';
 import type { PooledEmbeddingCollection } from '../embedding/pooled_embedding_collection';
 import type { EmbeddingRole, ModelBatch, ModelContext } from './model_context';
-import type { LoadWeightsOptions, MetricGroups, ModelTask, Predictions, TrainableModel, WeightValues } from './trainable_model';
+import type {
+  LoadWeightsOptions,
+  MetricGroups,
+  ModelTask,
+  Predictions,
+  TrainableModel,
+  WeightValues,
+} from './trainable_model';
 
 let nextModelId = 0;
 
@@ -58,10 +65,17 @@ export abstract class BaseModel implements TrainableModel {
    * Builds an embedding group over `groups`; its collections are requested from the context
    * under `roles` (DEEP groups' collection as `roles.deep`, WIDE groups' as `roles.wide`).
    */
-  protected createEmbeddingGroup(groups: readonly FeatureGroupConfig[], options: { wideEmbeddingDim?: number } = {}, roles: { deep?: EmbeddingRole; wide?: EmbeddingRole } = {}): EmbeddingGroup {
+  protected createEmbeddingGroup(
+    groups: readonly FeatureGroupConfig[],
+    options: { wideEmbeddingDim?: number } = {},
+    roles: { deep?: EmbeddingRole; wide?: EmbeddingRole } = {},
+  ): EmbeddingGroup {
     const create: ModelContext['createEmbeddingCollection'] = (spec, role) => {
       const r = (role === 'deep' ? roles.deep : role === 'wide' ? roles.wide : role) ?? role;
-      if (this.collections.has(r)) throw new Error(`Expected one embedding collection of role '${r}' for model ${this.modelName} but received a second request`);
+      if (this.collections.has(r))
+        throw new Error(
+          `Expected one embedding collection of role '${r}' for model ${this.modelName} but received a second request`,
+        );
       const c = this.ctx.createEmbeddingCollection(spec, r);
       this.collections.set(r, c);
       return c;
@@ -103,14 +117,25 @@ export abstract class BaseModel implements TrainableModel {
    */
   loadWeights(values: WeightValues, options: LoadWeightsOptions = {}): void {
     const strict = options.strict ?? true;
-    if (!values || typeof values !== 'object') throw new TypeError(`Expected an object of variable values for loadWeights of model ${this.modelName} but received ${values === null ? 'null' : typeof values}`);
+    if (!values || typeof values !== 'object')
+      throw new TypeError(
+        `Expected an object of variable values for loadWeights of model ${this.modelName} but received ${values === null ? 'null' : typeof values}`,
+      );
     const problems: string[] = [];
-    const list = (names: string[]) => names.slice(0, 10).map((n) => `'${n}'`).join(', ') + (names.length > 10 ? ` and ${names.length - 10} more` : '');
+    const list = (names: string[]) =>
+      names
+        .slice(0, 10)
+        .map((n) => `'${n}'`)
+        .join(', ') + (names.length > 10 ? ` and ${names.length - 10} more` : '');
     if (strict) {
       const missing = [...this.named.keys()].filter((n) => !(n in values));
       const unexpected = Object.keys(values).filter((n) => !this.named.has(n));
-      if (missing.length) problems.push(`Expected a value for every variable of model ${this.modelName} but received none for ${list(missing)}`);
-      if (unexpected.length) problems.push(`Expected only variables of model ${this.modelName} but received unexpected ${list(unexpected)}`);
+      if (missing.length)
+        problems.push(
+          `Expected a value for every variable of model ${this.modelName} but received none for ${list(missing)}`,
+        );
+      if (unexpected.length)
+        problems.push(`Expected only variables of model ${this.modelName} but received unexpected ${list(unexpected)}`);
     }
     const assignments: [tf.Variable, Float32Array | tf.Tensor][] = [];
     for (const [name, v] of this.named) {
@@ -118,11 +143,15 @@ export abstract class BaseModel implements TrainableModel {
       const value = values[name];
       const shape = `[${v.shape.join(',')}]`;
       if (isFloat32Array(value)) {
-        if (value.length !== v.size) problems.push(`Expected shape ${shape} for variable '${name}' but received [${value.length}]`);
+        if (value.length !== v.size)
+          problems.push(`Expected shape ${shape} for variable '${name}' but received [${value.length}]`);
       } else if (isTensor(value)) {
-        if (value.isDisposed) problems.push(`Expected a live tensor for variable '${name}' but received a disposed one`);
-        else if (value.dtype !== 'float32') problems.push(`Expected a float32 tensor for variable '${name}' but received ${value.dtype}`);
-        else if (value.shape.length !== v.shape.length || value.shape.some((d, i) => d !== v.shape[i])) problems.push(`Expected shape ${shape} for variable '${name}' but received [${value.shape.join(',')}]`);
+        if (value.isDisposed)
+          problems.push(`Expected a live tensor for variable '${name}' but received a disposed one`);
+        else if (value.dtype !== 'float32')
+          problems.push(`Expected a float32 tensor for variable '${name}' but received ${value.dtype}`);
+        else if (value.shape.length !== v.shape.length || value.shape.some((d, i) => d !== v.shape[i]))
+          problems.push(`Expected shape ${shape} for variable '${name}' but received [${value.shape.join(',')}]`);
       } else {
         problems.push(`Expected a Float32Array or a tensor for variable '${name}' but received ${describe(value)}`);
       }
@@ -165,9 +194,13 @@ export abstract class BaseModel implements TrainableModel {
   protected track<T extends { variables: tf.Variable[] }>(layer: T): T {
     const prefix = `${this.scope}/`;
     for (const v of layer.variables) {
-      if (!v.name.startsWith(prefix)) throw new Error(`Expected a variable named under the model scope '${prefix}' (built with layer()) but received '${v.name}'`);
+      if (!v.name.startsWith(prefix))
+        throw new Error(
+          `Expected a variable named under the model scope '${prefix}' (built with layer()) but received '${v.name}'`,
+        );
       const name = v.name.slice(prefix.length);
-      if (this.named.has(name)) throw new Error(`Expected unique variable names in model ${this.modelName} but received '${name}' twice`);
+      if (this.named.has(name))
+        throw new Error(`Expected unique variable names in model ${this.modelName} but received '${name}' twice`);
       this.named.set(name, v);
     }
     return layer;
@@ -191,7 +224,13 @@ function isFloat32Array(x: unknown): x is Float32Array {
 }
 
 function isTensor(x: unknown): x is tf.Tensor {
-  return x instanceof tf.Tensor || (typeof x === 'object' && x !== null && typeof (x as tf.Tensor).dataSync === 'function' && Array.isArray((x as tf.Tensor).shape));
+  return (
+    x instanceof tf.Tensor ||
+    (typeof x === 'object' &&
+      x !== null &&
+      typeof (x as tf.Tensor).dataSync === 'function' &&
+      Array.isArray((x as tf.Tensor).shape))
+  );
 }
 
 function describe(x: unknown): string {

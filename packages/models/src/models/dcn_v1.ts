@@ -25,7 +25,8 @@ export class DCNV1 extends RankModel {
     const m = modelConfig(config);
     super(config, ctx);
     this.group = this.singleGroup('dcn_v1');
-    if (!m.crossTower) throw new Error('Expected cross_tower { cross_num: … } for dcn_v1.cross_tower but received none');
+    if (!m.crossTower)
+      throw new Error('Expected cross_tower { cross_num: … } for dcn_v1.cross_tower but received none');
     if (!m.deepTower) throw new Error('Expected an MLP for dcn_v1.deep_tower but received none');
     if (!m.finalDnn) throw new Error('Expected an MLP for dcn_v1.final_dnn but received none');
     const dim = this.embeddingGroup.groupDim(this.group);
@@ -45,7 +46,8 @@ export class DCNV1 extends RankModel {
 }
 
 function modelConfig(config: ModelConfig): DCNV1Config {
-  if (config.model.case !== 'dcnV1') throw new Error(`Expected model_config.dcn_v1 for DCNV1 but received ${config.model.case ?? 'none'}`);
+  if (config.model.case !== 'dcnV1')
+    throw new Error(`Expected model_config.dcn_v1 for DCNV1 but received ${config.model.case ?? 'none'}`);
   return config.model.value;
 }
 

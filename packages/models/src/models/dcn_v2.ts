@@ -48,7 +48,8 @@ export class DCNV2 extends RankModel {
 }
 
 function modelConfig(config: ModelConfig): DCNV2Config {
-  if (config.model.case !== 'dcnV2') throw new Error(`Expected model_config.dcn_v2 for DCNV2 but received ${config.model.case ?? 'none'}`);
+  if (config.model.case !== 'dcnV2')
+    throw new Error(`Expected model_config.dcn_v2 for DCNV2 but received ${config.model.case ?? 'none'}`);
   return config.model.value;
 }
 

@@ -44,13 +44,15 @@ export class DeepFM extends RankModel {
     const fm = fmInteraction(stackedGroup.stack(this.embeddingGroup, groups, this.fmGroup));
     // Deep
     const deep = this.deep.apply(blocks.deep ?? groups.deep, training);
-    if (this.final) return this.toPredictions(this.output.apply(this.final.apply(concatColumns([wide, fm, deep]), training)));
+    if (this.final)
+      return this.toPredictions(this.output.apply(this.final.apply(concatColumns([wide, fm, deep]), training)));
     return this.toPredictions(tf.add(tf.add(wide, tf.sum(fm, 1, true)), this.output.apply(deep)) as tf.Tensor2D);
   }
 }
 
 function modelConfig(config: ModelConfig): DeepFMConfig {
-  if (config.model.case !== 'deepfm') throw new Error(`Expected model_config.deepfm for DeepFM but received ${config.model.case ?? 'none'}`);
+  if (config.model.case !== 'deepfm')
+    throw new Error(`Expected model_config.deepfm for DeepFM but received ${config.model.case ?? 'none'}`);
   return config.model.value;
 }
 

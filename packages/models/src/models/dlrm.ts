@@ -34,9 +34,13 @@ export class DLRM extends RankModel {
     const N = this.embeddingGroup.groupFeatures('sparse').length;
     this.archWithSparse = m.archWithSparse ?? true;
     if (this.embeddingGroup.has('dense')) {
-      if (!m.denseMlp) throw new Error("Expected an MLP for dlrm.dense_mlp (the 'dense' group exists) but received none");
+      if (!m.denseMlp)
+        throw new Error("Expected an MLP for dlrm.dense_mlp (the 'dense' group exists) but received none");
       const last = m.denseMlp.hiddenUnits[m.denseMlp.hiddenUnits.length - 1];
-      if (last !== D) throw new Error(`Expected the last of dlrm.dense_mlp.hidden_units to equal the sparse embedding_dim ${D} but received ${last}`);
+      if (last !== D)
+        throw new Error(
+          `Expected the last of dlrm.dense_mlp.hidden_units to equal the sparse embedding_dim ${D} but received ${last}`,
+        );
       this.dense = this.track(new Mlp(this.embeddingGroup.groupDim('dense'), m.denseMlp, this.layer('dense_mlp')));
     } else {
       this.dense = null;
@@ -69,7 +73,8 @@ export class DLRM extends RankModel {
 }
 
 function modelConfig(config: ModelConfig): DLRMConfig {
-  if (config.model.case !== 'dlrm') throw new Error(`Expected model_config.dlrm for DLRM but received ${config.model.case ?? 'none'}`);
+  if (config.model.case !== 'dlrm')
+    throw new Error(`Expected model_config.dlrm for DLRM but received ${config.model.case ?? 'none'}`);
   return config.model.value;
 }
 

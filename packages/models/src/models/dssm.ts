@@ -46,17 +46,29 @@ export class DSSM extends BaseModel {
   constructor(config: ModelConfig, ctx: ModelContext) {
     super(config, ctx);
     const m = modelConfig(config);
-    if (!m.inBatchNegative) throw new Error('dssm with in_batch_negative false (negatives from a sampler) is not supported yet; set in_batch_negative: true');
-    if (m.similarity === Similarity.EUCLID) throw new Error('similarity EUCLID of dssm is not supported yet; use INNER_PRODUCT or COSINE');
+    if (!m.inBatchNegative)
+      throw new Error(
+        'dssm with in_batch_negative false (negatives from a sampler) is not supported yet; set in_batch_negative: true',
+      );
+    if (m.similarity === Similarity.EUCLID)
+      throw new Error('similarity EUCLID of dssm is not supported yet; use INNER_PRODUCT or COSINE');
     this.similarity = m.similarity === Similarity.COSINE ? 'cosine' : 'inner_product';
     this.temperature = m.temperature ?? 1;
     if (!(this.temperature > 0)) throw new Error(`Expected temperature > 0 for dssm but received ${this.temperature}`);
     const outputDim = m.outputDim ?? 0;
     if (outputDim < 0) throw new Error(`Expected output_dim >= 0 for dssm but received ${outputDim}`);
-    this.towers = { user: this.tower('user', m.userTower, outputDim), item: this.tower('item', m.itemTower, outputDim) };
-    if (this.towers.user.group === this.towers.item.group) throw new Error(`Expected different feature groups for dssm.user_tower.input and dssm.item_tower.input but received '${this.towers.user.group}' for both`);
+    this.towers = {
+      user: this.tower('user', m.userTower, outputDim),
+      item: this.tower('item', m.itemTower, outputDim),
+    };
+    if (this.towers.user.group === this.towers.item.group)
+      throw new Error(
+        `Expected different feature groups for dssm.user_tower.input and dssm.item_tower.input but received '${this.towers.user.group}' for both`,
+      );
     if (this.towers.user.outputDim !== this.towers.item.outputDim) {
-      throw new Error(`Expected equal output widths of the user and item towers of dssm but received ${this.towers.user.outputDim} and ${this.towers.item.outputDim} (set output_dim)`);
+      throw new Error(
+        `Expected equal output widths of the user and item towers of dssm but received ${this.towers.user.outputDim} and ${this.towers.item.outputDim} (set output_dim)`,
+      );
     }
     this.tasks = [this.task()];
   }
@@ -65,12 +77,21 @@ export class DSSM extends BaseModel {
     const where = `dssm.${name}_tower`;
     if (!tower?.input) throw new Error(`Expected a feature group name for ${where}.input but received none`);
     const g = this.config.featureGroups.find((x) => x.groupName === tower.input);
-    if (!g) throw new Error(`Expected a feature group named '${tower.input}' for ${where}.input but received groups ${this.config.featureGroups.map((x) => `'${x.groupName}'`).join(', ') || 'none'}`);
-    if (g.groupType !== FeatureGroupType.DEEP) throw new Error(`Expected a DEEP feature group for ${where}.input but received ${FeatureGroupType[g.groupType]} group '${g.groupName}'`);
+    if (!g)
+      throw new Error(
+        `Expected a feature group named '${tower.input}' for ${where}.input but received groups ${this.config.featureGroups.map((x) => `'${x.groupName}'`).join(', ') || 'none'}`,
+      );
+    if (g.groupType !== FeatureGroupType.DEEP)
+      throw new Error(
+        `Expected a DEEP feature group for ${where}.input but received ${FeatureGroupType[g.groupType]} group '${g.groupName}'`,
+      );
     const embeddingGroup = this.createEmbeddingGroup([g], {}, { deep: name });
     const dim = embeddingGroup.groupDim(tower.input);
     const mlp = tower.mlp ? this.track(new Mlp(dim, tower.mlp, this.layer(`${name}_tower/mlp`))) : null;
-    const output = outputDim > 0 ? this.track(new Dense(mlp?.outputDim ?? dim, outputDim, this.layer(`${name}_tower/output`))) : null;
+    const output =
+      outputDim > 0
+        ? this.track(new Dense(mlp?.outputDim ?? dim, outputDim, this.layer(`${name}_tower/output`)))
+        : null;
     if (!mlp && !output) throw new Error(`Expected ${where}.mlp or output_dim > 0 for dssm but received neither`);
     return { name, group: tower.input, embeddingGroup, mlp, output, outputDim: output?.outputDim ?? mlp!.outputDim };
   }
@@ -78,22 +99,37 @@ export class DSSM extends BaseModel {
   private task(): ModelTask {
     const losses = this.config.losses;
     if (losses.length !== 1 || losses[0].loss.case !== 'softmaxCrossEntropy') {
-      throw new Error(`Expected one loss, softmax_cross_entropy, in model_config.losses of dssm but received ${losses.map((l) => l.loss.case ?? 'an empty LossConfig').join(', ') || 'none'}`);
+      throw new Error(
+        `Expected one loss, softmax_cross_entropy, in model_config.losses of dssm but received ${losses.map((l) => l.loss.case ?? 'an empty LossConfig').join(', ') || 'none'}`,
+      );
     }
     const labelSmoothing = (losses[0].loss.value as { labelSmoothing?: number }).labelSmoothing ?? 0;
     const loss: ModelLoss = {
       name: 'softmax_cross_entropy',
       regression: false,
-      apply: (similarity, _labels, weights) => softmaxCrossEntropy(similarity, diagonalIds(similarity.shape[0]), { weights, labelSmoothing }),
+      apply: (similarity, _labels, weights) =>
+        softmaxCrossEntropy(similarity, diagonalIds(similarity.shape[0]), { weights, labelSmoothing }),
     };
     const metrics = this.config.metrics.map((c) => {
-      if (c.metric.case !== 'recallAtK') throw new Error(`metric '${c.metric.case ?? 'empty'}' is not supported for model dssm (supported: recall_at_k)`);
+      if (c.metric.case !== 'recallAtK')
+        throw new Error(
+          `metric '${c.metric.case ?? 'empty'}' is not supported for model dssm (supported: recall_at_k)`,
+        );
       const k = c.metric.value.topK ?? 5;
       const metric = new RecallAtKMetric(k, `recall@${k}`);
       this.recalls.push(metric);
       return metric;
     });
-    return { towerName: '', suffix: '', labelName: this.ctx.labelName, numClass: 1, weight: 1, sampleWeightName: this.ctx.sampleWeightName, losses: [loss], metrics };
+    return {
+      towerName: '',
+      suffix: '',
+      labelName: this.ctx.labelName,
+      numClass: 1,
+      weight: 1,
+      sampleWeightName: this.ctx.sampleWeightName,
+      losses: [loss],
+      metrics,
+    };
   }
 
   /** Width of the tower embeddings. */
@@ -126,7 +162,9 @@ export class DSSM extends BaseModel {
 
   loss(predictions: Predictions, batch: ModelBatch): Record<string, tf.Scalar> {
     const sim = this.similarityOf(predictions, batch);
-    const weights = this.tasks[0].sampleWeightName ? (batch.labels[this.tasks[0].sampleWeightName] ?? batch.sampleWeights ?? null) : (batch.sampleWeights ?? null);
+    const weights = this.tasks[0].sampleWeightName
+      ? (batch.labels[this.tasks[0].sampleWeightName] ?? batch.sampleWeights ?? null)
+      : (batch.sampleWeights ?? null);
     const l = this.tasks[0].losses[0];
     return { [l.name]: l.apply(sim, new Float32Array(0), weights) };
   }
@@ -149,7 +187,10 @@ export class DSSM extends BaseModel {
       let n = 0;
       for (let j = 0; j < B; j++) {
         const v = preds[row + j];
-        if (!Number.isFinite(v)) throw new RangeError(`Expected finite preds for metric '${this.recalls[0].name}' but received ${v} at index ${row + j} (sample ${b})`);
+        if (!Number.isFinite(v))
+          throw new RangeError(
+            `Expected finite preds for metric '${this.recalls[0].name}' but received ${v} at index ${row + j} (sample ${b})`,
+          );
         if (v > d || (v === d && j < b)) n++;
       }
       above[b] = n;
@@ -163,9 +204,14 @@ export class DSSM extends BaseModel {
 
   private similarityOf(predictions: Predictions, batch: ModelBatch): tf.Tensor2D {
     const sim = predictions.similarity;
-    if (!sim) throw new Error(`Expected 'similarity' in the predictions of dssm but received ${Object.keys(predictions).join(', ') || 'none'}`);
+    if (!sim)
+      throw new Error(
+        `Expected 'similarity' in the predictions of dssm but received ${Object.keys(predictions).join(', ') || 'none'}`,
+      );
     if (sim.rank !== 2 || sim.shape[0] !== batch.batchSize || sim.shape[1] !== batch.batchSize) {
-      throw new Error(`Expected similarity of shape [${batch.batchSize}, ${batch.batchSize}] for dssm but received [${sim.shape.join(', ')}]`);
+      throw new Error(
+        `Expected similarity of shape [${batch.batchSize}, ${batch.batchSize}] for dssm but received [${sim.shape.join(', ')}]`,
+      );
     }
     return sim as tf.Tensor2D;
   }
@@ -184,7 +230,8 @@ function l2Normalize(x: tf.Tensor2D): tf.Tensor2D {
 }
 
 function modelConfig(config: ModelConfig): DSSMConfig {
-  if (config.model.case !== 'dssm') throw new Error(`Expected model_config.dssm for DSSM but received ${config.model.case ?? 'none'}`);
+  if (config.model.case !== 'dssm')
+    throw new Error(`Expected model_config.dssm for DSSM but received ${config.model.case ?? 'none'}`);
   return config.model.value;
 }
 

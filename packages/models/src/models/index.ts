@@ -1,6 +1,13 @@
 /** The model zoo: the base classes, the registry and the models (importing registers them). */
 export type { EmbeddingCollectionSpec, EmbeddingRole, ModelBatch, ModelContext, ModelFeature } from './model_context';
-export type { LoadWeightsOptions, MetricGroups, ModelTask, Predictions, TrainableModel, WeightValues } from './trainable_model';
+export type {
+  LoadWeightsOptions,
+  MetricGroups,
+  ModelTask,
+  Predictions,
+  TrainableModel,
+  WeightValues,
+} from './trainable_model';
 export { BaseModel } from './base_model';
 export { RankModel } from './rank_model';
 export { createLoss, type ModelLoss } from './model_loss';

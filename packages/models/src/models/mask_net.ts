@@ -38,8 +38,12 @@ export class MaskNet extends RankModel {
     super(config, ctx);
     this.group = this.singleGroup('mask_net');
     if (!m) throw new Error('Expected mask_net_module { … } for mask_net.mask_net_module but received none');
-    if (!m.maskBlock?.hiddenDim) throw new Error('Expected mask_block { hidden_dim: … } for mask_net.mask_net_module.mask_block but received none');
-    if (!(m.nMaskBlocks > 0)) throw new Error(`Expected n_mask_blocks > 0 for mask_net.mask_net_module but received ${m.nMaskBlocks}`);
+    if (!m.maskBlock?.hiddenDim)
+      throw new Error(
+        'Expected mask_block { hidden_dim: … } for mask_net.mask_net_module.mask_block but received none',
+      );
+    if (!(m.nMaskBlocks > 0))
+      throw new Error(`Expected n_mask_blocks > 0 for mask_net.mask_net_module but received ${m.nMaskBlocks}`);
     const dim = this.embeddingGroup.groupDim(this.group);
     this.parallel = m.useParallel ?? true;
     this.inputNorm = this.track(new LayerNorm(dim, this.layer('input_ln')));
@@ -56,7 +60,10 @@ export class MaskNet extends RankModel {
 
   private block(i: number, inputDim: number, maskDim: number, c: MaskBlockConfig): Block {
     const aggregation = c.aggregationDim || Math.floor(maskDim * (c.reductionRatio ?? 1));
-    if (!(aggregation > 0)) throw new Error(`Expected aggregation_dim or reduction_ratio > 0 for mask_net.mask_net_module.mask_block but received ${aggregation}`);
+    if (!(aggregation > 0))
+      throw new Error(
+        `Expected aggregation_dim or reduction_ratio > 0 for mask_net.mask_net_module.mask_block but received ${aggregation}`,
+      );
     const name = `mask_block_${i}`;
     return {
       aggregate: this.track(new Dense(maskDim, aggregation, { ...this.layer(`${name}/mask_0`), activation: 'relu' })),
@@ -71,7 +78,10 @@ export class MaskNet extends RankModel {
     const { groups } = this.embeddingGroup.forward(batch, training);
     const x = groups[this.group];
     const normed = this.inputNorm.apply(x);
-    const run = (b: Block, input: tf.Tensor2D) => tf.relu(b.norm.apply(b.hidden.apply(tf.mul(input, b.project.apply(b.aggregate.apply(x))) as tf.Tensor2D))) as tf.Tensor2D;
+    const run = (b: Block, input: tf.Tensor2D) =>
+      tf.relu(
+        b.norm.apply(b.hidden.apply(tf.mul(input, b.project.apply(b.aggregate.apply(x))) as tf.Tensor2D)),
+      ) as tf.Tensor2D;
     let h: tf.Tensor2D;
     if (this.parallel) {
       const outs = this.blocks.map((b) => run(b, normed));
@@ -84,7 +94,8 @@ export class MaskNet extends RankModel {
 }
 
 function modelConfig(config: ModelConfig): MaskNetConfig {
-  if (config.model.case !== 'maskNet') throw new Error(`Expected model_config.mask_net for MaskNet but received ${config.model.case ?? 'none'}`);
+  if (config.model.case !== 'maskNet')
+    throw new Error(`Expected model_config.mask_net for MaskNet but received ${config.model.case ?? 'none'}`);
   return config.model.value;
 }
 

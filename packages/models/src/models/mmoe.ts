@@ -28,16 +28,24 @@ export class MMoE extends RankModel {
     const numExpert = m.numExpert ?? 3;
     if (!(numExpert > 0)) throw new Error(`Expected num_expert > 0 for mmoe but received ${numExpert}`);
     const dim = this.embeddingGroup.groupDim(this.group);
-    this.experts = Array.from({ length: numExpert }, (_, e) => this.track(new Mlp(dim, m.expertMlp!, this.layer(`expert_${e}`))));
+    this.experts = Array.from({ length: numExpert }, (_, e) =>
+      this.track(new Mlp(dim, m.expertMlp!, this.layer(`expert_${e}`))),
+    );
     const expertDim = this.experts[0].outputDim;
     this.gates = this.tasks.map((t) => {
       const mlp = m.gateMlp ? this.track(new Mlp(dim, m.gateMlp, this.layer(`${t.towerName}/gate_mlp`))) : null;
-      return { mlp, output: this.track(new Dense(mlp?.outputDim ?? dim, numExpert, this.layer(`${t.towerName}/gate`))) };
+      return {
+        mlp,
+        output: this.track(new Dense(mlp?.outputDim ?? dim, numExpert, this.layer(`${t.towerName}/gate`))),
+      };
     });
     this.heads = m.taskTowers.map((tower, i) => {
       const t = this.tasks[i];
       const mlp = tower.mlp ? this.track(new Mlp(expertDim, tower.mlp, this.layer(`${t.towerName}/mlp`))) : null;
-      return { mlp, output: this.track(new Dense(mlp?.outputDim ?? expertDim, t.numClass, this.layer(`${t.towerName}/output`))) };
+      return {
+        mlp,
+        output: this.track(new Dense(mlp?.outputDim ?? expertDim, t.numClass, this.layer(`${t.towerName}/output`))),
+      };
     });
   }
 
@@ -48,12 +56,19 @@ export class MMoE extends RankModel {
     // Experts side by side [B, E·H] viewed as [B, E, H] (cheaper than stack, whose gradient is a
     // slow Unpack on the cpu backend); a gate [B, E] mixes them as a batched [B, 1, E]·[B, E, H].
     const H = this.experts[0].outputDim;
-    const experts = tf.reshape(concatColumns(this.experts.map((e) => e.apply(x, training))), [batch.batchSize, this.experts.length, H]) as tf.Tensor3D;
+    const experts = tf.reshape(concatColumns(this.experts.map((e) => e.apply(x, training))), [
+      batch.batchSize,
+      this.experts.length,
+      H,
+    ]) as tf.Tensor3D;
     const out: Predictions = {};
     this.tasks.forEach((t, i) => {
       const g = this.gates[i];
       const gate = tf.softmax(g.output.apply(g.mlp ? g.mlp.apply(x, training) : x));
-      const mixed = tf.reshape(tf.matMul(tf.expandDims(gate, 1) as tf.Tensor3D, experts), [batch.batchSize, H]) as tf.Tensor2D;
+      const mixed = tf.reshape(tf.matMul(tf.expandDims(gate, 1) as tf.Tensor3D, experts), [
+        batch.batchSize,
+        H,
+      ]) as tf.Tensor2D;
       const h = this.heads[i];
       Object.assign(out, this.toPredictions(h.output.apply(h.mlp ? h.mlp.apply(mixed, training) : mixed), t));
     });
@@ -62,7 +77,8 @@ export class MMoE extends RankModel {
 }
 
 function modelConfig(config: ModelConfig): MMoEConfig {
-  if (config.model.case !== 'mmoe') throw new Error(`Expected model_config.mmoe for MMoE but received ${config.model.case ?? 'none'}`);
+  if (config.model.case !== 'mmoe')
+    throw new Error(`Expected model_config.mmoe for MMoE but received ${config.model.case ?? 'none'}`);
   return config.model.value;
 }
 

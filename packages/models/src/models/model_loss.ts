@@ -19,17 +19,34 @@ export function createLoss(config: LossConfig, numClass: number, suffix = ''): M
   const l = config.loss;
   switch (l.case) {
     case 'binaryCrossEntropy':
-      return { name: `binary_cross_entropy${suffix}`, regression: false, apply: (x, y, w) => sigmoidBceWithLogits(x, y, { weights: w, labelSmoothing: l.value.labelSmoothing ?? 0 }) };
+      return {
+        name: `binary_cross_entropy${suffix}`,
+        regression: false,
+        apply: (x, y, w) => sigmoidBceWithLogits(x, y, { weights: w, labelSmoothing: l.value.labelSmoothing ?? 0 }),
+      };
     case 'softmaxCrossEntropy':
       if (numClass < 2) throw new Error(`Expected num_class > 1 for softmax_cross_entropy but received ${numClass}`);
-      return { name: `softmax_cross_entropy${suffix}`, regression: false, apply: (x, y, w) => softmaxCrossEntropy(x, y, { weights: w, labelSmoothing: l.value.labelSmoothing ?? 0 }) };
+      return {
+        name: `softmax_cross_entropy${suffix}`,
+        regression: false,
+        apply: (x, y, w) => softmaxCrossEntropy(x, y, { weights: w, labelSmoothing: l.value.labelSmoothing ?? 0 }),
+      };
     case 'l2Loss':
       return { name: `l2_loss${suffix}`, regression: true, apply: (x, y, w) => l2Loss(x, y, { weights: w }) };
     case 'binaryFocalLoss':
-      return { name: `binary_focal_loss${suffix}`, regression: false, apply: (x, y, w) => binaryFocalLoss(x, y, { weights: w, gamma: l.value.gamma ?? 2, alpha: l.value.alpha ?? 0.5 }) };
+      return {
+        name: `binary_focal_loss${suffix}`,
+        regression: false,
+        apply: (x, y, w) =>
+          binaryFocalLoss(x, y, { weights: w, gamma: l.value.gamma ?? 2, alpha: l.value.alpha ?? 0.5 }),
+      };
     case undefined:
-      throw new Error('Expected one loss (binary_cross_entropy, softmax_cross_entropy, l2_loss, binary_focal_loss) in losses but received an empty LossConfig');
+      throw new Error(
+        'Expected one loss (binary_cross_entropy, softmax_cross_entropy, l2_loss, binary_focal_loss) in losses but received an empty LossConfig',
+      );
     default:
-      throw new Error(`loss '${l.case}' is not supported yet (supported: binary_cross_entropy, softmax_cross_entropy, l2_loss, binary_focal_loss)`);
+      throw new Error(
+        `loss '${l.case}' is not supported yet (supported: binary_cross_entropy, softmax_cross_entropy, l2_loss, binary_focal_loss)`,
+      );
   }
 }

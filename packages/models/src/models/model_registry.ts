@@ -11,7 +11,8 @@ const REGISTRY = new Map<string, ModelClass>();
 
 /** Registers a model under its `model_config` oneof name (`deepfm`, `wide_and_deep`, `dlrm`, …). */
 export function registerModel(name: string, cls: ModelClass): void {
-  if (REGISTRY.has(name) && REGISTRY.get(name) !== cls) throw new Error(`Expected a new model name for registerModel but received '${name}', already registered`);
+  if (REGISTRY.has(name) && REGISTRY.get(name) !== cls)
+    throw new Error(`Expected a new model name for registerModel but received '${name}', already registered`);
   REGISTRY.set(name, cls);
 }
 
@@ -23,7 +24,8 @@ export function registeredModels(): string[] {
 /** Builds the model that `config.model` selects, from the registry. */
 export function createModel(config: ModelConfig, ctx: ModelContext): TrainableModel {
   const c = config.model.case;
-  if (c === undefined) throw new Error(`Expected a model (one of ${registeredModels().join(', ')}) in model_config but received none`);
+  if (c === undefined)
+    throw new Error(`Expected a model (one of ${registeredModels().join(', ')}) in model_config but received none`);
   const cls = REGISTRY.get(snake(c));
   if (!cls) throw new Error(`model '${snake(c)}' is not supported yet (registered: ${registeredModels().join(', ')})`);
   return new cls(config, ctx);

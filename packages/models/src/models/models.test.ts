@@ -6,7 +6,24 @@ import { exactAuc } from '../metrics/auc';
 import { SyntheticCtrTask } from '../testing/synthetic_task';
 import { testContext } from '../testing/test_context';
 import { setUpTfjs } from '../tfjs_setup';
-import { createModel, DCNV1, DCNV2, DeepFM, DLRM, MaskNet, MMoE, MultiTower, PLE, registeredModels, SimpleMultiTask, WideAndDeep, XDeepFM, type BaseModel, type ModelContext, type TrainableModel } from './index';
+import {
+  createModel,
+  DCNV1,
+  DCNV2,
+  DeepFM,
+  DLRM,
+  MaskNet,
+  MMoE,
+  MultiTower,
+  PLE,
+  registeredModels,
+  SimpleMultiTask,
+  WideAndDeep,
+  XDeepFM,
+  type BaseModel,
+  type ModelContext,
+  type TrainableModel,
+} from './index';
 
 /** The tfjs backend of these tests; the `tsrec` backend runs the same code (TSREC_TEST_BACKEND=tsrec). */
 const BACKEND = process.env.TSREC_TEST_BACKEND ?? 'cpu';
@@ -33,8 +50,13 @@ const ple =
   'extraction_networks { network_name: "layer2" expert_num_per_task: 1 share_num: 1 task_expert_net { hidden_units: [8] } share_expert_net { hidden_units: [8] } }';
 const tail = 'losses { binary_cross_entropy {} } metrics { auc {} } metrics { normalized_entropy {} }';
 
-function contextFor(modelConfig: string, t: SyntheticCtrTask = task): { config: PipelineConfig; ctx: ModelContext; collections: EmbeddingCollection[] } {
-  return testContext(t.configText(modelConfig, t === multiTask ? 'data_config { label_fields: "label" label_fields: "label2" }\n' : ''));
+function contextFor(
+  modelConfig: string,
+  t: SyntheticCtrTask = task,
+): { config: PipelineConfig; ctx: ModelContext; collections: EmbeddingCollection[] } {
+  return testContext(
+    t.configText(modelConfig, t === multiTask ? 'data_config { label_fields: "label" label_fields: "label2" }\n' : ''),
+  );
 }
 
 function train(model: TrainableModel, steps: number, B = 256, t: SyntheticCtrTask = task): number[] {
@@ -59,21 +81,68 @@ function expectStableNames(model: TrainableModel): void {
   for (const n of names) expect(n).not.toContain((model as BaseModel).scope);
   expect(names.some((n) => n.includes('anchor'))).toBe(false);
   expect(named.filter(([, v]) => v.trainable).reduce((s, [, v]) => s + v.size, 0)).toBe(model.denseParameterCount);
-  expect(model.trainableVariables.length).toBe(named.filter(([, v]) => v.trainable).length + Object.keys(model.embeddingCollections()).length);
+  expect(model.trainableVariables.length).toBe(
+    named.filter(([, v]) => v.trainable).length + Object.keys(model.embeddingCollections()).length,
+  );
 }
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 describe.each([
-  ['deepfm', DeepFM, `${groups.wide} ${groups.fm} ${groups.deep} deepfm { deep { hidden_units: [32, 16] } } ${tail}`, 300],
-  ['wide_and_deep', WideAndDeep, `${groups.wide} ${groups.deep} wide_and_deep { deep { hidden_units: [32, 16] } } ${tail}`, 300],
-  ['dlrm', DLRM, `${groups.dense} ${groups.sparse} dlrm { dense_mlp { hidden_units: [16, 8] } final { hidden_units: [32, 16] } } ${tail}`, 300],
-  ['dcn_v2', DCNV2, `${groups.all} dcn_v2 { cross { cross_num: 2 low_rank: 8 } deep { hidden_units: [16] } final { hidden_units: [8] } } ${tail}`, 150],
-  ['dcn_v2_bn_ln', DCNV2, `${groups.all} dcn_v2 { cross { cross_num: 2 low_rank: 8 } deep { hidden_units: [16] use_bn: true } final { hidden_units: [8] use_ln: true } } ${tail}`, 150],
-  ['multi_tower', MultiTower, `${groups.dense} ${groups.sparse} multi_tower { towers { input: "dense" mlp { hidden_units: [8] } } towers { input: "sparse" mlp { hidden_units: [32, 16] } } final { hidden_units: [8] } } ${tail}`, 150],
-  ['dcn_v1', DCNV1, `${groups.all} dcn_v1 { cross_tower { cross_num: 2 } deep_tower { hidden_units: [16] } final_dnn { hidden_units: [8] } } ${tail}`, 150],
-  ['mask_net', MaskNet, `${groups.all} mask_net { mask_net_module { n_mask_blocks: 2 mask_block { reduction_ratio: 0.5 hidden_dim: 16 } top_mlp { hidden_units: [8] } } } ${tail}`, 120],
-  ['xdeepfm', XDeepFM, `${groups.wide} ${groups.deep} xdeepfm { cin { cin_layer_size: [8, 8] } deep { hidden_units: [16] } final { hidden_units: [8] } wide_embedding_dim: 4 } ${tail}`, 150],
+  [
+    'deepfm',
+    DeepFM,
+    `${groups.wide} ${groups.fm} ${groups.deep} deepfm { deep { hidden_units: [32, 16] } } ${tail}`,
+    300,
+  ],
+  [
+    'wide_and_deep',
+    WideAndDeep,
+    `${groups.wide} ${groups.deep} wide_and_deep { deep { hidden_units: [32, 16] } } ${tail}`,
+    300,
+  ],
+  [
+    'dlrm',
+    DLRM,
+    `${groups.dense} ${groups.sparse} dlrm { dense_mlp { hidden_units: [16, 8] } final { hidden_units: [32, 16] } } ${tail}`,
+    300,
+  ],
+  [
+    'dcn_v2',
+    DCNV2,
+    `${groups.all} dcn_v2 { cross { cross_num: 2 low_rank: 8 } deep { hidden_units: [16] } final { hidden_units: [8] } } ${tail}`,
+    150,
+  ],
+  [
+    'dcn_v2_bn_ln',
+    DCNV2,
+    `${groups.all} dcn_v2 { cross { cross_num: 2 low_rank: 8 } deep { hidden_units: [16] use_bn: true } final { hidden_units: [8] use_ln: true } } ${tail}`,
+    150,
+  ],
+  [
+    'multi_tower',
+    MultiTower,
+    `${groups.dense} ${groups.sparse} multi_tower { towers { input: "dense" mlp { hidden_units: [8] } } towers { input: "sparse" mlp { hidden_units: [32, 16] } } final { hidden_units: [8] } } ${tail}`,
+    150,
+  ],
+  [
+    'dcn_v1',
+    DCNV1,
+    `${groups.all} dcn_v1 { cross_tower { cross_num: 2 } deep_tower { hidden_units: [16] } final_dnn { hidden_units: [8] } } ${tail}`,
+    150,
+  ],
+  [
+    'mask_net',
+    MaskNet,
+    `${groups.all} mask_net { mask_net_module { n_mask_blocks: 2 mask_block { reduction_ratio: 0.5 hidden_dim: 16 } top_mlp { hidden_units: [8] } } } ${tail}`,
+    120,
+  ],
+  [
+    'xdeepfm',
+    XDeepFM,
+    `${groups.wide} ${groups.deep} xdeepfm { cin { cin_layer_size: [8, 8] } deep { hidden_units: [16] } final { hidden_units: [8] } wide_embedding_dim: 4 } ${tail}`,
+    150,
+  ],
 ])('%s', (name, cls, modelConfig, steps) => {
   it('is built from config by name, with the expected shapes and dense parameter count', () => {
     const { config, ctx, collections } = contextFor(modelConfig);
@@ -81,7 +150,20 @@ describe.each([
     expect(model).toBeInstanceOf(cls);
     // Wide models co-locate each <table>_wide with its deep table: one collection, role deep.
     expect(Object.keys(model.embeddingCollections())).toEqual(['deep']);
-    expect(registeredModels()).toEqual(['dcn_v1', 'dcn_v2', 'deepfm', 'dlrm', 'dssm', 'mask_net', 'mmoe', 'multi_tower', 'ple', 'simple_multi_task', 'wide_and_deep', 'xdeepfm']);
+    expect(registeredModels()).toEqual([
+      'dcn_v1',
+      'dcn_v2',
+      'deepfm',
+      'dlrm',
+      'dssm',
+      'mask_net',
+      'mmoe',
+      'multi_tower',
+      'ple',
+      'simple_multi_task',
+      'wide_and_deep',
+      'xdeepfm',
+    ]);
     const { batch } = task.batch(5);
     tf.tidy(() => {
       const p = model.predict(batch);
@@ -110,8 +192,16 @@ describe.each([
     expect(model.denseParameterCount).toBe(expected[name]);
     expectStableNames(model);
     // Wide models' 4-wide tables <table>_wide ride in their deep tables' rows (pooled output 1).
-    expect(collections.map((c) => c.tables.map((t) => `${t.name}:${t.dim}${t.host >= 0 ? `@${c.tables[t.host].name}/${t.output}` : ''}`).join(','))).toEqual(
-      !['deepfm', 'wide_and_deep', 'xdeepfm'].includes(name) ? [task.sparseNames.map((n) => `${n}:8`).join(',')] : [[...task.sparseNames.map((n) => `${n}:8`), ...task.sparseNames.map((n) => `${n}_wide:4@${n}/1`)].join(',')],
+    expect(
+      collections.map((c) =>
+        c.tables
+          .map((t) => `${t.name}:${t.dim}${t.host >= 0 ? `@${c.tables[t.host].name}/${t.output}` : ''}`)
+          .join(','),
+      ),
+    ).toEqual(
+      !['deepfm', 'wide_and_deep', 'xdeepfm'].includes(name)
+        ? [task.sparseNames.map((n) => `${n}:8`).join(',')]
+        : [[...task.sparseNames.map((n) => `${n}:8`), ...task.sparseNames.map((n) => `${n}_wide:4@${n}/1`)].join(',')],
     );
     model.dispose();
     collections.forEach((c) => c.dispose());
@@ -138,7 +228,10 @@ describe.each([
 describe.each([
   ['deepfm', `${groups.wide} ${groups.fm} ${groups.deep} deepfm { deep { hidden_units: [32, 16] } } ${tail}`],
   ['wide_and_deep', `${groups.wide} ${groups.deep} wide_and_deep { deep { hidden_units: [32, 16] } } ${tail}`],
-  ['xdeepfm', `${groups.wide} ${groups.deep} xdeepfm { cin { cin_layer_size: [8, 8] } deep { hidden_units: [16] } final { hidden_units: [8] } wide_embedding_dim: 4 } ${tail}`],
+  [
+    'xdeepfm',
+    `${groups.wide} ${groups.deep} xdeepfm { cin { cin_layer_size: [8, 8] } deep { hidden_units: [16] } final { hidden_units: [8] } wide_embedding_dim: 4 } ${tail}`,
+  ],
 ])('%s with co-located wide tables', (_name, modelConfig) => {
   it('trains bit-identically to separate deep and wide collections (TSREC_COLOCATE=0)', () => {
     const build = (colocate: boolean) => {
@@ -157,8 +250,11 @@ describe.each([
     expect(co.collections.length).toBe(1);
     expect(sep.collections.length).toBe(2);
     // Same start: the separate tables take the co-located ones' values, the dense weights are seeded alike.
-    for (const c of sep.collections) for (const t of c.tables) c.writeRows(t.name, 0, co.collections[0].readRows(t.name, 0, t.rows));
-    sep.model.loadWeights(Object.fromEntries(co.model.namedVariables().map(([n, v]) => [n, v.dataSync() as Float32Array])));
+    for (const c of sep.collections)
+      for (const t of c.tables) c.writeRows(t.name, 0, co.collections[0].readRows(t.name, 0, t.rows));
+    sep.model.loadWeights(
+      Object.fromEntries(co.model.namedVariables().map(([n, v]) => [n, v.dataSync() as Float32Array])),
+    );
     const t1 = new SyntheticCtrTask(6, 3, 50, 7);
     const t2 = new SyntheticCtrTask(6, 3, 50, 7);
     const a = train(co.model, 12, 128, t1);
@@ -167,8 +263,12 @@ describe.each([
     const bits = (x: Float32Array) => Buffer.from(x.buffer, x.byteOffset, x.byteLength);
     for (const c of sep.collections) {
       for (const t of c.tables) {
-        expect(bits(co.collections[0].readRows(t.name, 0, t.rows)).equals(bits(c.readRows(t.name, 0, t.rows)))).toBe(true);
-        expect(bits(co.collections[0].readRows(t.name, 0, t.rows, 'sum')).equals(bits(c.readRows(t.name, 0, t.rows, 'sum')))).toBe(true);
+        expect(bits(co.collections[0].readRows(t.name, 0, t.rows)).equals(bits(c.readRows(t.name, 0, t.rows)))).toBe(
+          true,
+        );
+        expect(
+          bits(co.collections[0].readRows(t.name, 0, t.rows, 'sum')).equals(bits(c.readRows(t.name, 0, t.rows, 'sum'))),
+        ).toBe(true);
       }
     }
     for (const m of [co, sep]) {
@@ -181,38 +281,69 @@ describe.each([
 describe('model construction errors', () => {
   it('names the missing group and the model', () => {
     const { config, ctx } = contextFor(`${groups.deep} deepfm { deep { hidden_units: [8] } } ${tail}`);
-    expect(() => createModel(config.modelConfig!, ctx)).toThrow("Expected a feature group named 'wide' for model deepfm but received groups 'deep'");
+    expect(() => createModel(config.modelConfig!, ctx)).toThrow(
+      "Expected a feature group named 'wide' for model deepfm but received groups 'deep'",
+    );
   });
   it('rejects a dense_mlp whose width differs from the sparse embedding dim', () => {
-    const { config, ctx } = contextFor(`${groups.dense} ${groups.sparse} dlrm { dense_mlp { hidden_units: [16, 4] } } ${tail}`);
-    expect(() => createModel(config.modelConfig!, ctx)).toThrow('Expected the last of dlrm.dense_mlp.hidden_units to equal the sparse embedding_dim 8 but received 4');
+    const { config, ctx } = contextFor(
+      `${groups.dense} ${groups.sparse} dlrm { dense_mlp { hidden_units: [16, 4] } } ${tail}`,
+    );
+    expect(() => createModel(config.modelConfig!, ctx)).toThrow(
+      'Expected the last of dlrm.dense_mlp.hidden_units to equal the sparse embedding_dim 8 but received 4',
+    );
   });
   it('names the group count of one-group models and the missing tower label', () => {
-    const two = contextFor(`${groups.dense} ${groups.sparse} dcn_v2 { cross { cross_num: 1 } final { hidden_units: [8] } } ${tail}`);
-    expect(() => createModel(two.config.modelConfig!, two.ctx)).toThrow("Expected one DEEP feature group for model dcn_v2 but received 2 ('dense', 'sparse')");
-    const { config, ctx, collections } = contextFor(`${groups.all} simple_multi_task { ${towers('8', '8')} }`, multiTask);
+    const two = contextFor(
+      `${groups.dense} ${groups.sparse} dcn_v2 { cross { cross_num: 1 } final { hidden_units: [8] } } ${tail}`,
+    );
+    expect(() => createModel(two.config.modelConfig!, two.ctx)).toThrow(
+      "Expected one DEEP feature group for model dcn_v2 but received 2 ('dense', 'sparse')",
+    );
+    const { config, ctx, collections } = contextFor(
+      `${groups.all} simple_multi_task { ${towers('8', '8')} }`,
+      multiTask,
+    );
     const model = createModel(config.modelConfig!, ctx);
     const { batch } = task.batch(4); // no label2
-    expect(() => tf.tidy(() => model.loss(model.predict(batch), batch))).toThrow("Expected label 'label2' in the batch but received labels label");
+    expect(() => tf.tidy(() => model.loss(model.predict(batch), batch))).toThrow(
+      "Expected label 'label2' in the batch but received labels label",
+    );
     model.dispose();
     collections.forEach((c) => c.dispose());
   });
   it('reports unregistered models as not supported yet', () => {
     const { config, ctx } = contextFor(`${groups.deep} wukong {} ${tail}`);
-    expect(() => createModel(config.modelConfig!, ctx)).toThrow("model 'wukong' is not supported yet (registered: dcn_v1, dcn_v2, deepfm, dlrm, dssm, mask_net, mmoe, multi_tower, ple, simple_multi_task, wide_and_deep, xdeepfm)");
+    expect(() => createModel(config.modelConfig!, ctx)).toThrow(
+      "model 'wukong' is not supported yet (registered: dcn_v1, dcn_v2, deepfm, dlrm, dssm, mask_net, mmoe, multi_tower, ple, simple_multi_task, wide_and_deep, xdeepfm)",
+    );
   });
 });
 
-
 describe.each([
   // ctr 51 → 32 → 16 → 1; cvr 51 → 16 → 1
-  ['simple_multi_task', SimpleMultiTask, `${groups.all} simple_multi_task { ${towers('32, 16', '16')} }`, 51 * 32 + 32 + 32 * 16 + 16 + 17 + 51 * 16 + 16 + 17],
+  [
+    'simple_multi_task',
+    SimpleMultiTask,
+    `${groups.all} simple_multi_task { ${towers('32, 16', '16')} }`,
+    51 * 32 + 32 + 32 * 16 + 16 + 17 + 51 * 16 + 16 + 17,
+  ],
   // 3 experts 51 → 16; per task a gate 51 → 8 → 3 and a tower 16 → 8 → 1
-  ['mmoe', MMoE, `${groups.all} mmoe { expert_mlp { hidden_units: [16] } gate_mlp { hidden_units: [8] } num_expert: 3 ${towers('8', '8')} }`, 3 * (51 * 16 + 16) + 2 * (51 * 8 + 8 + 8 * 3 + 3 + 16 * 8 + 8 + 9)],
+  [
+    'mmoe',
+    MMoE,
+    `${groups.all} mmoe { expert_mlp { hidden_units: [16] } gate_mlp { hidden_units: [8] } num_expert: 3 ${towers('8', '8')} }`,
+    3 * (51 * 16 + 16) + 2 * (51 * 8 + 8 + 8 * 3 + 3 + 16 * 8 + 8 + 9),
+  ],
   // Extraction 1 (51 wide in): 1 shared + 2·2 task experts 51 → 8, task gates 51 → 3 (2 own + 1
   // shared), shared gate 51 → 5 (4 task + 1 shared); extraction 2 (final, 8 in): 1 shared + 2·1
   // task experts 8 → 8, task gates 8 → 2, no shared gate; towers 8 → 8 → 1.
-  ['ple', PLE, `${groups.all} ple { ${ple} ${towers('8', '8')} }`, 5 * (51 * 8 + 8) + 2 * (51 * 3 + 3) + (51 * 5 + 5) + 3 * (8 * 8 + 8) + 2 * (8 * 2 + 2) + 2 * (8 * 8 + 8 + 9)],
+  [
+    'ple',
+    PLE,
+    `${groups.all} ple { ${ple} ${towers('8', '8')} }`,
+    5 * (51 * 8 + 8) + 2 * (51 * 3 + 3) + (51 * 5 + 5) + 3 * (8 * 8 + 8) + 2 * (8 * 2 + 2) + 2 * (8 * 8 + 8 + 9),
+  ],
 ])('%s', (_name, cls, modelConfig, parameters) => {
   it('is built from config by name, with tower-suffixed outputs and the expected dense parameter count', () => {
     const { config, ctx, collections } = contextFor(modelConfig, multiTask);

@@ -24,8 +24,12 @@ export class MultiTower extends RankModel {
     this.towers = m.towers.map((t, i) => {
       const input = t.input ?? '';
       this.requireGroup('multi_tower', input);
-      if (!t.mlp) throw new Error(`Expected an MLP for multi_tower.towers[${i}].mlp (input '${input}') but received none`);
-      return { input, mlp: this.track(new Mlp(this.embeddingGroup.groupDim(input), t.mlp, this.layer(`tower_${input}`))) };
+      if (!t.mlp)
+        throw new Error(`Expected an MLP for multi_tower.towers[${i}].mlp (input '${input}') but received none`);
+      return {
+        input,
+        mlp: this.track(new Mlp(this.embeddingGroup.groupDim(input), t.mlp, this.layer(`tower_${input}`))),
+      };
     });
     const width = this.towers.reduce((s, t) => s + t.mlp.outputDim, 0);
     this.final = m.final ? this.track(new Mlp(width, m.final, this.layer('final'))) : null;
@@ -42,7 +46,8 @@ export class MultiTower extends RankModel {
 }
 
 function modelConfig(config: ModelConfig): MultiTowerConfig {
-  if (config.model.case !== 'multiTower') throw new Error(`Expected model_config.multi_tower for MultiTower but received ${config.model.case ?? 'none'}`);
+  if (config.model.case !== 'multiTower')
+    throw new Error(`Expected model_config.multi_tower for MultiTower but received ${config.model.case ?? 'none'}`);
   return config.model.value;
 }
 

@@ -37,7 +37,8 @@ export class PLE extends RankModel {
     const m = modelConfig(config);
     super(config, ctx, { taskTowers: m.taskTowers });
     this.group = this.singleGroup('ple');
-    if (m.extractionNetworks.length === 0) throw new Error('Expected at least one ple.extraction_networks entry but received none');
+    if (m.extractionNetworks.length === 0)
+      throw new Error('Expected at least one ple.extraction_networks entry but received none');
     const T = this.tasks.length;
     let taskDims = this.tasks.map(() => this.embeddingGroup.groupDim(this.group));
     let sharedDim = taskDims[0];
@@ -51,26 +52,51 @@ export class PLE extends RankModel {
     this.heads = m.taskTowers.map((tower, i) => {
       const name = this.tasks[i].towerName;
       const mlp = tower.mlp ? this.track(new Mlp(taskDims[i], tower.mlp, this.layer(`${name}/mlp`))) : null;
-      return { mlp, output: this.track(new Dense(mlp?.outputDim ?? taskDims[i], this.tasks[i].numClass, this.layer(`${name}/output`))) };
+      return {
+        mlp,
+        output: this.track(
+          new Dense(mlp?.outputDim ?? taskDims[i], this.tasks[i].numClass, this.layer(`${name}/output`)),
+        ),
+      };
     });
   }
 
-  private extraction(net: ExtractionNetwork, l: number, taskDims: number[], sharedDim: number, final: boolean, T: number): Extraction {
+  private extraction(
+    net: ExtractionNetwork,
+    l: number,
+    taskDims: number[],
+    sharedDim: number,
+    final: boolean,
+    T: number,
+  ): Extraction {
     const where = `ple.extraction_networks[${l}]`;
     const perTask = net.expertNumPerTask ?? 0;
     const shareNum = net.shareNum ?? 0;
     if (!(perTask > 0)) throw new Error(`Expected expert_num_per_task > 0 for ${where} but received ${perTask}`);
     if (!net.taskExpertNet) throw new Error(`Expected an MLP for ${where}.task_expert_net but received none`);
-    if (shareNum > 0 && !net.shareExpertNet) throw new Error(`Expected an MLP for ${where}.share_expert_net (share_num ${shareNum}) but received none`);
+    if (shareNum > 0 && !net.shareExpertNet)
+      throw new Error(`Expected an MLP for ${where}.share_expert_net (share_num ${shareNum}) but received none`);
     const p = `extraction_${l}`;
-    const sharedExperts = Array.from({ length: shareNum }, (_, s) => this.track(new Mlp(sharedDim, net.shareExpertNet!, this.layer(`${p}/shared_expert_${s}`))));
-    const taskExperts = this.tasks.map((t, i) => Array.from({ length: perTask }, (_, e) => this.track(new Mlp(taskDims[i], net.taskExpertNet!, this.layer(`${p}/${t.towerName}/expert_${e}`)))));
+    const sharedExperts = Array.from({ length: shareNum }, (_, s) =>
+      this.track(new Mlp(sharedDim, net.shareExpertNet!, this.layer(`${p}/shared_expert_${s}`))),
+    );
+    const taskExperts = this.tasks.map((t, i) =>
+      Array.from({ length: perTask }, (_, e) =>
+        this.track(new Mlp(taskDims[i], net.taskExpertNet!, this.layer(`${p}/${t.towerName}/expert_${e}`))),
+      ),
+    );
     const taskWidth = taskExperts[0][0].outputDim;
     if (shareNum > 0 && sharedExperts[0].outputDim !== taskWidth) {
-      throw new Error(`Expected the last of ${where}.share_expert_net.hidden_units to equal task_expert_net's (${taskWidth}) but received ${sharedExperts[0].outputDim}`);
+      throw new Error(
+        `Expected the last of ${where}.share_expert_net.hidden_units to equal task_expert_net's (${taskWidth}) but received ${sharedExperts[0].outputDim}`,
+      );
     }
-    const taskGates = this.tasks.map((t, i) => this.track(new Dense(taskDims[i], perTask + shareNum, this.layer(`${p}/${t.towerName}/gate`))));
-    const sharedGate = final ? null : this.track(new Dense(sharedDim, T * perTask + shareNum, this.layer(`${p}/shared_gate`)));
+    const taskGates = this.tasks.map((t, i) =>
+      this.track(new Dense(taskDims[i], perTask + shareNum, this.layer(`${p}/${t.towerName}/gate`))),
+    );
+    const sharedGate = final
+      ? null
+      : this.track(new Dense(sharedDim, T * perTask + shareNum, this.layer(`${p}/shared_gate`)));
     return { taskExperts, sharedExperts, taskGates, sharedGate };
   }
 
@@ -89,7 +115,12 @@ export class PLE extends RankModel {
       taskIn = next;
     }
     const out: Predictions = {};
-    this.heads.forEach((h, i) => Object.assign(out, this.toPredictions(h.output.apply(h.mlp ? h.mlp.apply(taskIn[i], training) : taskIn[i]), this.tasks[i])));
+    this.heads.forEach((h, i) =>
+      Object.assign(
+        out,
+        this.toPredictions(h.output.apply(h.mlp ? h.mlp.apply(taskIn[i], training) : taskIn[i]), this.tasks[i]),
+      ),
+    );
     return out;
   }
 }
@@ -106,7 +137,8 @@ function mix(gateLogits: tf.Tensor2D, experts: tf.Tensor2D[], B: number): tf.Ten
 }
 
 function modelConfig(config: ModelConfig): PLEConfig {
-  if (config.model.case !== 'ple') throw new Error(`Expected model_config.ple for PLE but received ${config.model.case ?? 'none'}`);
+  if (config.model.case !== 'ple')
+    throw new Error(`Expected model_config.ple for PLE but received ${config.model.case ?? 'none'}`);
   return config.model.value;
 }
 

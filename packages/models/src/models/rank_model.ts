@@ -24,24 +24,52 @@ export abstract class RankModel extends BaseModel {
   protected readonly embeddingGroup: EmbeddingGroup;
   private readonly groupingKeys = new Map<Metric, string>();
 
-  constructor(config: ModelConfig, ctx: ModelContext, options: { wideEmbeddingDim?: number; taskTowers?: readonly TaskTower[] } = {}) {
+  constructor(
+    config: ModelConfig,
+    ctx: ModelContext,
+    options: { wideEmbeddingDim?: number; taskTowers?: readonly TaskTower[] } = {},
+  ) {
     super(config, ctx);
     this.numClass = config.numClass || 1;
     this.embeddingGroup = this.createEmbeddingGroup(config.featureGroups, options, { deep: 'deep', wide: 'wide' });
     if (options.taskTowers) {
-      if (options.taskTowers.length === 0) throw new Error(`Expected at least one task_towers entry for model ${config.model.case} but received none`);
+      if (options.taskTowers.length === 0)
+        throw new Error(`Expected at least one task_towers entry for model ${config.model.case} but received none`);
       this.tasks = options.taskTowers.map((t, i) => {
         const towerName = t.towerName || `task_${i}`;
         if (!t.labelName) throw new Error(`Expected a label_name for task tower '${towerName}' but received none`);
-        if (t.taskSpaceIndicatorLabel) throw new Error(`task_space_indicator_label of task tower '${towerName}' is not supported yet; remove it from the config`);
-        return this.buildTask(towerName, `_${towerName}`, t.labelName, t.numClass || 1, t.weight ?? 1, t.sampleWeightName || undefined, t.losses, t.metrics);
+        if (t.taskSpaceIndicatorLabel)
+          throw new Error(
+            `task_space_indicator_label of task tower '${towerName}' is not supported yet; remove it from the config`,
+          );
+        return this.buildTask(
+          towerName,
+          `_${towerName}`,
+          t.labelName,
+          t.numClass || 1,
+          t.weight ?? 1,
+          t.sampleWeightName || undefined,
+          t.losses,
+          t.metrics,
+        );
       });
     } else {
-      this.tasks = [this.buildTask('', '', ctx.labelName, this.numClass, 1, ctx.sampleWeightName, config.losses, config.metrics)];
+      this.tasks = [
+        this.buildTask('', '', ctx.labelName, this.numClass, 1, ctx.sampleWeightName, config.losses, config.metrics),
+      ];
     }
   }
 
-  private buildTask(towerName: string, suffix: string, labelName: string, numClass: number, weight: number, sampleWeightName: string | undefined, losses: ModelConfig['losses'], metrics: ModelConfig['metrics']): ModelTask {
+  private buildTask(
+    towerName: string,
+    suffix: string,
+    labelName: string,
+    numClass: number,
+    weight: number,
+    sampleWeightName: string | undefined,
+    losses: ModelConfig['losses'],
+    metrics: ModelConfig['metrics'],
+  ): ModelTask {
     const where = towerName ? `task tower '${towerName}'` : 'model_config';
     if (losses.length === 0) throw new Error(`Expected at least one loss in ${where}.losses but received none`);
     return {
@@ -89,7 +117,9 @@ export abstract class RankModel extends BaseModel {
     const out: Record<string, tf.Scalar> = {};
     for (const t of this.tasks) {
       const labels = this.labelsOf(batch, t.labelName);
-      const weights = t.sampleWeightName ? (batch.labels[t.sampleWeightName] ?? batch.sampleWeights ?? null) : (batch.sampleWeights ?? null);
+      const weights = t.sampleWeightName
+        ? (batch.labels[t.sampleWeightName] ?? batch.sampleWeights ?? null)
+        : (batch.sampleWeights ?? null);
       for (const l of t.losses) {
         const value = l.apply(predictions[`${l.regression ? 'y' : 'logits'}${t.suffix}`], labels, weights);
         out[l.name] = t.weight === 1 ? value : tf.mul(value, t.weight);
@@ -106,29 +136,44 @@ export abstract class RankModel extends BaseModel {
       for (const m of t.metrics) {
         const key = this.groupingKeys.get(m);
         const g = key ? groups?.[key] : undefined;
-        if (key && !g) throw new Error(`Expected the values of grouping_key '${key}' (groups argument) for metric '${m.name}' but received none`);
+        if (key && !g)
+          throw new Error(
+            `Expected the values of grouping_key '${key}' (groups argument) for metric '${m.name}' but received none`,
+          );
         m.update({ preds, labels, weights: batch.sampleWeights ?? null, groups: g });
       }
     }
   }
 
   /** The group of this name, or an error naming the model's convention. */
-  protected requireGroup(model: string, name: string, groups: readonly FeatureGroupConfig[] = this.config.featureGroups): void {
+  protected requireGroup(
+    model: string,
+    name: string,
+    groups: readonly FeatureGroupConfig[] = this.config.featureGroups,
+  ): void {
     if (!this.embeddingGroup.has(name)) {
-      throw new Error(`Expected a feature group named '${name}' for model ${model} but received groups ${groups.map((g) => `'${g.groupName}'`).join(', ') || 'none'}`);
+      throw new Error(
+        `Expected a feature group named '${name}' for model ${model} but received groups ${groups.map((g) => `'${g.groupName}'`).join(', ') || 'none'}`,
+      );
     }
   }
 
   /** The group of a one-group model (TorchEasyRec reads the first, whatever its name). */
   protected singleGroup(model: string): string {
     const groups = this.config.featureGroups;
-    if (groups.length !== 1) throw new Error(`Expected one DEEP feature group for model ${model} but received ${groups.length} (${groups.map((g) => `'${g.groupName}'`).join(', ')})`);
+    if (groups.length !== 1)
+      throw new Error(
+        `Expected one DEEP feature group for model ${model} but received ${groups.length} (${groups.map((g) => `'${g.groupName}'`).join(', ')})`,
+      );
     return groups[0].groupName ?? '';
   }
 
   private labelsOf(batch: ModelBatch, labelName: string): Float32Array {
     const labels = batch.labels[labelName];
-    if (!labels) throw new Error(`Expected label '${labelName}' in the batch but received labels ${Object.keys(batch.labels).join(', ') || 'none'}`);
+    if (!labels)
+      throw new Error(
+        `Expected label '${labelName}' in the batch but received labels ${Object.keys(batch.labels).join(', ') || 'none'}`,
+      );
     return labels;
   }
 }

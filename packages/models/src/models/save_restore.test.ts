@@ -27,8 +27,22 @@ const twoLabels = 'data_config { label_fields: "label" label_fields: "label2" }\
 
 /** Models to save and restore: config text and a batch source. */
 const cases: [string, string, (B: number) => ModelBatch][] = [
-  ['deepfm (deep and wide collections)', ctr.configText(`${groups.wide} ${groups.fm} ${groups.deep} deepfm { deep { hidden_units: [16, 8] dropout_ratio: 0.1 } } ${tail}`, twoLabels), (B) => ctr.batch(B).batch],
-  ['dcn_v2 with use_bn and use_ln', ctr.configText(`${groups.deep} dcn_v2 { cross { cross_num: 2 low_rank: 4 } deep { hidden_units: [16] use_bn: true } final { hidden_units: [8] use_ln: true } } ${tail}`, twoLabels), (B) => ctr.batch(B).batch],
+  [
+    'deepfm (deep and wide collections)',
+    ctr.configText(
+      `${groups.wide} ${groups.fm} ${groups.deep} deepfm { deep { hidden_units: [16, 8] dropout_ratio: 0.1 } } ${tail}`,
+      twoLabels,
+    ),
+    (B) => ctr.batch(B).batch,
+  ],
+  [
+    'dcn_v2 with use_bn and use_ln',
+    ctr.configText(
+      `${groups.deep} dcn_v2 { cross { cross_num: 2 low_rank: 4 } deep { hidden_units: [16] use_bn: true } final { hidden_units: [8] use_ln: true } } ${tail}`,
+      twoLabels,
+    ),
+    (B) => ctr.batch(B).batch,
+  ],
   [
     'ple',
     ctr.configText(
@@ -53,7 +67,9 @@ function build(text: string): { model: TrainableModel; collections: EmbeddingCol
 
 /** Every prediction of a batch as plain arrays (eval mode). */
 function predictions(model: TrainableModel, batch: ModelBatch): Record<string, Float32Array> {
-  return tf.tidy(() => Object.fromEntries(Object.entries(model.predict(batch)).map(([k, v]) => [k, v.dataSync().slice() as Float32Array])));
+  return tf.tidy(() =>
+    Object.fromEntries(Object.entries(model.predict(batch)).map(([k, v]) => [k, v.dataSync().slice() as Float32Array])),
+  );
 }
 
 describe.each(cases)('save and restore: %s', (_, text, batches) => {
@@ -63,7 +79,9 @@ describe.each(cases)('save and restore: %s', (_, text, batches) => {
     for (let s = 0; s < 4; s++) a.model.trainStep(batches(64), opt);
     opt.dispose();
     // Saved as plain arrays, as a checkpoint would hold them.
-    const saved: Record<string, Float32Array> = Object.fromEntries(a.model.namedVariables().map(([n, v]) => [n, v.dataSync().slice() as Float32Array]));
+    const saved: Record<string, Float32Array> = Object.fromEntries(
+      a.model.namedVariables().map(([n, v]) => [n, v.dataSync().slice() as Float32Array]),
+    );
 
     const b = build(text);
     const namesA = a.model.namedVariables().map(([n]) => n);
@@ -96,7 +114,12 @@ describe.each(cases)('save and restore: %s', (_, text, batches) => {
     const c = build(text);
     for (const role of Object.keys(ca) as (keyof typeof ca)[]) {
       const from = ca[role] as EmbeddingCollection;
-      for (const t of from.tables) (c.model.embeddingCollections()[role] as EmbeddingCollection).writeRows(t.name, 0, from.readRows(t.name, 0, t.rows));
+      for (const t of from.tables)
+        (c.model.embeddingCollections()[role] as EmbeddingCollection).writeRows(
+          t.name,
+          0,
+          from.readRows(t.name, 0, t.rows),
+        );
     }
     c.model.loadWeights(Object.fromEntries(a.model.namedVariables()));
     const fromTensors = predictions(c.model, batch);
@@ -110,12 +133,20 @@ describe.each(cases)('save and restore: %s', (_, text, batches) => {
 });
 
 describe('loadWeights errors', () => {
-  const text = ctr.configText(`${groups.wide} ${groups.fm} ${groups.deep} deepfm { deep { hidden_units: [16, 8] } } ${tail}`);
+  const text = ctr.configText(
+    `${groups.wide} ${groups.fm} ${groups.deep} deepfm { deep { hidden_units: [16, 8] } } ${tail}`,
+  );
   it('names missing, unexpected and mis-shaped variables and assigns nothing on error', () => {
     const { model, collections } = build(text);
-    const values = (): Record<string, Float32Array | tf.Tensor> => Object.fromEntries(model.namedVariables().map(([n, v]) => [n, new Float32Array(v.size).fill(0.5)]));
+    const values = (): Record<string, Float32Array | tf.Tensor> =>
+      Object.fromEntries(model.namedVariables().map(([n, v]) => [n, new Float32Array(v.size).fill(0.5)]));
     expect(model.namedVariables().map(([n, v]) => `${n}:[${v.shape.join(',')}]`)).toEqual([
-      'deep/mlp_0/kernel:[51,16]', 'deep/mlp_0/bias:[16]', 'deep/mlp_1/kernel:[16,8]', 'deep/mlp_1/bias:[8]', 'output/kernel:[8,1]', 'output/bias:[1]',
+      'deep/mlp_0/kernel:[51,16]',
+      'deep/mlp_0/bias:[16]',
+      'deep/mlp_1/kernel:[16,8]',
+      'deep/mlp_1/bias:[8]',
+      'output/kernel:[8,1]',
+      'output/bias:[1]',
     ]);
     const kernel = model.namedVariables()[0][1];
     const original = kernel.dataSync().slice();
@@ -123,23 +154,35 @@ describe('loadWeights errors', () => {
     const missing = values();
     delete missing['output/bias'];
     delete missing['deep/mlp_1/bias'];
-    expect(() => model.loadWeights(missing)).toThrow("Expected a value for every variable of model deepfm but received none for 'deep/mlp_1/bias', 'output/bias'");
+    expect(() => model.loadWeights(missing)).toThrow(
+      "Expected a value for every variable of model deepfm but received none for 'deep/mlp_1/bias', 'output/bias'",
+    );
 
     const unexpected = { ...values(), 'deep/mlp_2/kernel': new Float32Array(4) };
-    expect(() => model.loadWeights(unexpected)).toThrow("Expected only variables of model deepfm but received unexpected 'deep/mlp_2/kernel'");
+    expect(() => model.loadWeights(unexpected)).toThrow(
+      "Expected only variables of model deepfm but received unexpected 'deep/mlp_2/kernel'",
+    );
 
-    expect(() => model.loadWeights({ ...values(), 'deep/mlp_0/kernel': new Float32Array(3) })).toThrow("Expected shape [51,16] for variable 'deep/mlp_0/kernel' but received [3]");
+    expect(() => model.loadWeights({ ...values(), 'deep/mlp_0/kernel': new Float32Array(3) })).toThrow(
+      "Expected shape [51,16] for variable 'deep/mlp_0/kernel' but received [3]",
+    );
     const transposed = tf.zeros([16, 51]);
-    expect(() => model.loadWeights({ ...values(), 'deep/mlp_0/kernel': transposed })).toThrow("Expected shape [51,16] for variable 'deep/mlp_0/kernel' but received [16,51]");
+    expect(() => model.loadWeights({ ...values(), 'deep/mlp_0/kernel': transposed })).toThrow(
+      "Expected shape [51,16] for variable 'deep/mlp_0/kernel' but received [16,51]",
+    );
     transposed.dispose();
-    expect(() => model.loadWeights({ ...values(), 'output/bias': [1] as unknown as Float32Array })).toThrow("Expected a Float32Array or a tensor for variable 'output/bias' but received an array of 1");
+    expect(() => model.loadWeights({ ...values(), 'output/bias': [1] as unknown as Float32Array })).toThrow(
+      "Expected a Float32Array or a tensor for variable 'output/bias' but received an array of 1",
+    );
     expect(kernel.dataSync()).toEqual(original); // nothing was assigned
 
     // Non-strict: missing and unexpected names are ignored, the rest is assigned; shapes still checked.
     model.loadWeights({ 'output/bias': Float32Array.of(2), other: new Float32Array(1) }, { strict: false });
     expect(Array.from(model.namedVariables()[5][1].dataSync())).toEqual([2]);
     expect(kernel.dataSync()).toEqual(original);
-    expect(() => model.loadWeights({ 'output/bias': new Float32Array(2) }, { strict: false })).toThrow("Expected shape [1] for variable 'output/bias' but received [2]");
+    expect(() => model.loadWeights({ 'output/bias': new Float32Array(2) }, { strict: false })).toThrow(
+      "Expected shape [1] for variable 'output/bias' but received [2]",
+    );
 
     const tensors = tf.memory().numTensors;
     model.loadWeights(values());

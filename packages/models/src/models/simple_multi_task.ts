@@ -34,7 +34,10 @@ export class SimpleMultiTask extends RankModel {
   protected taskHead(dim: number, tower: TaskTower, i: number): TaskHead {
     const name = this.tasks[i].towerName;
     const mlp = tower.mlp ? this.track(new Mlp(dim, tower.mlp, this.layer(`${name}/mlp`))) : null;
-    return { mlp, output: this.track(new Dense(mlp?.outputDim ?? dim, this.tasks[i].numClass, this.layer(`${name}/output`))) };
+    return {
+      mlp,
+      output: this.track(new Dense(mlp?.outputDim ?? dim, this.tasks[i].numClass, this.layer(`${name}/output`))),
+    };
   }
 
   predict(batch: ModelBatch, options: { training?: boolean } = {}): Predictions {
@@ -42,13 +45,18 @@ export class SimpleMultiTask extends RankModel {
     const { groups } = this.embeddingGroup.forward(batch, training);
     const x = groups[this.group];
     const out: Predictions = {};
-    this.heads.forEach((h, i) => Object.assign(out, this.toPredictions(h.output.apply(h.mlp ? h.mlp.apply(x, training) : x), this.tasks[i])));
+    this.heads.forEach((h, i) =>
+      Object.assign(out, this.toPredictions(h.output.apply(h.mlp ? h.mlp.apply(x, training) : x), this.tasks[i])),
+    );
     return out;
   }
 }
 
 function modelConfig(config: ModelConfig): SimpleMultiTaskConfig {
-  if (config.model.case !== 'simpleMultiTask') throw new Error(`Expected model_config.simple_multi_task for SimpleMultiTask but received ${config.model.case ?? 'none'}`);
+  if (config.model.case !== 'simpleMultiTask')
+    throw new Error(
+      `Expected model_config.simple_multi_task for SimpleMultiTask but received ${config.model.case ?? 'none'}`,
+    );
   return config.model.value;
 }
 

@@ -36,13 +36,15 @@ export class WideAndDeep extends RankModel {
     const wide = tf.sum(groups.wide, 1, true) as tf.Tensor2D;
     // Deep
     const deep = this.deep.apply(blocks.deep ?? groups.deep, training);
-    if (this.final) return this.toPredictions(this.output.apply(this.final.apply(concatColumns([wide, deep]), training)));
+    if (this.final)
+      return this.toPredictions(this.output.apply(this.final.apply(concatColumns([wide, deep]), training)));
     return this.toPredictions(tf.add(wide, this.output.apply(deep)) as tf.Tensor2D);
   }
 }
 
 function modelConfig(config: ModelConfig): WideAndDeepConfig {
-  if (config.model.case !== 'wideAndDeep') throw new Error(`Expected model_config.wide_and_deep for WideAndDeep but received ${config.model.case ?? 'none'}`);
+  if (config.model.case !== 'wideAndDeep')
+    throw new Error(`Expected model_config.wide_and_deep for WideAndDeep but received ${config.model.case ?? 'none'}`);
   return config.model.value;
 }
 

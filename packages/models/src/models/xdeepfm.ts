@@ -32,13 +32,17 @@ export class XDeepFM extends RankModel {
     super(config, ctx, { wideEmbeddingDim: wideDim });
     this.requireGroup('xdeepfm', 'wide');
     this.requireGroup('xdeepfm', 'deep');
-    if (!m.cin || m.cin.cinLayerSize.length === 0) throw new Error('Expected cin { cin_layer_size: [...] } for xdeepfm.cin but received none');
+    if (!m.cin || m.cin.cinLayerSize.length === 0)
+      throw new Error('Expected cin { cin_layer_size: [...] } for xdeepfm.cin but received none');
     if (!m.deep) throw new Error('Expected an MLP for xdeepfm.deep but received none');
     if (!m.final) throw new Error('Expected an MLP for xdeepfm.final but received none');
     this.fields = this.embeddingGroup.groupFeatures('wide').length;
     this.wideDim = wideDim;
     const fields = this.fields;
-    this.toColumnMajor = Array.from({ length: wideDim * fields }, (_, k) => ({ source: 0, column: (k % fields) * wideDim + Math.floor(k / fields) }));
+    this.toColumnMajor = Array.from({ length: wideDim * fields }, (_, k) => ({
+      source: 0,
+      column: (k % fields) * wideDim + Math.floor(k / fields),
+    }));
     let prev = fields;
     this.outer = [];
     this.cin = m.cin.cinLayerSize.map((size, i) => {
@@ -68,10 +72,16 @@ export class XDeepFM extends RankModel {
     const x0 = tf.reshape<tf.Rank.R2>(assembleColumns([groups.wide], this.toColumnMajor), [B * D, m]);
     let xk: tf.Tensor2D = x0;
     const pooled = this.cin.map((layer, i) => {
-      const z: tf.Tensor2D = tf.mul(assembleColumns([xk], this.outer[i].left), assembleColumns([x0], this.outer[i].right));
+      const z: tf.Tensor2D = tf.mul(
+        assembleColumns([xk], this.outer[i].left),
+        assembleColumns([x0], this.outer[i].right),
+      );
       xk = layer.apply(z);
       const H = layer.outputDim;
-      const pool = tf.tensor2d(Float32Array.from({ length: D * H * H }, (_, k) => (Math.floor(k / H) % H === k % H ? 1 : 0)), [D * H, H]);
+      const pool = tf.tensor2d(
+        Float32Array.from({ length: D * H * H }, (_, k) => (Math.floor(k / H) % H === k % H ? 1 : 0)),
+        [D * H, H],
+      );
       return tf.matMul(tf.reshape<tf.Rank.R2>(xk, [B, D * H]), pool) as tf.Tensor2D;
     });
     const deep = this.deep.apply(blocks.deep ?? groups.deep, training);
@@ -80,7 +90,8 @@ export class XDeepFM extends RankModel {
 }
 
 function modelConfig(config: ModelConfig): XDeepFMConfig {
-  if (config.model.case !== 'xdeepfm') throw new Error(`Expected model_config.xdeepfm for XDeepFM but received ${config.model.case ?? 'none'}`);
+  if (config.model.case !== 'xdeepfm')
+    throw new Error(`Expected model_config.xdeepfm for XDeepFM but received ${config.model.case ?? 'none'}`);
   return config.model.value;
 }
 

@@ -14,5 +14,10 @@ export function fmInteraction(x: tf.Tensor): tf.Tensor2D {
     checkInteractionInput('fm_interaction', x);
     return fmInteractionTsrec(x);
   }
-  return interactionOp('fm_interaction', x, (_N, D) => D, () => interactionKernels().fm);
+  return interactionOp(
+    'fm_interaction',
+    x,
+    (_N, D) => D,
+    () => interactionKernels().fm,
+  );
 }

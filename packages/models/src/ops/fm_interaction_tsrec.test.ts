@@ -17,13 +17,22 @@ function worstRel(a: ArrayLike<number>, b: ArrayLike<number>): number {
 }
 
 /** Output and dΣ(op(x)⊙R)/dx on `backend`. */
-async function run(backend: string, x0: ArrayLike<number>, R0: ArrayLike<number>, shape: [number, number, number]): Promise<{ out: Float32Array; grad: Float32Array }> {
+async function run(
+  backend: string,
+  x0: ArrayLike<number>,
+  R0: ArrayLike<number>,
+  shape: [number, number, number],
+): Promise<{ out: Float32Array; grad: Float32Array }> {
   await setUpTfjs(backend);
   return tf.tidy(() => {
     const x = tf.tensor3d(Float32Array.from(x0), shape);
     const R = tf.tensor2d(Float32Array.from(R0), [shape[0], shape[2]]);
     const out = (fmInteraction(x).dataSync() as Float32Array).slice();
-    const grad = (tf.grad((t: tf.Tensor) => tf.sum(tf.mul(fmInteraction(t), R)))(x).dataSync() as Float32Array).slice();
+    const grad = (
+      tf
+        .grad((t: tf.Tensor) => tf.sum(tf.mul(fmInteraction(t), R)))(x)
+        .dataSync() as Float32Array
+    ).slice();
     return { out, grad };
   });
 }
@@ -35,14 +44,17 @@ describe('fmInteraction on the tsrec backend (native kernel)', () => {
     [3, 5, 4],
     [300, 26, 16], // thread pool, specialised D
     [7, 3, 19], // generic D
-  ])('matches the TS kernel for [B=%i, N=%i, D=%i] (values exactly, gradients to float32 rounding)', async (B, N, D) => {
-    const x0 = rng.array(B * N * D, () => rng.normal());
-    const R0 = rng.array(B * D, () => rng.normal());
-    const cpu = await run('cpu', x0, R0, [B, N, D]);
-    const native = await run('tsrec', x0, R0, [B, N, D]);
-    expect(worstRel(native.out, cpu.out)).toBe(0);
-    expect(worstRel(native.grad, cpu.grad)).toBeLessThan(1e-6);
-  });
+  ])(
+    'matches the TS kernel for [B=%i, N=%i, D=%i] (values exactly, gradients to float32 rounding)',
+    async (B, N, D) => {
+      const x0 = rng.array(B * N * D, () => rng.normal());
+      const R0 = rng.array(B * D, () => rng.normal());
+      const cpu = await run('cpu', x0, R0, [B, N, D]);
+      const native = await run('tsrec', x0, R0, [B, N, D]);
+      expect(worstRel(native.out, cpu.out)).toBe(0);
+      expect(worstRel(native.grad, cpu.grad)).toBeLessThan(1e-6);
+    },
+  );
 
   it('matches numeric gradients', async () => {
     const [B, N, D] = [2, 4, 3];
@@ -78,14 +90,21 @@ describe('fmInteraction on the tsrec backend (native kernel)', () => {
 
   it('validates like the TS path and honours a replaced kernel', async () => {
     await setUpTfjs('tsrec');
-    expect(() => fmInteraction(tf.zeros([2, 3]))).toThrow('Expected a tensor of shape [B, N, D] for x of fm_interaction but received [2, 3]');
-    expect(() => fmInteraction(tf.zeros([2, 3, 4], 'int32'))).toThrow('Expected float32 x for fm_interaction but received int32');
+    expect(() => fmInteraction(tf.zeros([2, 3]))).toThrow(
+      'Expected a tensor of shape [B, N, D] for x of fm_interaction but received [2, 3]',
+    );
+    expect(() => fmInteraction(tf.zeros([2, 3, 4], 'int32'))).toThrow(
+      'Expected float32 x for fm_interaction but received int32',
+    );
     let calls = 0;
     const prev = setInteractionKernels({
-      fm: { forward: (...a) => {
-        calls++;
-        return TS_INTERACTION_KERNELS.fm.forward(...a);
-      }, backward: TS_INTERACTION_KERNELS.fm.backward },
+      fm: {
+        forward: (...a) => {
+          calls++;
+          return TS_INTERACTION_KERNELS.fm.forward(...a);
+        },
+        backward: TS_INTERACTION_KERNELS.fm.backward,
+      },
     });
     try {
       tf.tidy(() => fmInteraction(tf.ones([2, 3, 4])));

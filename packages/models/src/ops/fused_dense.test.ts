@@ -9,7 +9,15 @@ import { fusedDense, type FusedDenseActivation } from './index';
 
 const rng = new SeededRandom(37);
 
-async function run(backend: string, M: number, K: number, N: number, act: FusedDenseActivation, withBias: boolean, data: Float32Array[]): Promise<Float32Array[]> {
+async function run(
+  backend: string,
+  M: number,
+  K: number,
+  N: number,
+  act: FusedDenseActivation,
+  withBias: boolean,
+  data: Float32Array[],
+): Promise<Float32Array[]> {
   await setUpTfjs(backend);
   return tf.tidy(() => {
     const [x0, w0, b0, r0] = data;
@@ -19,7 +27,12 @@ async function run(backend: string, M: number, K: number, N: number, act: FusedD
     const r = tf.tensor2d(r0, [M, N]);
     const f = (xs: tf.Tensor[]) =>
       backend === 'cpu'
-        ? (tf.fused.matMul({ a: xs[0] as tf.Tensor2D, b: xs[1] as tf.Tensor2D, bias: withBias ? xs[2] : undefined, activation: act }) as tf.Tensor2D)
+        ? (tf.fused.matMul({
+            a: xs[0] as tf.Tensor2D,
+            b: xs[1] as tf.Tensor2D,
+            bias: withBias ? xs[2] : undefined,
+            activation: act,
+          }) as tf.Tensor2D)
         : fusedDense(xs[0] as tf.Tensor2D, xs[1] as tf.Tensor2D, withBias ? (xs[2] as tf.Tensor1D) : null, act);
     const inputs = withBias ? [x, w, b] : [x, w];
     const y = (f(inputs).dataSync() as Float32Array).slice();
@@ -36,17 +49,26 @@ describe('fusedDense', () => {
     [300, 17, 5, 'linear', true],
     [33, 8, 1, 'relu', false],
     [20, 6, 3, 'sigmoid', true], // falls back to tf.fused.matMul on tsrec too
-  ] as [number, number, number, FusedDenseActivation, boolean][])('matches tf.fused.matMul on cpu [%i x %i]·[%i], %s, bias %s', async (M, K, N, act, withBias) => {
-    const data = [rng.array(M * K, () => rng.normal()), rng.array(K * N, () => rng.normal()), rng.array(N, () => rng.normal()), rng.array(M * N, () => rng.normal())];
-    const cpu = await run('cpu', M, K, N, act, withBias, data);
-    const native = await run('tsrec', M, K, N, act, withBias, data);
-    expect(native.length).toBe(cpu.length);
-    native.forEach((a, i) => {
-      let worst = 0;
-      for (let j = 0; j < a.length; j++) worst = Math.max(worst, Math.abs(a[j] - cpu[i][j]) / Math.max(1, Math.abs(cpu[i][j])));
-      expect(worst).toBeLessThan(1e-4);
-    });
-  });
+  ] as [number, number, number, FusedDenseActivation, boolean][])(
+    'matches tf.fused.matMul on cpu [%i x %i]·[%i], %s, bias %s',
+    async (M, K, N, act, withBias) => {
+      const data = [
+        rng.array(M * K, () => rng.normal()),
+        rng.array(K * N, () => rng.normal()),
+        rng.array(N, () => rng.normal()),
+        rng.array(M * N, () => rng.normal()),
+      ];
+      const cpu = await run('cpu', M, K, N, act, withBias, data);
+      const native = await run('tsrec', M, K, N, act, withBias, data);
+      expect(native.length).toBe(cpu.length);
+      native.forEach((a, i) => {
+        let worst = 0;
+        for (let j = 0; j < a.length; j++)
+          worst = Math.max(worst, Math.abs(a[j] - cpu[i][j]) / Math.max(1, Math.abs(cpu[i][j])));
+        expect(worst).toBeLessThan(1e-4);
+      });
+    },
+  );
 });
 
 describe('fusedDense over column blocks', () => {
@@ -54,7 +76,15 @@ describe('fusedDense over column blocks', () => {
   // values, the gradient of every block, the kernel and the bias. A fresh seed per run.
   const seed = Date.now() % 100000;
   const r = new SeededRandom(seed);
-  async function runBlocks(backend: string, M: number, ks: number[], N: number, act: FusedDenseActivation, withBias: boolean, data: Float32Array[]): Promise<Float32Array[]> {
+  async function runBlocks(
+    backend: string,
+    M: number,
+    ks: number[],
+    N: number,
+    act: FusedDenseActivation,
+    withBias: boolean,
+    data: Float32Array[],
+  ): Promise<Float32Array[]> {
     await setUpTfjs(backend);
     const K = ks.reduce((a, b) => a + b, 0);
     return tf.tidy(() => {
@@ -67,7 +97,12 @@ describe('fusedDense over column blocks', () => {
         const bs = xs.slice(0, n) as tf.Tensor2D[];
         const bias = withBias ? (xs[n + 1] as tf.Tensor1D) : null;
         return backend === 'cpu'
-          ? (tf.fused.matMul({ a: tf.concat(bs, 1) as tf.Tensor2D, b: xs[n] as tf.Tensor2D, bias: bias ?? undefined, activation: act }) as tf.Tensor2D)
+          ? (tf.fused.matMul({
+              a: tf.concat(bs, 1) as tf.Tensor2D,
+              b: xs[n] as tf.Tensor2D,
+              bias: bias ?? undefined,
+              activation: act,
+            }) as tf.Tensor2D)
           : fusedDense(bs, xs[n] as tf.Tensor2D, bias, act);
       };
       const inputs = withBias ? [...blocks, w, b] : [...blocks, w];
@@ -81,19 +116,28 @@ describe('fusedDense over column blocks', () => {
     [50, [3, 7, 5], 9, 'linear', true],
     [17, [4, 4], 1, 'relu', false],
     [8, [1, 2], 3, 'sigmoid', true], // not native: concatenated, then tf.fused.matMul
-  ] as [number, number[], number, FusedDenseActivation, boolean][])('matches the concatenated input [%i rows, blocks %j]·[%i], %s, bias %s', async (M, ks, N, act, withBias) => {
-    const K = ks.reduce((a, b) => a + b, 0);
-    const data = [...ks.map((k) => r.array(M * k, () => r.normal())), r.array(K * N, () => r.normal()), r.array(N, () => r.normal()), r.array(M * N, () => r.normal())];
-    const cpu = await runBlocks('cpu', M, ks, N, act, withBias, data);
-    const native = await runBlocks('tsrec', M, ks, N, act, withBias, data);
-    expect(native.length).toBe(cpu.length);
-    native.forEach((a, i) => {
-      expect(a.length).toBe(cpu[i].length);
-      let worst = 0;
-      for (let j = 0; j < a.length; j++) worst = Math.max(worst, Math.abs(a[j] - cpu[i][j]) / Math.max(1, Math.abs(cpu[i][j])));
-      if (!(worst < 1e-4)) throw new Error(`output ${i} differs by ${worst} (seed ${seed})`);
-    });
-  });
+  ] as [number, number[], number, FusedDenseActivation, boolean][])(
+    'matches the concatenated input [%i rows, blocks %j]·[%i], %s, bias %s',
+    async (M, ks, N, act, withBias) => {
+      const K = ks.reduce((a, b) => a + b, 0);
+      const data = [
+        ...ks.map((k) => r.array(M * k, () => r.normal())),
+        r.array(K * N, () => r.normal()),
+        r.array(N, () => r.normal()),
+        r.array(M * N, () => r.normal()),
+      ];
+      const cpu = await runBlocks('cpu', M, ks, N, act, withBias, data);
+      const native = await runBlocks('tsrec', M, ks, N, act, withBias, data);
+      expect(native.length).toBe(cpu.length);
+      native.forEach((a, i) => {
+        expect(a.length).toBe(cpu[i].length);
+        let worst = 0;
+        for (let j = 0; j < a.length; j++)
+          worst = Math.max(worst, Math.abs(a[j] - cpu[i][j]) / Math.max(1, Math.abs(cpu[i][j])));
+        if (!(worst < 1e-4)) throw new Error(`output ${i} differs by ${worst} (seed ${seed})`);
+      });
+    },
+  );
 });
 
 it('runs one native TsrecDenseBlocks kernel (no concat) for blocks on the tsrec backend', async () => {
@@ -115,10 +159,18 @@ it('checks the blocks of denseBlocksTsrec and fusedDense (the kernel trusts the 
     const a = tf.ones([4, 2]) as tf.Tensor2D;
     const b = tf.ones([3, 3]) as tf.Tensor2D;
     const w = tf.ones([5, 2]) as tf.Tensor2D;
-    expect(() => denseBlocksTsrec([], w, null, 'relu')).toThrow('Expected at least one input block for denseBlocksTsrec but received none');
-    expect(() => denseBlocksTsrec([a, b], w, null, 'relu')).toThrow('Expected block 1 of denseBlocksTsrec to be float32 [4, K_1] but received float32 [3, 3]');
-    expect(() => denseBlocksTsrec([a, a], w, null, 'relu')).toThrow("Expected the blocks' widths to sum to the kernel's 5 rows in denseBlocksTsrec but received 4");
-    expect(() => denseBlocksTsrec([a, tf.ones([4, 3]) as tf.Tensor2D], w, tf.ones([3]) as tf.Tensor1D, 'relu')).toThrow('Expected a float32 [2] bias for denseBlocksTsrec but received float32 [3]');
+    expect(() => denseBlocksTsrec([], w, null, 'relu')).toThrow(
+      'Expected at least one input block for denseBlocksTsrec but received none',
+    );
+    expect(() => denseBlocksTsrec([a, b], w, null, 'relu')).toThrow(
+      'Expected block 1 of denseBlocksTsrec to be float32 [4, K_1] but received float32 [3, 3]',
+    );
+    expect(() => denseBlocksTsrec([a, a], w, null, 'relu')).toThrow(
+      "Expected the blocks' widths to sum to the kernel's 5 rows in denseBlocksTsrec but received 4",
+    );
+    expect(() => denseBlocksTsrec([a, tf.ones([4, 3]) as tf.Tensor2D], w, tf.ones([3]) as tf.Tensor1D, 'relu')).toThrow(
+      'Expected a float32 [2] bias for denseBlocksTsrec but received float32 [3]',
+    );
     expect(() => fusedDense([], w)).toThrow('Expected at least one input block for fusedDense but received none');
   });
 });
@@ -127,8 +179,15 @@ it('skips the input gradient of blocks marked as input data, with the same other
   await setUpTfjs('tsrec');
   const { markInputData } = await import('@tsrec/native');
   const r = new SeededRandom(Date.now() % 100000);
-  const M = 40, ks = [3, 11], N = 6;
-  const data = [...ks.map((k) => r.array(M * k, () => r.normal())), r.array(14 * N, () => r.normal()), r.array(N, () => r.normal()), r.array(M * N, () => r.normal())];
+  const M = 40,
+    ks = [3, 11],
+    N = 6;
+  const data = [
+    ...ks.map((k) => r.array(M * k, () => r.normal())),
+    r.array(14 * N, () => r.normal()),
+    r.array(N, () => r.normal()),
+    r.array(M * N, () => r.normal()),
+  ];
   // Gradients for the kernel, the bias and block 1, with block 0 plain or marked (blocks) and for
   // the kernel and the bias with a plain or marked single input (one-block layer).
   const grads = (mark: boolean) =>
@@ -144,7 +203,14 @@ it('skips the input gradient of blocks marked as input data, with the same other
       const bias = tf.variable(tf.tensor1d(data[3]));
       const weight = tf.tensor2d(data[4], [M, N]);
       const x1 = tf.variable(b1); // block 1 is trained: its gradient is computed either way
-      const { grads: g } = tf.variableGrads(() => tf.add(tf.sum(tf.mul(fusedDense([b0, x1], w, bias, 'relu'), weight)), tf.sum(fusedDense(single, w1, bias, 'relu'))) as tf.Scalar, [w, w1, bias, x1]);
+      const { grads: g } = tf.variableGrads(
+        () =>
+          tf.add(
+            tf.sum(tf.mul(fusedDense([b0, x1], w, bias, 'relu'), weight)),
+            tf.sum(fusedDense(single, w1, bias, 'relu')),
+          ) as tf.Scalar,
+        [w, w1, bias, x1],
+      );
       const out = [w, w1, bias, x1].map((v) => (g[v.name].dataSync() as Float32Array).slice());
       tf.dispose([w, w1, bias, x1]);
       return out;
@@ -160,7 +226,12 @@ it('skips the input gradient of blocks marked as input data, with the same other
     expect(() => tf.grad((t: tf.Tensor) => tf.sum(fusedDense(t as tf.Tensor2D, w, null, 'relu')))(x)).toThrow(/shape/);
     const b1 = tf.tensor2d(data[1], [M, 11]);
     const wb = tf.tensor2d(data[2], [14, N]);
-    expect(() => tf.grad((t: tf.Tensor) => tf.sum(fusedDense([t as tf.Tensor2D, b1], wb, null, 'relu')))(x)).toThrow(/shape/);
-    expect(tf.grad((t: tf.Tensor) => tf.sum(fusedDense([x, t as tf.Tensor2D], wb, null, 'relu')))(b1).shape).toEqual([M, 11]);
+    expect(() => tf.grad((t: tf.Tensor) => tf.sum(fusedDense([t as tf.Tensor2D, b1], wb, null, 'relu')))(x)).toThrow(
+      /shape/,
+    );
+    expect(tf.grad((t: tf.Tensor) => tf.sum(fusedDense([x, t as tf.Tensor2D], wb, null, 'relu')))(b1).shape).toEqual([
+      M,
+      11,
+    ]);
   });
 });

@@ -37,7 +37,9 @@ export function fusedDense(
     (bias == null || (bias.rank === 1 && bias.dtype === 'float32' && bias.shape[0] === kernel.shape[1]))
   ) {
     // Column blocks: one native op over them (no concat, no split in the backward).
-    return xs.length === 1 ? denseTsrec(xs[0], kernel, bias ?? null, activation) : denseBlocksTsrec(xs, kernel, bias ?? null, activation);
+    return xs.length === 1
+      ? denseTsrec(xs[0], kernel, bias ?? null, activation)
+      : denseBlocksTsrec(xs, kernel, bias ?? null, activation);
   }
   const x = xs.length === 1 ? xs[0] : concatColumns(xs);
   return tf.fused.matMul({ a: x, b: kernel, bias: bias ?? undefined, activation, leakyreluAlpha }) as tf.Tensor2D;

@@ -14,7 +14,10 @@ export interface InteractionKernels {
 }
 
 /** The pure-TS kernels (the references). */
-export const TS_INTERACTION_KERNELS: Readonly<InteractionKernels> = Object.freeze({ fm: fmInteractionKernel, dot: dotInteractionKernel });
+export const TS_INTERACTION_KERNELS: Readonly<InteractionKernels> = Object.freeze({
+  fm: fmInteractionKernel,
+  dot: dotInteractionKernel,
+});
 
 let active: InteractionKernels = { ...TS_INTERACTION_KERNELS };
 

@@ -6,7 +6,12 @@ import type { InteractionKernel } from './interaction_kernels';
  * Runs an interaction kernel over x [B, N, D] as a tfjs op with a custom gradient (the
  * backward kernel reads the saved input). `outWidth` is the output's columns per sample.
  */
-export function interactionOp(op: string, x: tf.Tensor, outWidth: (N: number, D: number) => number, kernel: () => InteractionKernel): tf.Tensor2D {
+export function interactionOp(
+  op: string,
+  x: tf.Tensor,
+  outWidth: (N: number, D: number) => number,
+  kernel: () => InteractionKernel,
+): tf.Tensor2D {
   checkInteractionInput(op, x);
   const [B, N, D] = x.shape as [number, number, number];
   const W = outWidth(N, D);
@@ -30,7 +35,9 @@ export function interactionOp(op: string, x: tf.Tensor, outWidth: (N: number, D:
 /** Throws unless x is a float32 tensor of shape [B, N, D]. */
 export function checkInteractionInput(op: string, x: tf.Tensor): void {
   if (!(x instanceof tf.Tensor) || x.rank !== 3) {
-    throw new RangeError(`Expected a tensor of shape [B, N, D] for x of ${op} but received ${x instanceof tf.Tensor ? `[${x.shape.join(', ')}]` : typeof x}`);
+    throw new RangeError(
+      `Expected a tensor of shape [B, N, D] for x of ${op} but received ${x instanceof tf.Tensor ? `[${x.shape.join(', ')}]` : typeof x}`,
+    );
   }
   if (x.dtype !== 'float32') throw new TypeError(`Expected float32 x for ${op} but received ${x.dtype}`);
 }

@@ -16,7 +16,12 @@ function expectClose(a: ArrayLike<number>, b: ArrayLike<number>, tol: number): v
 }
 
 /** Central differences of L(x) = Σ f(x) ⊙ R in float64. */
-function numericGrad(f: (x: Float64Array) => Float64Array, x0: ArrayLike<number>, R: ArrayLike<number>, h = 1e-5): Float64Array {
+function numericGrad(
+  f: (x: Float64Array) => Float64Array,
+  x0: ArrayLike<number>,
+  R: ArrayLike<number>,
+  h = 1e-5,
+): Float64Array {
   const x = Float64Array.from(x0);
   const L = () => f(x).reduce((s, v, i) => s + v * R[i], 0);
   const g = new Float64Array(x.length);
@@ -33,10 +38,16 @@ function numericGrad(f: (x: Float64Array) => Float64Array, x0: ArrayLike<number>
 }
 
 /** Value and gradient of Σ op(x) ⊙ R with respect to x. */
-function projectedGrad(op: (x: tf.Tensor) => tf.Tensor, x: tf.Tensor, R: tf.Tensor): { out: Float32Array; grad: Float32Array } {
+function projectedGrad(
+  op: (x: tf.Tensor) => tf.Tensor,
+  x: tf.Tensor,
+  R: tf.Tensor,
+): { out: Float32Array; grad: Float32Array } {
   return tf.tidy(() => {
     const out = op(x).dataSync() as Float32Array;
-    const grad = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(op(t), R)))(x).dataSync() as Float32Array;
+    const grad = tf
+      .grad((t: tf.Tensor) => tf.sum(tf.mul(op(t), R)))(x)
+      .dataSync() as Float32Array;
     return { out: out.slice(), grad: grad.slice() };
   });
 }
@@ -63,7 +74,10 @@ describe('fmInteraction', () => {
   };
   it('matches the plain tfjs formula (values and autodiff) and numeric gradients', () => {
     const x = tf.tensor3d(x0, [B, N, D]);
-    const R = tf.tensor2d(rng.array(B * D, () => rng.normal()), [B, D]);
+    const R = tf.tensor2d(
+      rng.array(B * D, () => rng.normal()),
+      [B, D],
+    );
     const fused = projectedGrad(fmInteraction, x, R);
     const plain = projectedGrad((t) => tf.mul(0.5, tf.sub(tf.square(tf.sum(t, 1)), tf.sum(tf.square(t), 1))), x, R);
     expectClose(fused.out, plain.out, 1e-5);
@@ -74,7 +88,9 @@ describe('fmInteraction', () => {
     tf.dispose([x, R]);
   });
   it('rejects inputs that are not [B, N, D]', () => {
-    expect(() => fmInteraction(tf.zeros([2, 3]))).toThrow('Expected a tensor of shape [B, N, D] for x of fm_interaction but received [2, 3]');
+    expect(() => fmInteraction(tf.zeros([2, 3]))).toThrow(
+      'Expected a tensor of shape [B, N, D] for x of fm_interaction but received [2, 3]',
+    );
   });
 });
 
@@ -94,10 +110,18 @@ describe('dotInteraction', () => {
   };
   it('gives pairs i < j in row-major upper-triangle order, matching tfjs matMul + gather and numeric gradients', () => {
     const x = tf.tensor3d(x0, [B, N, D]);
-    const R = tf.tensor2d(rng.array(B * P, () => rng.normal()), [B, P]);
+    const R = tf.tensor2d(
+      rng.array(B * P, () => rng.normal()),
+      [B, P],
+    );
     const triu: number[] = [];
     for (let i = 0; i < N; i++) for (let j = i + 1; j < N; j++) triu.push(i * N + j);
-    const plainOp = (t: tf.Tensor) => tf.gather(tf.reshape(tf.matMul(t as tf.Tensor3D, t as tf.Tensor3D, false, true), [B, N * N]), tf.tensor1d(triu, 'int32'), 1);
+    const plainOp = (t: tf.Tensor) =>
+      tf.gather(
+        tf.reshape(tf.matMul(t as tf.Tensor3D, t as tf.Tensor3D, false, true), [B, N * N]),
+        tf.tensor1d(triu, 'int32'),
+        1,
+      );
     const fused = projectedGrad(dotInteraction, x, R);
     const plain = projectedGrad(plainOp, x, R);
     expectClose(fused.out, plain.out, 1e-5);
@@ -123,11 +147,24 @@ describe('crossV2Layer', () => {
     v: rng.array(r * Dc, () => rng.normal() * 0.5),
     b: rng.array(Dc, () => rng.normal() * 0.1),
   };
-  const plain = (x0: tf.Tensor2D, xl: tf.Tensor2D, u: tf.Tensor2D, v: tf.Tensor2D, b: tf.Tensor1D) => tf.add(tf.mul(x0, tf.add(tf.matMul(tf.matMul(xl, u), v), b)), xl) as tf.Tensor2D;
+  const plain = (x0: tf.Tensor2D, xl: tf.Tensor2D, u: tf.Tensor2D, v: tf.Tensor2D, b: tf.Tensor1D) =>
+    tf.add(tf.mul(x0, tf.add(tf.matMul(tf.matMul(xl, u), v), b)), xl) as tf.Tensor2D;
   it('matches tfjs autodiff of the plain formula for every input', () => {
-    const t = [tf.tensor2d(vals.x0, [B, Dc]), tf.tensor2d(vals.xl, [B, Dc]), tf.tensor2d(vals.u, [Dc, r]), tf.tensor2d(vals.v, [r, Dc]), tf.tensor1d(vals.b)] as const;
-    const R = tf.tensor2d(rng.array(B * Dc, () => rng.normal()), [B, Dc]);
-    const loss = (f: typeof plain) => (...a: tf.Tensor[]) => tf.sum(tf.mul(f(...(a as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D, tf.Tensor2D, tf.Tensor1D])), R)) as tf.Scalar;
+    const t = [
+      tf.tensor2d(vals.x0, [B, Dc]),
+      tf.tensor2d(vals.xl, [B, Dc]),
+      tf.tensor2d(vals.u, [Dc, r]),
+      tf.tensor2d(vals.v, [r, Dc]),
+      tf.tensor1d(vals.b),
+    ] as const;
+    const R = tf.tensor2d(
+      rng.array(B * Dc, () => rng.normal()),
+      [B, Dc],
+    );
+    const loss =
+      (f: typeof plain) =>
+      (...a: tf.Tensor[]) =>
+        tf.sum(tf.mul(f(...(a as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D, tf.Tensor2D, tf.Tensor1D])), R)) as tf.Scalar;
     const gf = tf.grads(loss(crossV2Layer))([...t]);
     const gp = tf.grads(loss(plain))([...t]);
     expectClose(crossV2Layer(...t).dataSync(), plain(...t).dataSync(), 1e-6);
@@ -137,8 +174,13 @@ describe('crossV2Layer', () => {
   it('sums both gradient paths when x0 and xl are the same tensor (the first layer), matching numeric gradients', () => {
     const x = tf.tensor2d(vals.x0, [B, Dc]);
     const [u, v, b] = [tf.tensor2d(vals.u, [Dc, r]), tf.tensor2d(vals.v, [r, Dc]), tf.tensor1d(vals.b)];
-    const R = tf.tensor2d(rng.array(B * Dc, () => rng.normal()), [B, Dc]);
-    const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(crossV2Layer(t as tf.Tensor2D, t as tf.Tensor2D, u, v, b), R)))(x);
+    const R = tf.tensor2d(
+      rng.array(B * Dc, () => rng.normal()),
+      [B, Dc],
+    );
+    const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(crossV2Layer(t as tf.Tensor2D, t as tf.Tensor2D, u, v, b), R)))(
+      x,
+    );
     const U = u.dataSync();
     const V = v.dataSync();
     const ref = (xs: ArrayLike<number>) => {
@@ -155,7 +197,9 @@ describe('crossV2Layer', () => {
       return out;
     };
     expectClose(g.dataSync(), numericGrad(ref, vals.x0, R.dataSync()), 1e-5);
-    expect(() => crossV2Layer(x, x, v, v, b)).toThrow('Expected u of shape [6, r] for cross_v2_layer but received [3, 6]');
+    expect(() => crossV2Layer(x, x, v, v, b)).toThrow(
+      'Expected u of shape [6, r] for cross_v2_layer but received [3, 6]',
+    );
     tf.dispose([x, u, v, b, R, g]);
   });
 });
@@ -164,13 +208,15 @@ describe('interaction kernel table', () => {
   it('routes the ops through replaceable kernels', () => {
     let calls = 0;
     const ts = interactionKernels().fm;
-    const prev = setInteractionKernels({ fm: {
+    const prev = setInteractionKernels({
+      fm: {
         forward: (...a) => {
           calls++;
           return ts.forward(...a);
         },
         backward: ts.backward,
-      }, });
+      },
+    });
     try {
       fmInteraction(tf.ones([1, 2, 4]));
       expect(calls).toBe(1);

@@ -24,7 +24,11 @@ export class TestSparse {
   }
 
   select(keys: readonly string[]): TestSparse {
-    return new TestSparse(keys, this.batchSize, keys.map((k) => this.bags[this.keys.indexOf(k)]));
+    return new TestSparse(
+      keys,
+      this.batchSize,
+      keys.map((k) => this.bags[this.keys.indexOf(k)]),
+    );
   }
 }
 
@@ -58,7 +62,9 @@ export class SyntheticCtrTask {
     this.a = this.sparseNames.map(() => Float64Array.from({ length: rows }, () => r.normal()));
     this.u = this.sparseNames.map(() => Float64Array.from({ length: rows * 2 }, () => r.normal() * 0.6));
     this.c = Float64Array.from({ length: dense }, () => r.normal());
-    this.b = secondTask ? this.sparseNames.map(() => Float64Array.from({ length: rows }, () => r.normal() * 0.7)) : null;
+    this.b = secondTask
+      ? this.sparseNames.map(() => Float64Array.from({ length: rows }, () => r.normal() * 0.7))
+      : null;
   }
 
   /** A batch plus the planted logits (the best possible scores; `planted2` for `label2`). */
@@ -110,7 +116,9 @@ export class SyntheticCtrTask {
   configText(modelConfig: string, extra = ''): string {
     const feats = [
       ...this.denseNames.map((n) => `feature_configs { raw_feature { feature_name: "${n}" } }`),
-      ...this.sparseNames.map((n) => `feature_configs { id_feature { feature_name: "${n}" num_buckets: ${this.rows} embedding_dim: 8 } }`),
+      ...this.sparseNames.map(
+        (n) => `feature_configs { id_feature { feature_name: "${n}" num_buckets: ${this.rows} embedding_dim: 8 } }`,
+      ),
     ];
     return `${extra}${feats.join('\n')}\nmodel_config {\n${modelConfig}\n}\n`;
   }

@@ -4,7 +4,10 @@ import { EmbeddingCollection } from '@tsrec/native';
 import type { EmbeddingRole, ModelContext, ModelFeature } from '../models/model_context';
 
 /** A model context for tests: native CPU collections with Adagrad (recorded with their roles), seed 11. */
-export function testContext(configText: string, options: { labelName?: string } = {}): { config: PipelineConfig; ctx: ModelContext; collections: EmbeddingCollection[]; roles: EmbeddingRole[] } {
+export function testContext(
+  configText: string,
+  options: { labelName?: string } = {},
+): { config: PipelineConfig; ctx: ModelContext; collections: EmbeddingCollection[]; roles: EmbeddingRole[] } {
   const config = loadPipelineConfig(configText);
   const features: ModelFeature[] = listFeatures(config).map((f) => ({
     name: f.name,

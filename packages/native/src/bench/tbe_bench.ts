@@ -83,7 +83,24 @@ function runTorch(): Record<string, Record<string, number>> | null {
     const probe = spawnSync(py, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8' });
     if (probe.status !== 0) continue;
     console.log(`PyTorch ${probe.stdout.trim()} found (${py}); running the same workloads there…`);
-    const r = spawnSync(py, [script, '--batch', String(B), '--iters', String(ITERS), '--threads', String(buildInfo().threads), '--rounds', String(ROUNDS), '--batches', String(BATCHES), ...(process.env.TSREC_BENCH_WORKLOADS ? ['--workloads', process.env.TSREC_BENCH_WORKLOADS] : [])], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 24 });
+    const r = spawnSync(
+      py,
+      [
+        script,
+        '--batch',
+        String(B),
+        '--iters',
+        String(ITERS),
+        '--threads',
+        String(buildInfo().threads),
+        '--rounds',
+        String(ROUNDS),
+        '--batches',
+        String(BATCHES),
+        ...(process.env.TSREC_BENCH_WORKLOADS ? ['--workloads', process.env.TSREC_BENCH_WORKLOADS] : []),
+      ],
+      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 24 },
+    );
     if (r.status !== 0) {
       console.log(`PyTorch comparison failed (exit ${r.status}); continuing without it`);
       return null;
@@ -96,7 +113,9 @@ function runTorch(): Record<string, Record<string, number>> | null {
 
 function main(): void {
   const info = buildInfo();
-  console.log(`tsrec TBE benchmark: batch ${B}, ${BATCHES} distinct batch${BATCHES === 1 ? ' (rows stay in cache: TSREC_BENCH_BATCHES=16 for rows from DRAM)' : 'es cycled'}, best of ${ROUNDS} medians of ${ITERS} iterations, ${info.threads} threads, BLAS ${info.blas}`);
+  console.log(
+    `tsrec TBE benchmark: batch ${B}, ${BATCHES} distinct batch${BATCHES === 1 ? ' (rows stay in cache: TSREC_BENCH_BATCHES=16 for rows from DRAM)' : 'es cycled'}, best of ${ROUNDS} medians of ${ITERS} iterations, ${info.threads} threads, BLAS ${info.blas}`,
+  );
   const only = process.env.TSREC_BENCH_WORKLOADS?.split(',');
   const rows: Row[] = [];
   for (const w of WORKLOADS.filter((x) => !only || only.includes(x.name))) {
@@ -138,7 +157,8 @@ function main(): void {
           };
           for (let i = 0; i < WARMUP; i++) run(i);
           let best = Infinity;
-          for (let r = 0; r < ROUNDS; r++) best = Math.min(best, median(Array.from({ length: ITERS }, (_, i) => run(i))));
+          for (let r = 0; r < ROUNDS; r++)
+            best = Math.min(best, median(Array.from({ length: ITERS }, (_, i) => run(i))));
           return best;
         };
         share = probe(0) / ms;
@@ -161,7 +181,9 @@ function main(): void {
       console.log(
         `  ${w.name.padEnd(10)} ${op.padEnd(16)} ${ms.toFixed(2).padStart(8)} ms  ${(last.lookups_per_s / 1e6).toFixed(1).padStart(6)} M lookups/s  ${last.gb_per_s.toFixed(2).padStart(6)} GB/s  ` +
           `x${last.speedup_vs_reference.toFixed(1)} vs naive` +
-          (share !== null ? `  ${(share * 100).toFixed(0)}% of index_select gather, ${(readShare! * 100).toFixed(0)}% of read-only sweep` : '') +
+          (share !== null
+            ? `  ${(share * 100).toFixed(0)}% of index_select gather, ${(readShare! * 100).toFixed(0)}% of read-only sweep`
+            : '') +
           (info.threads > 0 ? '' : ''),
       );
       coll.dispose();
@@ -186,7 +208,10 @@ function main(): void {
   }
   const json = process.env.TSREC_BENCH_JSON;
   if (json) {
-    fs.writeFileSync(json, JSON.stringify({ machine: { threads: info.threads, blas: info.blas, batch: B }, results: rows }, null, 2));
+    fs.writeFileSync(
+      json,
+      JSON.stringify({ machine: { threads: info.threads, blas: info.blas, batch: B }, results: rows }, null, 2),
+    );
     console.log(`\nwrote ${json}`);
   }
 }

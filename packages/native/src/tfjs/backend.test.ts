@@ -23,13 +23,17 @@ function data(shape: number[]): Float32Array {
 }
 
 /** Runs fn on both backends with the same inputs; returns [tsrec, cpu] values and shapes. */
-async function onBoth(fn: () => tf.Tensor | tf.Tensor[]): Promise<{ shape: number[]; dtype: string; values: number[] }[][]> {
+async function onBoth(
+  fn: () => tf.Tensor | tf.Tensor[],
+): Promise<{ shape: number[]; dtype: string; values: number[] }[][]> {
   const out = [];
   for (const b of [TSREC_BACKEND_NAME, 'cpu']) {
     await tf.setBackend(b);
     const r = tf.tidy(fn);
     const list = Array.isArray(r) ? r : [r];
-    out.push(list.map((t) => ({ shape: t.shape, dtype: t.dtype, values: Array.from(t.dataSync() as ArrayLike<number>) })));
+    out.push(
+      list.map((t) => ({ shape: t.shape, dtype: t.dtype, values: Array.from(t.dataSync() as ArrayLike<number>) })),
+    );
     tf.dispose(list);
   }
   return out;
@@ -68,7 +72,9 @@ describe('tsrec backend BatchMatMul', () => {
   });
 
   it('keeps int32 matmuls int32 (cpu fallback) and upcasts mixed dtypes like tfjs', async () => {
-    await expectSame(() => tf.matMul(tf.tensor2d([1, 2, 3, 4], [2, 2], 'int32'), tf.tensor2d([5, 6, 7, 8], [2, 2], 'int32')));
+    await expectSame(() =>
+      tf.matMul(tf.tensor2d([1, 2, 3, 4], [2, 2], 'int32'), tf.tensor2d([5, 6, 7, 8], [2, 2], 'int32')),
+    );
     await expectSame(() => tf.matMul(tf.tensor2d([1, 2, 3, 4], [2, 2], 'int32'), tf.tensor2d([0.5, 6, 7, 8], [2, 2])));
   });
 
@@ -107,14 +113,40 @@ describe('tsrec backend _FusedMatMul', () => {
 
   it('falls back for a bias that is not per column ([m, n])', async () => {
     const [av, bv, biasv] = [data([3, 4]), data([4, 5]), data([3, 5])];
-    await expectSame(() => tf.fused.matMul({ a: tf.tensor(av, [3, 4]), b: tf.tensor(bv, [4, 5]), bias: tf.tensor(biasv, [3, 5]), activation: 'relu' }));
+    await expectSame(() =>
+      tf.fused.matMul({
+        a: tf.tensor(av, [3, 4]),
+        b: tf.tensor(bv, [4, 5]),
+        bias: tf.tensor(biasv, [3, 5]),
+        activation: 'relu',
+      }),
+    );
   });
 });
 
 describe('tsrec backend element-wise, reduction and copy kernels', () => {
   it('binary ops broadcast like cpu, NaN included', async () => {
-    const ops = [tf.add, tf.sub, tf.mul, tf.div, tf.maximum, tf.minimum, tf.squaredDifference, tf.prelu] as ((a: tf.Tensor, b: tf.Tensor) => tf.Tensor)[];
-    const shapes: [number[], number[]][] = [[[3, 4], [3, 4]], [[3, 4], [4]], [[2, 1, 4], [3, 1]], [[5], []], [[], [2, 3]], [[2, 3, 1, 2], [1, 3, 4, 1]]];
+    const ops = [tf.add, tf.sub, tf.mul, tf.div, tf.maximum, tf.minimum, tf.squaredDifference, tf.prelu] as ((
+      a: tf.Tensor,
+      b: tf.Tensor,
+    ) => tf.Tensor)[];
+    const shapes: [number[], number[]][] = [
+      [
+        [3, 4],
+        [3, 4],
+      ],
+      [[3, 4], [4]],
+      [
+        [2, 1, 4],
+        [3, 1],
+      ],
+      [[5], []],
+      [[], [2, 3]],
+      [
+        [2, 3, 1, 2],
+        [1, 3, 4, 1],
+      ],
+    ];
     for (const op of ops) {
       for (const [sa, sb] of shapes) {
         const [av, bv] = [data(sa), data(sb)];
@@ -127,7 +159,24 @@ describe('tsrec backend element-wise, reduction and copy kernels', () => {
 
   it('unary ops match cpu, NaN and edge values included', async () => {
     const xs = [-3, -1, -0.5, 0, 0.5, 1, 3, 7, NaN, -100, 100];
-    const ops = [tf.relu, tf.relu6, tf.sigmoid, tf.elu, (x: tf.Tensor) => tf.leakyRelu(x, 0.1), (x: tf.Tensor) => tf.step(x, 0.3), tf.neg, tf.square, tf.exp, tf.log, tf.sqrt, tf.abs, tf.log1p, tf.rsqrt, tf.tanh, tf.reciprocal];
+    const ops = [
+      tf.relu,
+      tf.relu6,
+      tf.sigmoid,
+      tf.elu,
+      (x: tf.Tensor) => tf.leakyRelu(x, 0.1),
+      (x: tf.Tensor) => tf.step(x, 0.3),
+      tf.neg,
+      tf.square,
+      tf.exp,
+      tf.log,
+      tf.sqrt,
+      tf.abs,
+      tf.log1p,
+      tf.rsqrt,
+      tf.tanh,
+      tf.reciprocal,
+    ];
     for (const op of ops) await expectSame(() => op(tf.tensor1d(xs)), 1e-4);
     await expectSame(() => tf.relu(tf.tensor1d([-2, 3], 'int32')));
   });
@@ -159,12 +208,23 @@ describe('tsrec backend gradients (tfjs-core gradients over native kernels)', ()
     const [x1, x2, w1, b1, w2] = [data([6, 8]), data([6, 3]), data([11, 5]), data([5]), data([5, 1])];
     await expectSame(() => {
       const f = (a: tf.Tensor, b: tf.Tensor, w: tf.Tensor, bias: tf.Tensor, v: tf.Tensor) => {
-        const h = tf.fused.matMul({ a: tf.concat([a, b], 1) as tf.Tensor2D, b: w as tf.Tensor2D, bias, activation: 'relu' });
+        const h = tf.fused.matMul({
+          a: tf.concat([a, b], 1) as tf.Tensor2D,
+          b: w as tf.Tensor2D,
+          bias,
+          activation: 'relu',
+        });
         const e = tf.reshape(a, [6, 4, 2]);
         const fm = tf.sum(tf.sub(tf.square(tf.sum(e, 1)), tf.sum(tf.square(e), 1)), 1, true);
         return tf.mean(tf.sigmoid(tf.add(tf.matMul(h, v as tf.Tensor2D), fm)));
       };
-      return tf.grads(f)([tf.tensor(x1, [6, 8]), tf.tensor(x2, [6, 3]), tf.tensor(w1, [11, 5]), tf.tensor(b1, [5]), tf.tensor(w2, [5, 1])]);
+      return tf.grads(f)([
+        tf.tensor(x1, [6, 8]),
+        tf.tensor(x2, [6, 3]),
+        tf.tensor(w1, [11, 5]),
+        tf.tensor(b1, [5]),
+        tf.tensor(w2, [5, 1]),
+      ]);
     });
   });
 });
@@ -175,7 +235,9 @@ describe('selectBackend', () => {
     return {};
   };
   it('takes the explicit name first, then TSREC_TFJS_BACKEND', async () => {
-    expect(await selectBackend({ backend: 'cpu', env: { TSREC_TFJS_BACKEND: 'tsrec' }, requireFn: noNode })).toBe('cpu');
+    expect(await selectBackend({ backend: 'cpu', env: { TSREC_TFJS_BACKEND: 'tsrec' }, requireFn: noNode })).toBe(
+      'cpu',
+    );
     expect(await selectBackend({ env: { TSREC_TFJS_BACKEND: 'cpu' }, requireFn: noNode })).toBe('cpu');
   });
   it('falls back to tsrec when tfjs-node is not installed', async () => {

@@ -1,4 +1,14 @@
-import { type BackendValues, copyRegisteredKernels, type DataId, type DataType, findBackendFactory, getKernel, registerBackend, registerKernel, unregisterKernel } from '@tensorflow/tfjs-core';
+import {
+  type BackendValues,
+  copyRegisteredKernels,
+  type DataId,
+  type DataType,
+  findBackendFactory,
+  getKernel,
+  registerBackend,
+  registerKernel,
+  unregisterKernel,
+} from '@tensorflow/tfjs-core';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 
 import { addon } from '../addon';

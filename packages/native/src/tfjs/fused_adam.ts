@@ -31,21 +31,40 @@ export class FusedAdamOptimizer extends tf.AdamOptimizer {
     }
     const self = this as unknown as AdamState;
     const backend = tf.backend() as unknown as TsrecBackend;
-    const varNames = Array.isArray(variableGradients) ? variableGradients.map((v) => v.name) : Object.keys(variableGradients);
+    const varNames = Array.isArray(variableGradients)
+      ? variableGradients.map((v) => v.name)
+      : Object.keys(variableGradients);
     // tfjs: oneMinusAccBeta = sub(1, accBeta) in float32 (1 and accBeta are exact float32 values).
     const oneMinusAcc1 = Math.fround(1 - self.accBeta1.dataSync()[0]);
     const oneMinusAcc2 = Math.fround(1 - self.accBeta2.dataSync()[0]);
-    const constants = [self.beta1, 1 - self.beta1, self.beta2, 1 - self.beta2, oneMinusAcc1, oneMinusAcc2, -self.learningRate, self.epsilon];
+    const constants = [
+      self.beta1,
+      1 - self.beta1,
+      self.beta2,
+      1 - self.beta2,
+      oneMinusAcc1,
+      oneMinusAcc2,
+      -self.learningRate,
+      self.epsilon,
+    ];
     tf.tidy(() => {
       varNames.forEach((name, i) => {
         const value = tf.engine().registeredVariables[name];
         if (self.accumulatedFirstMoment[i] == null) {
-          self.accumulatedFirstMoment[i] = { originalName: `${name}/m`, variable: tf.tidy(() => tf.zerosLike(value).variable(false)) };
+          self.accumulatedFirstMoment[i] = {
+            originalName: `${name}/m`,
+            variable: tf.tidy(() => tf.zerosLike(value).variable(false)),
+          };
         }
         if (self.accumulatedSecondMoment[i] == null) {
-          self.accumulatedSecondMoment[i] = { originalName: `${name}/v`, variable: tf.tidy(() => tf.zerosLike(value).variable(false)) };
+          self.accumulatedSecondMoment[i] = {
+            originalName: `${name}/v`,
+            variable: tf.tidy(() => tf.zerosLike(value).variable(false)),
+          };
         }
-        const gradient: tf.Tensor | undefined = Array.isArray(variableGradients) ? variableGradients[i].tensor : variableGradients[name];
+        const gradient: tf.Tensor | undefined = Array.isArray(variableGradients)
+          ? variableGradients[i].tensor
+          : variableGradients[name];
         if (gradient == null) return;
         const m = self.accumulatedFirstMoment[i].variable;
         const v = self.accumulatedSecondMoment[i].variable;
@@ -57,7 +76,9 @@ export class FusedAdamOptimizer extends tf.AdamOptimizer {
         const n = value.size;
         const outs = [allocF32(backend, n), allocF32(backend, n), allocF32(backend, n)];
         kernelAddon().tfjsAdam(xs[0]!, xs[1]!, xs[2]!, xs[3]!, outs[0], outs[1], outs[2], constants);
-        const [nv, nm, ns] = outs.map((o) => tf.engine().makeTensorFromTensorInfo(backend.makeTensorInfo(value.shape, 'float32', o)));
+        const [nv, nm, ns] = outs.map((o) =>
+          tf.engine().makeTensorFromTensorInfo(backend.makeTensorInfo(value.shape, 'float32', o)),
+        );
         m.assign(nm);
         v.assign(ns);
         value.assign(nv);
@@ -69,7 +90,14 @@ export class FusedAdamOptimizer extends tf.AdamOptimizer {
   }
 
   /** tfjs's own update for one variable (the fallback). */
-  private tfjsStep(value: tf.Variable, m: tf.Variable, v: tf.Variable, g: tf.Tensor, oneMinusAcc1: number, oneMinusAcc2: number): void {
+  private tfjsStep(
+    value: tf.Variable,
+    m: tf.Variable,
+    v: tf.Variable,
+    g: tf.Tensor,
+    oneMinusAcc1: number,
+    oneMinusAcc2: number,
+  ): void {
     const self = this as unknown as AdamState;
     const newM = tf.add(tf.mul(m, self.beta1), tf.mul(g, 1 - self.beta1));
     const newV = tf.add(tf.mul(v, self.beta2), tf.mul(tf.square(g), 1 - self.beta2));
@@ -97,16 +125,35 @@ export function adamStepTsrec(
   m: tf.Tensor,
   v: tf.Tensor,
   gradient: tf.Tensor,
-  c: { beta1: number; beta2: number; oneMinusAcc1: number; oneMinusAcc2: number; learningRate: number; epsilon: number },
+  c: {
+    beta1: number;
+    beta2: number;
+    oneMinusAcc1: number;
+    oneMinusAcc2: number;
+    learningRate: number;
+    epsilon: number;
+  },
 ): [tf.Tensor, tf.Tensor, tf.Tensor] | null {
   if (tf.getBackend() !== TSREC_BACKEND_NAME) return null;
   const backend = tf.backend() as unknown as TsrecBackend;
   const xs = [value, m, v, gradient].map((t) => f32Values(backend, t));
-  if (xs.some((a) => a === null) || gradient.size !== value.size || m.size !== value.size || v.size !== value.size) return null;
+  if (xs.some((a) => a === null) || gradient.size !== value.size || m.size !== value.size || v.size !== value.size)
+    return null;
   const n = value.size;
   const outs = [allocF32(backend, n), allocF32(backend, n), allocF32(backend, n)];
-  const constants = [c.beta1, 1 - c.beta1, c.beta2, 1 - c.beta2, Math.fround(c.oneMinusAcc1), Math.fround(c.oneMinusAcc2), -c.learningRate, c.epsilon];
+  const constants = [
+    c.beta1,
+    1 - c.beta1,
+    c.beta2,
+    1 - c.beta2,
+    Math.fround(c.oneMinusAcc1),
+    Math.fround(c.oneMinusAcc2),
+    -c.learningRate,
+    c.epsilon,
+  ];
   kernelAddon().tfjsAdam(xs[0]!, xs[1]!, xs[2]!, xs[3]!, outs[0], outs[1], outs[2], constants);
-  const [nv, nm, ns] = outs.map((o) => tf.engine().makeTensorFromTensorInfo(backend.makeTensorInfo(value.shape, 'float32', o)));
+  const [nv, nm, ns] = outs.map((o) =>
+    tf.engine().makeTensorFromTensorInfo(backend.makeTensorInfo(value.shape, 'float32', o)),
+  );
   return [nv, nm, ns];
 }

@@ -37,14 +37,20 @@ describe('fmInteractionTsrec', () => {
           const x = tf.tensor3d(x0, [B, N, D]);
           const r = tf.tensor2d(r0, [B, D]);
           const out = (op(x).dataSync() as Float32Array).slice();
-          const grad = (tf.grad((t: tf.Tensor) => tf.sum(tf.mul(op(t), r)))(x).dataSync() as Float32Array).slice();
+          const grad = (
+            tf
+              .grad((t: tf.Tensor) => tf.sum(tf.mul(op(t), r)))(x)
+              .dataSync() as Float32Array
+          ).slice();
           return [out, grad];
         }),
       );
     }
     const [[out, grad], [refOut, refGrad]] = results;
-    for (let i = 0; i < out.length; i++) expect(Math.abs(out[i] - refOut[i])).toBeLessThan(1e-4 * Math.max(1, Math.abs(refOut[i])));
-    for (let i = 0; i < grad.length; i++) expect(Math.abs(grad[i] - refGrad[i])).toBeLessThan(1e-4 * Math.max(1, Math.abs(refGrad[i])));
+    for (let i = 0; i < out.length; i++)
+      expect(Math.abs(out[i] - refOut[i])).toBeLessThan(1e-4 * Math.max(1, Math.abs(refOut[i])));
+    for (let i = 0; i < grad.length; i++)
+      expect(Math.abs(grad[i] - refGrad[i])).toBeLessThan(1e-4 * Math.max(1, Math.abs(refGrad[i])));
   });
 });
 
@@ -55,22 +61,25 @@ describe('Sum gradient override (native broadcast on tsrec)', () => {
     [[7, 5], [], false],
     [[6], [0], false],
     [[2, 0, 3], [1], true],
-  ] as [number[], number[], boolean][])('matches the cpu gradient for shape %j, axes %j, keepDims %s', async (shape, axes, keepDims) => {
-    const n = shape.reduce((a, b) => a * b, 1);
-    const x0 = data(n);
-    const grads: Float32Array[] = [];
-    for (const backend of [TSREC_BACKEND_NAME, 'cpu']) {
-      await tf.setBackend(backend);
-      grads.push(
-        tf.tidy(() => {
-          const x = tf.tensor(x0, shape);
-          const f = (t: tf.Tensor) => tf.sum(tf.square(tf.sum(t, axes.length ? axes : undefined, keepDims)));
-          return (tf.grad(f)(x).dataSync() as Float32Array).slice();
-        }),
-      );
-    }
-    expect(Array.from(grads[0])).toEqual(Array.from(grads[1]));
-  });
+  ] as [number[], number[], boolean][])(
+    'matches the cpu gradient for shape %j, axes %j, keepDims %s',
+    async (shape, axes, keepDims) => {
+      const n = shape.reduce((a, b) => a * b, 1);
+      const x0 = data(n);
+      const grads: Float32Array[] = [];
+      for (const backend of [TSREC_BACKEND_NAME, 'cpu']) {
+        await tf.setBackend(backend);
+        grads.push(
+          tf.tidy(() => {
+            const x = tf.tensor(x0, shape);
+            const f = (t: tf.Tensor) => tf.sum(tf.square(tf.sum(t, axes.length ? axes : undefined, keepDims)));
+            return (tf.grad(f)(x).dataSync() as Float32Array).slice();
+          }),
+        );
+      }
+      expect(Array.from(grads[0])).toEqual(Array.from(grads[1]));
+    },
+  );
 });
 
 describe('borrowFloat32', () => {
@@ -92,7 +101,9 @@ describe('borrowFloat32', () => {
     await tf.setBackend('cpu');
     const f = tf.tensor1d([1, 2, 3]);
     expect(Array.from(borrowFloat32(f))).toEqual([1, 2, 3]);
-    expect(() => borrowFloat32(tf.tensor1d([1], 'int32'))).toThrow('Expected a float32 tensor for borrowFloat32 but received int32');
+    expect(() => borrowFloat32(tf.tensor1d([1], 'int32'))).toThrow(
+      'Expected a float32 tensor for borrowFloat32 but received int32',
+    );
     tf.dispose([a, c, e, f]);
   });
 });
@@ -118,7 +129,14 @@ describe('FusedAdamOptimizer', () => {
   it('is bit-identical to tf.train.adam on cpu over several steps (large and small variables)', async () => {
     const shapes = [[429, 256], [256], [64, 1], [1]];
     const inits = shapes.map((s) => data(s.reduce((a, b) => a * b, 1)));
-    const grads = [0, 1, 2].map(() => shapes.map((s) => data(s.reduce((a, b) => a * b, 1), 0.5)));
+    const grads = [0, 1, 2].map(() =>
+      shapes.map((s) =>
+        data(
+          s.reduce((a, b) => a * b, 1),
+          0.5,
+        ),
+      ),
+    );
     const finals: Float32Array[][] = [];
     for (const backend of [TSREC_BACKEND_NAME, 'cpu']) {
       await tf.setBackend(backend);
@@ -131,7 +149,11 @@ describe('FusedAdamOptimizer', () => {
       }
       finals.push(vars.map((v) => (v.dataSync() as Float32Array).slice()));
       const weights = await opt.getWeights();
-      expect(weights.map((w) => w.name)).toEqual(['iter', ...vars.map((v) => `${v.name}/m`), ...vars.map((v) => `${v.name}/v`)]);
+      expect(weights.map((w) => w.name)).toEqual([
+        'iter',
+        ...vars.map((v) => `${v.name}/m`),
+        ...vars.map((v) => `${v.name}/v`),
+      ]);
       opt.dispose();
       vars.forEach((v) => v.dispose());
     }

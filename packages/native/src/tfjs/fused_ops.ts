@@ -29,7 +29,8 @@ export function fmInteractionTsrec(x: tf.Tensor): tf.Tensor2D {
     save([input]);
     return {
       value: tf.engine().runKernel(TSREC_FM_INTERACTION, { x: input }) as tf.Tensor2D,
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.engine().runKernel(TSREC_FM_INTERACTION_GRAD, { x: saved[0], dy }) as tf.Tensor,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
+        tf.engine().runKernel(TSREC_FM_INTERACTION_GRAD, { x: saved[0], dy }) as tf.Tensor,
     };
   }) as unknown as Parameters<typeof tf.customGrad<tf.Tensor2D>>[0]);
   return run(x);
@@ -51,10 +52,18 @@ export function sigmoidBceKernelTsrec(
   labelSmoothing: number,
   dLogits: Float32Array,
 ): number {
-  const r = kernelAddon().tfjsSigmoidBce(asF32(logits), asF32(labels), weights ? asF32(weights) : null, labelSmoothing, dLogits);
+  const r = kernelAddon().tfjsSigmoidBce(
+    asF32(logits),
+    asF32(labels),
+    weights ? asF32(weights) : null,
+    labelSmoothing,
+    dLogits,
+  );
   if (r < 0) {
     const i = -r - 1;
-    throw new RangeError(`Expected finite logits for sigmoid_bce_with_logits but received ${logits[i]} at index ${i} (sample ${i})`);
+    throw new RangeError(
+      `Expected finite logits for sigmoid_bce_with_logits but received ${logits[i]} at index ${i} (sample ${i})`,
+    );
   }
   return r;
 }
@@ -119,7 +128,12 @@ function isInputData(t: tf.Tensor): boolean {
  * except the bias gradient, summed in double over fixed blocks of rows (it can differ by an ulp).
  * Needs the `tsrec` backend and float32 rank-2 inputs (the caller validates).
  */
-export function denseTsrec(x: tf.Tensor2D, w: tf.Tensor2D, bias: tf.Tensor1D | null, activation: 'linear' | 'relu'): tf.Tensor2D {
+export function denseTsrec(
+  x: tf.Tensor2D,
+  w: tf.Tensor2D,
+  bias: tf.Tensor1D | null,
+  activation: 'linear' | 'relu',
+): tf.Tensor2D {
   const noInputGrad = isInputData(x);
   const forward = (xs: tf.Tensor[], save: tf.GradSaveFunc) => {
     const [a, b, c] = xs;
@@ -133,18 +147,20 @@ export function denseTsrec(x: tf.Tensor2D, w: tf.Tensor2D, bias: tf.Tensor1D | n
     return {
       value: y,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
-        tf.engine().runKernel(TSREC_DENSE_GRAD, { x: saved[0], w: saved[1], y: saved[2], dy }, { activation, hasBias: c != null, noInputGrad } as unknown as tf.NamedAttrMap) as tf.Tensor[],
+        tf.engine().runKernel(TSREC_DENSE_GRAD, { x: saved[0], w: saved[1], y: saved[2], dy }, {
+          activation,
+          hasBias: c != null,
+          noInputGrad,
+        } as unknown as tf.NamedAttrMap) as tf.Tensor[],
     };
   };
   if (bias) {
-    const run = tf.customGrad(((a: tf.Tensor, b: tf.Tensor, c: tf.Tensor, save: tf.GradSaveFunc) => forward([a, b, c], save)) as unknown as Parameters<
-      typeof tf.customGrad<tf.Tensor2D>
-    >[0]);
+    const run = tf.customGrad(((a: tf.Tensor, b: tf.Tensor, c: tf.Tensor, save: tf.GradSaveFunc) =>
+      forward([a, b, c], save)) as unknown as Parameters<typeof tf.customGrad<tf.Tensor2D>>[0]);
     return run(x, w, bias);
   }
-  const run = tf.customGrad(((a: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => forward([a, b], save)) as unknown as Parameters<
-    typeof tf.customGrad<tf.Tensor2D>
-  >[0]);
+  const run = tf.customGrad(((a: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) =>
+    forward([a, b], save)) as unknown as Parameters<typeof tf.customGrad<tf.Tensor2D>>[0]);
   return run(x, w);
 }
 
@@ -158,21 +174,36 @@ export function denseTsrec(x: tf.Tensor2D, w: tf.Tensor2D, bias: tf.Tensor1D | n
  * are grouped by block. Needs the `tsrec` backend; checks the shapes and dtypes itself (the kernel
  * trusts them).
  */
-export function denseBlocksTsrec(xs: readonly tf.Tensor2D[], w: tf.Tensor2D, bias: tf.Tensor1D | null, activation: 'linear' | 'relu'): tf.Tensor2D {
+export function denseBlocksTsrec(
+  xs: readonly tf.Tensor2D[],
+  w: tf.Tensor2D,
+  bias: tf.Tensor1D | null,
+  activation: 'linear' | 'relu',
+): tf.Tensor2D {
   const n = xs.length;
   // The kernel trusts these shapes (native memory): check them here.
   if (n === 0) throw new RangeError('Expected at least one input block for denseBlocksTsrec but received none');
-  if (w.rank !== 2 || w.dtype !== 'float32') throw new RangeError(`Expected a float32 [K, N] kernel for denseBlocksTsrec but received ${w.dtype} [${w.shape.join(', ')}]`);
+  if (w.rank !== 2 || w.dtype !== 'float32')
+    throw new RangeError(
+      `Expected a float32 [K, N] kernel for denseBlocksTsrec but received ${w.dtype} [${w.shape.join(', ')}]`,
+    );
   const M = xs[0].shape[0];
   xs.forEach((x, i) => {
     if (x.rank !== 2 || x.dtype !== 'float32' || x.shape[0] !== M) {
-      throw new RangeError(`Expected block ${i} of denseBlocksTsrec to be float32 [${M}, K_${i}] but received ${x.dtype} [${x.shape.join(', ')}]`);
+      throw new RangeError(
+        `Expected block ${i} of denseBlocksTsrec to be float32 [${M}, K_${i}] but received ${x.dtype} [${x.shape.join(', ')}]`,
+      );
     }
   });
   const K = xs.reduce((k, x) => k + x.shape[1], 0);
-  if (K !== w.shape[0]) throw new RangeError(`Expected the blocks' widths to sum to the kernel's ${w.shape[0]} rows in denseBlocksTsrec but received ${K}`);
+  if (K !== w.shape[0])
+    throw new RangeError(
+      `Expected the blocks' widths to sum to the kernel's ${w.shape[0]} rows in denseBlocksTsrec but received ${K}`,
+    );
   if (bias && (bias.rank !== 1 || bias.dtype !== 'float32' || bias.shape[0] !== w.shape[1])) {
-    throw new RangeError(`Expected a float32 [${w.shape[1]}] bias for denseBlocksTsrec but received ${bias.dtype} [${bias.shape.join(', ')}]`);
+    throw new RangeError(
+      `Expected a float32 [${w.shape[1]}] bias for denseBlocksTsrec but received ${bias.dtype} [${bias.shape.join(', ')}]`,
+    );
   }
   const hasBias = bias != null;
   const noGradBlocks = xs.flatMap((x, i) => (isInputData(x) ? [i] : []));
@@ -183,17 +214,26 @@ export function denseBlocksTsrec(xs: readonly tf.Tensor2D[], w: tf.Tensor2D, bia
     for (let i = 0; i < n; i++) inputs[`x${i}`] = ts[i];
     inputs.w = ts[n];
     if (hasBias) inputs.bias = ts[n + 1];
-    const y = tf.engine().runKernel(TSREC_DENSE_BLOCKS, inputs, { activation, numBlocks: n } as unknown as tf.NamedAttrMap) as tf.Tensor2D;
+    const y = tf
+      .engine()
+      .runKernel(TSREC_DENSE_BLOCKS, inputs, { activation, numBlocks: n } as unknown as tf.NamedAttrMap) as tf.Tensor2D;
     save([...ts.slice(0, n + 1), y]);
     return {
       value: y,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const g: Record<string, tf.Tensor> = { w: saved[n], y: saved[n + 1], dy };
         for (let i = 0; i < n; i++) g[`x${i}`] = saved[i];
-        return tf.engine().runKernel(TSREC_DENSE_BLOCKS_GRAD, g, { activation, hasBias, numBlocks: n, noGradBlocks } as unknown as tf.NamedAttrMap) as tf.Tensor[];
+        return tf.engine().runKernel(TSREC_DENSE_BLOCKS_GRAD, g, {
+          activation,
+          hasBias,
+          numBlocks: n,
+          noGradBlocks,
+        } as unknown as tf.NamedAttrMap) as tf.Tensor[];
       },
     };
   };
-  const run = tf.customGrad(body as unknown as Parameters<typeof tf.customGrad<tf.Tensor2D>>[0]) as unknown as (...t: tf.Tensor[]) => tf.Tensor2D;
+  const run = tf.customGrad(body as unknown as Parameters<typeof tf.customGrad<tf.Tensor2D>>[0]) as unknown as (
+    ...t: tf.Tensor[]
+  ) => tf.Tensor2D;
   return hasBias ? run(...xs, w, bias) : run(...xs, w);
 }

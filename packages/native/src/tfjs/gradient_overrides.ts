@@ -1,4 +1,15 @@
-import { engine, getBackend, getGradient, type GradConfig, type NamedAttrMap, registerGradient, reshape, Sum, type Tensor, util } from '@tensorflow/tfjs-core';
+import {
+  engine,
+  getBackend,
+  getGradient,
+  type GradConfig,
+  type NamedAttrMap,
+  registerGradient,
+  reshape,
+  Sum,
+  type Tensor,
+  util,
+} from '@tensorflow/tfjs-core';
 
 import { TSREC_BROADCAST_TO } from './kernels/TsrecBroadcastTo';
 
@@ -18,10 +29,13 @@ export function registerTsrecGradientOverrides(): void {
     gradFunc: (dy: Tensor | Tensor[], saved: Tensor[], attrs: NamedAttrMap) => {
       const x = saved[0];
       const g = dy as Tensor;
-      if (getBackend() !== 'tsrec' || g.dtype !== 'float32' || x.dtype !== 'float32') return original.gradFunc(dy, saved, attrs);
+      if (getBackend() !== 'tsrec' || g.dtype !== 'float32' || x.dtype !== 'float32')
+        return original.gradFunc(dy, saved, attrs);
       const expanded = x.shape.slice();
       for (const a of util.parseAxisParam(attrs.axis as number | number[], x.shape)) expanded[a] = 1;
-      const derX = engine().runKernel(TSREC_BROADCAST_TO, { x: reshape(g, expanded) }, { shape: x.shape } as unknown as NamedAttrMap) as Tensor;
+      const derX = engine().runKernel(TSREC_BROADCAST_TO, { x: reshape(g, expanded) }, {
+        shape: x.shape,
+      } as unknown as NamedAttrMap) as Tensor;
       return { x: () => derX };
     },
   };

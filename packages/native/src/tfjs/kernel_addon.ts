@@ -49,11 +49,31 @@ export enum BinaryOpCode {
  */
 export interface TfjsKernelAddon {
   tfjsBatchMatMul(
-    a: Float32Array, b: Float32Array, out: Float32Array, batchA: number, batchB: number, m: number, n: number, k: number,
-    transA: boolean, transB: boolean, bias: Float32Array | null, activation: number, leakyAlpha: number, prelu: Float32Array | null,
+    a: Float32Array,
+    b: Float32Array,
+    out: Float32Array,
+    batchA: number,
+    batchB: number,
+    m: number,
+    n: number,
+    k: number,
+    transA: boolean,
+    transB: boolean,
+    bias: Float32Array | null,
+    activation: number,
+    leakyAlpha: number,
+    prelu: Float32Array | null,
   ): void;
   tfjsUnary(op: UnaryOpCode, x: Float32Array, y: Float32Array, alpha: number): void;
-  tfjsBinary(op: BinaryOpCode, a: Float32Array, aShape: number[], b: Float32Array, bShape: number[], out: Float32Array, outShape: number[]): boolean;
+  tfjsBinary(
+    op: BinaryOpCode,
+    a: Float32Array,
+    aShape: number[],
+    b: Float32Array,
+    bShape: number[],
+    out: Float32Array,
+    outShape: number[],
+  ): boolean;
   tfjsSum(x: Float32Array, out: Float32Array, outer: number, reduce: number, inner: number): void;
   tfjsSlice(x: Float32Array, shape: number[], begin: number[], size: number[], out: Float32Array): void;
   tfjsConcat(xs: Float32Array[], inner: number[], outer: number, out: Float32Array): void;
@@ -62,10 +82,22 @@ export interface TfjsKernelAddon {
   /** dx [B, N, D] of the FM interaction given dy [B, D]. */
   tfjsFmBackward(x: Float32Array, dy: Float32Array, B: number, N: number, D: number, dx: Float32Array): void;
   /** Sigmoid BCE with logits: returns the loss, or -(i + 1) when logits[i] is the first non-finite one. */
-  tfjsSigmoidBce(logits: Float32Array, labels: Float32Array, weights: Float32Array | null, labelSmoothing: number, dLogits: Float32Array): number;
+  tfjsSigmoidBce(
+    logits: Float32Array,
+    labels: Float32Array,
+    weights: Float32Array | null,
+    labelSmoothing: number,
+    dLogits: Float32Array,
+  ): number;
   /** One Adam step; constants are [beta1, 1-beta1, beta2, 1-beta2, 1-accBeta1, 1-accBeta2, -lr, eps]. */
   tfjsAdam(
-    value: Float32Array, m: Float32Array, v: Float32Array, g: Float32Array, valueOut: Float32Array, mOut: Float32Array, vOut: Float32Array,
+    value: Float32Array,
+    m: Float32Array,
+    v: Float32Array,
+    g: Float32Array,
+    valueOut: Float32Array,
+    mOut: Float32Array,
+    vOut: Float32Array,
     constants: number[],
   ): void;
   /** dx = y > 0 ? dy : 0 (tfjs's mul(dy, step(y))). */
@@ -74,15 +106,42 @@ export interface TfjsKernelAddon {
   tfjsColumnSum(x: Float32Array, rows: number, cols: number, out: Float32Array): void;
   /** Backward of y = act(x·w + b), act linear or ReLU (mask from y): dx [M, K], dw [K, N], db [N] (or null). */
   tfjsDenseBackward(
-    x: Float32Array, w: Float32Array, y: Float32Array | null, dy: Float32Array, M: number, K: number, N: number, relu: boolean,
-    dx: Float32Array | null, dw: Float32Array, db: Float32Array | null,
+    x: Float32Array,
+    w: Float32Array,
+    y: Float32Array | null,
+    dy: Float32Array,
+    M: number,
+    K: number,
+    N: number,
+    relu: boolean,
+    dx: Float32Array | null,
+    dw: Float32Array,
+    db: Float32Array | null,
   ): void;
   /** y = act(Σ_i xs[i]·w[rows of block i] + bias) for xs[i] [M, ks[i]] (the column blocks of the input), act linear or ReLU. */
-  tfjsDenseBlocksForward(xs: Float32Array[], ks: number[], w: Float32Array, bias: Float32Array | null, relu: boolean, M: number, N: number, y: Float32Array): void;
+  tfjsDenseBlocksForward(
+    xs: Float32Array[],
+    ks: number[],
+    w: Float32Array,
+    bias: Float32Array | null,
+    relu: boolean,
+    M: number,
+    N: number,
+    y: Float32Array,
+  ): void;
   /** Backward of tfjsDenseBlocksForward: dxs[i] [M, ks[i]] (null: not computed), dw [ΣK, N], db [N] (or null). */
   tfjsDenseBlocksBackward(
-    xs: Float32Array[], ks: number[], w: Float32Array, y: Float32Array | null, dy: Float32Array, M: number, N: number, relu: boolean,
-    dxs: (Float32Array | null)[], dw: Float32Array, db: Float32Array | null,
+    xs: Float32Array[],
+    ks: number[],
+    w: Float32Array,
+    y: Float32Array | null,
+    dy: Float32Array,
+    M: number,
+    N: number,
+    relu: boolean,
+    dxs: (Float32Array | null)[],
+    dw: Float32Array,
+    db: Float32Array | null,
   ): void;
   setBlasThreads(n: number): number;
 }

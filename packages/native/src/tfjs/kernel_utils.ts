@@ -12,7 +12,10 @@ export type TsrecBackend = MathBackendCPU;
  */
 export function cpuKernel(kernelName: string): KernelFunc {
   const config = getKernel(kernelName, 'cpu');
-  if (!config) throw new Error(`Expected the tfjs cpu kernel ${kernelName} to be registered (import @tensorflow/tfjs-backend-cpu first)`);
+  if (!config)
+    throw new Error(
+      `Expected the tfjs cpu kernel ${kernelName} to be registered (import @tensorflow/tfjs-backend-cpu first)`,
+    );
   return config.kernelFunc;
 }
 

@@ -52,7 +52,11 @@ export async function selectBackend(options: SelectBackendOptions = {}): Promise
     ok = false;
   }
   if (!ok || getBackend() !== name) {
-    throw invalidParameterError(source, "a tfjs backend that loads ('tsrec', 'cpu', 'wasm' or 'tensorflow' with @tensorflow/tfjs-node installed)", name);
+    throw invalidParameterError(
+      source,
+      "a tfjs backend that loads ('tsrec', 'cpu', 'wasm' or 'tensorflow' with @tensorflow/tfjs-node installed)",
+      name,
+    );
   }
   return name;
 }

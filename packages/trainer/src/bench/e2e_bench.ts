@@ -83,12 +83,35 @@ function torchEnv(variant: 'default' | 'tuned'): NodeJS.ProcessEnv {
   return env;
 }
 
-function torchBaseline(file: string, threads: number, env: NodeJS.ProcessEnv, quiet = false): (Result & Record<string, unknown>) | string {
+function torchBaseline(
+  file: string,
+  threads: number,
+  env: NodeJS.ProcessEnv,
+  quiet = false,
+): (Result & Record<string, unknown>) | string {
   if (process.env.TSREC_BENCH_TORCH === '0') return 'skipped (TSREC_BENCH_TORCH=0)';
   const script = path.resolve(__dirname, '../../../../tools/bench_torch_deepfm.py');
-  const py = ['/usr/bin/python3', 'python3'].find((p) => spawnSync(p, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0);
+  const py = ['/usr/bin/python3', 'python3'].find(
+    (p) => spawnSync(p, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0,
+  );
   if (!py) return 'unavailable (no python3 with torch: apt-get install python3-torch)';
-  const r = spawnSync(py, [script, '--data', file, '--threads', String(threads), '--batch', String(BATCH), '--steps', String(STEPS), '--warmup', String(WARMUP)], { encoding: 'utf8', stdio: ['ignore', 'pipe', quiet ? 'ignore' : 'inherit'], maxBuffer: 1 << 24, env });
+  const r = spawnSync(
+    py,
+    [
+      script,
+      '--data',
+      file,
+      '--threads',
+      String(threads),
+      '--batch',
+      String(BATCH),
+      '--steps',
+      String(STEPS),
+      '--warmup',
+      String(WARMUP),
+    ],
+    { encoding: 'utf8', stdio: ['ignore', 'pipe', quiet ? 'ignore' : 'inherit'], maxBuffer: 1 << 24, env },
+  );
   const line = (r.stdout || '').trim().split('\n').pop() ?? '';
   try {
     return JSON.parse(line) as Result & Record<string, unknown>;
@@ -105,16 +128,23 @@ const fmt = (x: number) => Math.round(x).toLocaleString('en-US');
 
 /** TSREC_BENCH_ROUNDS > 1: tsrec (child process), PyTorch default, PyTorch tuned, n times. */
 function interleavedRounds(file: string, dir: string, threads: number): void {
-  console.log(`${ROUNDS} interleaved rounds (tsrec in a child process, then PyTorch with OpenBLAS defaults and with tsrec's settings), ${STEPS} measured steps each`);
+  console.log(
+    `${ROUNDS} interleaved rounds (tsrec in a child process, then PyTorch with OpenBLAS defaults and with tsrec's settings), ${STEPS} measured steps each`,
+  );
   const rows: { tsrec: number; rss: number; torch: Partial<Record<'default' | 'tuned', number>> }[] = [];
   for (let i = 0; i < ROUNDS; i++) {
     const json = path.join(dir, `round-${process.pid}.json`);
     const env = { ...process.env, TSREC_BENCH_ROUNDS: '1', TSREC_BENCH_TORCH: '0', TSREC_BENCH_JSON: json };
     const c = spawnSync(process.execPath, [__filename], { env, stdio: ['ignore', 'ignore', 'inherit'] });
-    if (c.status !== 0 || !fs.existsSync(json)) throw new Error(`round ${i + 1}: the tsrec run failed (exit ${c.status})`);
+    if (c.status !== 0 || !fs.existsSync(json))
+      throw new Error(`round ${i + 1}: the tsrec run failed (exit ${c.status})`);
     const t = (JSON.parse(fs.readFileSync(json, 'utf8')) as { results: Result[] }).results[0];
     fs.rmSync(json, { force: true });
-    const row = { tsrec: t.samples_per_s, rss: t.peak_rss_mb, torch: {} as Partial<Record<'default' | 'tuned', number>> };
+    const row = {
+      tsrec: t.samples_per_s,
+      rss: t.peak_rss_mb,
+      torch: {} as Partial<Record<'default' | 'tuned', number>>,
+    };
     for (const variant of ['default', 'tuned'] as const) {
       const r = torchBaseline(file, threads, torchEnv(variant), true);
       if (typeof r === 'string') {
@@ -125,15 +155,24 @@ function interleavedRounds(file: string, dir: string, threads: number): void {
     }
     rows.push(row);
     const best = Math.max(row.torch.default ?? 0, row.torch.tuned ?? 0);
-    const part = (v: 'default' | 'tuned') => (row.torch[v] ? `PyTorch ${v} ${fmt(row.torch[v]!)} (${(row.tsrec / row.torch[v]!).toFixed(2)}×)` : `PyTorch ${v} -`);
-    console.log(`  round ${i + 1}: tsrec ${fmt(row.tsrec)} samples/s (peak RSS ${row.rss.toFixed(0)} MB), ${part('default')}, ${part('tuned')}${best ? `; vs the faster ${(row.tsrec / best).toFixed(2)}×` : ''}`);
+    const part = (v: 'default' | 'tuned') =>
+      row.torch[v]
+        ? `PyTorch ${v} ${fmt(row.torch[v]!)} (${(row.tsrec / row.torch[v]!).toFixed(2)}×)`
+        : `PyTorch ${v} -`;
+    console.log(
+      `  round ${i + 1}: tsrec ${fmt(row.tsrec)} samples/s (peak RSS ${row.rss.toFixed(0)} MB), ${part('default')}, ${part('tuned')}${best ? `; vs the faster ${(row.tsrec / best).toFixed(2)}×` : ''}`,
+    );
   }
   const withTorch = rows.filter((r) => r.torch.default || r.torch.tuned);
-  console.log(`medians: tsrec ${fmt(median(rows.map((r) => r.tsrec)))} samples/s${withTorch.length ? `, PyTorch default ${fmt(median(withTorch.map((r) => r.torch.default ?? 0)))}, tuned ${fmt(median(withTorch.map((r) => r.torch.tuned ?? 0)))}` : ''}`);
+  console.log(
+    `medians: tsrec ${fmt(median(rows.map((r) => r.tsrec)))} samples/s${withTorch.length ? `, PyTorch default ${fmt(median(withTorch.map((r) => r.torch.default ?? 0)))}, tuned ${fmt(median(withTorch.map((r) => r.torch.tuned ?? 0)))}` : ''}`,
+  );
   if (withTorch.length) {
     const ratios = withTorch.map((r) => r.tsrec / Math.max(r.torch.default ?? 0, r.torch.tuned ?? 0));
     const m = median(ratios);
-    console.log(`tsrec / faster PyTorch per round: ${ratios.map((x) => x.toFixed(2)).join(' ')}; median ${m.toFixed(2)}× (target ≥ 2×: ${m >= 2 ? 'met' : 'not met'})`);
+    console.log(
+      `tsrec / faster PyTorch per round: ${ratios.map((x) => x.toFixed(2)).join(' ')}; median ${m.toFixed(2)}× (target ≥ 2×: ${m >= 2 ? 'met' : 'not met'})`,
+    );
   }
 }
 
@@ -148,9 +187,14 @@ async function main(): Promise<void> {
     const t0 = Date.now();
     writeCriteoTsv(`${file}.tmp`, { rows: ROWS, seed: 7 });
     fs.renameSync(`${file}.tmp`, file);
-    console.log(`generated ${file} (${ROWS.toLocaleString('en-US')} rows) in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    console.log(
+      `generated ${file} (${ROWS.toLocaleString('en-US')} rows) in ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+    );
   }
-  if (ROWS < (WARMUP + STEPS) * BATCH) throw new Error(`Expected TSREC_BENCH_ROWS >= ${(WARMUP + STEPS) * BATCH} (warmup + steps batches) but received ${ROWS}`);
+  if (ROWS < (WARMUP + STEPS) * BATCH)
+    throw new Error(
+      `Expected TSREC_BENCH_ROWS >= ${(WARMUP + STEPS) * BATCH} (warmup + steps batches) but received ${ROWS}`,
+    );
   if (ROUNDS > 1) return interleavedRounds(file, dir, threads);
   const modelDir = fs.mkdtempSync(path.join(dir, 'model-'));
   const config = loadPipelineConfig(benchConfig(file, modelDir), { validate: true });
@@ -178,15 +222,29 @@ async function main(): Promise<void> {
   const boundMb = tablesBytes / 2 ** 20 + 300;
   fs.rmSync(modelDir, { recursive: true, force: true });
 
-  const tsrec: Result & Record<string, unknown> = { name: 'deepfm_e2e', threads, samples_per_s: samplesPerS, peak_rss_mb: peakRssMb };
+  const tsrec: Result & Record<string, unknown> = {
+    name: 'deepfm_e2e',
+    threads,
+    samples_per_s: samplesPerS,
+    peak_rss_mb: peakRssMb,
+  };
   console.log('');
-  console.log(`tsrec DeepFM end to end (dlrm26 tables, batch ${BATCH}, ${threads} threads, ${WORKERS} data workers, ${s.step} steps, ${((Date.now() - start) / 1000).toFixed(0)} s in all)`);
-  console.log(`  throughput   ${Math.round(samplesPerS).toLocaleString('en-US')} samples/s over ${measured} steps after ${WARMUP} warmup`);
-  console.log(`  peak RSS     ${peakRssMb.toFixed(0)} MB; tables + optimizer state ${(tablesBytes / 2 ** 20).toFixed(0)} MB; bound (×1.3 of tables + state + 300 MB) ${(1.3 * boundMb).toFixed(0)} MB → ${(peakRssMb / boundMb).toFixed(2)}× of tables + state + 300 MB (target ≤ 1.3×)`);
+  console.log(
+    `tsrec DeepFM end to end (dlrm26 tables, batch ${BATCH}, ${threads} threads, ${WORKERS} data workers, ${s.step} steps, ${((Date.now() - start) / 1000).toFixed(0)} s in all)`,
+  );
+  console.log(
+    `  throughput   ${Math.round(samplesPerS).toLocaleString('en-US')} samples/s over ${measured} steps after ${WARMUP} warmup`,
+  );
+  console.log(
+    `  peak RSS     ${peakRssMb.toFixed(0)} MB; tables + optimizer state ${(tablesBytes / 2 ** 20).toFixed(0)} MB; bound (×1.3 of tables + state + 300 MB) ${(1.3 * boundMb).toFixed(0)} MB → ${(peakRssMb / boundMb).toFixed(2)}× of tables + state + 300 MB (target ≤ 1.3×)`,
+  );
   const results: (Result & Record<string, unknown>)[] = [tsrec];
   const torchRuns: { variant: string; r: Result & Record<string, unknown> }[] = [];
   for (const variant of ['default', 'tuned'] as const) {
-    const label = variant === 'default' ? 'PyTorch, OpenBLAS defaults' : `PyTorch, tsrec's OpenBLAS settings (OPENBLAS_CORETYPE=${process.env.OPENBLAS_CORETYPE ?? 'unset'}, OPENBLAS_THREAD_TIMEOUT=${process.env.OPENBLAS_THREAD_TIMEOUT ?? 'unset'})`;
+    const label =
+      variant === 'default'
+        ? 'PyTorch, OpenBLAS defaults'
+        : `PyTorch, tsrec's OpenBLAS settings (OPENBLAS_CORETYPE=${process.env.OPENBLAS_CORETYPE ?? 'unset'}, OPENBLAS_THREAD_TIMEOUT=${process.env.OPENBLAS_THREAD_TIMEOUT ?? 'unset'})`;
     const torch = torchBaseline(file, threads, torchEnv(variant));
     if (typeof torch === 'string') {
       console.log(`  ${label}: ${torch}`);
@@ -194,15 +252,20 @@ async function main(): Promise<void> {
     }
     torchRuns.push({ variant, r: torch });
     results.push({ ...torch, name: `pytorch_deepfm_e2e_${variant}` });
-    console.log(`  ${label}: ${String(torch.torch ?? '')} ${Math.round(torch.samples_per_s).toLocaleString('en-US')} samples/s, peak RSS ${torch.peak_rss_mb.toFixed(0)} MB (${String(torch.loader ?? '')})`);
+    console.log(
+      `  ${label}: ${String(torch.torch ?? '')} ${Math.round(torch.samples_per_s).toLocaleString('en-US')} samples/s, peak RSS ${torch.peak_rss_mb.toFixed(0)} MB (${String(torch.loader ?? '')})`,
+    );
     console.log(`    tsrec / PyTorch  ${(samplesPerS / torch.samples_per_s).toFixed(2)}×`);
   }
   if (torchRuns.length > 0) {
     const best = torchRuns.reduce((a, b) => (b.r.samples_per_s > a.r.samples_per_s ? b : a));
     const ratio = samplesPerS / best.r.samples_per_s;
-    console.log(`  tsrec / fastest PyTorch (${best.variant})  ${ratio.toFixed(2)}× (target ≥ 2×: ${ratio >= 2 ? 'met' : 'not met'})`);
+    console.log(
+      `  tsrec / fastest PyTorch (${best.variant})  ${ratio.toFixed(2)}× (target ≥ 2×: ${ratio >= 2 ? 'met' : 'not met'})`,
+    );
   }
-  if (process.env.TSREC_BENCH_JSON) fs.writeFileSync(process.env.TSREC_BENCH_JSON, `${JSON.stringify({ results }, null, 2)}\n`);
+  if (process.env.TSREC_BENCH_JSON)
+    fs.writeFileSync(process.env.TSREC_BENCH_JSON, `${JSON.stringify({ results }, null, 2)}\n`);
 }
 
 main().catch((e) => {

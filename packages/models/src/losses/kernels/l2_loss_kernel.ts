@@ -4,7 +4,12 @@ import { totalWeight } from './sigmoid_bce_kernel';
  * Squared error (TorchEasyRec `l2_loss`, torch MSELoss): ℓ_i = (x_i − y_i)², weighted mean;
  * ∂ℓ_i/∂x_i = 2(x_i − y_i).
  */
-export function l2LossKernel(preds: Float32Array, labels: ArrayLike<number>, weights: ArrayLike<number> | null, dPreds: Float32Array): number {
+export function l2LossKernel(
+  preds: Float32Array,
+  labels: ArrayLike<number>,
+  weights: ArrayLike<number> | null,
+  dPreds: Float32Array,
+): number {
   const n = preds.length;
   const W = totalWeight(weights, n);
   if (W === 0) {

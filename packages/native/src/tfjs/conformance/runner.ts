@@ -16,7 +16,11 @@ interface SpecResult {
 async function main(): Promise<void> {
   const runner = new Jasmine();
   runner.exitOnCompletion = false;
-  runner.loadConfig({ spec_files: [path.join(__dirname, 'tfjs_conformance_bundle.js')], random: false, jsLoader: 'require' });
+  runner.loadConfig({
+    spec_files: [path.join(__dirname, 'tfjs_conformance_bundle.js')],
+    random: false,
+    jsLoader: 'require',
+  });
   const grep = process.argv.slice(2);
   const counts: Record<string, number> = {};
   const failures: SpecResult[] = [];
@@ -27,12 +31,20 @@ async function main(): Promise<void> {
       if (r.status === 'failed') failures.push(r);
     },
   });
-  if (grep.length) runner.env.configure({ specFilter: (spec: { getFullName(): string }) => grep.some((g) => spec.getFullName().includes(g)) });
+  if (grep.length)
+    runner.env.configure({
+      specFilter: (spec: { getFullName(): string }) => grep.some((g) => spec.getFullName().includes(g)),
+    });
   const t0 = Date.now();
   await runner.execute();
-  for (const f of failures) console.log(`FAILED: ${f.fullName}\n    ${f.failedExpectations.map((e) => e.message.split('\n')[0]).join('\n    ')}`);
+  for (const f of failures)
+    console.log(
+      `FAILED: ${f.fullName}\n    ${f.failedExpectations.map((e) => e.message.split('\n')[0]).join('\n    ')}`,
+    );
   const total = Object.values(counts).reduce((a, b) => a + b, 0);
-  console.log(`tfjs-core specs: ${total} defined; by status ${JSON.stringify(counts)}; ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  console.log(
+    `tfjs-core specs: ${total} defined; by status ${JSON.stringify(counts)}; ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+  );
   const skipped = (counts.excluded ?? 0) + (counts.pending ?? 0);
   console.log(`tfjs-conformance: ${counts.passed ?? 0} passed, ${counts.failed ?? 0} failed, ${skipped} skipped`);
   process.exit(counts.failed ? 1 : 0);

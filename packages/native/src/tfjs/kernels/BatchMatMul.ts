@@ -1,4 +1,13 @@
-import { BatchMatMul, type BatchMatMulAttrs, type BatchMatMulInputs, broadcast_util, type KernelConfig, type KernelFunc, type TensorInfo, util } from '@tensorflow/tfjs-core';
+import {
+  BatchMatMul,
+  type BatchMatMulAttrs,
+  type BatchMatMulInputs,
+  broadcast_util,
+  type KernelConfig,
+  type KernelFunc,
+  type TensorInfo,
+  util,
+} from '@tensorflow/tfjs-core';
 
 import { kernelAddon } from '../kernel_addon';
 import { allocF32, cpuKernel, f32Values, type TsrecBackend } from '../kernel_utils';
@@ -17,7 +26,12 @@ export interface MatMulGeometry {
  * Validates like tfjs's cpu BatchMatMul (same messages) and returns the geometry, or null when the
  * batch dims broadcast in a way the native kernel does not take (neither equal nor one of them 1).
  */
-export function matMulGeometry(a: TensorInfo, b: TensorInfo, transposeA: boolean, transposeB: boolean): MatMulGeometry | null {
+export function matMulGeometry(
+  a: TensorInfo,
+  b: TensorInfo,
+  transposeA: boolean,
+  transposeB: boolean,
+): MatMulGeometry | null {
   const aRank = a.shape.length;
   const bRank = b.shape.length;
   const innerShapeA = transposeA ? a.shape[aRank - 2] : a.shape[aRank - 1];
@@ -44,7 +58,11 @@ export function matMulGeometry(a: TensorInfo, b: TensorInfo, transposeA: boolean
 const cpuBatchMatMul = cpuKernel(BatchMatMul);
 
 /** BatchMatMul: float32 through BLAS (OpenBLAS sgemm); other dtypes and odd batch broadcasts use the cpu kernel. */
-export function batchMatMul(args: { inputs: BatchMatMulInputs; attrs: BatchMatMulAttrs; backend: TsrecBackend }): TensorInfo {
+export function batchMatMul(args: {
+  inputs: BatchMatMulInputs;
+  attrs: BatchMatMulAttrs;
+  backend: TsrecBackend;
+}): TensorInfo {
   const { inputs, backend, attrs } = args;
   const a = inputs.a as TensorInfo;
   const b = inputs.b as TensorInfo;
@@ -54,7 +72,22 @@ export function batchMatMul(args: { inputs: BatchMatMulInputs; attrs: BatchMatMu
   const g = matMulGeometry(a, b, attrs.transposeA, attrs.transposeB);
   if (!g) return cpuBatchMatMul(args as never) as TensorInfo;
   const out = allocF32(backend, util.sizeFromShape(g.outShape));
-  kernelAddon().tfjsBatchMatMul(av, bv, out, g.batchA, g.batchB, g.m, g.n, g.k, attrs.transposeA, attrs.transposeB, null, 0, 0, null);
+  kernelAddon().tfjsBatchMatMul(
+    av,
+    bv,
+    out,
+    g.batchA,
+    g.batchB,
+    g.m,
+    g.n,
+    g.k,
+    attrs.transposeA,
+    attrs.transposeB,
+    null,
+    0,
+    0,
+    null,
+  );
   return backend.makeTensorInfo(g.outShape, 'float32', out);
 }
 

@@ -1,4 +1,13 @@
-import { backend_util, Concat, type ConcatAttrs, type ConcatInputs, type KernelConfig, type KernelFunc, type TensorInfo, util } from '@tensorflow/tfjs-core';
+import {
+  backend_util,
+  Concat,
+  type ConcatAttrs,
+  type ConcatInputs,
+  type KernelConfig,
+  type KernelFunc,
+  type TensorInfo,
+  util,
+} from '@tensorflow/tfjs-core';
 
 import { kernelAddon } from '../kernel_addon';
 import { allocF32, cpuKernel, f32Values, type TsrecBackend } from '../kernel_utils';
@@ -22,9 +31,18 @@ export function concat(args: { inputs: ConcatInputs; attrs: ConcatAttrs; backend
   if (size === 0) return cpuConcat(args as never) as TensorInfo;
   const outer = util.sizeFromShape(outShape.slice(0, $axis));
   const out = allocF32(backend, size);
-  kernelAddon().tfjsConcat(values as Float32Array[], shapes.map((s) => util.sizeFromShape(s.slice($axis))), outer, out);
+  kernelAddon().tfjsConcat(
+    values as Float32Array[],
+    shapes.map((s) => util.sizeFromShape(s.slice($axis))),
+    outer,
+    out,
+  );
   return backend.makeTensorInfo(outShape, 'float32', out);
 }
 
 /** KernelConfig of the native Concat. */
-export const concatConfig: KernelConfig = { kernelName: Concat, backendName: 'tsrec', kernelFunc: concat as unknown as KernelFunc };
+export const concatConfig: KernelConfig = {
+  kernelName: Concat,
+  backendName: 'tsrec',
+  kernelFunc: concat as unknown as KernelFunc,
+};

@@ -1,4 +1,13 @@
-import { type KernelConfig, type KernelFunc, Slice, slice_util, type SliceAttrs, type SliceInputs, type TensorInfo, util } from '@tensorflow/tfjs-core';
+import {
+  type KernelConfig,
+  type KernelFunc,
+  Slice,
+  slice_util,
+  type SliceAttrs,
+  type SliceInputs,
+  type TensorInfo,
+  util,
+} from '@tensorflow/tfjs-core';
 
 import { kernelAddon } from '../kernel_addon';
 import { allocF32, cpuKernel, f32Values, type TsrecBackend } from '../kernel_utils';
@@ -23,4 +32,8 @@ export function slice(args: { inputs: SliceInputs; attrs: SliceAttrs; backend: T
 }
 
 /** KernelConfig of the native Slice. */
-export const sliceConfig: KernelConfig = { kernelName: Slice, backendName: 'tsrec', kernelFunc: slice as unknown as KernelFunc };
+export const sliceConfig: KernelConfig = {
+  kernelName: Slice,
+  backendName: 'tsrec',
+  kernelFunc: slice as unknown as KernelFunc,
+};

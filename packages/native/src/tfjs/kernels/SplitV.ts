@@ -1,4 +1,13 @@
-import { backend_util, type KernelConfig, type KernelFunc, SplitV, type SplitVAttrs, type SplitVInputs, type TensorInfo, util } from '@tensorflow/tfjs-core';
+import {
+  backend_util,
+  type KernelConfig,
+  type KernelFunc,
+  SplitV,
+  type SplitVAttrs,
+  type SplitVInputs,
+  type TensorInfo,
+  util,
+} from '@tensorflow/tfjs-core';
 
 import { f32Values, type TsrecBackend, cpuKernel } from '../kernel_utils';
 import { slice } from './Slice';
@@ -24,4 +33,8 @@ export function splitV(args: { inputs: SplitVInputs; attrs: SplitVAttrs; backend
 }
 
 /** KernelConfig of the native SplitV. */
-export const splitVConfig: KernelConfig = { kernelName: SplitV, backendName: 'tsrec', kernelFunc: splitV as unknown as KernelFunc };
+export const splitVConfig: KernelConfig = {
+  kernelName: SplitV,
+  backendName: 'tsrec',
+  kernelFunc: splitV as unknown as KernelFunc,
+};

@@ -1,4 +1,13 @@
-import { backend_util, type KernelConfig, type KernelFunc, Sum, type SumAttrs, type SumInputs, type TensorInfo, util } from '@tensorflow/tfjs-core';
+import {
+  backend_util,
+  type KernelConfig,
+  type KernelFunc,
+  Sum,
+  type SumAttrs,
+  type SumInputs,
+  type TensorInfo,
+  util,
+} from '@tensorflow/tfjs-core';
 
 import { kernelAddon } from '../kernel_addon';
 import { allocF32, cpuKernel, f32Values, type TsrecBackend } from '../kernel_utils';
@@ -14,7 +23,10 @@ export function sum(args: { inputs: SumInputs; attrs: SumAttrs; backend: TsrecBa
   const x = inputs.x as TensorInfo;
   const xv = f32Values(backend, x);
   if (!xv) return cpuSum(args as never) as TensorInfo;
-  const axes = util.parseAxisParam(attrs.axis, x.shape).slice().sort((p, q) => p - q);
+  const axes = util
+    .parseAxisParam(attrs.axis, x.shape)
+    .slice()
+    .sort((p, q) => p - q);
   if (axes.length === 0) return cpuSum(args as never) as TensorInfo;
   for (let i = 1; i < axes.length; ++i) if (axes[i] !== axes[i - 1] + 1) return cpuSum(args as never) as TensorInfo;
   const first = axes[0];

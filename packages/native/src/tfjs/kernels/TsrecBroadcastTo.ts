@@ -18,7 +18,9 @@ function broadcastTo(args: { inputs: { x: TensorInfo }; attrs: NamedAttrMap; bac
   const x = args.inputs.x;
   const shape = (args.attrs.shape as number[]).slice();
   if (x.shape.length !== shape.length || x.shape.some((d, i) => d !== 1 && d !== shape[i])) {
-    throw new RangeError(`Expected a shape that [${x.shape.join(', ')}] broadcasts to for ${TSREC_BROADCAST_TO} but received [${shape.join(', ')}]`);
+    throw new RangeError(
+      `Expected a shape that [${x.shape.join(', ')}] broadcasts to for ${TSREC_BROADCAST_TO} but received [${shape.join(', ')}]`,
+    );
   }
   const out = allocF32(backend, util.sizeFromShape(shape));
   const ones = shape.map(() => 1);
@@ -32,4 +34,8 @@ function broadcastTo(args: { inputs: { x: TensorInfo }; attrs: NamedAttrMap; bac
 }
 
 /** KernelConfig of the native broadcast. */
-export const broadcastToConfig: KernelConfig = { kernelName: TSREC_BROADCAST_TO, backendName: 'tsrec', kernelFunc: broadcastTo as unknown as KernelFunc };
+export const broadcastToConfig: KernelConfig = {
+  kernelName: TSREC_BROADCAST_TO,
+  backendName: 'tsrec',
+  kernelFunc: broadcastTo as unknown as KernelFunc,
+};

@@ -36,7 +36,16 @@ function denseBlocks(args: { inputs: Inputs; attrs: NamedAttrMap; backend: Tsrec
   const { xs, ks } = blocksOf(backend, inputs, n);
   const y = allocF32(backend, M * N);
   const bias = inputs.bias ? f32OrCopy(backend, inputs.bias) : null;
-  kernelAddon().tfjsDenseBlocksForward(xs, ks, f32OrCopy(backend, inputs.w), bias, attrs.activation === 'relu', M, N, y);
+  kernelAddon().tfjsDenseBlocksForward(
+    xs,
+    ks,
+    f32OrCopy(backend, inputs.w),
+    bias,
+    attrs.activation === 'relu',
+    M,
+    N,
+    y,
+  );
   return backend.makeTensorInfo([M, N], 'float32', y);
 }
 
@@ -53,14 +62,34 @@ function denseBlocksGrad(args: { inputs: Inputs; attrs: NamedAttrMap; backend: T
   const dw = allocF32(backend, K * N);
   const db = attrs.hasBias === true ? allocF32(backend, N) : null;
   kernelAddon().tfjsDenseBlocksBackward(
-    xs, ks, f32OrCopy(backend, inputs.w), relu && inputs.y ? f32OrCopy(backend, inputs.y) : null, f32OrCopy(backend, inputs.dy), M, N, relu, dxs, dw, db,
+    xs,
+    ks,
+    f32OrCopy(backend, inputs.w),
+    relu && inputs.y ? f32OrCopy(backend, inputs.y) : null,
+    f32OrCopy(backend, inputs.dy),
+    M,
+    N,
+    relu,
+    dxs,
+    dw,
+    db,
   );
-  const out = dxs.map((d, i) => (d ? backend.makeTensorInfo([M, ks[i]], 'float32', d) : backend.makeTensorInfo([], 'float32', new Float32Array(1))));
+  const out = dxs.map((d, i) =>
+    d ? backend.makeTensorInfo([M, ks[i]], 'float32', d) : backend.makeTensorInfo([], 'float32', new Float32Array(1)),
+  );
   out.push(backend.makeTensorInfo([K, N], 'float32', dw));
   if (db) out.push(backend.makeTensorInfo([N], 'float32', db));
   return out;
 }
 
 /** KernelConfigs of the native block dense layer and its gradient. */
-export const denseBlocksConfig: KernelConfig = { kernelName: TSREC_DENSE_BLOCKS, backendName: 'tsrec', kernelFunc: denseBlocks as unknown as KernelFunc };
-export const denseBlocksGradConfig: KernelConfig = { kernelName: TSREC_DENSE_BLOCKS_GRAD, backendName: 'tsrec', kernelFunc: denseBlocksGrad as unknown as KernelFunc };
+export const denseBlocksConfig: KernelConfig = {
+  kernelName: TSREC_DENSE_BLOCKS,
+  backendName: 'tsrec',
+  kernelFunc: denseBlocks as unknown as KernelFunc,
+};
+export const denseBlocksGradConfig: KernelConfig = {
+  kernelName: TSREC_DENSE_BLOCKS_GRAD,
+  backendName: 'tsrec',
+  kernelFunc: denseBlocksGrad as unknown as KernelFunc,
+};

@@ -32,7 +32,11 @@ function fmBackward(args: { inputs: { x: TensorInfo; dy: TensorInfo }; backend: 
 }
 
 /** KernelConfigs of the native FM interaction (forward and backward). */
-export const fmInteractionConfig: KernelConfig = { kernelName: TSREC_FM_INTERACTION, backendName: 'tsrec', kernelFunc: fmForward as unknown as KernelFunc };
+export const fmInteractionConfig: KernelConfig = {
+  kernelName: TSREC_FM_INTERACTION,
+  backendName: 'tsrec',
+  kernelFunc: fmForward as unknown as KernelFunc,
+};
 export const fmInteractionGradConfig: KernelConfig = {
   kernelName: TSREC_FM_INTERACTION_GRAD,
   backendName: 'tsrec',

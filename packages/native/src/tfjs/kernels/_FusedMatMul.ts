@@ -1,4 +1,13 @@
-import { _FusedMatMul, type _FusedMatMulAttrs, type _FusedMatMulInputs, broadcast_util, type KernelConfig, type KernelFunc, type TensorInfo, util } from '@tensorflow/tfjs-core';
+import {
+  _FusedMatMul,
+  type _FusedMatMulAttrs,
+  type _FusedMatMulInputs,
+  broadcast_util,
+  type KernelConfig,
+  type KernelFunc,
+  type TensorInfo,
+  util,
+} from '@tensorflow/tfjs-core';
 
 import { ACTIVATION_CODES, kernelAddon } from '../kernel_addon';
 import { allocF32, cpuKernel, f32Values, type TsrecBackend } from '../kernel_utils';
@@ -21,7 +30,11 @@ function isRowBroadcast(t: TensorInfo, outShape: number[], n: number): boolean {
  * _FusedMatMul (matmul + bias + activation): one native call for float32 with a per-column or
  * scalar bias/prelu and any tfjs activation; everything else uses the cpu kernel.
  */
-export function fusedMatMul(args: { inputs: _FusedMatMulInputs; attrs: _FusedMatMulAttrs; backend: TsrecBackend }): TensorInfo {
+export function fusedMatMul(args: {
+  inputs: _FusedMatMulInputs;
+  attrs: _FusedMatMulAttrs;
+  backend: TsrecBackend;
+}): TensorInfo {
   const { inputs, backend, attrs } = args;
   const a = inputs.a as TensorInfo;
   const b = inputs.b as TensorInfo;
@@ -42,8 +55,20 @@ export function fusedMatMul(args: { inputs: _FusedMatMulInputs; attrs: _FusedMat
   if (activation === 'prelu' && !isRowBroadcast(prelu as TensorInfo, g.outShape, g.n)) return fallback();
   const out = allocF32(backend, util.sizeFromShape(g.outShape));
   kernelAddon().tfjsBatchMatMul(
-    av, bv, out, g.batchA, g.batchB, g.m, g.n, g.k, attrs.transposeA, attrs.transposeB, biasV, act,
-    attrs.leakyreluAlpha ?? 0.2, activation === 'prelu' ? preluV : null,
+    av,
+    bv,
+    out,
+    g.batchA,
+    g.batchB,
+    g.m,
+    g.n,
+    g.k,
+    attrs.transposeA,
+    attrs.transposeB,
+    biasV,
+    act,
+    attrs.leakyreluAlpha ?? 0.2,
+    activation === 'prelu' ? preluV : null,
   );
   return backend.makeTensorInfo(g.outShape, 'float32', out);
 }

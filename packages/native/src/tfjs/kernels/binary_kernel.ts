@@ -17,7 +17,8 @@ export function nativeBinary(backend: TsrecBackend, op: BinaryOpCode, a: TensorI
   const rank = outShape.length;
   if (rank > 8) return null;
   const out = allocF32(backend, util.sizeFromShape(outShape));
-  if (!kernelAddon().tfjsBinary(op, av, padShape(a.shape, rank), bv, padShape(b.shape, rank), out, outShape)) return null;
+  if (!kernelAddon().tfjsBinary(op, av, padShape(a.shape, rank), bv, padShape(b.shape, rank), out, outShape))
+    return null;
   return backend.makeTensorInfo(outShape, 'float32', out);
 }
 
@@ -25,7 +26,11 @@ export function nativeBinary(backend: TsrecBackend, op: BinaryOpCode, a: TensorI
  * A binary kernel computed natively for float32 inputs (any broadcast); other dtypes (int32,
  * bool, complex64, string) go to the cpu kernel. `inputNames` are the kernel's input names.
  */
-export function binaryKernel(kernelName: string, op: BinaryOpCode, inputNames: [string, string] = ['a', 'b']): KernelConfig {
+export function binaryKernel(
+  kernelName: string,
+  op: BinaryOpCode,
+  inputNames: [string, string] = ['a', 'b'],
+): KernelConfig {
   const cpu = cpuKernel(kernelName);
   const kernelFunc = (args: { inputs: Record<string, TensorInfo>; backend: TsrecBackend }): TensorInfo => {
     const res = nativeBinary(args.backend, op, args.inputs[inputNames[0]], args.inputs[inputNames[1]]);

@@ -9,7 +9,11 @@ import { allocF32, cpuKernel, f32Values, type TsrecBackend, tsrecKernel } from '
  */
 export function unaryKernel(kernelName: string, op: UnaryOpCode, alphaAttr?: string): KernelConfig {
   const cpu = cpuKernel(kernelName);
-  const kernelFunc = (args: { inputs: { x?: TensorInfo }; attrs?: NamedAttrMap; backend: TsrecBackend }): TensorInfo => {
+  const kernelFunc = (args: {
+    inputs: { x?: TensorInfo };
+    attrs?: NamedAttrMap;
+    backend: TsrecBackend;
+  }): TensorInfo => {
     const x = args.inputs.x as TensorInfo;
     const xs = f32Values(args.backend, x);
     if (!xs) return cpu(args as never) as TensorInfo;
