@@ -5,6 +5,8 @@ set_property(CACHE TSREC_CUDA PROPERTY STRINGS AUTO ON OFF)
 set(TSREC_MARCH "native" CACHE STRING "-march value: native (the building machine), a CPU name, or OFF for the compiler default")
 option(TSREC_BUILD_TESTS "Build the C++ tests" ON)
 option(TSREC_MPI "Link Open MPI (collectives)" OFF)
+set(TSREC_BLAS "AUTO" CACHE STRING "Dense GEMMs: AUTO (OpenBLAS when found), OPENBLAS (required), BUILTIN (never OpenBLAS)")
+set_property(CACHE TSREC_BLAS PROPERTY STRINGS AUTO OPENBLAS BUILTIN)
 set(TSREC_CUDA_ARCHS "80;90" CACHE STRING "CUDA architectures (SASS + PTX of the last)")
 
 if(NOT CMAKE_BUILD_TYPE)

@@ -14,14 +14,15 @@ import { loadPipelineConfig } from '@tsrec/config';
 import { createDataLoaderFromConfig } from '@tsrec/data';
 
 import { requireBuiltCli, runCliOk } from './helpers/cli';
-import { ML100K_DIR, movieLensConfigText, writeMovieLensSplits, type MovieLensModelOptions } from './helpers/movielens';
+import { describeWithSharedData } from './helpers/shared_data';
+import {
+  ML100K_FILE,
+  movieLensConfigText,
+  writeMovieLensSplits,
+  type MovieLensModelOptions,
+} from './helpers/movielens';
 
 requireBuiltCli();
-if (!fs.existsSync(path.join(ML100K_DIR, 'ml-100k.inter'))) {
-  throw new Error(
-    `Expected the RecBole atomic files of MovieLens-100K in ${ML100K_DIR} (the shared data folder next to the repository)`,
-  );
-}
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tsrec-e2e-ml100k-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
@@ -37,7 +38,7 @@ const ML_SETTINGS: MovieLensModelOptions = {
   numWorkers: 1,
 };
 
-describe('DeepFM on MovieLens-100K (RecBole context-aware protocol)', () => {
+describeWithSharedData([ML100K_FILE], 'DeepFM on MovieLens-100K (RecBole context-aware protocol)', () => {
   const splits = writeMovieLensSplits(path.join(tmp, 'data'), 2020);
   const modelDir = path.join(tmp, 'model');
   const config = path.join(tmp, 'deepfm_ml100k.config');

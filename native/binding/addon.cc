@@ -26,6 +26,15 @@ Napi::Value BuildInfo(const Napi::CallbackInfo& info) {
   o.Set("cudaDevices", tsrec::CudaDeviceCount());
   o.Set("cudaDescription", tsrec::CudaDeviceDescription(0));
   o.Set("threads", tsrec::ThreadPool::global().num_threads());
+  // How this binary was built (native/CMakeLists.txt passes the CMake settings in).
+#if defined(__clang__)
+  o.Set("compiler", "clang " __clang_version__);
+#else
+  o.Set("compiler", "g++ " __VERSION__);
+#endif
+  o.Set("buildType", TSREC_BUILD_TYPE_NAME);
+  o.Set("archFlags", TSREC_BUILD_ARCH_FLAGS);
+  o.Set("cudaArchs", TSREC_BUILD_CUDA_ARCHS);
   return o;
 }
 

@@ -1,8 +1,11 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { sharedPath } from './shared_data';
 
-/** Where the RecBole atomic files of MovieLens-100K live (never copied into the repo). */
-export const ML100K_DIR = path.resolve(__dirname, '../../../shared/data/ml-100k_recbole');
+/** The RecBole atomic files of MovieLens-100K, relative to the shared folder (never copied into the repo). */
+export const ML100K_FILE = 'data/ml-100k_recbole/ml-100k.inter';
+/** Where they live. */
+export const ML100K_DIR = path.dirname(sharedPath(ML100K_FILE));
 
 /** Row counts of the three splits and the positive rate of each. */
 export interface MovieLensSplits {

@@ -175,9 +175,10 @@ const char* BlasDescription() {
   return d.c_str();
 }
 #else
+namespace {
 // Fallback: pack op(B) into a contiguous [k, n] panel, then i-k-j loops the compiler vectorises.
-void Sgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda, const float* b,
-           int64_t ldb, float beta, float* c, int64_t ldc) {
+void SgemmBuiltin(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
+                  const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
   std::vector<float> bp(static_cast<size_t>(k * n));
   for (int64_t p = 0; p < k; ++p)
     for (int64_t j = 0; j < n; ++j) bp[p * n + j] = tb ? b[j * ldb + p] : b[p * ldb + j];
@@ -193,6 +194,18 @@ void Sgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const
       for (int64_t j = 0; j < n; ++j) ci[j] += av * bj[j];
     }
   }
+}
+}  // namespace
+
+void Sgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda, const float* b,
+           int64_t ldb, float beta, float* c, int64_t ldc) {
+  // Row panels on the pool, as with OpenBLAS: each row of C is computed alone, so the bits are
+  // those of one call whatever the panels.
+  if (!ta && m > 0 && n > 0 && k > 0 && RunGemmPanels(m, n, k, [&](int64_t r0, int64_t r1) {
+        SgemmBuiltin(false, tb, r1 - r0, n, k, alpha, a + r0 * lda, lda, b, ldb, beta, c + r0 * ldc, ldc);
+      }))
+    return;
+  SgemmBuiltin(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 const char* BlasDescription() { return "built-in (slow: install libopenblas-dev and rebuild)"; }
 #endif

@@ -1,11 +1,11 @@
-import * as path from 'node:path';
 import { hashStringsToBuckets } from '@tsrec/native';
+import { describeWithSharedData, sharedPath } from '../../../test/helpers/shared_data';
 import type { Batch } from './batch';
 import { DataLoader } from './data_loader';
 import type { FeatureSpec } from './feature_spec';
 
-const DATA = path.resolve(__dirname, '../../../../shared/data');
-const CRITEO = path.join(DATA, 'deepctr_samples/criteo_sample.txt');
+const CRITEO_SAMPLE = 'data/deepctr_samples/criteo_sample.txt';
+const CRITEO = sharedPath(CRITEO_SAMPLE);
 
 function criteoFeatures(): FeatureSpec[] {
   const f: FeatureSpec[] = [];
@@ -36,7 +36,7 @@ async function collect(l: DataLoader): Promise<Batch[]> {
   return out;
 }
 
-describe('DataLoader on the DeepCTR Criteo sample (200 rows)', () => {
+describeWithSharedData([CRITEO_SAMPLE], 'DataLoader on the DeepCTR Criteo sample (200 rows)', () => {
   const base = () => ({
     inputPath: CRITEO,
     batchSize: 64,

@@ -6,8 +6,9 @@ import type { Batch } from './batch';
 import { DataLoader, type DataLoaderOptions } from './data_loader';
 import type { FeatureSpec } from './feature_spec';
 import { writeCriteoParquet } from './synthetic/criteo_synthetic';
+import { describeWithSharedData, sharedPath } from '../../../test/helpers/shared_data';
 
-const DATA = path.resolve(__dirname, '../../../../shared/data');
+const DATA = sharedPath('data');
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsrec-loader-'));
 const write = (name: string, text: string | Buffer) => {
   const p = path.join(dir, name);
@@ -30,82 +31,90 @@ async function collect(o: DataLoaderOptions): Promise<Batch[]> {
   return out;
 }
 
-describe('real data from ../shared/data', () => {
-  it('MovieLens-100K interactions (TSV with RecBole typed headers): 100,000 rows, 55,375 with rating >= 4', async () => {
-    const file = path.join(DATA, 'ml-100k_recbole/ml-100k.inter');
-    const batches = await collect({
-      inputPath: file,
-      delimiter: '\t',
-      batchSize: 8192,
-      features: {
-        fgMode: 'FG_NORMAL',
-        featureConfigs: [
-          {
-            feature: {
-              case: 'idFeature',
-              value: { featureName: 'user', expression: 'user:user_id:token', hashBucketSize: 2000 },
+describeWithSharedData(
+  [
+    'data/ml-100k_recbole/ml-100k.inter',
+    'data/census_income_mmoe/census-income.test.gz',
+    'data/deepctr_samples/avazu_sample.txt',
+  ],
+  'real data from ../shared/data',
+  () => {
+    it('MovieLens-100K interactions (TSV with RecBole typed headers): 100,000 rows, 55,375 with rating >= 4', async () => {
+      const file = path.join(DATA, 'ml-100k_recbole/ml-100k.inter');
+      const batches = await collect({
+        inputPath: file,
+        delimiter: '\t',
+        batchSize: 8192,
+        features: {
+          fgMode: 'FG_NORMAL',
+          featureConfigs: [
+            {
+              feature: {
+                case: 'idFeature',
+                value: { featureName: 'user', expression: 'user:user_id:token', hashBucketSize: 2000 },
+              },
             },
-          },
-          {
-            feature: {
-              case: 'idFeature',
-              value: { featureName: 'item', expression: 'item:item_id:token', numBuckets: 1683 },
+            {
+              feature: {
+                case: 'idFeature',
+                value: { featureName: 'item', expression: 'item:item_id:token', numBuckets: 1683 },
+              },
             },
-          },
-        ],
-        labelFields: ['rating:float'],
-      },
+          ],
+          labelFields: ['rating:float'],
+        },
+      });
+      const rows = batches.reduce((s, b) => s + b.batchSize, 0);
+      expect(rows).toBe(100000);
+      const pos = batches.reduce((s, b) => s + b.labels['rating:float'].filter((r) => r >= 4).length, 0);
+      expect(pos).toBe(55375);
+      expect(Array.from(batches[0].sparse.bag('item', 0))).toEqual([242]);
     });
-    const rows = batches.reduce((s, b) => s + b.batchSize, 0);
-    expect(rows).toBe(100000);
-    const pos = batches.reduce((s, b) => s + b.labels['rating:float'].filter((r) => r >= 4).length, 0);
-    expect(pos).toBe(55375);
-    expect(Array.from(batches[0].sparse.bag('item', 0))).toEqual([242]);
-  });
 
-  it('census-income (gzip, no header, comma + space): 99,762 rows, 6,186 with income 50000+', async () => {
-    const cols =
-      'age, class_worker, det_ind_code, det_occ_code, education, wage_per_hour, hs_college, marital_stat, major_ind_code, major_occ_code, race, hisp_origin, sex, union_member, unemp_reason, full_or_part_emp, capital_gains, capital_losses, stock_dividends, tax_filer_stat, region_prev_res, state_prev_res, det_hh_fam_stat, det_hh_summ, instance_weight, mig_chg_msa, mig_chg_reg, mig_move_reg, mig_same, mig_prev_sunbelt, num_emp, fam_under_18, country_father, country_mother, country_self, citizenship, own_or_self, vet_question, vet_benefits, weeks_worked, year, income_50k'.split(
-        ', ',
-      );
-    const seen = { rows: 0, rich: 0, never: 0 };
-    for await (const b of new DataLoader({
-      inputPath: path.join(DATA, 'census_income_mmoe/census-income.test.gz'),
-      inputFields: cols,
-      batchSize: 4096,
-      features: {
-        fgMode: 'FG_NORMAL',
-        featureConfigs: [
-          raw('age'),
-          id('education'),
-          id('marital_stat', { vocabList: [' Never married'], hashBucketSize: undefined }),
-        ],
-        reservedColumns: ['income_50k'],
-      },
-    })) {
-      seen.rows += b.batchSize;
-      seen.rich += b.reserved.income_50k.filter((v) => v === ' 50000+.').length;
-      for (let r = 0; r < b.batchSize; r++) if (b.sparse.bag('marital_stat', r)[0] === 2) seen.never++;
-    }
-    expect(seen).toEqual({ rows: 99762, rich: 6186, never: 43143 });
-  });
-
-  it('the DeepCTR Avazu sample (100 rows) reads with every column hashed', async () => {
-    const file = path.join(DATA, 'deepctr_samples/avazu_sample.txt');
-    const header = fs.readFileSync(file, 'utf8').split('\n')[0].split(',');
-    const b = await collect({
-      inputPath: file,
-      batchSize: 1000,
-      features: {
-        fgMode: 'FG_NORMAL',
-        featureConfigs: header.filter((c) => c !== 'click' && c !== 'id').map((c) => id(c)),
-        labelFields: ['click'],
-      },
+    it('census-income (gzip, no header, comma + space): 99,762 rows, 6,186 with income 50000+', async () => {
+      const cols =
+        'age, class_worker, det_ind_code, det_occ_code, education, wage_per_hour, hs_college, marital_stat, major_ind_code, major_occ_code, race, hisp_origin, sex, union_member, unemp_reason, full_or_part_emp, capital_gains, capital_losses, stock_dividends, tax_filer_stat, region_prev_res, state_prev_res, det_hh_fam_stat, det_hh_summ, instance_weight, mig_chg_msa, mig_chg_reg, mig_move_reg, mig_same, mig_prev_sunbelt, num_emp, fam_under_18, country_father, country_mother, country_self, citizenship, own_or_self, vet_question, vet_benefits, weeks_worked, year, income_50k'.split(
+          ', ',
+        );
+      const seen = { rows: 0, rich: 0, never: 0 };
+      for await (const b of new DataLoader({
+        inputPath: path.join(DATA, 'census_income_mmoe/census-income.test.gz'),
+        inputFields: cols,
+        batchSize: 4096,
+        features: {
+          fgMode: 'FG_NORMAL',
+          featureConfigs: [
+            raw('age'),
+            id('education'),
+            id('marital_stat', { vocabList: [' Never married'], hashBucketSize: undefined }),
+          ],
+          reservedColumns: ['income_50k'],
+        },
+      })) {
+        seen.rows += b.batchSize;
+        seen.rich += b.reserved.income_50k.filter((v) => v === ' 50000+.').length;
+        for (let r = 0; r < b.batchSize; r++) if (b.sparse.bag('marital_stat', r)[0] === 2) seen.never++;
+      }
+      expect(seen).toEqual({ rows: 99762, rich: 6186, never: 43143 });
     });
-    expect(b[0].batchSize).toBe(100);
-    expect(b[0].sparse.keys.length).toBe(header.length - 2);
-  });
-});
+
+    it('the DeepCTR Avazu sample (100 rows) reads with every column hashed', async () => {
+      const file = path.join(DATA, 'deepctr_samples/avazu_sample.txt');
+      const header = fs.readFileSync(file, 'utf8').split('\n')[0].split(',');
+      const b = await collect({
+        inputPath: file,
+        batchSize: 1000,
+        features: {
+          fgMode: 'FG_NORMAL',
+          featureConfigs: header.filter((c) => c !== 'click' && c !== 'id').map((c) => id(c)),
+          labelFields: ['click'],
+        },
+      });
+      expect(b[0].batchSize).toBe(100);
+      expect(b[0].sparse.keys.length).toBe(header.length - 2);
+    });
+  },
+);
 
 describe('bad data, end to end', () => {
   const features = {

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Builds the addon (and the C++ tests) with cmake-js (CMakeLists.txt here forwards to ../../native) into ./build.
 // Environment: TSREC_CUDA=AUTO|ON|OFF (default AUTO), TSREC_MARCH (default native),
-// TSREC_BUILD_TYPE (default Release). Runs on `npm install` and `nx run native:build`.
+// TSREC_BLAS=AUTO|OPENBLAS|BUILTIN (default AUTO), TSREC_BUILD_TYPE (default Release). Runs on `npm install` and `nx run native:build`.
 
 const { spawnSync } = require('node:child_process');
 const path = require('node:path');
@@ -11,6 +11,7 @@ const cmakeJs = require.resolve('cmake-js/bin/cmake-js');
 const defs = {
   TSREC_CUDA: process.env.TSREC_CUDA || 'AUTO',
   TSREC_MARCH: process.env.TSREC_MARCH || 'native',
+  TSREC_BLAS: process.env.TSREC_BLAS || 'AUTO',
 };
 // `configure` always re-applies the options (cmake-js `compile` keeps a cached configuration),
 // then `build` compiles incrementally.

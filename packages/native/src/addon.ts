@@ -3,7 +3,17 @@ import * as path from 'node:path';
 
 /** The raw addon surface (binding layer: converts only; callers validate). */
 export interface NativeAddon {
-  buildInfo(): { blas: string; cudaCompiled: boolean; cudaDevices: number; cudaDescription: string; threads: number };
+  buildInfo(): {
+    blas: string;
+    cudaCompiled: boolean;
+    cudaDevices: number;
+    cudaDescription: string;
+    threads: number;
+    compiler: string;
+    buildType: string;
+    archFlags: string;
+    cudaArchs: string;
+  };
   setNumThreads(n: number): void;
   allocFloat32(n: number): Float32Array;
   NativeEmbeddingCollection: new (spec: unknown) => NativeEmbeddingCollectionHandle;
@@ -87,7 +97,9 @@ export function loadAddon(candidates: string[] = addonCandidates()): NativeAddon
   const errors: string[] = [];
   for (const file of candidates) {
     try {
-      return require(file) as NativeAddon;
+      const loaded = require(file) as NativeAddon;
+      loadedFrom = file;
+      return loaded;
     } catch (e) {
       errors.push(`- ${file}: ${(e as Error).message.split('\n')[0]}`);
     }
@@ -105,6 +117,12 @@ export function loadAddon(candidates: string[] = addonCandidates()): NativeAddon
       '- Needs a C++17 compiler and CMake >= 3.18 (apt-get install build-essential cmake); optional libopenblas-dev',
     ].join('\n'),
   );
+}
+
+let loadedFrom: string | undefined;
+/** The file the process-wide addon was loaded from (undefined before the first load). */
+export function addonPath(): string | undefined {
+  return loadedFrom;
 }
 
 let cached: NativeAddon | undefined;

@@ -1,4 +1,4 @@
-import { addon } from './addon';
+import { addon, addonPath } from './addon';
 import { invalidParameterError } from './errors';
 
 /** What the addon was built with and what it found: BLAS, CUDA, threads. */
@@ -8,11 +8,22 @@ export interface BuildInfo {
   cudaDevices: number;
   cudaDescription: string;
   threads: number;
+  /** The compiler that built the addon, e.g. `g++ 12.2.0`. */
+  compiler: string;
+  /** CMake build type (Release, Debug, RelWithDebInfo). */
+  buildType: string;
+  /** Target flags of the CPU kernels, e.g. `-march=native` (empty: the compiler's default). */
+  archFlags: string;
+  /** CUDA architectures compiled (e.g. `80,90`), empty without CUDA. */
+  cudaArchs: string;
+  /** The .node file loaded. */
+  addonPath: string;
 }
 
 /** Build and runtime facts of the loaded addon. */
 export function buildInfo(): BuildInfo {
-  return addon().buildInfo();
+  const info = addon().buildInfo();
+  return { ...info, addonPath: addonPath() ?? '' };
 }
 
 /** Sets the native thread pool's size (0: hardware concurrency; env TSREC_NUM_THREADS sets the default). */

@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
+import { buildInfo } from '@tsrec/native';
 import { main, parseArgs, usage } from './cli';
 import { ensureExampleData, exampleConfigText } from './default_example';
 
@@ -59,6 +60,30 @@ describe('tsrec CLI exit codes and messages', () => {
     ])
       expect(t.out).toContain(f);
     expect(usage('predict')).toContain('--reserved_columns');
+  });
+
+  it('info reports the build the addon loaded: BLAS, CUDA, threads, tfjs backend', async () => {
+    const b = buildInfo();
+    const r = await run('info');
+    expect(r.code).toBe(0);
+    const lines = r.out.trimEnd().split('\n');
+    expect(lines.map((l) => l.split(':')[0])).toEqual([
+      'tsrec',
+      'addon',
+      'build',
+      'BLAS',
+      'CUDA',
+      'threads',
+      'MPI',
+      'tfjs',
+    ]);
+    expect(lines[1]).toBe(`addon:   ${b.addonPath}`);
+    expect(b.addonPath).toMatch(/tsrec_native\.node$/);
+    expect(lines[2]).toBe(`build:   ${b.buildType}, ${b.archFlags || 'default target'}, ${b.compiler}`);
+    expect(lines[3].startsWith(`BLAS:    ${b.blas}`)).toBe(true);
+    expect(lines[4]).toMatch(b.cudaCompiled ? /^CUDA: +compiled \(sm [\d,]+\), \d+ devices?/ : /^CUDA: +not compiled/);
+    expect(lines[5]).toMatch(new RegExp(`^threads: ${b.threads} native pool threads`));
+    expect(lines[7]).toMatch(/^tfjs: +backend tsrec /);
   });
 
   it('usage errors exit 2 with one line that says what to fix', async () => {

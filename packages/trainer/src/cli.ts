@@ -15,6 +15,7 @@ import { selectBackend } from '@tsrec/native';
 
 import { evaluateCheckpoint } from './eval_checkpoint';
 import { exportModel } from './export';
+import { formatInstallInfo, installInfo } from './install_info';
 import { Predictor } from './predictor';
 import { formatMetrics, trainAndEvaluate } from './train_eval';
 import { UsageError } from './usage_error';
@@ -87,6 +88,10 @@ const COMMANDS: Record<string, { summary: string; flags: FlagSpec[] }> = {
       { name: 'reserved_columns', help: 'input columns copied to the output, comma-separated' },
       { name: 'output_columns', help: 'model outputs to write, comma-separated (default: all)' },
     ],
+  },
+  info: {
+    summary: 'print what this installation has: version, addon build, BLAS, CUDA, threads, tfjs backend',
+    flags: [],
   },
 };
 
@@ -212,6 +217,10 @@ export async function main(
   const f = parsed.flags;
   try {
     switch (parsed.command) {
+      case 'info': {
+        out.write(`${formatInstallInfo(await installInfo())}\n`);
+        return 0;
+      }
       case 'train_eval': {
         const config = loadConfig(f);
         await setUpBackend();
