@@ -168,15 +168,7 @@ void split_batch(const TbeBatch& in, int64_t F, const std::vector<int>& src, Spl
     }
   }
   (void)F;
-  TbeBatch& b = out->batch;
-  b.indices = out->idx.data();
-  b.index_type = IndexType::kInt64;
-  b.num_indices = static_cast<int64_t>(out->idx.size());
-  b.offsets = out->off.data();
-  b.offset_type = IndexType::kInt64;
-  b.num_offsets = static_cast<int64_t>(out->off.size());
-  b.weights = in.weights ? out->w.data() : nullptr;
-  b.batch_size = B;
+  out->batch = tsrec_test::view_batch(out->idx, out->off, B, in.weights ? out->w.data() : nullptr);
 }
 
 void run_case(std::mt19937_64& rng, int optim_type, const BatchSpec& spec, int steps) {
@@ -386,13 +378,8 @@ TEST_CASE(colocation_validation_errors) {
   two[1].output = 1;
   std::unique_ptr<CpuEmbeddingCollection> c = tsrec_test::make_cpu_collection(two, f, OptimizerConfig{}, 1);
   CHECK(c != nullptr);
-  int32_t idx[1] = {3}, off[2] = {0, 1};
-  TbeBatch b;
-  b.indices = idx;
-  b.num_indices = 1;
-  b.offsets = off;
-  b.num_offsets = 2;
-  b.batch_size = 1;
+  const std::vector<int32_t> idx{3}, off{0, 1};
+  const TbeBatch b = tsrec_test::view_batch(idx, off, 1);
   float p0[4], p1[4];
   float* one[1] = {p0};
   CHECK_CONTAINS(c->Forward(b, one, 1, nullptr).message(), "Expected 2 pooled outputs but received 1");

@@ -1,7 +1,8 @@
-// Random TBE tables, features and batches for the C++ tests (the CPU and CUDA suites share
-// them). Batches: every feature's bags with random lengths (empty bags included), hot
-// duplicated rows, the max valid index, optional zero and non-zero per-sample weights, int32 or
-// int64 indices and offsets; random optimizer settings; CPU collections.
+// TBE batches, tables and features for the C++ tests (the CPU, CUDA and co-located suites share
+// them): view_batch, the one place a TbeBatch is filled in, and random ones. Random batches:
+// every feature's bags with random lengths (empty bags included), hot duplicated rows, the max
+// valid index, optional zero and non-zero per-sample weights, int32 or int64 indices and
+// offsets; random optimizer settings; CPU collections.
 #pragma once
 #include <algorithm>
 #include <cstdint>
@@ -23,6 +24,33 @@ using tsrec::TableConfig;
 using tsrec::TbeBatch;
 using tsrec::TbeLayout;
 
+/** Indices or offsets of a batch: a pointer, its dtype and its length (implicit from a vector, which must outlive it).
+ */
+struct IndexView {
+  const void* data;
+  IndexType type;
+  int64_t size;
+  IndexView(const std::vector<int32_t>& v)
+      : data(v.data()), type(IndexType::kInt32), size(static_cast<int64_t>(v.size())) {}
+  IndexView(const std::vector<int64_t>& v)
+      : data(v.data()), type(IndexType::kInt64), size(static_cast<int64_t>(v.size())) {}
+  IndexView(const int32_t* p, int64_t n) : data(p), type(IndexType::kInt32), size(n) {}
+};
+
+/** A TbeBatch of B samples over these indices and offsets (F*B+1 of them), weighted when `weights` is given. */
+inline TbeBatch view_batch(IndexView indices, IndexView offsets, int64_t B, const float* weights = nullptr) {
+  TbeBatch b;
+  b.indices = indices.data;
+  b.index_type = indices.type;
+  b.num_indices = indices.size;
+  b.offsets = offsets.data;
+  b.offset_type = offsets.type;
+  b.num_offsets = offsets.size;
+  b.weights = weights;
+  b.batch_size = B;
+  return b;
+}
+
 struct RandomBatch {
   std::vector<int32_t> idx32;
   std::vector<int64_t> idx64;
@@ -41,7 +69,7 @@ struct BatchSpec {
   double dup_rate = 0.3;  // chance an id repeats one of a few hot rows
 };
 
-void make_batch(const TbeLayout& l, const BatchSpec& s, std::mt19937_64& rng, RandomBatch* rb) {
+inline void make_batch(const TbeLayout& l, const BatchSpec& s, std::mt19937_64& rng, RandomBatch* rb) {
   const int64_t F = static_cast<int64_t>(l.features.size());
   std::vector<int64_t> ids, offs{0};
   for (int64_t f = 0; f < F; ++f) {
@@ -66,15 +94,9 @@ void make_batch(const TbeLayout& l, const BatchSpec& s, std::mt19937_64& rng, Ra
   if (s.weighted)
     for (size_t i = 0; i < ids.size(); ++i)
       rb->weights.push_back(i % 7 == 0 ? 0.0f : std::uniform_real_distribution<float>(-2, 2)(rng));
-  TbeBatch& b = rb->batch;
-  b.index_type = s.int64_indices ? IndexType::kInt64 : IndexType::kInt32;
-  b.indices = s.int64_indices ? static_cast<const void*>(rb->idx64.data()) : rb->idx32.data();
-  b.num_indices = static_cast<int64_t>(ids.size());
-  b.offset_type = s.int64_offsets ? IndexType::kInt64 : IndexType::kInt32;
-  b.offsets = s.int64_offsets ? static_cast<const void*>(rb->off64.data()) : rb->off32.data();
-  b.num_offsets = static_cast<int64_t>(offs.size());
-  b.weights = s.weighted ? rb->weights.data() : nullptr;
-  b.batch_size = s.B;
+  rb->batch = view_batch(s.int64_indices ? IndexView(rb->idx64) : IndexView(rb->idx32),
+                         s.int64_offsets ? IndexView(rb->off64) : IndexView(rb->off32), s.B,
+                         s.weighted ? rb->weights.data() : nullptr);
 }
 
 /** T tables of 1-50 rows; dims from the usual set, or wide ones (several float4 per CUDA lane). */

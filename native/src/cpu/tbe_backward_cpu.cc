@@ -298,126 +298,146 @@ void walk_table_lean_any(const TbeLayout& l, const TbeTables& tabs, const Optimi
   });
 }
 
-template <typename Rule, typename OffT>
-void update_rows(const TbeLayout& l, const TbeTables& tabs, const OptimizerConfig& oc, const OptimStep& p,
-                 const TbeBatch& batch, const float* const* grad_pooled, const float* grad_seq,
-                 TbeBackwardWorkspace& ws, ThreadPool& pool) {
-  const auto* off = static_cast<const OffT*>(batch.offsets);
-  const float* wts = batch.weights;
-  const int64_t B = batch.batch_size;
-  const int64_t nnz = batch.num_indices;
-  const float clip = oc.max_gradient;
-  const int n_states = elem_states(oc.type);
-  const bool row_state_used = has_row_state(oc.type);
-  const std::vector<int64_t>& tb = ws.table_begin;
+/** What one backward call's walks read: the layout, tables, optimizer, batch, gradients and workspace. */
+template <typename OffT>
+struct BackwardPass {
+  const TbeLayout& l;
+  const TbeTables& tabs;
+  const OptimizerConfig& oc;
+  const OptimStep& p;
+  const TbeBatch& batch;
+  const float* const* grad_pooled;
+  const float* grad_seq;
+  TbeBackwardWorkspace& ws;
+  const OffT* off = static_cast<const OffT*>(batch.offsets);
+  int n_states = elem_states(oc.type);
+  bool row_state_used = has_row_state(oc.type);
+};
 
-  // Slot q's row is random: prefetch its (host) row, every member's optimizer state and
-  // gradient row ahead of use.
-  auto prefetch_slot = [&](int64_t q, int t) {
-    const int64_t row = static_cast<int64_t>(ws.keys[q] >> 32);
-    const int64_t i = static_cast<int64_t>(ws.keys[q] & 0xffffffffu);
-    const int64_t stride = l.stride[t];
-    prefetch_span_write(tabs.weights[t] + row * stride, static_cast<int>(stride) * 4);
-    const int64_t f = feature_of(l, off, B, t, i);
-    const bool pooled = l.features[f].pooling != Pooling::kNone;
-    const auto& members = l.members[t];
-    for (size_t mi = 0; mi < members.size(); ++mi) {
-      const int32_t m = members[mi];
-      const int dim = l.tables[m].dim;
-      for (int k = 0; k < n_states; ++k) prefetch_span_write(tabs.state[m][k] + row * dim, dim * 4);
-      if (row_state_used) prefetch_write(tabs.state[m][0] + row);
-      if (pooled) {
-        const int o = l.tables[m].output;
-        prefetch_span_read(grad_pooled[o] + static_cast<int64_t>(ws.bag_of[i]) * l.pooled_dims[o] + l.member_col[f][mi],
-                           dim * 4);
-      }
+// Slot q's row is random: prefetch its (host) row, every member's optimizer state and gradient
+// row ahead of use.
+template <typename OffT>
+inline void prefetch_generic_slot(const BackwardPass<OffT>& c, int64_t q, int t) {
+  const TbeLayout& l = c.l;
+  const int64_t row = static_cast<int64_t>(c.ws.keys[q] >> 32);
+  const int64_t i = static_cast<int64_t>(c.ws.keys[q] & 0xffffffffu);
+  const int64_t stride = l.stride[t];
+  prefetch_span_write(c.tabs.weights[t] + row * stride, static_cast<int>(stride) * 4);
+  const int64_t f = feature_of(l, c.off, c.batch.batch_size, t, i);
+  const bool pooled = l.features[f].pooling != Pooling::kNone;
+  const auto& members = l.members[t];
+  for (size_t mi = 0; mi < members.size(); ++mi) {
+    const int32_t m = members[mi];
+    const int dim = l.tables[m].dim;
+    for (int k = 0; k < c.n_states; ++k) prefetch_span_write(c.tabs.state[m][k] + row * dim, dim * 4);
+    if (c.row_state_used) prefetch_write(c.tabs.state[m][0] + row);
+    if (pooled) {
+      const int o = l.tables[m].output;
+      prefetch_span_read(
+          c.grad_pooled[o] + static_cast<int64_t>(c.ws.bag_of[i]) * l.pooled_dims[o] + l.member_col[f][mi], dim * 4);
     }
-  };
-
-  // Walks slots [jb, je), which start and end on run boundaries; each run (one unique row of one
-  // table and so of its co-located members) is summed in position order and updated once, by
-  // exactly one thread.
-  auto walk = [&](int64_t jb, int64_t je, int tid) {
-    if (jb >= je) return;
-    float* g = ws.scratch[tid].data();
-    int t = static_cast<int>(std::upper_bound(tb.begin(), tb.end(), jb) - tb.begin()) - 1;
-    int pt = t;       // table of the prefetch cursor
-    int64_t pf = jb;  // next slot to prefetch
-    for (int64_t j = jb; j < je;) {
-      while (j >= tb[t + 1]) ++t;
-      const uint64_t row_key = ws.keys[j] >> 32;
-      const int64_t row = static_cast<int64_t>(row_key);
-      const int64_t tend = std::min<int64_t>(je, tb[t + 1]);
-      int64_t jend = j + 1;
-      while (jend < tend && (ws.keys[jend] >> 32) == row_key) ++jend;
-      for (const int64_t pf_end = std::min<int64_t>(je, jend + kPrefetchSlots); pf < pf_end; ++pf) {
-        while (pf >= tb[pt + 1]) ++pt;
-        prefetch_slot(pf, pt);
-      }
-
-      const auto& members = l.members[t];
-      const int64_t stride = l.stride[t];
-      for (size_t mi = 0; mi < members.size(); ++mi) {
-        const int32_t m = members[mi];
-        const int dim = l.tables[m].dim;
-        const int o = l.tables[m].output;
-        const int64_t P = l.pooled_dims[o];
-        std::memset(g, 0, sizeof(float) * dim);
-        for (int64_t q = j; q < jend; ++q) {
-          const int64_t i = static_cast<int64_t>(ws.keys[q] & 0xffffffffu);
-          const int64_t b = ws.bag_of[i];
-          const int64_t f = feature_of(l, off, B, t, i);
-          const auto& fc = l.features[f];
-          float scale = wts ? wts[i] : 1.0f;
-          const float* src;
-          if (fc.pooling == Pooling::kNone) {
-            src = grad_seq + ws.seq_offsets[f] + (i - static_cast<int64_t>(off[f * B])) * dim;
-          } else {
-            src = grad_pooled[o] + b * P + l.member_col[f][mi];
-            if (fc.pooling == Pooling::kMean) scale /= static_cast<float>(off[f * B + b + 1] - off[f * B + b]);
-          }
-          for (int d = 0; d < dim; ++d) g[d] += scale * clip_grad(src[d], clip);
-        }
-
-        OptimStep ps = p;
-        ps.inv_dim = 1.0f / static_cast<float>(dim);
-        update_row<Rule>(ps, tabs.weights[m] + row * stride, n_states > 0 ? tabs.state[m][0] + row * dim : nullptr,
-                         n_states > 1 ? tabs.state[m][1] + row * dim : nullptr,
-                         row_state_used ? tabs.state[m][0] + row : nullptr, g, dim);
-      }
-      j = jend;
-    }
-  };
-
-  // Table segments of [jb, je) that can take the lean walk do; the rest takes the generic one.
-  const bool lean = TbeLeanWalks();
-  auto walk_range = [&](int64_t jb, int64_t je, int tid) {
-    if (!lean) return walk(jb, je, tid);
-    int64_t j = jb;
-    int t = static_cast<int>(std::upper_bound(tb.begin(), tb.end(), jb) - tb.begin()) - 1;
-    while (j < je) {
-      while (j >= tb[t + 1]) ++t;
-      // Consecutive tables for the same walk are gathered into one generic call.
-      int64_t e = std::min<int64_t>(je, tb[t + 1]);
-      if (lean_table(l, t)) {
-        walk_table_lean_any<Rule, OffT>(l, tabs, oc, p, batch, grad_pooled, ws, t, j, e);
-      } else {
-        int u = t;
-        while (e < je && !lean_table(l, u + 1)) e = std::min<int64_t>(je, tb[++u + 1]);
-        walk(j, e, tid);
-      }
-      j = e;
-    }
-  };
-
-  const int nt = nnz < 512 ? 1 : pool.num_threads();
-  if (nt == 1) {
-    walk_range(0, nnz, 0);
-    return;
   }
-  // Equal slices of slots, each moved forward to the next run start (a row never splits), handed
-  // out to whichever thread is free: each run is still updated by one thread in slot order.
-  const int ns = 8 * nt;
+}
+
+// g = the summed gradient of member mi of table t's row over the run's slots [j, jend), in
+// position order: each position's dL/dpooled columns (or dL/dsequence row), clipped, times its
+// per-sample weight and, for MEAN, 1 / bag length.
+template <typename OffT>
+inline void sum_run_gradient(const BackwardPass<OffT>& c, int t, size_t mi, int64_t j, int64_t jend, float* g) {
+  const TbeLayout& l = c.l;
+  const int64_t B = c.batch.batch_size;
+  const float* wts = c.batch.weights;
+  const float clip = c.oc.max_gradient;
+  const int32_t m = l.members[t][mi];
+  const int dim = l.tables[m].dim;
+  const int o = l.tables[m].output;
+  const int64_t P = l.pooled_dims[o];
+  std::memset(g, 0, sizeof(float) * dim);
+  for (int64_t q = j; q < jend; ++q) {
+    const int64_t i = static_cast<int64_t>(c.ws.keys[q] & 0xffffffffu);
+    const int64_t b = c.ws.bag_of[i];
+    const int64_t f = feature_of(l, c.off, B, t, i);
+    const auto& fc = l.features[f];
+    float scale = wts ? wts[i] : 1.0f;
+    const float* src;
+    if (fc.pooling == Pooling::kNone) {
+      src = c.grad_seq + c.ws.seq_offsets[f] + (i - static_cast<int64_t>(c.off[f * B])) * dim;
+    } else {
+      src = c.grad_pooled[o] + b * P + l.member_col[f][mi];
+      if (fc.pooling == Pooling::kMean) scale /= static_cast<float>(c.off[f * B + b + 1] - c.off[f * B + b]);
+    }
+    for (int d = 0; d < dim; ++d) g[d] += scale * clip_grad(src[d], clip);
+  }
+}
+
+// The optimizer step of member m's `row` (its weights `stride` floats apart) from its summed gradient g.
+template <typename Rule, typename OffT>
+inline void update_member_row(const BackwardPass<OffT>& c, int32_t m, int64_t row, int64_t stride, float* g) {
+  const int dim = c.l.tables[m].dim;
+  OptimStep ps = c.p;
+  ps.inv_dim = 1.0f / static_cast<float>(dim);
+  update_row<Rule>(ps, c.tabs.weights[m] + row * stride, c.n_states > 0 ? c.tabs.state[m][0] + row * dim : nullptr,
+                   c.n_states > 1 ? c.tabs.state[m][1] + row * dim : nullptr,
+                   c.row_state_used ? c.tabs.state[m][0] + row : nullptr, g, dim);
+}
+
+// The generic walk of slots [jb, je), which start and end on run boundaries; each run (one unique
+// row of one table and so of its co-located members) is summed in position order and updated
+// once, by exactly one thread (tid: whose gradient scratch).
+template <typename Rule, typename OffT>
+void walk_generic(const BackwardPass<OffT>& c, int64_t jb, int64_t je, int tid) {
+  if (jb >= je) return;
+  const std::vector<int64_t>& tb = c.ws.table_begin;
+  float* g = c.ws.scratch[tid].data();
+  int t = static_cast<int>(std::upper_bound(tb.begin(), tb.end(), jb) - tb.begin()) - 1;
+  int pt = t;       // table of the prefetch cursor
+  int64_t pf = jb;  // next slot to prefetch
+  for (int64_t j = jb; j < je;) {
+    while (j >= tb[t + 1]) ++t;
+    const uint64_t row_key = c.ws.keys[j] >> 32;
+    const int64_t row = static_cast<int64_t>(row_key);
+    const int64_t tend = std::min<int64_t>(je, tb[t + 1]);
+    int64_t jend = j + 1;
+    while (jend < tend && (c.ws.keys[jend] >> 32) == row_key) ++jend;
+    for (const int64_t pf_end = std::min<int64_t>(je, jend + kPrefetchSlots); pf < pf_end; ++pf) {
+      while (pf >= tb[pt + 1]) ++pt;
+      prefetch_generic_slot(c, pf, pt);
+    }
+    const auto& members = c.l.members[t];
+    for (size_t mi = 0; mi < members.size(); ++mi) {
+      sum_run_gradient(c, t, mi, j, jend, g);
+      update_member_row<Rule>(c, members[mi], row, c.l.stride[t], g);
+    }
+    j = jend;
+  }
+}
+
+// Slots [jb, je) (run boundaries): table segments that can take the lean walk do; the rest take
+// the generic one.
+template <typename Rule, typename OffT>
+void walk_range(const BackwardPass<OffT>& c, bool lean, int64_t jb, int64_t je, int tid) {
+  if (!lean) return walk_generic<Rule>(c, jb, je, tid);
+  const std::vector<int64_t>& tb = c.ws.table_begin;
+  int64_t j = jb;
+  int t = static_cast<int>(std::upper_bound(tb.begin(), tb.end(), jb) - tb.begin()) - 1;
+  while (j < je) {
+    while (j >= tb[t + 1]) ++t;
+    // Consecutive tables for the same walk are gathered into one generic call.
+    int64_t e = std::min<int64_t>(je, tb[t + 1]);
+    if (lean_table(c.l, t)) {
+      walk_table_lean_any<Rule, OffT>(c.l, c.tabs, c.oc, c.p, c.batch, c.grad_pooled, c.ws, t, j, e);
+    } else {
+      int u = t;
+      while (e < je && !lean_table(c.l, u + 1)) e = std::min<int64_t>(je, tb[++u + 1]);
+      walk_generic<Rule>(c, j, e, tid);
+    }
+    j = e;
+  }
+}
+
+// ws.slice_begin[0..ns] = equal slices of the nnz sorted slots, each start moved forward to the
+// next run start, so a row never splits across slices.
+void cut_slices_at_runs(TbeBackwardWorkspace& ws, int64_t nnz, int ns) {
   ws.slice_begin.assign(ns + 1, nnz);
   for (int s = 0; s < ns; ++s) {
     // Starts only increase: resume from the previous one, so a long run is scanned once.
@@ -425,9 +445,28 @@ void update_rows(const TbeLayout& l, const TbeTables& tabs, const OptimizerConfi
     while (j < nnz && !run_starts_at(ws, j)) ++j;
     ws.slice_begin[s] = j;
   }
+}
+
+// Sums every run's gradient and applies the optimizer rule to its row: one walk over all sorted
+// slots for small batches, else slices handed out to whichever thread is free (each run is
+// still updated by one thread in slot order, so the bits do not depend on the thread count).
+template <typename Rule, typename OffT>
+void update_rows(const TbeLayout& l, const TbeTables& tabs, const OptimizerConfig& oc, const OptimStep& p,
+                 const TbeBatch& batch, const float* const* grad_pooled, const float* grad_seq,
+                 TbeBackwardWorkspace& ws, ThreadPool& pool) {
+  const BackwardPass<OffT> c{l, tabs, oc, p, batch, grad_pooled, grad_seq, ws};
+  const bool lean = TbeLeanWalks();
+  const int64_t nnz = batch.num_indices;
+  const int nt = nnz < 512 ? 1 : pool.num_threads();
+  if (nt == 1) {
+    walk_range<Rule>(c, lean, 0, nnz, 0);
+    return;
+  }
+  const int ns = 8 * nt;
+  cut_slices_at_runs(ws, nnz, ns);
   pool.parallel_for_dynamic(ns, 1, [&](int64_t sb, int64_t se, int tid) {
     for (int64_t s = sb; s < se; ++s)
-      walk_range(ws.slice_begin[s], std::max(ws.slice_begin[s], ws.slice_begin[s + 1]), tid);
+      walk_range<Rule>(c, lean, ws.slice_begin[s], std::max(ws.slice_begin[s], ws.slice_begin[s + 1]), tid);
   });
 }
 

@@ -203,17 +203,22 @@ std::string CudaDeviceDescription(int d) {
          std::to_string(p.multiProcessorCount) + " SMs)";
 }
 
-Status CudaEmbeddingCollection::Create(std::vector<TableConfig> tables, std::vector<FeatureConfig> features,
-                                       const OptimizerConfig& optim, uint64_t seed, int device_id,
-                                       std::unique_ptr<CudaEmbeddingCollection>* out) {
+namespace {
+
+using Impl = CudaEmbeddingCollection::Impl;
+
+/** OK when device_id names a usable CUDA device. */
+Status check_device_id(int device_id) {
   const int n = CudaDeviceCount();
   if (n == 0) return Status::Unavailable("device 'cuda' is not available: " + CudaDeviceDescription(0));
   if (device_id < 0 || device_id >= n)
     return Status::OutOfRange("Expected a CUDA device id in [0, " + std::to_string(n) + ") but received " +
                               std::to_string(device_id));
-  std::unique_ptr<CudaEmbeddingCollection> c(new CudaEmbeddingCollection());
-  TSREC_RETURN_IF_ERROR(c->Init(std::move(tables), std::move(features), optim));
-  const TbeLayout& l = c->layout_;
+  return Status::Ok();
+}
+
+/** OK when the CUDA kernels implement this layout: no co-located tables, one pooled output, dims <= kMaxCudaDim. */
+Status check_cuda_supports_layout(const TbeLayout& l) {
   if (l.co_located || l.num_outputs() > 1)
     return Status::InvalidArgument(
         "co-located tables and several pooled outputs are not implemented on device 'cuda' yet; use device 'cpu'");
@@ -223,8 +228,14 @@ Status CudaEmbeddingCollection::Create(std::vector<TableConfig> tables, std::vec
                                      l.tables[t].name + "' on device 'cuda' but received " +
                                      std::to_string(l.tables[t].dim));
   }
-  c->impl_.reset(new Impl());
-  Impl& m = *c->impl_;
+  return Status::Ok();
+}
+
+/**
+ * Makes device_id current for m, checks that this build's kernels run on it, creates the
+ * collection's stream and records the device's SM count in m.dev.
+ */
+Status open_device(int device_id, Impl& m) {
   m.device = device_id;
   TSREC_CUDA_RETURN_IF_ERROR(cudaSetDevice(device_id), "cudaSetDevice(" + std::to_string(device_id) + ")");
   const cudaError_t probe = cuda::ProbeKernels();
@@ -238,75 +249,112 @@ Status CudaEmbeddingCollection::Create(std::vector<TableConfig> tables, std::vec
   int sms = 0;
   TSREC_CUDA_RETURN_IF_ERROR(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device_id),
                              "cudaDeviceGetAttribute");
+  m.dev.num_sms = sms;
+  return Status::Ok();
+}
 
-  const int T = c->num_tables();
-  const int S = c->num_states();
-  m.weights.assign(T, nullptr);
-  m.states.assign(T, std::vector<float*>(S, nullptr));
-  std::vector<cuda::DevTable> dt(T);
-  uint64_t key_base = 0;
-  int32_t max_dim = 0;
-  // Host staging in chunks of rows (at most ~64 MiB of weights), reused for every table: the
-  // initial values come from InitTableRowsHost, the CPU collection's initialiser by row range,
-  // so both placements start from identical bits and a large table never needs its full size
-  // (and its optimizer state) in host memory.
-  std::vector<float> host_w;
-  std::vector<std::vector<float>> host_s(S);
-  for (int t = 0; t < T; ++t) {
-    const TableConfig& tc = l.tables[t];
+/** Allocates the device buffers of table t of c (weights and each optimizer state) into m. */
+Status allocate_table_buffers(const EmbeddingCollection& c, int t, Impl& m) {
+  const TableConfig& tc = c.layout().tables[t];
+  for (int k = kWeights; k < c.num_states(); ++k) {
+    const size_t bytes = static_cast<size_t>(tc.rows * c.row_width(t, k)) * sizeof(float);
+    float** dst = k == kWeights ? &m.weights[t] : &m.states[t][k];
+    const cudaError_t e = cudaMalloc(reinterpret_cast<void**>(dst), bytes);
+    if (e != cudaSuccess) {
+      *dst = nullptr;
+      cudaGetLastError();
+      return Status::Unavailable("could not allocate " + std::to_string(bytes) + " bytes of device memory for table '" +
+                                 tc.name + "' on " + CudaDeviceDescription(m.device) + ": " + cudaGetErrorString(e));
+    }
+  }
+  return Status::Ok();
+}
+
+/**
+ * Host memory for one chunk of rows of a table's weights and optimizer states, reused for every
+ * table: a large table never needs its full size (and its optimizer state) in host memory.
+ */
+struct HostStaging {
+  std::vector<float> weights;
+  std::vector<std::vector<float>> states;
+};
+
+/** Rows per staging chunk of table tc: at most ~64 MiB of weights, at least one row. */
+int64_t staging_chunk_rows(const TableConfig& tc) {
+  return std::max<int64_t>(1, std::min<int64_t>(tc.rows, (int64_t{64} << 20) / (4 * int64_t{tc.dim})));
+}
+
+/**
+ * Writes the initial values of table t of c into its device buffers in m, chunk by chunk. The
+ * values come from InitTableRowsHost, the CPU collection's initialiser by row range, so both
+ * placements start from identical bits.
+ */
+Status upload_initial_values(const EmbeddingCollection& c, int t, const OptimizerConfig& optim, uint64_t seed, Impl& m,
+                             HostStaging& staging) {
+  const TableConfig& tc = c.layout().tables[t];
+  const int S = c.num_states();
+  const int64_t chunk = staging_chunk_rows(tc);
+  try {
+    staging.weights.resize(static_cast<size_t>(chunk * tc.dim));
+    staging.states.resize(S);
+    for (int k = 0; k < S; ++k) staging.states[k].resize(static_cast<size_t>(chunk * c.row_width(t, k)));
+  } catch (const std::bad_alloc&) {
+    return Status::Unavailable("could not allocate host memory to stage table '" + tc.name + "' for device 'cuda'");
+  }
+  std::vector<float*> st;
+  for (int k = 0; k < S; ++k) st.push_back(staging.states[k].data());
+  for (int64_t r0 = 0; r0 < tc.rows; r0 += chunk) {
+    const int64_t n = std::min(chunk, tc.rows - r0);
+    InitTableRowsHost(tc, optim, seed, t, r0, n, staging.weights.data(), st);
     for (int k = kWeights; k < S; ++k) {
-      const size_t bytes = static_cast<size_t>(tc.rows * c->row_width(t, k)) * sizeof(float);
-      float** dst = k == kWeights ? &m.weights[t] : &m.states[t][k];
-      const cudaError_t e = cudaMalloc(reinterpret_cast<void**>(dst), bytes);
-      if (e != cudaSuccess) {
-        *dst = nullptr;
-        cudaGetLastError();
-        return Status::Unavailable("could not allocate " + std::to_string(bytes) +
-                                   " bytes of device memory for table '" + tc.name + "' on " +
-                                   CudaDeviceDescription(device_id) + ": " + cudaGetErrorString(e));
-      }
+      const int64_t width = c.row_width(t, k);
+      float* dst = (k == kWeights ? m.weights[t] : m.states[t][k]) + r0 * width;
+      // From pageable memory cudaMemcpy has consumed the source when it returns: the staging
+      // buffers can be refilled for the next chunk (Create synchronises the device at the end).
+      TSREC_CUDA_RETURN_IF_ERROR(cudaMemcpy(dst, k == kWeights ? staging.weights.data() : staging.states[k].data(),
+                                            static_cast<size_t>(n * width) * sizeof(float), cudaMemcpyHostToDevice),
+                                 "the upload of table '" + tc.name + "'");
     }
-    const int64_t chunk = std::max<int64_t>(1, std::min<int64_t>(tc.rows, (int64_t{64} << 20) / (4 * int64_t{tc.dim})));
-    try {
-      host_w.resize(static_cast<size_t>(chunk * tc.dim));
-      for (int k = 0; k < S; ++k) host_s[k].resize(static_cast<size_t>(chunk * c->row_width(t, k)));
-    } catch (const std::bad_alloc&) {
-      return Status::Unavailable("could not allocate host memory to stage table '" + tc.name + "' for device 'cuda'");
-    }
-    std::vector<float*> st;
-    for (int k = 0; k < S; ++k) st.push_back(host_s[k].data());
-    for (int64_t r0 = 0; r0 < tc.rows; r0 += chunk) {
-      const int64_t n = std::min(chunk, tc.rows - r0);
-      InitTableRowsHost(tc, optim, seed, t, r0, n, host_w.data(), st);
-      for (int k = kWeights; k < S; ++k) {
-        const int64_t width = c->row_width(t, k);
-        float* dst = (k == kWeights ? m.weights[t] : m.states[t][k]) + r0 * width;
-        // From pageable memory cudaMemcpy has consumed the source when it returns: the staging
-        // buffers can be refilled for the next chunk (Create synchronises the device at the end).
-        TSREC_CUDA_RETURN_IF_ERROR(cudaMemcpy(dst, k == kWeights ? host_w.data() : host_s[k].data(),
-                                              static_cast<size_t>(n * width) * sizeof(float), cudaMemcpyHostToDevice),
-                                   "the upload of table '" + tc.name + "'");
-      }
-    }
+  }
+  return Status::Ok();
+}
+
+/** The device records of the tables (their buffers in m; global sort keys: tables' rows one after another). */
+std::vector<cuda::DevTable> dev_tables(const TbeLayout& l, const Impl& m) {
+  std::vector<cuda::DevTable> dt(l.tables.size());
+  uint64_t key_base = 0;
+  for (size_t t = 0; t < l.tables.size(); ++t) {
+    const size_t S = m.states[t].size();
     dt[t].weights = m.weights[t];
     dt[t].state0 = S > 0 ? m.states[t][0] : nullptr;
     dt[t].state1 = S > 1 ? m.states[t][1] : nullptr;
-    dt[t].rows = tc.rows;
+    dt[t].rows = l.tables[t].rows;
     dt[t].key_base = key_base;
-    dt[t].dim = tc.dim;
+    dt[t].dim = l.tables[t].dim;
     dt[t].pad = 0;
-    key_base += static_cast<uint64_t>(tc.rows);
-    if (tc.dim > max_dim) max_dim = tc.dim;
+    key_base += static_cast<uint64_t>(l.tables[t].rows);
   }
-  const int F = static_cast<int>(l.features.size());
-  std::vector<cuda::DevFeature> df(F);
-  for (int f = 0; f < F; ++f) {
+  return dt;
+}
+
+/** The device records of the features. */
+std::vector<cuda::DevFeature> dev_features(const TbeLayout& l) {
+  std::vector<cuda::DevFeature> df(l.features.size());
+  for (size_t f = 0; f < l.features.size(); ++f) {
     df[f].pooled_col = l.pooled_col[f];
     df[f].table = l.features[f].table;
-    df[f].dim = l.dim_of_feature(f);
+    df[f].dim = l.dim_of_feature(static_cast<int>(f));
     df[f].pooling = static_cast<int32_t>(l.features[f].pooling);
     df[f].pad = 0;
   }
+  return df;
+}
+
+/** Uploads the table and feature records into one device block (m.meta) and fills m.dev's geometry. */
+Status upload_layout(const TbeLayout& l, Impl& m) {
+  const std::vector<cuda::DevTable> dt = dev_tables(l, m);
+  const std::vector<cuda::DevFeature> df = dev_features(l);
+  const int T = static_cast<int>(dt.size()), F = static_cast<int>(df.size());
   const size_t tbytes = align_up(sizeof(cuda::DevTable) * T);
   const size_t meta_bytes = tbytes + sizeof(cuda::DevFeature) * F;
   TSREC_CUDA_RETURN_IF_ERROR(cudaMalloc(&m.meta, meta_bytes), "the allocation of the collection's layout");
@@ -315,14 +363,43 @@ Status CudaEmbeddingCollection::Create(std::vector<TableConfig> tables, std::vec
   TSREC_CUDA_RETURN_IF_ERROR(
       cudaMemcpy(static_cast<char*>(m.meta) + tbytes, df.data(), sizeof(cuda::DevFeature) * F, cudaMemcpyHostToDevice),
       "the layout upload");
+  int32_t max_dim = 0;
+  uint64_t total_rows = 0;
+  for (const auto& tc : l.tables) {
+    max_dim = std::max(max_dim, tc.dim);
+    total_rows += static_cast<uint64_t>(tc.rows);
+  }
   m.dev.tables = static_cast<const cuda::DevTable*>(m.meta);
   m.dev.features = reinterpret_cast<const cuda::DevFeature*>(static_cast<char*>(m.meta) + tbytes);
   m.dev.num_tables = T;
   m.dev.num_features = F;
   m.dev.pooled_dim = l.pooled_dim;
   m.dev.max_dim = max_dim;
-  m.dev.key_bits = key_bits_for(key_base);
-  m.dev.num_sms = sms;
+  m.dev.key_bits = key_bits_for(total_rows);
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status CudaEmbeddingCollection::Create(std::vector<TableConfig> tables, std::vector<FeatureConfig> features,
+                                       const OptimizerConfig& optim, uint64_t seed, int device_id,
+                                       std::unique_ptr<CudaEmbeddingCollection>* out) {
+  TSREC_RETURN_IF_ERROR(check_device_id(device_id));
+  std::unique_ptr<CudaEmbeddingCollection> c(new CudaEmbeddingCollection());
+  TSREC_RETURN_IF_ERROR(c->Init(std::move(tables), std::move(features), optim));
+  TSREC_RETURN_IF_ERROR(check_cuda_supports_layout(c->layout_));
+  c->impl_.reset(new Impl());
+  Impl& m = *c->impl_;
+  TSREC_RETURN_IF_ERROR(open_device(device_id, m));
+  const int T = c->num_tables();
+  m.weights.assign(T, nullptr);
+  m.states.assign(T, std::vector<float*>(c->num_states(), nullptr));
+  HostStaging staging;
+  for (int t = 0; t < T; ++t) {
+    TSREC_RETURN_IF_ERROR(allocate_table_buffers(*c, t, m));
+    TSREC_RETURN_IF_ERROR(upload_initial_values(*c, t, optim, seed, m, staging));
+  }
+  TSREC_RETURN_IF_ERROR(upload_layout(c->layout_, m));
   // cudaMemcpy from pageable memory may return before the data is on the device, and the
   // collection's stream does not wait for the default stream: finish the uploads here.
   TSREC_CUDA_RETURN_IF_ERROR(cudaDeviceSynchronize(), "the uploads of the collection's tables");
