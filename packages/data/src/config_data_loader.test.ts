@@ -350,5 +350,5 @@ describe('Parquet decoded in the workers (parquetDecodeInWorkers)', () => {
       return out.map((b) => ({ s: b.sparse.toJSON(), d: Array.from(b.dense), l: Array.from(b.labels.label) }));
     };
     expect(await run(true)).toEqual(await run(false));
-  });
+  }, 60_000); // worker start-up and Parquet decoding take seconds on a busy 2-core machine
 });

@@ -160,6 +160,134 @@ export interface ResolvedFeature {
   members: FeatureMember[];
 }
 
+/** options.tables checked, and co-located tables resolved to their hosts. */
+function resolveTables(specs: TableSpec[]): { tables: ResolvedTable[]; names: Map<string, number> } {
+  if (!Array.isArray(specs) || specs.length === 0) {
+    throw invalidParameterError('options.tables', 'a non-empty array of tables', specs);
+  }
+  const names = new Map<string, number>();
+  const tables = specs.map((t, i) => {
+    const where = `options.tables[${i}]`;
+    if (!t || typeof t.name !== 'string' || t.name === '')
+      throw invalidParameterError(`${where}.name`, 'a non-empty string', t?.name);
+    if (names.has(t.name)) throw invalidParameterError(`${where}.name`, 'a unique table name', t.name);
+    names.set(t.name, i);
+    checkInt(`${where}.rows (table '${t.name}')`, t.rows, 1, 2 ** 32 - 1);
+    if (typeof t.dim !== 'number' || !Number.isInteger(t.dim) || t.dim <= 0 || t.dim % 4 !== 0) {
+      throw invalidParameterError(`${where}.dim (table '${t.name}')`, 'a positive multiple of 4', t.dim);
+    }
+    const output = t.output === undefined ? 0 : checkInt(`${where}.output (table '${t.name}')`, t.output, 0, 7);
+    return { name: t.name, rows: t.rows, dim: t.dim, host: -1, output };
+  });
+  specs.forEach((t, i) => {
+    if (t.coLocateWith === undefined) return;
+    const where = `options.tables[${i}].coLocateWith (table '${t.name}')`;
+    const h = typeof t.coLocateWith === 'string' ? names.get(t.coLocateWith) : undefined;
+    if (h === undefined || h === i)
+      throw invalidParameterError(where, 'the name of another table of this collection', t.coLocateWith);
+    if (specs[h].coLocateWith !== undefined)
+      throw invalidParameterError(
+        where,
+        `a table with rows of its own ('${t.coLocateWith}' is co-located with '${specs[h].coLocateWith}')`,
+        t.coLocateWith,
+      );
+    if (specs[h].rows !== t.rows)
+      throw invalidParameterError(
+        `options.tables[${i}].rows (table '${t.name}')`,
+        `the rows of its host '${t.coLocateWith}' (${specs[h].rows})`,
+        t.rows,
+      );
+    tables[i].host = h;
+  });
+  return { tables, names };
+}
+
+/**
+ * options.features checked (one per table, pooled as the table says, when absent), and the
+ * columns of each pooled output laid out: a SUM/MEAN feature writes its table's dims, then those
+ * of the tables co-located in its rows.
+ */
+function resolveFeatures(
+  options: EmbeddingCollectionOptions,
+  tables: ResolvedTable[],
+  names: Map<string, number>,
+): { features: ResolvedFeature[]; pooledDims: number[] } {
+  const membersOf = (table: number) => [table, ...tables.flatMap((t, i) => (t.host === table ? [i] : []))];
+  const featureSpecs: FeatureSpec[] =
+    options.features ?? options.tables.map((t) => ({ name: t.name, table: t.name, pooling: t.pooling ?? 'sum' }));
+  if (!Array.isArray(featureSpecs) || featureSpecs.length === 0) {
+    throw invalidParameterError('options.features', 'a non-empty array of features', featureSpecs);
+  }
+  const pooledDims: number[] = new Array(Math.max(...tables.map((t) => t.output)) + 1).fill(0);
+  const seen = new Set<string>();
+  const features = featureSpecs.map((f, i) => {
+    const where = `options.features[${i}]`;
+    if (!f || typeof f.name !== 'string' || f.name === '')
+      throw invalidParameterError(`${where}.name`, 'a non-empty string', f?.name);
+    if (seen.has(f.name)) throw invalidParameterError(`${where}.name`, 'a unique feature name', f.name);
+    seen.add(f.name);
+    const table = typeof f.table === 'string' ? names.get(f.table) : f.table;
+    if (table === undefined || !Number.isInteger(table) || table < 0 || table >= tables.length) {
+      throw invalidParameterError(
+        `${where}.table (feature '${f.name}')`,
+        `a table name or index of this collection`,
+        f.table,
+      );
+    }
+    const pooling: Pooling = checkEnum<Pooling>(`${where}.pooling (feature '${f.name}')`, f.pooling, POOLING, 'sum');
+    const host = tables[table].host;
+    if (host >= 0) {
+      throw invalidParameterError(
+        `${where}.table (feature '${f.name}')`,
+        `a table with rows of its own ('${tables[table].name}' is co-located with '${tables[host].name}': read the host, which pools both)`,
+        f.table,
+      );
+    }
+    const members: FeatureMember[] = [];
+    if (pooling !== 'none') {
+      for (const m of membersOf(table)) {
+        const o = tables[m].output;
+        members.push({ table: m, output: o, offset: pooledDims[o] });
+        pooledDims[o] += tables[m].dim;
+      }
+    } else if (membersOf(table).length > 1) {
+      throw invalidParameterError(
+        `${where}.pooling (feature '${f.name}')`,
+        `sum or mean (table '${tables[table].name}' hosts co-located tables)`,
+        f.pooling,
+      );
+    }
+    return { name: f.name, table, pooling, pooledOffset: members.length ? members[0].offset : -1, members };
+  });
+  return { features, pooledDims };
+}
+
+/** options.optimizer checked, with its defaults filled in. */
+function resolveOptimizer(o: SparseOptimizerSpec | undefined): Required<SparseOptimizerSpec> {
+  if (!o || typeof o !== 'object') throw invalidParameterError('options.optimizer', 'an object', o);
+  const type = checkEnum<SparseOptimizerType>('options.optimizer.type', o.type, OPTIM, 'sgd');
+  const positive = (x: number) => Number.isFinite(x) && x > 0;
+  const nonNeg = (x: number) => Number.isFinite(x) && x >= 0;
+  const unit = (x: number) => Number.isFinite(x) && x >= 0 && x < 1;
+  return {
+    type,
+    eps: checkNumber('options.optimizer.eps', o.eps, 1e-8, positive, 'a positive number'),
+    beta1: checkNumber('options.optimizer.beta1', o.beta1, 0.9, unit, 'a number in [0, 1)'),
+    beta2: checkNumber('options.optimizer.beta2', o.beta2, 0.999, unit, 'a number in [0, 1)'),
+    weightDecay: checkNumber('options.optimizer.weightDecay', o.weightDecay, 0, nonNeg, 'a number >= 0'),
+    weightDecayMode: checkEnum<WeightDecayMode>('options.optimizer.weightDecayMode', o.weightDecayMode, DECAY, 'none'),
+    maxGradient: checkNumber('options.optimizer.maxGradient', o.maxGradient, 0, nonNeg, 'a number >= 0'),
+    maxNorm: checkNumber('options.optimizer.maxNorm', o.maxNorm, 0, nonNeg, 'a number >= 0'),
+    initialAccumulatorValue: checkNumber(
+      'options.optimizer.initialAccumulatorValue',
+      o.initialAccumulatorValue,
+      0,
+      nonNeg,
+      'a number >= 0',
+    ),
+  };
+}
+
 /**
  * Embedding tables plus their sparse optimizer state, in native memory (host, or GPU for
  * device 'cuda'); JS holds a handle. `forward` pools a batch; `backwardAndUpdate` applies the
@@ -178,122 +306,19 @@ export class EmbeddingCollection {
 
   constructor(options: EmbeddingCollectionOptions) {
     if (!options || typeof options !== 'object') throw invalidParameterError('options', 'an object', options);
-    if (!Array.isArray(options.tables) || options.tables.length === 0) {
-      throw invalidParameterError('options.tables', 'a non-empty array of tables', options.tables);
-    }
-    const names = new Map<string, number>();
-    this.tables = options.tables.map((t, i) => {
-      const where = `options.tables[${i}]`;
-      if (!t || typeof t.name !== 'string' || t.name === '')
-        throw invalidParameterError(`${where}.name`, 'a non-empty string', t?.name);
-      if (names.has(t.name)) throw invalidParameterError(`${where}.name`, 'a unique table name', t.name);
-      names.set(t.name, i);
-      checkInt(`${where}.rows (table '${t.name}')`, t.rows, 1, 2 ** 32 - 1);
-      if (typeof t.dim !== 'number' || !Number.isInteger(t.dim) || t.dim <= 0 || t.dim % 4 !== 0) {
-        throw invalidParameterError(`${where}.dim (table '${t.name}')`, 'a positive multiple of 4', t.dim);
-      }
-      const output = t.output === undefined ? 0 : checkInt(`${where}.output (table '${t.name}')`, t.output, 0, 7);
-      return { name: t.name, rows: t.rows, dim: t.dim, host: -1, output };
-    }) as ResolvedTable[];
-    options.tables.forEach((t, i) => {
-      if (t.coLocateWith === undefined) return;
-      const where = `options.tables[${i}].coLocateWith (table '${t.name}')`;
-      const h = typeof t.coLocateWith === 'string' ? names.get(t.coLocateWith) : undefined;
-      if (h === undefined || h === i)
-        throw invalidParameterError(where, 'the name of another table of this collection', t.coLocateWith);
-      if (options.tables[h].coLocateWith !== undefined)
-        throw invalidParameterError(
-          where,
-          `a table with rows of its own ('${t.coLocateWith}' is co-located with '${options.tables[h].coLocateWith}')`,
-          t.coLocateWith,
-        );
-      if (options.tables[h].rows !== t.rows)
-        throw invalidParameterError(
-          `options.tables[${i}].rows (table '${t.name}')`,
-          `the rows of its host '${t.coLocateWith}' (${options.tables[h].rows})`,
-          t.rows,
-        );
-      this.tables[i].host = h;
-    });
-    const membersOf = (table: number) => [table, ...this.tables.flatMap((t, i) => (t.host === table ? [i] : []))];
-    const featureSpecs: FeatureSpec[] =
-      options.features ?? options.tables.map((t) => ({ name: t.name, table: t.name, pooling: t.pooling ?? 'sum' }));
-    if (!Array.isArray(featureSpecs) || featureSpecs.length === 0) {
-      throw invalidParameterError('options.features', 'a non-empty array of features', featureSpecs);
-    }
-    const pooledDims: number[] = new Array(Math.max(...this.tables.map((t) => t.output)) + 1).fill(0);
-    const seen = new Set<string>();
-    this.features = featureSpecs.map((f, i) => {
-      const where = `options.features[${i}]`;
-      if (!f || typeof f.name !== 'string' || f.name === '')
-        throw invalidParameterError(`${where}.name`, 'a non-empty string', f?.name);
-      if (seen.has(f.name)) throw invalidParameterError(`${where}.name`, 'a unique feature name', f.name);
-      seen.add(f.name);
-      const table = typeof f.table === 'string' ? names.get(f.table) : f.table;
-      if (table === undefined || !Number.isInteger(table) || table < 0 || table >= this.tables.length) {
-        throw invalidParameterError(
-          `${where}.table (feature '${f.name}')`,
-          `a table name or index of this collection`,
-          f.table,
-        );
-      }
-      const pooling: Pooling = checkEnum<Pooling>(`${where}.pooling (feature '${f.name}')`, f.pooling, POOLING, 'sum');
-      const host = this.tables[table].host;
-      if (host >= 0) {
-        throw invalidParameterError(
-          `${where}.table (feature '${f.name}')`,
-          `a table with rows of its own ('${this.tables[table].name}' is co-located with '${this.tables[host].name}': read the host, which pools both)`,
-          f.table,
-        );
-      }
-      const members: FeatureMember[] = [];
-      if (pooling !== 'none') {
-        for (const m of membersOf(table)) {
-          const o = this.tables[m].output;
-          members.push({ table: m, output: o, offset: pooledDims[o] });
-          pooledDims[o] += this.tables[m].dim;
-        }
-      } else if (membersOf(table).length > 1) {
-        throw invalidParameterError(
-          `${where}.pooling (feature '${f.name}')`,
-          `sum or mean (table '${this.tables[table].name}' hosts co-located tables)`,
-          f.pooling,
-        );
-      }
-      return { name: f.name, table, pooling, pooledOffset: members.length ? members[0].offset : -1, members };
-    });
+    const { tables, names } = resolveTables(options.tables);
+    this.tables = tables;
+    const { features, pooledDims } = resolveFeatures(options, tables, names);
+    this.features = features;
     this.pooledDims = pooledDims;
     this.pooledDim = pooledDims[0];
-
-    const o = options.optimizer;
-    if (!o || typeof o !== 'object') throw invalidParameterError('options.optimizer', 'an object', o);
-    const type = checkEnum<SparseOptimizerType>('options.optimizer.type', o.type, OPTIM, 'sgd');
-    const positive = (x: number) => Number.isFinite(x) && x > 0;
-    const nonNeg = (x: number) => Number.isFinite(x) && x >= 0;
-    const unit = (x: number) => Number.isFinite(x) && x >= 0 && x < 1;
-    this.optimizer = {
-      type,
-      eps: checkNumber('options.optimizer.eps', o.eps, 1e-8, positive, 'a positive number'),
-      beta1: checkNumber('options.optimizer.beta1', o.beta1, 0.9, unit, 'a number in [0, 1)'),
-      beta2: checkNumber('options.optimizer.beta2', o.beta2, 0.999, unit, 'a number in [0, 1)'),
-      weightDecay: checkNumber('options.optimizer.weightDecay', o.weightDecay, 0, nonNeg, 'a number >= 0'),
-      weightDecayMode: checkEnum<WeightDecayMode>(
-        'options.optimizer.weightDecayMode',
-        o.weightDecayMode,
-        DECAY,
-        'none',
-      ),
-      maxGradient: checkNumber('options.optimizer.maxGradient', o.maxGradient, 0, nonNeg, 'a number >= 0'),
-      maxNorm: checkNumber('options.optimizer.maxNorm', o.maxNorm, 0, nonNeg, 'a number >= 0'),
-      initialAccumulatorValue: checkNumber(
-        'options.optimizer.initialAccumulatorValue',
-        o.initialAccumulatorValue,
-        0,
-        nonNeg,
-        'a number >= 0',
-      ),
-    };
+    this.optimizer = resolveOptimizer(options.optimizer);
     this.device = checkEnum<DeviceName>('options.device', options.device, { cpu: 0, cuda: 1 }, 'cpu');
+    this.handle = this.createNative(options);
+  }
+
+  /** The native collection: tables allocated and initialised on the device, optimizer state zeroed. */
+  private createNative(options: EmbeddingCollectionOptions): NativeEmbeddingCollectionHandle {
     const seed = options.seed ?? 0;
     if (
       !(
@@ -306,7 +331,7 @@ export class EmbeddingCollection {
     const deviceId = options.deviceId === undefined ? 0 : checkInt('options.deviceId', options.deviceId, 0, 1024);
     const stack = new Error();
     try {
-      this.handle = new (addon().NativeEmbeddingCollection)({
+      return new (addon().NativeEmbeddingCollection)({
         tables: options.tables.map((t, i) => ({
           name: t.name,
           rows: t.rows,
@@ -317,7 +342,11 @@ export class EmbeddingCollection {
           output: this.tables[i].output,
         })),
         features: this.features.map((f) => ({ name: f.name, table: f.table, pooling: POOLING[f.pooling] })),
-        optimizer: { ...this.optimizer, type: OPTIM[type], weightDecayMode: DECAY[this.optimizer.weightDecayMode] },
+        optimizer: {
+          ...this.optimizer,
+          type: OPTIM[this.optimizer.type],
+          weightDecayMode: DECAY[this.optimizer.weightDecayMode],
+        },
         seed: BigInt(seed),
         device: this.device === 'cuda' ? 1 : 0,
         deviceId,

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { isFieldSet } from '@bufbuild/protobuf';
-import { saveConfig, TrainConfigSchema, type EasyRecConfig } from '@tsrec/config';
+import { saveConfig, type TrainConfig, TrainConfigSchema, type EasyRecConfig } from '@tsrec/config';
 import { createDataLoaderFromConfig, formatBadDataSummary, type Batch } from '@tsrec/data';
 import { setRandomPosition } from '@tsrec/models';
 
@@ -13,14 +13,21 @@ import {
   resolveCheckpoint,
   restoreCheckpoint,
   saveCheckpoint,
+  type CheckpointRef,
   type TrainingPosition,
 } from './checkpoint';
-import { clipGradients, clipSettingsFromConfig, DenseOptimizer, denseGroupsFromConfig } from './dense_optimizer';
+import {
+  type ClipSettings,
+  clipGradients,
+  clipSettingsFromConfig,
+  DenseOptimizer,
+  denseGroupsFromConfig,
+} from './dense_optimizer';
 import { EarlyStopper, type BestCheckpoint } from './early_stop';
 import { evaluate, type EvalResult } from './evaluate';
 import { buildModel, type ModelSetup } from './model_setup';
 import { ProgressReporter } from './progress';
-import { sparseOptimizerFromConfig } from './sparse_optimizer';
+import { type SparseOptimizerSettings, sparseOptimizerFromConfig } from './sparse_optimizer';
 import { SummaryWriter } from './tensorboard';
 import { UsageError } from './usage_error';
 
@@ -76,240 +83,347 @@ const RESULT_FILE = 'train_eval_result.txt';
  * bit for bit: weights, both optimizers' state, the step and the data position.
  */
 export async function trainAndEvaluate(o: TrainEvalOptions): Promise<TrainSummary> {
-  const config = o.config;
-  const tc = config.trainConfig;
+  const settings = runSettings(o);
+  const { existing, removed } = claimModelDir(settings.modelDir, o.continueTrain === true);
+  saveConfig(o.config, path.join(settings.modelDir, 'pipeline.config'));
+  const run = new TrainingRun(o, settings);
+  try {
+    if (removed.length > 0) run.log(`removed incomplete checkpoint writes: ${removed.join(', ')}`);
+    run.restore(existing);
+    run.describeModel();
+    if (run.pos.step >= settings.numSteps) {
+      run.log(`nothing to do: step ${run.pos.step} >= num_steps ${settings.numSteps}`);
+      return run.summary(0);
+    }
+    const seconds = await run.train();
+    return run.summary(seconds);
+  } finally {
+    run.dispose();
+  }
+}
+
+/** train_config's loop settings, checked, with the run's model_dir and eval input. */
+interface RunSettings {
+  modelDir: string;
+  numSteps: number;
+  accumulate: number;
+  saveEverySteps: number;
+  saveEveryEpochs: number;
+  logEvery: number;
+  seed: number;
+  evalInput: string | undefined;
+  doEval: boolean;
+}
+
+function runSettings(o: TrainEvalOptions): RunSettings {
+  const tc = o.config.trainConfig;
   if (!tc) throw new UsageError('Expected a train_config in the pipeline config but received none');
-  const modelDir = o.modelDir || config.modelDir;
+  const modelDir = o.modelDir || o.config.modelDir;
   if (!modelDir) throw new UsageError('Expected --model_dir or model_dir in the pipeline config but received none');
   const hasSteps = isFieldSet(tc, TrainConfigSchema.field.numSteps) && tc.numSteps > 0;
   const hasEpochs = isFieldSet(tc, TrainConfigSchema.field.numEpochs) && tc.numEpochs > 0;
   if (!hasSteps && !hasEpochs)
     throw new UsageError('Expected train_config.num_steps or train_config.num_epochs (> 0) but received neither');
-  const numSteps = hasSteps ? tc.numSteps : Infinity;
-  const accumulate = Math.max(1, tc.gradientAccumulationSteps || 1);
-  const saveEvery = tc.saveCheckpointsSteps || 0;
-  const saveEveryEpochs = tc.saveCheckpointsEpochs || 0;
-  const logEvery = Math.max(1, tc.logStepCountSteps || 100);
-  const seed = o.seed ?? 0;
+  const evalInput = o.evalInputPath ?? o.config.evalInputPath;
+  return {
+    modelDir,
+    numSteps: hasSteps ? tc.numSteps : Infinity,
+    accumulate: Math.max(1, tc.gradientAccumulationSteps || 1),
+    saveEverySteps: tc.saveCheckpointsSteps || 0,
+    saveEveryEpochs: tc.saveCheckpointsEpochs || 0,
+    logEvery: Math.max(1, tc.logStepCountSteps || 100),
+    seed: o.seed ?? 0,
+    evalInput,
+    doEval: (o.evaluate ?? true) && !!evalInput,
+  };
+}
 
-  // model_dir: refuse to overwrite a trained model unless resuming.
+/** model_dir: created if needed; a trained model is never overwritten unless resuming. */
+function claimModelDir(
+  modelDir: string,
+  continueTrain: boolean,
+): { existing: CheckpointRef | null; removed: string[] } {
   fs.mkdirSync(modelDir, { recursive: true });
   const removed = removeIncompleteCheckpoints(modelDir);
   const existing = latestCheckpoint(modelDir);
-  if (existing && !o.continueTrain) {
+  if (existing && !continueTrain) {
     throw new UsageError(
       `model_dir '${modelDir}' already holds checkpoints (newest: ${path.basename(existing.path)}); pass --continue_train to resume it, or choose another --model_dir`,
     );
   }
-  saveConfig(config, path.join(modelDir, 'pipeline.config'));
+  return { existing, removed };
+}
 
-  const sparse = sparseOptimizerFromConfig(tc.sparseOptimizer);
-  const denseGroups = denseGroupsFromConfig(tc.denseOptimizer);
-  const clip = clipSettingsFromConfig(tc.gradClipping);
-  const setup = buildModel(config, { sparseOptimizer: sparse.spec, seed });
-  // The optimizer sees the trainable variables (batch-norm statistics are variables too, not trained).
-  const named = setup.namedVariables().filter(([, v]) => v.trainable);
-  const denseOpt = new DenseOptimizer(denseGroups, named);
-  const stableName = new Map(named.map(([n, v]) => [v.name, n]));
-  o.onSetup?.(setup);
-  const writers = {
-    train: tc.useTensorboard === false ? null : new SummaryWriter(path.join(modelDir, 'train')),
-    eval: tc.useTensorboard === false ? null : new SummaryWriter(path.join(modelDir, 'eval_val')),
-  };
-  const progress = new ProgressReporter({
-    total: Number.isFinite(numSteps) ? numSteps : undefined,
-    stream: o.stream ?? process.stderr,
-    everySteps: logEvery,
-  });
-  const log = (line: string) => progress.log(line);
-  if (removed.length > 0) log(`removed incomplete checkpoint writes: ${removed.join(', ')}`);
+/** One train_eval run's model, optimizers, outputs and position, and the steps of its loop. */
+class TrainingRun {
+  readonly setup: ModelSetup;
+  pos: TrainingPosition = { step: 0, epoch: 0, consumedBatches: 0, samples: 0 };
+  private readonly config: EasyRecConfig;
+  private readonly tc: TrainConfig;
+  private readonly sparse: SparseOptimizerSettings;
+  private readonly clip: ClipSettings;
+  private readonly denseOpt: DenseOptimizer;
+  private readonly stableName: Map<string, string>;
+  private readonly writers: { train: SummaryWriter | null; eval: SummaryWriter | null };
+  private readonly progress: ProgressReporter;
+  private readonly stopper: EarlyStopper;
+  // State of the loop (this process).
+  private epoch = 0;
+  private samplesThisRun = 0;
+  private stepsThisRun = 0;
+  private lastLoss = NaN;
+  private lastEval: TrainSummary['lastEval'] = null;
+  private lastSaved = -1;
+  private stoppedEarly = false;
+  private start = Date.now();
 
-  let pos: TrainingPosition = { step: 0, epoch: 0, consumedBatches: 0, samples: 0 };
-  const stopper = new EarlyStopper(config, modelDir);
-  try {
-    // As in TorchEasyRec, a checkpoint in model_dir wins over fine_tune_checkpoint when continuing.
+  constructor(
+    private readonly o: TrainEvalOptions,
+    private readonly s: RunSettings,
+  ) {
+    this.config = o.config;
+    this.tc = o.config.trainConfig!;
+    this.sparse = sparseOptimizerFromConfig(this.tc.sparseOptimizer);
+    this.clip = clipSettingsFromConfig(this.tc.gradClipping);
+    this.setup = buildModel(this.config, { sparseOptimizer: this.sparse.spec, seed: s.seed });
+    // The optimizer sees the trainable variables (batch-norm statistics are variables too, not trained).
+    const named = this.setup.namedVariables().filter(([, v]) => v.trainable);
+    this.denseOpt = new DenseOptimizer(denseGroupsFromConfig(this.tc.denseOptimizer), named);
+    this.stableName = new Map(named.map(([n, v]) => [v.name, n]));
+    o.onSetup?.(this.setup);
+    const tensorboard = this.tc.useTensorboard !== false;
+    this.writers = {
+      train: tensorboard ? new SummaryWriter(path.join(s.modelDir, 'train')) : null,
+      eval: tensorboard ? new SummaryWriter(path.join(s.modelDir, 'eval_val')) : null,
+    };
+    this.progress = new ProgressReporter({
+      total: Number.isFinite(s.numSteps) ? s.numSteps : undefined,
+      stream: o.stream ?? process.stderr,
+      everySteps: s.logEvery,
+    });
+    this.stopper = new EarlyStopper(this.config, s.modelDir);
+  }
+
+  log(line: string): void {
+    this.progress.log(line);
+  }
+
+  /** As in TorchEasyRec, a checkpoint in model_dir wins over fine_tune_checkpoint when continuing. */
+  restore(existing: CheckpointRef | null): void {
+    const o = this.o;
     if (o.continueTrain && existing) {
-      const r = restoreCheckpoint(existing.path, setup, { optimizerState: true, denseOptimizer: denseOpt });
-      pos = {
-        step: r.manifest.step,
-        epoch: r.manifest.epoch,
-        consumedBatches: r.manifest.consumedBatches,
-        samples: r.manifest.samples,
-      };
-      stopper.restore();
-      log(
-        `continue_train: restored ${path.basename(existing.path)} (step ${pos.step}, epoch ${pos.epoch}, ${pos.consumedBatches} batches consumed)`,
+      const r = restoreCheckpoint(existing.path, this.setup, { optimizerState: true, denseOptimizer: this.denseOpt });
+      const m = r.manifest;
+      this.pos = { step: m.step, epoch: m.epoch, consumedBatches: m.consumedBatches, samples: m.samples };
+      this.stopper.restore();
+      this.log(
+        `continue_train: restored ${path.basename(existing.path)} (step ${m.step}, epoch ${m.epoch}, ${m.consumedBatches} batches consumed)`,
       );
-    } else if (o.fineTuneCheckpoint || tc.fineTuneCheckpoint) {
-      const ref = resolveCheckpoint(o.fineTuneCheckpoint || tc.fineTuneCheckpoint!);
-      const r = restoreCheckpoint(ref.path, setup, { optimizerState: false, partial: true });
-      log(
+    } else if (o.fineTuneCheckpoint || this.tc.fineTuneCheckpoint) {
+      const ref = resolveCheckpoint(o.fineTuneCheckpoint || this.tc.fineTuneCheckpoint!);
+      const r = restoreCheckpoint(ref.path, this.setup, { optimizerState: false, partial: true });
+      this.log(
         `fine_tune_checkpoint: loaded ${r.restored.length} variables/tables from ${ref.path}${r.skipped.length ? `; skipped ${r.skipped.length}: ${r.skipped.slice(0, 8).join(', ')}${r.skipped.length > 8 ? ', …' : ''}` : ''}`,
       );
     }
-    log(
-      `training ${config.modelConfig?.model.case ?? 'model'}: ${setup.model.denseParameterCount.toLocaleString('en-US')} dense parameters, ${setup.collections.reduce((s, c) => s + c.collection.tables.length, 0)} tables (${(setup.collections.reduce((s, c) => s + c.collection.memoryBytes(), 0) / 2 ** 20).toFixed(1)} MiB with optimizer state), model_dir ${modelDir}`,
+    this.epoch = this.pos.epoch;
+  }
+
+  describeModel(): void {
+    const c = this.setup.collections;
+    this.log(
+      `training ${this.config.modelConfig?.model.case ?? 'model'}: ${this.setup.model.denseParameterCount.toLocaleString('en-US')} dense parameters, ${c.reduce((s, e) => s + e.collection.tables.length, 0)} tables (${(c.reduce((s, e) => s + e.collection.memoryBytes(), 0) / 2 ** 20).toFixed(1)} MiB with optimizer state), model_dir ${this.s.modelDir}`,
     );
+  }
 
-    if (pos.step >= numSteps) {
-      log(`nothing to do: step ${pos.step} >= num_steps ${numSteps}`);
-      return finish(null, 0, NaN, false);
-    }
-
-    let epoch = pos.epoch;
+  /** The loop over the training input; resolves to its seconds. */
+  async train(): Promise<number> {
+    const s = this.s;
     let epochsEnded: number[] = [];
-    const loader = createDataLoaderFromConfig(config, {
+    const loader = createDataLoaderFromConfig(this.config, {
       mode: 'train',
-      inputPath: o.trainInputPath,
-      seed,
+      inputPath: this.o.trainInputPath,
+      seed: s.seed,
       onEpochEnd: (e, bad) => {
         epochsEnded.push(e);
         // Under malformed_row_policy "skip": what was skipped, with the first locations.
-        if (bad.total > 0) log(`epoch ${e}: ${formatBadDataSummary(bad)}`);
+        if (bad.total > 0) this.log(`epoch ${e}: ${formatBadDataSummary(bad)}`);
       },
     });
-    const evalInput = o.evalInputPath ?? config.evalInputPath;
-    const doEval = (o.evaluate ?? true) && !!evalInput;
-    const start = Date.now();
-    let samplesThisRun = 0;
-    let lastLoss = NaN;
-    let lastEval: TrainSummary['lastEval'] = null;
-    let lastSaved = -1;
-    let stoppedEarly = false;
-    let micro = 0;
-    let accum: Record<string, tf.Tensor> | null = null;
-    let toSkip = pos.consumedBatches;
-    let stepsThisRun = 0;
-
-    const checkpoint = async (): Promise<void> => {
-      if (lastSaved === pos.step || o.saveCheckpoints === false) return;
-      const ref = saveCheckpoint(modelDir, setup, denseOpt, { ...pos, epoch }, { seed });
-      lastSaved = pos.step;
-      log(`saved ${path.basename(ref.path)}`);
-      if (doEval) {
-        const r = await evaluate(config, setup, { inputPath: evalInput, numSteps: config.evalConfig?.numSteps });
-        lastEval = { ...r, step: pos.step };
-        fs.appendFileSync(
-          path.join(modelDir, RESULT_FILE),
-          `${JSON.stringify({ global_step: pos.step, ...r.metrics })}\n`,
-        );
-        for (const [k, v] of Object.entries(r.metrics)) writers.eval?.scalar(k, v, pos.step);
-        writers.eval?.flush();
-        log(
-          `eval at step ${pos.step}: ${formatMetrics(r.metrics)} (${r.samples.toLocaleString('en-US')} samples, ${r.seconds.toFixed(1)} s)`,
-        );
-        const decision = stopper.update(pos.step, r.metrics, ref.path);
-        if (decision.stop) {
-          stoppedEarly = true;
-          log(`early stop: ${decision.reason}`);
-        }
-      }
-      const removedCkpts = pruneCheckpoints(modelDir, tc.keepCheckpointMax, stopper.protectedSteps());
-      if (removedCkpts.length)
-        log(
-          `removed ${removedCkpts.map((p) => path.basename(p)).join(', ')} (keep_checkpoint_max ${tc.keepCheckpointMax})`,
-        );
-    };
-
+    this.start = Date.now();
+    const step = new StepAccumulator(s.accumulate);
+    let toSkip = this.pos.consumedBatches;
     try {
       for await (const batch of loader) {
         if (epochsEnded.length > 0) {
           // An epoch ended before this batch (onEpochEnd runs as the next epoch's batch is drawn).
           for (const e of epochsEnded) {
-            epoch = e + 1;
-            if (toSkip === 0 && saveEveryEpochs > 0 && epoch % saveEveryEpochs === 0 && micro === 0) await checkpoint();
+            this.epoch = e + 1;
+            if (toSkip === 0 && s.saveEveryEpochs > 0 && this.epoch % s.saveEveryEpochs === 0 && step.pending === 0)
+              await this.checkpoint();
           }
           epochsEnded = [];
-          if (stoppedEarly) break;
+          if (this.stoppedEarly) break;
         }
         if (toSkip > 0) {
           // Resuming: the batches consumed before the checkpoint (same seed, same order) are drawn and dropped.
           toSkip--;
           continue;
         }
-        const lrs = denseOpt.learningRates(pos.step, epoch);
-        setup.sparseLr.value = sparse.schedule.lr(pos.step, epoch);
-        setRandomPosition(pos.consumedBatches); // dropout masks depend on the position, so a resumed run draws the same
-        const { loss, grads } = trainBatch(setup, batch, stableName);
-        pos.consumedBatches++;
-        pos.samples += batch.batchSize;
-        samplesThisRun += batch.batchSize;
-        micro++;
-        if (accumulate > 1) {
-          accum = addInto(accum, grads);
-          if (micro < accumulate) continue;
-          for (const k of Object.keys(accum)) {
-            const a = accum[k];
-            accum[k] = tf.div(a, accumulate);
-            a.dispose();
-          }
-        }
-        const g = accumulate > 1 ? accum! : grads;
-        accum = null;
-        micro = 0;
-        clipGradients(g, clip);
-        denseOpt.apply(g, lrs);
-        Object.values(g).forEach((t) => t.dispose());
-        pos.step++;
-        stepsThisRun++;
-        lastLoss = loss;
-        progress.update(pos.step, { loss, lr: lrs[lrs.length - 1], samples: batch.batchSize * accumulate });
-        o.onStep?.(pos.step, loss);
-        if (pos.step % logEvery === 0 && writers.train) {
-          writers.train.scalar('loss', loss, pos.step);
-          writers.train.scalar('lr/dense', lrs[lrs.length - 1], pos.step);
-          writers.train.scalar('lr/sparse', setup.sparseLr.value, pos.step);
-          writers.train.scalar(
-            'samples_per_second',
-            samplesThisRun / Math.max(1e-9, (Date.now() - start) / 1000),
-            pos.step,
-          );
-          writers.train.flush();
-        }
-        if (saveEvery > 0 && pos.step % saveEvery === 0) await checkpoint();
-        if (stoppedEarly || pos.step >= numSteps) break;
-        if (o.maxStepsThisRun !== undefined && stepsThisRun >= o.maxStepsThisRun) break;
+        if (!this.trainBatch(batch, step)) continue;
+        if (s.saveEverySteps > 0 && this.pos.step % s.saveEverySteps === 0) await this.checkpoint();
+        if (this.stoppedEarly || this.pos.step >= s.numSteps) break;
+        if (this.o.maxStepsThisRun !== undefined && this.stepsThisRun >= this.o.maxStepsThisRun) break;
       }
     } finally {
-      if (accum) Object.values(accum).forEach((t) => t.dispose());
+      step.dispose();
       await loader.close();
     }
-    if (epochsEnded.length > 0) epoch = epochsEnded[epochsEnded.length - 1] + 1;
+    if (epochsEnded.length > 0) this.epoch = epochsEnded[epochsEnded.length - 1] + 1;
     if (toSkip > 0)
       throw new Error(
-        `Expected at least ${pos.consumedBatches} training batches to resume from but the input ended after ${pos.consumedBatches - toSkip}; was --train_input_path changed?`,
+        `Expected at least ${this.pos.consumedBatches} training batches to resume from but the input ended after ${this.pos.consumedBatches - toSkip}; was --train_input_path changed?`,
       );
-    if (pos.step > 0) await checkpoint();
-    const seconds = (Date.now() - start) / 1000;
-    progress.finish();
-    return finish(lastEval, seconds, lastLoss, stoppedEarly, samplesThisRun);
-  } finally {
-    writers.train?.close();
-    writers.eval?.close();
-    denseOpt.dispose();
-    setup.dispose();
+    if (this.pos.step > 0) await this.checkpoint();
+    const seconds = (Date.now() - this.start) / 1000;
+    this.progress.finish();
+    return seconds;
   }
 
-  function finish(
-    lastEval: TrainSummary['lastEval'],
-    seconds: number,
-    lastLoss: number,
-    stoppedEarly: boolean,
-    samplesThisRun = 0,
-  ): TrainSummary {
-    const latest = latestCheckpoint(modelDir!);
+  /** One batch: forward and backward (sparse tables update in place); true when it completed an optimizer step. */
+  private trainBatch(batch: Batch, step: StepAccumulator): boolean {
+    const lrs = this.denseOpt.learningRates(this.pos.step, this.epoch);
+    this.setup.sparseLr.value = this.sparse.schedule.lr(this.pos.step, this.epoch);
+    setRandomPosition(this.pos.consumedBatches); // dropout masks depend on the position, so a resumed run draws the same
+    const { loss, grads } = trainBatch(this.setup, batch, this.stableName);
+    this.pos.consumedBatches++;
+    this.pos.samples += batch.batchSize;
+    this.samplesThisRun += batch.batchSize;
+    const g = step.add(grads);
+    if (!g) return false;
+    clipGradients(g, this.clip);
+    this.denseOpt.apply(g, lrs);
+    Object.values(g).forEach((t) => t.dispose());
+    this.pos.step++;
+    this.stepsThisRun++;
+    this.lastLoss = loss;
+    this.progress.update(this.pos.step, {
+      loss,
+      lr: lrs[lrs.length - 1],
+      samples: batch.batchSize * this.s.accumulate,
+    });
+    this.o.onStep?.(this.pos.step, loss);
+    if (this.pos.step % this.s.logEvery === 0) this.writeTrainScalars(loss, lrs[lrs.length - 1]);
+    return true;
+  }
+
+  private writeTrainScalars(loss: number, denseLr: number): void {
+    const w = this.writers.train;
+    if (!w) return;
+    const step = this.pos.step;
+    w.scalar('loss', loss, step);
+    w.scalar('lr/dense', denseLr, step);
+    w.scalar('lr/sparse', this.setup.sparseLr.value, step);
+    w.scalar('samples_per_second', this.samplesThisRun / Math.max(1e-9, (Date.now() - this.start) / 1000), step);
+    w.flush();
+  }
+
+  /** Saves a checkpoint of the current step (once), evaluates it, applies early stopping and keep_checkpoint_max. */
+  private async checkpoint(): Promise<void> {
+    if (this.lastSaved === this.pos.step || this.o.saveCheckpoints === false) return;
+    const modelDir = this.s.modelDir;
+    const ref = saveCheckpoint(
+      modelDir,
+      this.setup,
+      this.denseOpt,
+      { ...this.pos, epoch: this.epoch },
+      { seed: this.s.seed },
+    );
+    this.lastSaved = this.pos.step;
+    this.log(`saved ${path.basename(ref.path)}`);
+    if (this.s.doEval) await this.evaluate(ref.path);
+    const removed = pruneCheckpoints(modelDir, this.tc.keepCheckpointMax, this.stopper.protectedSteps());
+    if (removed.length)
+      this.log(
+        `removed ${removed.map((p) => path.basename(p)).join(', ')} (keep_checkpoint_max ${this.tc.keepCheckpointMax})`,
+      );
+  }
+
+  private async evaluate(checkpointPath: string): Promise<void> {
+    const step = this.pos.step;
+    const r = await evaluate(this.config, this.setup, {
+      inputPath: this.s.evalInput,
+      numSteps: this.config.evalConfig?.numSteps,
+    });
+    this.lastEval = { ...r, step };
+    fs.appendFileSync(
+      path.join(this.s.modelDir, RESULT_FILE),
+      `${JSON.stringify({ global_step: step, ...r.metrics })}\n`,
+    );
+    for (const [k, v] of Object.entries(r.metrics)) this.writers.eval?.scalar(k, v, step);
+    this.writers.eval?.flush();
+    this.log(
+      `eval at step ${step}: ${formatMetrics(r.metrics)} (${r.samples.toLocaleString('en-US')} samples, ${r.seconds.toFixed(1)} s)`,
+    );
+    const decision = this.stopper.update(step, r.metrics, checkpointPath);
+    if (decision.stop) {
+      this.stoppedEarly = true;
+      this.log(`early stop: ${decision.reason}`);
+    }
+  }
+
+  summary(seconds: number): TrainSummary {
+    const latest = latestCheckpoint(this.s.modelDir);
     return {
-      modelDir: modelDir!,
-      step: pos.step,
-      samples: pos.samples,
-      samplesPerSecond: seconds > 0 ? samplesThisRun / seconds : 0,
+      modelDir: this.s.modelDir,
+      step: this.pos.step,
+      samples: this.pos.samples,
+      samplesPerSecond: seconds > 0 ? this.samplesThisRun / seconds : 0,
       seconds,
-      lastLoss,
-      lastEval,
-      best: stopper.best,
-      stoppedEarly,
+      lastLoss: this.lastLoss,
+      lastEval: this.lastEval,
+      best: this.stopper.best,
+      stoppedEarly: this.stoppedEarly,
       checkpoint: latest ? latest.path : null,
     };
+  }
+
+  dispose(): void {
+    this.writers.train?.close();
+    this.writers.eval?.close();
+    this.denseOpt.dispose();
+    this.setup.dispose();
+  }
+}
+
+/**
+ * gradient_accumulation_steps: sums the dense gradients of k batches and hands back their mean
+ * on the k-th (each batch's own otherwise).
+ */
+class StepAccumulator {
+  pending = 0;
+  private sum: Record<string, tf.Tensor> | null = null;
+
+  constructor(private readonly k: number) {}
+
+  /** The gradients to apply now, or null while the step is still accumulating. */
+  add(grads: Record<string, tf.Tensor>): Record<string, tf.Tensor> | null {
+    if (this.k === 1) return grads;
+    this.sum = addInto(this.sum, grads);
+    if (++this.pending < this.k) return null;
+    const mean: Record<string, tf.Tensor> = {};
+    for (const [name, t] of Object.entries(this.sum)) {
+      mean[name] = tf.div(t, this.k);
+      t.dispose();
+    }
+    this.sum = null;
+    this.pending = 0;
+    return mean;
+  }
+
+  dispose(): void {
+    if (this.sum) Object.values(this.sum).forEach((t) => t.dispose());
+    this.sum = null;
   }
 }
 
