@@ -48,13 +48,24 @@ export {
   adamStepTsrec,
   borrowFloat32,
   outputFloat32,
-  DENSE_TSREC_ACTIVATIONS,
-  denseBlocksTsrec,
-  denseTsrec,
-  fmInteractionTsrec,
   fusedAdam,
   FusedAdamOptimizer,
-  isTsrecBackend,
+  isInputData,
   markInputData,
-  sigmoidBceKernelTsrec,
 } from './tfjs';
+// tsrec's fused-op kernels: their names (run by @tsrec/models' ops) and attrs.
+export {
+  TSREC_BINARY_FOCAL_LOSS,
+  TSREC_DENSE,
+  TSREC_DENSE_BLOCKS,
+  TSREC_DENSE_BLOCKS_GRAD,
+  TSREC_DENSE_GRAD,
+  TSREC_DOT_INTERACTION,
+  TSREC_DOT_INTERACTION_GRAD,
+  TSREC_FM_INTERACTION,
+  TSREC_FM_INTERACTION_GRAD,
+  TSREC_L2_LOSS,
+  TSREC_SIGMOID_BCE,
+  TSREC_SOFTMAX_CROSS_ENTROPY,
+} from './tfjs';
+export type { BinaryFocalLossAttrs, FusedLossAttrs, SigmoidBceAttrs, SoftmaxCrossEntropyAttrs } from './tfjs';

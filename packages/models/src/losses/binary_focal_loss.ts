@@ -1,7 +1,7 @@
 import type * as tf from '@tensorflow/tfjs-core';
+import { TSREC_BINARY_FOCAL_LOSS } from '@tsrec/native';
 
 import { checkWeights, fusedLossOp, perSample, type LossInput } from './fused_loss_op';
-import { lossKernels } from './loss_kernels';
 
 /** Options of `binaryFocalLoss` (TorchEasyRec defaults gamma 2, alpha 0.5). */
 export interface BinaryFocalLossOptions {
@@ -32,5 +32,11 @@ export function binaryFocalLoss(logits: tf.Tensor, labels: LossInput, options: B
   const w = perSample(op, 'weights', options.weights, n);
   checkWeights(op, w);
   const detach = options.detachWeight ?? true;
-  return fusedLossOp(op, logits, 1, (x, d) => lossKernels().binaryFocal(x, y, w, gamma, alpha, detach, d));
+  return fusedLossOp(op, TSREC_BINARY_FOCAL_LOSS, logits, {
+    labels: y,
+    weights: w,
+    gamma,
+    alpha,
+    detachWeight: detach,
+  });
 }

@@ -1,6 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
+import type { FusedLossAttrs } from '@tsrec/native';
 
 import { checkFinite } from './finite_check';
+import './kernels/register_all_kernels';
 
 /** Labels, weights or logits as a tensor or a flat array. */
 export type LossInput = tf.Tensor | ArrayLike<number>;
@@ -12,28 +14,27 @@ export function valuesOf(x: LossInput): ArrayLike<number> {
 }
 
 /**
- * Wraps a fused loss kernel as a tfjs op with a custom gradient: the forward pass runs the
- * kernel once, getting the scalar loss and d_logits together; the backward pass only scales
- * the saved d_logits by the upstream gradient. `kernel` must fill `dLogits` (same length as
- * the logits) and return the loss. Non-finite logits are reported before the kernel runs.
+ * Runs the fused loss kernel `kernelName` (contract: @tsrec/native kernel_names.ts) on the active
+ * backend as a tfjs op with a custom gradient: the forward pass gets the loss and d_logits from
+ * the one kernel call; the backward pass only scales the saved d_logits by the upstream gradient.
+ * The kernel reports non-finite logits as `op`'s error.
  */
-export function fusedLossOp(
+export function fusedLossOp<A extends FusedLossAttrs>(
   op: string,
+  kernelName: string,
   logits: tf.Tensor,
-  width: number,
-  kernel: (logits: Float32Array, dLogits: Float32Array) => number,
+  attrs: A,
 ): tf.Scalar {
   if (!(logits instanceof tf.Tensor))
     throw new TypeError(`Expected a tf.Tensor for logits of ${op} but received ${typeof logits}`);
   if (logits.dtype !== 'float32') throw new TypeError(`Expected float32 logits for ${op} but received ${logits.dtype}`);
   const run = tf.customGrad(((x: tf.Tensor, save: tf.GradSaveFunc) => {
-    const values = x.dataSync() as Float32Array;
-    checkFinite(op, 'logits', values, width);
-    const d = new Float32Array(values.length);
-    const loss = kernel(values, d);
-    const dLogits = tf.tensor(d, x.shape, 'float32');
+    const [loss, dLogits] = tf.engine().runKernel(kernelName, { logits: x }, attrs as unknown as tf.NamedAttrMap) as [
+      tf.Scalar,
+      tf.Tensor,
+    ];
     save([dLogits]);
-    return { value: tf.scalar(loss), gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.mul(dy, saved[0]) };
+    return { value: loss, gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.mul(dy, saved[0]) };
   }) as unknown as Parameters<typeof tf.customGrad<tf.Scalar>>[0]);
   return run(logits) as tf.Scalar;
 }

@@ -5,4 +5,3 @@ export { l2Loss, type L2LossOptions } from './l2_loss';
 export { binaryFocalLoss, type BinaryFocalLossOptions } from './binary_focal_loss';
 export { fusedLossOp, type LossInput } from './fused_loss_op';
 export { checkFinite } from './finite_check';
-export { lossKernels, setLossKernels, TS_LOSS_KERNELS, type LossKernels } from './loss_kernels';

@@ -1,7 +1,7 @@
 import type * as tf from '@tensorflow/tfjs-core';
+import { TSREC_L2_LOSS } from '@tsrec/native';
 
 import { checkWeights, fusedLossOp, perSample, type LossInput } from './fused_loss_op';
-import { lossKernels } from './loss_kernels';
 
 /** Options of `l2Loss`. */
 export interface L2LossOptions {
@@ -18,5 +18,5 @@ export function l2Loss(preds: tf.Tensor, labels: LossInput, options: L2LossOptio
   const y = perSample(op, 'labels', labels, n)!;
   const w = perSample(op, 'weights', options.weights, n);
   checkWeights(op, w);
-  return fusedLossOp(op, preds, 1, (x, d) => lossKernels().l2(x, y, w, d));
+  return fusedLossOp(op, TSREC_L2_LOSS, preds, { labels: y, weights: w });
 }

@@ -2,15 +2,9 @@ import * as tf from '@tensorflow/tfjs-core';
 
 import { setUpTfjs } from '../tfjs_setup';
 import { SeededRandom } from '../testing/seeded_random';
-import {
-  binaryFocalLoss,
-  l2Loss,
-  lossKernels,
-  setLossKernels,
-  sigmoidBceWithLogits,
-  softmaxCrossEntropy,
-  TS_LOSS_KERNELS,
-} from './index';
+import { TSREC_SIGMOID_BCE } from '@tsrec/native';
+
+import { binaryFocalLoss, l2Loss, sigmoidBceWithLogits, softmaxCrossEntropy } from './index';
 
 beforeAll(() => setUpTfjs('cpu'));
 
@@ -273,13 +267,17 @@ describe('binaryFocalLoss', () => {
   });
 });
 
-describe('loss kernel table', () => {
-  it('lets a native kernel replace the inner loop behind the same op', () => {
+describe('loss kernels in the registry', () => {
+  it('lets a kernel registered for the backend replace the inner loop behind the same op', () => {
+    const original = tf.getKernel(TSREC_SIGMOID_BCE, 'cpu');
+    if (!original) throw new Error('no cpu kernel TsrecSigmoidBce');
     const calls: number[] = [];
-    const prev = setLossKernels({
-      sigmoidBce: (x, y, w, s, d) => {
-        calls.push(x.length);
-        return TS_LOSS_KERNELS.sigmoidBce(x, y, w, s, d);
+    tf.unregisterKernel(TSREC_SIGMOID_BCE, 'cpu');
+    tf.registerKernel({
+      ...original,
+      kernelFunc: (args) => {
+        calls.push(args.inputs.logits?.shape[0] ?? -1);
+        return original.kernelFunc(args);
       },
     });
     try {
@@ -287,8 +285,9 @@ describe('loss kernel table', () => {
       expect(value).toBeCloseTo(Math.log(2), 6);
       expect(calls).toEqual([3]);
     } finally {
-      setLossKernels(prev);
+      tf.unregisterKernel(TSREC_SIGMOID_BCE, 'cpu');
+      tf.registerKernel(original);
     }
-    expect(lossKernels().sigmoidBce).toBe(TS_LOSS_KERNELS.sigmoidBce);
+    expect(tf.getKernel(TSREC_SIGMOID_BCE, 'cpu')).toBe(original);
   });
 });

@@ -2,10 +2,20 @@ import * as tf from '@tensorflow/tfjs-core';
 
 import { setUpTfjs } from '../tfjs_setup';
 import { SeededRandom } from '../testing/seeded_random';
-import { sigmoidBceWithLogits } from './index';
+import {
+  TSREC_BINARY_FOCAL_LOSS,
+  TSREC_KERNEL_CONFIGS,
+  TSREC_L2_LOSS,
+  TSREC_SIGMOID_BCE,
+  TSREC_SOFTMAX_CROSS_ENTROPY,
+} from '@tsrec/native';
 
-// sigmoidBceWithLogits on the `tsrec` backend runs the native kernel; these compare it with the TS
-// reference kernel (the `cpu` backend's path): same loss and d_logits, same errors.
+import { binaryFocalLoss, l2Loss, sigmoidBceWithLogits, softmaxCrossEntropy } from './index';
+
+// Each fused loss runs the kernel registered for the active backend. sigmoidBceWithLogits on the
+// `tsrec` backend runs the native kernel; these compare it with the TS reference kernel (the `cpu`
+// backend's): same loss and d_logits, same errors. The other losses run their TS reference
+// kernels on tsrec too: the cpu results exactly.
 
 const rng = new SeededRandom(31);
 
@@ -61,5 +71,60 @@ describe('sigmoidBceWithLogits on the tsrec backend (native kernel)', () => {
     const zero = await lossAndGrad('tsrec', [1, 2], [1, 0], [0, 0], 0);
     expect(zero.value).toBe(0);
     expect(Array.from(zero.grad)).toEqual([0, 0]);
+  });
+});
+
+describe('the fused losses in the kernel registry', () => {
+  it('runs the native sigmoid BCE on tsrec and the TS reference kernels everywhere else', () => {
+    const nativeBce = TSREC_KERNEL_CONFIGS.find((c) => c.kernelName === TSREC_SIGMOID_BCE);
+    expect(nativeBce).toBeDefined();
+    expect(tf.getKernel(TSREC_SIGMOID_BCE, 'tsrec')?.kernelFunc).toBe(nativeBce?.kernelFunc);
+    expect(tf.getKernel(TSREC_SIGMOID_BCE, 'cpu')?.kernelFunc).not.toBe(nativeBce?.kernelFunc);
+    for (const name of [TSREC_SOFTMAX_CROSS_ENTROPY, TSREC_L2_LOSS, TSREC_BINARY_FOCAL_LOSS]) {
+      expect(TSREC_KERNEL_CONFIGS.some((c) => c.kernelName === name)).toBe(false);
+      const cpu = tf.getKernel(name, 'cpu');
+      expect(cpu).toBeDefined();
+      expect(tf.getKernel(name, 'tsrec')?.kernelFunc).toBe(cpu?.kernelFunc);
+    }
+  });
+
+  const n = 257;
+  const C = 6;
+  const x1 = rng.array(n, () => 3 * rng.normal());
+  const xc = rng.array(n * C, () => 2 * rng.normal());
+  const y01 = rng.array(n, () => (rng.next() < 0.4 ? 1 : 0));
+  const cls = Array.from({ length: n }, () => rng.int(C));
+  const targets = rng.array(n, () => rng.normal());
+  const w = rng.array(n, () => 0.2 + rng.next());
+  const cases: [string, ArrayLike<number>, number[], (t: tf.Tensor) => tf.Scalar][] = [
+    ['softmaxCrossEntropy', xc, [n, C], (t) => softmaxCrossEntropy(t, cls, { weights: w, labelSmoothing: 0.1 })],
+    ['l2Loss', x1, [n, 1], (t) => l2Loss(t, targets, { weights: w })],
+    ['binaryFocalLoss (detached)', x1, [n], (t) => binaryFocalLoss(t, y01, { weights: w, gamma: 2, alpha: 0.25 })],
+    ['binaryFocalLoss (full)', x1, [n], (t) => binaryFocalLoss(t, y01, { gamma: 0.5, detachWeight: false })],
+  ];
+  it.each(cases)('%s gives the cpu loss and d_logits exactly on tsrec', async (_name, x0, shape, f) => {
+    const results: { value: number; grad: Float32Array }[] = [];
+    for (const backend of ['cpu', 'tsrec']) {
+      await setUpTfjs(backend);
+      results.push(
+        tf.tidy(() => {
+          const { value, grad } = tf.valueAndGrad(f)(tf.tensor(Float32Array.from(x0), shape));
+          return { value: value.dataSync()[0], grad: (grad.dataSync() as Float32Array).slice() };
+        }),
+      );
+    }
+    const [cpu, tsrec] = results;
+    expect(tsrec.value).toBe(cpu.value);
+    expect(Array.from(tsrec.grad)).toEqual(Array.from(cpu.grad));
+  });
+
+  it('reports non-finite logits from the reference kernels on tsrec as on cpu', async () => {
+    await setUpTfjs('tsrec');
+    expect(() => softmaxCrossEntropy(tf.tensor2d([0, Infinity], [1, 2]), [0])).toThrow(
+      'Expected finite logits for softmax_cross_entropy but received Infinity at index 1 (sample 0, column 1)',
+    );
+    expect(() => l2Loss(tf.tensor1d([NaN]), [0])).toThrow(
+      'Expected finite logits for l2_loss but received NaN at index 0 (sample 0)',
+    );
   });
 });

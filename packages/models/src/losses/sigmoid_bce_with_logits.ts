@@ -1,8 +1,7 @@
 import type * as tf from '@tensorflow/tfjs-core';
-import { isTsrecBackend, sigmoidBceKernelTsrec } from '@tsrec/native';
+import { TSREC_SIGMOID_BCE } from '@tsrec/native';
 
 import { checkRange, checkWeights, fusedLossOp, perSample, type LossInput } from './fused_loss_op';
-import { lossKernels, TS_LOSS_KERNELS } from './loss_kernels';
 
 /** Options of `sigmoidBceWithLogits`. */
 export interface SigmoidBceOptions {
@@ -15,8 +14,9 @@ export interface SigmoidBceOptions {
 /**
  * Sigmoid binary cross-entropy on logits [B] or [B, 1] against labels in [0, 1] (TorchEasyRec
  * `binary_cross_entropy`), fused: loss and d_logits in one pass, exact for |logit| up to 1e4
- * and beyond, NaN/Inf in logits, labels or weights reported as an error. On the `tsrec` backend
- * the kernel is native (@tsrec/native `sigmoidBceKernelTsrec`) unless `setLossKernels` replaced it.
+ * and beyond, NaN/Inf in logits, labels or weights reported as an error. The kernel is the active
+ * backend's TsrecSigmoidBce: native on `tsrec`, the TS reference (kernels/sigmoid_bce_kernel.ts)
+ * elsewhere.
  */
 export function sigmoidBceWithLogits(logits: tf.Tensor, labels: LossInput, options: SigmoidBceOptions = {}): tf.Scalar {
   const op = 'sigmoid_bce_with_logits';
@@ -29,7 +29,5 @@ export function sigmoidBceWithLogits(logits: tf.Tensor, labels: LossInput, optio
   const y = perSample(op, 'labels', labels, n)!;
   const w = perSample(op, 'weights', options.weights, n);
   checkWeights(op, w);
-  const active = lossKernels().sigmoidBce;
-  const kernel = isTsrecBackend() && active === TS_LOSS_KERNELS.sigmoidBce ? sigmoidBceKernelTsrec : active;
-  return fusedLossOp(op, logits, 1, (x, d) => kernel(x, y, w, s, d));
+  return fusedLossOp(op, TSREC_SIGMOID_BCE, logits, { labels: y, weights: w, labelSmoothing: s });
 }

@@ -1,7 +1,7 @@
 import type * as tf from '@tensorflow/tfjs-core';
+import { TSREC_SOFTMAX_CROSS_ENTROPY } from '@tsrec/native';
 
 import { checkRange, checkWeights, fusedLossOp, perSample, type LossInput } from './fused_loss_op';
-import { lossKernels } from './loss_kernels';
 
 /** Options of `softmaxCrossEntropy`. */
 export interface SoftmaxCrossEntropyOptions {
@@ -32,5 +32,5 @@ export function softmaxCrossEntropy(
   }
   const w = perSample(op, 'weights', options.weights, B);
   checkWeights(op, w);
-  return fusedLossOp(op, logits, C, (x, d) => lossKernels().softmaxCrossEntropy(x, C, y, w, s, d));
+  return fusedLossOp(op, TSREC_SOFTMAX_CROSS_ENTROPY, logits, { labels: y, weights: w, labelSmoothing: s });
 }

@@ -1,23 +1,13 @@
 import type * as tf from '@tensorflow/tfjs-core';
-import { fmInteractionTsrec, isTsrecBackend } from '@tsrec/native';
+import { TSREC_FM_INTERACTION } from '@tsrec/native';
 
-import { interactionKernels, TS_INTERACTION_KERNELS } from './interaction_kernels';
-import { checkInteractionInput, interactionOp } from './interaction_op';
+import { interactionOp } from './interaction_op';
 
 /**
  * FM second-order interaction of embeddings [B, N, D] → [B, D] (½((Σx)² − Σx²) per dim), fused:
- * on the `tsrec` backend one native kernel each way (@tsrec/native `fmInteractionTsrec`), on
- * other backends (or when `setInteractionKernels` replaced `fm`) the TS kernel.
+ * the kernel TsrecFmInteraction of the active backend each way (native on `tsrec`, the TS
+ * reference kernels/fm_interaction_kernel.ts elsewhere).
  */
 export function fmInteraction(x: tf.Tensor): tf.Tensor2D {
-  if (isTsrecBackend() && interactionKernels().fm === TS_INTERACTION_KERNELS.fm) {
-    checkInteractionInput('fm_interaction', x);
-    return fmInteractionTsrec(x);
-  }
-  return interactionOp(
-    'fm_interaction',
-    x,
-    (_N, D) => D,
-    () => interactionKernels().fm,
-  );
+  return interactionOp('fm_interaction', TSREC_FM_INTERACTION, x);
 }

@@ -2,10 +2,13 @@ import * as tf from '@tensorflow/tfjs-core';
 
 import { setUpTfjs } from '../tfjs_setup';
 import { SeededRandom } from '../testing/seeded_random';
-import { fmInteraction, interactionKernels, setInteractionKernels, TS_INTERACTION_KERNELS } from './index';
+import { TSREC_FM_INTERACTION, TSREC_FM_INTERACTION_GRAD, TSREC_KERNEL_CONFIGS } from '@tsrec/native';
 
-// The FM op on the `tsrec` backend runs one native kernel each way; these compare it with the TS
-// reference kernel (the `cpu` backend's path) and with numeric gradients.
+import { dotInteraction, fmInteraction } from './index';
+
+// The FM op runs the kernel TsrecFmInteraction (and its backward) registered for the active
+// backend: native on `tsrec`, the TS reference on `cpu`. These compare the two and check the
+// native one against numeric gradients.
 
 const rng = new SeededRandom(29);
 
@@ -22,15 +25,17 @@ async function run(
   x0: ArrayLike<number>,
   R0: ArrayLike<number>,
   shape: [number, number, number],
+  op: (x: tf.Tensor) => tf.Tensor = fmInteraction,
 ): Promise<{ out: Float32Array; grad: Float32Array }> {
   await setUpTfjs(backend);
   return tf.tidy(() => {
     const x = tf.tensor3d(Float32Array.from(x0), shape);
-    const R = tf.tensor2d(Float32Array.from(R0), [shape[0], shape[2]]);
-    const out = (fmInteraction(x).dataSync() as Float32Array).slice();
+    const y = op(x);
+    const R = tf.tensor2d(Float32Array.from(R0), y.shape as [number, number]);
+    const out = (y.dataSync() as Float32Array).slice();
     const grad = (
       tf
-        .grad((t: tf.Tensor) => tf.sum(tf.mul(fmInteraction(t), R)))(x)
+        .grad((t: tf.Tensor) => tf.sum(tf.mul(op(t), R)))(x)
         .dataSync() as Float32Array
     ).slice();
     return { out, grad };
@@ -88,7 +93,7 @@ describe('fmInteraction on the tsrec backend (native kernel)', () => {
     expect(worstRel(native.grad, num)).toBeLessThan(1e-5);
   });
 
-  it('validates like the TS path and honours a replaced kernel', async () => {
+  it('validates like the TS path and runs the kernel registered for tsrec (native), replaceable there', async () => {
     await setUpTfjs('tsrec');
     expect(() => fmInteraction(tf.zeros([2, 3]))).toThrow(
       'Expected a tensor of shape [B, N, D] for x of fm_interaction but received [2, 3]',
@@ -96,22 +101,48 @@ describe('fmInteraction on the tsrec backend (native kernel)', () => {
     expect(() => fmInteraction(tf.zeros([2, 3, 4], 'int32'))).toThrow(
       'Expected float32 x for fm_interaction but received int32',
     );
+    // The native kernels are the ones registered for tsrec, the TS reference ones for cpu.
+    for (const name of [TSREC_FM_INTERACTION, TSREC_FM_INTERACTION_GRAD]) {
+      const native = TSREC_KERNEL_CONFIGS.find((c) => c.kernelName === name);
+      expect(tf.getKernel(name, 'tsrec')?.kernelFunc).toBe(native?.kernelFunc);
+      expect(tf.getKernel(name, 'cpu')?.kernelFunc).not.toBe(native?.kernelFunc);
+    }
+    const info = await tf.profile(() => tf.grad((t: tf.Tensor) => tf.sum(fmInteraction(t)))(tf.ones([2, 3, 4])));
+    expect(info.kernels.map((k) => k.name)).toEqual(
+      expect.arrayContaining([TSREC_FM_INTERACTION, TSREC_FM_INTERACTION_GRAD]),
+    );
+    (info.result as tf.Tensor).dispose();
+    // A kernel registered in the native one's place is what the op runs.
+    const original = tf.getKernel(TSREC_FM_INTERACTION, 'tsrec');
+    if (!original) throw new Error('no tsrec kernel TsrecFmInteraction');
     let calls = 0;
-    const prev = setInteractionKernels({
-      fm: {
-        forward: (...a) => {
-          calls++;
-          return TS_INTERACTION_KERNELS.fm.forward(...a);
-        },
-        backward: TS_INTERACTION_KERNELS.fm.backward,
+    tf.unregisterKernel(TSREC_FM_INTERACTION, 'tsrec');
+    tf.registerKernel({
+      ...original,
+      kernelFunc: (args) => {
+        calls++;
+        return original.kernelFunc(args);
       },
     });
     try {
       tf.tidy(() => fmInteraction(tf.ones([2, 3, 4])));
       expect(calls).toBe(1);
     } finally {
-      setInteractionKernels(prev);
+      tf.unregisterKernel(TSREC_FM_INTERACTION, 'tsrec');
+      tf.registerKernel(original);
     }
-    expect(interactionKernels().fm).toBe(TS_INTERACTION_KERNELS.fm);
+    expect(tf.getKernel(TSREC_FM_INTERACTION, 'tsrec')).toBe(original);
+  });
+});
+
+describe('dotInteraction on the tsrec backend (the TS reference kernel registered for it)', () => {
+  it('gives the cpu values and gradients exactly', async () => {
+    const [B, N, D] = [9, 7, 5];
+    const x0 = rng.array(B * N * D, () => rng.normal());
+    const R0 = rng.array((B * N * (N - 1)) / 2, () => rng.normal());
+    const cpu = await run('cpu', x0, R0, [B, N, D], dotInteraction);
+    const tsrec = await run('tsrec', x0, R0, [B, N, D], dotInteraction);
+    expect(Array.from(tsrec.out)).toEqual(Array.from(cpu.out));
+    expect(Array.from(tsrec.grad)).toEqual(Array.from(cpu.grad));
   });
 });

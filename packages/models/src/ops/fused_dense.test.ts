@@ -152,26 +152,97 @@ it('runs one native TsrecDenseBlocks kernel (no concat) for blocks on the tsrec 
   (info.result as tf.Tensor).dispose();
 });
 
-it('checks the blocks of denseBlocksTsrec and fusedDense (the kernel trusts the shapes)', async () => {
+it('checks its blocks, so the tsrec kernel (which checks them again) only gets consistent ones', async () => {
   await setUpTfjs('tsrec');
-  const { denseBlocksTsrec } = await import('@tsrec/native');
   tf.tidy(() => {
     const a = tf.ones([4, 2]) as tf.Tensor2D;
-    const b = tf.ones([3, 3]) as tf.Tensor2D;
     const w = tf.ones([5, 2]) as tf.Tensor2D;
-    expect(() => denseBlocksTsrec([], w, null, 'relu')).toThrow(
-      'Expected at least one input block for denseBlocksTsrec but received none',
-    );
-    expect(() => denseBlocksTsrec([a, b], w, null, 'relu')).toThrow(
-      'Expected block 1 of denseBlocksTsrec to be float32 [4, K_1] but received float32 [3, 3]',
-    );
-    expect(() => denseBlocksTsrec([a, a], w, null, 'relu')).toThrow(
-      "Expected the blocks' widths to sum to the kernel's 5 rows in denseBlocksTsrec but received 4",
-    );
-    expect(() => denseBlocksTsrec([a, tf.ones([4, 3]) as tf.Tensor2D], w, tf.ones([3]) as tf.Tensor1D, 'relu')).toThrow(
-      'Expected a float32 [2] bias for denseBlocksTsrec but received float32 [3]',
-    );
     expect(() => fusedDense([], w)).toThrow('Expected at least one input block for fusedDense but received none');
+    // Widths that do not add up to the kernel's rows: concatenated, and tf.fused.matMul explains.
+    expect(() => fusedDense([a, a], w, null, 'relu')).toThrow(/inner shapes \(4\) and \(5\)/);
+    // Rows that differ: never the TsrecDenseBlocks kernel (whose own message would name it).
+    expect(() => fusedDense([a, tf.ones([3, 3]) as tf.Tensor2D], w, null, 'relu')).toThrow(
+      'Expected source 1 of assembleColumns to be [4, W] but received [3, 3]',
+    );
+  });
+});
+
+describe('fusedDense on the cpu backend (the reference kernels)', () => {
+  // The reference kernels compose the cpu backend's own kernels as tfjs differentiates
+  // tf.fused.matMul: the same floats, bit for bit, values and every gradient.
+  async function both(M: number, ks: number[], N: number, act: FusedDenseActivation, withBias: boolean) {
+    await setUpTfjs('cpu');
+    const K = ks.reduce((a, b) => a + b, 0);
+    const r = new SeededRandom(M * 31 + N);
+    const data = [
+      ...ks.map((k) => r.array(M * k, () => r.normal())),
+      r.array(K * N, () => r.normal()),
+      r.array(N, () => r.normal()),
+      r.array(M * N, () => r.normal()),
+    ];
+    const n = ks.length;
+    const results = [true, false].map((ours) =>
+      tf.tidy(() => {
+        const blocks = ks.map((k, i) => tf.tensor2d(data[i], [M, k]));
+        const w = tf.tensor2d(data[n], [K, N]);
+        const b = tf.tensor1d(data[n + 1]);
+        const weight = tf.tensor2d(data[n + 2], [M, N]);
+        const f = (xs: tf.Tensor[]) => {
+          const bs = xs.slice(0, n) as tf.Tensor2D[];
+          const bias = withBias ? (xs[n + 1] as tf.Tensor1D) : null;
+          return ours
+            ? fusedDense(bs.length === 1 ? bs[0] : bs, xs[n] as tf.Tensor2D, bias, act)
+            : (tf.fused.matMul({
+                a: (bs.length === 1 ? bs[0] : tf.concat(bs, 1)) as tf.Tensor2D,
+                b: xs[n] as tf.Tensor2D,
+                bias: bias ?? undefined,
+                activation: act,
+              }) as tf.Tensor2D);
+        };
+        const inputs = withBias ? [...blocks, w, b] : [...blocks, w];
+        const y = (f(inputs).dataSync() as Float32Array).slice();
+        const grads = tf.grads((...xs: tf.Tensor[]) => tf.sum(tf.mul(f(xs), weight)))(inputs);
+        return [y, ...grads.map((g) => (g.dataSync() as Float32Array).slice())];
+      }),
+    );
+    return results;
+  }
+  it.each([
+    [64, [429], 33, 'relu', true],
+    [30, [17], 5, 'linear', true],
+    [33, [8], 1, 'relu', false],
+    [12, [5], 4, 'linear', false],
+    [40, [13, 29], 16, 'relu', true],
+    [21, [3, 7, 5], 9, 'linear', true],
+    [17, [4, 4], 1, 'relu', false],
+  ] as [number, number[], number, FusedDenseActivation, boolean][])(
+    'equals tf.fused.matMul exactly [%i rows, blocks %j]·[%i], %s, bias %s',
+    async (M, ks, N, act, withBias) => {
+      const [ours, tfjs] = await both(M, ks, N, act, withBias);
+      expect(ours.length).toBe(tfjs.length);
+      ours.forEach((a, i) => expect(Array.from(a)).toEqual(Array.from(tfjs[i])));
+    },
+  );
+
+  it('runs TsrecDense and TsrecDenseGrad / TsrecDenseBlocks and TsrecDenseBlocksGrad', async () => {
+    await setUpTfjs('cpu');
+    const w = tf.ones([5, 2]) as tf.Tensor2D;
+    const names = async (f: () => tf.Tensor) => {
+      const info = await tf.profile(f);
+      (info.result as tf.Tensor).dispose();
+      return info.kernels.map((k) => k.name).filter(Boolean);
+    };
+    const single = await names(() =>
+      tf.grad((x: tf.Tensor) => tf.sum(fusedDense(x as tf.Tensor2D, w, null, 'relu')))(tf.ones([4, 5])),
+    );
+    expect(single).toEqual(expect.arrayContaining(['TsrecDense', 'TsrecDenseGrad']));
+    const blocks = await names(() =>
+      tf.grad((x: tf.Tensor) =>
+        tf.sum(fusedDense([x as tf.Tensor2D, tf.ones([4, 3]) as tf.Tensor2D], w, null, 'relu')),
+      )(tf.ones([4, 2])),
+    );
+    expect(blocks).toEqual(expect.arrayContaining(['TsrecDenseBlocks', 'TsrecDenseBlocksGrad']));
+    w.dispose();
   });
 });
 

@@ -1,35 +1,14 @@
 import * as tf from '@tensorflow/tfjs-core';
 
-import type { InteractionKernel } from './interaction_kernels';
+import './kernels/register_all_kernels';
 
 /**
- * Runs an interaction kernel over x [B, N, D] as a tfjs op with a custom gradient (the
- * backward kernel reads the saved input). `outWidth` is the output's columns per sample.
+ * Runs the interaction kernel `kernelName` over x [B, N, D] (validated here) on the active
+ * backend; its gradient is the kernel's GradConfig (@tsrec/native gradients/).
  */
-export function interactionOp(
-  op: string,
-  x: tf.Tensor,
-  outWidth: (N: number, D: number) => number,
-  kernel: () => InteractionKernel,
-): tf.Tensor2D {
+export function interactionOp(op: string, kernelName: string, x: tf.Tensor): tf.Tensor2D {
   checkInteractionInput(op, x);
-  const [B, N, D] = x.shape as [number, number, number];
-  const W = outWidth(N, D);
-  const run = tf.customGrad(((input: tf.Tensor, save: tf.GradSaveFunc) => {
-    const xs = input.dataSync() as Float32Array;
-    const out = new Float32Array(B * W);
-    kernel().forward(xs, B, N, D, out);
-    save([input]);
-    return {
-      value: tf.tensor2d(out, [B, W], 'float32'),
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const dx = new Float32Array(B * N * D);
-        kernel().backward(saved[0].dataSync() as Float32Array, dy.dataSync() as Float32Array, B, N, D, dx);
-        return tf.tensor3d(dx, [B, N, D], 'float32');
-      },
-    };
-  }) as unknown as Parameters<typeof tf.customGrad<tf.Tensor2D>>[0]);
-  return run(x);
+  return tf.engine().runKernel(kernelName, { x }) as tf.Tensor2D;
 }
 
 /** Throws unless x is a float32 tensor of shape [B, N, D]. */

@@ -2,7 +2,9 @@ import * as tf from '@tensorflow/tfjs-core';
 
 import { setUpTfjs } from '../tfjs_setup';
 import { SeededRandom } from '../testing/seeded_random';
-import { crossV2Layer, dotInteraction, fmInteraction, interactionKernels, setInteractionKernels } from './index';
+import { TSREC_DOT_INTERACTION, TSREC_FM_INTERACTION } from '@tsrec/native';
+
+import { crossV2Layer, dotInteraction, fmInteraction } from './index';
 
 beforeAll(() => setUpTfjs('cpu'));
 
@@ -204,24 +206,32 @@ describe('crossV2Layer', () => {
   });
 });
 
-describe('interaction kernel table', () => {
-  it('routes the ops through replaceable kernels', () => {
-    let calls = 0;
-    const ts = interactionKernels().fm;
-    const prev = setInteractionKernels({
-      fm: {
-        forward: (...a) => {
+describe('interaction kernels in the registry', () => {
+  it.each([
+    [TSREC_FM_INTERACTION, fmInteraction],
+    [TSREC_DOT_INTERACTION, dotInteraction],
+  ] as [string, (x: tf.Tensor) => tf.Tensor][])(
+    '%s: the op runs the kernel registered for the backend, and a kernel registered in its place replaces it',
+    (name, op) => {
+      const original = tf.getKernel(name, 'cpu');
+      if (!original) throw new Error(`no cpu kernel ${name}`);
+      let calls = 0;
+      tf.unregisterKernel(name, 'cpu');
+      tf.registerKernel({
+        ...original,
+        kernelFunc: (args) => {
           calls++;
-          return ts.forward(...a);
+          return original.kernelFunc(args);
         },
-        backward: ts.backward,
-      },
-    });
-    try {
-      fmInteraction(tf.ones([1, 2, 4]));
-      expect(calls).toBe(1);
-    } finally {
-      setInteractionKernels(prev);
-    }
-  });
+      });
+      try {
+        tf.tidy(() => op(tf.ones([1, 3, 4])));
+        expect(calls).toBe(1);
+      } finally {
+        tf.unregisterKernel(name, 'cpu');
+        tf.registerKernel(original);
+      }
+      expect(tf.getKernel(name, 'cpu')).toBe(original);
+    },
+  );
 });

@@ -1,10 +1,11 @@
-// tsrec's fused ops (fused_ops.ts, fused_adam.ts) against tfjs formulas on the cpu backend.
+// tsrec's fused-op helpers (fused_ops.ts), Sum gradient override and fused Adam against tfjs on the
+// cpu backend. The fused-op kernels: fused_kernels.test.ts.
 import * as tf from '@tensorflow/tfjs-core';
 
 import { registerTfjsGradients } from './gradients';
 import { registerTsrecBackend, TSREC_BACKEND_NAME } from './backend';
 import { fusedAdam } from './fused_adam';
-import { borrowFloat32, fmInteractionTsrec, isTsrecBackend, sigmoidBceKernelTsrec } from './fused_ops';
+import { borrowFloat32 } from './fused_ops';
 
 registerTsrecBackend();
 registerTfjsGradients();
@@ -19,40 +20,6 @@ function data(n: number, scale = 2): Float32Array {
 }
 
 afterAll(() => tf.setBackend('cpu'));
-
-describe('fmInteractionTsrec', () => {
-  it('matches the tfjs formula on cpu (values and gradients)', async () => {
-    const [B, N, D] = [16, 26, 16];
-    const x0 = data(B * N * D);
-    const r0 = data(B * D);
-    const results: Float32Array[][] = [];
-    for (const backend of [TSREC_BACKEND_NAME, 'cpu']) {
-      await tf.setBackend(backend);
-      const op =
-        backend === 'cpu'
-          ? (t: tf.Tensor) => tf.mul(0.5, tf.sub(tf.square(tf.sum(t, 1)), tf.sum(tf.square(t), 1)))
-          : (t: tf.Tensor) => fmInteractionTsrec(t);
-      results.push(
-        tf.tidy(() => {
-          const x = tf.tensor3d(x0, [B, N, D]);
-          const r = tf.tensor2d(r0, [B, D]);
-          const out = (op(x).dataSync() as Float32Array).slice();
-          const grad = (
-            tf
-              .grad((t: tf.Tensor) => tf.sum(tf.mul(op(t), r)))(x)
-              .dataSync() as Float32Array
-          ).slice();
-          return [out, grad];
-        }),
-      );
-    }
-    const [[out, grad], [refOut, refGrad]] = results;
-    for (let i = 0; i < out.length; i++)
-      expect(Math.abs(out[i] - refOut[i])).toBeLessThan(1e-4 * Math.max(1, Math.abs(refOut[i])));
-    for (let i = 0; i < grad.length; i++)
-      expect(Math.abs(grad[i] - refGrad[i])).toBeLessThan(1e-4 * Math.max(1, Math.abs(refGrad[i])));
-  });
-});
 
 describe('Sum gradient override (native broadcast on tsrec)', () => {
   it.each([
@@ -105,23 +72,6 @@ describe('borrowFloat32', () => {
       'Expected a float32 tensor for borrowFloat32 but received int32',
     );
     tf.dispose([a, c, e, f]);
-  });
-});
-
-describe('sigmoidBceKernelTsrec', () => {
-  it('computes the weighted mean loss and d_logits, and names a non-finite logit', async () => {
-    await tf.setBackend(TSREC_BACKEND_NAME);
-    expect(isTsrecBackend()).toBe(true);
-    const d = new Float32Array(3);
-    const loss = sigmoidBceKernelTsrec(Float32Array.from([0, 2, -1e4]), [1, 0, 0], [1, 3, 0], 0, d);
-    const sig = (x: number) => 1 / (1 + Math.exp(-x));
-    expect(loss).toBeCloseTo((Math.log(2) + 3 * (2 + Math.log1p(Math.exp(-2)))) / 4, 12);
-    expect(d[0]).toBeCloseTo((sig(0) - 1) / 4, 7);
-    expect(d[1]).toBeCloseTo((3 * sig(2)) / 4, 7);
-    expect(d[2]).toBe(0);
-    expect(() => sigmoidBceKernelTsrec(Float32Array.from([0, Infinity]), [1, 0], null, 0, new Float32Array(2))).toThrow(
-      'Expected finite logits for sigmoid_bce_with_logits but received Infinity at index 1 (sample 1)',
-    );
   });
 });
 

@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { getGradient } from '@tensorflow/tfjs-core';
 
 import { registerTsrecGradientOverrides } from './gradient_overrides';
+import { registerTsrecGradients } from './register_all_gradients';
 
 /**
  * Registers tfjs-core's gradients (tf.grad, optimizers) in a CommonJS process. tfjs-core's CJS
@@ -14,9 +15,11 @@ import { registerTsrecGradientOverrides } from './gradient_overrides';
  * and requires it; the engine and registries are global, so this second copy of the ops is
  * harmless (tfjs's Tensor has a Symbol.hasInstance for exactly that). Bundled code (esbuild with
  * --main-fields=module,main) should import '@tensorflow/tfjs-core/dist/register_all_gradients'
- * instead. Needs the esbuild package (a devDependency of @tsrec/native).
+ * instead. Needs the esbuild package (a devDependency of @tsrec/native). Also registers the
+ * gradients of tsrec's own kernels (register_all_gradients.ts) and its overrides.
  */
 export function registerTfjsGradients(): void {
+  registerTsrecGradients();
   if (getGradient('BatchMatMul')) {
     registerTsrecGradientOverrides();
     return;

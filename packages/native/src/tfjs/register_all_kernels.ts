@@ -30,9 +30,11 @@ import { subConfig } from './kernels/Sub';
 import { sumConfig } from './kernels/Sum';
 import { tanhConfig } from './kernels/Tanh';
 import { broadcastToConfig } from './kernels/TsrecBroadcastTo';
+import { denseConfig } from './kernels/TsrecDense';
 import { denseBlocksConfig, denseBlocksGradConfig } from './kernels/TsrecDenseBlocks';
 import { denseGradConfig } from './kernels/TsrecDenseGrad';
 import { fmInteractionConfig, fmInteractionGradConfig } from './kernels/TsrecFmInteraction';
+import { sigmoidBceConfig } from './kernels/TsrecSigmoidBce';
 import { fusedMatMulConfig } from './kernels/_FusedMatMul';
 
 /**
@@ -70,11 +72,15 @@ export const TSREC_KERNEL_CONFIGS: readonly KernelConfig[] = [
   sumConfig,
   tanhConfig,
   fusedMatMulConfig,
-  // tsrec's own fused ops (no cpu counterpart; see fused_ops.ts)
+  // tsrec's fused-op kernels (kernel_names.ts; @tsrec/models registers the TS reference kernels
+  // under these names for the other backends, and for tsrec where a name has no native kernel)
   fmInteractionConfig,
   fmInteractionGradConfig,
+  denseConfig,
   denseGradConfig,
   denseBlocksConfig,
   denseBlocksGradConfig,
+  sigmoidBceConfig,
+  // internal: the Sum gradient's broadcast (gradient_overrides.ts)
   broadcastToConfig,
 ];

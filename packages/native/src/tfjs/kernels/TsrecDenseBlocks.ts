@@ -1,19 +1,9 @@
 import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
 
 import { kernelAddon } from '../kernel_addon';
+import { TSREC_DENSE_BLOCKS, TSREC_DENSE_BLOCKS_GRAD } from '../kernel_names';
 import { allocF32, type TsrecBackend } from '../kernel_utils';
 import { f32OrCopy } from './TsrecFmInteraction';
-
-/**
- * Kernel names of a dense layer over an input given as column blocks (tsrec only; the op is
- * `denseBlocksTsrec`). Inputs `x0` … `x{n-1}` ([M, K_i], side by side the layer's [M, ΣK_i]
- * input), `w` [ΣK_i, N] and optionally `bias` [N]; attrs `activation` ('linear' | 'relu') and
- * `numBlocks`. The forward's output is y [M, N]; the gradient kernel takes the same blocks, `w`,
- * `y` and `dy` and returns dx_0 … dx_{n-1}, dw and, with `hasBias`, db; the blocks listed in the
- * attr `noGradBlocks` are input data: their dx is not computed and is returned as a scalar 0.
- */
-export const TSREC_DENSE_BLOCKS = 'TsrecDenseBlocks';
-export const TSREC_DENSE_BLOCKS_GRAD = 'TsrecDenseBlocksGrad';
 
 type Inputs = Record<string, TensorInfo>;
 
@@ -28,9 +18,45 @@ function blocksOf(backend: TsrecBackend, inputs: Inputs, n: number): { xs: Float
   return { xs, ks };
 }
 
+/**
+ * Throws unless the blocks, `w` and `bias` are float32 with consistent shapes: the native kernel
+ * reads raw memory at the sizes the shapes give.
+ */
+function checkBlocks(inputs: Inputs, n: number): void {
+  const op = TSREC_DENSE_BLOCKS;
+  if (!(n >= 1)) throw new RangeError(`Expected at least one input block for ${op} but received none`);
+  const w = inputs.w;
+  if (w?.shape.length !== 2 || w.dtype !== 'float32')
+    throw new RangeError(
+      `Expected a float32 [K, N] kernel for ${op} but received ${w?.dtype} [${w?.shape.join(', ') ?? ''}]`,
+    );
+  const M = inputs.x0?.shape[0];
+  let K = 0;
+  for (let i = 0; i < n; i++) {
+    const x = inputs[`x${i}`];
+    if (x?.shape.length !== 2 || x.dtype !== 'float32' || x.shape[0] !== M) {
+      throw new RangeError(
+        `Expected block ${i} of ${op} to be float32 [${M}, K_${i}] but received ${x?.dtype} [${x?.shape.join(', ') ?? ''}]`,
+      );
+    }
+    K += x.shape[1];
+  }
+  if (K !== w.shape[0])
+    throw new RangeError(
+      `Expected the blocks' widths to sum to the kernel's ${w.shape[0]} rows in ${op} but received ${K}`,
+    );
+  const bias = inputs.bias;
+  if (bias && (bias.shape.length !== 1 || bias.dtype !== 'float32' || bias.shape[0] !== w.shape[1])) {
+    throw new RangeError(
+      `Expected a float32 [${w.shape[1]}] bias for ${op} but received ${bias.dtype} [${bias.shape.join(', ')}]`,
+    );
+  }
+}
+
 function denseBlocks(args: { inputs: Inputs; attrs: NamedAttrMap; backend: TsrecBackend }): TensorInfo {
   const { backend, inputs, attrs } = args;
   const n = attrs.numBlocks as number;
+  checkBlocks(inputs, n);
   const M = inputs.x0.shape[0];
   const N = inputs.w.shape[1];
   const { xs, ks } = blocksOf(backend, inputs, n);
@@ -82,7 +108,7 @@ function denseBlocksGrad(args: { inputs: Inputs; attrs: NamedAttrMap; backend: T
   return out;
 }
 
-/** KernelConfigs of the native block dense layer and its gradient. */
+/** KernelConfigs of the native block dense layer and its gradient (the contract: kernel_names.ts). */
 export const denseBlocksConfig: KernelConfig = {
   kernelName: TSREC_DENSE_BLOCKS,
   backendName: 'tsrec',

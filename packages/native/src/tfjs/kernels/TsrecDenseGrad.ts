@@ -1,16 +1,9 @@
 import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
 
 import { kernelAddon } from '../kernel_addon';
+import { TSREC_DENSE_GRAD } from '../kernel_names';
 import { allocF32, type TsrecBackend } from '../kernel_utils';
 import { f32OrCopy } from './TsrecFmInteraction';
-
-/**
- * Kernel name of the dense layer's backward (tsrec only; the op is `denseTsrec`): inputs x [M, K],
- * w [K, N], dy [M, N] and, for ReLU, y [M, N]; attrs `activation` ('linear' | 'relu'), `hasBias`
- * and `noInputGrad` (x is input data: dx is not computed and its output is a scalar 0); outputs
- * dx [M, K], dw [K, N] and, with a bias, db [N].
- */
-export const TSREC_DENSE_GRAD = 'TsrecDenseGrad';
 
 function denseGrad(args: {
   inputs: { x: TensorInfo; w: TensorInfo; dy: TensorInfo; y?: TensorInfo };
@@ -47,7 +40,7 @@ function denseGrad(args: {
   return out;
 }
 
-/** KernelConfig of the native dense backward. */
+/** KernelConfig of the native dense backward (the contract: kernel_names.ts). */
 export const denseGradConfig: KernelConfig = {
   kernelName: TSREC_DENSE_GRAD,
   backendName: 'tsrec',

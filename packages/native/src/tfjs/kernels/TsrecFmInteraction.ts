@@ -1,12 +1,8 @@
 import type { KernelConfig, KernelFunc, TensorInfo, TypedArray } from '@tensorflow/tfjs-core';
 
 import { kernelAddon } from '../kernel_addon';
+import { TSREC_FM_INTERACTION, TSREC_FM_INTERACTION_GRAD } from '../kernel_names';
 import { allocF32, f32Values, type TsrecBackend } from '../kernel_utils';
-
-/** Kernel name of the FM interaction's forward, [B, N, D] → [B, D] (tsrec only; the op is `fmInteractionTsrec`). */
-export const TSREC_FM_INTERACTION = 'TsrecFmInteraction';
-/** Kernel name of its backward: inputs x [B, N, D] and dy [B, D] → dx [B, N, D]. */
-export const TSREC_FM_INTERACTION_GRAD = 'TsrecFmInteractionGrad';
 
 /** The float32 values of `t` as a Float32Array (a copy only when the backend stores another array type). */
 export function f32OrCopy(backend: TsrecBackend, t: TensorInfo): Float32Array {
@@ -31,7 +27,7 @@ function fmBackward(args: { inputs: { x: TensorInfo; dy: TensorInfo }; backend: 
   return backend.makeTensorInfo([B, N, D], 'float32', dx);
 }
 
-/** KernelConfigs of the native FM interaction (forward and backward). */
+/** KernelConfigs of the native FM interaction (forward and backward; the gradient: gradients/TsrecFmInteraction_grad.ts). */
 export const fmInteractionConfig: KernelConfig = {
   kernelName: TSREC_FM_INTERACTION,
   backendName: 'tsrec',
