@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Writes the synthetic Criteo-like data set of @tsrec/data (labels from a planted model) and
-// prints its best achievable AUC. Needs the data package built: npx nx run data:build
+// prints its best achievable AUC. Needs the data and models packages built: npx nx run models:build
 //
 //   node tools/gen_synthetic_criteo.js --rows 1000000 --seed 1 --out /tmp/criteo.tsv [--format tsv|parquet]
 //       [--cardinality-scale 1] [--zipf 1.1] [--no-header]
@@ -57,11 +57,13 @@ function main() {
     return;
   }
   let data;
+  let models;
   try {
     data = require(path.join(__dirname, '..', 'packages', 'data', 'dist', 'index.js'));
+    models = require(path.join(__dirname, '..', 'packages', 'models', 'dist', 'index.js'));
   } catch (e) {
     console.error(
-      `gen_synthetic_criteo: @tsrec/data is not built (${e.message.split('\n')[0]}); run: npx nx run data:build`,
+      `gen_synthetic_criteo: @tsrec/data or @tsrec/models is not built (${e.message.split('\n')[0]}); run: npx nx run models:build`,
     );
     process.exit(1);
   }
@@ -76,7 +78,7 @@ function main() {
   const r = o.format === 'parquet' ? data.writeCriteoParquet(o.out, opts) : data.writeCriteoTsv(o.out, opts);
   console.log(
     `wrote ${o.out}: ${r.rows} rows (${o.format}), ${(100 * r.positiveRate).toFixed(2)}% positive, ` +
-      `best achievable AUC ${r.bestAuc.toFixed(4)} (AUC of the planted probability), ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+      `best achievable AUC ${models.exactAuc(r.probability, r.labels).toFixed(4)} (AUC of the planted probability), ${((Date.now() - t0) / 1000).toFixed(1)} s`,
   );
 }
 

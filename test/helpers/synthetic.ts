@@ -2,8 +2,7 @@ import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-import { exampleConfigText, type ExampleData } from '../../packages/trainer/src/default_example';
-import { openSafetensors } from '../../packages/trainer/src/safetensors';
+import { type ExampleData, exampleConfigText, openSafetensors } from '@tsrec/trainer';
 import { REPO_ROOT } from './cli';
 
 /** What the example's data generator returns: train folder, eval file and the planted AUC of the eval rows. */
@@ -14,13 +13,13 @@ export interface ExampleDataPaths {
 }
 
 /**
- * The default example's synthetic data set (`prepareExampleData` of packages/trainer/dist, in a
+ * The default example's synthetic data set (`prepareExampleData` of the built @tsrec/trainer, in a
  * child process with its worker threads): generating inside jest was several times slower than
  * plain node here (51,000 rows: 10.8 s vs 2.4 s; 320,000 rows: 142 s, with another job running,
  * vs 8 s).
  */
 export function generateExampleData(dir: string, d: ExampleData): Promise<ExampleDataPaths> {
-  const script = `require(${JSON.stringify(path.join(REPO_ROOT, 'packages/trainer/dist/default_example.js'))}).prepareExampleData(${JSON.stringify(dir)}, ${JSON.stringify(d)}).then((r) => process.stdout.write(JSON.stringify(r)), (e) => { process.stderr.write(String(e && e.stack || e)); process.exit(1); })`;
+  const script = `require(${JSON.stringify(path.join(REPO_ROOT, 'packages/trainer'))}).prepareExampleData(${JSON.stringify(dir)}, ${JSON.stringify(d)}).then((r) => process.stdout.write(JSON.stringify(r)), (e) => { process.stderr.write(String(e && e.stack || e)); process.exit(1); })`;
   return new Promise((resolve, reject) => {
     execFile(process.execPath, ['-e', script], { maxBuffer: 1 << 20 }, (err, stdout, stderr) => {
       if (err)

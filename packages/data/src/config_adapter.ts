@@ -12,8 +12,7 @@ import {
   RawFeatureSchema,
   SequenceFeatureSchema,
 } from '@tsrec/config';
-import type { FeatureEngineOptions } from './feature_engine';
-import type { FeatureSpec, FgModeName, SeqFeatureSpec } from './feature_spec';
+import type { FeatureEngineOptions, FeatureSpec, FgModeName, SeqFeatureSpec } from './feature_spec';
 
 /**
  * @tsrec/config -> the data package: feature configs become the engine's plain feature specs

@@ -1,7 +1,8 @@
 import { type BadDataPolicy, BadDataReport, type BadDataSummary } from './bad_data';
 import { type Batch, concatBatches, sliceBatch } from './batch';
 import { delimitedFormat, type DelimitedFormat } from './delimited_splitter';
-import { FeatureEngine, type FeatureEngineOptions } from './feature_engine';
+import { FeatureEngine } from './feature_engine';
+import type { FeatureEngineOptions } from './feature_spec';
 import { expandInputPaths } from './input_files';
 import { openParquet, type ParquetFile, pushParquetRows } from './parquet_source';
 import { Rng } from './random';

@@ -4,7 +4,8 @@ import * as path from 'node:path';
 import { hashStringsToBuckets } from '@tsrec/native';
 import { BadDataReport } from './bad_data';
 import type { FeatureSpec } from './feature_spec';
-import { FeatureEngine, type FeatureEngineOptions } from './feature_engine';
+import { FeatureEngine } from './feature_engine';
+import type { FeatureEngineOptions } from './feature_spec';
 import { ValueBlock } from './raw_block';
 import { csvBlock } from './testing/csv_block';
 

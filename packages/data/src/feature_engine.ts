@@ -1,8 +1,7 @@
 import type { BadDataReport } from './bad_data';
 import { type Batch, type SequenceDense, takeRows } from './batch';
-import type { FeatureConfig, FgMode } from '@tsrec/config';
 import { normalizeEngineOptions } from './config_adapter';
-import type { FeatureSpec, FgModeName, IdFeatureSpec, RawFeatureSpec } from './feature_spec';
+import type { FeatureEngineOptions, FeatureSpec, FgModeName, IdFeatureSpec, RawFeatureSpec } from './feature_spec';
 import { ComboFeature } from './features/combo_feature';
 import { compileExpression } from './features/expr_evaluator';
 import { ExprFeature } from './features/expr_feature';
@@ -16,20 +15,6 @@ import { KeyedJaggedBatch } from './keyed_jagged_batch';
 import { parseNumber } from './number_parser';
 import type { RawBlock } from './raw_block';
 import { tokenize, tokenText } from './features/tokens';
-
-/** Options of the feature engine (DataConfig fields plus the feature configs). */
-export interface FeatureEngineOptions {
-  /** @tsrec/config FeatureConfig messages (or their plain specs, feature_spec.ts). */
-  featureConfigs: ReadonlyArray<FeatureConfig | FeatureSpec>;
-  /** FG_NONE (default): inputs already encoded; FG_NORMAL / FG_DAG: generate from raw columns. */
-  fgMode?: FgModeName | FgMode;
-  /** Multi-value separator of encoded (FG_NONE) inputs; default "\x03" as TorchEasyRec. */
-  fgEncodedMultivalSep?: string;
-  labelFields?: string[];
-  sampleWeightFields?: string[];
-  /** Columns copied as text into the batch (predict output). */
-  reservedColumns?: string[];
-}
 
 /** One embedding table the sparse features need (features sharing embedding_name share it). */
 export interface TableInfo {

@@ -6,6 +6,8 @@
  * worker threads as it is. Users pass @tsrec/config types; these are internal.
  */
 
+import type { FeatureConfig, FgMode } from '@tsrec/config';
+
 /** IdFeature: categorical ids, hashed, numbered or looked up in a vocabulary. */
 export interface IdFeatureSpec {
   featureName: string;
@@ -144,4 +146,18 @@ export function asInt(v: number | bigint | undefined): number | undefined {
   if (v === undefined) return undefined;
   const n = typeof v === 'bigint' ? Number(v) : v;
   return n;
+}
+
+/** Options of the feature engine (DataConfig fields plus the feature configs). */
+export interface FeatureEngineOptions {
+  /** @tsrec/config FeatureConfig messages (or their plain specs, feature_spec.ts). */
+  featureConfigs: ReadonlyArray<FeatureConfig | FeatureSpec>;
+  /** FG_NONE (default): inputs already encoded; FG_NORMAL / FG_DAG: generate from raw columns. */
+  fgMode?: FgModeName | FgMode;
+  /** Multi-value separator of encoded (FG_NONE) inputs; default "\x03" as TorchEasyRec. */
+  fgEncodedMultivalSep?: string;
+  labelFields?: string[];
+  sampleWeightFields?: string[];
+  /** Columns copied as text into the batch (predict output). */
+  reservedColumns?: string[];
 }

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { type BadDataSummary, DataError } from './bad_data';
 import { type Batch, reviveBatch } from './batch';
-import type { FeatureEngineOptions } from './feature_engine';
+import type { FeatureEngineOptions } from './feature_spec';
 import type { RowFeaturizerSpec } from './row_featurizer';
 import type { RowBatch } from './row_pipeline';
 

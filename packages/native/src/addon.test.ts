@@ -1,4 +1,5 @@
-import { buildInfo, loadAddon } from './index';
+import { loadAddon } from './addon';
+import { buildInfo } from './index';
 
 describe('addon loader', () => {
   test('explains every failed candidate and the fixes', () => {

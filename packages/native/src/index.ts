@@ -1,6 +1,9 @@
 /**
  * @tsrec/native: the C++/CUDA core of tsrec. Table-batched embeddings with fused sparse
- * optimizers (`EmbeddingCollection`), build information and thread control.
+ * optimizers (`EmbeddingCollection`), hashing, build information and thread control, and the
+ * `tsrec` TensorFlow.js backend. This file is the package's public surface (checked by
+ * test/api_surface.test.ts against packages/native/api.txt); the addon loader and the raw
+ * binding stay internal.
  */
 export { EmbeddingCollection, OPTIMIZER_STATES } from './embedding_collection';
 export type {
@@ -18,9 +21,6 @@ export type {
   TableSpec,
   WeightDecayMode,
 } from './embedding_collection';
-export { invalidParameterError, nativeError } from './errors';
-export { addon, loadAddon, addonCandidates } from './addon';
-export type { NativeAddon, NativeEmbeddingCollectionHandle } from './addon';
 export { alignedFloat32Array, buildInfo, setNumThreads } from './runtime';
 export * as reference from './reference';
 export {
@@ -40,10 +40,11 @@ export {
   setBlasThreads,
   TSREC_BACKEND_NAME,
   TSREC_KERNEL_CONFIGS,
-  TFJS_NODE_PACKAGES,
   registerTfjsGradients,
 } from './tfjs';
 export type { SelectBackendOptions } from './tfjs';
+// Pieces the other tsrec packages build on (the fused Adam step, zero-copy tensor views, the
+// input-data marks of the fused dense ops).
 export {
   adamStepTsrec,
   borrowFloat32,

@@ -13,8 +13,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { loadPipelineConfig } from '@tsrec/config';
-import { CriteoSynthetic, DEFAULT_CARDINALITIES, exactAuc } from '@tsrec/data';
-import { setUpTfjs } from '@tsrec/models';
+import { CriteoSynthetic, DEFAULT_CARDINALITIES } from '@tsrec/data';
+import { exactAuc, setUpTfjs } from '@tsrec/models';
 import { selectBackend } from '@tsrec/native';
 
 import { trainAndEvaluate } from './train_eval';

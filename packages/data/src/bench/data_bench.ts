@@ -38,9 +38,7 @@ function files(): { tsv: string; parquet: string } {
   const parquet = path.join(dir, `criteo_synthetic_${ROWS}.parquet`);
   if (!fs.existsSync(tsv)) {
     const r = writeCriteoTsv(tsv, { rows: ROWS, seed: 1 });
-    console.log(
-      `generated ${tsv}: ${r.rows} rows, ${(100 * r.positiveRate).toFixed(1)}% positive, best AUC ${r.bestAuc.toFixed(4)}`,
-    );
+    console.log(`generated ${tsv}: ${r.rows} rows, ${(100 * r.positiveRate).toFixed(1)}% positive`);
   }
   if (!fs.existsSync(parquet)) writeCriteoParquet(parquet, { rows: ROWS, seed: 1 });
   return { tsv, parquet };

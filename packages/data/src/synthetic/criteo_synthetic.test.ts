@@ -3,13 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Batch } from '../batch';
 import { DataLoader } from '../data_loader';
-import {
-  CriteoSynthetic,
-  criteoFeatureConfigs,
-  plantedAuc,
-  writeCriteoParquet,
-  writeCriteoTsv,
-} from './criteo_synthetic';
+import { CriteoSynthetic, criteoFeatureConfigs, writeCriteoParquet, writeCriteoTsv } from './criteo_synthetic';
 
 describe('synthetic Criteo-like data', () => {
   it('is deterministic by seed and independent of chunking', () => {
@@ -22,7 +16,7 @@ describe('synthetic Criteo-like data', () => {
     expect(Array.from(other.labels)).not.toEqual(Array.from(whole.labels));
   });
 
-  it('has Criteo-like shape: 8-hex ids, Zipf-skewed, some missing; best AUC is known and well above chance', () => {
+  it('has Criteo-like shape: 8-hex ids, Zipf-skewed, some missing; labels drawn from a planted probability', () => {
     const g = new CriteoSynthetic({ rows: 0, seed: 1 });
     const c = g.chunk(0, 20000);
     const col = c.categorical[2];
@@ -32,11 +26,11 @@ describe('synthetic Criteo-like data', () => {
     const top = Math.max(...counts.values());
     expect(top / col.length).toBeGreaterThan(0.01); // the head id is frequent
     expect(col.filter((v) => v === null).length / col.length).toBeCloseTo(0.05, 1);
-    const r = plantedAuc(g, 20000);
-    expect(r.bestAuc).toBeGreaterThan(0.7);
-    expect(r.bestAuc).toBeLessThan(0.9);
-    expect(r.positiveRate).toBeGreaterThan(0.1);
-    expect(r.positiveRate).toBeLessThan(0.35);
+    const positiveRate = c.labels.reduce((s, v) => s + v, 0) / c.labels.length;
+    expect(positiveRate).toBeGreaterThan(0.1);
+    expect(positiveRate).toBeLessThan(0.35);
+    // The best achievable AUC (of the planted probability) is checked beside the AUC it needs:
+    // packages/trainer/src/planted_auc.test.ts.
   });
 
   it('TSV and Parquet files hold the same rows and read into the same batches', async () => {

@@ -1,5 +1,4 @@
 import * as fs from 'node:fs';
-import { exactAuc } from '../auc';
 
 /**
  * A synthetic Criteo-like data set whose labels come from a planted model, so the best AUC any
@@ -204,17 +203,16 @@ export class CriteoSynthetic {
   }
 }
 
-/** What writing a data set reports: rows, click rate and the best achievable AUC (of the true probability). */
+/**
+ * What writing a data set reports: rows, click rate, and the planted probability of every row
+ * with its drawn label. The best achievable AUC is the AUC of `probability` against `labels`
+ * (`exactAuc` of @tsrec/models).
+ */
 export interface SyntheticReport {
   rows: number;
   positiveRate: number;
-  bestAuc: number;
-}
-
-/** Best AUC on rows [0, rows): the AUC of the planted probability against the drawn labels. */
-export function plantedAuc(gen: CriteoSynthetic, rows: number): SyntheticReport {
-  const c = gen.chunk(0, rows);
-  return { rows, positiveRate: c.labels.reduce((s, v) => s + v, 0) / rows, bestAuc: exactAuc(c.probability, c.labels) };
+  probability: Float64Array;
+  labels: Int32Array;
 }
 
 /** Writes rows as TSV (Criteo's format; a header line when `header`), in chunks; returns the report. */
@@ -248,7 +246,8 @@ export function writeCriteoTsv(path: string, options: CriteoSyntheticOptions & {
   return {
     rows: options.rows,
     positiveRate: labels.reduce((s, v) => s + v, 0) / options.rows,
-    bestAuc: exactAuc(probs, labels),
+    probability: probs,
+    labels,
   };
 }
 
@@ -281,7 +280,8 @@ export function writeCriteoParquet(path: string, options: CriteoSyntheticOptions
   return {
     rows: options.rows,
     positiveRate: c.labels.reduce((s, v) => s + v, 0) / options.rows,
-    bestAuc: exactAuc(c.probability, c.labels),
+    probability: c.probability,
+    labels: c.labels,
   };
 }
 
