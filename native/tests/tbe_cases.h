@@ -57,7 +57,7 @@ void run_steps(TbePair& p, const BatchSpec& spec, std::mt19937_64& rng, int step
 // identical initial state, then run_steps.
 void run_random_case(const Placement& placement, std::mt19937_64& rng, int optim_type, const BatchSpec& spec, int T,
                      int F, int steps, bool wide = false) {
-  auto tables = random_tables(rng, T, wide);
+  auto tables = random_tables(rng, T, wide, placement.any_dim);
   auto features = random_features(rng, T, F);
   OptimizerConfig o = random_optimizer(optim_type, rng);
   TbePair p = make_tbe_pair(placement, tables, features, o, rng());
@@ -76,7 +76,7 @@ bool failed_since(int before) { return failures() != before; }
 TBE_CASE(init_equals_cpu_for_every_optimizer) {
   std::mt19937_64 rng(seed_from_env() + 7);
   for (int opt = 0; opt < 4; ++opt) {
-    auto tables = random_tables(rng, 3);
+    auto tables = random_tables(rng, 3, false, placement.any_dim);
     tables[0].init_min = -0.5f;
     tables[0].init_max = 0.25f;
     OptimizerConfig o;
@@ -132,7 +132,7 @@ TBE_CASE(every_pooling_weighted_and_index_type) {
   for (Pooling pool : {Pooling::kSum, Pooling::kMean, Pooling::kNone}) {
     for (int opt = 0; opt < 4; ++opt) {
       for (int variant = 0; variant < 4; ++variant) {
-        auto tables = random_tables(rng, 2);
+        auto tables = random_tables(rng, 2, false, placement.any_dim);
         auto features = random_features(rng, 2, 3);
         for (auto& f : features) f.pooling = pool;
         OptimizerConfig o = random_optimizer(opt, rng);
@@ -366,7 +366,7 @@ TBE_CASE(edge_cases) {
 TBE_CASE(deterministic_bits) {
   // Same input, same bits: two collections fed the same batches end bit-identical.
   std::mt19937_64 rng(seed_from_env() + 8);
-  auto tables = random_tables(rng, 3);
+  auto tables = random_tables(rng, 3, false, placement.any_dim);
   auto features = random_features(rng, 3, 5);
   for (int opt = 0; opt < 4; ++opt) {
     OptimizerConfig o = random_optimizer(opt, rng);
@@ -480,7 +480,7 @@ TBE_CASE(config_errors_name_the_culprit) {
     std::vector<const char*> says;
   };
   const std::vector<BadConfig> bad = {
-      {{{"x", 10, 6, 0, 0}}, {{"f", 0, Pooling::kSum}}, {"multiple of 4", "'x'"}},
+      {{{"x", 10, 0, 0, 0}}, {{"f", 0, Pooling::kSum}}, {"dim > 0", "'x'"}},
       {{{"x", 10, 4, 0, 0}}, {{"f", 3, Pooling::kSum}}, {"feature 'f' names table 3"}},
       {{{"x", 0, 4, 0, 0}}, {{"f", 0, Pooling::kSum}}, {"rows > 0"}},
   };

@@ -29,7 +29,7 @@ TEST_CASE(forward_orders_are_bit_identical) {
   std::mt19937_64 rng(tsrec_test::seed_from_env() + 11);
   for (int trial = 0; trial < 24; ++trial) {
     const int T = 1 + static_cast<int>(rng() % 4);
-    auto tables = random_tables(rng, T);
+    auto tables = random_tables(rng, T, false, true);
     auto features = random_features(rng, T, T + static_cast<int>(rng() % 3));
     auto c = tsrec_test::make_cpu_collection(tables, features, OptimizerConfig{}, rng());
     CHECK(c != nullptr);
@@ -183,7 +183,7 @@ TEST_CASE(init_by_row_ranges_equals_whole_table_init) {
 
 TEST_CASE(deterministic_across_thread_counts) {
   std::mt19937_64 rng(tsrec_test::seed_from_env() + 3);
-  auto tables = random_tables(rng, 3);
+  auto tables = random_tables(rng, 3, false, true);
   auto features = random_features(rng, 3, 5);
   for (auto& f : features) f.pooling = Pooling::kSum;
   OptimizerConfig o;

@@ -25,6 +25,16 @@ TEST_CASE(device_ids_are_checked) {
   CHECK(!gs.ok());
 }
 
+TEST_CASE(dims_that_are_not_multiples_of_4_stay_on_the_cpu) {
+  // The CPU takes any dim; the kernels here move float4s, so the CUDA collection says so.
+  std::unique_ptr<CudaEmbeddingCollection> g;
+  const Status gs =
+      CudaEmbeddingCollection::Create({{"x", 10, 6, 0, 0}}, {{"f", 0, Pooling::kSum}}, OptimizerConfig{}, 1, 0, &g);
+  CHECK_MSG(
+      !gs.ok() && gs.message().find("multiple of 4 for the dim of table 'x' on device 'cuda'") != std::string::npos,
+      "%s", gs.message().c_str());
+}
+
 int main() {
   if (CudaDeviceCount() == 0) {
     std::printf("SKIP: no CUDA device (%s)\n", CudaDeviceDescription(0).c_str());

@@ -28,9 +28,11 @@ using tsrec::Status;
 struct Placement {
   Device device;
   const char* name;
+  /** Table dims that are not multiples of 4 (CPU only: the CUDA kernels move float4s). */
+  bool any_dim;
 };
-constexpr Placement kCpuPlacement{Device::kCpu, "cpu"};
-constexpr Placement kCudaPlacement{Device::kCuda, "cuda"};
+constexpr Placement kCpuPlacement{Device::kCpu, "cpu", true};
+constexpr Placement kCudaPlacement{Device::kCuda, "cuda", false};
 
 // Tolerances of the comparisons, the same on every placement. The sequence output is one
 // multiply per value (exact); pooled sums and optimizer state differ only in summation order.

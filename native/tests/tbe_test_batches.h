@@ -99,16 +99,19 @@ inline void make_batch(const TbeLayout& l, const BatchSpec& s, std::mt19937_64& 
                          s.weighted ? rb->weights.data() : nullptr);
 }
 
-/** T tables of 1-50 rows; dims from the usual set, or wide ones (several float4 per CUDA lane). */
-inline std::vector<TableConfig> random_tables(std::mt19937_64& rng, int T, bool wide = false) {
+/**
+ * T tables of 1-50 rows; dims from the usual set (with `any_dim` also 1, 2, 3, 5, 7, 13: the CPU
+ * takes any dim), or wide ones (several float4 per CUDA lane).
+ */
+inline std::vector<TableConfig> random_tables(std::mt19937_64& rng, int T, bool wide = false, bool any_dim = false) {
   std::vector<TableConfig> t;
-  const int dims[] = {4, 8, 12, 16, 20, 32, 64};
+  const int dims[] = {4, 8, 12, 16, 20, 32, 64, 1, 2, 3, 5, 7, 13};
   const int wide_dims[] = {4, 132, 256, 516};  // more than one float4 per lane in the update warp
   for (int i = 0; i < T; ++i) {
     TableConfig c;
     c.name = "t" + std::to_string(i);
     c.rows = 1 + static_cast<int64_t>(rng() % 50);
-    c.dim = wide ? wide_dims[rng() % 4] : dims[rng() % 7];
+    c.dim = wide ? wide_dims[rng() % 4] : dims[rng() % (any_dim ? 13 : 7)];
     t.push_back(c);
   }
   return t;

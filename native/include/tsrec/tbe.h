@@ -79,7 +79,8 @@ struct TbeLayout {
   std::vector<std::vector<int64_t>> member_col;
   bool co_located = false;  // some table has a host
 
-  /** Builds the layout, checking names, dims (> 0, multiple of 4), rows (> 0), table refs. */
+  /** Builds the layout, checking names, dims (> 0; the CUDA collection also wants multiples of 4), rows (> 0), table
+   * refs. */
   static Status Make(std::vector<TableConfig> tables, std::vector<FeatureConfig> features, TbeLayout* out);
   int32_t dim_of_feature(int f) const { return tables[features[f].table].dim; }
   int num_outputs() const { return static_cast<int>(pooled_dims.size()); }

@@ -23,9 +23,8 @@ Status TbeLayout::Make(std::vector<TableConfig> tables, std::vector<FeatureConfi
     if (tc.rows > 0xffffffffll)
       return Status::InvalidArgument("Expected rows < 2^32 for " + where.str() + " but received " +
                                      std::to_string(tc.rows));
-    if (tc.dim <= 0 || tc.dim % 4 != 0)
-      return Status::InvalidArgument("Expected a positive multiple of 4 for the dim of " + where.str() +
-                                     " but received " + std::to_string(tc.dim));
+    if (tc.dim <= 0)
+      return Status::InvalidArgument("Expected dim > 0 for " + where.str() + " but received " + std::to_string(tc.dim));
     if (tc.init_min > tc.init_max) return Status::InvalidArgument("Expected init_min <= init_max for " + where.str());
   }
   if (features.empty()) {

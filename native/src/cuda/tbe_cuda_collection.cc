@@ -223,6 +223,12 @@ Status check_cuda_supports_layout(const TbeLayout& l) {
     return Status::InvalidArgument(
         "co-located tables and several pooled outputs are not implemented on device 'cuda' yet; use device 'cpu'");
   for (size_t t = 0; t < l.tables.size(); ++t) {
+    // The kernels move rows as float4s.
+    if (l.tables[t].dim % 4 != 0)
+      return Status::InvalidArgument("Expected a multiple of 4 for the dim of table '" + l.tables[t].name +
+                                     "' on device 'cuda' (other dims are not supported yet there; use device 'cpu') "
+                                     "but received " +
+                                     std::to_string(l.tables[t].dim));
     if (l.tables[t].dim > cuda::kMaxCudaDim)
       return Status::InvalidArgument("Expected dim <= " + std::to_string(cuda::kMaxCudaDim) + " for table '" +
                                      l.tables[t].name + "' on device 'cuda' but received " +

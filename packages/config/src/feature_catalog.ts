@@ -18,6 +18,7 @@ export interface AnyFeatureMessage extends Message {
   normalizer?: string;
   valueDim?: number;
   defaultBucketizeValue?: bigint;
+  initFn?: string;
 }
 
 /** One feature as feature groups see it. */
@@ -40,6 +41,8 @@ export interface FeatureInfo {
   tableName: string;
   /** Rows the feature's ids need (undefined when only known at run time, e.g. vocab_file). */
   numRows?: number;
+  /** How a bag of ids is pooled (the feature's `pooling`, TorchEasyRec's default "sum"). */
+  pooling: 'sum' | 'mean';
   message: AnyFeatureMessage;
 }
 
@@ -94,6 +97,7 @@ function info(
     embeddingDim: isSparse ? (f.embeddingDim ?? 0) : 0,
     tableName: f.embeddingName ? f.embeddingName : name,
     numRows: isSparse ? numRowsOf(f) : undefined,
+    pooling: (f.pooling ?? '').toLowerCase() === 'mean' ? 'mean' : 'sum',
     message: f,
   };
 }

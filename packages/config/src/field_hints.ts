@@ -7,18 +7,9 @@ export const FIELD_HINTS: Readonly<Record<string, { suggestion?: string; hint?: 
   'ModelConfig.model_class': {
     hint: "EasyRec's model_class is not used: set the model's own message, e.g. deepfm { ... }",
   },
-  'ModelConfig.dlrm_hstu': { hint: "TorchEasyRec's dlrm_hstu model is not supported yet by tsrec" },
-  'ModelConfig.ultra_hstu': { hint: "TorchEasyRec's ultra_hstu model is not supported yet by tsrec" },
-  'ModelConfig.hstu_match': { hint: "TorchEasyRec's hstu_match model is not supported yet by tsrec" },
-  'ModelConfig.mind': { hint: "TorchEasyRec's mind model is not supported yet by tsrec" },
-  'ModelConfig.sid_rqvae': { hint: "TorchEasyRec's sid_rqvae model is not supported yet by tsrec" },
-  'ModelConfig.sid_rqkmeans': { hint: "TorchEasyRec's sid_rqkmeans model is not supported yet by tsrec" },
   'ModelConfig.generative_qwen': { hint: "TorchEasyRec's generative_qwen model is not supported yet by tsrec" },
   'ModelConfig.prompt_generative_qwen': {
     hint: "TorchEasyRec's prompt_generative_qwen model is not supported yet by tsrec",
-  },
-  'TrainConfig.delta_embedding_dump_config': {
-    hint: "TorchEasyRec's delta embedding dump is not supported yet by tsrec",
   },
   'DLRM.bot_mlp': { suggestion: 'dense_mlp' },
   'DLRM.top_mlp': { suggestion: 'final' },

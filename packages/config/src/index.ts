@@ -33,4 +33,5 @@ export { ConfigError, formatIssue, type ConfigIssue } from './config_error';
 export { formatLocation, type SourceLocation } from './source_location';
 export { sourceLocationOf } from './config_locations';
 export { listFeatures, type FeatureInfo } from './feature_catalog';
+export { parseInitFn, SUPPORTED_INIT_FNS, type EmbeddingInit } from './init_fn';
 export * as support from './support';

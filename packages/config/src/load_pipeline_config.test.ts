@@ -126,9 +126,9 @@ const MALFORMED_TEXT: [string, string, string][] = [
     "unknown field 'wide_deep' in model_config.feature_groups[0] at pipeline.config:1:33 — did you mean 'group_type'?",
   ],
   [
-    'TorchEasyRec model tsrec lacks',
-    'model_config { dlrm_hstu { } }',
-    "unknown field 'dlrm_hstu' in model_config at pipeline.config:1:16 — TorchEasyRec's dlrm_hstu model is not supported yet by tsrec",
+    'a TorchEasyRec model newer than the pinned schema',
+    'model_config { generative_qwen { } }',
+    "unknown field 'generative_qwen' in model_config at pipeline.config:1:16 — TorchEasyRec's generative_qwen model is not supported yet by tsrec",
   ],
   [
     'old DLRM field name',

@@ -1,22 +1,26 @@
-// What tsrec can run, as data: validation, docs and error messages read these tables.
-// Everything else in the schema parses (so TorchEasyRec configs load) but is reported by
-// validate() as "not supported yet". Remove an entry here when the trainer learns it.
+// What tsrec can run, as lists for validation messages and docs. The oneof members (models,
+// feature types, optimizers, schedules, losses, metrics, encoders) are read from the capability
+// registry (capabilities.ts), the single place that classifies every config field; the value
+// tables below (datasets, fg modes, activations) are enum and string values, which the registry
+// does not cover.
+import type { DescMessage } from '@bufbuild/protobuf';
+import { CAPABILITIES } from './capabilities';
+import { FeatureConfigSchema, SeqFeatureConfigSchema } from './gen/tsrec/protos/feature_pb';
+import { LossConfigSchema } from './gen/tsrec/protos/loss_pb';
+import { MetricConfigSchema } from './gen/tsrec/protos/metric_pb';
+import { ModelConfigSchema } from './gen/tsrec/protos/model_pb';
+import { DenseOptimizerSchema, SparseOptimizerSchema } from './gen/tsrec/protos/optimizer_pb';
+import { SeqEncoderConfigSchema } from './gen/tsrec/protos/seq_encoder_pb';
 
-/** Models tsrec trains. */
-export const SUPPORTED_MODELS: readonly string[] = [
-  'deepfm',
-  'wide_and_deep',
-  'dlrm',
-  'dcn_v1',
-  'dcn_v2',
-  'multi_tower',
-  'mask_net',
-  'xdeepfm',
-  'simple_multi_task',
-  'mmoe',
-  'ple',
-  'dssm',
-];
+/** The members of oneof `oneof` of `desc` that the capability registry marks implemented. */
+function supportedMembers(desc: DescMessage, oneof: string): string[] {
+  const o = desc.oneofs.find((x) => x.name === oneof);
+  if (!o) throw new Error(`Expected oneof '${oneof}' in ${desc.name}`);
+  return o.fields.map((f) => f.name).filter((n) => CAPABILITIES[desc.name]?.[n]?.kind === 'implemented');
+}
+
+/** Models tsrec trains (the implemented members of ModelConfig's `model` oneof). */
+export const SUPPORTED_MODELS: readonly string[] = supportedMembers(ModelConfigSchema, 'model');
 
 /** Multi-task models: losses and metrics live in task_towers. */
 export const MULTI_TASK_MODELS: readonly string[] = ['simple_multi_task', 'mmoe', 'ple', 'dbmtl', 'dc2vr', 'pepnet'];
@@ -25,19 +29,10 @@ export const MULTI_TASK_MODELS: readonly string[] = ['simple_multi_task', 'mmoe'
 export const MATCH_MODELS: readonly string[] = ['dssm', 'dssm_v2', 'dat', 'tdm'];
 
 /** Feature types (FeatureConfig oneof members) that tsrec's feature engine handles. */
-export const SUPPORTED_FEATURES: readonly string[] = [
-  'id_feature',
-  'raw_feature',
-  'combo_feature',
-  'lookup_feature',
-  'expr_feature',
-  'sequence_feature',
-  'sequence_id_feature',
-  'sequence_raw_feature',
-];
+export const SUPPORTED_FEATURES: readonly string[] = supportedMembers(FeatureConfigSchema, 'feature');
 
 /** Sub-feature types inside a grouped sequence_feature that tsrec handles. */
-export const SUPPORTED_SEQUENCE_SUBFEATURES: readonly string[] = ['id_feature', 'raw_feature'];
+export const SUPPORTED_SEQUENCE_SUBFEATURES: readonly string[] = supportedMembers(SeqFeatureConfigSchema, 'feature');
 
 /** Dataset types tsrec reads. */
 export const SUPPORTED_DATASETS: readonly string[] = ['CsvDataset', 'ParquetDataset'];
@@ -46,52 +41,22 @@ export const SUPPORTED_DATASETS: readonly string[] = ['CsvDataset', 'ParquetData
 export const SUPPORTED_FG_MODES: readonly string[] = ['FG_NONE', 'FG_NORMAL', 'FG_DAG'];
 
 /** Sparse (embedding) optimizers with fused native kernels. */
-export const SUPPORTED_SPARSE_OPTIMIZERS: readonly string[] = [
-  'sgd_optimizer',
-  'adagrad_optimizer',
-  'adam_optimizer',
-  'rowwise_adagrad_optimizer',
-];
+export const SUPPORTED_SPARSE_OPTIMIZERS: readonly string[] = supportedMembers(SparseOptimizerSchema, 'optimizer');
 
 /** Dense optimizers. */
-export const SUPPORTED_DENSE_OPTIMIZERS: readonly string[] = [
-  'sgd_optimizer',
-  'adagrad_optimizer',
-  'adam_optimizer',
-  'adamw_optimizer',
-];
+export const SUPPORTED_DENSE_OPTIMIZERS: readonly string[] = supportedMembers(DenseOptimizerSchema, 'optimizer');
 
 /** Learning-rate schedules. */
-export const SUPPORTED_LR_SCHEDULES: readonly string[] = [
-  'constant_learning_rate',
-  'exponential_decay_learning_rate',
-  'manual_step_learning_rate',
-  'cosine_annealing_learning_rate',
-  'polynomial_decay_learning_rate',
-];
+export const SUPPORTED_LR_SCHEDULES: readonly string[] = supportedMembers(SparseOptimizerSchema, 'learning_rate');
 
 /** Losses with fused native kernels. */
-export const SUPPORTED_LOSSES: readonly string[] = [
-  'binary_cross_entropy',
-  'softmax_cross_entropy',
-  'l2_loss',
-  'binary_focal_loss',
-];
+export const SUPPORTED_LOSSES: readonly string[] = supportedMembers(LossConfigSchema, 'loss');
 
 /** Metrics. */
-export const SUPPORTED_METRICS: readonly string[] = [
-  'auc',
-  'grouped_auc',
-  'multiclass_auc',
-  'recall_at_k',
-  'mean_absolute_error',
-  'mean_squared_error',
-  'accuracy',
-  'normalized_entropy',
-];
+export const SUPPORTED_METRICS: readonly string[] = supportedMembers(MetricConfigSchema, 'metric');
 
 /** Sequence encoders. */
-export const SUPPORTED_SEQ_ENCODERS: readonly string[] = ['pooling_encoder'];
+export const SUPPORTED_SEQ_ENCODERS: readonly string[] = supportedMembers(SeqEncoderConfigSchema, 'seq_module');
 
 /** MLP activations (TorchEasyRec spelling). */
 export const SUPPORTED_ACTIVATIONS: readonly string[] = [
@@ -104,99 +69,3 @@ export const SUPPORTED_ACTIVATIONS: readonly string[] = [
   'nn.ELU',
   '',
 ];
-
-/**
- * Fields that parse but that tsrec ignores today: validate() reports each one that is set to
- * a value other than its default, wherever the message appears. Keyed by message type name.
- */
-export const UNSUPPORTED_FIELDS: Readonly<Record<string, readonly string[]>> = {
-  EasyRecConfig: ['item_input_path'],
-  DataConfig: [
-    'sample_mask_prob',
-    'negative_sample_mask_prob',
-    'force_base_data_group',
-    'sample_cost_field',
-    'batch_cost_size',
-    'input_fields_str',
-    'min_batch_size',
-    'negative_sampler',
-    'negative_sampler_v2',
-    'hard_negative_sampler',
-    'hard_negative_sampler_v2',
-    'tdm_sampler',
-  ],
-  IdFeature: [
-    'zch',
-    'dynamicemb',
-    'use_mask',
-    'init_fn',
-    'data_type',
-    'trainable',
-    'stub_type',
-    'embedding_constraints',
-    'sequence_fields',
-    'fg_value_type',
-  ],
-  RawFeature: [
-    'autodis',
-    'mlp',
-    'use_mask',
-    'init_fn',
-    'data_type',
-    'trainable',
-    'stub_type',
-    'embedding_constraints',
-    'sequence_fields',
-  ],
-  ComboFeature: [
-    'zch',
-    'dynamicemb',
-    'use_mask',
-    'init_fn',
-    'data_type',
-    'trainable',
-    'stub_type',
-    'embedding_constraints',
-    'sequence_fields',
-  ],
-  LookupFeature: [
-    'zch',
-    'dynamicemb',
-    'autodis',
-    'mlp',
-    'use_mask',
-    'init_fn',
-    'data_type',
-    'trainable',
-    'stub_type',
-    'embedding_constraints',
-    'sequence_fields',
-    'fg_value_type',
-  ],
-  ExprFeature: [
-    'autodis',
-    'mlp',
-    'use_mask',
-    'init_fn',
-    'data_type',
-    'trainable',
-    'stub_type',
-    'embedding_constraints',
-    'sequence_fields',
-    'fill_missing',
-  ],
-  FeatureGroupConfig: ['embedding_name_suffix'],
-  SeqGroupConfig: ['embedding_name_suffix'],
-  ModelConfig: ['train_metrics', 'variational_dropout', 'use_pareto_loss_weight'],
-  TaskTower: ['task_space_indicator_label'],
-  TrainConfig: [
-    'fine_tune_ckpt_param_map',
-    'is_profiling',
-    'tensorboard_summaries',
-    'global_embedding_constraints',
-    'mixed_precision',
-    'grad_scaler',
-  ],
-  GradClipping: ['enable_global_grad_clip'],
-  ExportConfig: ['mixed_precision'],
-};

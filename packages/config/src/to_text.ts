@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { toJson } from '@bufbuild/protobuf';
+import { clone, create, toJson } from '@bufbuild/protobuf';
+import { reflect, type ReflectMessage } from '@bufbuild/protobuf/reflect';
 import { toText as protoToText } from '@bufbuild/protobuf/txtpb';
 import { EasyRecConfigSchema, type EasyRecConfig } from './gen/tsrec/protos/pipeline_pb';
 
@@ -14,8 +15,33 @@ export function toText(config: EasyRecConfig): string {
 
 /** The config as JSON text with proto field names (as TorchEasyRec's JSON configs). */
 export function toJsonText(config: EasyRecConfig): string {
-  return `${JSON.stringify(toJson(EasyRecConfigSchema, config, { useProtoFieldName: true }), null, 2)}\n`;
+  const complete = clone(EasyRecConfigSchema, config);
+  fillRequired(reflect(EasyRecConfigSchema, complete));
+  return `${JSON.stringify(toJson(EasyRecConfigSchema, complete, { useProtoFieldName: true }), null, 2)}\n`;
 }
+
+/**
+ * Sets every unset proto2 `required` field to its default, recursively. TorchEasyRec's parser
+ * (Python's text_format.Merge) does not insist on required fields, so configs may lack them and
+ * read the defaults; protobuf-es's JSON writer refuses such messages, so they are written out.
+ */
+function fillRequired(r: ReflectMessage): void {
+  for (const field of r.desc.fields) {
+    if (!r.isSet(field)) {
+      if (field.proto.label !== LABEL_REQUIRED) continue;
+      if (field.fieldKind === 'message') r.set(field, reflect(field.message, create(field.message)));
+      else if (field.fieldKind === 'scalar' || field.fieldKind === 'enum') r.set(field, r.get(field));
+    }
+    if (field.fieldKind === 'message') fillRequired(r.get(field));
+    else if (field.fieldKind === 'list' && field.listKind === 'message')
+      for (const m of r.get(field)) fillRequired(m as ReflectMessage);
+    else if (field.fieldKind === 'map' && field.mapKind === 'message')
+      for (const m of r.get(field).values()) fillRequired(m as ReflectMessage);
+  }
+}
+
+/** FieldDescriptorProto.Label.LABEL_REQUIRED. */
+const LABEL_REQUIRED = 2;
 
 /**
  * Writes the config to `path` (text format, or JSON for a .json path), creating directories;

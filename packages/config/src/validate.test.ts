@@ -201,7 +201,7 @@ describe('validate: semantic problems', () => {
     );
     const p = validate(parsePipelineConfig(text, { fileName: 'p.config' }));
     expect(p.map(formatProblem)).toContain(
-      "model_config.dbmtl: model 'dbmtl' is not supported yet by tsrec; supported models: deepfm, wide_and_deep, dlrm, dcn_v1, dcn_v2, multi_tower, mask_net, xdeepfm, simple_multi_task, mmoe, ple, dssm (p.config:22:3)",
+      'model_config.dbmtl: model dbmtl is not supported yet by tsrec; supported: dlrm, deepfm, multi_tower, mask_net, wide_and_deep, dcn_v1, dcn_v2, xdeepfm, simple_multi_task, mmoe, ple, dssm (p.config:22:3)',
     );
     expect(p.find((x) => x.path === 'model_config.dbmtl')?.severity).toBe('unsupported');
   });
@@ -213,8 +213,8 @@ describe('validate: semantic problems', () => {
     );
     const p = validate(parsePipelineConfig(text, { fileName: 'p.config' })).filter((x) => x.severity === 'unsupported');
     expect(p.map(formatProblem)).toEqual([
-      "feature_configs[2].overlap_feature: feature type 'overlap_feature' is not supported yet by tsrec; supported: id_feature, raw_feature, combo_feature, lookup_feature, expr_feature, sequence_feature, sequence_id_feature, sequence_raw_feature (p.config:18:19)",
-      "data_config.sample_mask_prob: field 'sample_mask_prob' is not supported yet by tsrec; remove it or leave it at its default (p.config:10:3)",
+      'data_config.sample_mask_prob: sample masking (sample_mask_prob) is not supported yet by tsrec; remove it or leave it at its default (p.config:10:3)',
+      'feature_configs[2].overlap_feature: overlap_feature is not supported yet by tsrec; supported: id_feature, raw_feature, combo_feature, lookup_feature, sequence_feature, expr_feature, sequence_id_feature, sequence_raw_feature (p.config:18:19)',
     ]);
   });
 

@@ -2,6 +2,7 @@ import { reflect, type ReflectMessage } from '@bufbuild/protobuf/reflect';
 import type { EasyRecConfig } from './gen/tsrec/protos/pipeline_pb';
 import { DatasetType, FgMode } from './gen/tsrec/protos/data_pb';
 import type { DenseOptimizer, SparseOptimizer } from './gen/tsrec/protos/optimizer_pb';
+import { capabilityOf } from './capabilities';
 import { ProblemSink, formatProblem, type ConfigProblem } from './config_problem';
 import { descOf, has, oneofCase } from './proto_access';
 import {
@@ -10,7 +11,6 @@ import {
   SUPPORTED_FG_MODES,
   SUPPORTED_LR_SCHEDULES,
   SUPPORTED_SPARSE_OPTIMIZERS,
-  UNSUPPORTED_FIELDS,
 } from './support';
 import { validateFeatures, validateGroups } from './validate_features';
 import { validateModel } from './validate_model';
@@ -30,7 +30,7 @@ export function validate(config: EasyRecConfig): ConfigProblem[] {
   validateModel(config, features, sink);
   validateTrain(config, sink);
   validateEvalExport(config, sink);
-  reportUnsupportedFields(reflect(descOf(config), config), '', sink);
+  reportCapabilities(reflect(descOf(config), config), '', sink);
   return sink.problems;
 }
 
@@ -124,7 +124,7 @@ function checkLearningRate(path: string, opt: SparseOptimizer | DenseOptimizer, 
   const kind = oneofCase(opt, 'learning_rate');
   if (!kind) return;
   const lp = `${path}.${kind}`;
-  if (!SUPPORTED_LR_SCHEDULES.includes(kind)) return sink.unsupported(lp, `learning-rate schedule '${kind}'`);
+  if (!SUPPORTED_LR_SCHEDULES.includes(kind)) return; // reported by reportCapabilities
   const lr = opt.learningRate;
   switch (lr.case) {
     case 'exponentialDecayLearningRate':
@@ -152,8 +152,11 @@ function checkLearningRate(path: string, opt: SparseOptimizer | DenseOptimizer, 
       break;
     }
     case 'cosineAnnealingLearningRate':
-      if (lr.value.tMax === 0) sink.error(`${lp}.t_max`, 'expected t_max > 0 but received 0');
-      if (!(lr.value.tMult >= 1)) sink.error(`${lp}.t_mult`, `expected t_mult >= 1 but received ${lr.value.tMult}`);
+      if (lr.value.TMax === 0) sink.error(`${lp}.T_max`, 'expected T_max > 0 but received 0');
+      break;
+    case 'cosineAnnealingWarmRestartsLearningRate':
+      if (lr.value.T0 === 0) sink.error(`${lp}.T_0`, 'expected T_0 > 0 but received 0');
+      if (lr.value.TMult === 0) sink.error(`${lp}.T_mult`, 'expected T_mult >= 1 but received 0');
       break;
     case 'polynomialDecayLearningRate':
       if (lr.value.decaySize === 0) sink.error(`${lp}.decay_size`, 'expected decay_size > 0 but received 0');
@@ -180,9 +183,7 @@ function validateTrain(config: EasyRecConfig, sink: ProblemSink): void {
     }
     const kind = oneofCase(opt, 'optimizer');
     if (!kind) sink.error(path, `expected an optimizer (one of ${supported.join(', ')}) in ${name} but received none`);
-    else if (!supported.includes(kind))
-      sink.unsupported(`${path}.${kind}`, `${name.replace('_', ' ')} '${kind}'`, `supported: ${supported.join(', ')}`);
-    else {
+    else if (supported.includes(kind)) {
       const o = opt.optimizer.value as {
         lr: number;
         weightDecay?: number;
@@ -215,8 +216,6 @@ function validateTrain(config: EasyRecConfig, sink: ProblemSink): void {
     sink.error('train_config', 'expected exactly one of num_steps and num_epochs but neither is set');
   else if (steps && t.numSteps === 0) sink.error('train_config.num_steps', 'expected num_steps > 0 but received 0');
   else if (epochs && t.numEpochs === 0) sink.error('train_config.num_epochs', 'expected num_epochs > 0 but received 0');
-  if (t.saveCheckpointsSteps === 0)
-    sink.error('train_config.save_checkpoints_steps', 'expected save_checkpoints_steps > 0 but received 0');
   if (t.logStepCountSteps === 0)
     sink.error('train_config.log_step_count_steps', 'expected log_step_count_steps > 0 but received 0');
   if (has(t, 'gradient_accumulation_steps') && t.gradientAccumulationSteps === 0) {
@@ -235,12 +234,6 @@ function validateTrain(config: EasyRecConfig, sink: ProblemSink): void {
 }
 
 function validateEvalExport(config: EasyRecConfig, sink: ProblemSink): void {
-  const e = config.evalConfig;
-  if (e && !['latest', 'best'].includes(e.evaluatorType))
-    sink.error(
-      'eval_config.evaluator_type',
-      `expected "latest" or "best" for evaluator_type but received "${e.evaluatorType}"`,
-    );
   const x = config.exportConfig;
   if (x) {
     if (!['latest', 'best'].includes(x.exporterType))
@@ -256,22 +249,49 @@ function validateEvalExport(config: EasyRecConfig, sink: ProblemSink): void {
   }
 }
 
-/** Reports each field listed in UNSUPPORTED_FIELDS that is set to a non-default value. */
-function reportUnsupportedFields(r: ReflectMessage, path: string, sink: ProblemSink): void {
-  const listed = UNSUPPORTED_FIELDS[r.desc.name] ?? [];
+/**
+ * Walks the set fields of the config against the capability registry (capabilities.ts): an
+ * unsupported field is reported as "not supported yet by tsrec" (a scalar only when it differs
+ * from its default, which is what tsrec does anyway), a field without effect as a warning with
+ * its reason, and implemented message fields are walked into.
+ */
+function reportCapabilities(r: ReflectMessage, path: string, sink: ProblemSink, warned = new Set<string>()): void {
   for (const field of r.fields) {
     if (!r.isSet(field)) continue;
     const fp = path === '' ? field.name : `${path}.${field.name}`;
-    if (listed.includes(field.name)) {
-      const isDefault =
-        (field.fieldKind === 'scalar' || field.fieldKind === 'enum') && r.get(field) === field.getDefaultValue();
-      if (!isDefault) sink.unsupported(fp, `field '${field.name}'`, 'remove it or leave it at its default');
+    const cap = capabilityOf(r.desc.name, field.name) ?? { kind: 'unsupported' as const };
+    if (cap.kind !== 'implemented') {
+      const scalar = field.fieldKind === 'scalar' || field.fieldKind === 'enum';
+      if (scalar && r.get(field) === field.getDefaultValue()) continue;
+      if (cap.kind === 'noEffect') {
+        // Once per field of a message type: input_fields[*].input_type would repeat it per column.
+        const key = `${r.desc.name}.${field.name}`;
+        if (!warned.has(key)) sink.warning(fp, `${field.name} has no effect in tsrec: ${cap.reason}`);
+        warned.add(key);
+        continue;
+      }
+      const what = cap.note ?? `field '${field.name}' of ${r.desc.name}`;
+      const others = field.oneof
+        ? field.oneof.fields.filter((f) => capabilityOf(r.desc.name, f.name)?.kind === 'implemented').map((f) => f.name)
+        : [];
+      sink.unsupported(
+        fp,
+        what,
+        others.length > 0
+          ? `supported: ${others.join(', ')}`
+          : scalar
+            ? 'remove it or leave it at its default'
+            : 'remove it',
+      );
       continue;
     }
-    if (field.fieldKind === 'message') reportUnsupportedFields(r.get(field) as ReflectMessage, fp, sink);
+    if (field.fieldKind === 'message') reportCapabilities(r.get(field) as ReflectMessage, fp, sink, warned);
     else if (field.fieldKind === 'list' && field.listKind === 'message') {
       let i = 0;
-      for (const item of r.get(field)) reportUnsupportedFields(item as ReflectMessage, `${fp}[${i++}]`, sink);
+      for (const item of r.get(field)) reportCapabilities(item as ReflectMessage, `${fp}[${i++}]`, sink, warned);
+    } else if (field.fieldKind === 'map' && field.mapKind === 'message') {
+      for (const [k, v] of r.get(field))
+        reportCapabilities(v as ReflectMessage, `${fp}[${JSON.stringify(String(k))}]`, sink, warned);
     }
   }
 }

@@ -2,9 +2,9 @@ import type { EasyRecConfig } from './gen/tsrec/protos/pipeline_pb';
 import { FeatureGroupType } from './gen/tsrec/protos/model_pb';
 import type { ProblemSink } from './config_problem';
 import { didYouMean } from './did_you_mean';
+import { parseInitFn, SUPPORTED_INIT_FNS } from './init_fn';
 import { listFeatures, type FeatureInfo } from './feature_catalog';
 import { hasIfField, oneofCase } from './proto_access';
-import { SUPPORTED_FEATURES, SUPPORTED_SEQ_ENCODERS, SUPPORTED_SEQUENCE_SUBFEATURES } from './support';
 
 const POOLINGS = ['sum', 'mean'];
 const COMBINERS = ['sum', 'mean', 'min', 'max', 'count'];
@@ -78,12 +78,7 @@ export function validateFeatures(config: EasyRecConfig, sink: ProblemSink): Map<
         `feature_configs[${i}]`,
         'expected one feature type (id_feature, raw_feature, ...) but received an empty feature config',
       );
-    else if (!SUPPORTED_FEATURES.includes(kind))
-      sink.unsupported(
-        `feature_configs[${i}].${kind}`,
-        `feature type '${kind}'`,
-        `supported: ${SUPPORTED_FEATURES.join(', ')}`,
-      );
+    // An unsupported feature type is reported by the capability walk (validate.ts).
     if (fc.feature.case === 'sequenceFeature') {
       const seq = fc.feature.value;
       const path = `feature_configs[${i}].sequence_feature`;
@@ -98,12 +93,7 @@ export function validateFeatures(config: EasyRecConfig, sink: ProblemSink): Map<
         const subKind = oneofCase(sub, 'feature');
         if (subKind === undefined)
           sink.error(`${path}.features[${j}]`, 'expected one feature type but received an empty sub-feature');
-        else if (!SUPPORTED_SEQUENCE_SUBFEATURES.includes(subKind))
-          sink.unsupported(
-            `${path}.features[${j}].${subKind}`,
-            `sequence sub-feature type '${subKind}'`,
-            `supported: ${SUPPORTED_SEQUENCE_SUBFEATURES.join(', ')}`,
-          );
+        // An unsupported sub-feature type is reported by the capability walk (validate.ts).
       });
     }
   });
@@ -188,8 +178,10 @@ export function validateFeatures(config: EasyRecConfig, sink: ProblemSink): Map<
         sink.error(`${f.path}.value_dim`, `expected value_dim > 0 for raw feature '${f.name}' but received 0`);
     }
     if (m.boundaries && m.boundaries.length > 0) checkBoundaries(sink, f.path, m.boundaries);
+    if (m.initFn) checkInitFn(sink, `${f.path}.init_fn`, m.initFn);
     if (m.normalizer) checkNormalizer(sink, f.path, f.name, m.normalizer);
-    if (m.pooling !== undefined && !POOLINGS.includes(m.pooling)) {
+    // TorchEasyRec upper-cases it: "mean", "MEAN" and "Mean" are the same pooling.
+    if (m.pooling !== undefined && !POOLINGS.includes(m.pooling.toLowerCase())) {
       sink.error(
         `${f.path}.pooling`,
         `expected sum or mean for pooling of feature '${f.name}' but received '${m.pooling}'`,
@@ -284,12 +276,6 @@ export function validateGroups(config: EasyRecConfig, features: Map<string, Feat
         sink.error(encPath, 'expected an encoder (pooling_encoder, din_encoder, ...) but received none');
         return;
       }
-      if (!SUPPORTED_SEQ_ENCODERS.includes(kind))
-        sink.unsupported(
-          `${encPath}.${kind}`,
-          `sequence encoder '${kind}'`,
-          `supported: ${SUPPORTED_SEQ_ENCODERS.join(', ')}`,
-        );
       const input = (enc.seqModule.value as { input: string }).input;
       if (!seqGroupNames.has(input)) {
         const s = didYouMean(input, [...seqGroupNames]);
@@ -309,4 +295,20 @@ export function validateGroups(config: EasyRecConfig, features: Map<string, Feat
   for (const f of features.values()) {
     if (!used.has(f.name)) sink.warning(f.path, `feature '${f.name}' is not used by any feature group`);
   }
+}
+
+/** An init_fn / wide_init_fn expression tsrec can run (init_fn.ts), or the problem with it. */
+export function checkInitFn(sink: ProblemSink, path: string, expr: string): void {
+  const init = parseInitFn(expr);
+  if (!('error' in init)) return;
+  if (
+    !SUPPORTED_INIT_FNS.includes(
+      expr
+        .split(',')[0]
+        .trim()
+        .replace(/^torch\./, ''),
+    )
+  )
+    sink.unsupported(path, `init function '${expr.split(',')[0]}'`, `supported: ${SUPPORTED_INIT_FNS.join(', ')}`);
+  else sink.error(path, `${init.error} in '${expr}'`);
 }

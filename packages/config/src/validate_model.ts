@@ -8,6 +8,7 @@ import { Similarity } from './gen/tsrec/protos/simi_pb';
 import type { ProblemSink } from './config_problem';
 import { didYouMean } from './did_you_mean';
 import type { FeatureInfo } from './feature_catalog';
+import { checkInitFn } from './validate_features';
 import { has, oneofCase } from './proto_access';
 import {
   MATCH_MODELS,
@@ -139,8 +140,7 @@ function checkHead(
     const kind = oneofCase(l, 'loss');
     const lp = `${path}losses[${i}]`;
     if (!kind) return c.sink.error(lp, 'expected a loss type but received an empty losses entry');
-    if (!SUPPORTED_LOSSES.includes(kind))
-      return c.sink.unsupported(`${lp}.${kind}`, `loss '${kind}'`, `supported: ${SUPPORTED_LOSSES.join(', ')}`);
+    if (!SUPPORTED_LOSSES.includes(kind)) return; // reported by the capability walk
     if (isMatch) {
       if (kind !== 'softmax_cross_entropy')
         c.sink.error(`${lp}.${kind}`, `retrieval model '${c.model}' needs softmax_cross_entropy but received ${kind}`);
@@ -171,8 +171,7 @@ function checkHead(
     const kind = oneofCase(m, 'metric');
     const mp = `${path}metrics[${i}]`;
     if (!kind) return c.sink.error(mp, 'expected a metric type but received an empty metrics entry');
-    if (!SUPPORTED_METRICS.includes(kind))
-      return c.sink.unsupported(`${mp}.${kind}`, `metric '${kind}'`, `supported: ${SUPPORTED_METRICS.join(', ')}`);
+    if (!SUPPORTED_METRICS.includes(kind)) return; // reported by the capability walk
     if (kind === 'recall_at_k' && !isMatch)
       c.sink.error(`${mp}.recall_at_k`, `recall_at_k needs a retrieval model but the model is '${c.model}'`);
     if (isMatch && kind !== 'recall_at_k' && kind !== 'auc')
@@ -242,10 +241,7 @@ export function validateModel(config: EasyRecConfig, features: Map<string, Featu
     sink.error('model_config', `expected a model (one of ${SUPPORTED_MODELS.join(', ')}) but model_config sets none`);
     return;
   }
-  if (!SUPPORTED_MODELS.includes(model)) {
-    sink.unsupported(`model_config.${model}`, `model '${model}'`, `supported models: ${SUPPORTED_MODELS.join(', ')}`);
-    return;
-  }
+  if (!SUPPORTED_MODELS.includes(model)) return; // reported by the capability walk
   const c: ModelCtx = {
     config,
     mc,
@@ -262,6 +258,9 @@ export function validateModel(config: EasyRecConfig, features: Map<string, Featu
     sink.error('model_config.feature_groups', `model '${model}' needs feature groups but received none`);
 
   const m = mc.model;
+  // The models with a WIDE part initialise its tables with wide_init_fn.
+  if ((m.case === 'deepfm' || m.case === 'wideAndDeep' || m.case === 'xdeepfm') && m.value.wideInitFn)
+    checkInitFn(sink, `${p}.wide_init_fn`, m.value.wideInitFn);
   switch (m.case) {
     case 'deepfm': {
       requireGroup(c, 'wide', FeatureGroupType.WIDE);
@@ -305,12 +304,11 @@ export function validateModel(config: EasyRecConfig, features: Map<string, Featu
           `model '${model}' reads one DEEP feature group but the config has ${mc.featureGroups.length}`,
         );
       if (m.case === 'dcnV1') {
-        if (!m.value.crossTower)
-          sink.error(`${p}.cross_tower`, `model 'dcn_v1' needs cross_tower { cross_num: ... } but it is not set`);
-        else if (m.value.crossTower.crossNum === 0)
-          sink.error(`${p}.cross_tower.cross_num`, 'expected cross_num > 0 but received 0');
-        checkMlp(c, `${p}.deep_tower`, m.value.deepTower, true);
-        checkMlp(c, `${p}.final_dnn`, m.value.finalDnn, true);
+        if (!m.value.cross) sink.error(`${p}.cross`, `model 'dcn_v1' needs cross { cross_num: ... } but it is not set`);
+        else if (m.value.cross.crossNum === 0)
+          sink.error(`${p}.cross.cross_num`, 'expected cross_num > 0 but received 0');
+        checkMlp(c, `${p}.deep`, m.value.deep, true);
+        checkMlp(c, `${p}.final`, m.value.final, true);
       } else if (m.case === 'dcnV2') {
         if (!m.value.cross) sink.error(`${p}.cross`, `model 'dcn_v2' needs cross { cross_num: ... } but it is not set`);
         else {

@@ -13,7 +13,9 @@ export interface SequenceDense {
  *   feature-config order; `sparse.select(keys)` gives one embedding collection's share;
  * - `dense`: [batchSize, Σ denseDims] row-major, features side by side in `denseKeys` order;
  * - `sequenceDense`: sequence raw features (jagged numbers);
- * - `labels`: one Float32Array [batchSize] per label field; `sampleWeights` [batchSize] or null;
+ * - `labels`: one Float32Array [batchSize] per label field; `sampleWeights` one per sample weight
+ *   field (data_config.sample_weight_fields; TorchEasyRec's models read the first, task towers
+ *   their sample_weight_name);
  * - `reserved`: raw text of reserved columns (predict output), per column.
  * All arrays are fresh (never reused), so they can be transferred between threads.
  */
@@ -25,7 +27,7 @@ export interface Batch {
   denseDims: number[];
   sequenceDense: Record<string, SequenceDense>;
   labels: Record<string, Float32Array>;
-  sampleWeights: Float32Array | null;
+  sampleWeights: Record<string, Float32Array>;
   reserved: Record<string, string[]>;
 }
 
@@ -75,7 +77,7 @@ export function takeRows(b: Batch, rows: ArrayLike<number>): Batch {
     denseDims: b.denseDims,
     sequenceDense,
     labels,
-    sampleWeights: b.sampleWeights ? gather(b.sampleWeights, rows) : null,
+    sampleWeights: Object.fromEntries(Object.entries(b.sampleWeights).map(([k, v]) => [k, gather(v, rows)])),
     reserved,
   };
 }
@@ -171,7 +173,9 @@ export function concatBatches(parts: Batch[]): Batch {
     denseDims: first.denseDims,
     sequenceDense,
     labels,
-    sampleWeights: first.sampleWeights ? cat(parts.map((p) => p.sampleWeights!)) : null,
+    sampleWeights: Object.fromEntries(
+      Object.keys(first.sampleWeights).map((k) => [k, cat(parts.map((p) => p.sampleWeights[k]))]),
+    ),
     reserved,
   };
 }
@@ -187,7 +191,7 @@ export function transferList(b: Batch): ArrayBuffer[] {
   add(b.sparse.offsets);
   add(b.sparse.weights);
   add(b.dense);
-  add(b.sampleWeights);
+  for (const v of Object.values(b.sampleWeights)) add(v);
   for (const v of Object.values(b.labels)) add(v);
   for (const v of Object.values(b.sequenceDense)) {
     add(v.values);

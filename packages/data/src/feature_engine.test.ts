@@ -423,7 +423,7 @@ describe('labels, sample weights, reserved columns and missing columns', () => {
   it('reads them', () => {
     const { batch } = run('u,y,w,rid\n1,1,0.5,r1\n2,0,2,r2\n', opts);
     expect(Array.from(batch.labels.y)).toEqual([1, 0]);
-    expect(Array.from(batch.sampleWeights!)).toEqual([0.5, 2]);
+    expect(Array.from(batch.sampleWeights.w)).toEqual([0.5, 2]);
     expect(batch.reserved.rid).toEqual(['r1', 'r2']);
   });
   it('empty or bad labels are bad rows; a missing column is a clear error', () => {

@@ -102,14 +102,8 @@ export class FeatureEngine {
     const B = block.rows;
     const labels: Record<string, Float32Array> = {};
     for (const l of this.labelFields) labels[l] = this.numbers(block, ctx, l, 'label');
-    let sampleWeights: Float32Array | null = null;
-    if (this.sampleWeightFields.length > 0) {
-      sampleWeights = new Float32Array(B).fill(1);
-      for (const w of this.sampleWeightFields) {
-        const v = this.numbers(block, ctx, w, 'sample weight');
-        for (let r = 0; r < B; r++) sampleWeights[r] *= v[r];
-      }
-    }
+    const sampleWeights: Record<string, Float32Array> = {};
+    for (const w of this.sampleWeightFields) sampleWeights[w] = this.numbers(block, ctx, w, 'sample weight');
     const reserved: Record<string, string[]> = {};
     for (const c of this.reservedColumns) {
       const t = tokenize(block.column(c), B, '');
@@ -159,7 +153,7 @@ export class FeatureEngine {
     B: number,
     outputs: FeatureOutput[],
     labels: Record<string, Float32Array>,
-    sampleWeights: Float32Array | null,
+    sampleWeights: Record<string, Float32Array>,
     reserved: Record<string, string[]>,
   ): Batch {
     const keys: string[] = [];

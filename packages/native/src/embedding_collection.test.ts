@@ -20,8 +20,7 @@ interface Case {
   state: reference.ReferenceState;
 }
 
-function makeCase(r: () => number, type: SparseOptimizerType, T: number, F: number): Case {
-  const dims = [4, 8, 16, 20, 32];
+function makeCase(r: () => number, type: SparseOptimizerType, T: number, F: number, dims = [4, 8, 16, 20, 32]): Case {
   const tables = Array.from({ length: T }, (_, i) => ({
     name: `t${i}`,
     rows: 1 + Math.floor(r() * 40),
@@ -124,6 +123,34 @@ describe(`EmbeddingCollection vs the TS reference (seed ${SEED})`, () => {
         });
       }
       expect(coll.step).toBe(3);
+      coll.dispose();
+    }
+  });
+
+  // TorchEasyRec accepts any embedding_dim >= 1 (a wide_embedding_dim of 1 is common): the CPU
+  // kernels take any width, checked here for every optimizer at the odd ones.
+  test.each(types)('%s at dims 1, 2, 3, 5 and 7: forward, backward and state equal the reference', (type) => {
+    const r = rng(SEED + 40 + types.indexOf(type));
+    for (const dim of [1, 2, 3, 5, 7]) {
+      const { coll, state } = makeCase(r, type, 2, 3, [dim]);
+      for (let step = 0; step < 3; step++) {
+        const batch = randomBatch(r, coll, 1 + Math.floor(r() * 9), 1 + Math.floor(r() * 4), { weighted: r() < 0.5 });
+        const out = coll.forward(batch);
+        const ref = reference.forward(coll, state.weights, batch);
+        expectClose(out.pooled, ref.pooled, 1e-5, `dim ${dim} pooled`);
+        expectClose(out.sequence, ref.sequence, 1e-6, `dim ${dim} sequence`);
+        const gp = Float32Array.from({ length: out.pooled.length }, () => r() * 0.4 - 0.2);
+        const gs = Float32Array.from({ length: out.sequence.length }, () => r() * 0.4 - 0.2);
+        coll.backwardAndUpdate(batch, gp, 0.05, gs);
+        reference.backwardAndUpdate(coll, coll.optimizer, state, batch, gp, gs, 0.05);
+        coll.tables.forEach((t, ti) => {
+          expectClose(coll.readRows(ti, 0, t.rows), state.weights[ti], 2e-5, `${type} dim ${dim} weights`);
+          coll.stateNames.forEach((s, k) =>
+            expectClose(coll.readRows(ti, 0, t.rows, s), state.states[ti][k], 2e-5, `${type} dim ${dim} ${s}`),
+          );
+        });
+      }
+      expect(coll.pooledDim).toBe(coll.features.filter((f) => f.pooling !== 'none').length * dim);
       coll.dispose();
     }
   });
@@ -377,8 +404,18 @@ describe('EmbeddingCollection rejects bad input with a message naming the culpri
 
   test('bad configs', () => {
     expect(
-      () => new EmbeddingCollection({ tables: [{ name: 'x', rows: 10, dim: 6 }], optimizer: { type: 'sgd' } }),
-    ).toThrow("Expected a positive multiple of 4 for options.tables[0].dim (table 'x') but received 6 of type number");
+      () => new EmbeddingCollection({ tables: [{ name: 'x', rows: 10, dim: 0 }], optimizer: { type: 'sgd' } }),
+    ).toThrow("Expected an integer in [1, 65536] for options.tables[0].dim (table 'x') but received 0 of type number");
+    expect(
+      () =>
+        new EmbeddingCollection({
+          tables: [{ name: 'x', rows: 10, dim: 6 }],
+          optimizer: { type: 'sgd' },
+          device: 'cuda',
+        }),
+    ).toThrow(
+      "Expected a multiple of 4 on device 'cuda' (other dims run on device 'cpu') for options.tables[0].dim (table 'x') but received 6 of type number",
+    );
     expect(
       () => new EmbeddingCollection({ tables: [{ name: 'x', rows: 0, dim: 4 }], optimizer: { type: 'sgd' } }),
     ).toThrow(

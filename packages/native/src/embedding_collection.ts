@@ -16,13 +16,15 @@ export type IndexArray = Int32Array | BigInt64Array;
 export interface TableSpec {
   name: string;
   rows: number;
-  /** Embedding dimension; a positive multiple of 4. */
+  /** Embedding dimension (any width >= 1 on the CPU; a multiple of 4 on CUDA). */
   dim: number;
   /** Pooling of the feature of the same name when `features` is omitted (default sum). */
   pooling?: Pooling;
   /** Uniform init range; default +-1/sqrt(rows). */
   initMin?: number;
   initMax?: number;
+  /** Every weight starts at this value instead (PyTorch's nn.init.constant_ / zeros_ / ones_). */
+  initValue?: number;
   /**
    * Name of a host table (same rows) whose rows hold this table's columns: one random access
    * fetches both. Features read the host; each also pools this table's columns, into `output`.
@@ -173,10 +175,11 @@ function resolveTables(specs: TableSpec[]): { tables: ResolvedTable[]; names: Ma
     if (names.has(t.name)) throw invalidParameterError(`${where}.name`, 'a unique table name', t.name);
     names.set(t.name, i);
     checkInt(`${where}.rows (table '${t.name}')`, t.rows, 1, 2 ** 32 - 1);
-    if (typeof t.dim !== 'number' || !Number.isInteger(t.dim) || t.dim <= 0 || t.dim % 4 !== 0) {
-      throw invalidParameterError(`${where}.dim (table '${t.name}')`, 'a positive multiple of 4', t.dim);
-    }
+    // Any width on the CPU; the CUDA kernels move float4s (checked with the device below).
+    checkInt(`${where}.dim (table '${t.name}')`, t.dim, 1, 65536);
     const output = t.output === undefined ? 0 : checkInt(`${where}.output (table '${t.name}')`, t.output, 0, 7);
+    if (t.initValue !== undefined && (typeof t.initValue !== 'number' || !Number.isFinite(t.initValue)))
+      throw invalidParameterError(`${where}.initValue (table '${t.name}')`, 'a finite number', t.initValue);
     return { name: t.name, rows: t.rows, dim: t.dim, host: -1, output };
   });
   specs.forEach((t, i) => {
@@ -314,7 +317,30 @@ export class EmbeddingCollection {
     this.pooledDim = pooledDims[0];
     this.optimizer = resolveOptimizer(options.optimizer);
     this.device = checkEnum<DeviceName>('options.device', options.device, { cpu: 0, cuda: 1 }, 'cpu');
+    if (this.device === 'cuda')
+      tables.forEach((t, i) => {
+        if (t.dim % 4 !== 0)
+          throw invalidParameterError(
+            `options.tables[${i}].dim (table '${t.name}')`,
+            "a multiple of 4 on device 'cuda' (other dims run on device 'cpu')",
+            t.dim,
+          );
+      });
     this.handle = this.createNative(options);
+    options.tables.forEach((t, i) => {
+      if (t.initValue !== undefined) this.fillWeights(i, t.initValue);
+    });
+  }
+
+  /** Sets every weight of table t to `value`, a block of rows at a time. */
+  private fillWeights(t: number, value: number): void {
+    const { rows, dim } = this.tables[t];
+    const block = Math.max(1, Math.min(rows, Math.floor((1 << 20) / dim)));
+    const values = new Float32Array(block * dim).fill(value);
+    for (let r = 0; r < rows; r += block) {
+      const n = Math.min(block, rows - r);
+      this.writeRows(t, r, n === block ? values : values.subarray(0, n * dim));
+    }
   }
 
   /** The native collection: tables allocated and initialised on the device, optimizer state zeroed. */

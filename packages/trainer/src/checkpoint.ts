@@ -74,6 +74,49 @@ export function latestCheckpoint(modelDir: string): CheckpointRef | null {
   return all.length > 0 ? all[all.length - 1] : null;
 }
 
+/**
+ * The best checkpoint of a model_dir by its evaluations (TorchEasyRec's best_checkpoint): the
+ * metric is export_config.best_exporter_metric when set, else the only metric of
+ * train_eval_result.txt; the step with the largest value (smallest unless
+ * metric_larger_is_better), the earliest on ties. Without evaluations: the latest checkpoint.
+ */
+export function bestCheckpoint(
+  modelDir: string,
+  exportConfig: { bestExporterMetric: string; metricLargerIsBetter: boolean } | undefined,
+  metricSet: boolean,
+  resultFile = 'train_eval_result.txt',
+): CheckpointRef | null {
+  const file = path.join(modelDir, resultFile);
+  const lines = fs.existsSync(file)
+    ? fs
+        .readFileSync(file, 'utf8')
+        .split('\n')
+        .filter((l) => l.trim())
+    : [];
+  if (lines.length === 0) return latestCheckpoint(modelDir);
+  const larger = exportConfig?.metricLargerIsBetter ?? true;
+  let best: { step: number; value: number } | null = null;
+  lines.forEach((line, i) => {
+    const r = JSON.parse(line) as Record<string, number>;
+    const { global_step: step, ...metrics } = r;
+    const names = Object.keys(metrics);
+    const name = metricSet ? exportConfig!.bestExporterMetric : names.length === 1 ? names[0] : undefined;
+    if (name === undefined || !(name in metrics))
+      throw new UsageError(
+        `Expected ${name === undefined ? 'export_config.best_exporter_metric (the evaluations have several metrics' : `metric '${name}' (export_config.best_exporter_metric`}: ${names.join(', ')}) in line ${i + 1} of ${file}`,
+      );
+    const v = metrics[name];
+    if (best === null || (larger ? v > best.value : v < best.value)) best = { step, value: v };
+  });
+  const step = (best as { step: number; value: number } | null)!.step;
+  const ref = listCheckpoints(modelDir).find((c) => c.step === step);
+  if (!ref)
+    throw new UsageError(
+      `Expected the best checkpoint model.ckpt-${step} (by ${file}) in '${modelDir}' but it is not there (pruned by keep_checkpoint_max?)`,
+    );
+  return ref;
+}
+
 /** Removes the leftovers of checkpoint writes that were killed (`.model.ckpt-<step>.tmp*`). */
 export function removeIncompleteCheckpoints(modelDir: string): string[] {
   if (!fs.existsSync(modelDir)) return [];

@@ -24,8 +24,9 @@ function rng(s: number): () => number {
 /** PyTorch's update rules in float64 (the reference). */
 function referenceSteps(rule: DenseRule, p0: number[], grads: number[][], lrs: number[]): number[] {
   const p = p0.slice();
-  const s1 = p.map(() => 0);
+  const s1 = p.map(() => (rule.type === 'adagrad' ? rule.initialAccumulatorValue : 0));
   const s2 = p.map(() => 0);
+  const vMax = p.map(() => 0);
   grads.forEach((g0, k) => {
     const t = k + 1;
     const lr = lrs[k];
@@ -34,8 +35,8 @@ function referenceSteps(rule: DenseRule, p0: number[], grads: number[][], lrs: n
       if (rule.type === 'sgd') {
         if (rule.weightDecay) g += rule.weightDecay * p[i];
         if (rule.momentum) {
-          s1[i] = t === 1 ? g : rule.momentum * s1[i] + g;
-          g = s1[i];
+          s1[i] = t === 1 ? g : rule.momentum * s1[i] + (1 - rule.dampening) * g;
+          g = rule.nesterov ? g + rule.momentum * s1[i] : s1[i];
         }
         p[i] -= lr * g;
       } else if (rule.type === 'adagrad') {
@@ -50,7 +51,9 @@ function referenceSteps(rule: DenseRule, p0: number[], grads: number[][], lrs: n
         s2[i] = rule.beta2 * s2[i] + (1 - rule.beta2) * g * g;
         const bc1 = 1 - rule.beta1 ** t;
         const bc2 = 1 - rule.beta2 ** t;
-        p[i] = w - (lr / bc1) * (s1[i] / (Math.sqrt(s2[i]) / Math.sqrt(bc2) + rule.eps));
+        vMax[i] = Math.max(vMax[i], s2[i]);
+        const v = rule.amsgrad ? vMax[i] : s2[i];
+        p[i] = w - (lr / bc1) * (s1[i] / (Math.sqrt(v) / Math.sqrt(bc2) + rule.eps));
       }
     }
   });
@@ -59,7 +62,7 @@ function referenceSteps(rule: DenseRule, p0: number[], grads: number[][], lrs: n
 
 function groupsFor(text: string) {
   return denseGroupsFromConfig(
-    loadPipelineConfig(`train_config { sparse_optimizer { sgd_optimizer {} } dense_optimizer { ${text} } }`)
+    loadPipelineConfig(`train_config { sparse_optimizer { sgd_optimizer { lr: 0.002 } } dense_optimizer { ${text} } }`)
       .trainConfig!.denseOptimizer,
   );
 }
@@ -68,8 +71,17 @@ describe('DenseOptimizer', () => {
   it.each([
     ['sgd with momentum and weight decay', 'sgd_optimizer { lr: 0.1 momentum: 0.9 weight_decay: 0.01 }'],
     ['sgd without momentum', 'sgd_optimizer { lr: 0.1 momentum: 0 }'],
+    ['sgd with dampening', 'sgd_optimizer { lr: 0.1 momentum: 0.9 dampening: 0.3 }'],
+    ['sgd with Nesterov momentum', 'sgd_optimizer { lr: 0.1 momentum: 0.8 nesterov: true }'],
     ['adagrad', 'adagrad_optimizer { lr: 0.1 weight_decay: 0.001 }'],
+    [
+      'adagrad with initial_accumulator_value and eps',
+      'adagrad_optimizer { lr: 0.1 initial_accumulator_value: 0.5 eps: 0.01 }',
+    ],
     ['adam', 'adam_optimizer { lr: 0.01 }'],
+    ['adam with eps', 'adam_optimizer { lr: 0.01 eps: 0.001 }'],
+    ['adam with amsgrad', 'adam_optimizer { lr: 0.01 amsgrad: true }'],
+    ['adamw with amsgrad', 'adamw_optimizer { lr: 0.01 weight_decay: 0.05 amsgrad: true }'],
     ['adam with L2', 'adam_optimizer { lr: 0.01 weight_decay: 0.05 }'],
     ['adamw', 'adamw_optimizer { lr: 0.01 weight_decay: 0.05 beta1: 0.8 beta2: 0.99 }'],
   ])("%s matches PyTorch's rule (float64 reference) over 6 steps with a changing lr", (_, text) => {
@@ -127,9 +139,9 @@ describe('DenseOptimizer', () => {
     }
   });
 
-  it('routes variables to param_optimizers by regex (first match) and the rest to the default', () => {
+  it('routes variables to part_optimizers by regex (first full match) and the rest to the default', () => {
     const groups = groupsFor(
-      'param_optimizers { sgd_optimizer { lr: 0.5 momentum: 0 } regex_pattern: "^deep/" } adam_optimizer { lr: 0.01 }',
+      'part_optimizers { sgd_optimizer { lr: 0.5 momentum: 0 } regex_pattern: "deep/.*" } adam_optimizer { lr: 0.01 }',
     );
     expect(groups.map((g) => g.rule.type)).toEqual(['sgd', 'adam']);
     const a = tf.variable(tf.tensor1d([1, 1]), true, 'deep/a_opt_test');
@@ -151,6 +163,21 @@ describe('DenseOptimizer', () => {
     opt.dispose();
     a.dispose();
     b.dispose();
+  });
+
+  it("matches whole names only (re.fullmatch) and gives a part optimizer without a schedule the default's", () => {
+    const groups = groupsFor(
+      'part_optimizers { sgd_optimizer { lr: 0.5 } regex_pattern: "deep" } ' +
+        'part_optimizers { sgd_optimizer { lr: 0.2 } regex_pattern: "d.*" constant_learning_rate {} } ' +
+        'adam_optimizer { lr: 0.01 } exponential_decay_learning_rate { decay_size: 10 decay_factor: 0.5 }',
+    );
+    expect(groups.map((g) => [g.pattern?.test('deep/a') ?? null, g.pattern?.test('deep') ?? null])).toEqual([
+      [false, true],
+      [true, true],
+      [null, null],
+    ]);
+    // The first part optimizer decays as the default does, from its own lr; the second stays constant.
+    expect(groups.map((g) => g.schedule.lr(10, 0))).toEqual([0.25, 0.2, 0.005]);
   });
 
   it('state() and loadState() resume the exact trajectory', () => {
@@ -179,7 +206,7 @@ describe('DenseOptimizer', () => {
 
   it('names a missing or mis-sized state entry', () => {
     const v = tf.variable(tf.zeros([3]), true, `ls_${Math.random()}`);
-    const opt = new DenseOptimizer(groupsFor('adam_optimizer {}'), [['deep/w', v]]);
+    const opt = new DenseOptimizer(groupsFor('adam_optimizer { lr: 0.002 }'), [['deep/w', v]]);
     expect(() => opt.loadState({ step: Float32Array.of(1) }, "'x.safetensors'")).toThrow(
       "Expected dense optimizer state 'deep/w/exp_avg' in 'x.safetensors' but received none",
     );
@@ -195,11 +222,13 @@ describe('DenseOptimizer', () => {
   });
 
   it('rejects bad settings with the config path', () => {
-    expect(() => groupsFor('adam_optimizer { beta1: 1.5 }')).toThrow(
+    expect(() => groupsFor('adam_optimizer { lr: 0.002 beta1: 1.5 }')).toThrow(
       'Expected a number in [0, 1) for train_config.dense_optimizer.adam_optimizer.beta1 but received 1.5',
     );
-    expect(() => groupsFor('param_optimizers { sgd_optimizer {} regex_pattern: "(" } adam_optimizer {}')).toThrow(
-      'Expected a valid regular expression for train_config.dense_optimizer.param_optimizers[0].regex_pattern but received "("',
+    expect(() =>
+      groupsFor('part_optimizers { sgd_optimizer { lr: 0.002 } regex_pattern: "(" } adam_optimizer { lr: 0.002 }'),
+    ).toThrow(
+      'Expected a valid regular expression for train_config.dense_optimizer.part_optimizers[0].regex_pattern but received "("',
     );
     expect(() => denseGroupsFromConfig(undefined)).toThrow(
       'Expected train_config.dense_optimizer in the pipeline config but received none',

@@ -9,17 +9,24 @@ export interface DenseRule {
   type: 'sgd' | 'adagrad' | 'adam' | 'adamw';
   lr: number;
   momentum: number;
+  /** SGD: the share of the gradient kept out of the momentum buffer (PyTorch's dampening). */
+  dampening: number;
+  nesterov: boolean;
   beta1: number;
   beta2: number;
   eps: number;
   weightDecay: number;
+  /** Adam/AdamW: the maximum of the second moments in the denominator (PyTorch's amsgrad). */
+  amsgrad: boolean;
+  /** Adagrad: the accumulator's starting value. */
+  initialAccumulatorValue: number;
 }
 
 /** One parameter group: the variables whose names match `pattern` (the default group matches the rest). */
 export interface DenseGroup {
   rule: DenseRule;
   schedule: LearningRateSchedule;
-  /** The regex of a param_optimizers entry; null for the default optimizer. */
+  /** The regex of a part_optimizers entry (matching whole variable names); null for the default optimizer. */
   pattern: RegExp | null;
   where: string;
 }
@@ -38,6 +45,11 @@ const STATE_NAMES: Record<DenseRule['type'], string[]> = {
   adamw: ['exp_avg', 'exp_avg_sq'],
 };
 
+/** The state buffers of a rule, by PyTorch's names (amsgrad keeps max_exp_avg_sq too). */
+function stateNames(r: DenseRule): string[] {
+  return r.amsgrad ? [...STATE_NAMES[r.type], 'max_exp_avg_sq'] : STATE_NAMES[r.type];
+}
+
 /** The rule and schedule of a `*Optimizer` oneof (SGD/Adagrad/Adam/AdamW) with its learning_rate oneof. */
 export function denseGroupFromConfig(
   optimizer: DenseOptimizerConfig['optimizer'],
@@ -47,31 +59,50 @@ export function denseGroupFromConfig(
 ): DenseGroup {
   const o = optimizer;
   let rule: DenseRule;
-  const base = { momentum: 0, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 };
+  const base = {
+    momentum: 0,
+    dampening: 0,
+    nesterov: false,
+    beta1: 0.9,
+    beta2: 0.999,
+    eps: 1e-8,
+    weightDecay: 0,
+    amsgrad: false,
+    initialAccumulatorValue: 0,
+  };
+  // `fused` (PyTorch's choice of kernel, same maths) has no effect here: validation says so.
   switch (o.case) {
     case 'sgdOptimizer':
-      rule = { ...base, type: 'sgd', lr: o.value.lr, momentum: o.value.momentum, weightDecay: o.value.weightDecay };
-      break;
-    case 'adagradOptimizer':
-      rule = { ...base, type: 'adagrad', lr: o.value.lr, eps: 1e-10, weightDecay: o.value.weightDecay };
-      break;
-    case 'adamOptimizer':
       rule = {
         ...base,
-        type: 'adam',
+        type: 'sgd',
         lr: o.value.lr,
-        beta1: o.value.beta1,
-        beta2: o.value.beta2,
+        momentum: o.value.momentum,
+        dampening: o.value.dampening,
+        nesterov: o.value.nesterov,
         weightDecay: o.value.weightDecay,
       };
       break;
+    case 'adagradOptimizer':
+      rule = {
+        ...base,
+        type: 'adagrad',
+        lr: o.value.lr,
+        eps: o.value.eps,
+        weightDecay: o.value.weightDecay,
+        initialAccumulatorValue: o.value.initialAccumulatorValue,
+      };
+      break;
+    case 'adamOptimizer':
     case 'adamwOptimizer':
       rule = {
         ...base,
-        type: 'adamw',
+        type: o.case === 'adamOptimizer' ? 'adam' : 'adamw',
         lr: o.value.lr,
         beta1: o.value.beta1,
         beta2: o.value.beta2,
+        eps: o.value.eps,
+        amsgrad: o.value.amsgrad,
         weightDecay: o.value.weightDecay,
       };
       break;
@@ -89,31 +120,42 @@ export function denseGroupFromConfig(
   if (!(rule.momentum >= 0 && rule.momentum < 1)) throw bad('momentum', rule.momentum, 'a number in [0, 1)');
   if (!(rule.beta1 >= 0 && rule.beta1 < 1)) throw bad('beta1', rule.beta1, 'a number in [0, 1)');
   if (!(rule.beta2 >= 0 && rule.beta2 < 1)) throw bad('beta2', rule.beta2, 'a number in [0, 1)');
+  if (!(rule.eps >= 0) || !Number.isFinite(rule.eps)) throw bad('eps', rule.eps, 'a finite number >= 0');
+  if (!(rule.dampening >= 0 && rule.dampening <= 1)) throw bad('dampening', rule.dampening, 'a number in [0, 1]');
+  // PyTorch's SGD refuses the same: Nesterov momentum needs a momentum and no dampening.
+  if (rule.nesterov && (rule.momentum <= 0 || rule.dampening !== 0))
+    throw new Error(
+      `Expected momentum > 0 and dampening 0 with ${where}.sgd_optimizer.nesterov (as PyTorch's SGD) but received momentum ${rule.momentum} and dampening ${rule.dampening}`,
+    );
+  if (!(rule.initialAccumulatorValue >= 0))
+    throw bad('initial_accumulator_value', rule.initialAccumulatorValue, 'a number >= 0');
   return { rule, schedule: createLearningRateSchedule(learningRate, rule.lr, where), pattern, where };
 }
 
-/** The groups of train_config.dense_optimizer: param_optimizers (first match wins) then the default. */
+/**
+ * The groups of train_config.dense_optimizer: part_optimizers, then the default group. As in
+ * TorchEasyRec, a variable goes to the first part optimizer whose regex_pattern matches its whole
+ * name (Python's re.fullmatch; tsrec's variable names, as checkpoints list them), the rest to
+ * the default optimizer; a part optimizer without a learning_rate schedule takes the default's
+ * schedule (its kind and settings) over its own lr.
+ */
 export function denseGroupsFromConfig(
   config: DenseOptimizerConfig | undefined,
   where = 'train_config.dense_optimizer',
 ): DenseGroup[] {
   if (!config) throw new Error(`Expected ${where} in the pipeline config but received none`);
-  const groups: DenseGroup[] = config.paramOptimizers.map((p, i) => {
-    const w = `${where}.param_optimizers[${i}]`;
+  const groups: DenseGroup[] = config.partOptimizers.map((p, i) => {
+    const w = `${where}.part_optimizers[${i}]`;
     let pattern: RegExp;
     try {
-      pattern = new RegExp(p.regexPattern ?? '');
+      pattern = new RegExp(`^(?:${p.regexPattern})$`);
     } catch (e) {
       throw new Error(
         `Expected a valid regular expression for ${w}.regex_pattern but received ${JSON.stringify(p.regexPattern)} (${(e as Error).message})`,
       );
     }
-    return denseGroupFromConfig(
-      p.optimizer as DenseOptimizerConfig['optimizer'],
-      p.paramLearningRate?.learningRate ?? { case: undefined },
-      w,
-      pattern,
-    );
+    const schedule = p.learningRate.case === undefined ? config.learningRate : p.learningRate;
+    return denseGroupFromConfig(p.optimizer as DenseOptimizerConfig['optimizer'], schedule, w, pattern);
   });
   groups.push(denseGroupFromConfig(config.optimizer, config.learningRate, where));
   return groups;
@@ -139,6 +181,8 @@ interface Slot {
   variable: tf.Variable;
   group: number;
   state: tf.Variable[];
+  /** The gradients of the batches since the last step (gradient_accumulation_steps > 1). */
+  pending: tf.Variable | null;
 }
 
 /**
@@ -150,20 +194,60 @@ interface Slot {
 export class DenseOptimizer {
   private readonly slots: Slot[];
   private stepCount = 0;
+  /** Batches whose gradients are in `pending` (gradient accumulation). */
+  private pendingBatches = 0;
 
+  /**
+   * `accumulate`: train_config.gradient_accumulation_steps. As TorchEasyRec's TZRecOptimizer, the
+   * optimizer steps on every `accumulate`-th batch with the sum of the batches' gradients (each
+   * batch's loss is divided by `accumulate` before backprop, so the sum is their mean).
+   */
   constructor(
     readonly groups: readonly DenseGroup[],
     variables: ReadonlyArray<readonly [string, tf.Variable]>,
+    readonly accumulate = 1,
   ) {
     this.slots = variables.map(([name, variable]) => {
       let g = groups.findIndex((x) => x.pattern?.test(name));
       if (g < 0) g = groups.length - 1;
       const rule = groups[g].rule;
-      const state = STATE_NAMES[rule.type].map((s) =>
-        tf.variable(tf.zerosLike(variable), false, `dense_opt/${name}/${s}/${nextId++}`),
+      const state = stateNames(rule).map((s) =>
+        tf.variable(
+          rule.type === 'adagrad' && rule.initialAccumulatorValue !== 0
+            ? tf.fill(variable.shape, rule.initialAccumulatorValue)
+            : tf.zerosLike(variable),
+          false,
+          `dense_opt/${name}/${s}/${nextId++}`,
+        ),
       );
-      return { name, variable, group: g, state };
+      const pending =
+        accumulate > 1 ? tf.variable(tf.zerosLike(variable), false, `dense_opt/${name}/pending/${nextId++}`) : null;
+      return { name, variable, group: g, state, pending };
     });
+  }
+
+  /**
+   * Adds one batch's gradients (by variable name) to the pending sums; on every `accumulate`-th
+   * batch returns the sums (the caller clips and applies them) and clears them, else null.
+   * Without accumulation the gradients are returned as they are.
+   */
+  accumulateGradients(grads: Record<string, tf.Tensor>): Record<string, tf.Tensor> | null {
+    if (this.accumulate <= 1) return grads;
+    tf.tidy(() => {
+      for (const s of this.slots) {
+        const g = grads[s.name];
+        if (g) s.pending!.assign(tf.add(s.pending!, g));
+      }
+    });
+    Object.values(grads).forEach((t) => t.dispose());
+    if (++this.pendingBatches < this.accumulate) return null;
+    this.pendingBatches = 0;
+    const out: Record<string, tf.Tensor> = {};
+    for (const s of this.slots) {
+      out[s.name] = tf.clone(s.pending!);
+      s.pending!.assign(tf.zerosLike(s.pending!));
+    }
+    return out;
   }
 
   /** Completed optimizer steps. */
@@ -189,11 +273,19 @@ export class DenseOptimizer {
     });
   }
 
-  /** The state as named arrays: `<variable>/<state>` per variable, plus `step`. */
+  /**
+   * The state as named arrays: `<variable>/<state>` per variable, plus `step`; with gradient
+   * accumulation also `pending_batches` and `<variable>/pending_grad`, so a checkpoint written
+   * between optimizer steps resumes exactly.
+   */
   state(): Record<string, Float32Array> {
     const out: Record<string, Float32Array> = { step: Float32Array.of(this.stepCount) };
+    if (this.accumulate > 1) {
+      out.pending_batches = Float32Array.of(this.pendingBatches);
+      for (const s of this.slots) out[`${s.name}/pending_grad`] = s.pending!.dataSync() as Float32Array;
+    }
     for (const s of this.slots) {
-      STATE_NAMES[this.groups[s.group].rule.type].forEach((n, i) => {
+      stateNames(this.groups[s.group].rule).forEach((n, i) => {
         out[`${s.name}/${n}`] = s.state[i].dataSync() as Float32Array;
       });
     }
@@ -205,7 +297,7 @@ export class DenseOptimizer {
     const step = values.step;
     if (step?.length !== 1) throw new Error(`Expected the dense optimizer's 'step' in ${where} but received none`);
     for (const s of this.slots) {
-      STATE_NAMES[this.groups[s.group].rule.type].forEach((n, i) => {
+      stateNames(this.groups[s.group].rule).forEach((n, i) => {
         const key = `${s.name}/${n}`;
         const v = values[key];
         if (!v)
@@ -220,10 +312,21 @@ export class DenseOptimizer {
       });
     }
     this.stepCount = step[0];
+    if (this.accumulate > 1) {
+      // A checkpoint without pending sums was written without accumulation (or at a step boundary).
+      this.pendingBatches = values.pending_batches?.[0] ?? 0;
+      for (const s of this.slots) {
+        const v = values[`${s.name}/pending_grad`];
+        s.pending!.assign(v ? tf.tensor(v, s.variable.shape, 'float32') : tf.zerosLike(s.variable));
+      }
+    }
   }
 
   dispose(): void {
-    for (const s of this.slots) s.state.forEach((v) => v.dispose());
+    for (const s of this.slots) {
+      s.state.forEach((v) => v.dispose());
+      s.pending?.dispose();
+    }
   }
 }
 
@@ -237,10 +340,10 @@ function update(s: Slot, grad: tf.Tensor, r: DenseRule, lr: number, t: number): 
     case 'sgd': {
       if (r.weightDecay) g = tf.add(g, tf.mul(p, r.weightDecay));
       if (r.momentum) {
-        // buf = momentum·buf + g (buf = g on the first step)
-        const buf = t === 1 ? g : tf.add(tf.mul(s.state[0], r.momentum), g);
+        // buf = momentum·buf + (1 − dampening)·g (buf = g on the first step); Nesterov: g + momentum·buf
+        const buf = t === 1 ? g : tf.add(tf.mul(s.state[0], r.momentum), r.dampening ? tf.mul(g, 1 - r.dampening) : g);
         s.state[0].assign(buf);
-        g = buf;
+        g = r.nesterov ? tf.add(g, tf.mul(buf, r.momentum)) : buf;
       }
       p.assign(tf.sub(p, tf.mul(g, lr)));
       return;
@@ -260,14 +363,16 @@ function update(s: Slot, grad: tf.Tensor, r: DenseRule, lr: number, t: number): 
       const bc1 = 1 - r.beta1 ** t;
       const bc2 = 1 - r.beta2 ** t;
       // On the tsrec backend one native pass does the moments and the update (same maths, other rounding).
-      const fused = adamStepTsrec(w, s.state[0], s.state[1], g, {
-        beta1: r.beta1,
-        beta2: r.beta2,
-        oneMinusAcc1: bc1,
-        oneMinusAcc2: bc2,
-        learningRate: lr,
-        epsilon: r.eps,
-      });
+      const fused = r.amsgrad
+        ? null
+        : adamStepTsrec(w, s.state[0], s.state[1], g, {
+            beta1: r.beta1,
+            beta2: r.beta2,
+            oneMinusAcc1: bc1,
+            oneMinusAcc2: bc2,
+            learningRate: lr,
+            epsilon: r.eps,
+          });
       if (fused) {
         s.state[0].assign(fused[1]);
         s.state[1].assign(fused[2]);
@@ -278,8 +383,13 @@ function update(s: Slot, grad: tf.Tensor, r: DenseRule, lr: number, t: number): 
       const v = tf.add(tf.mul(s.state[1], r.beta2), tf.mul(tf.square(g), 1 - r.beta2));
       s.state[0].assign(m);
       s.state[1].assign(v);
-      // p -= (lr / bc1) · m / (sqrt(v) / sqrt(bc2) + eps)
-      const denom = tf.add(tf.div(tf.sqrt(v), Math.sqrt(bc2)), r.eps);
+      let vHat = v;
+      if (r.amsgrad) {
+        vHat = tf.maximum(s.state[2], v);
+        s.state[2].assign(vHat);
+      }
+      // p -= (lr / bc1) · m / (sqrt(v) / sqrt(bc2) + eps), v the running maximum under amsgrad
+      const denom = tf.add(tf.div(tf.sqrt(vHat), Math.sqrt(bc2)), r.eps);
       p.assign(tf.sub(w, tf.mul(tf.div(m, denom), lr / bc1)));
       return;
     }

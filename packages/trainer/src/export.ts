@@ -1,9 +1,15 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { clone } from '@bufbuild/protobuf';
-import { EasyRecConfigSchema, loadPipelineConfig, saveConfig, type EasyRecConfig } from '@tsrec/config';
+import { clone, isFieldSet } from '@bufbuild/protobuf';
+import {
+  EasyRecConfigSchema,
+  ExportConfigSchema,
+  loadPipelineConfig,
+  saveConfig,
+  type EasyRecConfig,
+} from '@tsrec/config';
 
-import { latestCheckpoint, resolveCheckpoint, restoreCheckpoint, saveCheckpoint } from './checkpoint';
+import { bestCheckpoint, latestCheckpoint, resolveCheckpoint, restoreCheckpoint, saveCheckpoint } from './checkpoint';
 import { buildModel } from './model_setup';
 import { UsageError } from './usage_error';
 
@@ -59,7 +65,17 @@ function vocabFields(config: EasyRecConfig): { holder: Record<string, unknown>; 
  */
 export function exportModel(o: ExportOptions): ExportInfo {
   const modelDir = o.config.modelDir;
-  const src = o.checkpointPath ? resolveCheckpoint(o.checkpointPath) : modelDir ? latestCheckpoint(modelDir) : null;
+  // As TorchEasyRec: without --checkpoint_path, exporter_type "best" exports the best evaluated
+  // checkpoint of model_dir, "latest" (the default) the newest.
+  const ec = o.config.exportConfig;
+  const best = ec?.exporterType === 'best';
+  const src = o.checkpointPath
+    ? resolveCheckpoint(o.checkpointPath)
+    : !modelDir
+      ? null
+      : best
+        ? bestCheckpoint(modelDir, ec, isFieldSet(ec!, ExportConfigSchema.field.bestExporterMetric))
+        : latestCheckpoint(modelDir);
   if (!src)
     throw new UsageError(
       `Expected a checkpoint to export (--checkpoint_path, or a model_dir with checkpoints) but found none${modelDir ? ` in '${modelDir}'` : ''}`,

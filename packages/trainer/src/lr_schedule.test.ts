@@ -1,6 +1,7 @@
 import { create, type MessageInitShape } from '@bufbuild/protobuf';
 import {
   CosineAnnealingLRSchema,
+  CosineAnnealingWarmRestartsLRSchema,
   DenseOptimizerSchema,
   ExponentialDecayLRSchema,
   ManualStepLRSchema,
@@ -18,6 +19,10 @@ const exp = (v: MessageInitShape<typeof ExponentialDecayLRSchema>): LearningRate
 const manual = (v: MessageInitShape<typeof ManualStepLRSchema>): LearningRateConfig => ({
   case: 'manualStepLearningRate',
   value: create(ManualStepLRSchema, v),
+});
+const restarts = (v: MessageInitShape<typeof CosineAnnealingWarmRestartsLRSchema>): LearningRateConfig => ({
+  case: 'cosineAnnealingWarmRestartsLearningRate',
+  value: create(CosineAnnealingWarmRestartsLRSchema, v),
 });
 const cosine = (v: MessageInitShape<typeof CosineAnnealingLRSchema>): LearningRateConfig => ({
   case: 'cosineAnnealingLearningRate',
@@ -116,30 +121,22 @@ describe('manual step', () => {
 
 describe('cosine annealing', () => {
   const half = (x: number) => (1 + Math.cos(Math.PI * x)) / 2;
-  it('anneals from lr to min_learning_rate over t_max and stays there', () => {
-    expectClose(steps(cosine({ tMax: 10 }), 1, [0, 2, 5, 10, 11, 100]), [1, half(0.2), 0.5, 0, 0, 0]);
-    expectClose(steps(cosine({ tMax: 10, minLearningRate: 0.1 }), 1, [0, 5, 10, 50]), [1, 0.55, 0.1, 0.1]);
+  it('anneals from lr to min_learning_rate over T_max and stays there', () => {
+    expectClose(steps(cosine({ TMax: 10 }), 1, [0, 2, 5, 10, 11, 100]), [1, half(0.2), 0.5, 0, 0, 0]);
+    expectClose(steps(cosine({ TMax: 10, minLearningRate: 0.1 }), 1, [0, 5, 10, 50]), [1, 0.55, 0.1, 0.1]);
   });
   it('warms up linearly from warmup_learning_rate, then anneals from the end of the warmup', () => {
     expectClose(
-      steps(cosine({ tMax: 10, warmupSize: 4, warmupLearningRate: 0.2 }), 1, [0, 2, 3, 4, 9, 14, 20]),
+      steps(cosine({ TMax: 10, warmupSize: 4, warmupLearningRate: 0.2 }), 1, [0, 2, 3, 4, 9, 14, 20]),
       [0.2, 0.6, 0.8, 1, 0.5, 0, 0],
     );
   });
-  it('restarts every t_max with warm_restarts and t_mult 1', () => {
-    expectClose(steps(cosine({ tMax: 10, warmRestarts: true }), 1, [0, 5, 9, 10, 15, 20, 25]), [
-      1,
-      0.5,
-      half(0.9),
-      1,
-      0.5,
-      1,
-      0.5,
-    ]);
+  it('cosine_annealing_warm_restarts_learning_rate restarts every T_0 with T_mult 1', () => {
+    expectClose(steps(restarts({ T0: 10 }), 1, [0, 5, 9, 10, 15, 20, 25]), [1, 0.5, half(0.9), 1, 0.5, 1, 0.5]);
   });
-  it('lengthens each period t_mult times', () => {
+  it('lengthens each period T_mult times', () => {
     // t_mult 2: periods [0, 10), [10, 30), [30, 70), [70, 150)
-    expectClose(steps(cosine({ tMax: 10, warmRestarts: true, tMult: 2 }), 1, [9, 10, 20, 29, 30, 50, 69, 70, 110]), [
+    expectClose(steps(restarts({ T0: 10, TMult: 2 }), 1, [9, 10, 20, 29, 30, 50, 69, 70, 110]), [
       half(0.9),
       1,
       0.5,
@@ -150,20 +147,19 @@ describe('cosine annealing', () => {
       1,
       0.5,
     ]);
-    // t_mult 1.5: periods [0, 10), [10, 25), [25, 47.5), [47.5, 81.25)
-    expectClose(steps(cosine({ tMax: 10, warmRestarts: true, tMult: 1.5 }), 1, [24, 25, 47, 48, 81, 82]), [
-      half(14 / 15),
+    // T_mult 3: periods [0, 10), [10, 40), [40, 130)
+    expectClose(steps(restarts({ T0: 10, TMult: 3 }), 1, [39, 40, 85, 129, 130]), [
+      half(29 / 30),
       1,
-      half(22 / 22.5),
-      half(0.5 / 33.75),
-      half(33.5 / 33.75),
-      half(0.75 / 50.625),
+      0.5,
+      half(89 / 90),
+      1,
     ]);
   });
   it('matches a period-by-period walk for many steps (the closed form never lands in the wrong period)', () => {
-    for (const mult of [2, 3, 1.5, 1.1]) {
+    for (const mult of [2, 3, 5]) {
       const s = createLearningRateSchedule(
-        cosine({ tMax: 7, warmRestarts: true, tMult: mult, warmupSize: 3, warmupLearningRate: 0 }),
+        restarts({ T0: 7, TMult: mult, warmupSize: 3, warmupLearningRate: 0 }),
         1,
         W,
       );
@@ -178,9 +174,10 @@ describe('cosine annealing', () => {
     }
   });
   it('describes itself', () => {
-    expect(
-      createLearningRateSchedule(cosine({ tMax: 10, warmRestarts: true, tMult: 2, byEpoch: true }), 1, W).describe(),
-    ).toBe('cosine 1 → 0 over 10 epochs, warm restarts (period × 2)');
+    expect(createLearningRateSchedule(restarts({ T0: 10, TMult: 2, byEpoch: true }), 1, W).describe()).toBe(
+      'cosine 1 → 0 with warm restarts every 10 epochs (period × 2)',
+    );
+    expect(createLearningRateSchedule(cosine({ TMax: 10 }), 1, W).describe()).toBe('cosine 1 → 0 over 10 steps');
   });
 });
 
@@ -261,18 +258,18 @@ describe('errors', () => {
       `Expected a size > 0 with warmup (the warmup runs from 0 to schedule_sizes[0]) for ${P}manual_step_learning_rate.schedule_sizes[0] but received 0`,
     ],
     [
-      't_max 0',
-      cosine({ tMax: 0 }),
-      `Expected an integer > 0 for ${P}cosine_annealing_learning_rate.t_max but received 0`,
+      'T_max 0',
+      cosine({ TMax: 0 }),
+      `Expected an integer > 0 for ${P}cosine_annealing_learning_rate.T_max but received 0`,
     ],
     [
-      't_mult 0.5',
-      cosine({ tMax: 3, tMult: 0.5 }),
-      `Expected a period multiplier >= 1 for ${P}cosine_annealing_learning_rate.t_mult but received 0.5`,
+      'T_mult 0',
+      restarts({ T0: 3, TMult: 0 }),
+      `Expected an integer > 0 for ${P}cosine_annealing_warm_restarts_learning_rate.T_mult but received 0`,
     ],
     [
       'cosine min < 0',
-      cosine({ tMax: 3, minLearningRate: -0.1 }),
+      cosine({ TMax: 3, minLearningRate: -0.1 }),
       `Expected a finite learning rate >= 0 for ${P}cosine_annealing_learning_rate.min_learning_rate but received -0.1`,
     ],
     [

@@ -16,18 +16,16 @@
 //   base, or with warmup base + (learning_rates[0] - base) * t / schedule_sizes[0], which
 //   reaches learning_rates[0] at t = schedule_sizes[0] (so warmup starts from the optimizer's
 //   lr, not from 0; set the optimizer's lr to the rate to start from).
-// - CosineAnnealingLR (tsrec extension over TorchEasyRec's CosineAnnealingLR and
-//   CosineAnnealingWarmRestartsLR): min + (base - min) * (1 + cos(pi * c / T)) / 2. Without
-//   warm_restarts T = t_max and c = min(u, t_max) (the rate stays at min afterwards); with them
-//   period n lasts T = t_max * t_mult^n steps, starts at t_max * (t_mult^n - 1) / (t_mult - 1)
-//   (n * t_max when t_mult = 1) and c = u - start (TorchEasyRec allows only integer T_mult; a
-//   fractional t_mult gives fractional period boundaries, evaluated with the same formula).
+// - CosineAnnealingLR: min + (base - min) * (1 + cos(pi * c / T)) / 2 with T = T_max and
+//   c = min(u, T_max) (the rate stays at min afterwards).
+// - CosineAnnealingWarmRestartsLR: the same curve, restarted: period n lasts T = T_0 * T_mult^n,
+//   starts at T_0 * (T_mult^n - 1) / (T_mult - 1) (n * T_0 when T_mult = 1), and c = u - start.
 // - PolynomialDecayLR (tsrec extension, TensorFlow's polynomial_decay without cycle):
 //   (base - end) * (1 - min(u, decay_size) / decay_size)^power + end.
 // - As TorchEasyRec's BaseLR.get_lr, a base lr of 0 freezes the rate at 0 (whatever the schedule).
 // - ConstantLR and an unset oneof: base; byEpoch is true as in TorchEasyRec's ConstantLR (the
 //   value does not depend on it).
-import type { DenseOptimizer, ParamLearningRate, SparseOptimizer } from '@tsrec/config';
+import type { DenseOptimizer, PartOptimizer, SparseOptimizer } from '@tsrec/config';
 
 /** A learning rate as a function of the training position. */
 export type LearningRateSchedule = {
@@ -39,11 +37,11 @@ export type LearningRateSchedule = {
   describe(): string;
 };
 
-/** The `learning_rate` oneof of SparseOptimizer, DenseOptimizer or ParamLearningRate. */
+/** The `learning_rate` oneof of SparseOptimizer, DenseOptimizer or PartOptimizer. */
 export type LearningRateConfig =
   | SparseOptimizer['learningRate']
   | DenseOptimizer['learningRate']
-  | ParamLearningRate['learningRate'];
+  | PartOptimizer['learningRate'];
 
 /** The proto field name of each oneof case, for error paths. */
 const FIELD_NAMES: Record<NonNullable<LearningRateConfig['case']>, string> = {
@@ -51,6 +49,7 @@ const FIELD_NAMES: Record<NonNullable<LearningRateConfig['case']>, string> = {
   exponentialDecayLearningRate: 'exponential_decay_learning_rate',
   manualStepLearningRate: 'manual_step_learning_rate',
   cosineAnnealingLearningRate: 'cosine_annealing_learning_rate',
+  cosineAnnealingWarmRestartsLearningRate: 'cosine_annealing_warm_restarts_learning_rate',
   polynomialDecayLearningRate: 'polynomial_decay_learning_rate',
 };
 
@@ -144,35 +143,45 @@ export function createLearningRateSchedule(
     }
     case 'cosineAnnealingLearningRate': {
       const c = learningRate.value;
-      const tMax = positive('t_max', c.tMax);
+      const tMax = positive('T_max', c.TMax);
       const minLr = rate('min_learning_rate', c.minLearningRate);
-      const mult =
-        Number.isFinite(c.tMult) && c.tMult >= 1 ? c.tMult : fail('t_mult', 'a period multiplier >= 1', c.tMult);
       const warm = warmupOf(c.warmupLearningRate, c.warmupSize);
-      const restarts = c.warmRestarts;
+      byEpoch = c.byEpoch;
+      at = (t) => {
+        if (t < warm.size) return warm.from + ((base - warm.from) * t) / warm.size;
+        const cur = Math.min(t - warm.size, tMax);
+        return minLr + ((base - minLr) * (1 + Math.cos((Math.PI * cur) / tMax))) / 2;
+      };
+      text = `cosine ${fmt(base)} → ${fmt(minLr)} over ${tMax} ${unit(byEpoch)}`;
+      text += warmupText(warm, base, unit(byEpoch));
+      break;
+    }
+    case 'cosineAnnealingWarmRestartsLearningRate': {
+      const c = learningRate.value;
+      const t0 = positive('T_0', c.T0);
+      const mult = positive('T_mult', c.TMult);
+      const minLr = rate('min_learning_rate', c.minLearningRate);
+      const warm = warmupOf(c.warmupLearningRate, c.warmupSize);
       byEpoch = c.byEpoch;
       at = (t) => {
         if (t < warm.size) return warm.from + ((base - warm.from) * t) / warm.size;
         const u = t - warm.size;
         let cur: number;
         let period: number;
-        if (!restarts) {
-          cur = Math.min(u, tMax);
-          period = tMax;
-        } else if (mult === 1) {
-          cur = u % tMax;
-          period = tMax;
+        if (mult === 1) {
+          cur = u % t0;
+          period = t0;
         } else {
-          const start = (n: number) => (tMax * (mult ** n - 1)) / (mult - 1);
-          let n = Math.floor(Math.log((u / tMax) * (mult - 1) + 1) / Math.log(mult));
+          const start = (n: number) => (t0 * (mult ** n - 1)) / (mult - 1);
+          let n = Math.floor(Math.log((u / t0) * (mult - 1) + 1) / Math.log(mult));
           while (n > 0 && start(n) > u) n--; // guard the closed form against rounding
           while (start(n + 1) <= u) n++;
           cur = u - start(n);
-          period = tMax * mult ** n;
+          period = t0 * mult ** n;
         }
         return minLr + ((base - minLr) * (1 + Math.cos((Math.PI * cur) / period))) / 2;
       };
-      text = `cosine ${fmt(base)} → ${fmt(minLr)} over ${tMax} ${unit(byEpoch)}${restarts ? `, warm restarts${mult !== 1 ? ` (period × ${fmt(mult)})` : ''}` : ''}`;
+      text = `cosine ${fmt(base)} → ${fmt(minLr)} with warm restarts every ${t0} ${unit(byEpoch)}${mult !== 1 ? ` (period × ${mult})` : ''}`;
       text += warmupText(warm, base, unit(byEpoch));
       break;
     }

@@ -1,5 +1,5 @@
 import type { EasyRecConfig } from '@tsrec/config';
-import { listFeatures } from '@tsrec/config';
+import { type EmbeddingInit, type FeatureInfo, listFeatures, parseInitFn } from '@tsrec/config';
 import { FeatureEngine, fromPipelineConfig } from '@tsrec/data';
 import { createModel, type ModelContext, type ModelFeature, type TrainableModel } from '@tsrec/models';
 import { EmbeddingCollection, type SparseOptimizerSpec } from '@tsrec/native';
@@ -51,7 +51,17 @@ export function modelFeatures(config: EasyRecConfig): ModelFeature[] {
     tableName: f.tableName,
     numRows: f.numRows ?? (f.isSparse ? engineRows(f.tableName) : undefined),
     valueDim: f.message.valueDim || 1,
+    pooling: f.pooling,
+    init: initOf(f),
   }));
+}
+
+/** A feature's table initialisation from its init_fn (validation has checked the expression). */
+function initOf(f: FeatureInfo): EmbeddingInit | undefined {
+  if (!f.message.initFn) return undefined;
+  const init = parseInitFn(f.message.initFn);
+  if ('error' in init) throw new Error(`${init.error} for ${f.path}.init_fn '${f.message.initFn}'`);
+  return init;
 }
 
 /**

@@ -129,8 +129,10 @@ function runSettings(o: TrainEvalOptions): RunSettings {
     modelDir,
     numSteps: hasSteps ? tc.numSteps : Infinity,
     accumulate: Math.max(1, tc.gradientAccumulationSteps || 1),
-    saveEverySteps: tc.saveCheckpointsSteps || 0,
-    saveEveryEpochs: tc.saveCheckpointsEpochs || 0,
+    // TorchEasyRec's rule: save_checkpoints_epochs, when set, replaces the step cadence (whose
+    // default, 1000, would otherwise still fire); 0 means no periodic saves (the final one stays).
+    saveEverySteps: tc.saveCheckpointsEpochs > 0 ? 0 : tc.saveCheckpointsSteps,
+    saveEveryEpochs: tc.saveCheckpointsEpochs,
     logEvery: Math.max(1, tc.logStepCountSteps || 100),
     seed: o.seed ?? 0,
     evalInput,
@@ -188,7 +190,7 @@ class TrainingRun {
     this.setup = buildModel(this.config, { sparseOptimizer: this.sparse.spec, seed: s.seed });
     // The optimizer sees the trainable variables (batch-norm statistics are variables too, not trained).
     const named = this.setup.namedVariables().filter(([, v]) => v.trainable);
-    this.denseOpt = new DenseOptimizer(denseGroupsFromConfig(this.tc.denseOptimizer), named);
+    this.denseOpt = new DenseOptimizer(denseGroupsFromConfig(this.tc.denseOptimizer), named, s.accumulate);
     this.stableName = new Map(named.map(([n, v]) => [v.name, n]));
     o.onSetup?.(this.setup);
     const tensorboard = this.tc.useTensorboard !== false;
@@ -251,7 +253,6 @@ class TrainingRun {
       },
     });
     this.start = Date.now();
-    const step = new StepAccumulator(s.accumulate);
     let toSkip = this.pos.consumedBatches;
     try {
       for await (const batch of loader) {
@@ -259,8 +260,7 @@ class TrainingRun {
           // An epoch ended before this batch (onEpochEnd runs as the next epoch's batch is drawn).
           for (const e of epochsEnded) {
             this.epoch = e + 1;
-            if (toSkip === 0 && s.saveEveryEpochs > 0 && this.epoch % s.saveEveryEpochs === 0 && step.pending === 0)
-              await this.checkpoint();
+            if (toSkip === 0 && s.saveEveryEpochs > 0 && this.epoch % s.saveEveryEpochs === 0) await this.checkpoint();
           }
           epochsEnded = [];
           if (this.stoppedEarly) break;
@@ -270,13 +270,12 @@ class TrainingRun {
           toSkip--;
           continue;
         }
-        if (!this.trainBatch(batch, step)) continue;
+        this.trainBatch(batch);
         if (s.saveEverySteps > 0 && this.pos.step % s.saveEverySteps === 0) await this.checkpoint();
         if (this.stoppedEarly || this.pos.step >= s.numSteps) break;
         if (this.o.maxStepsThisRun !== undefined && this.stepsThisRun >= this.o.maxStepsThisRun) break;
       }
     } finally {
-      step.dispose();
       await loader.close();
     }
     if (epochsEnded.length > 0) this.epoch = epochsEnded[epochsEnded.length - 1] + 1;
@@ -290,31 +289,33 @@ class TrainingRun {
     return seconds;
   }
 
-  /** One batch: forward and backward (sparse tables update in place); true when it completed an optimizer step. */
-  private trainBatch(batch: Batch, step: StepAccumulator): boolean {
+  /**
+   * One batch, one step (TorchEasyRec counts batches: num_steps, checkpoints and schedules): the
+   * forward and the backward, whose fused sparse update changes the tables in place; the dense
+   * optimizer steps on every gradient_accumulation_steps-th batch. With accumulation each batch's
+   * loss is divided by the steps before backprop (TorchEasyRec's _pipeline_backward), so the
+   * sparse update of a batch is 1/k of its gradient and the dense step applies the mean.
+   */
+  private trainBatch(batch: Batch): void {
     const lrs = this.denseOpt.learningRates(this.pos.step, this.epoch);
     this.setup.sparseLr.value = this.sparse.schedule.lr(this.pos.step, this.epoch);
     setRandomPosition(this.pos.consumedBatches); // dropout masks depend on the position, so a resumed run draws the same
-    const { loss, grads } = trainBatch(this.setup, batch, this.stableName);
+    const { loss, grads } = trainBatch(this.setup, batch, this.stableName, 1 / this.s.accumulate);
     this.pos.consumedBatches++;
     this.pos.samples += batch.batchSize;
     this.samplesThisRun += batch.batchSize;
-    const g = step.add(grads);
-    if (!g) return false;
-    clipGradients(g, this.clip);
-    this.denseOpt.apply(g, lrs);
-    Object.values(g).forEach((t) => t.dispose());
+    const g = this.denseOpt.accumulateGradients(grads);
+    if (g) {
+      clipGradients(g, this.clip);
+      this.denseOpt.apply(g, lrs);
+      Object.values(g).forEach((t) => t.dispose());
+    }
     this.pos.step++;
     this.stepsThisRun++;
     this.lastLoss = loss;
-    this.progress.update(this.pos.step, {
-      loss,
-      lr: lrs[lrs.length - 1],
-      samples: batch.batchSize * this.s.accumulate,
-    });
+    this.progress.update(this.pos.step, { loss, lr: lrs[lrs.length - 1], samples: batch.batchSize });
     this.o.onStep?.(this.pos.step, loss);
     if (this.pos.step % this.s.logEvery === 0) this.writeTrainScalars(loss, lrs[lrs.length - 1]);
-    return true;
   }
 
   private writeTrainScalars(loss: number, denseLr: number): void {
@@ -397,49 +398,24 @@ class TrainingRun {
 }
 
 /**
- * gradient_accumulation_steps: sums the dense gradients of k batches and hands back their mean
- * on the k-th (each batch's own otherwise).
+ * Forward, fused losses and backward of one batch, backpropagating `scale` × the loss: the sparse
+ * tables update during backprop; dense gradients by stable name are returned, with the batch's
+ * (unscaled) loss.
  */
-class StepAccumulator {
-  pending = 0;
-  private sum: Record<string, tf.Tensor> | null = null;
-
-  constructor(private readonly k: number) {}
-
-  /** The gradients to apply now, or null while the step is still accumulating. */
-  add(grads: Record<string, tf.Tensor>): Record<string, tf.Tensor> | null {
-    if (this.k === 1) return grads;
-    this.sum = addInto(this.sum, grads);
-    if (++this.pending < this.k) return null;
-    const mean: Record<string, tf.Tensor> = {};
-    for (const [name, t] of Object.entries(this.sum)) {
-      mean[name] = tf.div(t, this.k);
-      t.dispose();
-    }
-    this.sum = null;
-    this.pending = 0;
-    return mean;
-  }
-
-  dispose(): void {
-    if (this.sum) Object.values(this.sum).forEach((t) => t.dispose());
-    this.sum = null;
-  }
-}
-
-/** Forward, fused losses and backward of one batch: the sparse tables update during backprop; dense gradients by stable name are returned. */
 function trainBatch(
   setup: ModelSetup,
   batch: Batch,
   stableName: Map<string, string>,
+  scale: number,
 ): { loss: number; grads: Record<string, tf.Tensor> } {
   const model = setup.model;
   const vars = model.trainableVariables;
   const { value, grads } = tf.variableGrads(() => {
     const losses = Object.values(model.loss(model.predict(batch, { training: true }), batch));
-    return (losses.length === 1 ? losses[0] : tf.addN(losses)) as tf.Scalar;
+    const total = (losses.length === 1 ? losses[0] : tf.addN(losses)) as tf.Scalar;
+    return scale === 1 ? total : tf.mul(total, scale);
   }, vars);
-  const loss = value.dataSync()[0];
+  const loss = value.dataSync()[0] / scale;
   value.dispose();
   const out: Record<string, tf.Tensor> = {};
   for (const [k, g] of Object.entries(grads)) {
@@ -453,19 +429,6 @@ function trainBatch(
       `Expected a finite training loss but received ${loss}; lower the learning rates or check the labels and inputs`,
     );
   return { loss, grads: out };
-}
-
-function addInto(acc: Record<string, tf.Tensor> | null, grads: Record<string, tf.Tensor>): Record<string, tf.Tensor> {
-  if (!acc) return grads;
-  for (const [k, g] of Object.entries(grads)) {
-    const a = acc[k];
-    acc[k] = a ? tf.add(a, g) : g;
-    if (a) {
-      a.dispose();
-      g.dispose();
-    }
-  }
-  return acc;
 }
 
 /** `auc 0.7812  logloss 0.4411` */

@@ -1,12 +1,15 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { loadPipelineConfig, type EasyRecConfig } from '@tsrec/config';
+import { create } from '@bufbuild/protobuf';
+import { ExportConfigSchema, loadPipelineConfig, type EasyRecConfig } from '@tsrec/config';
 import { setUpTfjs } from '@tsrec/models';
 
 import { listCheckpoints, readManifest } from './checkpoint';
 import { ensureExampleData, exampleConfigText } from './default_example';
+import { exportModel } from './export';
 import { openSafetensors } from './safetensors';
+import type { ModelSetup } from './model_setup';
 import { trainAndEvaluate } from './train_eval';
 
 const BACKEND = process.env.TSREC_TEST_BACKEND ?? 'tsrec';
@@ -106,18 +109,130 @@ describe('train_config and export_config options', () => {
     expect(listCheckpoints(dir).map((x) => x.step)).toEqual([5, 10]);
   }, 60000);
 
-  it('gradient_accumulation_steps: one dense step per k batches, samples and data position count every batch', async () => {
+  it('gradient_accumulation_steps as TorchEasyRec: steps count batches, the dense optimizer steps every k-th', async () => {
     const dir = path.join(tmp, 'accum');
     const s = await trainAndEvaluate({
       config: config(dir, (x) => (x.trainConfig!.gradientAccumulationSteps = 2)),
       stream,
       evaluate: false,
     });
-    // 4000 rows / 200 = 20 batches → 10 dense steps
-    expect(s.step).toBe(10);
+    // 4000 rows / 200 = 20 batches = 20 steps (num_steps, checkpoints and schedules count
+    // batches), 10 dense optimizer steps.
+    expect(s.step).toBe(20);
     expect(s.samples).toBe(4000);
-    expect(readManifest(listCheckpoints(dir).pop()!.path)).toMatchObject({ step: 10, consumedBatches: 20 });
+    const last = listCheckpoints(dir).pop()!.path;
+    expect(readManifest(last)).toMatchObject({ step: 20, consumedBatches: 20 });
+    const opt = openSafetensors(path.join(last, 'dense_optimizer.safetensors'));
+    expect(Array.from(opt.read('step') as Float32Array)).toEqual([10]);
+    opt.close();
   }, 60000);
+
+  it("save_checkpoints_epochs replaces the step cadence; save_checkpoints_steps 0 saves only at the end (TorchEasyRec's rule)", async () => {
+    const epochs = path.join(tmp, 'save_epochs');
+    await trainAndEvaluate({
+      config: config(epochs, (x) => {
+        x.trainConfig!.saveCheckpointsEpochs = 1; // with save_checkpoints_steps 5 still set
+        x.trainConfig!.numEpochs = 2;
+      }),
+      stream,
+      evaluate: false,
+    });
+    expect(listCheckpoints(epochs).map((c) => c.step)).toEqual([20, 40]);
+    const none = path.join(tmp, 'save_none');
+    await trainAndEvaluate({
+      config: config(none, (x) => (x.trainConfig!.saveCheckpointsSteps = 0)),
+      stream,
+      evaluate: false,
+    });
+    expect(listCheckpoints(none).map((c) => c.step)).toEqual([20]);
+  }, 90000);
+
+  it('exporter_type "best" exports the best evaluated checkpoint of model_dir, "latest" the newest', () => {
+    const dir = path.join(tmp, 'save_epochs'); // checkpoints 20 and 40 from the test above
+    fs.writeFileSync(
+      path.join(dir, 'train_eval_result.txt'),
+      `${JSON.stringify({ global_step: 20, auc: 0.71, logloss: 0.5 })}\n${JSON.stringify({ global_step: 40, auc: 0.7, logloss: 0.4 })}\n`,
+    );
+    const exportFrom = (edit: (c: EasyRecConfig) => void, name: string) =>
+      exportModel({ config: config(dir, edit), exportDir: path.join(tmp, name) }).step;
+    expect(exportFrom(() => undefined, 'export_latest')).toBe(40);
+    expect(
+      exportFrom(
+        (c) => (c.exportConfig = create(ExportConfigSchema, { exporterType: 'best', bestExporterMetric: 'auc' })),
+        'export_best',
+      ),
+    ).toBe(20);
+    // As TorchEasyRec: with several metrics, best_exporter_metric must be set.
+    expect(() =>
+      exportFrom((c) => (c.exportConfig = create(ExportConfigSchema, { exporterType: 'best' })), 'export_best_unset'),
+    ).toThrow(
+      /^Expected export_config.best_exporter_metric \(the evaluations have several metrics: auc, logloss\) in line 1 of /,
+    );
+    expect(
+      exportFrom(
+        (c) =>
+          (c.exportConfig = create(ExportConfigSchema, {
+            exporterType: 'best',
+            bestExporterMetric: 'logloss',
+            metricLargerIsBetter: false,
+          })),
+        'export_best_logloss',
+      ),
+    ).toBe(40);
+  }, 60000);
+
+  it('gradient_accumulation_steps: a checkpoint between dense steps keeps the pending gradients; resuming ends bit-identical', async () => {
+    const k2 = (x: EasyRecConfig) => (x.trainConfig!.gradientAccumulationSteps = 2);
+    const a = path.join(tmp, 'accum_a');
+    const b = path.join(tmp, 'accum_b');
+    await trainAndEvaluate({ config: config(a, k2), stream, evaluate: false });
+    // Stops after step 5 (saved with one batch's gradients pending), resumes from it.
+    await trainAndEvaluate({ config: config(b, k2), stream, evaluate: false, maxStepsThisRun: 5 });
+    expect(listCheckpoints(b).map((c) => c.step)).toEqual([5]);
+    await trainAndEvaluate({ config: config(b, k2), stream, evaluate: false, continueTrain: true });
+    for (const name of ['deep/mlp_1/kernel', 'output/kernel']) {
+      const got = dense(path.join(b, 'model.ckpt-20'), name);
+      expect(Buffer.from(got.buffer).equals(Buffer.from(dense(path.join(a, 'model.ckpt-20'), name).buffer))).toBe(true);
+    }
+  }, 90000);
+
+  it('gradient_accumulation_steps: each batch backpropagates loss / k, so a fused sparse SGD update is 1/k of it', async () => {
+    const sgd = (t: string) => t.replace(/rowwise_adagrad_optimizer \{ lr: [\d.e-]+ \}/, 'sgd_optimizer { lr: 0.05 }');
+    const runs: { before: Float32Array; after: Float32Array }[] = [];
+    for (const k of [1, 2]) {
+      let setup: ModelSetup | undefined;
+      let before: Float32Array | undefined;
+      let after: Float32Array | undefined;
+      const rowsOf = () => {
+        const c = setup!.collections[0].collection;
+        return c.readRows(0, 0, c.tables[0].rows);
+      };
+      await trainAndEvaluate({
+        config: config(path.join(tmp, `accum_sparse_${k}`), (x) => (x.trainConfig!.gradientAccumulationSteps = k), sgd),
+        stream,
+        evaluate: false,
+        saveCheckpoints: false,
+        maxStepsThisRun: 1,
+        onSetup: (s) => {
+          setup = s;
+          before = rowsOf();
+        },
+        onStep: () => {
+          after = rowsOf();
+        },
+      });
+      runs.push({ before: before!, after: after! });
+    }
+    expect(Buffer.from(runs[1].before.buffer).equals(Buffer.from(runs[0].before.buffer))).toBe(true);
+    let moved = 0;
+    for (let i = 0; i < runs[0].before.length; i++) {
+      const full = runs[0].after[i] - runs[0].before[i];
+      const half = runs[1].after[i] - runs[1].before[i];
+      if (full !== 0) moved++;
+      expect(half).toBeCloseTo(full / 2, 6);
+    }
+    expect(moved).toBeGreaterThan(0);
+  }, 90000);
 
   it('dropout masks depend only on the training position: resuming mid-run ends bit-identical', async () => {
     const withDropout = (t: string) =>
@@ -153,7 +268,7 @@ describe('train_config and export_config options', () => {
     });
     expect(s.step).toBe(1);
     const log = lines.join('');
-    expect(log).toMatch(/fine_tune_checkpoint: loaded \d+ variables\/tables from .*model\.ckpt-10; skipped \d+: /);
+    expect(log).toMatch(/fine_tune_checkpoint: loaded \d+ variables\/tables from .*model\.ckpt-20; skipped \d+: /);
     expect(log).toContain('deep/mlp_0/kernel');
   }, 60000);
 });

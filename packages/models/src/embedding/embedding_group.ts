@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import type { EmbeddingInit } from '@tsrec/config';
 import { FeatureGroupType, type FeatureGroupConfig } from '@tsrec/config';
 import { markInputData } from '@tsrec/native';
 
@@ -51,7 +52,7 @@ export class EmbeddingGroup {
   constructor(
     groups: readonly FeatureGroupConfig[],
     ctx: ModelContext,
-    options: { wideEmbeddingDim?: number; coLocateWide?: boolean } = {},
+    options: { wideEmbeddingDim?: number; wideInit?: EmbeddingInit; coLocateWide?: boolean } = {},
   ) {
     const byName = new Map(ctx.features.map((f) => [f.name, f]));
     const deepSparse: ModelFeature[] = [];
@@ -94,7 +95,8 @@ export class EmbeddingGroup {
     const wideDim = options.wideEmbeddingDim ?? 4;
     const coLocate =
       (options.coLocateWide ?? process.env.TSREC_COLOCATE !== '0') && deepSparse.length > 0 && wideSparse.length > 0;
-    const together = coLocate ? coLocatedSpec(deepSparse, wideSparse, wideDim, order) : null;
+    const wideInit = options.wideInit;
+    const together = coLocate ? coLocatedSpec(deepSparse, wideSparse, wideDim, wideInit, order) : null;
     const arch = (spec: EmbeddingCollectionSpec, role: 'deep' | 'wide') =>
       new SparseArch(ctx.createEmbeddingCollection(spec, role), {
         learningRate: ctx.sparseLearningRate,
@@ -106,7 +108,7 @@ export class EmbeddingGroup {
       this.wideOutput = 1;
     } else {
       this.deep = deepSparse.length ? arch(collectionSpec(deepSparse, null), 'deep') : null;
-      this.wide = wideSparse.length ? arch(collectionSpec(wideSparse, wideDim), 'wide') : null;
+      this.wide = wideSparse.length ? arch(collectionSpec(wideSparse, wideDim, wideInit), 'wide') : null;
       this.wideOutput = 0;
     }
   }
@@ -270,6 +272,7 @@ function coLocatedSpec(
   deep: ModelFeature[],
   wide: ModelFeature[],
   wideDim: number,
+  wideInit: EmbeddingInit | undefined,
   order: Map<string, number>,
 ): EmbeddingCollectionSpec | null {
   const readers = (feats: ModelFeature[]) => {
@@ -282,7 +285,7 @@ function coLocatedSpec(
   const base = collectionSpec(deep, null);
   const tables: EmbeddingCollectionSpec['tables'] = [...base.tables];
   const standalone = new Set<string>();
-  const wideSpec = collectionSpec(wide, wideDim);
+  const wideSpec = collectionSpec(wide, wideDim, wideInit);
   for (const [table, names] of wideReaders) {
     const d = deepReaders.get(table);
     const w = wideSpec.tables.find((t) => t.name === `${table}_wide`)!;
@@ -300,9 +303,22 @@ function coLocatedSpec(
   return { tables, features };
 }
 
-/** Tables (shared through embedding_name) and features of one collection. */
-function collectionSpec(feats: ModelFeature[], wideDim: number | null): EmbeddingCollectionSpec {
-  const tables = new Map<string, { name: string; rows: number; dim: number }>();
+/** The table fields of an initialisation (init_fn / wide_init_fn). */
+function initFields(init: EmbeddingInit | undefined): { initMin?: number; initMax?: number; initValue?: number } {
+  if (!init) return {};
+  return init.kind === 'uniform' ? { initMin: init.low, initMax: init.high } : { initValue: init.value };
+}
+
+/**
+ * Tables (shared through embedding_name) and features of one collection; `wideDim` set: the
+ * `<table>_wide` tables of WIDE groups, initialised by `wideInit` (wide_init_fn).
+ */
+function collectionSpec(
+  feats: ModelFeature[],
+  wideDim: number | null,
+  wideInit?: EmbeddingInit,
+): EmbeddingCollectionSpec {
+  const tables = new Map<string, EmbeddingCollectionSpec['tables'][number]>();
   const features: EmbeddingCollectionSpec['features'] = [];
   for (const f of feats) {
     const tableName = wideDim === null ? f.tableName : `${f.tableName}_wide`;
@@ -312,8 +328,14 @@ function collectionSpec(feats: ModelFeature[], wideDim: number | null): Embeddin
       );
     const t = tables.get(tableName);
     if (t) t.rows = Math.max(t.rows, f.numRows);
-    else tables.set(tableName, { name: tableName, rows: f.numRows, dim: wideDim ?? f.embeddingDim });
-    features.push({ name: f.name, table: tableName, pooling: 'sum' });
+    else
+      tables.set(tableName, {
+        name: tableName,
+        rows: f.numRows,
+        dim: wideDim ?? f.embeddingDim,
+        ...initFields(wideDim === null ? f.init : wideInit),
+      });
+    features.push({ name: f.name, table: tableName, pooling: f.pooling ?? 'sum' });
   }
   return { tables: [...tables.values()], features };
 }

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { FeatureGroupConfig, ModelConfig } from '@tsrec/config';
+import type { EmbeddingInit, FeatureGroupConfig, ModelConfig } from '@tsrec/config';
 
 import { EmbeddingGroup } from '../embedding/embedding_group';
 import type { PooledEmbeddingCollection } from '../embedding/pooled_embedding_collection';
@@ -67,7 +67,7 @@ export abstract class BaseModel implements TrainableModel {
    */
   protected createEmbeddingGroup(
     groups: readonly FeatureGroupConfig[],
-    options: { wideEmbeddingDim?: number } = {},
+    options: { wideEmbeddingDim?: number; wideInit?: EmbeddingInit } = {},
     roles: { deep?: EmbeddingRole; wide?: EmbeddingRole } = {},
   ): EmbeddingGroup {
     const create: ModelContext['createEmbeddingCollection'] = (spec, role) => {

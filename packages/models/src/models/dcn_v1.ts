@@ -10,9 +10,9 @@ import { RankModel, type Predictions } from './rank_model';
 
 /**
  * DCN (Wang et al. 2017), as TorchEasyRec builds it: one DEEP group (the first) into the cross
- * network `cross_tower` (cross_num layers) and the MLP `deep_tower` side by side; their outputs
- * are concatenated into `final_dnn` and a linear output:
- * y = Linear(final_dnn([cross(x), deep_tower(x)])).
+ * network `cross` (cross_num layers) and the MLP `deep` side by side; their outputs are
+ * concatenated into the MLP `final` and a linear output:
+ * y = Linear(final([cross(x), deep(x)])).
  */
 export class DCNV1 extends RankModel {
   private readonly group: string;
@@ -25,14 +25,13 @@ export class DCNV1 extends RankModel {
     const m = modelConfig(config);
     super(config, ctx);
     this.group = this.singleGroup('dcn_v1');
-    if (!m.crossTower)
-      throw new Error('Expected cross_tower { cross_num: … } for dcn_v1.cross_tower but received none');
-    if (!m.deepTower) throw new Error('Expected an MLP for dcn_v1.deep_tower but received none');
-    if (!m.finalDnn) throw new Error('Expected an MLP for dcn_v1.final_dnn but received none');
+    if (!m.cross) throw new Error('Expected cross { cross_num: … } for dcn_v1.cross but received none');
+    if (!m.deep) throw new Error('Expected an MLP for dcn_v1.deep but received none');
+    if (!m.final) throw new Error('Expected an MLP for dcn_v1.final but received none');
     const dim = this.embeddingGroup.groupDim(this.group);
-    this.cross = this.track(new CrossNet(dim, m.crossTower.crossNum ?? 3, this.layer('cross_tower')));
-    this.deep = this.track(new Mlp(dim, m.deepTower, this.layer('deep_tower')));
-    this.final = this.track(new Mlp(dim + this.deep.outputDim, m.finalDnn, this.layer('final_dnn')));
+    this.cross = this.track(new CrossNet(dim, m.cross.crossNum ?? 3, this.layer('cross')));
+    this.deep = this.track(new Mlp(dim, m.deep, this.layer('deep')));
+    this.final = this.track(new Mlp(dim + this.deep.outputDim, m.final, this.layer('final')));
     this.output = this.track(new Dense(this.final.outputDim, this.numClass, this.layer('output')));
   }
 

@@ -3,6 +3,7 @@ import type { DeepFM as DeepFMConfig, ModelConfig } from '@tsrec/config';
 
 import { concatColumns } from '../embedding/select_columns';
 import { Dense } from '../layers/dense';
+import { wideInitOf } from '../embedding/wide_init';
 import { Mlp } from '../layers/mlp';
 import { fmInteraction } from '../ops/fm_interaction';
 import type { ModelBatch, ModelContext } from './model_context';
@@ -24,7 +25,7 @@ export class DeepFM extends RankModel {
 
   constructor(config: ModelConfig, ctx: ModelContext) {
     const m = modelConfig(config);
-    super(config, ctx, { wideEmbeddingDim: m.wideEmbeddingDim || 4 });
+    super(config, ctx, { wideEmbeddingDim: m.wideEmbeddingDim || 4, wideInit: wideInitOf(m.wideInitFn, 'deepfm') });
     this.requireGroup('deepfm', 'wide');
     this.requireGroup('deepfm', 'deep');
     if (!m.deep) throw new Error('Expected an MLP for deepfm.deep but received none');

@@ -10,6 +10,7 @@ import { BaseModel } from './base_model';
 import type { ModelBatch, ModelContext } from './model_context';
 import type { ModelLoss } from './model_loss';
 import { registerModel } from './model_registry';
+import { sampleWeightsOf } from './rank_model';
 import type { ModelTask, Predictions } from './trainable_model';
 
 /** The towers of a two-tower model. */
@@ -162,9 +163,7 @@ export class DSSM extends BaseModel {
 
   loss(predictions: Predictions, batch: ModelBatch): Record<string, tf.Scalar> {
     const sim = this.similarityOf(predictions, batch);
-    const weights = this.tasks[0].sampleWeightName
-      ? (batch.labels[this.tasks[0].sampleWeightName] ?? batch.sampleWeights ?? null)
-      : (batch.sampleWeights ?? null);
+    const weights = sampleWeightsOf(batch, this.tasks[0].sampleWeightName);
     const l = this.tasks[0].losses[0];
     return { [l.name]: l.apply(sim, new Float32Array(0), weights) };
   }

@@ -1,3 +1,4 @@
+import type { EmbeddingInit } from '@tsrec/config';
 import type { SparseBatch } from '@tsrec/native';
 
 import type { LearningRate } from '../embedding/sparse_arch';
@@ -16,6 +17,10 @@ export interface ModelFeature {
   numRows?: number;
   /** Width of a dense feature (value_dim; default 1). */
   valueDim?: number;
+  /** Pooling of a sparse feature's bag of ids (TorchEasyRec's `pooling`; default sum). */
+  pooling?: 'sum' | 'mean';
+  /** Initialisation of its table (its `init_fn`); default uniform(±1/sqrt(rows)). */
+  init?: EmbeddingInit;
 }
 
 /** The tables and features of one embedding collection a model asks for. */
@@ -24,7 +29,17 @@ export interface EmbeddingCollectionSpec {
    * `coLocateWith` names a host table whose rows hold this table's columns (same rows; the
    * features reading the host pool both); `output` is the pooled output of its columns (default 0).
    */
-  tables: { name: string; rows: number; dim: number; coLocateWith?: string; output?: number }[];
+  tables: {
+    name: string;
+    rows: number;
+    dim: number;
+    coLocateWith?: string;
+    output?: number;
+    /** Uniform init range (default ±1/sqrt(rows)), or every weight initValue. */
+    initMin?: number;
+    initMax?: number;
+    initValue?: number;
+  }[];
   /** In output order; the batch's sparse part is selected in this order. */
   features: { name: string; table: string; pooling: 'sum' | 'mean' }[];
 }
@@ -64,5 +79,6 @@ export interface ModelBatch {
   denseKeys: readonly string[];
   denseDims: readonly number[];
   labels: Record<string, Float32Array>;
-  sampleWeights?: Float32Array | null;
+  /** One array per sample weight field (data_config.sample_weight_fields). */
+  sampleWeights?: Record<string, Float32Array>;
 }

@@ -128,7 +128,7 @@ describe.each([
   [
     'dcn_v1',
     DCNV1,
-    `${groups.all} dcn_v1 { cross_tower { cross_num: 2 } deep_tower { hidden_units: [16] } final_dnn { hidden_units: [8] } } ${tail}`,
+    `${groups.all} dcn_v1 { cross { cross_num: 2 } deep { hidden_units: [16] } final { hidden_units: [8] } } ${tail}`,
     150,
   ],
   [
@@ -182,7 +182,7 @@ describe.each([
       dcn_v2_bn_ln: 2 * (D * 8 * 2 + D) + D * 16 + 2 * 16 + 16 * 8 + 8 + 2 * 8 + 8 + 1,
       // towers 3 → 8 and 48 → 32 → 16; final 24 → 8 → 1
       multi_tower: 3 * 8 + 8 + 48 * 32 + 32 + 32 * 16 + 16 + 24 * 8 + 8 + 8 + 1,
-      // cross: 2 layers of w [51, 1], b [51]; deep 51 → 16; final_dnn 67 → 8 → 1
+      // cross: 2 layers of w [51, 1], b [51]; deep 51 → 16; final 67 → 8 → 1
       dcn_v1: 2 * 2 * D + D * 16 + 16 + (D + 16) * 8 + 8 + 8 + 1,
       // input LN; 2 blocks: mask 51 → 25 → 51, hidden 51 → 16, LN 16; top 32 → 8 → 1
       mask_net: 2 * D + 2 * (D * 25 + 25 + 25 * D + D + D * 16 + 16 + 2 * 16) + 32 * 8 + 8 + 8 + 1,

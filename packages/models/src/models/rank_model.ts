@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { FeatureGroupConfig, ModelConfig, TaskTower } from '@tsrec/config';
+import type { EmbeddingInit, FeatureGroupConfig, ModelConfig, TaskTower } from '@tsrec/config';
 
 import type { EmbeddingGroup } from '../embedding/embedding_group';
 import { createMetric } from '../metrics/create_metric';
@@ -27,7 +27,7 @@ export abstract class RankModel extends BaseModel {
   constructor(
     config: ModelConfig,
     ctx: ModelContext,
-    options: { wideEmbeddingDim?: number; taskTowers?: readonly TaskTower[] } = {},
+    options: { wideEmbeddingDim?: number; wideInit?: EmbeddingInit; taskTowers?: readonly TaskTower[] } = {},
   ) {
     super(config, ctx);
     this.numClass = config.numClass || 1;
@@ -117,9 +117,7 @@ export abstract class RankModel extends BaseModel {
     const out: Record<string, tf.Scalar> = {};
     for (const t of this.tasks) {
       const labels = this.labelsOf(batch, t.labelName);
-      const weights = t.sampleWeightName
-        ? (batch.labels[t.sampleWeightName] ?? batch.sampleWeights ?? null)
-        : (batch.sampleWeights ?? null);
+      const weights = sampleWeightsOf(batch, t.sampleWeightName);
       for (const l of t.losses) {
         const value = l.apply(predictions[`${l.regression ? 'y' : 'logits'}${t.suffix}`], labels, weights);
         out[l.name] = t.weight === 1 ? value : tf.mul(value, t.weight);
@@ -140,7 +138,8 @@ export abstract class RankModel extends BaseModel {
           throw new Error(
             `Expected the values of grouping_key '${key}' (groups argument) for metric '${m.name}' but received none`,
           );
-        m.update({ preds, labels, weights: batch.sampleWeights ?? null, groups: g });
+        // TorchEasyRec's metrics are unweighted: sample weights only weight the losses.
+        m.update({ preds, labels, weights: null, groups: g });
       }
     }
   }
@@ -176,4 +175,20 @@ export abstract class RankModel extends BaseModel {
       );
     return labels;
   }
+}
+
+/**
+ * The weights of a task's losses: its sample weight field (TorchEasyRec: the first
+ * sample_weight_fields entry for single-task and match models, each task tower's
+ * sample_weight_name), or none. A loss over weights w is Σ w·ℓ / Σ w, TorchEasyRec's
+ * mean(ℓ · w / mean(w)).
+ */
+export function sampleWeightsOf(batch: ModelBatch, name: string | undefined): Float32Array | null {
+  if (!name) return null;
+  const w = batch.sampleWeights?.[name];
+  if (!w)
+    throw new Error(
+      `Expected sample weight field '${name}' in the batch (data_config.sample_weight_fields) but received ${Object.keys(batch.sampleWeights ?? {}).join(', ') || 'none'}`,
+    );
+  return w;
 }

@@ -3,6 +3,7 @@ import type { ModelConfig, WideAndDeep as WideAndDeepConfig } from '@tsrec/confi
 
 import { concatColumns } from '../embedding/select_columns';
 import { Dense } from '../layers/dense';
+import { wideInitOf } from '../embedding/wide_init';
 import { Mlp } from '../layers/mlp';
 import type { ModelBatch, ModelContext } from './model_context';
 import { registerModel } from './model_registry';
@@ -20,7 +21,10 @@ export class WideAndDeep extends RankModel {
 
   constructor(config: ModelConfig, ctx: ModelContext) {
     const m = modelConfig(config);
-    super(config, ctx, { wideEmbeddingDim: m.wideEmbeddingDim || 4 });
+    super(config, ctx, {
+      wideEmbeddingDim: m.wideEmbeddingDim || 4,
+      wideInit: wideInitOf(m.wideInitFn, 'wide_and_deep'),
+    });
     this.requireGroup('wide_and_deep', 'wide');
     this.requireGroup('wide_and_deep', 'deep');
     if (!m.deep) throw new Error('Expected an MLP for wide_and_deep.deep but received none');

@@ -3,6 +3,7 @@ import type { ModelConfig, xDeepFM as XDeepFMConfig } from '@tsrec/config';
 
 import { assembleColumns, concatColumns, type ColumnPick } from '../embedding/select_columns';
 import { Dense } from '../layers/dense';
+import { wideInitOf } from '../embedding/wide_init';
 import { Mlp } from '../layers/mlp';
 import type { ModelBatch, ModelContext } from './model_context';
 import { registerModel } from './model_registry';
@@ -28,8 +29,8 @@ export class XDeepFM extends RankModel {
 
   constructor(config: ModelConfig, ctx: ModelContext) {
     const m = modelConfig(config);
-    const wideDim = m.wideEmbeddingDim || 4;
-    super(config, ctx, { wideEmbeddingDim: wideDim });
+    const wideDim = m.wideEmbeddingDim || 16;
+    super(config, ctx, { wideEmbeddingDim: wideDim, wideInit: wideInitOf(m.wideInitFn, 'xdeepfm') });
     this.requireGroup('xdeepfm', 'wide');
     this.requireGroup('xdeepfm', 'deep');
     if (!m.cin || m.cin.cinLayerSize.length === 0)

@@ -45,7 +45,7 @@ export class SyntheticMatchTask {
       denseKeys: ['user_noise'],
       denseDims: [1],
       labels: { label: new Float32Array(B).fill(1) },
-      sampleWeights: null,
+      sampleWeights: {},
     };
   }
 

@@ -105,7 +105,7 @@ export class SyntheticCtrTask {
         denseKeys: this.denseNames,
         denseDims: this.denseNames.map(() => 1),
         labels: labels2 ? { label: labels, label2: labels2 } : { label: labels },
-        sampleWeights: null,
+        sampleWeights: {},
       },
       planted,
       planted2,
