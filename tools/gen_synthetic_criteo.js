@@ -3,12 +3,23 @@
 // prints its best achievable AUC. Needs the data and models packages built: npx nx run models:build
 //
 //   node tools/gen_synthetic_criteo.js --rows 1000000 --seed 1 --out /tmp/criteo.tsv [--format tsv|parquet]
-//       [--cardinality-scale 1] [--zipf 1.1] [--no-header]
+//       [--first-row 0] [--cardinality-scale 1] [--zipf 1.1] [--no-header]
+// Files of one seed share the planted model: give an eval file rows after the train file's
+// (--first-row 1000000).
 
 const path = require('node:path');
 
 function parseArgs(argv) {
-  const o = { rows: 100000, seed: 0, format: null, out: null, header: true, cardinalityScale: 1, zipf: 1.1 };
+  const o = {
+    rows: 100000,
+    seed: 0,
+    format: null,
+    out: null,
+    header: true,
+    cardinalityScale: 1,
+    zipf: 1.1,
+    firstRow: 0,
+  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const next = () => {
@@ -22,6 +33,7 @@ function parseArgs(argv) {
     else if (a === '--cardinality-scale') o.cardinalityScale = Number(next());
     else if (a === '--zipf') o.zipf = Number(next());
     else if (a === '--no-header') o.header = false;
+    else if (a === '--first-row') o.firstRow = Number(next());
     else if (a === '-h' || a === '--help') o.help = true;
     else throw new Error(`Unknown argument ${a} (see --help)`);
   }
@@ -30,6 +42,8 @@ function parseArgs(argv) {
     if (!Number.isInteger(o.rows) || o.rows < 1)
       throw new Error(`Expected a positive integer for --rows but received ${o.rows}`);
     if (!Number.isInteger(o.seed)) throw new Error(`Expected an integer for --seed but received ${o.seed}`);
+    if (!Number.isInteger(o.firstRow) || o.firstRow < 0)
+      throw new Error(`Expected an integer >= 0 for --first-row but received ${o.firstRow}`);
     o.format = o.format || (o.out.endsWith('.parquet') ? 'parquet' : 'tsv');
     if (o.format !== 'tsv' && o.format !== 'parquet')
       throw new Error(`Expected tsv or parquet for --format but received ${o.format}`);
@@ -50,7 +64,7 @@ function main() {
       require('node:fs')
         .readFileSync(__filename, 'utf8')
         .split('\n')
-        .slice(1, 7)
+        .slice(1, 9)
         .map((l) => l.replace(/^\/\/ ?/, ''))
         .join('\n'),
     );
@@ -73,8 +87,13 @@ function main() {
     cardinalityScale: o.cardinalityScale,
     zipfExponent: o.zipf,
     header: o.header,
+    firstRow: o.firstRow,
   };
   const t0 = Date.now();
+  if (o.format === 'parquet' && o.firstRow !== 0) {
+    console.error('gen_synthetic_criteo: --first-row is for TSV output');
+    process.exit(2);
+  }
   const r = o.format === 'parquet' ? data.writeCriteoParquet(o.out, opts) : data.writeCriteoTsv(o.out, opts);
   console.log(
     `wrote ${o.out}: ${r.rows} rows (${o.format}), ${(100 * r.positiveRate).toFixed(2)}% positive, ` +

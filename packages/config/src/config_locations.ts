@@ -1,4 +1,5 @@
 import type { Message } from '@bufbuild/protobuf';
+import type { ConfigIssue } from './config_error';
 import type { SourceLocation } from './source_location';
 
 // Where each field of a loaded config came from, kept beside the message (not inside it) so
@@ -24,4 +25,16 @@ export function sourceLocationOf(config: Message, path: string): SourceLocation 
     p = cut <= 0 ? '' : p.slice(0, cut);
   }
   return undefined;
+}
+
+const parseWarnings = new WeakMap<Message, readonly ConfigIssue[]>();
+
+/** Records what the loader accepted but validate() should mention (fields set twice). */
+export function attachParseWarnings(config: Message, warnings: readonly ConfigIssue[]): void {
+  if (warnings.length > 0) parseWarnings.set(config, warnings);
+}
+
+/** The loader's warnings of a config returned by loadPipelineConfig. */
+export function parseWarningsOf(config: Message): readonly ConfigIssue[] {
+  return parseWarnings.get(config) ?? [];
 }

@@ -42,7 +42,8 @@ export class ProblemSink {
   }
 
   /** Runs, but probably not as meant. */
-  warning(path: string, message: string): void {
-    this.add('warning', path, message);
+  warning(path: string, message: string, location?: SourceLocation): void {
+    if (location) this.problems.push({ severity: 'warning', path, message, location });
+    else this.add('warning', path, message);
   }
 }

@@ -34,4 +34,5 @@ export { formatLocation, type SourceLocation } from './source_location';
 export { sourceLocationOf } from './config_locations';
 export { listFeatures, type FeatureInfo } from './feature_catalog';
 export { parseInitFn, SUPPORTED_INIT_FNS, type EmbeddingInit } from './init_fn';
+export { effectiveFgMode } from './fg_mode';
 export * as support from './support';

@@ -1,7 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, DatasetType, loadPipelineConfig, parsePipelineConfig } from './index';
+import { ConfigError, DatasetType, formatProblem, loadPipelineConfig, parsePipelineConfig, validate } from './index';
 
 function errorOf(text: string, format?: 'text' | 'json'): string {
   try {
@@ -99,16 +99,6 @@ const MALFORMED_TEXT: [string, string, string][] = [
     'list for a singular field',
     'data_config { batch_size: [1, 2] }',
     'expected an unsigned 32-bit integer for batch_size but received a list in data_config at pipeline.config:1:27',
-  ],
-  [
-    'field set twice',
-    'data_config {\n  batch_size: 1\n  batch_size: 2\n}',
-    "field 'batch_size' is set twice (first at line 2, column 3) in data_config at pipeline.config:3:3",
-  ],
-  [
-    'two members of a oneof',
-    'model_config {\n  deepfm {}\n  dlrm {}\n}',
-    "'dlrm' and 'deepfm' are both set, but only one field of oneof 'model' may be set ('deepfm' at line 2, column 3) in model_config at pipeline.config:3:3",
   ],
   [
     'wrong type in a list',
@@ -352,5 +342,40 @@ describe('loadPipelineConfig', () => {
     const ms = performance.now() - t0;
     expect(cfg.featureConfigs).toHaveLength(500);
     expect(ms).toBeLessThan(500);
+  });
+});
+
+// TorchEasyRec loads configs with text_format.Merge, which keeps the last value of a field set
+// twice, merges a message set twice and lets a later oneof member replace an earlier one; tsrec
+// does the same (its shipped mind_mock.config sets a field twice) and validate() says so.
+describe('a non-repeated field set twice (text_format.Merge)', () => {
+  const warnings = (text: string) =>
+    validate(parsePipelineConfig(text, { fileName: 'pipeline.config' }))
+      .filter((p) => p.message.includes('as TorchEasyRec'))
+      .map(formatProblem);
+
+  it('a scalar keeps the last value', () => {
+    const text = 'data_config {\n  batch_size: 1\n  batch_size: 2\n}';
+    expect(parsePipelineConfig(text).dataConfig!.batchSize).toBe(2);
+    expect(warnings(text)).toEqual([
+      "data_config: field 'batch_size' is set twice (first at line 2, column 3); the last value is used, as TorchEasyRec's parser does (pipeline.config:3:3)",
+    ]);
+  });
+
+  it('a message is merged', () => {
+    const text = 'data_config { batch_size: 1 }\ndata_config { label_fields: "clk" }';
+    const c = parsePipelineConfig(text);
+    expect([c.dataConfig!.batchSize, c.dataConfig!.labelFields]).toEqual([1, ['clk']]);
+    expect(warnings(text)).toEqual([
+      "pipeline config: field 'data_config' is set twice (first at line 1, column 1); the two are merged, as TorchEasyRec's parser does (pipeline.config:2:1)",
+    ]);
+  });
+
+  it('a later oneof member replaces an earlier one', () => {
+    const text = 'model_config {\n  deepfm {}\n  dlrm {}\n}';
+    expect(parsePipelineConfig(text).modelConfig!.model.case).toBe('dlrm');
+    expect(warnings(text)).toEqual([
+      "model_config: 'dlrm' and 'deepfm' are both set in oneof 'model' ('deepfm' at line 2, column 3); the last one is used, as TorchEasyRec's parser does (pipeline.config:3:3)",
+    ]);
   });
 });

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { EasyRecConfigSchema, type EasyRecConfig } from './gen/tsrec/protos/pipeline_pb';
 import type { MessageNode } from './config_ast';
-import { attachLocations } from './config_locations';
+import { attachLocations, attachParseWarnings } from './config_locations';
 import { ConfigError } from './config_error';
 import { parseJson } from './json_parser';
 import { buildMessage, type BuildContext } from './message_builder';
@@ -48,10 +48,16 @@ export function parsePipelineConfig(text: string, options: LoadOptions = {}): Ea
   const file = options.fileName ?? '<text>';
   const format = options.format ?? (text.trimStart().startsWith('{') ? 'json' : 'text');
   const tree: MessageNode = format === 'json' ? parseJson(text, file) : parseText(text, file, EasyRecConfigSchema);
-  const ctx: BuildContext = { json: format === 'json', issues: [], locations: new Map<string, SourceLocation>() };
+  const ctx: BuildContext = {
+    json: format === 'json',
+    issues: [],
+    warnings: [],
+    locations: new Map<string, SourceLocation>(),
+  };
   const config = buildMessage(EasyRecConfigSchema, tree, ctx).message as EasyRecConfig;
   if (ctx.issues.length > 0) throw new ConfigError(ctx.issues);
   attachLocations(config, ctx.locations);
+  attachParseWarnings(config, ctx.warnings!);
   if (options.validate) assertValid(config);
   return config;
 }

@@ -11,6 +11,11 @@ import type { SourceLocation } from './source_location';
 export interface BuildContext {
   json: boolean;
   issues: ConfigIssue[];
+  /**
+   * Accepted but worth saying: a non-repeated field set twice (TorchEasyRec's parser,
+   * text_format.Merge, keeps the last value and merges messages; so does tsrec).
+   */
+  warnings?: ConfigIssue[];
   /** Field path -> location of the field (or list item) in the source. */
   locations: Map<string, SourceLocation>;
 }
@@ -57,26 +62,33 @@ export function mergeInto(r: ReflectMessage, node: MessageNode, ctx: BuildContex
     if (f.value.kind === 'scalar' && f.value.type === 'null' && ctx.json) continue;
     const fieldPath = join(path, field.name);
     if (field.fieldKind !== 'list' && field.fieldKind !== 'map') {
+      // As TorchEasyRec's text_format.Merge: a repeated scalar replaces the first value, a
+      // repeated message merges into the first, a second oneof member replaces the first.
       const first = seen.get(field.name);
       if (first) {
-        ctx.issues.push({
-          message: `field '${field.name}' is set twice (first at line ${first.line}, column ${first.column})`,
+        const merged = field.fieldKind === 'message' && f.value.kind === 'message';
+        (ctx.warnings ?? ctx.issues).push({
+          message: `field '${field.name}' is set twice (first at line ${first.line}, column ${first.column}); ${merged ? 'the two are merged' : 'the last value is used'}, as TorchEasyRec's parser does`,
           path,
           location: f.loc,
         });
-        continue;
+        if (!ctx.warnings) continue;
+        if (merged && r.isSet(field)) {
+          mergeInto(r.get(field) as ReflectMessage, f.value as MessageNode, ctx, join(path, field.name));
+          continue;
+        }
       }
       seen.set(field.name, f.loc);
       if (field.oneof) {
         const other = r.oneofCase(field.oneof);
         if (other && other !== field) {
           const at = seen.get(other.name);
-          ctx.issues.push({
-            message: `'${field.name}' and '${other.name}' are both set, but only one field of oneof '${field.oneof.name}' may be set${at ? ` ('${other.name}' at line ${at.line}, column ${at.column})` : ''}`,
+          (ctx.warnings ?? ctx.issues).push({
+            message: `'${field.name}' and '${other.name}' are both set in oneof '${field.oneof.name}'${at ? ` ('${other.name}' at line ${at.line}, column ${at.column})` : ''}; the last one is used, as TorchEasyRec's parser does`,
             path,
             location: f.loc,
           });
-          continue;
+          if (!ctx.warnings) continue;
         }
       }
     }

@@ -61,11 +61,13 @@ export const SUPPORTED_SEQ_ENCODERS: readonly string[] = supportedMembers(SeqEnc
 /** MLP activations (TorchEasyRec spelling). */
 export const SUPPORTED_ACTIVATIONS: readonly string[] = [
   'nn.ReLU',
+  'nn.ReLU6',
+  'nn.ELU',
   'nn.Sigmoid',
-  'nn.Tanh',
   'nn.LeakyReLU',
+  'nn.Tanh',
   'nn.GELU',
   'nn.SiLU',
-  'nn.ELU',
+  'nn.Identity',
   '',
 ];

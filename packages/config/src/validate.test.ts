@@ -94,7 +94,7 @@ const INVALID: [string, Record<string, EditValue>, string][] = [
       'feature_configs[2]': '{ sequence_id_feature { feature_name: "price" hash_bucket_size: 10 embedding_dim: 8 } }',
       'model_config.feature_groups[0].feature_names': '["user"]',
     },
-    "model_config.feature_groups[1].feature_names[2]: sequence feature 'price' cannot be used directly in DEEP group 'deep'; list it in sequence_groups with a sequence_encoders entry, or use a SEQUENCE group (p.config:20:71)",
+    "model_config.feature_groups[1].feature_names[2]: sequence feature 'price' in DEEP group 'deep' (sequence models: sequence_groups with encoders, SEQUENCE groups) is not supported yet by tsrec; remove it from the group (p.config:20:71)",
   ],
   [
     'DeepFM without its wide group',
@@ -297,5 +297,70 @@ describe('examples/', () => {
   test.each(files)('%s loads and validates with no problems', (f) => {
     const cfg = loadPipelineConfig(join(EXAMPLES, f));
     expect(validate(cfg).map(formatProblem)).toEqual([]);
+  });
+});
+
+// Settings where the validator once disagreed with the runtime or with TorchEasyRec.
+describe('validate agrees with the runtime and with TorchEasyRec', () => {
+  const only = (edits: Record<string, EditValue>, text = BASE) =>
+    problemsAfter(edits, text).filter((p) => !p.startsWith('model_config.feature_groups[2]:'));
+  it.each([
+    [
+      'lookup combiner count (TorchEasyRec: sum, mean, min, max)',
+      {
+        'feature_configs[2]':
+          '{ lookup_feature { feature_name: "price" map: "user:m" key: "item:k" combiner: "count" boundaries: [1, 2] embedding_dim: 8 } }',
+      },
+      "feature_configs[2].lookup_feature.combiner: expected one of sum, mean, min, max for combiner of feature 'price' but received 'count'",
+    ],
+    [
+      'a SEQUENCE group',
+      { 'model_config.feature_groups[2].group_type': 'SEQUENCE' },
+      'model_config.feature_groups[2].group_type: group_type SEQUENCE (sequence models) is not supported yet by tsrec; use DEEP or WIDE groups',
+    ],
+    [
+      'a normalizer under FG_NONE',
+      { 'feature_configs[2].raw_feature.normalizer': 'method=log10' },
+      'feature_configs[2].raw_feature.normalizer: normalizer has no effect with data_config.fg_mode FG_NONE (the inputs are generated features already; normalizing belongs to feature generation, as in TorchEasyRec); set fg_mode: FG_NORMAL to normalize raw values',
+    ],
+    [
+      'an init function tsrec lacks',
+      { 'feature_configs[0].id_feature.init_fn': 'nn.init.normal_,std=0.01' },
+      "feature_configs[0].id_feature.init_fn: init function 'nn.init.normal_' is not supported yet by tsrec; supported: nn.init.uniform_, nn.init.constant_, nn.init.zeros_, nn.init.ones_",
+    ],
+    [
+      'a malformed wide_init_fn',
+      { 'model_config.deepfm.wide_init_fn': 'nn.init.uniform_,a=1,b=0' },
+      "model_config.deepfm.wide_init_fn: expected a <= b for nn.init.uniform_ but received a=1, b=0 in 'nn.init.uniform_,a=1,b=0'",
+    ],
+  ] as [string, Record<string, EditValue>, string][])('%s', (_, edits, expected) => {
+    expect(only(edits).map((p) => p.replace(/ \(p\.config:\d+:\d+\)$/, ''))).toContain(expected);
+  });
+
+  it('nn.GELU, nn.SiLU, nn.ReLU6 and nn.Identity validate (the MLP builds them)', () => {
+    for (const a of ['nn.GELU', 'nn.SiLU', 'nn.ReLU6', 'nn.Identity'])
+      expect(problemsAfter({ 'model_config.deepfm.deep.activation': a })).toEqual([]);
+  });
+
+  it('a retrieval model computes recall_at_k only (TorchEasyRec match models)', () => {
+    const text = BASE.replace(
+      'deepfm { deep { hidden_units: [16, 8] } }',
+      'dssm { user_tower { input: "wide" mlp { hidden_units: [8] } } item_tower { input: "deep" mlp { hidden_units: [8] } } output_dim: 8 in_batch_negative: true }',
+    )
+      .replace('losses { binary_cross_entropy {} }', 'losses { softmax_cross_entropy {} }')
+      .replace('metrics { auc {} }', 'metrics { auc {} } metrics { recall_at_k { top_k: 5 } }');
+    expect(problemsAfter({}, text).filter((p) => p.includes('metrics['))).toEqual([
+      "model_config.metrics[0].auc: retrieval model 'dssm' supports the metric recall_at_k but received auc (p.config:23:13)",
+    ]);
+  });
+
+  it('mmoe reads its first feature group, as TorchEasyRec, and says the others go unused', () => {
+    const text = BASE.replace(
+      'deepfm { deep { hidden_units: [16, 8] } }',
+      'mmoe { expert_mlp { hidden_units: [8] } num_expert: 2 task_towers { tower_name: "ctr" label_name: "clk" losses { binary_cross_entropy {} } } }',
+    );
+    expect(problemsAfter({}, text)).toContain(
+      "model_config.feature_groups: model 'mmoe' reads only its first feature group 'wide' (as TorchEasyRec); 'deep', 'fm' go unused (p.config:18:1)",
+    );
   });
 });

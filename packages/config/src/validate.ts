@@ -3,6 +3,8 @@ import type { EasyRecConfig } from './gen/tsrec/protos/pipeline_pb';
 import { DatasetType, FgMode } from './gen/tsrec/protos/data_pb';
 import type { DenseOptimizer, SparseOptimizer } from './gen/tsrec/protos/optimizer_pb';
 import { capabilityOf } from './capabilities';
+import { effectiveFgMode } from './fg_mode';
+import { parseWarningsOf } from './config_locations';
 import { ProblemSink, formatProblem, type ConfigProblem } from './config_problem';
 import { descOf, has, oneofCase } from './proto_access';
 import {
@@ -31,6 +33,7 @@ export function validate(config: EasyRecConfig): ConfigProblem[] {
   validateTrain(config, sink);
   validateEvalExport(config, sink);
   reportCapabilities(reflect(descOf(config), config), '', sink);
+  for (const w of parseWarningsOf(config)) sink.warning(w.path, w.message, w.location);
   return sink.problems;
 }
 
@@ -60,14 +63,21 @@ function validateData(config: EasyRecConfig, sink: ProblemSink): void {
     return;
   }
   const dt = DatasetType[d.datasetType] ?? String(d.datasetType);
-  if (!SUPPORTED_DATASETS.includes(dt)) {
+  const toFiles = 'export the data to Parquet or CSV files and use dataset_type ParquetDataset or CsvDataset';
+  if (dt === 'OdpsDataset')
     sink.unsupported(
       'data_config.dataset_type',
-      `dataset_type ${dt}${has(d, 'dataset_type') ? '' : ' (the default when dataset_type is not set)'}`,
-      `use ${SUPPORTED_DATASETS.join(' or ')}`,
+      `reading MaxCompute tables (dataset_type OdpsDataset${has(d, 'dataset_type') ? '' : ', the default when dataset_type is not set'})`,
+      toFiles,
     );
+  else if (!SUPPORTED_DATASETS.includes(dt))
+    sink.unsupported('data_config.dataset_type', `dataset_type ${dt}`, `use ${SUPPORTED_DATASETS.join(' or ')}`);
+  for (const field of ['train_input_path', 'eval_input_path'] as const) {
+    const value = field === 'train_input_path' ? config.trainInputPath : config.evalInputPath;
+    if (/^odps:\/\//i.test(value))
+      sink.unsupported(field, `reading MaxCompute tables (${value.split(',')[0]})`, toFiles);
   }
-  const fg = FgMode[d.fgMode] ?? String(d.fgMode);
+  const fg = FgMode[effectiveFgMode(d)] ?? String(d.fgMode);
   if (!SUPPORTED_FG_MODES.includes(fg))
     sink.unsupported('data_config.fg_mode', `fg_mode ${fg}`, `use ${SUPPORTED_FG_MODES.join(', ')}`);
   if (d.batchSize === 0) sink.error('data_config.batch_size', 'expected batch_size > 0 but received 0');

@@ -1,5 +1,7 @@
 import type { EasyRecConfig } from './gen/tsrec/protos/pipeline_pb';
 import { FeatureGroupType } from './gen/tsrec/protos/model_pb';
+import { FgMode } from './gen/tsrec/protos/data_pb';
+import { effectiveFgMode } from './fg_mode';
 import type { ProblemSink } from './config_problem';
 import { didYouMean } from './did_you_mean';
 import { parseInitFn, SUPPORTED_INIT_FNS } from './init_fn';
@@ -7,7 +9,8 @@ import { listFeatures, type FeatureInfo } from './feature_catalog';
 import { hasIfField, oneofCase } from './proto_access';
 
 const POOLINGS = ['sum', 'mean'];
-const COMBINERS = ['sum', 'mean', 'min', 'max', 'count'];
+// TorchEasyRec's lookup combiners (feature.proto), lower-cased as it does.
+const COMBINERS = ['sum', 'mean', 'min', 'max'];
 
 function checkBoundaries(sink: ProblemSink, path: string, b: number[]): void {
   for (let i = 1; i < b.length; i++) {
@@ -157,7 +160,7 @@ export function validateFeatures(config: EasyRecConfig, sink: ProblemSink): Map<
       const lk = m as unknown as { map: string; key: string; combiner: string; needDiscrete: boolean };
       if (!lk.map) sink.error(`${f.path}.map`, `expected a map input for lookup feature '${f.name}' but received none`);
       if (!lk.key) sink.error(`${f.path}.key`, `expected a key input for lookup feature '${f.name}' but received none`);
-      if (!COMBINERS.includes(lk.combiner))
+      if (!COMBINERS.includes(lk.combiner.toLowerCase()))
         sink.error(
           `${f.path}.combiner`,
           `expected one of ${COMBINERS.join(', ')} for combiner of feature '${f.name}' but received '${lk.combiner}'`,
@@ -179,7 +182,16 @@ export function validateFeatures(config: EasyRecConfig, sink: ProblemSink): Map<
     }
     if (m.boundaries && m.boundaries.length > 0) checkBoundaries(sink, f.path, m.boundaries);
     if (m.initFn) checkInitFn(sink, `${f.path}.init_fn`, m.initFn);
-    if (m.normalizer) checkNormalizer(sink, f.path, f.name, m.normalizer);
+    if (m.normalizer) {
+      checkNormalizer(sink, f.path, f.name, m.normalizer);
+      // FG_NONE inputs are generated features already: as in TorchEasyRec, normalizing belongs to
+      // feature generation, so the setting changes nothing there.
+      if (effectiveFgMode(config.dataConfig) === FgMode.FG_NONE)
+        sink.warning(
+          `${f.path}.normalizer`,
+          `normalizer has no effect with data_config.fg_mode FG_NONE (the inputs are generated features already; normalizing belongs to feature generation, as in TorchEasyRec); set fg_mode: FG_NORMAL to normalize raw values`,
+        );
+    }
     // TorchEasyRec upper-cases it: "mean", "MEAN" and "Mean" are the same pooling.
     if (m.pooling !== undefined && !POOLINGS.includes(m.pooling.toLowerCase())) {
       sink.error(
@@ -222,8 +234,12 @@ export function validateGroups(config: EasyRecConfig, features: Map<string, Feat
     if (!g.groupName) sink.error(`${path}.group_name`, 'expected a group_name but received none');
     else if (names.has(g.groupName)) sink.error(`${path}.group_name`, `duplicate feature group name '${g.groupName}'`);
     names.add(g.groupName);
-    if (g.groupType === FeatureGroupType.JAGGED_SEQUENCE)
-      sink.unsupported(`${path}.group_type`, 'group_type JAGGED_SEQUENCE');
+    if (g.groupType === FeatureGroupType.JAGGED_SEQUENCE || g.groupType === FeatureGroupType.SEQUENCE)
+      sink.unsupported(
+        `${path}.group_type`,
+        `group_type ${FeatureGroupType[g.groupType]} (sequence models)`,
+        'use DEEP or WIDE groups',
+      );
     if (g.featureNames.length === 0 && g.sequenceGroups.length === 0)
       sink.error(`${path}.feature_names`, `feature group '${g.groupName}' has no features`);
     g.featureNames.forEach((name, j) => {
@@ -238,10 +254,13 @@ export function validateGroups(config: EasyRecConfig, features: Map<string, Feat
         );
         return;
       }
+      // TorchEasyRec reads sequence features through sequence_groups + encoders or SEQUENCE
+      // groups, neither of which tsrec runs yet.
       if (f.isSequence && g.groupType !== FeatureGroupType.SEQUENCE) {
-        sink.error(
+        sink.unsupported(
           fpath,
-          `sequence feature '${name}' cannot be used directly in ${FeatureGroupType[g.groupType]} group '${g.groupName}'; list it in sequence_groups with a sequence_encoders entry, or use a SEQUENCE group`,
+          `sequence feature '${name}' in ${FeatureGroupType[g.groupType]} group '${g.groupName}' (sequence models: sequence_groups with encoders, SEQUENCE groups)`,
+          'remove it from the group',
         );
       }
       if (g.groupType === FeatureGroupType.WIDE && !f.isSparse) {

@@ -174,8 +174,12 @@ function checkHead(
     if (!SUPPORTED_METRICS.includes(kind)) return; // reported by the capability walk
     if (kind === 'recall_at_k' && !isMatch)
       c.sink.error(`${mp}.recall_at_k`, `recall_at_k needs a retrieval model but the model is '${c.model}'`);
-    if (isMatch && kind !== 'recall_at_k' && kind !== 'auc')
-      c.sink.error(`${mp}.${kind}`, `retrieval model '${c.model}' supports recall_at_k and auc but received ${kind}`);
+    // TorchEasyRec's match models (match_model.py) compute recall_at_k only.
+    if (isMatch && kind !== 'recall_at_k')
+      c.sink.error(
+        `${mp}.${kind}`,
+        `retrieval model '${c.model}' supports the metric recall_at_k but received ${kind}`,
+      );
     if (!isMatch && (kind === 'auc' || kind === 'grouped_auc' || kind === 'normalized_entropy') && numClass !== 1) {
       c.sink.error(`${mp}.${kind}`, `${kind} needs num_class = 1 but num_class is ${numClass}; use multiclass_auc`);
     }
@@ -298,11 +302,7 @@ export function validateModel(config: EasyRecConfig, features: Map<string, Featu
     case 'dcnV1':
     case 'dcnV2':
     case 'maskNet':
-      if (mc.featureGroups.length > 1)
-        sink.error(
-          'model_config.feature_groups',
-          `model '${model}' reads one DEEP feature group but the config has ${mc.featureGroups.length}`,
-        );
+      warnUnusedGroups(c);
       if (m.case === 'dcnV1') {
         if (!m.value.cross) sink.error(`${p}.cross`, `model 'dcn_v1' needs cross { cross_num: ... } but it is not set`);
         else if (m.value.cross.crossNum === 0)
@@ -351,15 +351,18 @@ export function validateModel(config: EasyRecConfig, features: Map<string, Featu
       break;
     }
     case 'simpleMultiTask':
+      warnUnusedGroups(c);
       checkTaskTowers(c, p, m.value.taskTowers);
       break;
     case 'mmoe':
+      warnUnusedGroups(c);
       checkMlp(c, `${p}.expert_mlp`, m.value.expertMlp, true);
       checkMlp(c, `${p}.gate_mlp`, m.value.gateMlp, false);
       if (m.value.numExpert === 0) sink.error(`${p}.num_expert`, 'expected num_expert > 0 but received 0');
       checkTaskTowers(c, p, m.value.taskTowers);
       break;
     case 'ple':
+      warnUnusedGroups(c);
       if (m.value.extractionNetworks.length === 0)
         sink.error(
           `${p}.extraction_networks`,
@@ -408,4 +411,20 @@ export function validateModel(config: EasyRecConfig, features: Map<string, Featu
     if (mc.numClass === 0) sink.error('model_config.num_class', 'expected num_class >= 1 but received 0');
     checkHead(c, 'model_config.', mc.losses, mc.metrics, mc.numClass, isMatch);
   }
+}
+
+/**
+ * The models that read one feature group read the first, as TorchEasyRec's do
+ * (`group_names()[0]`): a warning names the groups that go unused.
+ */
+function warnUnusedGroups(c: ModelCtx): void {
+  const groups = c.mc.featureGroups;
+  if (groups.length > 1)
+    c.sink.warning(
+      'model_config.feature_groups',
+      `model '${c.model}' reads only its first feature group '${groups[0].groupName}' (as TorchEasyRec); ${groups
+        .slice(1)
+        .map((g) => `'${g.groupName}'`)
+        .join(', ')} go unused`,
+    );
 }

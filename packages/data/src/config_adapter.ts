@@ -6,6 +6,7 @@ import {
   type EasyRecConfig,
   ExprFeatureSchema,
   type FeatureConfig,
+  effectiveFgMode,
   FgMode,
   IdFeatureSchema,
   LookupFeatureSchema,
@@ -248,12 +249,7 @@ export function isConfigMessage(v: unknown): v is Message {
  * as in TorchEasyRec: fg_encoded true -> FG_NONE, false -> FG_DAG (fg_threads > 0) or FG_NORMAL.
  */
 export function fgModeOf(dc: DataConfig | undefined): FgModeName {
-  if (!dc) return 'FG_NONE';
-  let mode = dc.fgMode;
-  if (!isFieldSet(dc, DataConfigSchema.field.fgMode) && isFieldSet(dc, DataConfigSchema.field.fgEncoded)) {
-    mode = dc.fgEncoded ? FgMode.FG_NONE : dc.fgThreads > 0 ? FgMode.FG_DAG : FgMode.FG_NORMAL;
-  }
-  return fgModeName(mode);
+  return fgModeName(effectiveFgMode(dc));
 }
 
 /** An FgMode enum value (or name) as the engine's name; FG_BUCKETIZE is not supported yet. */

@@ -292,7 +292,7 @@ export class FeatureEngine {
             ),
           ];
         }
-        const combiner = (c.combiner ?? 'sum') as Combiner;
+        const combiner = (c.combiner ?? 'sum').toLowerCase() as Combiner;
         if (!['sum', 'mean', 'min', 'max'].includes(combiner))
           throw new Error(
             `feature "${c.featureName}": expected combiner sum, mean, min or max but received ${JSON.stringify(c.combiner)}`,

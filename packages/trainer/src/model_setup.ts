@@ -31,6 +31,11 @@ export interface BuildModelOptions {
   sparseOptimizer?: SparseOptimizerSpec;
   /** Seed of table and dense initialisation (default 0). */
   seed?: number;
+  /**
+   * Caps every table at this many rows (checks that a config builds, e.g. the TorchEasyRec
+   * conformance report, without allocating its production-size tables). Training never sets it.
+   */
+  maxTableRows?: number;
 }
 
 /** The features as models see them; table sizes of vocab_file features come from the feature engine. */
@@ -72,7 +77,10 @@ function initOf(f: FeatureInfo): EmbeddingInit | undefined {
 export function buildModel(config: EasyRecConfig, options: BuildModelOptions = {}): ModelSetup {
   if (!config.modelConfig) throw new Error('Expected a model_config in the pipeline config but received none');
   const seed = options.seed ?? 0;
-  const features = modelFeatures(config);
+  const cap = options.maxTableRows;
+  const features = modelFeatures(config).map((f) =>
+    cap !== undefined && f.numRows !== undefined && f.numRows > cap ? { ...f, numRows: cap } : f,
+  );
   const collections: CollectionEntry[] = [];
   const sparseLr = { value: 0 };
   const dc = config.dataConfig;

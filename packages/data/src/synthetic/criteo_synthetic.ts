@@ -215,8 +215,16 @@ export interface SyntheticReport {
   labels: Int32Array;
 }
 
-/** Writes rows as TSV (Criteo's format; a header line when `header`), in chunks; returns the report. */
-export function writeCriteoTsv(path: string, options: CriteoSyntheticOptions & { header?: boolean }): SyntheticReport {
+/**
+ * Writes rows [firstRow, firstRow + rows) as TSV (Criteo's format; a header line when `header`),
+ * in chunks; returns the report. Disjoint row ranges of one seed share the planted model (train
+ * and eval files).
+ */
+export function writeCriteoTsv(
+  path: string,
+  options: CriteoSyntheticOptions & { header?: boolean; firstRow?: number },
+): SyntheticReport {
+  const first = options.firstRow ?? 0;
   const gen = new CriteoSynthetic(options);
   const fd = fs.openSync(path, 'w');
   const probs = new Float64Array(options.rows);
@@ -225,7 +233,7 @@ export function writeCriteoTsv(path: string, options: CriteoSyntheticOptions & {
     if (options.header ?? true) fs.writeSync(fd, `${CRITEO_COLUMNS.join('\t')}\n`);
     for (let start = 0; start < options.rows; start += 65536) {
       const n = Math.min(65536, options.rows - start);
-      const c = gen.chunk(start, n);
+      const c = gen.chunk(first + start, n);
       probs.set(c.probability, start);
       labels.set(c.labels, start);
       const lines: string[] = new Array(n);

@@ -2,8 +2,11 @@ import * as tf from '@tensorflow/tfjs-core';
 
 import { fusedDense } from '../ops/fused_dense';
 
-/** Activations of `Dense`, as tfjs's fused matmul names them (plus tanh, applied after). */
-export type Activation = 'linear' | 'relu' | 'relu6' | 'elu' | 'sigmoid' | 'leakyrelu' | 'tanh';
+/** Activations of `Dense`, as tfjs's fused matmul names them (plus tanh, gelu and silu, applied after). */
+export type Activation = 'linear' | 'relu' | 'relu6' | 'elu' | 'sigmoid' | 'leakyrelu' | 'tanh' | 'gelu' | 'silu';
+
+/** Activations the fused matmul kernels do not run: applied after the linear part. */
+const UNFUSED = new Set<Activation>(['tanh', 'gelu', 'silu']);
 
 /** torch's nn.LeakyReLU default negative slope (tfjs's fused default is 0.2). */
 export const LEAKY_RELU_ALPHA = 0.01;
@@ -25,6 +28,11 @@ export function applyActivation(x: tf.Tensor2D, activation: Activation): tf.Tens
       return tf.leakyRelu(x, LEAKY_RELU_ALPHA);
     case 'tanh':
       return tf.tanh(x);
+    case 'gelu':
+      // torch's nn.GELU (approximate='none'): x · Φ(x) = x · (1 + erf(x / √2)) / 2
+      return tf.tidy(() => tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2))))) as tf.Tensor2D;
+    case 'silu':
+      return tf.tidy(() => tf.mul(x, tf.sigmoid(x))) as tf.Tensor2D;
   }
 }
 
@@ -73,7 +81,8 @@ export class Dense {
    * (`GroupedFeatures.blocks`): on the tsrec backend the layer then never builds it.
    */
   apply(x: tf.Tensor2D | readonly tf.Tensor2D[]): tf.Tensor2D {
-    const fusedAct = this.activation === 'tanh' ? 'linear' : this.activation;
+    const unfused = UNFUSED.has(this.activation);
+    const fusedAct = unfused ? 'linear' : (this.activation as Exclude<Activation, 'tanh' | 'gelu' | 'silu'>);
     // fusedDense: one native kernel forward and one backward on the tsrec backend (tf.fused.matMul's
     // gradient splits into separate ops); tf.fused.matMul elsewhere.
     const y = fusedDense(
@@ -83,7 +92,7 @@ export class Dense {
       fusedAct,
       LEAKY_RELU_ALPHA,
     );
-    return (this.activation === 'tanh' ? tf.tanh(y) : y) as tf.Tensor2D;
+    return unfused ? applyActivation(y as tf.Tensor2D, this.activation) : (y as tf.Tensor2D);
   }
 
   /** Variables of the layer (all trainable). */

@@ -1,11 +1,11 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { create } from '@bufbuild/protobuf';
-import { MLPSchema } from '@tsrec/config';
+import { MLPSchema, support } from '@tsrec/config';
 
 import { SeededRandom } from '../testing/seeded_random';
 import { setUpTfjs } from '../tfjs_setup';
 import type { BatchNorm } from './batch_norm';
-import { Mlp } from './mlp';
+import { ACTIVATIONS, Mlp } from './mlp';
 
 beforeAll(() => setUpTfjs('cpu'));
 
@@ -111,3 +111,41 @@ describe('Mlp', () => {
     );
   });
 });
+
+describe('MLP activations', () => {
+  it('are exactly the names config validation accepts', () => {
+    expect(Object.keys(ACTIVATIONS).sort()).toEqual([...support.SUPPORTED_ACTIVATIONS].sort());
+  });
+
+  it.each([
+    ['nn.GELU', (x: number) => 0.5 * x * (1 + erfRef(x / Math.SQRT2))],
+    ['nn.SiLU', (x: number) => x / (1 + Math.exp(-x))],
+    ['nn.ReLU6', (x: number) => Math.min(6, Math.max(0, x))],
+    ['nn.Identity', (x: number) => x],
+  ])('%s as torch defines it, after the linear part', (activation, f) => {
+    const mlp = new Mlp(3, create(MLPSchema, { hiddenUnits: [4], activation }), opts());
+    const x = input(5, 3);
+    const linear = tf.add(tf.matMul(x, mlp.layers[0].kernel as tf.Tensor2D), mlp.layers[0].bias!);
+    const want = Array.from(linear.dataSync(), f);
+    const got = Array.from(mlp.apply(x).dataSync());
+    got.forEach((v, i) => expect(v).toBeCloseTo(want[i], 5));
+  });
+});
+
+/** erf by Abramowitz–Stegun 7.1.26 refined with a Taylor series near 0 (|error| < 1e-7 here). */
+function erfRef(x: number): number {
+  if (Math.abs(x) < 2) {
+    let sum = 0;
+    let term = x;
+    for (let n = 0; n < 40; n++) {
+      sum += term / (2 * n + 1);
+      term *= (-x * x) / (n + 1);
+    }
+    return (2 / Math.sqrt(Math.PI)) * sum;
+  }
+  const t = 1 / (1 + 0.3275911 * Math.abs(x));
+  const y =
+    1 -
+    ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-x * x);
+  return Math.sign(x) * y;
+}

@@ -6,14 +6,19 @@ import { applyActivation, Dense, type Activation } from './dense';
 import { LayerNorm } from './layer_norm';
 import { nextRandomSeed } from './random_stream';
 
-/** TorchEasyRec activation names (`nn.ReLU`, …) → tfjs fused activations. */
-const ACTIVATIONS: Record<string, Activation> = {
+/**
+ * TorchEasyRec activation names (`nn.ReLU`, …) → Dense activations: exactly the names config
+ * validation accepts (SUPPORTED_ACTIVATIONS; a test checks the two agree).
+ */
+export const ACTIVATIONS: Readonly<Record<string, Activation>> = {
   'nn.ReLU': 'relu',
   'nn.ReLU6': 'relu6',
   'nn.ELU': 'elu',
   'nn.Sigmoid': 'sigmoid',
   'nn.LeakyReLU': 'leakyrelu',
   'nn.Tanh': 'tanh',
+  'nn.GELU': 'gelu',
+  'nn.SiLU': 'silu',
   '': 'linear',
   'nn.Identity': 'linear',
 };

@@ -158,12 +158,10 @@ export abstract class RankModel extends BaseModel {
   }
 
   /** The group of a one-group model (TorchEasyRec reads the first, whatever its name). */
+  /** The feature group of the models that read one (TorchEasyRec: the first; the others go unused). */
   protected singleGroup(model: string): string {
     const groups = this.config.featureGroups;
-    if (groups.length !== 1)
-      throw new Error(
-        `Expected one DEEP feature group for model ${model} but received ${groups.length} (${groups.map((g) => `'${g.groupName}'`).join(', ')})`,
-      );
+    if (groups.length === 0) throw new Error(`Expected a DEEP feature group for model ${model} but received none`);
     return groups[0].groupName ?? '';
   }
 
