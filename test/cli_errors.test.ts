@@ -293,7 +293,7 @@ describe('data and runtime errors: exit 1', () => {
     );
   });
 
-  it('a missing input file exits 1 naming it', async () => {
+  it('a missing input file exits 2 (before anything is built) naming it and the flag', async () => {
     const missing = path.join(tmp, 'missing.tsv');
     const lines = failed(
       await runCli([
@@ -305,9 +305,9 @@ describe('data and runtime errors: exit 1', () => {
         '--train_input_path',
         missing,
       ]),
-      1,
+      2,
     );
-    expect(lines[lines.length - 1]).toMatch(new RegExp(`^tsrec train_eval: .*${escapeRegExp(missing)}`));
+    expect(lines[lines.length - 1]).toBe(`tsrec train_eval: --train_input_path: input path "${missing}" does not exist`);
   });
 });
 

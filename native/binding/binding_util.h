@@ -9,11 +9,21 @@
 
 namespace tsrec_binding {
 
+/**
+ * The first byte of a typed array's view (byte offset applied), for an ArrayBuffer or a
+ * SharedArrayBuffer behind it. (Napi::TypedArray::ArrayBuffer().Data() fails on a
+ * SharedArrayBuffer: napi_get_arraybuffer_info accepts ArrayBuffers only.)
+ */
+inline uint8_t* BytesOf(const Napi::Value& v) {
+  void* data = nullptr;
+  const napi_status s = napi_get_typedarray_info(v.Env(), v, nullptr, nullptr, &data, nullptr, nullptr);
+  return s == napi_ok ? static_cast<uint8_t*>(data) : nullptr;
+}
+
 /** The data of a typed array (its view: byte offset applied) as T*. */
 template <typename T>
 T* DataOf(const Napi::Value& v) {
-  Napi::TypedArray ta = v.As<Napi::TypedArray>();
-  return reinterpret_cast<T*>(static_cast<uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset());
+  return reinterpret_cast<T*>(BytesOf(v));
 }
 
 /** Element count of a typed array. */

@@ -32,13 +32,12 @@ View IntView(const Napi::Value& v) {
   Napi::TypedArray ta = v.As<Napi::TypedArray>();
   r.length = static_cast<int64_t>(ta.ElementLength());
   r.type = ta.TypedArrayType() == napi_bigint64_array ? IndexType::kInt64 : IndexType::kInt32;
-  r.data = static_cast<const uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset();
+  r.data = BytesOf(v);
   return r;
 }
 float* FloatPtr(const Napi::Value& v) {
   if (v.IsNull() || v.IsUndefined()) return nullptr;
-  Napi::TypedArray ta = v.As<Napi::TypedArray>();
-  return reinterpret_cast<float*>(static_cast<uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset());
+  return reinterpret_cast<float*>(BytesOf(v));
 }
 TbeBatch BatchOf(const Napi::CallbackInfo& info) {
   // (indices, offsets, weights | null, batchSize, ...)

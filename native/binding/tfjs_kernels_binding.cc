@@ -5,6 +5,7 @@
 
 #include <vector>
 
+#include "binding_util.h"
 #include "tsrec/copy_kernels.h"
 #include "tsrec/elementwise_kernels.h"
 #include "tsrec/fused_kernels.h"
@@ -15,10 +16,7 @@ namespace tsrec_binding {
 
 namespace {
 
-float* F32(const Napi::Value& v) {
-  Napi::TypedArray ta = v.As<Napi::TypedArray>();
-  return reinterpret_cast<float*>(static_cast<uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset());
-}
+float* F32(const Napi::Value& v) { return reinterpret_cast<float*>(BytesOf(v)); }
 
 float* F32OrNull(const Napi::Value& v) { return v.IsNull() || v.IsUndefined() ? nullptr : F32(v); }
 

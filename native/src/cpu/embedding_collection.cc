@@ -159,6 +159,29 @@ Status EmbeddingCollection::WriteRows(int t, int which, int64_t start, int64_t c
   return CopyIn(t, which, start, count, src);
 }
 
+namespace {
+
+/** Index of the first NaN or infinity of x[0, n), or -1: a vectorisable scan of exponent bits, then the search. */
+int64_t FirstNonFinite(const float* x, int64_t n) {
+  if (!x || n <= 0) return -1;
+  constexpr uint32_t kExp = 0x7f800000u;
+  for (int64_t start = 0; start < n; start += 4096) {
+    const int64_t end = std::min(n, start + 4096);
+    uint32_t any = 0;
+    for (int64_t i = start; i < end; ++i) {
+      uint32_t b;
+      std::memcpy(&b, x + i, 4);
+      any |= static_cast<uint32_t>((b & kExp) == kExp);
+    }
+    if (any)
+      for (int64_t i = start; i < end; ++i)
+        if (!std::isfinite(x[i])) return i;
+  }
+  return -1;
+}
+
+}  // namespace
+
 Status EmbeddingCollection::Forward(const TbeBatch& batch, float* const* pooled, int num_pooled, float* sequence) {
   if (num_pooled != layout_.num_outputs())
     return Status::InvalidArgument("Expected " + std::to_string(layout_.num_outputs()) +
@@ -175,6 +198,21 @@ Status EmbeddingCollection::BackwardAndUpdate(const TbeBatch& batch, const float
   TSREC_RETURN_IF_ERROR(ValidateBatch(layout_, batch));
   if (!std::isfinite(lr))
     return Status::InvalidArgument("Expected a finite learning rate but received " + std::to_string(lr));
+  // A NaN or infinite gradient would poison the rows it touches and their optimizer state for
+  // good: refuse the whole update instead (no row changes).
+  for (int o = 0; o < num_pooled; ++o) {
+    const int64_t dim = layout_.pooled_dims[o];
+    const int64_t i = grad_pooled ? FirstNonFinite(grad_pooled[o], batch.batch_size * dim) : -1;
+    if (i >= 0)
+      return Status::InvalidArgument("Expected finite gradients but pooled gradient " + std::to_string(o) + " holds " +
+                                     std::to_string(grad_pooled[o][i]) + " at sample " + std::to_string(i / dim) +
+                                     ", column " + std::to_string(i % dim) + "; no row was updated");
+  }
+  const int64_t seq = grad_sequence ? FirstNonFinite(grad_sequence, SequenceOutputSize(layout_, batch)) : -1;
+  if (seq >= 0)
+    return Status::InvalidArgument("Expected finite gradients but the sequence gradient holds " +
+                                   std::to_string(grad_sequence[seq]) + " at index " + std::to_string(seq) +
+                                   "; no row was updated");
   return BackwardImpl(batch, grad_pooled, grad_sequence, lr);
 }
 

@@ -226,6 +226,11 @@ describe('loadPipelineConfig: malformed JSON', () => {
 });
 
 describe('loadPipelineConfig', () => {
+  test('skips a UTF-8 byte order mark at the start of text and JSON configs', () => {
+    expect(parsePipelineConfig('\ufeffmodel_dir: "m"\n').modelDir).toBe('m');
+    expect(parsePipelineConfig('\ufeff{"model_dir": "m"}').modelDir).toBe('m');
+  });
+
   test('reports every schema error at once', () => {
     const e = errorOf('data_config {\n  batch_sise: 1\n  shufle: true\n}\nmodel_dir: 3\n');
     expect(e.split('\n')).toEqual([

@@ -46,6 +46,8 @@ export function loadPipelineConfig(pathOrText: string, options: LoadOptions = {}
 /** Parses config text (text format or JSON) into an EasyRecConfig; see loadPipelineConfig. */
 export function parsePipelineConfig(text: string, options: LoadOptions = {}): EasyRecConfig {
   const file = options.fileName ?? '<text>';
+  // A UTF-8 byte order mark (some editors write one) is not config text.
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   const format = options.format ?? (text.trimStart().startsWith('{') ? 'json' : 'text');
   const tree: MessageNode = format === 'json' ? parseJson(text, file) : parseText(text, file, EasyRecConfigSchema);
   const ctx: BuildContext = {

@@ -183,6 +183,21 @@ const INVALID: [string, Record<string, EditValue>, string][] = [
     "model_config.metrics[0].grouped_auc.grouping_key: grouping_key 'usr' is not a feature — did you mean 'user'? (p.config:23:3)",
   ],
   [
+    'a batch too large for memory and int32 offsets',
+    { 'data_config.batch_size': 1000000000 },
+    "data_config.batch_size: expected batch_size <= 16777216 but received 1000000000 (a batch's ids and activations would not fit in memory, and offsets are int32) (p.config:10:3)",
+  ],
+  [
+    'more rows than int32 ids address',
+    { 'feature_configs[0].id_feature.hash_bucket_size': 10000000000 },
+    "feature_configs[0].id_feature.hash_bucket_size: expected hash_bucket_size <= 2147483647 (int32 row ids) for feature 'user' but received 10000000000; a table that size would also need 298.0 GiB of memory (p.config:15:53)",
+  ],
+  [
+    'feature generation without an expression',
+    { 'data_config.fg_mode': 'FG_NORMAL' },
+    `feature_configs[2].raw_feature.expression: expected an expression (e.g. "user:price") for raw_feature 'price' under fg_mode FG_NORMAL but received none (p.config:17:19)`,
+  ],
+  [
     'MLP without hidden units',
     { 'model_config.deepfm.deep': '{ }' },
     'model_config.deepfm.deep.hidden_units: expected at least one hidden unit but received none (p.config:22:12)',

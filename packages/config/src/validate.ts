@@ -19,6 +19,9 @@ import { validateModel } from './validate_model';
 
 export { formatProblem, type ConfigProblem } from './config_problem';
 
+/** The largest batch tsrec takes: 2^24 rows (ids, offsets and activations of a batch must fit in memory and int32). */
+export const MAX_BATCH_SIZE = 1 << 24;
+
 /**
  * Finds every semantic problem of a config at once: errors (it cannot run), "not supported
  * yet" (valid TorchEasyRec that tsrec cannot run) and warnings. Each has its field path, and
@@ -83,6 +86,15 @@ function validateData(config: EasyRecConfig, sink: ProblemSink): void {
   if (d.batchSize === 0) sink.error('data_config.batch_size', 'expected batch_size > 0 but received 0');
   if (has(d, 'eval_batch_size') && d.evalBatchSize === 0)
     sink.error('data_config.eval_batch_size', 'expected eval_batch_size > 0 but received 0');
+  for (const [field, v] of [
+    ['batch_size', d.batchSize],
+    ['eval_batch_size', d.evalBatchSize],
+  ] as const)
+    if (v > MAX_BATCH_SIZE)
+      sink.error(
+        `data_config.${field}`,
+        `expected ${field} <= ${MAX_BATCH_SIZE} but received ${v} (a batch's ids and activations would not fit in memory, and offsets are int32)`,
+      );
   if (d.labelFields.length === 0)
     sink.error(
       'data_config.label_fields',

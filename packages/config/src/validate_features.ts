@@ -12,6 +12,19 @@ const POOLINGS = ['sum', 'mean'];
 // TorchEasyRec's lookup combiners (feature.proto), lower-cased as it does.
 const COMBINERS = ['sum', 'mean', 'min', 'max'];
 
+/** The most rows a table can have: row ids are int32. */
+export const MAX_TABLE_ROWS = 2147483647n;
+
+function formatBytes(n: number): string {
+  const units = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
+  let u = 0;
+  while (n >= 1024 && u < units.length - 1) {
+    n /= 1024;
+    u++;
+  }
+  return `${n.toFixed(u === 0 ? 0 : 1)} ${units[u]}`;
+}
+
 function checkBoundaries(sink: ProblemSink, path: string, b: number[]): void {
   for (let i = 1; i < b.length; i++) {
     if (!(b[i] > b[i - 1])) {
@@ -103,6 +116,7 @@ export function validateFeatures(config: EasyRecConfig, sink: ProblemSink): Map<
 
   const features = listFeatures(config);
   const tables = new Map<string, FeatureInfo>();
+  const fgNone = effectiveFgMode(config.dataConfig) === FgMode.FG_NONE;
   for (const f of features) {
     const m = f.message;
     const base = f.kind.replace(/^sequence_/, '');
@@ -141,6 +155,16 @@ export function validateFeatures(config: EasyRecConfig, sink: ProblemSink): Map<
         );
       if (hasIfField(m, 'num_buckets') && m.numBuckets === 0n)
         sink.error(`${f.path}.num_buckets`, `expected num_buckets > 0 for feature '${f.name}' but received 0`);
+      // Row ids are int32 in tsrec's tables (TorchRec's default too): more rows cannot be addressed.
+      for (const [field, v] of [
+        ['hash_bucket_size', m.hashBucketSize],
+        ['num_buckets', m.numBuckets],
+      ] as const)
+        if (typeof v === 'bigint' && v > MAX_TABLE_ROWS)
+          sink.error(
+            `${f.path}.${field}`,
+            `expected ${field} <= ${MAX_TABLE_ROWS} (int32 row ids) for feature '${f.name}' but received ${v}; a table that size would also need ${formatBytes(Number(v) * 4 * f.embeddingDim)} of memory`,
+          );
       const seen = new Set<string>();
       (m.vocabList ?? []).forEach((v, k) => {
         if (seen.has(v))
@@ -174,6 +198,16 @@ export function validateFeatures(config: EasyRecConfig, sink: ProblemSink): Map<
         sink.error(
           `${f.path}.variables`,
           `expected at least one variable for expr feature '${f.name}' but received none`,
+        );
+    }
+    // With feature generation (FG_NORMAL/FG_DAG) a feature reads the input its expression names;
+    // only FG_NONE reads the column named like the feature (TorchEasyRec's `expression` is required).
+    if (!fgNone) {
+      const ex = (m as unknown as { expression?: unknown }).expression;
+      if ((typeof ex === 'string' && ex === '') || (Array.isArray(ex) && ex.length === 0))
+        sink.error(
+          `${f.path}.expression`,
+          `expected an expression (e.g. "user:${f.name}") for ${f.kind} '${f.name}' under fg_mode ${FgMode[effectiveFgMode(config.dataConfig)]} but received none`,
         );
     }
     if (base === 'raw_feature') {

@@ -15,6 +15,7 @@ export type BadDataReason =
   | 'id_out_of_range'
   | 'missing_value'
   | 'bad_weight'
+  | 'bad_label'
   | 'bad_row';
 
 /** Where a bad value is: file, 1-based line (or row for Parquet) and column. */

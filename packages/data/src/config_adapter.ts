@@ -2,7 +2,6 @@ import { type DescMessage, isFieldSet, type Message } from '@bufbuild/protobuf';
 import {
   ComboFeatureSchema,
   type DataConfig,
-  DataConfigSchema,
   type EasyRecConfig,
   ExprFeatureSchema,
   type FeatureConfig,

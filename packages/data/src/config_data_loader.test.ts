@@ -103,7 +103,11 @@ describe('fromPipelineConfig: every example config', () => {
     expect(fromPipelineConfig(loadPipelineConfig('data_config { fg_encoded: false fg_threads: 0 }')).fgMode).toBe(
       'FG_NORMAL',
     );
+    // TorchEasyRec's _get_compatible_fg_mode: a set fg_encoded wins over fg_mode
     expect(fromPipelineConfig(loadPipelineConfig('data_config { fg_encoded: false fg_mode: FG_NONE }')).fgMode).toBe(
+      'FG_DAG',
+    );
+    expect(fromPipelineConfig(loadPipelineConfig('data_config { fg_encoded: true fg_mode: FG_NORMAL }')).fgMode).toBe(
       'FG_NONE',
     );
     expect(() => fromPipelineConfig(loadPipelineConfig('data_config { fg_mode: FG_BUCKETIZE }'))).toThrow(
@@ -129,17 +133,28 @@ describe('fromPipelineConfig: every example config', () => {
     const config = example('deepfm_criteo.config');
     const a = new FeatureEngine({ featureConfigs: config.featureConfigs, fgMode: config.dataConfig!.fgMode });
     expect(a.tables()).toEqual(new FeatureEngine(fromPipelineConfig(config)).tables());
-    expect(a.tables()[0]).toEqual({ name: 'cat_0_emb', rows: 1460, dim: 16, features: ['cat_0'] });
+    expect(a.tables()[0]).toEqual({ name: 'C1_emb', rows: 1460, dim: 16, features: ['C1'] });
   });
 });
 
 describe('createDataLoaderFromConfig', () => {
+  // The DeepFM example read FG_NONE: ids below hash_bucket_size and dense values used as written.
   const deepfm = example('deepfm_criteo.config');
-  editConfig(deepfm, { 'data_config.batch_size': 256, 'data_config.eval_batch_size': 100 });
+  editConfig(deepfm, {
+    'data_config.batch_size': 256,
+    'data_config.eval_batch_size': 100,
+    'data_config.fg_mode': 'FG_NONE',
+  });
   const train = criteoRows(deepfm, 1000, 1);
   const evalRows = criteoRows(deepfm, 250, 2);
-  write('data/criteo/train.tsv', `${train.map((r) => r.join('\t')).join('\n')}\n`);
-  write('data/criteo/eval.tsv', `${evalRows.map((r) => r.join('\t')).join('\n')}\n`);
+  const header = [
+    'label',
+    ...Array.from({ length: 13 }, (_, i) => `I${i + 1}`),
+    ...Array.from({ length: 26 }, (_, i) => `C${i + 1}`),
+  ];
+  const tsv = (rows: string[][]) => `${[header, ...rows].map((r) => r.join('\t')).join('\n')}\n`;
+  write('data/criteo/train.tsv', tsv(train));
+  write('data/criteo/eval.tsv', tsv(evalRows));
 
   it('reads the options from data_config and the paths relative to baseDir', () => {
     const t = dataLoaderOptionsFromConfig(deepfm, { mode: 'train', baseDir: dir });
@@ -155,8 +170,8 @@ describe('createDataLoaderFromConfig', () => {
       dropRemainder: false,
       badDataPolicy: 'fail',
     });
-    expect(t.inputFields).toHaveLength(40);
-    expect(t.withHeader).toBeUndefined();
+    expect(t.inputFields).toBeUndefined();
+    expect(t.withHeader).toBe(true);
     const e = dataLoaderOptionsFromConfig(deepfm, { mode: 'eval', baseDir: dir, rank: 1, worldSize: 2 });
     expect(e).toMatchObject({
       inputPath: [path.join(dir, 'data/criteo/eval.tsv')],
@@ -180,13 +195,13 @@ describe('createDataLoaderFromConfig', () => {
     const batches = await collect(deepfm, { mode: 'train', numWorkers: 0, seed: 3 });
     expect(batches.map((b) => b.batchSize)).toEqual([256, 256, 256, 232]);
     const b = batches[0];
-    expect(b.denseKeys).toEqual(Array.from({ length: 13 }, (_, i) => `int_${i}`));
-    expect(b.sparse.keys).toEqual(Array.from({ length: 26 }, (_, i) => `cat_${i}`));
+    expect(b.denseKeys).toEqual(header.slice(1, 14));
+    expect(b.sparse.keys).toEqual(header.slice(14));
     const seen = batches
-      .flatMap((x) => Array.from({ length: x.batchSize }, (_, r) => x.sparse.bag('cat_25', r)[0]))
+      .flatMap((x) => Array.from({ length: x.batchSize }, (_, r) => x.sparse.bag('C26', r)[0]))
       .sort((p, q) => p - q);
     expect(seen).toEqual(train.map((r) => Number(r[39])).sort((p, q) => p - q));
-    const firstIds = Array.from({ length: 5 }, (_, r) => b.sparse.bag('cat_25', r)[0]);
+    const firstIds = Array.from({ length: 5 }, (_, r) => b.sparse.bag('C26', r)[0]);
     expect(firstIds).not.toEqual(train.slice(0, 5).map((r) => Number(r[39])));
   });
 
@@ -195,9 +210,9 @@ describe('createDataLoaderFromConfig', () => {
     expect(inline.map((b) => b.batchSize)).toEqual([100, 100, 50]);
     const b = inline[0];
     expect(Array.from(b.labels.label.subarray(0, 4))).toEqual([1, 0, 0, 1]);
-    expect(b.dense[3]).toBe(0); // row 0: int_3 empty
+    expect(b.dense[3]).toBe(0); // row 0: I4 empty
     expect(b.dense[13 + 1]).toBeCloseTo(Number(evalRows[1][2]), 5);
-    for (let c = 0; c < 26; c++) expect(b.sparse.bag(`cat_${c}`, 7)[0]).toBe(Number(evalRows[7][14 + c]));
+    for (let c = 0; c < 26; c++) expect(b.sparse.bag(`C${c + 1}`, 7)[0]).toBe(Number(evalRows[7][14 + c]));
     const pooled = await collect(deepfm, { mode: 'eval' }); // num_workers: 2 from the config
     expect(pooled.map((x) => x.sparse.toJSON())).toEqual(inline.map((x) => x.sparse.toJSON()));
   });
@@ -207,7 +222,7 @@ describe('createDataLoaderFromConfig', () => {
       [0, 1].map((rank) => collect(deepfm, { mode: 'eval', rank, worldSize: 2, numWorkers: 0 })),
     );
     const ids = parts.map((bs) =>
-      bs.flatMap((x) => Array.from({ length: x.batchSize }, (_, r) => x.sparse.bag('cat_25', r)[0])),
+      bs.flatMap((x) => Array.from({ length: x.batchSize }, (_, r) => x.sparse.bag('C26', r)[0])),
     );
     expect(ids[0]).toEqual(evalRows.filter((_, i) => i % 2 === 0).map((r) => Number(r[39])));
     expect(ids[1]).toEqual(evalRows.filter((_, i) => i % 2 === 1).map((r) => Number(r[39])));

@@ -5,6 +5,7 @@ import { type DataConfig, DataConfigSchema, DatasetType, type EasyRecConfig, Tra
 import type { BadDataPolicy, BadDataSummary } from './bad_data';
 import { fromPipelineConfig } from './config_adapter';
 import { DataLoader, type DataLoaderOptions } from './data_loader';
+import type { LabelRule } from './feature_spec';
 
 /** What a config-driven loader is for: training (train_input_path, shuffled), evaluation or prediction (eval_input_path unless given). */
 export type LoaderMode = 'train' | 'eval' | 'predict';
@@ -29,6 +30,8 @@ export interface ConfigDataLoaderOptions {
   seed?: number;
   /** Columns copied as text into predict batches (`batch.reserved`). */
   reservedColumns?: string[];
+  /** What each label must be, from the model's losses (@tsrec/models' `labelRulesOf`). */
+  labelRules?: Record<string, LabelRule[]>;
   /** Predict mode reads no labels unless this is true. */
   predictWithLabels?: boolean;
   prefetch?: number;
@@ -83,7 +86,10 @@ export function dataLoaderOptionsFromConfig(config: EasyRecConfig, o: ConfigData
   return {
     inputPath,
     datasetType,
-    features: fromPipelineConfig(config, { labels, reservedColumns: o.reservedColumns }),
+    features: {
+      ...fromPipelineConfig(config, { labels, reservedColumns: o.reservedColumns }),
+      labelRules: labels ? o.labelRules : undefined,
+    },
     batchSize,
     delimiter: isFieldSet(dc, DataConfigSchema.field.delimiter) ? dc.delimiter : undefined,
     withHeader: isFieldSet(dc, DataConfigSchema.field.withHeader) ? dc.withHeader : undefined,

@@ -1,4 +1,4 @@
-import { type BadDataPolicy, BadDataReport, type BadDataSummary } from './bad_data';
+import { type BadDataPolicy, BadDataReport, type BadDataSummary, formatBadDataSummary } from './bad_data';
 import { type Batch, concatBatches, sliceBatch } from './batch';
 import { delimitedFormat, type DelimitedFormat } from './delimited_splitter';
 import { FeatureEngine } from './feature_engine';
@@ -192,6 +192,7 @@ export class DataLoader implements AsyncIterable<Batch> {
     const pending: { epochEnd?: number; result?: Promise<{ batch: Batch; bad: BadDataSummary }> }[] = [];
     let carry: Batch[] = [];
     let carryRows = 0;
+    let epochRows = 0; // rows yielded in the current epoch
     const src = this.items(pool);
     let done = false;
     try {
@@ -215,15 +216,23 @@ export class DataLoader implements AsyncIterable<Batch> {
         const head = pending.shift();
         if (!head) break;
         if (head.epochEnd !== undefined) {
-          if (carryRows > 0 && !o.dropRemainder) yield concatBatches(carry);
+          if (carryRows > 0 && !o.dropRemainder) {
+            epochRows += carryRows;
+            yield concatBatches(carry);
+          }
           carry = [];
           carryRows = 0;
-          o.onEpochEnd?.(head.epochEnd, this.report.take());
+          const bad = this.report.take();
+          // An epoch without a batch would make a step-bounded loop spin forever; say why instead.
+          if (epochRows === 0) throw new Error(this.emptyEpochMessage(head.epochEnd, bad));
+          epochRows = 0;
+          o.onEpochEnd?.(head.epochEnd, bad);
           continue;
         }
         const { batch, bad } = await head.result!;
         this.report.merge(bad);
         if (carryRows === 0 && batch.batchSize === B) {
+          epochRows += B;
           yield batch;
           continue;
         }
@@ -232,6 +241,7 @@ export class DataLoader implements AsyncIterable<Batch> {
         carryRows += batch.batchSize;
         while (carryRows >= B) {
           const all = concatBatches(carry);
+          epochRows += B;
           yield sliceBatch(all, 0, B);
           carryRows -= B;
           carry = carryRows > 0 ? [sliceBatch(all, B, all.batchSize)] : [];
@@ -241,6 +251,19 @@ export class DataLoader implements AsyncIterable<Batch> {
       await this.close();
       await src.return(undefined);
     }
+  }
+
+  /** Why epoch `epoch` yielded no batch: no rows at all, all skipped, or fewer than a batch dropped. */
+  private emptyEpochMessage(epoch: number, bad: BadDataSummary): string {
+    const o = this.options;
+    const inputs = this.files.length === 1 ? this.files[0] : `${this.files.length} files (${this.files[0]}, …)`;
+    const why =
+      bad.total > 0
+        ? `every row was malformed (malformed_row_policy "skip"): ${formatBadDataSummary(bad)}`
+        : o.dropRemainder
+          ? `it holds no rows (after the header), or fewer than batch_size ${o.batchSize} and drop_remainder drops them`
+          : 'it holds no rows (after the header, if any)';
+    return `Expected rows in epoch ${epoch} of ${inputs} but it gave none: ${why}`;
   }
 
   /** Stops the worker threads (idempotent). */

@@ -182,8 +182,10 @@ describe('bad data, end to end', () => {
       `${empty}:1:1: expected a header line but the file is empty`,
     );
     const emptyData = write('empty_rows.csv', '');
-    expect(await collect({ inputPath: emptyData, inputFields: ['y', 'u', 'p', 'm'], batchSize: 2, features })).toEqual(
-      [],
+    await expect(
+      collect({ inputPath: emptyData, inputFields: ['y', 'u', 'p', 'm'], batchSize: 2, features }),
+    ).rejects.toThrow(
+      `Expected rows in epoch 0 of ${emptyData} but it gave none: it holds no rows (after the header, if any)`,
     );
     expect(() => new DataLoader({ inputPath: path.join(dir, 'nope.csv'), batchSize: 2, features })).toThrow(
       `input path "${path.join(dir, 'nope.csv')}" does not exist`,
@@ -218,5 +220,100 @@ describe('bad data, end to end', () => {
     expect(Array.from(g[0].dense)).toEqual([1, 2]);
     const d = await collect({ inputPath: `${sub},${path.join(sub, 'part-0.csv')}`, batchSize: 10, features });
     expect(Array.from(d[0].dense)).toEqual([1, 2, 1]);
+  });
+});
+
+describe('inputs that used to lose rows, spin or pass garbage (issue 22)', () => {
+  const features = {
+    fgMode: 'FG_NORMAL' as const,
+    featureConfigs: [id('u'), raw('p')],
+    labelFields: ['y'],
+  };
+
+  it('a stray quote inside a TSV field is an ordinary character; one opening a field costs its line only', async () => {
+    const rows = Array.from({ length: 2000 }, (_, i) => `${i % 2}\tu${i}\t${i}`);
+    rows[100] = '1\tab"c\t100'; // inside a field: part of the value
+    rows[700] = '1\t"open\t700'; // opening a field, never closed
+    const file = write('stray_quote.tsv', `y\tu\tp\n${rows.join('\n')}\n`);
+    const reports: BadDataSummary[] = [];
+    const b = await collect({
+      inputPath: file,
+      delimiter: '\t',
+      batchSize: 256,
+      features,
+      badDataPolicy: 'skip',
+      onEpochEnd: (_e, bad) => reports.push(bad),
+    });
+    expect(b.reduce((n, x) => n + x.batchSize, 0)).toBe(1999);
+    expect(reports[0]!.total).toBe(1);
+    expect(reports[0]!.examples[0]).toMatch(new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:702:3: `));
+    await expect(collect({ inputPath: file, delimiter: '\t', batchSize: 256, features })).rejects.toThrow(
+      `${file}:702:3: a quoted field opened here is not closed on its line (a value cannot span lines)`,
+    );
+  });
+
+  it.each(['Infinity', '-Infinity', '1e400', '1e39'])(
+    '%s in a dense column is a data error at file:line:column',
+    async (v) => {
+      const file = write(`inf_${v}.csv`, `y,u,p\n1,a,1\n0,b,${v}\n`);
+      await expect(collect({ inputPath: file, batchSize: 8, features })).rejects.toThrow(
+        `${file}:3:5: feature "p": expected a number in column "p" but found "${v}" (not finite as a 32-bit float)`,
+      );
+    },
+  );
+
+  it('an epoch without rows is an error naming the input, not an endless loop', async () => {
+    const headerOnly = write('header_only.csv', 'y,u,p\n');
+    // numEpochs Infinity is what train_config.num_steps asks for: this loop used to spin forever
+    await expect(collect({ inputPath: headerOnly, batchSize: 8, features, numEpochs: Infinity })).rejects.toThrow(
+      `Expected rows in epoch 0 of ${headerOnly} but it gave none: it holds no rows (after the header, if any)`,
+    );
+    const allBad = write('all_bad.csv', 'y,u,p\n1,a,x\n0,b,y\n');
+    await expect(
+      collect({ inputPath: allBad, batchSize: 8, features, numEpochs: Infinity, badDataPolicy: 'skip' }),
+    ).rejects.toThrow(
+      `Expected rows in epoch 0 of ${allBad} but it gave none: every row was malformed (malformed_row_policy "skip"): skipped 2 bad rows (bad_number: 2)`,
+    );
+    const short = write('short.csv', 'y,u,p\n1,a,1\n');
+    await expect(
+      collect({ inputPath: short, batchSize: 8, features, numEpochs: Infinity, dropRemainder: true }),
+    ).rejects.toThrow(
+      `Expected rows in epoch 0 of ${short} but it gave none: it holds no rows (after the header), or fewer than batch_size 8 and drop_remainder drops them`,
+    );
+  });
+
+  it('a UTF-8 byte order mark before the header or the first row is skipped', async () => {
+    const withHeader = write('bom_header.csv', '\ufeffy,u,p\n1,a,2\n');
+    const h = await collect({ inputPath: withHeader, batchSize: 8, features });
+    expect(Array.from(h[0]!.labels.y!)).toEqual([1]);
+    const noHeader = write('bom_rows.csv', '\ufeff1,a,2\n0,b,3\n');
+    const r = await collect({ inputPath: noHeader, inputFields: ['y', 'u', 'p'], batchSize: 8, features });
+    expect(Array.from(r[0]!.labels.y!)).toEqual([1, 0]);
+    expect(Array.from(r[0]!.dense)).toEqual([2, 3]);
+  });
+
+  it("labels the model's losses cannot take are data errors at file:line:column", async () => {
+    const file = write('labels.csv', 'y,u,p\n1,a,1\n0.5,b,2\n2,c,3\n-1,d,4\n1e30,e,5\n');
+    const bce = { y: [{ kind: 'probability' as const, loss: 'binary_cross_entropy' }] };
+    await expect(
+      collect({ inputPath: file, batchSize: 8, features: { ...features, labelRules: bce } }),
+    ).rejects.toThrow(`${file}:4:1: label "y" is "2", but binary_cross_entropy expects labels in [0, 1]`);
+    const reports: BadDataSummary[] = [];
+    const b = await collect({
+      inputPath: file,
+      batchSize: 8,
+      features: { ...features, labelRules: bce },
+      badDataPolicy: 'skip',
+      onEpochEnd: (_e, bad) => reports.push(bad),
+    });
+    expect(Array.from(b[0]!.labels.y!)).toEqual([1, 0.5]); // soft labels in [0, 1] are BCE labels
+    expect(reports[0]!.counts).toEqual({ bad_label: 3 });
+    const softmax = { y: [{ kind: 'class' as const, numClass: 3, loss: 'softmax_cross_entropy' }] };
+    await expect(
+      collect({ inputPath: file, batchSize: 8, features: { ...features, labelRules: softmax } }),
+    ).rejects.toThrow(`${file}:3:1: label "y" is "0.5", but softmax_cross_entropy expects integer class ids in [0, 3)`);
+    const l2 = { y: [{ kind: 'real' as const, loss: 'l2_loss' }] };
+    const r = await collect({ inputPath: file, batchSize: 8, features: { ...features, labelRules: l2 } });
+    expect(r[0]!.batchSize).toBe(5);
   });
 });

@@ -11,7 +11,7 @@ function split(text: string | Buffer, cols: number, delim = ',') {
   const buf = typeof text === 'string' ? Buffer.from(text) : text;
   const fmt = delimitedFormat(delim);
   const frames = newRowFrames(100);
-  frameRows(buf, 0, buf.length, true, fmt.quote, 1, frames);
+  frameRows(buf, 0, buf.length, true, 1, frames);
   const table = new FieldTable(cols, 100);
   const errors = splitFields(buf, frames, fmt, table);
   const rows: string[][] = [];
@@ -25,20 +25,21 @@ function split(text: string | Buffer, cols: number, delim = ',') {
 }
 
 describe('frameRows', () => {
-  it('cuts rows at newlines outside quotes, drops CR and blank lines, counts lines', () => {
+  it('cuts rows at every newline (quoted or not), drops CR and blank lines, counts lines', () => {
     const buf = Buffer.from('a,b\r\n\n"x\ny",z\nlast');
     const f = newRowFrames(10);
-    const r = frameRows(buf, 0, buf.length, true, 34, 1, f);
-    expect(f.count).toBe(3);
-    expect(Array.from(f.lines.subarray(0, 3))).toEqual([1, 3, 5]);
-    expect(buf.subarray(f.starts[1], f.ends[1]).toString()).toBe('"x\ny",z');
+    const r = frameRows(buf, 0, buf.length, true, 1, f);
+    expect(f.count).toBe(4);
+    expect(Array.from(f.lines.subarray(0, 4))).toEqual([1, 3, 4, 5]);
+    expect(buf.subarray(f.starts[1], f.ends[1]).toString()).toBe('"x');
+    expect(buf.subarray(f.starts[2], f.ends[2]).toString()).toBe('y",z');
     expect(r.pos).toBe(buf.length);
   });
 
   it('leaves an incomplete last row for the next chunk unless it is the last', () => {
     const buf = Buffer.from('a,b\nc,d');
     const f = newRowFrames(10);
-    const r = frameRows(buf, 0, buf.length, false, 34, 1, f);
+    const r = frameRows(buf, 0, buf.length, false, 1, f);
     expect(f.count).toBe(1);
     expect(r.pos).toBe(4);
     expect(r.line).toBe(2);
@@ -53,9 +54,30 @@ describe('splitFields', () => {
     ]);
   });
 
-  it('unquotes quoted fields with delimiters, newlines and doubled quotes', () => {
-    expect(split('"a,b","say ""hi""",c\n"multi\nline",,"" \n', 3).rows[0]).toEqual(['a,b', 'say "hi"', 'c']);
-    expect(split('"multi\nline",x,""\n', 3).rows[0]).toEqual(['multi\nline', 'x', '']);
+  it('unquotes quoted fields with delimiters and doubled quotes', () => {
+    expect(split('"a,b","say ""hi""",c\n', 3).rows[0]).toEqual(['a,b', 'say "hi"', 'c']);
+    expect(split('"x",y,""\n', 3).rows[0]).toEqual(['x', 'y', '']);
+  });
+
+  it('takes a quote inside a field as an ordinary character (as pyarrow does)', () => {
+    expect(split('ab"c\td\ne\tf"\n', 2, '\t').rows).toEqual([
+      ['ab"c', 'd'],
+      ['e', 'f"'],
+    ]);
+  });
+
+  it('a stray opening quote costs its own line only, reported where the quote opened', () => {
+    const lines = ['1\ta', '2\t"b', '3\tc', '4\td"', '5\te'];
+    const { rows, errors } = split(`${lines.join('\n')}\n`, 2, '\t');
+    expect(rows).toEqual([
+      ['1', 'a'],
+      ['3', 'c'],
+      ['4', 'd"'],
+      ['5', 'e'],
+    ]);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatchObject({ line: 2, column: 3, reason: 'unterminated_quote' });
+    expect(errors[0]!.message).toMatch(/not closed on its line/);
   });
 
   it('handles tabs and UTF-8', () => {
@@ -81,12 +103,13 @@ describe('splitFields', () => {
     ]);
   });
 
-  it('an unclosed quote runs to the end of the input and is reported once', () => {
+  it('an unclosed quote costs its own line, not the rest of the input', () => {
     const { rows, errors } = split('a,b\n"open,x\nc,d\n', 2);
-    expect(rows).toEqual([['a', 'b']]);
-    expect(errors.map((e) => [e.reason, e.line, e.column, e.message])).toEqual([
-      ['unterminated_quote', 2, 1, 'unterminated quoted field'],
+    expect(rows).toEqual([
+      ['a', 'b'],
+      ['c', 'd'],
     ]);
+    expect(errors.map((e) => [e.reason, e.line, e.column])).toEqual([['unterminated_quote', 2, 1]]);
   });
 
   it('delimitedFormat rejects multi-byte delimiters', () => {

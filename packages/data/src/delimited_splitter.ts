@@ -1,15 +1,17 @@
 /**
  * The CSV/TSV hot path, in two byte-level passes and no string allocation:
  *
- * 1. `frameRows` finds row boundaries in a chunk (newlines outside quotes), so rows can be
+ * 1. `frameRows` finds row boundaries in a chunk (newlines), so rows can be
  *    partitioned, shuffled and copied as byte slices;
  * 2. `splitFields` cuts a set of rows into fields and records each field as a byte range, stored
  *    column-major (`starts[c * stride + r]`), which is what the feature engine and the native
  *    hash consume directly.
  *
- * Quoted fields (RFC 4180: `"a,b"`, `"say ""hi"""`) are supported; a quoted field's doubled
- * quotes are unescaped in place (the unescaped text is never longer), so every field stays one
- * contiguous range of the buffer it came from.
+ * Quoted fields (`"a,b"`, `"say ""hi"""`) are supported as pyarrow's CSV reader (TorchEasyRec's)
+ * reads them with its defaults: a quote opens a quoted value only at the start of a field (inside
+ * a field it is an ordinary character), and a value cannot span lines. Doubled quotes are
+ * unescaped in place (the unescaped text is never longer), so every field stays one contiguous
+ * range of the buffer it came from.
  */
 
 import { splitDelimitedFast } from '@tsrec/native';
@@ -55,70 +57,40 @@ export function newRowFrames(capacity: number): RowFrames {
 }
 
 /**
- * Appends to `out` the complete rows of buf[pos, end) (stops when `out` is full). A row ends at a
- * newline outside quotes; a trailing CR is dropped; blank lines are skipped. When `isLast`, the
- * bytes after the last newline form a row too. Returns the position after the last consumed row
- * and the line number there (lines are 1-based and count newlines inside quotes).
+ * Appends to `out` the complete rows of buf[pos, end) (stops when `out` is full). A row ends at
+ * every newline, quoted or not: as in TorchEasyRec's reader (pyarrow's CSV with
+ * newlines_in_values false), a value cannot hold a line break, so a stray quote costs at most its
+ * own line (reported by `splitFields` at the quote) instead of swallowing the rows after it. A
+ * trailing CR is dropped; blank lines are skipped. When `isLast`, the bytes after the last newline
+ * form a row too. Returns the position after the last consumed row and the line number there
+ * (1-based).
  */
 export function frameRows(
   buf: Uint8Array,
   pos: number,
   end: number,
   isLast: boolean,
-  quote: number,
   firstLine: number,
   out: RowFrames,
 ): { pos: number; line: number } {
   let line = firstLine;
   const cap = out.starts.length;
-  let nextQuote = -1; // position of the next quote byte at or after the scan (end: none)
   while (pos < end && out.count < cap) {
     const rowStart = pos;
-    const rowLine = line;
-    let inQuote = false;
-    let i = pos;
-    let found = false;
-    if (quote < 0) {
-      const nl = buf.indexOf(NL, i);
-      if (nl >= 0 && nl < end) {
-        i = nl;
-        found = true;
-      } else i = end;
-    } else {
-      // Fast path: the next newline, and no quote before it (both by memchr).
-      const nl = buf.indexOf(NL, i);
-      const stop = nl >= 0 && nl < end ? nl : end;
-      if (nextQuote < i) {
-        nextQuote = buf.indexOf(quote, i);
-        if (nextQuote < 0 || nextQuote >= end) nextQuote = end;
-      }
-      if (nextQuote >= stop) {
-        i = stop;
-        found = stop < end;
-      } else
-        for (; i < end; i++) {
-          const c = buf[i];
-          if (c === quote) inQuote = !inQuote;
-          else if (c === NL) {
-            if (!inQuote) {
-              found = true;
-              break;
-            }
-            line++;
-          }
-        }
-    }
-    if (!found && !isLast) return { pos: rowStart, line: rowLine };
+    const nl = buf.indexOf(NL, pos);
+    const found = nl >= 0 && nl < end;
+    if (!found && !isLast) return { pos: rowStart, line };
+    const i = found ? nl : end;
     let rowEnd = i;
     if (rowEnd > rowStart && buf[rowEnd - 1] === CR) rowEnd--;
-    pos = found ? i + 1 : end;
-    line++;
     if (rowEnd > rowStart) {
       const k = out.count++;
       out.starts[k] = rowStart;
       out.ends[k] = rowEnd;
-      out.lines[k] = rowLine;
+      out.lines[k] = line;
     }
+    pos = found ? i + 1 : end;
+    line++;
   }
   return { pos, line };
 }
@@ -238,7 +210,7 @@ export function splitFields(bytes: Uint8Array, rows: RowFrames, fmt: DelimitedFo
             line: rows.lines[k],
             column: p - rs + 1,
             reason: 'unterminated_quote',
-            message: 'unterminated quoted field',
+            message: 'a quoted field opened here is not closed on its line (a value cannot span lines)',
           };
           break;
         }

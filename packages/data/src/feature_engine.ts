@@ -1,7 +1,15 @@
 import type { BadDataReport } from './bad_data';
 import { type Batch, type SequenceDense, takeRows } from './batch';
 import { normalizeEngineOptions } from './config_adapter';
-import type { FeatureEngineOptions, FeatureSpec, FgModeName, IdFeatureSpec, RawFeatureSpec } from './feature_spec';
+import {
+  type FeatureEngineOptions,
+  type FeatureSpec,
+  type FgModeName,
+  type IdFeatureSpec,
+  type LabelRule,
+  labelRuleViolation,
+  type RawFeatureSpec,
+} from './feature_spec';
 import { ComboFeature } from './features/combo_feature';
 import { compileExpression } from './features/expr_evaluator';
 import { ExprFeature } from './features/expr_feature';
@@ -101,7 +109,11 @@ export class FeatureEngine {
     }
     const B = block.rows;
     const labels: Record<string, Float32Array> = {};
-    for (const l of this.labelFields) labels[l] = this.numbers(block, ctx, l, 'label');
+    for (const l of this.labelFields) {
+      labels[l] = this.numbers(block, ctx, l, 'label');
+      const rules = this.options.labelRules?.[l];
+      if (rules?.length) this.checkLabels(block, ctx, l, labels[l], rules);
+    }
     const sampleWeights: Record<string, Float32Array> = {};
     for (const w of this.sampleWeightFields) sampleWeights[w] = this.numbers(block, ctx, w, 'sample weight');
     const reserved: Record<string, string[]> = {};
@@ -124,6 +136,28 @@ export class FeatureEngine {
     if (this.labelFields.includes(c)) return 'label_fields';
     if (this.sampleWeightFields.includes(c)) return 'sample_weight_fields';
     return 'reserved columns';
+  }
+
+  /** Labels the model's losses cannot take are data errors (bad_label) at their row and column. */
+  private checkLabels(block: RawBlock, ctx: FeaturizeContext, col: string, v: Float32Array, rules: LabelRule[]): void {
+    let t: ReturnType<typeof tokenize> | null = null; // for messages only
+    for (let r = 0; r < block.rows; r++) {
+      if (ctx.bad[r] || Number.isNaN(v[r])) continue;
+      for (const rule of rules) {
+        const why = labelRuleViolation(rule, v[r]);
+        if (why === null) continue;
+        t ??= tokenize(block.column(col), block.rows, '');
+        const s = t.rowOffsets[r];
+        ctx.fail(
+          r,
+          'bad_label',
+          col,
+          `label "${col}" is ${JSON.stringify(tokenText(t, s))}, but ${why}`,
+          t.fromBytes ? t.starts[s] : undefined,
+        );
+        break;
+      }
+    }
   }
 
   private numbers(block: RawBlock, ctx: FeaturizeContext, col: string, what: string): Float32Array {

@@ -157,7 +157,34 @@ export interface FeatureEngineOptions {
   /** Multi-value separator of encoded (FG_NONE) inputs; default "\x03" as TorchEasyRec. */
   fgEncodedMultivalSep?: string;
   labelFields?: string[];
+  /**
+   * What each label must be, from the model's losses (@tsrec/models' `labelRulesOf`): a value
+   * outside is a `bad_label` data error at its file:line:column. Labels without rules only need
+   * to be finite numbers.
+   */
+  labelRules?: Record<string, LabelRule[]>;
   sampleWeightFields?: string[];
   /** Columns copied as text into the batch (predict output). */
   reservedColumns?: string[];
+}
+
+/** Label values a loss accepts (the same shape as @tsrec/models' LabelRule). */
+export type LabelRule =
+  | { kind: 'probability'; loss: string }
+  | { kind: 'class'; numClass: number; loss: string }
+  | { kind: 'real'; loss: string }
+  | { kind: 'none'; loss: string };
+
+/** Why `v` breaks `rule`, or null when it does not. */
+export function labelRuleViolation(rule: LabelRule, v: number): string | null {
+  switch (rule.kind) {
+    case 'probability':
+      return v >= 0 && v <= 1 ? null : `${rule.loss} expects labels in [0, 1]`;
+    case 'class':
+      return Number.isInteger(v) && v >= 0 && v < rule.numClass
+        ? null
+        : `${rule.loss} expects integer class ids in [0, ${rule.numClass})`;
+    default:
+      return null;
+  }
 }

@@ -14,12 +14,13 @@ export { createDataLoaderFromConfig } from './config_data_loader';
 export type { ConfigDataLoaderOptions, LoaderMode } from './config_data_loader';
 export { DataLoader, createDataLoader } from './data_loader';
 export type { DataLoaderOptions } from './data_loader';
+export { expandInputPaths } from './input_files';
 
 // Features: the engine that turns rows into batches, built from feature configs.
 export { FeatureEngine } from './feature_engine';
 export type { TableInfo } from './feature_engine';
 export { fromPipelineConfig } from './config_adapter';
-export type { FeatureEngineOptions, FeatureSpec, FgModeName } from './feature_spec';
+export type { FeatureEngineOptions, FeatureSpec, FgModeName, LabelRule } from './feature_spec';
 
 // Bad data: located errors, the skip/fail policy and its summary.
 export { DataError, formatBadDataSummary } from './bad_data';

@@ -133,7 +133,7 @@ function featurize(
 ): { batch?: Batch; bad?: BadDataSummary; error?: string } {
   const bytes = Buffer.from(body); // the splitter unescapes quoted fields in place
   const frames = newRowFrames(100000);
-  frameRows(bytes, 0, bytes.length, true, 34, 1, frames);
+  frameRows(bytes, 0, bytes.length, true, 1, frames);
   const rf = new RowFeaturizer(
     engine,
     { columns: ['label', 'n1', 'n2', 'c1', 'c2', 'c3'], files: ['r.csv'], format: delimitedFormat(d) },
@@ -222,7 +222,7 @@ describe(`native field kernels = TypeScript paths (seed ${SEED})`, () => {
         withKernels(on, () => {
           const b = Buffer.from(buf);
           const frames = newRowFrames(1000);
-          frameRows(b, 0, b.length, true, fmt.quote, 1, frames);
+          frameRows(b, 0, b.length, true, 1, frames);
           const table = new FieldTable(cols, Math.max(1, frames.count));
           const errors = splitFields(b, frames, fmt, table);
           const fields: string[][] = [];

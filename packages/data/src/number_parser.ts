@@ -5,9 +5,14 @@
  */
 
 const ZERO = 48;
+/** The largest finite 32-bit float. */
+const F32_MAX = 3.4028234663852886e38;
 const POW10 = Array.from({ length: 23 }, (_, i) => 10 ** i);
 
-/** Parses bytes[s, e) as a number; NaN when it is not one (empty input is NaN too). */
+/**
+ * Parses bytes[s, e) as a number; NaN when it is not one, or not finite as a 32-bit float
+ * (`Infinity`, `1e400`, `1e39`), and for empty input.
+ */
 export function parseNumber(bytes: Uint8Array, s: number, e: number): number {
   let i = s;
   while (i < e && bytes[i] === 32) i++;
@@ -77,7 +82,8 @@ function slow(bytes: Uint8Array, s: number, e: number): number {
     .trim();
   if (t === '') return NaN;
   const v = Number(t);
-  return v;
+  // Values are float32 downstream: `Infinity`, `1e400` and `1e39` are not numbers a model can use.
+  return Math.abs(v) <= F32_MAX ? v : NaN;
 }
 
 /** Parses bytes[s, e) as an integer (decimal, optional sign); NaN when it is not one. */

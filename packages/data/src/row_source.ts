@@ -3,11 +3,17 @@ import * as zlib from 'node:zlib';
 import { type DelimitedFormat, frameRows, newRowFrames } from './delimited_splitter';
 import type { RowSink } from './row_pipeline';
 
+const BOM = [0xef, 0xbb, 0xbf];
+
+function startsWithBom(buf: Uint8Array, pos: number, end: number): boolean {
+  return end - pos >= 3 && buf[pos] === BOM[0] && buf[pos + 1] === BOM[1] && buf[pos + 2] === BOM[2];
+}
+
 /** The column names of a delimited file: its header line, or the configured input fields. */
 export function readHeader(file: string, fmt: DelimitedFormat): string[] {
   const buf = readHead(file, 1 << 16);
   const frames = newRowFrames(1);
-  frameRows(buf, 0, buf.length, true, fmt.quote, 1, frames);
+  frameRows(buf, startsWithBom(buf, 0, buf.length) ? BOM.length : 0, buf.length, true, 1, frames);
   if (frames.count === 0) throw new Error(`${file}:1:1: expected a header line but the file is empty`);
   const line = buf.subarray(frames.starts[0], frames.ends[0]).toString('utf8');
   const q = fmt.quote >= 0 ? String.fromCharCode(fmt.quote) : null;
@@ -16,8 +22,18 @@ export function readHeader(file: string, fmt: DelimitedFormat): string[] {
     .map((s) => (q && s.startsWith(q) && s.endsWith(q) && s.length >= 2 ? s.slice(1, -1) : s).trim());
 }
 
+/** A whole .gz file inflated; a truncated or corrupt one is an error naming it. */
+function gunzipFile(file: string): Buffer {
+  const raw = fs.readFileSync(file);
+  try {
+    return zlib.gunzipSync(raw);
+  } catch (e) {
+    throw new Error(`${file}: not a complete gzip file (${(e as Error).message}); was it truncated?`);
+  }
+}
+
 function readHead(file: string, n: number): Buffer {
-  if (file.endsWith('.gz')) return zlib.gunzipSync(fs.readFileSync(file)).subarray(0, n);
+  if (file.endsWith('.gz')) return gunzipFile(file).subarray(0, n);
   const fd = fs.openSync(file, 'r');
   try {
     const b = Buffer.allocUnsafe(n);
@@ -29,19 +45,26 @@ function readHead(file: string, n: number): Buffer {
 }
 
 /** Frames rows of buffers (from `start`) into `sink`, keeping the line count and header state across calls. */
-function rowConsumer(fileIndex: number, fmt: DelimitedFormat, withHeader: boolean, sink: RowSink) {
+function rowConsumer(fileIndex: number, withHeader: boolean, sink: RowSink) {
   const frames = newRowFrames(16384);
   let rows = 0;
   let line = 1;
   let skipHeader = withHeader;
+  let atFileStart = true;
   return {
     rows: () => rows,
     /** Pushes the complete rows of buf[start, end) (all of it when isLast); returns where the rest begins. */
     consume(buf: Buffer, start: number, end: number, isLast: boolean): number {
       let pos = start;
+      if (atFileStart) {
+        // A UTF-8 byte order mark (spreadsheet exports write one) is not part of the first row.
+        if (end - pos < BOM.length && !isLast) return pos;
+        if (startsWithBom(buf, pos, end)) pos += BOM.length;
+        atFileStart = false;
+      }
       for (;;) {
         frames.count = 0;
-        const r = frameRows(buf, pos, end, isLast, fmt.quote, line, frames);
+        const r = frameRows(buf, pos, end, isLast, line, frames);
         let first = 0;
         if (skipHeader && frames.count > 0) {
           skipHeader = false;
@@ -63,20 +86,21 @@ function rowConsumer(fileIndex: number, fmt: DelimitedFormat, withHeader: boolea
 /**
  * Pushes every row of a delimited file into `sink`, reading `chunkBytes` at a time (gzip files
  * are inflated whole), and yields after each chunk so the caller can apply back-pressure.
- * Skips the header line when `withHeader`. Returns the number of rows.
+ * Skips the header line when `withHeader`. Returns the number of rows. (Rows end at newlines
+ * whatever the format; `_fmt` is kept for the splitters that follow.)
  */
 export function* pushDelimitedRows(
   file: string,
   fileIndex: number,
-  fmt: DelimitedFormat,
+  _fmt: DelimitedFormat,
   withHeader: boolean,
   sink: RowSink,
   chunkBytes = 4 << 20,
 ): Generator<void, number> {
-  const c = rowConsumer(fileIndex, fmt, withHeader, sink);
+  const c = rowConsumer(fileIndex, withHeader, sink);
   const consume = (buf: Buffer, end: number, isLast: boolean) => c.consume(buf, 0, end, isLast);
   if (file.endsWith('.gz')) {
-    const buf = zlib.gunzipSync(fs.readFileSync(file));
+    const buf = gunzipFile(file);
     consume(buf, buf.length, true);
     yield;
     return c.rows();
@@ -122,7 +146,7 @@ export async function* pushDelimitedRowsAsync(
   chunkBytes = 4 << 20,
 ): AsyncGenerator<void, number> {
   if (file.endsWith('.gz')) return yield* pushDelimitedRows(file, fileIndex, fmt, withHeader, sink, chunkBytes);
-  const c = rowConsumer(fileIndex, fmt, withHeader, sink);
+  const c = rowConsumer(fileIndex, withHeader, sink);
   const gap = Math.min(1 << 20, chunkBytes); // room for the previous chunk's partial row
   const fh = await fs.promises.open(file, 'r');
   try {

@@ -25,7 +25,7 @@ export type {
 } from './models/trainable_model';
 export { BaseModel } from './models/base_model';
 export { RankModel } from './models/rank_model';
-export { createLoss, type ModelLoss } from './models/model_loss';
+export { createLoss, labelRulesOf, type LabelRule, type ModelLoss } from './models/model_loss';
 export { createModel, registerModel, registeredModels, type ModelClass } from './models/model_registry';
 export { DeepFM } from './models/deepfm';
 export { WideAndDeep } from './models/wide_and_deep';

@@ -343,6 +343,20 @@ describe('EmbeddingCollection rejects bad input with a message naming the culpri
     expect(c.step).toBe(0);
   });
 
+  test.each([NaN, Infinity, -Infinity])('a %s gradient is refused before any row or optimizer state changes', (v) => {
+    const c = mk();
+    const b = batch([1, 2, 3, 4], [0, 1, 2, 3, 4]);
+    const snapshot = () => ['user', 'item'].flatMap((t) => [c.readRows(t, 0, 50), c.readRows(t, 0, 50, 'sum')]);
+    const before = snapshot().map((a) => Array.from(a));
+    const grad = new Float32Array(2 * 12).fill(0.5);
+    grad[12 + 5] = v; // sample 1, column 5 (the item table's second column)
+    expect(() => c.backwardAndUpdate(b, grad, 0.1)).toThrow(
+      `Expected finite gradients but pooled gradient 0 holds ${String(v).toLowerCase().replace('infinity', 'inf')} at sample 1, column 5; no row was updated`,
+    );
+    expect(snapshot().map((a) => Array.from(a))).toEqual(before);
+    expect(c.step).toBe(0);
+  });
+
   test('negative id, int64 huge id', () => {
     const c = mk();
     expect(() => c.forward(batch([1, -4, 3, 5], [0, 1, 2, 3, 4]))).toThrow(

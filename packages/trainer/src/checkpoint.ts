@@ -1,8 +1,11 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
+import { type EasyRecConfig, saveConfig } from '@tsrec/config';
 import { OPTIMIZER_STATES, type EmbeddingCollection } from '@tsrec/native';
 
+import { crc32c } from './crc32c';
+import { ioError } from './io_errors';
 import type { DenseOptimizer } from './dense_optimizer';
 import type { ModelSetup } from './model_setup';
 import { openSafetensors, writeSafetensors, type SafetensorsChunks } from './safetensors';
@@ -13,6 +16,8 @@ export const CHECKPOINT_PREFIX = 'model.ckpt-';
 const CHECKPOINT_RE = /^model\.ckpt-(\d+)$/;
 const TMP_RE = /^\.model\.ckpt-\d+\.tmp/;
 export const MANIFEST = 'manifest.json';
+/** The config a checkpoint was trained with, inside the checkpoint directory. */
+export const CHECKPOINT_CONFIG = 'pipeline.config';
 const DENSE_FILE = 'dense.safetensors';
 const DENSE_OPT_FILE = 'dense_optimizer.safetensors';
 
@@ -34,7 +39,8 @@ export interface CheckpointManifest extends TrainingPosition {
   version: 1;
   /** ISO time of the save. */
   savedAt: string;
-  files: { name: string; bytes: number }[];
+  /** Each file with its size and its tensors' CRC-32C (checked before any restore). */
+  files: { name: string; bytes: number; crc32c?: Record<string, number> }[];
   dense: { file: string; variables: { name: string; shape: number[] }[]; optimizer: string | null };
   collections: {
     key: string;
@@ -187,18 +193,40 @@ export function saveCheckpoint(
   denseOptimizer: DenseOptimizer | null,
   position: TrainingPosition,
   extra: Record<string, unknown> = {},
+  config?: EasyRecConfig,
 ): CheckpointRef {
-  fs.mkdirSync(modelDir, { recursive: true });
   const finalName = `${CHECKPOINT_PREFIX}${position.step}`;
   const tmp = path.join(modelDir, `.${finalName}.tmp-${process.pid}`);
+  try {
+    return writeCheckpoint(modelDir, finalName, tmp, setup, denseOptimizer, position, extra, config);
+  } catch (e) {
+    // A full disk or a failing device: the partial write goes, the message says what was being written.
+    fs.rmSync(tmp, { recursive: true, force: true });
+    throw ioError(e, `write checkpoint ${finalName} in '${modelDir}'`);
+  }
+}
+
+function writeCheckpoint(
+  modelDir: string,
+  finalName: string,
+  tmp: string,
+  setup: ModelSetup,
+  denseOptimizer: DenseOptimizer | null,
+  position: TrainingPosition,
+  extra: Record<string, unknown>,
+  config: EasyRecConfig | undefined,
+): CheckpointRef {
+  fs.mkdirSync(modelDir, { recursive: true });
   fs.rmSync(tmp, { recursive: true, force: true });
   fs.mkdirSync(tmp);
-  const files: { name: string; bytes: number }[] = [];
+  const files: CheckpointManifest['files'] = [];
   const write = (name: string, tensors: Parameters<typeof writeSafetensors>[1], metadata: Record<string, string>) => {
     const p = path.join(tmp, name);
-    writeSafetensors(p, tensors, metadata);
-    files.push({ name, bytes: fs.statSync(p).size });
+    const sums = writeSafetensors(p, tensors, metadata);
+    files.push({ name, bytes: fs.statSync(p).size, crc32c: sums });
   };
+  // The config the checkpoint was trained with, next to it: model_dir/pipeline.config may change later.
+  if (config) saveConfig(config, path.join(tmp, CHECKPOINT_CONFIG));
 
   const vars = setup.namedVariables();
   write(
@@ -286,6 +314,53 @@ function killForTestIfAsked(step: number): void {
   if (at !== undefined && Number(at) === step) process.kill(process.pid, 'SIGKILL');
 }
 
+/**
+ * Checks a checkpoint against its manifest before anything is restored from it: every file is
+ * there with its recorded size, and every tensor's CRC-32C matches (checkpoints written before
+ * checksums existed are checked for sizes only). Throws naming the file and the tensor.
+ */
+export function verifyCheckpoint(dir: string): CheckpointManifest {
+  const manifest = readManifest(dir);
+  const buf = new Uint8Array(16 << 20);
+  for (const f of manifest.files) {
+    const p = path.join(dir, f.name);
+    let size: number;
+    try {
+      size = fs.statSync(p).size;
+    } catch {
+      throw new Error(`Checkpoint '${dir}' is incomplete: '${f.name}' listed in its manifest is missing`);
+    }
+    if (size !== f.bytes)
+      throw new Error(
+        `Checkpoint file '${p}' is corrupt: ${size} bytes but the manifest recorded ${f.bytes} (truncated or overwritten)`,
+      );
+    if (!f.crc32c) continue;
+    const file = openSafetensors(p);
+    try {
+      for (const [name, want] of Object.entries(f.crc32c)) {
+        const total = file.info(name).byteLength;
+        let crc = 0;
+        for (let off = 0; off < total; off += buf.length) {
+          const n = Math.min(buf.length, total - off);
+          file.readRange(name, off, n, buf);
+          crc = crc32c(buf.subarray(0, n), crc);
+        }
+        if (crc !== want)
+          throw new Error(
+            `Checkpoint file '${p}' is corrupt: tensor '${name}' has CRC-32C ${hex(crc)} but the manifest recorded ${hex(want)} (a changed byte; use an earlier checkpoint)`,
+          );
+      }
+    } finally {
+      file.close();
+    }
+  }
+  return manifest;
+}
+
+function hex(v: number): string {
+  return `0x${(v >>> 0).toString(16).padStart(8, '0')}`;
+}
+
 /** What `restoreCheckpoint` restores. */
 export interface RestoreOptions {
   /** Restore optimizer state (dense and sparse) and the collections' update counters (continue_train). */
@@ -308,7 +383,7 @@ export interface RestoreReport {
  * state. Throws naming the file and the tensor on any mismatch, unless `partial`.
  */
 export function restoreCheckpoint(dir: string, setup: ModelSetup, options: RestoreOptions): RestoreReport {
-  const manifest = readManifest(dir);
+  const manifest = verifyCheckpoint(dir);
   const restored: string[] = [];
   const skipped: string[] = [];
   const partial = options.partial ?? false;

@@ -127,7 +127,7 @@ describe('tsrec CLI exit codes and messages', () => {
     expect(edit.err).toContain('invalid JSON in --edit_config_json');
   });
 
-  it('a runtime failure (missing input file) exits 1 with the path', async () => {
+  it('a missing input file is a usage error (exit 2) naming the config field and its place, or the flag', async () => {
     const data = ensureExampleData(path.join(tmp, 'cache'), {
       trainRows: 600,
       evalRows: 300,
@@ -147,8 +147,18 @@ describe('tsrec CLI exit codes and messages', () => {
       }),
     );
     const r = await run('train_eval', '--pipeline_config_path', p);
-    expect(r.code).toBe(1);
-    expect(r.err).toContain('missing.tsv');
+    // caught before any model is built: the config field and where it is set
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(
+      new RegExp(
+        `^tsrec train_eval: train_input_path: input path ".*missing\\.tsv" does not exist \\(${p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:\\d+:\\d+\\)\n$`,
+      ),
+    );
+    const flag = await run('train_eval', '--pipeline_config_path', p, '--train_input_path', path.join(tmp, 'nope.tsv'));
+    expect(flag.code).toBe(2);
+    expect(flag.err).toBe(
+      `tsrec train_eval: --train_input_path: input path "${path.join(tmp, 'nope.tsv')}" does not exist\n`,
+    );
   }, 30000);
 
   it('train_eval, eval, export and predict run end to end', async () => {

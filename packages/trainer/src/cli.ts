@@ -4,12 +4,15 @@ import {
   assertValid,
   ConfigError,
   editConfig,
+  formatLocation,
   formatProblem,
   InvalidConfigError,
   loadPipelineConfig,
+  sourceLocationOf,
   type ConfigProblem,
   type EasyRecConfig,
 } from '@tsrec/config';
+import { expandInputPaths } from '@tsrec/data';
 import { setUpTfjs } from '@tsrec/models';
 import { selectBackend } from '@tsrec/native';
 
@@ -191,6 +194,29 @@ function loadConfig(flags: Record<string, string | boolean>): EasyRecConfig {
   return config;
 }
 
+/**
+ * The input paths a command will read exist (globs match something), checked before any model
+ * is built: a missing file is a usage error naming the flag, or the config field and its
+ * file:line:column, not a failure minutes into a run.
+ */
+function requireInputs(
+  config: EasyRecConfig,
+  field: 'train_input_path' | 'eval_input_path',
+  flag: string | boolean | undefined,
+): void {
+  const fromFlag = typeof flag === 'string';
+  const value = fromFlag ? flag : field === 'train_input_path' ? config.trainInputPath : config.evalInputPath;
+  if (!value) return;
+  try {
+    expandInputPaths(value);
+  } catch (e) {
+    const msg = (e as Error).message;
+    if (fromFlag) throw new UsageError(`--${field}: ${msg}`);
+    const loc = sourceLocationOf(config, field);
+    throw new UsageError(`${field}: ${msg}${loc ? ` (${formatLocation(loc)})` : ''}`);
+  }
+}
+
 async function setUpBackend(): Promise<void> {
   const name = await selectBackend({});
   await setUpTfjs(name);
@@ -223,6 +249,8 @@ export async function main(
       }
       case 'train_eval': {
         const config = loadConfig(f);
+        requireInputs(config, 'train_input_path', f.train_input_path);
+        requireInputs(config, 'eval_input_path', f.eval_input_path);
         await setUpBackend();
         const s = await trainAndEvaluate({
           config,
@@ -241,6 +269,7 @@ export async function main(
       }
       case 'eval': {
         const config = loadConfig(f);
+        requireInputs(config, 'eval_input_path', f.eval_input_path);
         await setUpBackend();
         const r = await evaluateCheckpoint({
           config,

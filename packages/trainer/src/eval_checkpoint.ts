@@ -5,6 +5,7 @@ import type { EasyRecConfig } from '@tsrec/config';
 import { resolveCheckpoint, restoreCheckpoint } from './checkpoint';
 import { evaluate } from './evaluate';
 import { buildModel } from './model_setup';
+import { lockModelDir } from './model_dir_lock';
 import { UsageError } from './usage_error';
 
 /** Options of `evaluateCheckpoint` (`tsrec eval`). */
@@ -24,22 +25,25 @@ export async function evaluateCheckpoint(
   const p = o.checkpointPath ?? o.config.modelDir;
   if (!p)
     throw new UsageError('Expected --checkpoint_path or a model_dir (config or --model_dir) but received neither');
-  const ref = resolveCheckpoint(p);
-  const setup = buildModel(o.config);
+  const resultFile = o.resultFile ?? 'train_eval_result.txt';
+  // The result line goes into a model_dir: its lock keeps it from a training run writing there
+  // (taken before the checkpoint is chosen, which that run could otherwise prune meanwhile).
+  const lock = resultFile && o.config.modelDir ? lockModelDir(o.config.modelDir, 'eval') : null;
+  let setup: ReturnType<typeof buildModel> | null = null;
   try {
+    const ref = resolveCheckpoint(p);
+    const dir = o.config.modelDir || path.dirname(ref.path);
+    setup = buildModel(o.config);
     const r = restoreCheckpoint(ref.path, setup, { optimizerState: false });
     const ev = await evaluate(o.config, setup, { inputPath: o.evalInputPath, numSteps: o.config.evalConfig?.numSteps });
-    const resultFile = o.resultFile ?? 'train_eval_result.txt';
-    const dir = o.config.modelDir || path.dirname(ref.path);
-    if (resultFile) {
-      fs.mkdirSync(dir, { recursive: true });
+    if (resultFile)
       fs.appendFileSync(
         path.join(dir, resultFile),
         `${JSON.stringify({ global_step: r.manifest.step, ...ev.metrics })}\n`,
       );
-    }
     return { checkpoint: ref.path, step: r.manifest.step, metrics: ev.metrics };
   } finally {
-    setup.dispose();
+    setup?.dispose();
+    lock?.release();
   }
 }

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { EasyRecConfig } from '@tsrec/config';
 import { createDataLoaderFromConfig, type Batch } from '@tsrec/data';
+import { labelRulesOf } from '@tsrec/models';
 
 import type { ModelSetup } from './model_setup';
 
@@ -88,6 +89,7 @@ export async function evaluate(
     mode: 'eval',
     inputPath: options.inputPath,
     numWorkers: options.numWorkers,
+    labelRules: labelRulesOf(model.tasks),
   });
   let batches = 0;
   let samples = 0;

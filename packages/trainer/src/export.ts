@@ -11,6 +11,8 @@ import {
 
 import { bestCheckpoint, latestCheckpoint, resolveCheckpoint, restoreCheckpoint, saveCheckpoint } from './checkpoint';
 import { buildModel } from './model_setup';
+import { lockModelDir } from './model_dir_lock';
+import { removeStaleTemps } from './stale_temps';
 import { UsageError } from './usage_error';
 
 /** The config file of an export directory. */
@@ -64,6 +66,24 @@ function vocabFields(config: EasyRecConfig): { holder: Record<string, unknown>; 
  * optimizer state) and `export_info.json`. Written under a temporary name and renamed.
  */
 export function exportModel(o: ExportOptions): ExportInfo {
+  // Writing into a model_dir needs its lock (a training run there may be pruning checkpoints).
+  const modelDir = o.config.modelDir;
+  const into = modelDir && isInside(path.resolve(o.exportDir), path.resolve(modelDir));
+  const lock = into ? lockModelDir(modelDir, 'export') : null;
+  try {
+    removeStaleTemps(o.exportDir);
+    return exportUnlocked(o);
+  } finally {
+    lock?.release();
+  }
+}
+
+function isInside(p: string, dir: string): boolean {
+  const rel = path.relative(dir, p);
+  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
+}
+
+function exportUnlocked(o: ExportOptions): ExportInfo {
   const modelDir = o.config.modelDir;
   // As TorchEasyRec: without --checkpoint_path, exporter_type "best" exports the best evaluated
   // checkpoint of model_dir, "latest" (the default) the newest.

@@ -5,6 +5,8 @@ import { createModel, type ModelContext, type ModelFeature, type TrainableModel 
 import { EmbeddingCollection, type SparseOptimizerSpec } from '@tsrec/native';
 import type * as tf from '@tensorflow/tfjs-core';
 
+import { MemoryBudget } from './memory_budget';
+
 /** One embedding collection a model asked for, with the role it gave ('deep', 'wide', …). */
 export interface CollectionEntry {
   /** Unique key in checkpoints: the role, suffixed `_<n>` when a role repeats. */
@@ -82,6 +84,7 @@ export function buildModel(config: EasyRecConfig, options: BuildModelOptions = {
     cap !== undefined && f.numRows !== undefined && f.numRows > cap ? { ...f, numRows: cap } : f,
   );
   const collections: CollectionEntry[] = [];
+  const budget = new MemoryBudget();
   const sparseLr = { value: 0 };
   const dc = config.dataConfig;
   const labelName = dc?.labelFields[0];
@@ -91,10 +94,12 @@ export function buildModel(config: EasyRecConfig, options: BuildModelOptions = {
     createEmbeddingCollection: (spec, role) => {
       const same = collections.filter((c) => c.role === role).length;
       const key = same === 0 ? role : `${role}_${same}`;
+      const optimizer = options.sparseOptimizer ?? { type: 'sgd' as const };
+      budget.reserve(spec.tables, optimizer.type);
       const collection = new EmbeddingCollection({
         tables: spec.tables,
         features: spec.features,
-        optimizer: options.sparseOptimizer ?? { type: 'sgd' },
+        optimizer,
         seed: seed * 1000 + collections.length + 1,
       });
       collections.push({ key, role, collection });

@@ -1,11 +1,14 @@
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { EasyRecConfig } from '@tsrec/config';
-import { createDataLoaderFromConfig, type Batch } from '@tsrec/data';
+import { createDataLoaderFromConfig, expandInputPaths, type Batch } from '@tsrec/data';
 
 import { latestCheckpoint, resolveCheckpoint, restoreCheckpoint } from './checkpoint';
 import { loadExportConfig } from './export';
 import { buildModel, type ModelSetup } from './model_setup';
+import { removeStaleTemps } from './stale_temps';
+import { UsageError } from './usage_error';
 
 /** Model outputs of a batch by name (`probs`, `logits`, `y`, `probs_<tower>`, …); [B] or [B·k] for k-wide outputs. */
 export type PredictionArrays = Record<string, { values: Float32Array; width: number }>;
@@ -73,6 +76,8 @@ export class Predictor {
     options: { reservedColumns?: string[]; outputColumns?: string[]; numWorkers?: number } = {},
   ): Promise<number> {
     const reserved = options.reservedColumns ?? [];
+    refuseOverwritingInput(inputPath, outputPath);
+    removeStaleTemps(outputPath);
     const loader = createDataLoaderFromConfig(this.config, {
       mode: 'predict',
       inputPath,
@@ -99,6 +104,14 @@ export class Predictor {
           columns = [...reserved, ...names];
           if (!parquet) fs.writeSync(fd, `${columns.map(csvField).join(',')}\n`);
           for (const c of columns) parquetCols[c] = [];
+        }
+        for (const n of names) {
+          const v = preds[n].values;
+          for (let i = 0; i < v.length; i++)
+            if (!Number.isFinite(v[i]))
+              throw new Error(
+                `Expected finite predictions but output '${n}' of output row ${rows + Math.floor(i / preds[n].width) + 1} is ${v[i]} (are the model's weights finite? check the checkpoint's training log); nothing was written to ${outputPath}`,
+              );
         }
         const lines: string[] = [];
         for (let b = 0; b < batch.batchSize; b++) {
@@ -149,4 +162,36 @@ export class Predictor {
 
 function csvField(s: string): string {
   return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+/**
+ * Refuses an output path that is one of the inputs — by name, through a symlink, or as a hard
+ * link of it — before anything is read: predicting into the input would overwrite the data.
+ */
+function refuseOverwritingInput(inputPath: string | string[], outputPath: string): void {
+  const inputs = expandInputPaths(inputPath);
+  const out = path.resolve(outputPath);
+  let outStat: fs.Stats | null = null;
+  try {
+    outStat = fs.statSync(out);
+  } catch {
+    // a new file: compare by real path below
+  }
+  const realOut = outStat ? fs.realpathSync(out) : path.join(realDir(path.dirname(out)), path.basename(out));
+  for (const f of inputs) {
+    const st = fs.statSync(f);
+    const same = outStat ? st.dev === outStat.dev && st.ino === outStat.ino : fs.realpathSync(f) === realOut;
+    if (same)
+      throw new UsageError(
+        `Expected --predict_output_path to differ from the input, but '${outputPath}' is the input file '${f}'${outStat && fs.realpathSync(f) !== realOut ? ' (a link to it)' : ''}; predicting into it would overwrite the data`,
+      );
+  }
+}
+
+function realDir(d: string): string {
+  try {
+    return fs.realpathSync(d);
+  } catch {
+    return path.resolve(d);
+  }
 }

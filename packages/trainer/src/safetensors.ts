@@ -9,6 +9,7 @@
 // lays the tensors out in the order given, each straight from its view (no concatenation).
 import * as fs from 'node:fs';
 import * as os from 'node:os';
+import { crc32c } from './crc32c';
 
 /** The dtypes this module reads and writes, with the typed array each is read into. */
 export type SafetensorsDtype =
@@ -149,9 +150,13 @@ function elementCount(shape: number[]): number {
 /**
  * Writes `tensors` to `file` (replacing it): the header, then each tensor's bytes straight from
  * its view with fs.writeSync, then fsync. Everything is validated before the file is opened; a
- * file left by a failed write is removed.
+ * file left by a failed write is removed. Returns each tensor's CRC-32C (unmasked) by name.
  */
-export function writeSafetensors(file: string, tensors: SafetensorsInput, metadata: Record<string, string> = {}): void {
+export function writeSafetensors(
+  file: string,
+  tensors: SafetensorsInput,
+  metadata: Record<string, string> = {},
+): Record<string, number> {
   isLittleEndian();
   const list: SafetensorsTensor[] = Array.isArray(tensors)
     ? tensors
@@ -207,20 +212,27 @@ export function writeSafetensors(file: string, tensors: SafetensorsInput, metada
   const prefix = Buffer.alloc(8);
   prefix.writeBigUInt64LE(BigInt(json.length));
 
+  const checksums: Record<string, number> = {};
   const fd = fs.openSync(file, 'w');
   try {
     writeAll(fd, prefix);
     writeAll(fd, json);
     for (const t of list) {
       if (!isChunks(t.data)) {
-        writeAll(fd, bytesOf(t.data));
+        const b = bytesOf(t.data);
+        checksums[t.name] = crc32c(b);
+        writeAll(fd, b);
         continue;
       }
       let n = 0;
+      let crc = 0;
       for (const c of t.data.chunks()) {
-        writeAll(fd, bytesOf(c));
+        const b = bytesOf(c);
+        crc = crc32c(b, crc);
+        writeAll(fd, b);
         n += c.byteLength;
       }
+      checksums[t.name] = crc;
       if (n !== t.data.byteLength)
         throw new Error(
           `Expected ${t.data.byteLength} bytes from the chunks of tensor '${t.name}' of '${file}' but they gave ${n}`,
@@ -233,6 +245,7 @@ export function writeSafetensors(file: string, tensors: SafetensorsInput, metada
     throw e;
   }
   fs.closeSync(fd);
+  return checksums;
 }
 
 function writeAll(fd: number, bytes: Uint8Array): void {

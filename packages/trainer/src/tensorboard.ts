@@ -13,6 +13,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 
 import { crc32c, maskCrc32c } from './crc32c';
+import { ioError } from './io_errors';
 
 /** One scalar read back from an event file. */
 export interface ScalarEvent {
@@ -49,6 +50,8 @@ export class SummaryWriter {
   private readonly maxQueue: number;
   private readonly now: () => number;
   private timer: NodeJS.Timeout | null = null;
+  /** A write that failed in the background flush, thrown by the next scalar() or close(). */
+  private failure: Error | null = null;
 
   constructor(logDir: string, options: SummaryWriterOptions = {}) {
     this.now = options.now ?? (() => Date.now() / 1000);
@@ -83,7 +86,13 @@ export class SummaryWriter {
     this.flush();
     this.timer = setInterval(
       () => {
-        if (this.pending.length > 0 && this.now() - this.lastFlush >= this.flushSeconds) this.flush();
+        // A failed write here would be an uncaught exception: keep it for the next scalar() or close().
+        if (this.failure || this.pending.length === 0 || this.now() - this.lastFlush < this.flushSeconds) return;
+        try {
+          this.flush();
+        } catch (e) {
+          this.failure = e as Error;
+        }
       },
       Math.max(100, Math.round(this.flushSeconds * 500)),
     );
@@ -92,6 +101,7 @@ export class SummaryWriter {
 
   /** Records `value` (stored as float32, as TensorBoard's simple_value) for `tag` at `step`. */
   scalar(tag: string, value: number, step: number, wallTime?: number): void {
+    if (this.failure) throw this.failure;
     if (this.fd === null)
       throw new Error(
         `Expected an open SummaryWriter for '${this.path}' but it was closed (scalar '${tag}' at step ${step})`,
@@ -115,7 +125,11 @@ export class SummaryWriter {
     if (this.fd === null || this.pending.length === 0) return;
     const data = this.pending.length === 1 ? this.pending[0] : Buffer.concat(this.pending);
     this.pending = [];
-    for (let off = 0; off < data.length; ) off += fs.writeSync(this.fd, data, off, data.length - off);
+    try {
+      for (let off = 0; off < data.length; ) off += fs.writeSync(this.fd, data, off, data.length - off);
+    } catch (e) {
+      throw ioError(e, `write TensorBoard events to '${this.path}'`);
+    }
   }
 
   /** Flushes and closes the file; further scalars throw. Closing twice is a no-op. */
@@ -124,6 +138,7 @@ export class SummaryWriter {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     try {
+      if (this.failure) throw this.failure;
       this.flush();
     } finally {
       fs.closeSync(this.fd);

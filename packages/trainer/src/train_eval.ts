@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { isFieldSet } from '@bufbuild/protobuf';
 import { saveConfig, type TrainConfig, TrainConfigSchema, type EasyRecConfig } from '@tsrec/config';
 import { createDataLoaderFromConfig, formatBadDataSummary, type Batch } from '@tsrec/data';
-import { setRandomPosition } from '@tsrec/models';
+import { labelRulesOf, setRandomPosition } from '@tsrec/models';
 
 import {
   latestCheckpoint,
@@ -29,6 +29,8 @@ import { buildModel, type ModelSetup } from './model_setup';
 import { ProgressReporter } from './progress';
 import { type SparseOptimizerSettings, sparseOptimizerFromConfig } from './sparse_optimizer';
 import { SummaryWriter } from './tensorboard';
+import { ioError } from './io_errors';
+import { lockModelDir } from './model_dir_lock';
 import { UsageError } from './usage_error';
 
 /** Options of `trainAndEvaluate` (the CLI's train_eval flags). */
@@ -84,21 +86,41 @@ const RESULT_FILE = 'train_eval_result.txt';
  */
 export async function trainAndEvaluate(o: TrainEvalOptions): Promise<TrainSummary> {
   const settings = runSettings(o);
-  const { existing, removed } = claimModelDir(settings.modelDir, o.continueTrain === true);
-  saveConfig(o.config, path.join(settings.modelDir, 'pipeline.config'));
-  const run = new TrainingRun(o, settings);
+  // One owner per model_dir: nothing below touches it before the lock is held.
+  const lock = lockModelDir(settings.modelDir, 'train_eval');
   try {
-    if (removed.length > 0) run.log(`removed incomplete checkpoint writes: ${removed.join(', ')}`);
-    run.restore(existing);
-    run.describeModel();
-    if (run.pos.step >= settings.numSteps) {
-      run.log(`nothing to do: step ${run.pos.step} >= num_steps ${settings.numSteps}`);
-      return run.summary(0);
+    const existing = latestCheckpoint(settings.modelDir);
+    if (existing && o.continueTrain !== true)
+      throw new UsageError(
+        `model_dir '${settings.modelDir}' already holds checkpoints (newest: ${path.basename(existing.path)}); pass --continue_train to resume it, or choose another --model_dir`,
+      );
+    // Leftovers of killed runs (their writers are gone: we hold the lock).
+    const removed = removeIncompleteCheckpoints(settings.modelDir);
+    const run = new TrainingRun(o, settings);
+    try {
+      if (removed.length > 0) run.log(`removed incomplete checkpoint writes: ${removed.join(', ')}`);
+      run.restore(existing);
+      // Only once the restore worked: a failed --continue_train leaves the model_dir's config as it was.
+      try {
+        saveConfig(o.config, path.join(settings.modelDir, 'pipeline.config'));
+      } catch (e) {
+        throw ioError(e, `write '${path.join(settings.modelDir, 'pipeline.config')}'`);
+      }
+      run.describeModel();
+      if (existing && o.continueTrain) await run.evaluateIfMissing(existing);
+      if (run.stopped) return run.summary(0);
+      if (run.pos.step >= settings.numSteps) {
+        run.log(`nothing to do: step ${run.pos.step} >= num_steps ${settings.numSteps}`);
+        return run.summary(0);
+      }
+      const seconds = await run.train();
+      run.closeWriters(); // a failed last write of the events is an error of the run
+      return run.summary(seconds);
+    } finally {
+      run.dispose();
     }
-    const seconds = await run.train();
-    return run.summary(seconds);
   } finally {
-    run.dispose();
+    lock.release();
   }
 }
 
@@ -138,22 +160,6 @@ function runSettings(o: TrainEvalOptions): RunSettings {
     evalInput,
     doEval: (o.evaluate ?? true) && !!evalInput,
   };
-}
-
-/** model_dir: created if needed; a trained model is never overwritten unless resuming. */
-function claimModelDir(
-  modelDir: string,
-  continueTrain: boolean,
-): { existing: CheckpointRef | null; removed: string[] } {
-  fs.mkdirSync(modelDir, { recursive: true });
-  const removed = removeIncompleteCheckpoints(modelDir);
-  const existing = latestCheckpoint(modelDir);
-  if (existing && !continueTrain) {
-    throw new UsageError(
-      `model_dir '${modelDir}' already holds checkpoints (newest: ${path.basename(existing.path)}); pass --continue_train to resume it, or choose another --model_dir`,
-    );
-  }
-  return { existing, removed };
 }
 
 /** One train_eval run's model, optimizers, outputs and position, and the steps of its loop. */
@@ -206,6 +212,11 @@ class TrainingRun {
     this.stopper = new EarlyStopper(this.config, s.modelDir);
   }
 
+  /** Early stopping decided to stop. */
+  get stopped(): boolean {
+    return this.stoppedEarly;
+  }
+
   log(line: string): void {
     this.progress.log(line);
   }
@@ -217,6 +228,12 @@ class TrainingRun {
       const r = restoreCheckpoint(existing.path, this.setup, { optimizerState: true, denseOptimizer: this.denseOpt });
       const m = r.manifest;
       this.pos = { step: m.step, epoch: m.epoch, consumedBatches: m.consumedBatches, samples: m.samples };
+      const was = m.extra.batchSize;
+      const now = this.config.dataConfig?.batchSize;
+      if (typeof was === 'number' && now !== undefined && was !== now)
+        this.log(
+          `warning: batch_size was ${was} when ${path.basename(existing.path)} was saved and is ${now} now; the data position (${m.consumedBatches} batches consumed) is counted in batches, so the resumed run skips ${m.consumedBatches} batches of ${now} rows (not the ${m.samples.toLocaleString('en-US')} samples seen) and is not what an uninterrupted run would have done`,
+        );
       this.stopper.restore();
       this.log(
         `continue_train: restored ${path.basename(existing.path)} (step ${m.step}, epoch ${m.epoch}, ${m.consumedBatches} batches consumed)`,
@@ -246,6 +263,7 @@ class TrainingRun {
       mode: 'train',
       inputPath: this.o.trainInputPath,
       seed: s.seed,
+      labelRules: labelRulesOf(this.setup.model.tasks),
       onEpochEnd: (e, bad) => {
         epochsEnded.push(e);
         // Under malformed_row_policy "skip": what was skipped, with the first locations.
@@ -300,7 +318,18 @@ class TrainingRun {
     const lrs = this.denseOpt.learningRates(this.pos.step, this.epoch);
     this.setup.sparseLr.value = this.sparse.schedule.lr(this.pos.step, this.epoch);
     setRandomPosition(this.pos.consumedBatches); // dropout masks depend on the position, so a resumed run draws the same
-    const { loss, grads } = trainBatch(this.setup, batch, this.stableName, 1 / this.s.accumulate);
+    let step: { loss: number; grads: Record<string, tf.Tensor> };
+    try {
+      step = trainBatch(this.setup, batch, this.stableName, 1 / this.s.accumulate);
+    } catch (e) {
+      // Non-finite logits or gradients: say where training stood (the data are checked when read).
+      const msg = (e as Error)?.message ?? String(e);
+      if (!/Expected finite/.test(msg)) throw e;
+      throw new Error(
+        `training step ${this.pos.step + 1} (batch ${this.pos.consumedBatches + 1}, epoch ${this.epoch}): ${msg}; the model diverged — lower the learning rates, or clip gradients (train_config.grad_clipping)`,
+      );
+    }
+    const { loss, grads } = step;
     this.pos.consumedBatches++;
     this.pos.samples += batch.batchSize;
     this.samplesThisRun += batch.batchSize;
@@ -338,7 +367,8 @@ class TrainingRun {
       this.setup,
       this.denseOpt,
       { ...this.pos, epoch: this.epoch },
-      { seed: this.s.seed },
+      { seed: this.s.seed, batchSize: this.config.dataConfig?.batchSize },
+      this.config,
     );
     this.lastSaved = this.pos.step;
     this.log(`saved ${path.basename(ref.path)}`);
@@ -350,6 +380,30 @@ class TrainingRun {
       );
   }
 
+  /**
+   * A run killed between saving a checkpoint and evaluating it left no result line for it: the
+   * resumed run evaluates it first (the restored weights are that checkpoint's), so
+   * train_eval_result.txt and the best checkpoint see every checkpoint.
+   */
+  async evaluateIfMissing(ref: CheckpointRef): Promise<void> {
+    if (!this.s.doEval || this.o.saveCheckpoints === false) return;
+    const file = path.join(this.s.modelDir, RESULT_FILE);
+    const done = new Set<number>();
+    if (fs.existsSync(file))
+      for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
+        try {
+          const step = (JSON.parse(line) as { global_step?: unknown }).global_step;
+          if (typeof step === 'number') done.add(step);
+        } catch {
+          // a line cut by a kill mid-write: not a result
+        }
+      }
+    if (done.has(ref.step)) return;
+    this.log(`evaluating ${path.basename(ref.path)}, saved but not evaluated by the interrupted run`);
+    this.lastSaved = ref.step;
+    await this.evaluate(ref.path);
+  }
+
   private async evaluate(checkpointPath: string): Promise<void> {
     const step = this.pos.step;
     const r = await evaluate(this.config, this.setup, {
@@ -357,10 +411,12 @@ class TrainingRun {
       numSteps: this.config.evalConfig?.numSteps,
     });
     this.lastEval = { ...r, step };
-    fs.appendFileSync(
-      path.join(this.s.modelDir, RESULT_FILE),
-      `${JSON.stringify({ global_step: step, ...r.metrics })}\n`,
-    );
+    const results = path.join(this.s.modelDir, RESULT_FILE);
+    try {
+      fs.appendFileSync(results, `${JSON.stringify({ global_step: step, ...r.metrics })}\n`);
+    } catch (e) {
+      throw ioError(e, `append the evaluation of step ${step} to '${results}'`);
+    }
     for (const [k, v] of Object.entries(r.metrics)) this.writers.eval?.scalar(k, v, step);
     this.writers.eval?.flush();
     this.log(
@@ -389,9 +445,19 @@ class TrainingRun {
     };
   }
 
-  dispose(): void {
+  closeWriters(): void {
     this.writers.train?.close();
     this.writers.eval?.close();
+  }
+
+  /** Frees the model; never throws, so the error that ended a run is the one reported. */
+  dispose(): void {
+    for (const w of [this.writers.train, this.writers.eval])
+      try {
+        w?.close();
+      } catch {
+        // already failing (a full disk): the run's own error says so
+      }
     this.denseOpt.dispose();
     this.setup.dispose();
   }

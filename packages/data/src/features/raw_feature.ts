@@ -131,7 +131,7 @@ export class RawFeature implements Feature {
         r,
         'bad_number',
         o.input,
-        `feature "${o.name}": expected ${o.encodedBuckets ? 'an integer bucket id' : 'a number'} in column "${o.input}" but found ${JSON.stringify(text)}`,
+        `feature "${o.name}": expected ${o.encodedBuckets ? 'an integer bucket id' : 'a number'} in column "${o.input}" but found ${JSON.stringify(text)}${notFiniteNote(text)}`,
         s,
       );
     }
@@ -216,7 +216,7 @@ export class RawFeature implements Feature {
             r,
             'bad_number',
             o.input,
-            `feature "${o.name}": expected ${o.encodedBuckets ? 'an integer bucket id' : 'a number'} in column "${o.input}" but found ${JSON.stringify(text)}`,
+            `feature "${o.name}": expected ${o.encodedBuckets ? 'an integer bucket id' : 'a number'} in column "${o.input}" but found ${JSON.stringify(text)}${notFiniteNote(text)}`,
             fromBytes ? p : undefined,
           );
           return;
@@ -263,4 +263,10 @@ function rowOfValue(i: number, d: number, ro: Int32Array, sequence: boolean): nu
     else hi = mid - 1;
   }
   return lo;
+}
+
+/** " (not finite as a 32-bit float)" when the text is a number JavaScript reads but float32 cannot hold. */
+function notFiniteNote(text: string): string {
+  const v = Number(text.trim());
+  return text.trim() !== '' && !Number.isNaN(v) ? ' (not finite as a 32-bit float)' : '';
 }

@@ -6,7 +6,7 @@ export function csvBlock(text: string, file = 't.csv', delimiter = ','): Delimit
   const buf = Buffer.from(text);
   const fmt = delimitedFormat(delimiter);
   const frames = newRowFrames(10000);
-  frameRows(buf, 0, buf.length, true, fmt.quote, 1, frames);
+  frameRows(buf, 0, buf.length, true, 1, frames);
   const header = buf.subarray(frames.starts[0], frames.ends[0]).toString().split(delimiter);
   frames.starts = frames.starts.subarray(1);
   frames.ends = frames.ends.subarray(1);

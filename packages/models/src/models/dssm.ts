@@ -108,6 +108,7 @@ export class DSSM extends BaseModel {
     const loss: ModelLoss = {
       name: 'softmax_cross_entropy',
       regression: false,
+      label: { kind: 'none', loss: 'softmax_cross_entropy' }, // in-batch negatives: the diagonal is the label
       apply: (similarity, _labels, weights) =>
         softmaxCrossEntropy(similarity, diagonalIds(similarity.shape[0]), { weights, labelSmoothing }),
     };

@@ -10,7 +10,7 @@ export type {
 } from './trainable_model';
 export { BaseModel } from './base_model';
 export { RankModel } from './rank_model';
-export { createLoss, type ModelLoss } from './model_loss';
+export { createLoss, labelRulesOf, type LabelRule, type ModelLoss } from './model_loss';
 export { createModel, registerModel, registeredModels, type ModelClass } from './model_registry';
 export { DeepFM } from './deepfm';
 export { WideAndDeep } from './wide_and_deep';

@@ -6,11 +6,25 @@ import { l2Loss } from '../losses/l2_loss';
 import { sigmoidBceWithLogits } from '../losses/sigmoid_bce_with_logits';
 import { softmaxCrossEntropy } from '../losses/softmax_cross_entropy';
 
+/**
+ * The label values a loss accepts: BCE and focal loss a probability in [0, 1], softmax cross
+ * entropy a class id in [0, num_class), l2 any finite number; `none` when the loss ignores the
+ * label (DSSM's in-batch softmax). The data loader checks labels against these (a data error at
+ * the label's file:line:column), so a label of 2 or 1e30 under BCE is never trained on silently.
+ */
+export type LabelRule =
+  | { kind: 'probability'; loss: string }
+  | { kind: 'class'; numClass: number; loss: string }
+  | { kind: 'real'; loss: string }
+  | { kind: 'none'; loss: string };
+
 /** A configured loss: its TorchEasyRec name and a function of (output, labels, weights). */
 export interface ModelLoss {
   name: string;
   /** True when the model's output is a regression value rather than logits. */
   regression: boolean;
+  /** What its labels must be. */
+  label: LabelRule;
   apply(output: tf.Tensor, labels: Float32Array, weights: Float32Array | null): tf.Scalar;
 }
 
@@ -22,6 +36,7 @@ export function createLoss(config: LossConfig, numClass: number, suffix = ''): M
       return {
         name: `binary_cross_entropy${suffix}`,
         regression: false,
+        label: { kind: 'probability', loss: `binary_cross_entropy${suffix}` },
         apply: (x, y, w) => sigmoidBceWithLogits(x, y, { weights: w, labelSmoothing: l.value.labelSmoothing ?? 0 }),
       };
     case 'softmaxCrossEntropy':
@@ -29,14 +44,21 @@ export function createLoss(config: LossConfig, numClass: number, suffix = ''): M
       return {
         name: `softmax_cross_entropy${suffix}`,
         regression: false,
+        label: { kind: 'class', numClass, loss: `softmax_cross_entropy${suffix}` },
         apply: (x, y, w) => softmaxCrossEntropy(x, y, { weights: w, labelSmoothing: l.value.labelSmoothing ?? 0 }),
       };
     case 'l2Loss':
-      return { name: `l2_loss${suffix}`, regression: true, apply: (x, y, w) => l2Loss(x, y, { weights: w }) };
+      return {
+        name: `l2_loss${suffix}`,
+        regression: true,
+        label: { kind: 'real', loss: `l2_loss${suffix}` },
+        apply: (x, y, w) => l2Loss(x, y, { weights: w }),
+      };
     case 'binaryFocalLoss':
       return {
         name: `binary_focal_loss${suffix}`,
         regression: false,
+        label: { kind: 'probability', loss: `binary_focal_loss${suffix}` },
         apply: (x, y, w) =>
           binaryFocalLoss(x, y, { weights: w, gamma: l.value.gamma ?? 2, alpha: l.value.alpha ?? 0.5 }),
       };
@@ -49,4 +71,18 @@ export function createLoss(config: LossConfig, numClass: number, suffix = ''): M
         `loss '${l.case}' is not supported yet (supported: binary_cross_entropy, softmax_cross_entropy, l2_loss, binary_focal_loss)`,
       );
   }
+}
+
+/** Every task's label rules, by label name (what the data loader checks; see LabelRule). */
+export function labelRulesOf(
+  tasks: readonly { labelName: string; losses: readonly ModelLoss[] }[],
+): Record<string, LabelRule[]> {
+  const out: Record<string, LabelRule[]> = {};
+  for (const t of tasks)
+    for (const l of t.losses) {
+      if (l.label.kind === 'none') continue;
+      out[t.labelName] ??= [];
+      out[t.labelName].push(l.label);
+    }
+  return out;
 }
