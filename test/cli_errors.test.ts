@@ -307,7 +307,9 @@ describe('data and runtime errors: exit 1', () => {
       ]),
       2,
     );
-    expect(lines[lines.length - 1]).toBe(`tsrec train_eval: --train_input_path: input path "${missing}" does not exist`);
+    expect(lines[lines.length - 1]).toBe(
+      `tsrec train_eval: --train_input_path: input path "${missing}" does not exist`,
+    );
   });
 });
 

@@ -282,6 +282,18 @@ describe('inputs that used to lose rows, spin or pass garbage (issue 22)', () =>
     );
   });
 
+  it('a truncated .gz input is an error naming the file', async () => {
+    const rows = Array.from({ length: 500 }, (_, i) => `${i % 2},u${(i * 7919) % 1000},${i}`).join('\n');
+    const full = require('node:zlib').gzipSync(Buffer.from(`y,u,p\n${rows}\n`)) as Buffer;
+    const gz = write('cut.csv.gz', full.subarray(0, full.length >> 1));
+    const open = () => new DataLoader({ inputPath: gz, batchSize: 8, features });
+    expect(open).toThrow(
+      new RegExp(
+        `^${gz.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: not a complete gzip file \\(.+\\); was it truncated\\?$`,
+      ),
+    );
+  });
+
   it('a UTF-8 byte order mark before the header or the first row is skipped', async () => {
     const withHeader = write('bom_header.csv', '\ufeffy,u,p\n1,a,2\n');
     const h = await collect({ inputPath: withHeader, batchSize: 8, features });

@@ -9,8 +9,7 @@ export const DISK_FULL_HINT =
  */
 export function ioError(e: unknown, doing: string): Error {
   const err = e as NodeJS.ErrnoException;
-  if (!err || typeof err !== 'object' || typeof err.code !== 'string' || !/^E[A-Z]+$/.test(err.code))
-    return e as Error;
+  if (!err || typeof err !== 'object' || typeof err.code !== 'string' || !/^E[A-Z]+$/.test(err.code)) return e as Error;
   const out = new Error(`Could not ${doing}: ${err.message}${err.code === 'ENOSPC' ? DISK_FULL_HINT : ''}`);
   (out as NodeJS.ErrnoException).code = err.code;
   return out;

@@ -19,6 +19,7 @@ import { exportModel } from './export';
 import { buildModel } from './model_setup';
 import { LOCK_FILE, lockModelDir } from './model_dir_lock';
 import { Predictor } from './predictor';
+import { openSafetensors, writeSafetensors } from './safetensors';
 import { trainAndEvaluate } from './train_eval';
 
 beforeAll(() => setUpTfjs(process.env.TSREC_TEST_BACKEND ?? 'tsrec'));
@@ -235,6 +236,39 @@ describe('predict', () => {
       );
     await expect(predictor.predictFile(link, input)).rejects.toThrow(/is the input file/);
     expect(fs.readFileSync(input).equals(original)).toBe(true);
+  });
+
+  it('refuses to write non-finite predictions (a checkpoint with NaN weights, checksums intact)', async () => {
+    const src = listCheckpoints(dir).pop()!.path;
+    const poisoned = path.join(tmp, 'nan-model', path.basename(src));
+    fs.cpSync(src, poisoned, { recursive: true });
+    const file = path.join(poisoned, 'dense.safetensors');
+    const st = openSafetensors(file);
+    const tensors = st.names.map((name) => ({
+      name,
+      dtype: 'F32' as const,
+      shape: st.info(name).shape,
+      data: st.read(name) as Float32Array,
+    }));
+    st.close();
+    tensors[tensors.length - 1]!.data.fill(NaN); // the output layer's bias
+    const sums = writeSafetensors(file, tensors);
+    const m = readManifest(poisoned);
+    const entry = m.files.find((f) => f.name === 'dense.safetensors')!;
+    entry.crc32c = sums;
+    entry.bytes = fs.statSync(file).size;
+    fs.writeFileSync(path.join(poisoned, 'manifest.json'), JSON.stringify(m));
+    const bad = Predictor.fromCheckpoint(config(dir), poisoned);
+    const out = path.join(tmp, 'nan-out.csv');
+    try {
+      await expect(bad.predictFile(data.eval, out)).rejects.toThrow(
+        /^Expected finite predictions but output '\w+' of output row 1 is NaN .*; nothing was written to /,
+      );
+    } finally {
+      bad.dispose();
+    }
+    expect(fs.existsSync(out)).toBe(false);
+    expect(fs.readdirSync(tmp).filter((n) => n.startsWith('nan-out.csv'))).toEqual([]);
   });
 
   it("removes a killed run's temporary output (its process is gone), keeps a live one's", async () => {
