@@ -4,4 +4,5 @@ module.exports = {
   ...require('../../jest.preset.js'),
   displayName: 'config',
   globalSetup: '<rootDir>/scripts/jest_global_setup.js',
+  setupFiles: ['<rootDir>/scripts/jest_model_rules.js'],
 };

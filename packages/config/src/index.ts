@@ -26,6 +26,13 @@ export type { EasyRecConfig as PipelineConfig } from './gen/tsrec/protos/pipelin
 
 export { loadPipelineConfig, parsePipelineConfig, type LoadOptions } from './load_pipeline_config';
 export { validate, assertValid, InvalidConfigError } from './validate';
+export {
+  defineModelRules,
+  registerModelRules,
+  registeredModelRules,
+  type ModelRuleContext,
+  type ModelRules,
+} from './model_rules';
 export { formatProblem, type ConfigProblem } from './config_problem';
 export { editConfig, type EditValue } from './edit_config';
 export { toText, toJsonText, saveConfig } from './to_text';

@@ -6,6 +6,7 @@ import { Dense } from '../layers/dense';
 import { Mlp } from '../layers/mlp';
 import type { ModelBatch, ModelContext } from './model_context';
 import { registerModel } from './model_registry';
+import { DCN_V1_RULES } from './dcn_v1_rules';
 import { RankModel, type Predictions } from './rank_model';
 
 /**
@@ -50,4 +51,4 @@ function modelConfig(config: ModelConfig): DCNV1Config {
   return config.model.value;
 }
 
-registerModel('dcn_v1', DCNV1);
+registerModel('dcn_v1', DCNV1, DCN_V1_RULES);

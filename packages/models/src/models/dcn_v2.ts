@@ -5,6 +5,7 @@ import { Dense } from '../layers/dense';
 import { Mlp } from '../layers/mlp';
 import type { ModelBatch, ModelContext } from './model_context';
 import { registerModel } from './model_registry';
+import { DCN_V2_RULES } from './dcn_v2_rules';
 import { RankModel, type Predictions } from './rank_model';
 
 /**
@@ -53,4 +54,4 @@ function modelConfig(config: ModelConfig): DCNV2Config {
   return config.model.value;
 }
 
-registerModel('dcn_v2', DCNV2);
+registerModel('dcn_v2', DCNV2, DCN_V2_RULES);

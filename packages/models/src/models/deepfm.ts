@@ -8,6 +8,7 @@ import { Mlp } from '../layers/mlp';
 import { fmInteraction } from '../ops/fm_interaction';
 import type { ModelBatch, ModelContext } from './model_context';
 import { registerModel } from './model_registry';
+import { DEEPFM_RULES } from './deepfm_rules';
 import { RankModel, type Predictions } from './rank_model';
 import { stackedGroup } from './stacked_group';
 
@@ -57,4 +58,4 @@ function modelConfig(config: ModelConfig): DeepFMConfig {
   return config.model.value;
 }
 
-registerModel('deepfm', DeepFM);
+registerModel('deepfm', DeepFM, DEEPFM_RULES);

@@ -7,6 +7,7 @@ import { Mlp } from '../layers/mlp';
 import { dotInteraction } from '../ops/dot_interaction';
 import type { ModelBatch, ModelContext } from './model_context';
 import { registerModel } from './model_registry';
+import { DLRM_RULES } from './dlrm_rules';
 import { RankModel, type Predictions } from './rank_model';
 import { stackedGroup } from './stacked_group';
 
@@ -78,4 +79,4 @@ function modelConfig(config: ModelConfig): DLRMConfig {
   return config.model.value;
 }
 
-registerModel('dlrm', DLRM);
+registerModel('dlrm', DLRM, DLRM_RULES);

@@ -10,6 +10,7 @@ import { BaseModel } from './base_model';
 import type { ModelBatch, ModelContext } from './model_context';
 import type { ModelLoss } from './model_loss';
 import { registerModel } from './model_registry';
+import { DSSM_RULES } from './dssm_rules';
 import { sampleWeightsOf } from './rank_model';
 import type { ModelTask, Predictions } from './trainable_model';
 
@@ -235,4 +236,4 @@ function modelConfig(config: ModelConfig): DSSMConfig {
   return config.model.value;
 }
 
-registerModel('dssm', DSSM);
+registerModel('dssm', DSSM, DSSM_RULES);

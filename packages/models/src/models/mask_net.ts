@@ -7,6 +7,7 @@ import { LayerNorm } from '../layers/layer_norm';
 import { Mlp } from '../layers/mlp';
 import type { ModelBatch, ModelContext } from './model_context';
 import { registerModel } from './model_registry';
+import { MASK_NET_RULES } from './mask_net_rules';
 import { RankModel, type Predictions } from './rank_model';
 
 /** One MaskBlock: relu(LN(Linear(input ⊙ Linear(relu(Linear(mask)))))). */
@@ -99,4 +100,4 @@ function modelConfig(config: ModelConfig): MaskNetConfig {
   return config.model.value;
 }
 
-registerModel('mask_net', MaskNet);
+registerModel('mask_net', MaskNet, MASK_NET_RULES);

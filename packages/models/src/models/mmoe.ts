@@ -6,6 +6,7 @@ import { Dense } from '../layers/dense';
 import { Mlp } from '../layers/mlp';
 import type { ModelBatch, ModelContext } from './model_context';
 import { registerModel } from './model_registry';
+import { MMOE_RULES } from './mmoe_rules';
 import { RankModel, type Predictions } from './rank_model';
 
 /**
@@ -82,4 +83,4 @@ function modelConfig(config: ModelConfig): MMoEConfig {
   return config.model.value;
 }
 
-registerModel('mmoe', MMoE);
+registerModel('mmoe', MMoE, MMOE_RULES);

@@ -1,4 +1,4 @@
-import type { ModelConfig } from '@tsrec/config';
+import { type ModelConfig, type ModelRules, registerModelRules } from '@tsrec/config';
 
 import { snakeCase as snake } from './base_model';
 import type { ModelContext } from './model_context';
@@ -9,11 +9,16 @@ export type ModelClass = new (config: ModelConfig, ctx: ModelContext) => Trainab
 
 const REGISTRY = new Map<string, ModelClass>();
 
-/** Registers a model under its `model_config` oneof name (`deepfm`, `wide_and_deep`, `dlrm`, …). */
-export function registerModel(name: string, cls: ModelClass): void {
+/**
+ * Registers a model under its `model_config` oneof name (`deepfm`, `wide_and_deep`, `dlrm`, …)
+ * with its config rules: one registration gives the class the runtime builds and the checks
+ * `validate` runs (groups, modules, dims), so the two cannot disagree.
+ */
+export function registerModel<M>(name: string, cls: ModelClass, rules: ModelRules<M>): void {
   if (REGISTRY.has(name) && REGISTRY.get(name) !== cls)
     throw new Error(`Expected a new model name for registerModel but received '${name}', already registered`);
   REGISTRY.set(name, cls);
+  registerModelRules(name, rules);
 }
 
 /** Names of the registered models. */

@@ -5,6 +5,7 @@ import { Dense } from '../layers/dense';
 import { Mlp } from '../layers/mlp';
 import type { ModelBatch, ModelContext } from './model_context';
 import { registerModel } from './model_registry';
+import { MULTI_TOWER_RULES } from './multi_tower_rules';
 import { RankModel, type Predictions } from './rank_model';
 
 /**
@@ -51,4 +52,4 @@ function modelConfig(config: ModelConfig): MultiTowerConfig {
   return config.model.value;
 }
 
-registerModel('multi_tower', MultiTower);
+registerModel('multi_tower', MultiTower, MULTI_TOWER_RULES);

@@ -6,6 +6,7 @@ import { Dense } from '../layers/dense';
 import { Mlp } from '../layers/mlp';
 import type { ModelBatch, ModelContext } from './model_context';
 import { registerModel } from './model_registry';
+import { PLE_RULES } from './ple_rules';
 import { RankModel, type Predictions } from './rank_model';
 import type { TaskHead } from './simple_multi_task';
 
@@ -142,4 +143,4 @@ function modelConfig(config: ModelConfig): PLEConfig {
   return config.model.value;
 }
 
-registerModel('ple', PLE);
+registerModel('ple', PLE, PLE_RULES);

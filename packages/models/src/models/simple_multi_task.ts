@@ -4,6 +4,7 @@ import { Dense } from '../layers/dense';
 import { Mlp } from '../layers/mlp';
 import type { ModelBatch, ModelContext } from './model_context';
 import { registerModel } from './model_registry';
+import { SIMPLE_MULTI_TASK_RULES } from './simple_multi_task_rules';
 import { RankModel, type Predictions } from './rank_model';
 
 /** A task tower's head: its optional `mlp` and a linear layer to its num_class outputs. */
@@ -60,4 +61,4 @@ function modelConfig(config: ModelConfig): SimpleMultiTaskConfig {
   return config.model.value;
 }
 
-registerModel('simple_multi_task', SimpleMultiTask);
+registerModel('simple_multi_task', SimpleMultiTask, SIMPLE_MULTI_TASK_RULES);

@@ -7,6 +7,7 @@ import { wideInitOf } from '../embedding/wide_init';
 import { Mlp } from '../layers/mlp';
 import type { ModelBatch, ModelContext } from './model_context';
 import { registerModel } from './model_registry';
+import { WIDE_AND_DEEP_RULES } from './wide_and_deep_rules';
 import { RankModel, type Predictions } from './rank_model';
 
 /**
@@ -52,4 +53,4 @@ function modelConfig(config: ModelConfig): WideAndDeepConfig {
   return config.model.value;
 }
 
-registerModel('wide_and_deep', WideAndDeep);
+registerModel('wide_and_deep', WideAndDeep, WIDE_AND_DEEP_RULES);

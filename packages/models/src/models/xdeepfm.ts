@@ -7,6 +7,7 @@ import { wideInitOf } from '../embedding/wide_init';
 import { Mlp } from '../layers/mlp';
 import type { ModelBatch, ModelContext } from './model_context';
 import { registerModel } from './model_registry';
+import { XDEEPFM_RULES } from './xdeepfm_rules';
 import { RankModel, type Predictions } from './rank_model';
 
 /**
@@ -96,4 +97,4 @@ function modelConfig(config: ModelConfig): XDeepFMConfig {
   return config.model.value;
 }
 
-registerModel('xdeepfm', XDeepFM);
+registerModel('xdeepfm', XDeepFM, XDEEPFM_RULES);
