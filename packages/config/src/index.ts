@@ -38,6 +38,7 @@ export { editConfig, type EditValue } from './edit_config';
 export { toText, toJsonText, saveConfig } from './to_text';
 export { ConfigError, formatIssue, type ConfigIssue } from './config_error';
 export { formatLocation, type SourceLocation } from './source_location';
+export { formatBytes } from './format_bytes';
 export { sourceLocationOf } from './config_locations';
 export { listFeatures, type FeatureInfo } from './feature_catalog';
 export { parseInitFn, SUPPORTED_INIT_FNS, type EmbeddingInit } from './init_fn';

@@ -2,6 +2,7 @@ import type { EasyRecConfig } from './gen/tsrec/protos/pipeline_pb';
 import { FeatureGroupType } from './gen/tsrec/protos/model_pb';
 import { FgMode } from './gen/tsrec/protos/data_pb';
 import { effectiveFgMode } from './fg_mode';
+import { formatBytes } from './format_bytes';
 import type { ProblemSink } from './config_problem';
 import { didYouMean } from './did_you_mean';
 import { parseInitFn, SUPPORTED_INIT_FNS } from './init_fn';
@@ -14,16 +15,6 @@ const COMBINERS = ['sum', 'mean', 'min', 'max'];
 
 /** The most rows a table can have: row ids are int32. */
 export const MAX_TABLE_ROWS = 2147483647n;
-
-function formatBytes(n: number): string {
-  const units = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
-  let u = 0;
-  while (n >= 1024 && u < units.length - 1) {
-    n /= 1024;
-    u++;
-  }
-  return `${n.toFixed(u === 0 ? 0 : 1)} ${units[u]}`;
-}
 
 function checkBoundaries(sink: ProblemSink, path: string, b: number[]): void {
   for (let i = 1; i < b.length; i++) {

@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
+import { formatBytes } from '@tsrec/config';
 import { OPTIMIZER_STATES, type SparseOptimizerType, type TableSpec } from '@tsrec/native';
 
 /** Bytes of one table with its optimizer state (float32 weights, per-element or per-row state). */
@@ -28,17 +29,6 @@ export function availableMemoryBytes(): number {
   if (limit && limit > 0 && limit < Number.MAX_SAFE_INTEGER)
     available = Math.min(available, limit - process.memoryUsage.rss());
   return available;
-}
-
-/** `1.5 GiB` */
-export function formatBytes(n: number): string {
-  const units = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
-  let u = 0;
-  while (Math.abs(n) >= 1024 && u < units.length - 1) {
-    n /= 1024;
-    u++;
-  }
-  return `${n.toFixed(u === 0 ? 0 : 1)} ${units[u]}`;
 }
 
 /**

@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
+import { pidAlive } from './stale_temps';
 import { UsageError } from './usage_error';
 
 /** The lock file of a model_dir: one tsrec process writes into a model_dir at a time. */
@@ -40,12 +41,7 @@ function processStartTicks(pid: number): number | undefined {
 
 /** Whether the holder of a lock on this host is still running (the same process, not a reused pid). */
 function holderAlive(h: LockHolder): boolean {
-  try {
-    process.kill(h.pid, 0);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ESRCH') return false;
-    // EPERM: a process of another user holds that pid; assume it is the holder.
-  }
+  if (!pidAlive(h.pid)) return false;
   if (h.processStart === undefined) return true;
   const now = processStartTicks(h.pid);
   return now === undefined || now === h.processStart;
