@@ -4,6 +4,8 @@
 module.exports = {
   ...require('../jest.preset.js'),
   displayName: 'e2e',
+  // test/distributed runs under mpirun by its own target (npx nx run e2e:dist).
+  testPathIgnorePatterns: [...require('../jest.preset.js').testPathIgnorePatterns, '/test/distributed/'],
   maxWorkers: 1,
   testTimeout: 300000,
 };

@@ -4,12 +4,14 @@
 #include <cstring>
 #include <memory>
 
+#include "tsrec/comm.h"
 #include "tsrec/gemm.h"
 #include "tsrec/host_buffer.h"
 #include "tsrec/tbe_cuda.h"
 #include "tsrec/thread_pool.h"
 
 namespace tsrec_binding {
+Napi::Object InitComm(Napi::Env env, Napi::Object exports);
 Napi::Object InitEmbeddingCollection(Napi::Env env, Napi::Object exports);
 Napi::Object InitHash(Napi::Env env, Napi::Object exports);
 Napi::Object InitTextFields(Napi::Env env, Napi::Object exports);
@@ -35,6 +37,7 @@ Napi::Value BuildInfo(const Napi::CallbackInfo& info) {
   o.Set("buildType", TSREC_BUILD_TYPE_NAME);
   o.Set("archFlags", TSREC_BUILD_ARCH_FLAGS);
   o.Set("cudaArchs", TSREC_BUILD_CUDA_ARCHS);
+  o.Set("mpiCompiled", tsrec::Comm::Compiled());
   return o;
 }
 
@@ -76,6 +79,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   tsrec_binding::InitHash(env, exports);
   tsrec_binding::InitTextFields(env, exports);
   tsrec_binding::InitTfjsKernels(env, exports);
+  tsrec_binding::InitComm(env, exports);
   return tsrec_binding::InitEmbeddingCollection(env, exports);
 }
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Builds the addon (and the C++ tests) with cmake-js (CMakeLists.txt here forwards to ../../native) into ./build.
 // Environment: TSREC_CUDA=AUTO|ON|OFF (default AUTO), TSREC_MARCH (default native),
-// TSREC_BLAS=AUTO|OPENBLAS|BUILTIN (default AUTO), TSREC_BUILD_TYPE (default Release). Runs on `npm install` and `nx run native:build`.
+// TSREC_BLAS=AUTO|OPENBLAS|BUILTIN (default AUTO), TSREC_MPI=AUTO|ON|OFF (default AUTO: Open MPI when
+// libopenmpi-dev is installed), TSREC_BUILD_TYPE (default Release). Runs on `npm install` and `nx run native:build`.
 
 const { spawnSync } = require('node:child_process');
 const path = require('node:path');
@@ -12,6 +13,7 @@ const defs = {
   TSREC_CUDA: process.env.TSREC_CUDA || 'AUTO',
   TSREC_MARCH: process.env.TSREC_MARCH || 'native',
   TSREC_BLAS: process.env.TSREC_BLAS || 'AUTO',
+  TSREC_MPI: process.env.TSREC_MPI || 'AUTO',
 };
 // `configure` always re-applies the options (cmake-js `compile` keeps a cached configuration),
 // then `build` compiles incrementally.
@@ -25,7 +27,7 @@ if (r.status === 0) r = spawnSync(process.execPath, build, { cwd: pkgDir, stdio:
 if (r.status !== 0) {
   console.error(
     `\n@tsrec/native: building the addon failed (exit ${r.status}).\n` +
-      '  Needs: a C++17 compiler (g++ >= 9), CMake >= 3.18; optional: libopenblas-dev, the CUDA toolkit.\n' +
+      '  Needs: a C++17 compiler (g++ >= 9), CMake >= 3.18; optional: libopenblas-dev, libopenmpi-dev, the CUDA toolkit.\n' +
       '  Retry with TSREC_CUDA=OFF to skip the CUDA kernels, or TSREC_MARCH=OFF for a generic CPU target.',
   );
   process.exit(r.status || 1);

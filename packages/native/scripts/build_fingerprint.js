@@ -19,6 +19,8 @@ const lines = [
   `c++: ${versionLine(process.env.CXX || 'c++', ['--version'])}`,
   `cmake: ${versionLine('cmake', ['--version'])}`,
   `nvcc: ${versionLine(nvcc, ['--version'], true)}`,
+  // libopenmpi-dev's compiler wrapper: FindMPI (cmake/TsrecMpi.cmake) needs it and mpi.h.
+  `mpicc: ${versionLine('mpicc', ['--version'])}`,
 ];
 // -march=native compiles for this CPU: another CPU model must not reuse the binary.
 const cpuinfo = fs.existsSync('/proc/cpuinfo') ? fs.readFileSync('/proc/cpuinfo', 'utf8') : '';

@@ -13,6 +13,7 @@ export interface NativeAddon {
     buildType: string;
     archFlags: string;
     cudaArchs: string;
+    mpiCompiled: boolean;
   };
   setNumThreads(n: number): void;
   allocFloat32(n: number): Float32Array;

@@ -22,6 +22,20 @@ export type {
   WeightDecayMode,
 } from './embedding_collection';
 export { alignedFloat32Array, buildInfo, setNumThreads } from './runtime';
+export {
+  bytesOf,
+  chunkBegin,
+  collectiveBytes,
+  createCommunicator,
+  LocalCommunicator,
+  MpiCommunicator,
+  mpiCompiled,
+  mpiEnvironment,
+  SimWorld,
+  type CommStats,
+  type Communicator,
+  type ReduceOp,
+} from './comm';
 export * as reference from './reference';
 export {
   checkNumBuckets,

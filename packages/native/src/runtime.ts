@@ -16,6 +16,8 @@ export interface BuildInfo {
   archFlags: string;
   /** CUDA architectures compiled (e.g. `80,90`), empty without CUDA. */
   cudaArchs: string;
+  /** Whether the addon links Open MPI (multi-process training under mpirun). */
+  mpiCompiled: boolean;
   /** The .node file loaded. */
   addonPath: string;
 }

@@ -1,5 +1,5 @@
 import * as os from 'node:os';
-import { buildInfo, selectBackend } from '@tsrec/native';
+import { buildInfo, mpiEnvironment, selectBackend } from '@tsrec/native';
 
 /** The facts `tsrec info` prints: what this installation was built with and what it finds. */
 export interface InstallInfo {
@@ -41,8 +41,7 @@ export async function installInfo(): Promise<InstallInfo> {
     cuda,
     threads: b.threads,
     cpus: os.availableParallelism(),
-    // Scale-out (Open MPI) is not part of this version yet: single-process training only.
-    mpi: 'not available in this version (single process)',
+    mpi: mpiLine(b.mpiCompiled),
     tfjsBackend,
   };
 }
@@ -60,4 +59,11 @@ export function formatInstallInfo(i: InstallInfo): string {
     ['tfjs', `backend ${i.tfjsBackend} (TSREC_TFJS_BACKEND)`],
   ];
   return rows.map(([k, v]) => `${`${k}:`.padEnd(9)}${v}`).join('\n');
+}
+
+/** Whether this addon can run under mpirun, and the job this process is part of. */
+function mpiLine(compiled: boolean): string {
+  if (!compiled) return 'not compiled (single process; install libopenmpi-dev, then rebuild: npx nx run native:build)';
+  const job = mpiEnvironment();
+  return `compiled (Open MPI)${job ? `; rank ${job.rank} of ${job.size} (launched by mpirun)` : '; not launched by mpirun'}`;
 }
