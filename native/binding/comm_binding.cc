@@ -52,8 +52,8 @@ class NativeComm : public Napi::ObjectWrap<NativeComm> {
       Fail(env, st);
       return;
     }
-    tsfn_ = Napi::ThreadSafeFunction::New(env, Napi::Function::New(env, [](const Napi::CallbackInfo&) {}),
-                                          "tsrec-comm", 0, 1);
+    tsfn_ = Napi::ThreadSafeFunction::New(env, Napi::Function::New(env, [](const Napi::CallbackInfo&) {}), "tsrec-comm",
+                                          0, 1);
     tsfn_.Unref(env);
   }
 

@@ -42,8 +42,8 @@ TEST_CASE(sum_is_the_rank_order_sum_bit_for_bit) {
     for (int64_t i = 0; i < n; ++i) {
       volatile float s = parts[0][static_cast<size_t>(i)];
       for (int r = 1; r < w; ++r) s = s + parts[static_cast<size_t>(r)][static_cast<size_t>(i)];
-      CHECK_MSG(std::memcmp(&out[static_cast<size_t>(i)], const_cast<float*>(&s), 4) == 0, "w=%d n=%lld i=%lld (TSREC_TEST_SEED=%llu)",
-                w, (long long)n, (long long)i, (unsigned long long)seed);
+      CHECK_MSG(std::memcmp(&out[static_cast<size_t>(i)], const_cast<float*>(&s), 4) == 0,
+                "w=%d n=%lld i=%lld (TSREC_TEST_SEED=%llu)", w, (long long)n, (long long)i, (unsigned long long)seed);
     }
   }
 }

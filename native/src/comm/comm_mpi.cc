@@ -80,8 +80,7 @@ class MpiComm final : public Comm {
   void AllreduceInt64(int64_t* buf, int64_t n, ReduceOp op, CommDone done) override;
   void Alltoallv(const void* send, const int64_t* send_counts, const int64_t* send_displs, void* recv,
                  const int64_t* recv_counts, const int64_t* recv_displs, CommDone done) override;
-  void Allgatherv(const void* send, void* recv, const int64_t* counts, const int64_t* displs,
-                  CommDone done) override;
+  void Allgatherv(const void* send, void* recv, const int64_t* counts, const int64_t* displs, CommDone done) override;
   void Broadcast(void* buf, int64_t bytes, int root, CommDone done) override;
   void Barrier(CommDone done) override;
 
@@ -297,8 +296,8 @@ void MpiComm::AllreduceInt64(int64_t* buf, int64_t n, ReduceOp op_kind, CommDone
       if (stage > 0 || w == 1 || n == 0) return Status::Ok();
       if (n > INT_MAX) return Status::InvalidArgument("allreduceInt64: too many elements");
       reqs->emplace_back();
-      const int rc = MPI_Iallreduce(MPI_IN_PLACE, buf, static_cast<int>(n), MPI_INT64_T, MpiOp(op), MPI_COMM_WORLD,
-                                    &reqs->back());
+      const int rc =
+          MPI_Iallreduce(MPI_IN_PLACE, buf, static_cast<int>(n), MPI_INT64_T, MpiOp(op), MPI_COMM_WORLD, &reqs->back());
       if (rc != MPI_SUCCESS) return Status::Internal("allreduceInt64 failed: " + MpiError(rc));
       self->Count(&CommStats::allreduce_bytes, 2 * (w - 1) * n * 8 / w);
       return Status::Ok();
@@ -351,8 +350,7 @@ void MpiComm::Alltoallv(const void* send, const int64_t* send_counts, const int6
   Enqueue(std::move(o));
 }
 
-void MpiComm::Allgatherv(const void* send, void* recv, const int64_t* counts, const int64_t* displs,
-                         CommDone done) {
+void MpiComm::Allgatherv(const void* send, void* recv, const int64_t* counts, const int64_t* displs, CommDone done) {
   struct AgOp : Op {
     MpiComm* self;
     const void* send;

@@ -203,8 +203,13 @@ export class MpiCommunicator implements Communicator {
     this.localRank = i.localRank;
     this.localSize = i.localSize;
     this.kind = `mpi (${i.library})`;
-    // MPI_Finalize before exit: mpirun takes a rank that exits without it for a failed one.
-    process.once('exit', () => this.close());
+    // At exit: MPI_Finalize after success (mpirun takes a rank that exits without it for a failed
+    // one); after a failure MPI_Abort instead, which ends every rank now — a finalize would wait
+    // for ranks that are still inside a collective.
+    process.once('exit', (code) => {
+      if (code !== 0 && this.size > 1) this.abort(code);
+      this.close();
+    });
   }
 
   allreduce(buf: Float32Array, op: ReduceOp = 'sum'): Promise<void> {

@@ -83,7 +83,9 @@ describe('tsrec CLI exit codes and messages', () => {
     expect(lines[3].startsWith(`BLAS:    ${b.blas}`)).toBe(true);
     expect(lines[4]).toMatch(b.cudaCompiled ? /^CUDA: +compiled \(sm [\d,]+\), \d+ devices?/ : /^CUDA: +not compiled/);
     expect(lines[5]).toMatch(new RegExp(`^threads: ${b.threads} native pool threads`));
-    expect(lines[6]).toMatch(b.mpiCompiled ? /^MPI: +compiled \(Open MPI\); not launched by mpirun$/ : /^MPI: +not compiled/);
+    expect(lines[6]).toMatch(
+      b.mpiCompiled ? /^MPI: +compiled \(Open MPI\); not launched by mpirun$/ : /^MPI: +not compiled/,
+    );
     expect(lines[7]).toMatch(/^tfjs: +backend tsrec /);
   });
 

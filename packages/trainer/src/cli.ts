@@ -14,7 +14,7 @@ import {
 } from '@tsrec/config';
 import { expandInputPaths } from '@tsrec/data';
 import { setUpTfjs } from '@tsrec/models';
-import { selectBackend } from '@tsrec/native';
+import { createCommunicator, mpiEnvironment, selectBackend } from '@tsrec/native';
 
 import { evaluateCheckpoint } from './eval_checkpoint';
 import { exportModel } from './export';
@@ -241,6 +241,13 @@ export async function main(
     return 0;
   }
   const f = parsed.flags;
+  // Under mpirun: train_eval runs on every rank; eval, export and predict on rank 0 only.
+  const job = mpiEnvironment();
+  let where = '';
+  if (job && job.size > 1) {
+    where = ` (rank ${job.rank} of ${job.size})`;
+    if (parsed.command !== 'train_eval' && parsed.command !== 'info' && job.rank !== 0) return 0;
+  }
   try {
     switch (parsed.command) {
       case 'info': {
@@ -252,7 +259,11 @@ export async function main(
         requireInputs(config, 'train_input_path', f.train_input_path);
         requireInputs(config, 'eval_input_path', f.eval_input_path);
         await setUpBackend();
+        const collectiveTimeoutS = collectiveTimeout();
+        const comm = createCommunicator();
         const s = await trainAndEvaluate({
+          comm,
+          collectiveTimeoutS,
           config,
           modelDir: f.model_dir as string | undefined,
           trainInputPath: f.train_input_path as string | undefined,
@@ -262,6 +273,7 @@ export async function main(
           seed: process.env.TSREC_SEED ? Number(process.env.TSREC_SEED) : 0,
           stream: err,
         });
+        if (comm.rank !== 0) return 0; // rank 0 reports for the job
         out.write(
           `done: step ${s.step}, ${Math.round(s.samplesPerSecond).toLocaleString('en-US')} samples/s${s.lastEval ? `, eval ${formatMetrics(s.lastEval.metrics)}` : ''}${s.stoppedEarly ? ' (stopped early)' : ''}; checkpoint ${s.checkpoint}\n`,
         );
@@ -335,8 +347,18 @@ export async function main(
     const problems = (e as { problems?: ConfigProblem[] })?.problems;
     if ((e as Error)?.name === 'InvalidConfigError' && problems?.length === 1)
       msg = `invalid pipeline config: ${formatProblem(problems[0])}`;
-    err.write(`tsrec ${parsed.command}: ${msg}\n`);
+    err.write(`tsrec ${parsed.command}${where}: ${msg}\n`);
     if (!usageLike && process.env.TSREC_DEBUG) err.write(`${(e as Error)?.stack}\n`);
     return usageLike ? 2 : 1;
   }
+}
+
+/** TSREC_COLLECTIVE_TIMEOUT_S: seconds before a hung collective ends a distributed job (default 600; 0: never). */
+function collectiveTimeout(): number {
+  const v = process.env.TSREC_COLLECTIVE_TIMEOUT_S;
+  if (v === undefined || v === '') return 600;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0)
+    throw new UsageError(`Expected a number of seconds >= 0 for TSREC_COLLECTIVE_TIMEOUT_S but received '${v}'`);
+  return n;
 }

@@ -1,7 +1,13 @@
 import type { EasyRecConfig } from '@tsrec/config';
 import { type EmbeddingInit, type FeatureInfo, listFeatures, parseInitFn } from '@tsrec/config';
 import { FeatureEngine, fromPipelineConfig } from '@tsrec/data';
-import { createModel, type ModelContext, type ModelFeature, type TrainableModel } from '@tsrec/models';
+import {
+  createModel,
+  type ModelContext,
+  type ModelFeature,
+  type PooledEmbeddingCollection,
+  type TrainableModel,
+} from '@tsrec/models';
 import { EmbeddingCollection, type SparseOptimizerSpec } from '@tsrec/native';
 import type * as tf from '@tensorflow/tfjs-core';
 
@@ -38,6 +44,11 @@ export interface BuildModelOptions {
    * conformance report, without allocating its production-size tables). Training never sets it.
    */
   maxTableRows?: number;
+  /**
+   * What the model receives for each collection (default: the collection itself); distributed
+   * training hands it a wrapper that synchronizes the sparse update across ranks.
+   */
+  wrapCollection?: (collection: EmbeddingCollection) => PooledEmbeddingCollection;
 }
 
 /** The features as models see them; table sizes of vocab_file features come from the feature engine. */
@@ -103,7 +114,7 @@ export function buildModel(config: EasyRecConfig, options: BuildModelOptions = {
         seed: seed * 1000 + collections.length + 1,
       });
       collections.push({ key, role, collection });
-      return collection;
+      return options.wrapCollection ? options.wrapCollection(collection) : collection;
     },
     sparseLearningRate: () => sparseLr.value,
     labelName,

@@ -5,6 +5,8 @@ import { isFieldSet } from '@bufbuild/protobuf';
 import { saveConfig, type TrainConfig, TrainConfigSchema, type EasyRecConfig } from '@tsrec/config';
 import { createDataLoaderFromConfig, formatBadDataSummary, type Batch } from '@tsrec/data';
 import { labelRulesOf, setRandomPosition } from '@tsrec/models';
+import { type Communicator, LocalCommunicator } from '@tsrec/native';
+import { Writable } from 'node:stream';
 
 import {
   latestCheckpoint,
@@ -23,6 +25,13 @@ import {
   DenseOptimizer,
   denseGroupsFromConfig,
 } from './dense_optimizer';
+import {
+  allreduceGradients,
+  broadcastVariables,
+  checkReplicas,
+  ReplicatedCollection,
+  replicaFingerprint,
+} from './distributed';
 import { EarlyStopper, type BestCheckpoint } from './early_stop';
 import { evaluate, type EvalResult } from './evaluate';
 import { buildModel, type ModelSetup } from './model_setup';
@@ -57,6 +66,14 @@ export interface TrainEvalOptions {
   onSetup?: (setup: ModelSetup) => void;
   /** Called after each optimizer step (tests, tools). */
   onStep?: (step: number, loss: number) => void;
+  /**
+   * The job's communicator (default: a single process). With several ranks every rank trains a
+   * replica on its part of the input and the ranks synchronize each step; rank 0 alone writes
+   * model_dir (checkpoints, evaluation, events, logs).
+   */
+  comm?: Communicator;
+  /** Seconds after which a training collective counts as hung (default 600; 0: never). */
+  collectiveTimeoutS?: number;
 }
 
 /** What a training run did. */
@@ -86,8 +103,10 @@ const RESULT_FILE = 'train_eval_result.txt';
  */
 export async function trainAndEvaluate(o: TrainEvalOptions): Promise<TrainSummary> {
   const settings = runSettings(o);
-  // One owner per model_dir: nothing below touches it before the lock is held.
-  const lock = lockModelDir(settings.modelDir, 'train_eval');
+  const comm = o.comm ?? new LocalCommunicator();
+  const chief = comm.rank === 0;
+  // One owner per model_dir: nothing below touches it before the lock is held (rank 0 owns it for the job).
+  const lock = chief ? lockModelDir(settings.modelDir, 'train_eval') : null;
   try {
     const existing = latestCheckpoint(settings.modelDir);
     if (existing && o.continueTrain !== true)
@@ -95,18 +114,20 @@ export async function trainAndEvaluate(o: TrainEvalOptions): Promise<TrainSummar
         `model_dir '${settings.modelDir}' already holds checkpoints (newest: ${path.basename(existing.path)}); pass --continue_train to resume it, or choose another --model_dir`,
       );
     // Leftovers of killed runs (their writers are gone: we hold the lock).
-    const removed = removeIncompleteCheckpoints(settings.modelDir);
-    const run = new TrainingRun(o, settings);
+    const removed = chief ? removeIncompleteCheckpoints(settings.modelDir) : [];
+    const run = new TrainingRun(o, settings, comm);
     try {
       if (removed.length > 0) run.log(`removed incomplete checkpoint writes: ${removed.join(', ')}`);
       run.restore(existing);
       // Only once the restore worked: a failed --continue_train leaves the model_dir's config as it was.
-      try {
-        saveConfig(o.config, path.join(settings.modelDir, 'pipeline.config'));
-      } catch (e) {
-        throw ioError(e, `write '${path.join(settings.modelDir, 'pipeline.config')}'`);
-      }
+      if (chief)
+        try {
+          saveConfig(o.config, path.join(settings.modelDir, 'pipeline.config'));
+        } catch (e) {
+          throw ioError(e, `write '${path.join(settings.modelDir, 'pipeline.config')}'`);
+        }
       run.describeModel();
+      await run.checkStart();
       if (existing && o.continueTrain) await run.evaluateIfMissing(existing);
       if (run.stopped) return run.summary(0);
       if (run.pos.step >= settings.numSteps) {
@@ -120,7 +141,7 @@ export async function trainAndEvaluate(o: TrainEvalOptions): Promise<TrainSummar
       run.dispose();
     }
   } finally {
-    lock.release();
+    lock?.release();
   }
 }
 
@@ -184,29 +205,49 @@ class TrainingRun {
   private lastSaved = -1;
   private stoppedEarly = false;
   private start = Date.now();
+  // Distributed: the replicated collections and the variables rank 0 broadcasts after each step.
+  private readonly replicas: ReplicatedCollection[] = [];
+  private readonly nonTrainable: tf.Variable[];
+  private readonly timeoutS: number;
 
   constructor(
     private readonly o: TrainEvalOptions,
     private readonly s: RunSettings,
+    private readonly comm: Communicator,
   ) {
     this.config = o.config;
     this.tc = o.config.trainConfig!;
     this.sparse = sparseOptimizerFromConfig(this.tc.sparseOptimizer);
     this.clip = clipSettingsFromConfig(this.tc.gradClipping);
-    this.setup = buildModel(this.config, { sparseOptimizer: this.sparse.spec, seed: s.seed });
+    this.timeoutS = o.collectiveTimeoutS ?? 600;
+    comm.setTimeoutSeconds(this.timeoutS);
+    const wrapCollection =
+      comm.size > 1
+        ? (c: import('@tsrec/native').EmbeddingCollection) => {
+            const r = new ReplicatedCollection(c);
+            this.replicas.push(r);
+            return r;
+          }
+        : undefined;
+    this.setup = buildModel(this.config, { sparseOptimizer: this.sparse.spec, seed: s.seed, wrapCollection });
+    this.nonTrainable = this.setup
+      .namedVariables()
+      .filter(([, v]) => !v.trainable)
+      .map(([, v]) => v);
     // The optimizer sees the trainable variables (batch-norm statistics are variables too, not trained).
     const named = this.setup.namedVariables().filter(([, v]) => v.trainable);
     this.denseOpt = new DenseOptimizer(denseGroupsFromConfig(this.tc.denseOptimizer), named, s.accumulate);
     this.stableName = new Map(named.map(([n, v]) => [v.name, n]));
     o.onSetup?.(this.setup);
-    const tensorboard = this.tc.useTensorboard !== false;
+    const tensorboard = this.tc.useTensorboard !== false && comm.rank === 0;
     this.writers = {
       train: tensorboard ? new SummaryWriter(path.join(s.modelDir, 'train')) : null,
       eval: tensorboard ? new SummaryWriter(path.join(s.modelDir, 'eval_val')) : null,
     };
     this.progress = new ProgressReporter({
       total: Number.isFinite(s.numSteps) ? s.numSteps : undefined,
-      stream: o.stream ?? process.stderr,
+      // Rank 0 reports for the job; the other ranks' progress would repeat it.
+      stream: comm.rank === 0 ? (o.stream ?? process.stderr) : discard(),
       everySteps: s.logEvery,
     });
     this.stopper = new EarlyStopper(this.config, s.modelDir);
@@ -228,6 +269,10 @@ class TrainingRun {
       const r = restoreCheckpoint(existing.path, this.setup, { optimizerState: true, denseOptimizer: this.denseOpt });
       const m = r.manifest;
       this.pos = { step: m.step, epoch: m.epoch, consumedBatches: m.consumedBatches, samples: m.samples };
+      this.resumeAtWorldSize(
+        typeof m.extra.worldSize === 'number' ? m.extra.worldSize : 1,
+        path.basename(existing.path),
+      );
       const was = m.extra.batchSize;
       const now = this.config.dataConfig?.batchSize;
       if (typeof was === 'number' && now !== undefined && was !== now)
@@ -248,6 +293,61 @@ class TrainingRun {
     this.epoch = this.pos.epoch;
   }
 
+  /**
+   * A checkpoint written by W ranks resumed by W' ranks: each rank consumed `consumedBatches` of its
+   * part, so W·consumedBatches batches of the whole input are done; each of W' ranks skips its
+   * share of them (a whole number of batches, or the resume is refused: the data position cannot be
+   * kept). Without a shuffle buffer the rows after the resume are those of an uninterrupted run.
+   */
+  private resumeAtWorldSize(was: number, name: string): void {
+    const now = this.comm.size;
+    if (was === now) return;
+    const global = this.pos.consumedBatches * was;
+    if (global % now !== 0)
+      throw new UsageError(
+        `${name} was written by ${was} ranks after ${this.pos.consumedBatches} batches each (${global} in all), which ${now} ranks cannot split evenly; resume it with a world size dividing ${global}`,
+      );
+    this.log(
+      `continue_train: ${name} was written by ${was} rank${was > 1 ? 's' : ''}; each of the ${now} ranks skips ${global / now} of the ${global} batches consumed`,
+    );
+    this.pos.consumedBatches = global / now;
+  }
+
+  /**
+   * Several ranks: every replica must start from the same weights (same config, seed or
+   * checkpoint) — checked, then the job starts together.
+   */
+  async checkStart(): Promise<void> {
+    if (this.comm.size === 1) return;
+    this.log(
+      `distributed: ${this.comm.size} ranks (${this.comm.kind}), synchronous replicas; batch_size ${this.config.dataConfig?.batchSize} per rank, ${this.comm.size * (this.config.dataConfig?.batchSize ?? 0)} per step`,
+    );
+    await checkReplicas(this.comm, this.fingerprint(true), 'at the start');
+  }
+
+  private fingerprint(tables: boolean): bigint {
+    return replicaFingerprint(
+      this.setup.namedVariables(),
+      this.setup.collections.map((c) => c.collection),
+      tables,
+    );
+  }
+
+  /**
+   * Runs `fn` on rank 0 only (writing model_dir, evaluating) while the other ranks wait for it
+   * (without a collective timeout: an evaluation may take long), then shares rank 0's
+   * early-stopping decision.
+   */
+  private async chiefOnly(fn: () => Promise<void>): Promise<void> {
+    if (this.comm.size === 1) return fn();
+    if (this.comm.rank === 0) await fn();
+    const flag = BigInt64Array.from([this.stoppedEarly ? 1n : 0n]);
+    this.comm.setTimeoutSeconds(0);
+    await this.comm.allreduceInt(flag, 'max');
+    this.comm.setTimeoutSeconds(this.timeoutS);
+    this.stoppedEarly = flag[0] > 0n;
+  }
+
   describeModel(): void {
     const c = this.setup.collections;
     this.log(
@@ -263,37 +363,58 @@ class TrainingRun {
       mode: 'train',
       inputPath: this.o.trainInputPath,
       seed: s.seed,
+      rank: this.comm.rank,
+      worldSize: this.comm.size,
       labelRules: labelRulesOf(this.setup.model.tasks),
       onEpochEnd: (e, bad) => {
         epochsEnded.push(e);
-        // Under malformed_row_policy "skip": what was skipped, with the first locations.
-        if (bad.total > 0) this.log(`epoch ${e}: ${formatBadDataSummary(bad)}`);
+        // Under malformed_row_policy "skip": what was skipped, with the first locations (every
+        // rank reads its own rows, so every rank says what it skipped).
+        if (bad.total === 0) return;
+        if (this.comm.rank === 0) this.log(`epoch ${e}: ${formatBadDataSummary(bad)}`);
+        else
+          process.stderr.write(
+            `tsrec train_eval (rank ${this.comm.rank} of ${this.comm.size}): epoch ${e}: ${formatBadDataSummary(bad)}\n`,
+          );
       },
     });
     this.start = Date.now();
     let toSkip = this.pos.consumedBatches;
+    const stopOnSigterm = this.comm.size > 1 ? this.onSigterm() : null;
     try {
-      for await (const batch of loader) {
+      const batches = loader[Symbol.asyncIterator]();
+      for (;;) {
+        const next = await batches.next();
+        let epochCheckpoint = false;
         if (epochsEnded.length > 0) {
           // An epoch ended before this batch (onEpochEnd runs as the next epoch's batch is drawn).
           for (const e of epochsEnded) {
             this.epoch = e + 1;
-            if (toSkip === 0 && s.saveEveryEpochs > 0 && this.epoch % s.saveEveryEpochs === 0) await this.checkpoint();
+            if (toSkip === 0 && s.saveEveryEpochs > 0 && this.epoch % s.saveEveryEpochs === 0) epochCheckpoint = true;
           }
           epochsEnded = [];
-          if (this.stoppedEarly) break;
         }
-        if (toSkip > 0) {
+        if (toSkip > 0 && !next.done) {
           // Resuming: the batches consumed before the checkpoint (same seed, same order) are drawn and dropped.
           toSkip--;
           continue;
         }
-        this.trainBatch(batch);
+        // What every rank must agree on before a step: whether all have a batch (else all stop,
+        // as TorchEasyRec), and whether one ended an epoch that saves a checkpoint.
+        const agreed = await this.agree(!next.done, epochCheckpoint);
+        if (agreed.checkpoint) await this.checkpoint();
+        if (agreed.someHaveBatch && !agreed.allHaveBatch)
+          this.log(
+            `a rank ran out of training data after step ${this.pos.step}: every rank stops here (TorchEasyRec's rule), so ${this.comm.size - agreed.ranksWithoutBatch} rank(s)' remaining rows are not trained on`,
+          );
+        if (this.stoppedEarly || !agreed.allHaveBatch) break;
+        await this.trainBatch(next.value as Batch);
         if (s.saveEverySteps > 0 && this.pos.step % s.saveEverySteps === 0) await this.checkpoint();
         if (this.stoppedEarly || this.pos.step >= s.numSteps) break;
         if (this.o.maxStepsThisRun !== undefined && this.stepsThisRun >= this.o.maxStepsThisRun) break;
       }
     } finally {
+      stopOnSigterm?.();
       await loader.close();
     }
     if (epochsEnded.length > 0) this.epoch = epochsEnded[epochsEnded.length - 1] + 1;
@@ -314,10 +435,11 @@ class TrainingRun {
    * loss is divided by the steps before backprop (TorchEasyRec's _pipeline_backward), so the
    * sparse update of a batch is 1/k of its gradient and the dense step applies the mean.
    */
-  private trainBatch(batch: Batch): void {
+  private async trainBatch(batch: Batch): Promise<void> {
     const lrs = this.denseOpt.learningRates(this.pos.step, this.epoch);
     this.setup.sparseLr.value = this.sparse.schedule.lr(this.pos.step, this.epoch);
-    setRandomPosition(this.pos.consumedBatches); // dropout masks depend on the position, so a resumed run draws the same
+    // Dropout masks depend on the position (and the rank), so a resumed run draws the same.
+    setRandomPosition(this.pos.consumedBatches * this.comm.size + this.comm.rank);
     let step: { loss: number; grads: Record<string, tf.Tensor> };
     try {
       step = trainBatch(this.setup, batch, this.stableName, 1 / this.s.accumulate);
@@ -329,22 +451,73 @@ class TrainingRun {
         `training step ${this.pos.step + 1} (batch ${this.pos.consumedBatches + 1}, epoch ${this.epoch}): ${msg}; the model diverged — lower the learning rates, or clip gradients (train_config.grad_clipping)`,
       );
     }
-    const { loss, grads } = step;
+    killRankForTestIfAsked(this.comm.rank, this.pos.step + 1);
+    let { loss, grads } = step;
+    let samples = batch.batchSize;
+    if (this.comm.size > 1) {
+      // The ranks' steps become one: the sparse update of the global batch on every rank, the
+      // dense gradients (with the losses and batch sizes) averaged in rank order.
+      for (const r of this.replicas) await r.synchronize(this.comm);
+      const red = await allreduceGradients(this.comm, grads, [loss, batch.batchSize]);
+      grads = red.grads;
+      loss = red.extra[0] / this.comm.size;
+      samples = red.extra[1];
+    }
     this.pos.consumedBatches++;
-    this.pos.samples += batch.batchSize;
-    this.samplesThisRun += batch.batchSize;
+    this.pos.samples += samples;
+    this.samplesThisRun += samples;
     const g = this.denseOpt.accumulateGradients(grads);
     if (g) {
       clipGradients(g, this.clip);
       this.denseOpt.apply(g, lrs);
       Object.values(g).forEach((t) => t.dispose());
     }
+    if (this.comm.size > 1) await broadcastVariables(this.comm, this.nonTrainable);
     this.pos.step++;
     this.stepsThisRun++;
     this.lastLoss = loss;
-    this.progress.update(this.pos.step, { loss, lr: lrs[lrs.length - 1], samples: batch.batchSize });
+    this.progress.update(this.pos.step, { loss, lr: lrs[lrs.length - 1], samples });
     this.o.onStep?.(this.pos.step, loss);
-    if (this.pos.step % this.s.logEvery === 0) this.writeTrainScalars(loss, lrs[lrs.length - 1]);
+    if (this.pos.step % this.s.logEvery === 0) {
+      this.writeTrainScalars(loss, lrs[lrs.length - 1]);
+      if (this.comm.size > 1) await checkReplicas(this.comm, this.fingerprint(false), `after step ${this.pos.step}`);
+    }
+  }
+
+  /** Every rank's has-a-batch and wants-an-epoch-checkpoint, combined (one small allreduce per step). */
+  private async agree(
+    hasBatch: boolean,
+    checkpoint: boolean,
+  ): Promise<{ allHaveBatch: boolean; someHaveBatch: boolean; ranksWithoutBatch: number; checkpoint: boolean }> {
+    const w = this.comm.size;
+    if (w === 1)
+      return { allHaveBatch: hasBatch, someHaveBatch: hasBatch, ranksWithoutBatch: hasBatch ? 0 : 1, checkpoint };
+    const v = BigInt64Array.from([hasBatch ? 1n : 0n, checkpoint ? 1n : 0n]);
+    await this.comm.allreduceInt(v, 'sum');
+    const withBatch = Number(v[0]);
+    return {
+      allHaveBatch: withBatch === w,
+      someHaveBatch: withBatch > 0,
+      ranksWithoutBatch: w - withBatch,
+      checkpoint: v[1] > 0n,
+    };
+  }
+
+  /**
+   * mpirun stops the other ranks with SIGTERM when one fails: one line saying where this rank
+   * stood, then exit (nothing is written meanwhile; a half-written checkpoint stays a temporary
+   * folder that the next run removes). Returns the uninstall.
+   */
+  private onSigterm(): () => void {
+    const handler = () => {
+      const last = latestCheckpoint(this.s.modelDir);
+      process.stderr.write(
+        `tsrec train_eval (rank ${this.comm.rank} of ${this.comm.size}): stopped by SIGTERM at step ${this.pos.step} (another rank failed, or the job was stopped); last complete checkpoint: ${last ? last.path : 'none'}\n`,
+      );
+      process.exit(143);
+    };
+    process.once('SIGTERM', handler);
+    return () => process.removeListener('SIGTERM', handler);
   }
 
   private writeTrainScalars(loss: number, denseLr: number): void {
@@ -361,16 +534,23 @@ class TrainingRun {
   /** Saves a checkpoint of the current step (once), evaluates it, applies early stopping and keep_checkpoint_max. */
   private async checkpoint(): Promise<void> {
     if (this.lastSaved === this.pos.step || this.o.saveCheckpoints === false) return;
+    // Rank 0 writes for every replica: they must be identical, tables included.
+    if (this.comm.size > 1)
+      await checkReplicas(this.comm, this.fingerprint(true), `before saving step ${this.pos.step}`);
+    this.lastSaved = this.pos.step;
+    await this.chiefOnly(() => this.saveAndEvaluate());
+  }
+
+  private async saveAndEvaluate(): Promise<void> {
     const modelDir = this.s.modelDir;
     const ref = saveCheckpoint(
       modelDir,
       this.setup,
       this.denseOpt,
       { ...this.pos, epoch: this.epoch },
-      { seed: this.s.seed, batchSize: this.config.dataConfig?.batchSize },
+      { seed: this.s.seed, batchSize: this.config.dataConfig?.batchSize, worldSize: this.comm.size },
       this.config,
     );
-    this.lastSaved = this.pos.step;
     this.log(`saved ${path.basename(ref.path)}`);
     if (this.s.doEval) await this.evaluate(ref.path);
     const removed = pruneCheckpoints(modelDir, this.tc.keepCheckpointMax, this.stopper.protectedSteps());
@@ -401,7 +581,7 @@ class TrainingRun {
     if (done.has(ref.step)) return;
     this.log(`evaluating ${path.basename(ref.path)}, saved but not evaluated by the interrupted run`);
     this.lastSaved = ref.step;
-    await this.evaluate(ref.path);
+    await this.chiefOnly(() => this.evaluate(ref.path));
   }
 
   private async evaluate(checkpointPath: string): Promise<void> {
@@ -502,4 +682,19 @@ export function formatMetrics(m: Record<string, number>): string {
   return Object.entries(m)
     .map(([k, v]) => `${k} ${Number.isInteger(v) ? v : v.toFixed(6)}`)
     .join('  ');
+}
+
+/** A stream that drops what it is given (the progress of ranks other than 0). */
+function discard(): NodeJS.WritableStream {
+  return new Writable({
+    write(_chunk, _encoding, done) {
+      done();
+    },
+  });
+}
+
+/** Fault injection for the distributed tests: TSREC_FAULT_KILL_RANK=r:s SIGKILLs rank r in step s. */
+function killRankForTestIfAsked(rank: number, step: number): void {
+  const at = process.env.TSREC_FAULT_KILL_RANK;
+  if (at !== undefined && at === `${rank}:${step}`) process.kill(process.pid, 'SIGKILL');
 }

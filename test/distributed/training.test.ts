@@ -1,0 +1,199 @@
+/**
+ * Synchronous data-parallel train_eval under mpirun (the default example's DeepFM on a small
+ * synthetic set, no shuffle buffer so the rows of a step do not depend on the world size):
+ * - np 2 equals the in-process simulation of 2 ranks bit for bit, and two np 2 runs write the same bytes;
+ * - np 2 at batch B equals one process at batch 2B on the same rows within float tolerance;
+ * - a checkpoint written by 2 ranks resumes on 4 and on 1, and evaluates on 1;
+ * - a rank killed mid-run ends the job within seconds, naming the step and the last checkpoint,
+ *   and the resumed run ends bit-identical to the uninterrupted one;
+ * - a rank with fewer rows (malformed rows skipped) neither hangs nor changes the step count.
+ */
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { openSafetensors } from '@tsrec/trainer';
+
+import { TSREC_BIN } from '../helpers/cli';
+import {
+  differingTensors,
+  type ExampleDataPaths,
+  generateExampleData,
+  syntheticConfigText,
+} from '../helpers/synthetic';
+import { describeWithMpi, mpirun, worker } from './mpi';
+
+const ROOT = fs.mkdtempSync(path.join(os.tmpdir(), 'tsrec-dist-'));
+let data: ExampleDataPaths;
+
+function config(name: string, o: { batchSize: number; numSteps?: number; epochs?: number; train?: string }): string {
+  let t = syntheticConfigText({
+    train: o.train ?? data.train,
+    eval: data.eval,
+    modelDir: path.join(ROOT, `md_${name}`),
+    cardinalityScale: 0.001,
+    batchSize: o.batchSize,
+    numSteps: o.numSteps,
+    epochs: o.epochs,
+    saveCheckpointsSteps: 6,
+    logStepCountSteps: 3,
+    keepCheckpointMax: 10,
+    numWorkers: 1,
+  });
+  t = t
+    .replace('shuffle: true', 'shuffle: false')
+    .replace('data_config {', 'data_config {\n  malformed_row_policy: "skip"');
+  const file = path.join(ROOT, `${name}.config`);
+  fs.writeFileSync(file, t);
+  return file;
+}
+
+function train(np: number, cfg: string, modelDir: string, extra: string[] = [], env: NodeJS.ProcessEnv = {}) {
+  const args = ['node', TSREC_BIN, 'train_eval', '--pipeline_config_path', cfg, '--model_dir', modelDir, ...extra];
+  return mpirun(np, args, env, 240);
+}
+
+function ok(r: ReturnType<typeof mpirun>): string {
+  if (r.code !== 0) throw new Error(`mpirun exited ${r.code}:\n${r.stdout}\n${r.stderr}`);
+  return r.stdout + r.stderr;
+}
+
+function results(modelDir: string): Array<Record<string, number>> {
+  return fs
+    .readFileSync(path.join(modelDir, 'train_eval_result.txt'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
+}
+
+describeWithMpi('distributed train_eval (synchronous replicas)', () => {
+  beforeAll(async () => {
+    data = await generateExampleData(path.join(ROOT, 'data'), {
+      trainRows: 8000,
+      evalRows: 2000,
+      seed: 3,
+      cardinalityScale: 0.001,
+    });
+  });
+  afterAll(() => fs.rmSync(ROOT, { recursive: true, force: true }));
+
+  const md = (n: string) => path.join(ROOT, `md_${n}`);
+
+  it('np 2 equals its in-process simulation bit for bit; two np 2 runs write the same bytes', () => {
+    const cfg = config('w2', { batchSize: 256, numSteps: 12 });
+    const log = ok(train(2, cfg, md('a')));
+    expect(log).toMatch(
+      /distributed: 2 ranks \(mpi \(Open MPI v4\.1\.\d+\)\), synchronous replicas; batch_size 256 per rank, 512 per step/,
+    );
+    // Rank 0 alone reports: one progress stream, one result line per checkpoint.
+    expect(log.match(/^done: step 12/gm)).toHaveLength(1);
+    expect(results(md('a')).map((r) => r.global_step)).toEqual([6, 12]);
+    ok(train(2, cfg, md('b')));
+    const sim = spawnSync(process.execPath, [worker('sim_train.js'), cfg, md('sim'), '2'], { encoding: 'utf8' });
+    if (sim.status !== 0) throw new Error(sim.stderr);
+    for (const other of ['b', 'sim']) {
+      expect(differingTensors(path.join(md('a'), 'model.ckpt-12'), path.join(md(other), 'model.ckpt-12'))).toEqual([]);
+      expect(results(md(other))).toEqual(results(md('a')));
+    }
+  });
+
+  it('np 2 at batch B equals one process at batch 2B on the same rows, within float tolerance', () => {
+    const single = spawnSync(
+      process.execPath,
+      [TSREC_BIN, 'train_eval', '--pipeline_config_path', config('w1', { batchSize: 512, numSteps: 12 })],
+      { encoding: 'utf8', env: { ...process.env, TSREC_NUM_THREADS: '1' } },
+    );
+    if (single.status !== 0) throw new Error(single.stderr);
+    const [a, b] = [results(md('a')), results(md('w1'))];
+    expect(a.map((r) => r.global_step)).toEqual(b.map((r) => r.global_step));
+    for (let i = 0; i < a.length; i++) {
+      expect(Math.abs(a[i].auc - b[i].auc)).toBeLessThan(1e-4);
+      expect(Math.abs(a[i].binary_cross_entropy - b[i].binary_cross_entropy)).toBeLessThan(1e-4);
+    }
+    // Same rows per step, summed in another order: weights and tables agree to float rounding.
+    for (const f of ['dense.safetensors', 'sparse_deep.safetensors']) {
+      const x = openSafetensors(path.join(md('a'), 'model.ckpt-12', f));
+      const y = openSafetensors(path.join(md('w1'), 'model.ckpt-12', f));
+      expect(x.names).toEqual(y.names);
+      for (const n of x.names) {
+        const p = x.read(n) as Float32Array;
+        const q = y.read(n) as Float32Array;
+        let worst = 0;
+        for (let i = 0; i < p.length; i++) worst = Math.max(worst, Math.abs(p[i] - q[i]) - 1e-3 * Math.abs(q[i]));
+        expect({ tensor: `${f}:${n}`, over: worst > 2e-5 ? worst : 0 }).toEqual({ tensor: `${f}:${n}`, over: 0 });
+      }
+    }
+  });
+
+  it('a checkpoint of 2 ranks resumes on 4 ranks and on 1, and evaluates on 1', () => {
+    fs.cpSync(md('a'), md('c'), { recursive: true });
+    const on4 = ok(train(4, config('w2_16', { batchSize: 256, numSteps: 16 }), md('c'), ['--continue_train']));
+    expect(on4).toMatch(
+      /model\.ckpt-12 was written by 2 ranks; each of the 4 ranks skips 6 of the 24 batches consumed/,
+    );
+    expect(on4).toMatch(/^done: step 16/m);
+    const on1 = spawnSync(
+      process.execPath,
+      [TSREC_BIN, 'train_eval', '--pipeline_config_path', config('w2_18', { batchSize: 256, numSteps: 18 })].concat([
+        '--model_dir',
+        md('c'),
+        '--continue_train',
+      ]),
+      { encoding: 'utf8' },
+    );
+    expect(on1.stderr).toMatch(
+      /model\.ckpt-16 was written by 4 ranks; each of the 1 ranks skips 40 of the 40 batches consumed/,
+    );
+    expect(on1.status).toBe(0);
+    const ev = spawnSync(process.execPath, [
+      TSREC_BIN,
+      'eval',
+      '--pipeline_config_path',
+      path.join(md('c'), 'pipeline.config'),
+      '--checkpoint_path',
+      path.join(md('c'), 'model.ckpt-16'),
+    ]);
+    expect(ev.status).toBe(0);
+    expect(String(ev.stdout)).toMatch(/eval of .*model\.ckpt-16 \(step 16\): auc 0\.\d+/);
+  });
+
+  it('a killed rank ends the job within seconds naming the step and the last checkpoint; the resume is bit-identical', () => {
+    const cfg = config('w2', { batchSize: 256, numSteps: 12 });
+    const killed = train(2, cfg, md('k'), [], { TSREC_FAULT_KILL_RANK: '1:8' });
+    expect(killed.code).not.toBe(0);
+    expect(killed.seconds).toBeLessThan(30);
+    const text = killed.stdout + killed.stderr;
+    expect(text).toMatch(/rank 1 .*(exited on signal 9|killed)/is);
+    expect(text).toMatch(
+      /tsrec train_eval \(rank 0 of 2\): stopped by SIGTERM at step 7 \(another rank failed, or the job was stopped\); last complete checkpoint: .*model\.ckpt-6/,
+    );
+    expect(fs.readdirSync(md('k')).filter((n) => n.startsWith('model.ckpt-'))).toEqual(['model.ckpt-6']);
+    ok(train(2, cfg, md('k'), ['--continue_train']));
+    expect(differingTensors(path.join(md('a'), 'model.ckpt-12'), path.join(md('k'), 'model.ckpt-12'))).toEqual([]);
+  });
+
+  it('a rank with fewer rows (malformed ones skipped) neither hangs nor changes the step count', () => {
+    // Rows 1, 3, 5, … go to rank 1: break 600 of them, so rank 1 runs dry ~2 batches before rank 0.
+    const dir = path.join(ROOT, 'uneven');
+    fs.mkdirSync(dir, { recursive: true });
+    const files = fs.readdirSync(data.train).sort();
+    const lines = files.flatMap((f) =>
+      fs.readFileSync(path.join(data.train, f), 'utf8').trimEnd().split('\n').slice(1),
+    );
+    const header = fs.readFileSync(path.join(data.train, files[0]), 'utf8').split('\n')[0];
+    const broken = lines.map((l, i) => (i % 2 === 1 && i < 1200 ? `x${l}` : l));
+    fs.writeFileSync(path.join(dir, 'train.tsv'), `${header}\n${broken.join('\n')}\n`);
+    const r = train(2, config('uneven', { batchSize: 256, epochs: 1, train: dir }), md('u'));
+    const log = ok(r);
+    const rank1Rows = lines.length / 2 - 600;
+    expect(log).toMatch(/tsrec train_eval \(rank 1 of 2\): epoch 0: .*600/);
+    // Rank 1's last batch is partial; then every rank stops, saying so.
+    const steps = Math.ceil(rank1Rows / 256);
+    expect(log).toMatch(new RegExp(`^done: step ${steps},`, 'm'));
+    expect(log).toMatch(
+      new RegExp(
+        `a rank ran out of training data after step ${steps}: every rank stops here \\(TorchEasyRec's rule\\)`,
+      ),
+    );
+  });
+});
