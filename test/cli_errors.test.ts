@@ -72,7 +72,7 @@ async function usageError(...args: string[]): Promise<string> {
 describe('usage errors: exit 2, one line', () => {
   it('an unknown command', async () => {
     expect(await usageError('trian_eval')).toBe(
-      "tsrec: Expected a command (train_eval, eval, export, predict, info) but received 'trian_eval'; see tsrec --help",
+      "tsrec: Expected a command (train_eval, eval, export, predict, plan, info) but received 'trian_eval'; see tsrec --help",
     );
   });
 

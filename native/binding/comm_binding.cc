@@ -42,6 +42,7 @@ class NativeComm : public Napi::ObjectWrap<NativeComm> {
                            InstanceMethod("barrier", &NativeComm::Barrier),
                            InstanceMethod("close", &NativeComm::Close),
                            InstanceMethod("abort", &NativeComm::Abort),
+                           InstanceMethod("abandon", &NativeComm::Abandon),
                        });
   }
 
@@ -182,6 +183,11 @@ class NativeComm : public Napi::ObjectWrap<NativeComm> {
   // Finishes the queued operations (their Promises settle), MPI_Finalize, releases the thread-safe function.
   Napi::Value Close(const Napi::CallbackInfo& info) {
     if (comm_) comm_->Close();
+    return info.Env().Undefined();
+  }
+
+  Napi::Value Abandon(const Napi::CallbackInfo& info) {
+    if (comm_) comm_->Abandon();
     return info.Env().Undefined();
   }
 

@@ -58,6 +58,33 @@ function ok(r: ReturnType<typeof mpirun>): string {
   return r.stdout + r.stderr;
 }
 
+/**
+ * The per-step bytes rank 0 reported against `tsrec plan`'s prediction for the same config and
+ * world size: the all-gathers within 10% (the plan assumes one id per bag), the allreduces within
+ * 1% (the plan leaves out the replica checks every log_step_count_steps and the waits for rank 0's
+ * checkpoints).
+ */
+function checkPlan(log: string, cfg: string, np: number): { allreduce: number; allgather: number } {
+  const m = /communication per step \(rank 0 sent, \d+ steps\): allreduce ([\d.]+) MiB, all-gather ([\d.]+) MiB/.exec(
+    log,
+  );
+  if (!m) throw new Error(`no communication line in:\n${log}`);
+  const p = spawnSync(
+    process.execPath,
+    [TSREC_BIN, 'plan', '--pipeline_config_path', cfg, '--world_size', String(np), '--json'],
+    { encoding: 'utf8' },
+  );
+  if (p.status !== 0) throw new Error(p.stderr);
+  const plan = JSON.parse(p.stdout) as { collectives: Array<{ kind: string; bytesPerRank: number }> };
+  const sum = (k: string) =>
+    plan.collectives.filter((c) => c.kind === k).reduce((a, c) => a + c.bytesPerRank, 0) / 2 ** 20;
+  const err = { allreduce: Number(m[1]) / sum('allreduce') - 1, allgather: Number(m[2]) / sum('allgather') - 1 };
+  // The plan assumes one id per bag (--bag_size); the synthetic rows have empty and multi-id bags.
+  expect(Math.abs(err.allgather)).toBeLessThan(0.1);
+  expect(Math.abs(err.allreduce)).toBeLessThan(0.01);
+  return err;
+}
+
 function results(modelDir: string): Array<Record<string, number>> {
   return fs
     .readFileSync(path.join(modelDir, 'train_eval_result.txt'), 'utf8')
@@ -87,6 +114,10 @@ describeWithMpi('distributed train_eval (synchronous replicas)', () => {
     );
     // Rank 0 alone reports: one progress stream, one result line per checkpoint.
     expect(log.match(/^done: step 12/gm)).toHaveLength(1);
+    const err = checkPlan(log, cfg, 2);
+    process.stderr.write(
+      `np 2: measured vs tsrec plan: allreduce ${(err.allreduce * 100).toFixed(2)}%, all-gather ${(err.allgather * 100).toFixed(2)}%\n`,
+    );
     expect(results(md('a')).map((r) => r.global_step)).toEqual([6, 12]);
     ok(train(2, cfg, md('b')));
     const sim = spawnSync(process.execPath, [worker('sim_train.js'), cfg, md('sim'), '2'], { encoding: 'utf8' });
@@ -132,6 +163,10 @@ describeWithMpi('distributed train_eval (synchronous replicas)', () => {
       /model\.ckpt-12 was written by 2 ranks; each of the 4 ranks skips 6 of the 24 batches consumed/,
     );
     expect(on4).toMatch(/^done: step 16/m);
+    const err = checkPlan(on4, config('w2_16', { batchSize: 256, numSteps: 16 }), 4);
+    process.stderr.write(
+      `np 4: measured vs tsrec plan: allreduce ${(err.allreduce * 100).toFixed(2)}%, all-gather ${(err.allgather * 100).toFixed(2)}%\n`,
+    );
     const on1 = spawnSync(
       process.execPath,
       [TSREC_BIN, 'train_eval', '--pipeline_config_path', config('w2_18', { batchSize: 256, numSteps: 18 })].concat([

@@ -79,6 +79,12 @@ class Comm {
   virtual void Close() = 0;
   /** MPI_Abort(code) from the comm thread: ends every rank of the job. */
   virtual void Abort(int code) = 0;
+  /**
+   * For a process exiting after a failure: pending and later collectives fail, the comm thread
+   * ends without MPI_Finalize or MPI_Abort (either may wait for ranks that are gone or stuck), and
+   * `Close` returns at once. The launcher sees a rank exit without finalizing and ends the job.
+   */
+  virtual void Abandon() = 0;
 };
 
 /** Chunk c of n elements split over w ranks: [ChunkBegin(n, w, c), ChunkBegin(n, w, c + 1)). */

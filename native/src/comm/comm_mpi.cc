@@ -94,6 +94,12 @@ class MpiComm final : public Comm {
     thread_.join();
   }
 
+  void Abandon() override {
+    abandon_.store(true);
+    abort_.store(true);
+    cv_.notify_all();
+  }
+
   void Abort(int code) override {
     abort_code_.store(code);
     abort_.store(true);
@@ -132,6 +138,7 @@ class MpiComm final : public Comm {
   Status broken_;  // after a timeout or an MPI error: every later collective fails with it
   std::atomic<double> timeout_s_{0};
   std::atomic<bool> abort_{false};
+  std::atomic<bool> abandon_{false};
   std::atomic<int> abort_code_{1};
   mutable std::mutex stats_mu_;
   CommStats stats_;
@@ -181,7 +188,7 @@ void MpiComm::Run() {
     }
     op->done(st);
   }
-  if (abort_.load()) MPI_Abort(MPI_COMM_WORLD, abort_code_.load());
+  if (abort_.load() && !abandon_.load()) MPI_Abort(MPI_COMM_WORLD, abort_code_.load());
   // Ops enqueued after a close or an abort: failed, never dropped silently.
   std::deque<std::unique_ptr<Op>> rest;
   {
@@ -189,7 +196,7 @@ void MpiComm::Run() {
     rest.swap(queue_);
   }
   for (auto& op : rest) op->done(Status::Unavailable("the communicator is closed"));
-  MPI_Finalize();
+  if (!abandon_.load()) MPI_Finalize();
 }
 
 Status MpiComm::RunOp(Op* op) {

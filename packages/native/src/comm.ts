@@ -170,6 +170,7 @@ interface NativeCommHandle {
   barrier(): Promise<void>;
   close(): void;
   abort(code: number): void;
+  abandon(): void;
 }
 
 /** The MPI job this process belongs to, from the launcher's environment (Open MPI, PMIx, MPICH). */
@@ -204,10 +205,11 @@ export class MpiCommunicator implements Communicator {
     this.localSize = i.localSize;
     this.kind = `mpi (${i.library})`;
     // At exit: MPI_Finalize after success (mpirun takes a rank that exits without it for a failed
-    // one); after a failure MPI_Abort instead, which ends every rank now — a finalize would wait
-    // for ranks that are still inside a collective.
+    // one). After a failure neither finalize (it would wait for ranks still inside a collective)
+    // nor MPI_Abort (it may wait for a launcher that is already ending the job): the comm thread
+    // is abandoned and mpirun, seeing a rank exit without finalizing, stops the others.
     process.once('exit', (code) => {
-      if (code !== 0 && this.size > 1) this.abort(code);
+      if (code !== 0 && this.size > 1) this.h.abandon();
       this.close();
     });
   }

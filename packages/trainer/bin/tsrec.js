@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 
-// The `tsrec` CLI: train_eval | eval | export | predict | info (see `tsrec --help`).
+// The `tsrec` CLI: train_eval | eval | export | predict | plan | info (see `tsrec --help`).
 let cli;
 try {
   cli = require('../dist/cli.js');

@@ -93,7 +93,7 @@ describe('tsrec CLI exit codes and messages', () => {
     expect(await run('trian_eval')).toEqual({
       code: 2,
       out: '',
-      err: "tsrec: Expected a command (train_eval, eval, export, predict, info) but received 'trian_eval'; see tsrec --help\n",
+      err: "tsrec: Expected a command (train_eval, eval, export, predict, plan, info) but received 'trian_eval'; see tsrec --help\n",
     });
     expect((await run('train_eval', '--model_dir', 'x')).err).toBe(
       'tsrec: Expected --pipeline_config_path for tsrec train_eval (the pipeline config (protobuf text or .json))\n',

@@ -19,6 +19,7 @@ import { createCommunicator, mpiEnvironment, selectBackend } from '@tsrec/native
 import { evaluateCheckpoint } from './eval_checkpoint';
 import { exportModel } from './export';
 import { formatInstallInfo, installInfo } from './install_info';
+import { formatPlan, planDistributed } from './plan';
 import { Predictor } from './predictor';
 import { formatMetrics, trainAndEvaluate } from './train_eval';
 import { UsageError } from './usage_error';
@@ -90,6 +91,22 @@ const COMMANDS: Record<string, { summary: string; flags: FlagSpec[] }> = {
       { name: 'predict_output_path', help: 'output file: .parquet for Parquet, else CSV', required: true },
       { name: 'reserved_columns', help: 'input columns copied to the output, comma-separated' },
       { name: 'output_columns', help: 'model outputs to write, comma-separated (default: all)' },
+    ],
+  },
+  plan: {
+    summary: 'print what a distributed run needs: placement, memory per rank, bytes per step (nothing is trained)',
+    flags: [
+      { ...COMMON[0], required: true },
+      { name: 'world_size', help: 'ranks to plan for', required: true },
+      { name: 'batch_size', help: 'rows per rank per step (default: data_config.batch_size)' },
+      { name: 'bag_size', help: 'mean ids per bag of the sparse features (default 1)' },
+      {
+        name: 'dry_run',
+        help: 'plan without running (the only mode; accepted for TorchEasyRec-style scripts)',
+        boolean: true,
+      },
+      { name: 'json', help: 'print the plan as JSON', boolean: true },
+      COMMON[1],
     ],
   },
   info: {
@@ -277,6 +294,26 @@ export async function main(
         out.write(
           `done: step ${s.step}, ${Math.round(s.samplesPerSecond).toLocaleString('en-US')} samples/s${s.lastEval ? `, eval ${formatMetrics(s.lastEval.metrics)}` : ''}${s.stoppedEarly ? ' (stopped early)' : ''}; checkpoint ${s.checkpoint}\n`,
         );
+        return 0;
+      }
+      case 'plan': {
+        const config = loadConfig(f);
+        const num = (name: string, v: unknown, min: number): number | undefined => {
+          if (v === undefined) return undefined;
+          const n = Number(v);
+          if (!Number.isFinite(n) || n < min || (name !== 'bag_size' && !Number.isInteger(n)))
+            throw new UsageError(
+              `Expected ${name === 'bag_size' ? 'a number' : 'an integer'} >= ${min} for --${name} but received '${v}'`,
+            );
+          return n;
+        };
+        await setUpBackend();
+        const plan = planDistributed(config, {
+          worldSize: num('world_size', f.world_size, 1)!,
+          batchSize: num('batch_size', f.batch_size, 1),
+          bagSize: num('bag_size', f.bag_size, 0),
+        });
+        out.write(f.json === true ? `${JSON.stringify(plan, null, 2)}\n` : `${formatPlan(plan)}\n`);
         return 0;
       }
       case 'eval': {

@@ -61,7 +61,7 @@ export class ReplicatedCollection implements PooledEmbeddingCollection {
     if (this.pending)
       throw new Error('Expected one backward per training step but received a second before the ranks synchronized');
     // The gradients are the engine's (borrowed): copied, since the update runs after the backprop.
-    const grads = (Array.isArray(gradPooled) ? gradPooled : [gradPooled]).map((g) => Float32Array.from(g));
+    const grads = (Array.isArray(gradPooled) ? gradPooled : [gradPooled]).map((g) => g.slice());
     this.pending = { batch, grads, lr };
   }
 

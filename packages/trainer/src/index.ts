@@ -14,6 +14,8 @@ export type { EvalResult } from './evaluate';
 export { exportModel } from './export';
 export type { ExportInfo, ExportOptions } from './export';
 export { Predictor } from './predictor';
+export { formatPlan, planDistributed } from './plan';
+export type { DistributedPlan, PlanOptions, PlannedCollective } from './plan';
 export type { PredictionArrays } from './predictor';
 export { main as cliMain } from './cli';
 

@@ -3,6 +3,7 @@ import { type EmbeddingInit, type FeatureInfo, listFeatures, parseInitFn } from 
 import { FeatureEngine, fromPipelineConfig } from '@tsrec/data';
 import {
   createModel,
+  type EmbeddingCollectionSpec,
   type ModelContext,
   type ModelFeature,
   type PooledEmbeddingCollection,
@@ -49,6 +50,11 @@ export interface BuildModelOptions {
    * training hands it a wrapper that synchronizes the sparse update across ranks.
    */
   wrapCollection?: (collection: EmbeddingCollection) => PooledEmbeddingCollection;
+  /**
+   * Shapes only (planning): each collection's spec, with its real table sizes, is given here and
+   * the tables are allocated with one row each (nothing of their real size is allocated).
+   */
+  shapesOnly?: (spec: EmbeddingCollectionSpec, role: string) => void;
 }
 
 /** The features as models see them; table sizes of vocab_file features come from the feature engine. */
@@ -106,9 +112,10 @@ export function buildModel(config: EasyRecConfig, options: BuildModelOptions = {
       const same = collections.filter((c) => c.role === role).length;
       const key = same === 0 ? role : `${role}_${same}`;
       const optimizer = options.sparseOptimizer ?? { type: 'sgd' as const };
-      budget.reserve(spec.tables, optimizer.type);
+      options.shapesOnly?.(spec, role);
+      if (!options.shapesOnly) budget.reserve(spec.tables, optimizer.type);
       const collection = new EmbeddingCollection({
-        tables: spec.tables,
+        tables: options.shapesOnly ? spec.tables.map((t) => ({ ...t, rows: 1 })) : spec.tables,
         features: spec.features,
         optimizer,
         seed: seed * 1000 + collections.length + 1,

@@ -64,8 +64,8 @@ export interface TrainEvalOptions {
   saveCheckpoints?: boolean;
   /** Called once the model and its tables are built (tools: memory accounting). */
   onSetup?: (setup: ModelSetup) => void;
-  /** Called after each optimizer step (tests, tools). */
-  onStep?: (step: number, loss: number) => void;
+  /** Called after each optimizer step (tests, tools) with the loss and the phases so far (`TrainSummary.phases`). */
+  onStep?: (step: number, loss: number, phases: Readonly<Record<string, number>>) => void;
   /**
    * The job's communicator (default: a single process). With several ranks every rank trains a
    * replica on its part of the input and the ranks synchronize each step; rank 0 alone writes
@@ -89,6 +89,13 @@ export interface TrainSummary {
   best: BestCheckpoint | null;
   stoppedEarly: boolean;
   checkpoint: string | null;
+  /**
+   * Seconds of this process's training loop by phase: `data` (waiting for batches), `step`
+   * (forward, losses, backward), `optimizer` (clipping, dense update); with several ranks also
+   * `agree` (the per-step control allreduce), `sparse_sync` (all-gather + global sparse update),
+   * `dense_allreduce`, `broadcast`. Checkpoints and evaluations are not included.
+   */
+  phases: Record<string, number>;
 }
 
 const RESULT_FILE = 'train_eval_result.txt';
@@ -209,6 +216,7 @@ class TrainingRun {
   private readonly replicas: ReplicatedCollection[] = [];
   private readonly nonTrainable: tf.Variable[];
   private readonly timeoutS: number;
+  private readonly phases: Record<string, number> = {};
 
   constructor(
     private readonly o: TrainEvalOptions,
@@ -384,7 +392,9 @@ class TrainingRun {
     try {
       const batches = loader[Symbol.asyncIterator]();
       for (;;) {
+        let t = performance.now();
         const next = await batches.next();
+        t = this.phase('data', t);
         let epochCheckpoint = false;
         if (epochsEnded.length > 0) {
           // An epoch ended before this batch (onEpochEnd runs as the next epoch's batch is drawn).
@@ -401,7 +411,9 @@ class TrainingRun {
         }
         // What every rank must agree on before a step: whether all have a batch (else all stop,
         // as TorchEasyRec), and whether one ended an epoch that saves a checkpoint.
+        t = performance.now();
         const agreed = await this.agree(!next.done, epochCheckpoint);
+        if (this.comm.size > 1) this.phase('agree', t);
         if (agreed.checkpoint) await this.checkpoint();
         if (agreed.someHaveBatch && !agreed.allHaveBatch)
           this.log(
@@ -423,6 +435,13 @@ class TrainingRun {
         `Expected at least ${this.pos.consumedBatches} training batches to resume from but the input ended after ${this.pos.consumedBatches - toSkip}; was --train_input_path changed?`,
       );
     if (this.pos.step > 0) await this.checkpoint();
+    if (this.comm.size > 1 && this.stepsThisRun > 0) {
+      const st = this.comm.stats();
+      const per = (b: number) => `${(b / this.stepsThisRun / 2 ** 20).toFixed(3)} MiB`;
+      this.log(
+        `communication per step (rank 0 sent, ${this.stepsThisRun} steps): allreduce ${per(st.allreduceBytes)}, all-gather ${per(st.allgatherBytes)}, broadcast ${per(st.broadcastBytes)}; npx tsrec plan --world_size ${this.comm.size} predicts them`,
+      );
+    }
     const seconds = (Date.now() - this.start) / 1000;
     this.progress.finish();
     return seconds;
@@ -441,6 +460,7 @@ class TrainingRun {
     // Dropout masks depend on the position (and the rank), so a resumed run draws the same.
     setRandomPosition(this.pos.consumedBatches * this.comm.size + this.comm.rank);
     let step: { loss: number; grads: Record<string, tf.Tensor> };
+    let t = performance.now();
     try {
       step = trainBatch(this.setup, batch, this.stableName, 1 / this.s.accumulate);
     } catch (e) {
@@ -452,13 +472,16 @@ class TrainingRun {
       );
     }
     killRankForTestIfAsked(this.comm.rank, this.pos.step + 1);
+    t = this.phase('step', t);
     let { loss, grads } = step;
     let samples = batch.batchSize;
     if (this.comm.size > 1) {
       // The ranks' steps become one: the sparse update of the global batch on every rank, the
       // dense gradients (with the losses and batch sizes) averaged in rank order.
       for (const r of this.replicas) await r.synchronize(this.comm);
+      t = this.phase('sparse_sync', t);
       const red = await allreduceGradients(this.comm, grads, [loss, batch.batchSize]);
+      t = this.phase('dense_allreduce', t);
       grads = red.grads;
       loss = red.extra[0] / this.comm.size;
       samples = red.extra[1];
@@ -472,16 +495,27 @@ class TrainingRun {
       this.denseOpt.apply(g, lrs);
       Object.values(g).forEach((t) => t.dispose());
     }
-    if (this.comm.size > 1) await broadcastVariables(this.comm, this.nonTrainable);
+    t = this.phase('optimizer', t);
+    if (this.comm.size > 1) {
+      await broadcastVariables(this.comm, this.nonTrainable);
+      this.phase('broadcast', t);
+    }
     this.pos.step++;
     this.stepsThisRun++;
     this.lastLoss = loss;
     this.progress.update(this.pos.step, { loss, lr: lrs[lrs.length - 1], samples });
-    this.o.onStep?.(this.pos.step, loss);
+    this.o.onStep?.(this.pos.step, loss, this.phases);
     if (this.pos.step % this.s.logEvery === 0) {
       this.writeTrainScalars(loss, lrs[lrs.length - 1]);
       if (this.comm.size > 1) await checkReplicas(this.comm, this.fingerprint(false), `after step ${this.pos.step}`);
     }
+  }
+
+  /** Adds the time since `since` (ms, performance.now()) to a phase; returns now. */
+  private phase(name: string, since: number): number {
+    const now = performance.now();
+    this.phases[name] = (this.phases[name] ?? 0) + (now - since) / 1000;
+    return now;
   }
 
   /** Every rank's has-a-batch and wants-an-epoch-checkpoint, combined (one small allreduce per step). */
@@ -622,6 +656,7 @@ class TrainingRun {
       best: this.stopper.best,
       stoppedEarly: this.stoppedEarly,
       checkpoint: latest ? latest.path : null,
+      phases: { ...this.phases },
     };
   }
 

@@ -26,7 +26,7 @@ import { writeCriteoTsv } from '@tsrec/data';
 import { setUpTfjs } from '@tsrec/models';
 import { selectBackend, setBlasThreads, setNumThreads } from '@tsrec/native';
 
-import { criteoDeepFmText } from '../default_example';
+import { dlrm26DeepFmConfig } from './dlrm26_config';
 import { trainAndEvaluate } from '../train_eval';
 
 const ROWS = Number(process.env.TSREC_BENCH_ROWS || 240_000);
@@ -44,28 +44,7 @@ interface Result {
 }
 
 function benchConfig(train: string, modelDir: string): string {
-  return `
-train_input_path: "${train}"
-model_dir: "${modelDir}"
-train_config {
-  sparse_optimizer { rowwise_adagrad_optimizer { lr: 0.01 } constant_learning_rate {} }
-  dense_optimizer { adam_optimizer { lr: 0.001 } constant_learning_rate {} }
-  num_steps: ${WARMUP + STEPS}
-  save_checkpoints_steps: 100000
-  log_step_count_steps: 10
-  use_tensorboard: false
-}
-data_config {
-  batch_size: ${BATCH}
-  dataset_type: CsvDataset
-  delimiter: "\\t"
-  with_header: true
-  fg_mode: FG_NORMAL
-  label_fields: "label"
-  num_workers: ${WORKERS}
-  shuffle: false
-}
-${criteoDeepFmText((k) => (k === 25 ? 10_000_000 : 1_000_000), '')}`;
+  return dlrm26DeepFmConfig({ train, modelDir, steps: WARMUP + STEPS, batch: BATCH, workers: WORKERS });
 }
 
 /**

@@ -1,0 +1,204 @@
+/**
+ * `npx nx run trainer:bench-dist`: distributed training throughput on the dlrm26 DeepFM workload
+ * (bench/dlrm26_config.ts, batch 4096 per rank): `mpirun -np 1` with one thread against
+ * `mpirun -np 2` with one thread per rank, both reading the same TSV (one data worker each).
+ * Prints global samples/s, the weak-scaling efficiency E = samples/s(np 2) / (2 · samples/s(np 1)),
+ * each run's step split (ms per step by phase, rank 0 and the slowest rank), and the bytes each rank
+ * sent per step per kind of collective against the formulas (dense allreduce 2(W−1)/W · 4 · (P + 2)
+ * for P dense parameters; all-gather (W−1) · the rank's batch payload). Not a timed test.
+ *
+ * Environment: TSREC_BENCH_ROWS (default 250,000), TSREC_BENCH_STEPS (measured steps, default 20),
+ * TSREC_BENCH_WARMUP (default 5), TSREC_BENCH_NP (world sizes, default "1,2"), TSREC_BENCH_JSON=<path>
+ * (also write {"results": [...]}). Needs mpirun and an addon built with Open MPI.
+ */
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { loadPipelineConfig } from '@tsrec/config';
+import { writeCriteoTsv } from '@tsrec/data';
+import { setUpTfjs } from '@tsrec/models';
+import { createCommunicator, mpiCompiled, selectBackend, setBlasThreads, setNumThreads } from '@tsrec/native';
+
+import { trainAndEvaluate } from '../train_eval';
+import { dlrm26DeepFmConfig } from './dlrm26_config';
+
+const ROWS = Number(process.env.TSREC_BENCH_ROWS || 250_000);
+const STEPS = Number(process.env.TSREC_BENCH_STEPS || 20);
+const WARMUP = Number(process.env.TSREC_BENCH_WARMUP || 5);
+const NPS = (process.env.TSREC_BENCH_NP || '1,2').split(',').map(Number);
+const BATCH = 4096;
+
+/** What each rank reports (one JSON file per rank). */
+interface RankReport {
+  rank: number;
+  size: number;
+  steps: number;
+  seconds: number;
+  globalSamplesPerS: number;
+  phasesMsPerStep: Record<string, number>;
+  bytesPerStep: { allreduce: number; allgather: number; alltoall: number; broadcast: number };
+  denseParameters: number;
+  peakRssMb: number;
+}
+
+/** One rank of a measured run (under mpirun): trains, then writes its report. */
+async function rankRun(file: string, out: string): Promise<void> {
+  setNumThreads(1);
+  setBlasThreads(1);
+  await setUpTfjs(await selectBackend({}));
+  const comm = createCommunicator();
+  const modelDir = fs.mkdtempSync(path.join(os.tmpdir(), `tsrec-dist-bench-${comm.rank}-`));
+  const config = loadPipelineConfig(
+    dlrm26DeepFmConfig({ train: file, modelDir, steps: WARMUP + STEPS, batch: BATCH, workers: 1 }),
+    { validate: true },
+  );
+  const times: number[] = [];
+  let statsAtWarmup = comm.stats();
+  let phasesAtWarmup: Record<string, number> = {};
+  let dense = 0;
+  const s = await trainAndEvaluate({
+    config,
+    comm,
+    evaluate: false,
+    saveCheckpoints: false,
+    stream: process.stderr,
+    onSetup: (setup) => {
+      dense = setup.model.denseParameterCount;
+    },
+    onStep: (step, _loss, phases) => {
+      times.push(performance.now());
+      if (step !== WARMUP) return;
+      // The warmup's share of the counters (phases are cumulative) is subtracted below.
+      statsAtWarmup = comm.stats();
+      phasesAtWarmup = { ...phases };
+    },
+  });
+  fs.rmSync(modelDir, { recursive: true, force: true });
+  const measured = times.length - WARMUP;
+  const seconds = (times[times.length - 1] - times[WARMUP - 1]) / 1000;
+  const st = comm.stats();
+  const per = (k: 'allreduceBytes' | 'allgatherBytes' | 'alltoallBytes' | 'broadcastBytes') =>
+    (st[k] - statsAtWarmup[k]) / measured;
+  const phasesMsPerStep: Record<string, number> = {};
+  for (const [k, v] of Object.entries(s.phases))
+    phasesMsPerStep[k] = ((v - (phasesAtWarmup[k] ?? 0)) * 1000) / measured;
+  const report: RankReport = {
+    rank: comm.rank,
+    size: comm.size,
+    steps: measured,
+    seconds,
+    globalSamplesPerS: (measured * BATCH * comm.size) / seconds,
+    phasesMsPerStep,
+    bytesPerStep: {
+      allreduce: per('allreduceBytes'),
+      allgather: per('allgatherBytes'),
+      alltoall: per('alltoallBytes'),
+      broadcast: per('broadcastBytes'),
+    },
+    denseParameters: dense,
+    peakRssMb: process.resourceUsage().maxRSS / 1024,
+  };
+  fs.writeFileSync(`${out}-${comm.rank}.json`, JSON.stringify(report));
+}
+
+const fmt = (x: number) => Math.round(x).toLocaleString('en-US');
+const mib = (x: number) => `${(x / 2 ** 20).toFixed(2)} MiB`;
+
+function main(): void {
+  if (!mpiCompiled()) throw new Error('the addon was built without Open MPI (apt-get install libopenmpi-dev, rebuild)');
+  const dir = path.join(os.tmpdir(), 'tsrec-bench');
+  fs.mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, `criteo_e2e_${ROWS}.tsv`);
+  if (!fs.existsSync(file)) {
+    writeCriteoTsv(`${file}.tmp`, { rows: ROWS, seed: 7 });
+    fs.renameSync(`${file}.tmp`, file);
+  }
+  const need = (WARMUP + STEPS) * BATCH * Math.max(...NPS);
+  if (ROWS < need)
+    throw new Error(`Expected TSREC_BENCH_ROWS >= ${need} (warmup + steps batches per rank) but received ${ROWS}`);
+  const results: Array<Record<string, unknown>> = [];
+  let base = 0;
+  console.log(
+    `tsrec distributed DeepFM (dlrm26 tables replicated on every rank, batch ${BATCH} per rank, 1 thread per rank, ${STEPS} steps after ${WARMUP} warmup)`,
+  );
+  for (const np of NPS) {
+    const out = path.join(dir, `dist-${process.pid}-${np}`);
+    const r = spawnSync(
+      'mpirun',
+      [
+        '--allow-run-as-root',
+        '--oversubscribe',
+        '--bind-to',
+        'none',
+        '--mca',
+        'btl',
+        'self,vader',
+        '--mca',
+        'oob_tcp_if_include',
+        'lo',
+        '-np',
+        String(np),
+        process.execPath,
+        __filename,
+        '--rank-run',
+        file,
+        out,
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8', env: { ...process.env, OPENBLAS_NUM_THREADS: '1' } },
+    );
+    if (r.status !== 0) throw new Error(`mpirun -np ${np} failed (exit ${r.status}):\n${r.stderr.slice(-3000)}`);
+    const reports = Array.from(
+      { length: np },
+      (_, k) => JSON.parse(fs.readFileSync(`${out}-${k}.json`, 'utf8')) as RankReport,
+    );
+    for (let k = 0; k < np; k++) fs.rmSync(`${out}-${k}.json`);
+    const r0 = reports[0];
+    const sps = Math.min(...reports.map((x) => x.globalSamplesPerS));
+    if (np === 1) base = sps;
+    const eff = base > 0 ? sps / (np * base) : Number.NaN;
+    console.log(
+      `  np ${np}: ${fmt(sps)} global samples/s${np > 1 && base ? `; weak-scaling efficiency ${eff.toFixed(2)} (goal ≥ 0.8)` : ''}; peak RSS ${fmt(Math.max(...reports.map((x) => x.peakRssMb)))} MB per rank`,
+    );
+    const phases = Object.keys(r0.phasesMsPerStep);
+    console.log(
+      `    ms per step (rank 0 | slowest rank): ${phases
+        .map(
+          (p) =>
+            `${p} ${r0.phasesMsPerStep[p].toFixed(1)}|${Math.max(...reports.map((x) => x.phasesMsPerStep[p] ?? 0)).toFixed(1)}`,
+        )
+        .join(', ')}`,
+    );
+    if (np > 1) {
+      const denseFormula = ((2 * (np - 1)) / np) * 4 * (r0.denseParameters + 2);
+      console.log(
+        `    bytes sent per rank per step: allreduce ${mib(r0.bytesPerStep.allreduce)} (formula for the dense gradients ${mib(denseFormula)}: ${(r0.bytesPerStep.allreduce / denseFormula).toFixed(3)}×, the rest is the per-step control and replica checks), all-gather ${mib(r0.bytesPerStep.allgather)} (batch ids, offsets and dL/dpooled: (W−1)× the rank's part), broadcast ${mib(r0.bytesPerStep.broadcast)}`,
+      );
+    }
+    results.push({
+      name: `deepfm_dist_np${np}`,
+      world_size: np,
+      threads_per_rank: 1,
+      samples_per_s: sps,
+      weak_scaling_efficiency: np > 1 ? eff : 1,
+      phases_ms_per_step: r0.phasesMsPerStep,
+      bytes_per_step: r0.bytesPerStep,
+    });
+  }
+  if (process.env.TSREC_BENCH_JSON)
+    fs.writeFileSync(process.env.TSREC_BENCH_JSON, `${JSON.stringify({ results }, null, 2)}\n`);
+}
+
+if (process.argv[2] === '--rank-run') {
+  rankRun(process.argv[3], process.argv[4]).catch((e) => {
+    console.error(`trainer:bench-dist (rank): ${(e as Error).stack ?? e}`);
+    process.exit(1);
+  });
+} else {
+  try {
+    main();
+  } catch (e) {
+    console.error(`trainer:bench-dist: ${(e as Error).stack ?? e}`);
+    process.exitCode = 1;
+  }
+}

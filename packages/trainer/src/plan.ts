@@ -1,0 +1,195 @@
+/**
+ * `tsrec plan --world_size N`: what a distributed run of a config would need, without running it
+ * (nothing of the tables' real size is allocated): the placement, per-rank memory, and the bytes
+ * each rank sends per training step by collective, with a communication time from a latency /
+ * bandwidth model — so a cluster can be sized before it is bought. The formulas are those of the
+ * trainer's synchronous replicas (distributed.ts); `npx nx run trainer:bench-dist` measures the same
+ * counters at np 2 (and the dist tests at np 4) to check them.
+ */
+import type { EasyRecConfig } from '@tsrec/config';
+import { formatBytes } from '@tsrec/config';
+import type { EmbeddingCollectionSpec } from '@tsrec/models';
+
+import { buildModel } from './model_setup';
+import { tableBytes } from './memory_budget';
+import { sparseOptimizerFromConfig } from './sparse_optimizer';
+
+/** Options of `planDistributed`. */
+export interface PlanOptions {
+  worldSize: number;
+  /** Rows per rank per step (default data_config.batch_size). */
+  batchSize?: number;
+  /** Mean ids per bag of every sparse feature (default 1: one id per feature and sample). */
+  bagSize?: number;
+  /** Bytes of one id and one offset as sent (4: int32 ids; 8 when ids need int64). */
+  indexBytes?: number;
+  /** Link bandwidths to predict with, GB/s (default 12.5 and 1.25: 100 and 10 Gbit/s). */
+  bandwidthsGBps?: number[];
+  /** Per-message latency, microseconds (default 5). */
+  latencyUs?: number;
+}
+
+/** One collective of a step: what one rank sends, and how many peer messages it takes. */
+export interface PlannedCollective {
+  name: string;
+  kind: 'allreduce' | 'allgather' | 'broadcast';
+  bytesPerRank: number;
+  /** Messages one rank sends (for the latency term). */
+  messages: number;
+  formula: string;
+}
+
+export interface DistributedPlan {
+  model: string;
+  worldSize: number;
+  batchSize: number;
+  placement: 'replicated';
+  tables: { name: string; rows: number; dim: number; bytes: number; collection: string }[];
+  tableBytes: number;
+  denseParameters: number;
+  denseBytes: number;
+  memoryPerRankBytes: number;
+  collectives: PlannedCollective[];
+  bytesPerStepPerRank: number;
+  /** Predicted communication seconds per step, per bandwidth (GB/s). */
+  commSeconds: Record<string, number>;
+}
+
+/** Dense optimizer state per parameter (floats) by TorchEasyRec optimizer. */
+function denseStates(config: EasyRecConfig): number {
+  const c = config.trainConfig?.denseOptimizer?.optimizer.case;
+  if (c === 'adamOptimizer' || c === 'adamwOptimizer') return 2;
+  if (c === 'sgdOptimizer') return 0;
+  return 1;
+}
+
+/** The plan of `config` at `worldSize` ranks (synchronous replicas: every rank holds every table). */
+export function planDistributed(config: EasyRecConfig, o: PlanOptions): DistributedPlan {
+  const W = o.worldSize;
+  if (!Number.isInteger(W) || W < 1) throw new RangeError(`Expected an integer world size >= 1 but received ${W}`);
+  const B = o.batchSize ?? config.dataConfig?.batchSize ?? 0;
+  if (!Number.isInteger(B) || B < 1) throw new RangeError(`Expected a batch size >= 1 but received ${B}`);
+  const L = o.bagSize ?? 1;
+  const s = o.indexBytes ?? 4;
+  const sparse = sparseOptimizerFromConfig(config.trainConfig?.sparseOptimizer);
+  const specs: { spec: EmbeddingCollectionSpec; role: string }[] = [];
+  const setup = buildModel(config, {
+    sparseOptimizer: sparse.spec,
+    shapesOnly: (spec, role) => specs.push({ spec, role }),
+  });
+  try {
+    const tables: DistributedPlan['tables'] = [];
+    const collectives: PlannedCollective[] = [];
+    const peers = W - 1;
+    collectives.push({
+      name: 'step agreement (has a batch, epoch checkpoint)',
+      kind: 'allreduce',
+      bytesPerRank: Math.floor((2 * peers * 16) / W),
+      messages: 2 * peers,
+      formula: '2(W−1)/W · 16 B',
+    });
+    for (const [i, { spec, role }] of specs.entries()) {
+      for (const t of spec.tables)
+        tables.push({
+          name: t.name,
+          rows: t.rows,
+          dim: t.dim,
+          bytes: tableBytes(t, sparse.spec.type),
+          collection: role,
+        });
+      const built = setup.collections[i].collection;
+      const F = spec.features.length;
+      const pooled = built.pooledDims.reduce((a, d) => a + d, 0);
+      const part = (F * B + 1) * s + F * B * L * s + B * pooled * 4;
+      collectives.push({
+        name: `'${role}' batch header`,
+        kind: 'allgather',
+        bytesPerRank: 48 * peers,
+        messages: peers,
+        formula: '(W−1) · 48 B',
+      });
+      collectives.push({
+        name: `'${role}' ids, offsets and dL/dpooled`,
+        kind: 'allgather',
+        bytesPerRank: part * peers,
+        messages: peers,
+        formula: `(W−1) · [(F·B+1)·${s} + F·B·L·${s} + B·${pooled}·4] with F=${F}, L=${L}`,
+      });
+    }
+    const P = setup.model.denseParameterCount;
+    collectives.push({
+      name: 'dense gradients, loss, batch size',
+      kind: 'allreduce',
+      bytesPerRank: Math.floor((2 * peers * 4 * (P + 2)) / W),
+      messages: 2 * peers,
+      formula: `2(W−1)/W · 4 · (P + 2) with P=${P}`,
+    });
+    const nonTrainable = setup
+      .namedVariables()
+      .filter(([, v]) => !v.trainable)
+      .reduce((a, [, v]) => a + v.size, 0);
+    if (nonTrainable > 0)
+      collectives.push({
+        name: 'non-trainable variables from rank 0',
+        kind: 'broadcast',
+        bytesPerRank: peers * 4 * nonTrainable,
+        messages: peers,
+        formula: `(W−1) · 4 · ${nonTrainable} (rank 0)`,
+      });
+    if (W === 1) collectives.length = 0;
+    const tableTotal = tables.reduce((a, t) => a + t.bytes, 0);
+    const denseBytes = P * 4 * (1 + denseStates(config)) + nonTrainable * 4;
+    const bytes = collectives.reduce((a, c) => a + c.bytesPerRank, 0);
+    const alpha = (o.latencyUs ?? 5) * 1e-6;
+    const commSeconds: Record<string, number> = {};
+    for (const bw of o.bandwidthsGBps ?? [12.5, 1.25])
+      commSeconds[String(bw)] = collectives.reduce((a, c) => a + c.messages * alpha + c.bytesPerRank / (bw * 1e9), 0);
+    return {
+      model: config.modelConfig?.model.case ?? 'model',
+      worldSize: W,
+      batchSize: B,
+      placement: 'replicated',
+      tables,
+      tableBytes: tableTotal,
+      denseParameters: P,
+      denseBytes,
+      memoryPerRankBytes: tableTotal + denseBytes,
+      collectives,
+      bytesPerStepPerRank: bytes,
+      commSeconds,
+    };
+  } finally {
+    setup.dispose();
+  }
+}
+
+/** The plan as `tsrec plan` prints it. */
+export function formatPlan(p: DistributedPlan): string {
+  const mib = (b: number) => `${(b / 2 ** 20).toFixed(2)} MiB`;
+  const lines = [
+    `plan: ${p.model} at world size ${p.worldSize}, batch_size ${p.batchSize} per rank (${p.batchSize * p.worldSize} rows per step)`,
+    `placement: every table replicated on every rank (synchronous replicas). Table-wise and row-wise sharding are not built yet: each rank must hold all ${p.tables.length} tables.`,
+    `memory per rank: ${formatBytes(p.memoryPerRankBytes)} = tables with optimizer state ${formatBytes(p.tableBytes)} + dense ${formatBytes(p.denseBytes)} (${p.denseParameters.toLocaleString('en-US')} parameters with optimizer state), plus a few batches`,
+  ];
+  const largest = [...p.tables].sort((a, b) => b.bytes - a.bytes).slice(0, 3);
+  if (largest.length)
+    lines.push(
+      `largest tables: ${largest.map((t) => `${t.name} ${t.rows.toLocaleString('en-US')}×${t.dim} (${formatBytes(t.bytes)})`).join(', ')}`,
+    );
+  if (p.worldSize === 1) {
+    lines.push('communication: none (one process)');
+    return lines.join('\n');
+  }
+  lines.push('bytes each rank sends per training step:');
+  for (const c of p.collectives)
+    lines.push(`  ${c.kind.padEnd(9)} ${mib(c.bytesPerRank).padStart(12)}  ${c.name}  [${c.formula}]`);
+  lines.push(`  total     ${mib(p.bytesPerStepPerRank).padStart(12)}`);
+  lines.push(
+    `predicted communication per step: ${Object.entries(p.commSeconds)
+      .map(([bw, t]) => `${(t * 1000).toFixed(2)} ms at ${bw} GB/s`)
+      .join(
+        ', ',
+      )} (5 µs per message; add compute, which does not shrink per rank: every rank applies the sparse update of the global batch)`,
+  );
+  return lines.join('\n');
+}
