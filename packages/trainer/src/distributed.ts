@@ -26,19 +26,40 @@ import * as tf from '@tensorflow/tfjs-core';
 /** One training step's deferred sparse update of a replicated collection. */
 interface PendingUpdate {
   batch: SparseBatch;
-  grads: Float32Array[];
   lr: number;
+}
+
+/** A typed array's bytes as a Uint8Array of `n` bytes from a buffer that grows (never shrinks) as needed. */
+class Grower {
+  private buf = new ArrayBuffer(0);
+  bytes(n: number): ArrayBuffer {
+    if (this.buf.byteLength < n) this.buf = new ArrayBuffer(Math.max(n, Math.ceil(this.buf.byteLength * 1.25)));
+    return this.buf;
+  }
 }
 
 /**
  * A collection every rank holds whole. `forward` is the local lookup; `backwardAndUpdate` (called
- * by the model's backward pass) only records the batch and a copy of dL/dpooled; `synchronize`
- * then applies the update of the global batch on every rank.
+ * by the model's backward pass) only records the batch and dL/dpooled × 1/W; `synchronize` then
+ * applies the update of the global batch on every rank. Buffers persist across steps (no fresh
+ * tens of megabytes per step for the allocator and the garbage collector).
  */
 export class ReplicatedCollection implements PooledEmbeddingCollection {
   private pending: PendingUpdate | null = null;
+  private readonly sendGrads: Grower[];
+  private readonly globalGrads: Grower[];
+  private readonly send = new Grower();
+  private readonly recv = new Grower();
+  private readonly globalOffsets = new Grower();
+  private readonly globalIds = new Grower();
 
-  constructor(readonly inner: EmbeddingCollection) {}
+  constructor(
+    readonly inner: EmbeddingCollection,
+    private readonly worldSize: number,
+  ) {
+    this.sendGrads = inner.pooledDims.map(() => new Grower());
+    this.globalGrads = inner.pooledDims.map(() => new Grower());
+  }
 
   get pooledDim(): number {
     return this.inner.pooledDim;
@@ -60,161 +81,146 @@ export class ReplicatedCollection implements PooledEmbeddingCollection {
   backwardAndUpdate(batch: SparseBatch, gradPooled: Float32Array | Float32Array[], lr: number): void {
     if (this.pending)
       throw new Error('Expected one backward per training step but received a second before the ranks synchronized');
-    // The gradients are the engine's (borrowed): copied, since the update runs after the backprop.
-    const grads = (Array.isArray(gradPooled) ? gradPooled : [gradPooled]).map((g) => g.slice());
-    this.pending = { batch, grads, lr };
+    // The gradients are the engine's (borrowed): copied × 1/W (what each rank contributes to the
+    // global batch's mean), since the update runs after the backprop. The float32 store rounds the
+    // product once (Math.fround's result); exact when W is a power of two.
+    const scale = 1 / this.worldSize;
+    (Array.isArray(gradPooled) ? gradPooled : [gradPooled]).forEach((g, o) => {
+      const dst = new Float32Array(this.sendGrads[o].bytes(g.length * 4), 0, g.length);
+      for (let i = 0; i < g.length; i++) dst[i] = g[i] * scale;
+    });
+    this.pending = { batch, lr };
   }
 
   /**
-   * The sparse update of this step's global batch, on every rank: all-gathers each rank's batch
-   * and gradients, concatenates them in rank order and runs the fused backward with the gradients
-   * scaled by 1/W. Every rank must call it once per training step (a rank whose loss did not reach
-   * this collection sends an empty part).
+   * The sparse update of this step's global batch, on every rank: all-gathers each rank's ids and
+   * offsets (one collective) and its scaled dL/dpooled (one per pooled output, straight into the
+   * global gradient in rank order), lays the ids out feature-major for the ranks' batches
+   * concatenated in rank order, and runs the fused backward. Every rank must call it once per
+   * training step (a rank whose loss did not reach this collection sends an empty part).
    */
-  async synchronize(comm: Communicator): Promise<void> {
+  async synchronize(comm: Communicator, phases?: Record<string, number>): Promise<void> {
+    let t = performance.now();
+    const add = (name: string) => {
+      const now = performance.now();
+      if (phases) phases[name] = (phases[name] ?? 0) + (now - t) / 1000;
+      t = now;
+    };
     const w = comm.size;
     const p = this.pending;
     this.pending = null;
     const F = this.inner.features.length;
     const dims = this.inner.pooledDims;
-    const mine = p ? encodeBatch(p.batch, p.grads, F) : new Uint8Array(0);
-    // Header: [bytes, batchSize, nnz, index width (4 or 8), has weights, lr bits] per rank.
+    // Header per rank: [batchSize, nnz, index width (4 or 8), has weights, lr].
     const header = new Float64Array(6);
     if (p) {
-      header.set([
-        mine.length,
-        p.batch.batchSize,
-        p.batch.indices.length,
-        p.batch.indices.BYTES_PER_ELEMENT,
-        p.batch.weights ? 1 : 0,
-        p.lr,
-      ]);
+      const b = p.batch;
+      if (b.offsets.length !== F * b.batchSize + 1)
+        throw new Error(
+          `Expected ${F * b.batchSize + 1} offsets (features × batch + 1) but received ${b.offsets.length}`,
+        );
+      header.set([b.batchSize, b.indices.length, b.indices.BYTES_PER_ELEMENT, b.weights ? 1 : 0, p.lr]);
     }
     const headers = new Float64Array(6 * w);
-    const hb = 48;
-    await comm.allgatherv(
-      bytesOf(header),
-      bytesOf(headers),
-      new Array(w).fill(hb),
-      Array.from({ length: w }, (_, r) => r * hb),
-    );
-    const parts = Array.from({ length: w }, (_, r) => headers.subarray(6 * r, 6 * r + 6));
-    const counts = parts.map((h) => h[0]);
-    const displs = counts.map((_, r) => counts.slice(0, r).reduce((a, b) => a + b, 0));
-    const all = new Uint8Array(counts.reduce((a, b) => a + b, 0));
-    await comm.allgatherv(mine, all, counts, displs);
-    const present = parts.map((h, r) => ({ h, r })).filter((x) => x.h[1] > 0);
-    if (present.length === 0) return;
-    const widths = new Set(present.map((x) => x.h[3]));
-    const lrs = new Set(present.map((x) => x.h[5]));
-    if (widths.size > 1 || lrs.size > 1)
+    const rankBytes = new Array(w).fill(48);
+    await comm.allgatherv(bytesOf(header), bytesOf(headers), rankBytes, prefixSums(rankBytes));
+    const h = Array.from({ length: w }, (_, r) => headers.subarray(6 * r, 6 * r + 6));
+    const present = h.map((x, r) => ({ x, r })).filter((e) => e.x[0] > 0);
+    if (present.length === 0) {
+      add('sparse_gather');
+      return;
+    }
+    const width = present[0].x[2];
+    const hasWeights = present[0].x[3] === 1;
+    const lr = present[0].x[4];
+    if (present.some((e) => e.x[2] !== width || e.x[3] !== present[0].x[3] || e.x[4] !== lr))
       throw new Error(
-        `Expected every rank to send int${[...widths][0] * 8} ids at one learning rate but received index widths ${[...widths].join(', ')} bytes and learning rates ${[...lrs].join(', ')}`,
+        `Expected every rank to send ids of one width, weights or not alike, at one learning rate but received ${present.map((e) => `rank ${e.r}: int${e.x[2] * 8}, weights ${e.x[3] === 1}, lr ${e.x[4]}`).join('; ')}`,
       );
-    const decoded = present.map(({ h, r }) =>
-      decodeBatch(all.subarray(displs[r], displs[r] + counts[r]), h[1], h[2], h[3], h[4] === 1, F, dims),
-    );
-    const global = concatBatches(decoded, F, dims, 1 / w);
-    this.inner.backwardAndUpdate(global.batch, global.grads, present[0].h[5]);
+    // Ids part per rank: [offsets (F·B+1)·width | ids nnz·width | weights nnz·4].
+    const partBytes = h.map((x) => (x[0] > 0 ? (F * x[0] + 1 + x[1]) * width + (hasWeights ? x[1] * 4 : 0) : 0));
+    const partDispls = prefixSums(partBytes);
+    const mine = new Uint8Array(this.send.bytes(partBytes[comm.rank]), 0, partBytes[comm.rank]);
+    if (p) {
+      const b = p.batch;
+      mine.set(bytesOf(b.offsets), 0);
+      mine.set(bytesOf(b.indices), b.offsets.byteLength);
+      if (b.weights) mine.set(bytesOf(b.weights), b.offsets.byteLength + b.indices.byteLength);
+    }
+    const total = partDispls[w - 1] + partBytes[w - 1];
+    const all = new Uint8Array(this.recv.bytes(total), 0, total);
+    await comm.allgatherv(mine, all, partBytes, partDispls);
+    const B = h.reduce((a, x) => a + x[0], 0);
+    const grads: Float32Array[] = [];
+    for (const [o, d] of dims.entries()) {
+      const counts = h.map((x) => x[0] * d * 4);
+      const g = new Float32Array(this.globalGrads[o].bytes(B * d * 4), 0, B * d);
+      const send = p ? new Uint8Array(this.sendGrads[o].bytes(0), 0, counts[comm.rank]) : new Uint8Array(0);
+      await comm.allgatherv(send, bytesOf(g), counts, prefixSums(counts));
+      grads.push(g);
+    }
+    add('sparse_gather');
+    const batch = this.globalBatch(all, h, partDispls, F, B, width, hasWeights);
+    add('sparse_merge');
+    this.inner.backwardAndUpdate(batch, grads, lr);
+    add('sparse_update');
   }
-}
 
-/** A rank's batch and gradients as bytes: offsets (int32 or int64 as the ids), ids, weights, grads per output. */
-function encodeBatch(b: SparseBatch, grads: Float32Array[], F: number): Uint8Array {
-  const parts: Uint8Array[] = [bytesOf(b.offsets), bytesOf(b.indices)];
-  if (b.weights) parts.push(bytesOf(b.weights));
-  for (const g of grads) parts.push(bytesOf(g));
-  if (b.offsets.length !== F * b.batchSize + 1)
-    throw new Error(`Expected ${F * b.batchSize + 1} offsets (features × batch + 1) but received ${b.offsets.length}`);
-  const out = new Uint8Array(parts.reduce((a, x) => a + x.length, 0));
-  let at = 0;
-  for (const x of parts) {
-    out.set(x, at);
-    at += x.length;
-  }
-  return out;
-}
-
-interface DecodedBatch {
-  B: number;
-  offsets: Int32Array | BigInt64Array;
-  indices: Int32Array | BigInt64Array;
-  weights: Float32Array | null;
-  grads: Float32Array[];
-}
-
-function decodeBatch(
-  bytes: Uint8Array,
-  B: number,
-  nnz: number,
-  width: number,
-  hasWeights: boolean,
-  F: number,
-  dims: readonly number[],
-): DecodedBatch {
-  // A copy aligned for the typed views (the gathered buffer packs ranks back to back).
-  const buf = bytes.slice().buffer;
-  const Ctor = width === 8 ? BigInt64Array : Int32Array;
-  let at = 0;
-  const take = <T>(make: (o: number) => T, bytesLen: number): T => {
-    const v = make(at);
-    at += bytesLen;
-    return v;
-  };
-  const offsets = take((o) => new Ctor(buf, o, F * B + 1), (F * B + 1) * width);
-  const indices = take((o) => new Ctor(buf, o, nnz), nnz * width);
-  const weights = hasWeights ? take((o) => new Float32Array(buf, o, nnz), nnz * 4) : null;
-  const grads = dims.map((d) => take((o) => new Float32Array(buf, o, B * d), B * d * 4));
-  return { B, offsets, indices, weights, grads };
-}
-
-/**
- * The ranks' batches as one batch of ΣB samples in rank order (feature-major offsets, as the
- * collection expects) and their gradients, scaled.
- */
-function concatBatches(
-  parts: DecodedBatch[],
-  F: number,
-  dims: readonly number[],
-  scale: number,
-): { batch: SparseBatch; grads: Float32Array[] } {
-  const B = parts.reduce((a, p) => a + p.B, 0);
-  const nnz = parts.reduce((a, p) => a + p.indices.length, 0);
-  const wide = parts[0].indices instanceof BigInt64Array;
-  const indices = wide ? new BigInt64Array(nnz) : new Int32Array(nnz);
-  const offsets = wide ? new BigInt64Array(F * B + 1) : new Int32Array(F * B + 1);
-  const weights = parts[0].weights ? new Float32Array(nnz) : null;
-  let k = 0; // ids written
-  let bag = 0;
-  for (let f = 0; f < F; f++)
-    for (const p of parts) {
-      const o = p.offsets;
-      const from = Number(o[f * p.B]);
-      const to = Number(o[(f + 1) * p.B]);
-      for (let b = 0; b < p.B; b++) {
-        const v = k + Number(o[f * p.B + b]) - from;
-        if (wide) (offsets as BigInt64Array)[bag++] = BigInt(v);
-        else (offsets as Int32Array)[bag++] = v;
+  /** The ranks' batches as one batch of ΣB samples in rank order, feature-major (the collection's layout). */
+  private globalBatch(
+    all: Uint8Array,
+    h: Float64Array[],
+    displs: number[],
+    F: number,
+    B: number,
+    width: number,
+    hasWeights: boolean,
+  ): SparseBatch {
+    // Offsets are below 2^31 whatever the id width: read and written as int32 (the low word of an
+    // int64 on little-endian machines, the high words staying 0), so no BigInt is made.
+    const step = width / 4;
+    const parts = h
+      .map((x, r) => ({ B: x[0], nnz: x[1], at: displs[r] }))
+      .filter((x) => x.B > 0)
+      .map((x) => ({
+        B: x.B,
+        offs: new Int32Array(all.buffer, all.byteOffset + x.at, (F * x.B + 1) * step),
+        ids: new Uint8Array(all.buffer, all.byteOffset + x.at + (F * x.B + 1) * width, x.nnz * width),
+        weights: hasWeights
+          ? new Float32Array(all.buffer, all.byteOffset + x.at + (F * x.B + 1 + x.nnz) * width, x.nnz)
+          : null,
+      }));
+    const nnz = parts.reduce((a, x) => a + x.ids.length / width, 0);
+    const offsBuf = this.globalOffsets.bytes((F * B + 1) * width);
+    new Uint8Array(offsBuf, 0, (F * B + 1) * width).fill(0);
+    const offs = new Int32Array(offsBuf, 0, (F * B + 1) * step);
+    const ids = new Uint8Array(this.globalIds.bytes(nnz * width), 0, nnz * width);
+    const weights = hasWeights ? new Float32Array(nnz) : null;
+    let k = 0; // ids written
+    let bag = 0;
+    for (let f = 0; f < F; f++)
+      for (const q of parts) {
+        const base = f * q.B;
+        const from = q.offs[base * step];
+        const to = q.offs[(base + q.B) * step];
+        const shift = k - from;
+        for (let b = 0; b < q.B; b++) offs[(bag + b) * step] = q.offs[(base + b) * step] + shift;
+        bag += q.B;
+        ids.set(q.ids.subarray(from * width, to * width), k * width);
+        if (weights && q.weights) weights.set(q.weights.subarray(from, to), k);
+        k += to - from;
       }
-      if (wide) (indices as BigInt64Array).set((p.indices as BigInt64Array).subarray(from, to), k);
-      else (indices as Int32Array).set((p.indices as Int32Array).subarray(from, to), k);
-      if (weights && p.weights) weights.set(p.weights.subarray(from, to), k);
-      k += to - from;
-    }
-  if (wide) (offsets as BigInt64Array)[bag] = BigInt(k);
-  else (offsets as Int32Array)[bag] = k;
-  const grads = dims.map((d, o) => {
-    const g = new Float32Array(B * d);
-    let at = 0;
-    for (const p of parts) {
-      const src = p.grads[o];
-      // Math.fround(x * scale) is the float32 product; with W a power of two it is exact.
-      for (let i = 0; i < src.length; i++) g[at + i] = Math.fround(src[i] * scale);
-      at += src.length;
-    }
-    return g;
-  });
-  return { batch: { indices, offsets, weights, batchSize: B }, grads };
+    offs[bag * step] = k;
+    const offsets = width === 8 ? new BigInt64Array(offsBuf, 0, F * B + 1) : new Int32Array(offsBuf, 0, F * B + 1);
+    const indices = width === 8 ? new BigInt64Array(ids.buffer, 0, nnz) : new Int32Array(ids.buffer, 0, nnz);
+    return { indices, offsets, weights, batchSize: B };
+  }
+}
+
+function prefixSums(counts: number[]): number[] {
+  const out = new Array(counts.length).fill(0);
+  for (let i = 1; i < counts.length; i++) out[i] = out[i - 1] + counts[i - 1];
+  return out;
 }
 
 /**

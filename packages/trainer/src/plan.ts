@@ -99,8 +99,6 @@ export function planDistributed(config: EasyRecConfig, o: PlanOptions): Distribu
         });
       const built = setup.collections[i].collection;
       const F = spec.features.length;
-      const pooled = built.pooledDims.reduce((a, d) => a + d, 0);
-      const part = (F * B + 1) * s + F * B * L * s + B * pooled * 4;
       collectives.push({
         name: `'${role}' batch header`,
         kind: 'allgather',
@@ -109,12 +107,20 @@ export function planDistributed(config: EasyRecConfig, o: PlanOptions): Distribu
         formula: '(W−1) · 48 B',
       });
       collectives.push({
-        name: `'${role}' ids, offsets and dL/dpooled`,
+        name: `'${role}' ids and offsets`,
         kind: 'allgather',
-        bytesPerRank: part * peers,
+        bytesPerRank: ((F * B + 1) * s + F * B * L * s) * peers,
         messages: peers,
-        formula: `(W−1) · [(F·B+1)·${s} + F·B·L·${s} + B·${pooled}·4] with F=${F}, L=${L}`,
+        formula: `(W−1) · [(F·B+1)·${s} + F·B·L·${s}] with F=${F}, L=${L}`,
       });
+      for (const [o, d] of built.pooledDims.entries())
+        collectives.push({
+          name: `'${role}' dL/dpooled (output ${o})`,
+          kind: 'allgather',
+          bytesPerRank: B * d * 4 * peers,
+          messages: peers,
+          formula: `(W−1) · B·${d}·4`,
+        });
     }
     const P = setup.model.denseParameterCount;
     collectives.push({

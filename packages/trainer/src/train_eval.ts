@@ -92,8 +92,9 @@ export interface TrainSummary {
   /**
    * Seconds of this process's training loop by phase: `data` (waiting for batches), `step`
    * (forward, losses, backward), `optimizer` (clipping, dense update); with several ranks also
-   * `agree` (the per-step control allreduce), `sparse_sync` (all-gather + global sparse update),
-   * `dense_allreduce`, `broadcast`. Checkpoints and evaluations are not included.
+   * `agree` (the per-step control allreduce), `sparse_gather` (all-gathering the batches and
+   * dL/dpooled, waits for the other ranks included), `sparse_merge` (the global batch),
+   * `sparse_update` (the fused update of the global batch), `dense_allreduce`, `broadcast`. Checkpoints and evaluations are not included.
    */
   phases: Record<string, number>;
 }
@@ -232,7 +233,7 @@ class TrainingRun {
     const wrapCollection =
       comm.size > 1
         ? (c: import('@tsrec/native').EmbeddingCollection) => {
-            const r = new ReplicatedCollection(c);
+            const r = new ReplicatedCollection(c, comm.size);
             this.replicas.push(r);
             return r;
           }
@@ -478,8 +479,8 @@ class TrainingRun {
     if (this.comm.size > 1) {
       // The ranks' steps become one: the sparse update of the global batch on every rank, the
       // dense gradients (with the losses and batch sizes) averaged in rank order.
-      for (const r of this.replicas) await r.synchronize(this.comm);
-      t = this.phase('sparse_sync', t);
+      for (const r of this.replicas) await r.synchronize(this.comm, this.phases);
+      t = performance.now();
       const red = await allreduceGradients(this.comm, grads, [loss, batch.batchSize]);
       t = this.phase('dense_allreduce', t);
       grads = red.grads;
