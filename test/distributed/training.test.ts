@@ -207,6 +207,17 @@ describeWithMpi('distributed train_eval (synchronous replicas)', () => {
     expect(differingTensors(path.join(md('a'), 'model.ckpt-12'), path.join(md('k'), 'model.ckpt-12'))).toEqual([]);
   });
 
+  it('ranks launched with different configs refuse to start, naming the ranks', () => {
+    const cfg = config('w2', { batchSize: 256, numSteps: 12 });
+    const cmd = ['node', TSREC_BIN, 'train_eval', '--pipeline_config_path', cfg, '--model_dir', md('mismatch')];
+    const r = mpirun(1, [...cmd, ':', '-np', '1', ...cmd, '--edit_config_json', '{"data_config.batch_size": 128}']);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(
+      /tsrec train_eval \(rank [01] of 2\): Expected every rank to run tsrec [\d.]+ on the same pipeline config .* but the ranks differ \(rank 0: [0-9a-f]+; rank 1: [0-9a-f]+\)/,
+    );
+    expect(fs.readdirSync(md('mismatch')).filter((n) => n.startsWith('model.ckpt'))).toEqual([]);
+  });
+
   it('a rank with fewer rows (malformed ones skipped) neither hangs nor changes the step count', () => {
     // Rows 1, 3, 5, … go to rank 1: break 600 of them, so rank 1 runs dry ~2 batches before rank 0.
     const dir = path.join(ROOT, 'uneven');

@@ -295,15 +295,35 @@ export function replicaFingerprint(
 }
 
 /**
+ * Every rank's 64-bit `value`, all-gathered; null when all agree, else which ranks hold which
+ * value (`rank 0, 1: 3fa…; rank 2: 91c…`) — the same answer on every rank, so all fail together.
+ */
+export async function disagreement(comm: Communicator, value: bigint): Promise<string | null> {
+  const mine = BigInt64Array.from([BigInt.asIntN(64, value)]);
+  const all = new BigInt64Array(comm.size);
+  const counts = new Array(comm.size).fill(8);
+  await comm.allgatherv(
+    bytesOf(mine),
+    bytesOf(all),
+    counts,
+    counts.map((_, r) => r * 8),
+  );
+  if (all.every((x) => x === all[0])) return null;
+  const groups = new Map<bigint, number[]>();
+  all.forEach((x, r) => groups.set(x, [...(groups.get(x) ?? []), r]));
+  return [...groups]
+    .map(([x, ranks]) => `rank${ranks.length > 1 ? 's' : ''} ${ranks.join(', ')}: ${BigInt.asUintN(64, x).toString(16)}`)
+    .join('; ');
+}
+
+/**
  * Throws unless every rank has the same fingerprint (replicas must stay bit-identical; a
  * difference is a bug, never a warning).
  */
 export async function checkReplicas(comm: Communicator, fingerprint: bigint, where: string): Promise<void> {
-  const v = BigInt.asIntN(64, fingerprint);
-  const mm = BigInt64Array.from([v, -v]);
-  await comm.allreduceInt(mm, 'max');
-  if (mm[0] !== v || -mm[1] !== v)
+  const d = await disagreement(comm, fingerprint);
+  if (d)
     throw new Error(
-      `Expected identical replicas on every rank ${where} but rank ${comm.rank}'s weights fingerprint ${BigInt.asUintN(64, v).toString(16)} differs from another rank's (max ${BigInt.asUintN(64, mm[0]).toString(16)}, min ${BigInt.asUintN(64, -mm[1]).toString(16)}): the ranks diverged (a bug in tsrec — please report it)`,
+      `Expected identical replicas on every rank ${where} but the weights fingerprints differ (${d}): the ranks diverged (a bug in tsrec — please report it)`,
     );
 }

@@ -2,10 +2,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { isFieldSet } from '@bufbuild/protobuf';
-import { saveConfig, type TrainConfig, TrainConfigSchema, type EasyRecConfig } from '@tsrec/config';
+import { saveConfig, toText, type TrainConfig, TrainConfigSchema, type EasyRecConfig } from '@tsrec/config';
 import { createDataLoaderFromConfig, formatBadDataSummary, type Batch } from '@tsrec/data';
 import { labelRulesOf, setRandomPosition } from '@tsrec/models';
-import { type Communicator, LocalCommunicator } from '@tsrec/native';
+import { type Communicator, fingerprint64, LocalCommunicator } from '@tsrec/native';
 import { Writable } from 'node:stream';
 
 import {
@@ -29,6 +29,7 @@ import {
   allreduceGradients,
   broadcastVariables,
   checkReplicas,
+  disagreement,
   ReplicatedCollection,
   replicaFingerprint,
 } from './distributed';
@@ -331,6 +332,15 @@ class TrainingRun {
     this.log(
       `distributed: ${this.comm.size} ranks (${this.comm.kind}), synchronous replicas; batch_size ${this.config.dataConfig?.batchSize} per rank, ${this.comm.size * (this.config.dataConfig?.batchSize ?? 0)} per step`,
     );
+    // Every rank must run the same program on the same settings: one tsrec, one effective
+    // config (a different batch_size or model would make the collectives mismatch or hang).
+    const version = (require('../package.json') as { version: string }).version;
+    const setup = fingerprint64(`${version}\n${toText(this.config)}`);
+    const differs = await disagreement(this.comm, setup);
+    if (differs)
+      throw new UsageError(
+        `Expected every rank to run tsrec ${version} on the same pipeline config (after --edit_config_json and flags) but the ranks differ (${differs}): launch the same command and config file on every rank`,
+      );
     await checkReplicas(this.comm, this.fingerprint(true), 'at the start');
   }
 
