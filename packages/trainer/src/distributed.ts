@@ -312,7 +312,9 @@ export async function disagreement(comm: Communicator, value: bigint): Promise<s
   const groups = new Map<bigint, number[]>();
   all.forEach((x, r) => groups.set(x, [...(groups.get(x) ?? []), r]));
   return [...groups]
-    .map(([x, ranks]) => `rank${ranks.length > 1 ? 's' : ''} ${ranks.join(', ')}: ${BigInt.asUintN(64, x).toString(16)}`)
+    .map(
+      ([x, ranks]) => `rank${ranks.length > 1 ? 's' : ''} ${ranks.join(', ')}: ${BigInt.asUintN(64, x).toString(16)}`,
+    )
     .join('; ');
 }
 
