@@ -190,6 +190,12 @@ describeWithMpi('distributed train_eval (synchronous replicas)', () => {
     ]);
     expect(ev.status).toBe(0);
     expect(String(ev.stdout)).toMatch(/eval of .*model\.ckpt-16 \(step 16\): auc 0\.\d+/);
+    // The 4 ranks evaluated step 16 each on their quarter of the eval rows, merging the metrics'
+    // states: the same AUC as one process over all rows (the loss mean sums in another order).
+    const byOne = /auc ([\d.]+)\s+binary_cross_entropy ([\d.]+)/.exec(String(ev.stdout))!;
+    const four = results(md('c')).find((r) => r.global_step === 16)!;
+    expect(four.auc).toBeCloseTo(Number(byOne[1]), 6);
+    expect(four.binary_cross_entropy).toBeCloseTo(Number(byOne[2]), 5);
   });
 
   it('a killed rank ends the job within seconds naming the step and the last checkpoint; the resume is bit-identical', () => {

@@ -101,6 +101,8 @@ export function dataLoaderOptionsFromConfig(config: EasyRecConfig, o: ConfigData
     dropRemainder: train && dc.dropRemainder,
     rank: o.rank ?? 0,
     worldSize: o.worldSize ?? 1,
+    // Training ranks step together; evaluation and prediction ranks cover every row between them.
+    equalRankRows: train,
     badDataPolicy: policy as BadDataPolicy,
     numWorkers,
     prefetch: o.prefetch,

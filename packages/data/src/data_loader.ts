@@ -39,6 +39,12 @@ export interface DataLoaderOptions {
   /** This process's part of the data: row g goes to rank g % worldSize (equal row counts). */
   rank?: number;
   worldSize?: number;
+  /**
+   * With several ranks, keep every rank's row count at floor(N / worldSize) per epoch (default
+   * true: training ranks step together); false keeps all rows (evaluation: the ranks' parts make
+   * the whole input).
+   */
+  equalRankRows?: boolean;
   badDataPolicy?: BadDataPolicy;
   /** Worker threads that parse and featurize (0: in this thread). */
   numWorkers?: number;
@@ -137,7 +143,7 @@ export class DataLoader implements AsyncIterable<Batch> {
     const rng = new Rng(o.seed ?? 0);
     let sink: RowSink = batcher;
     if (o.shuffle) sink = new ShuffleBuffer(o.shuffleBufferSize ?? 10000, rng, sink);
-    sink = new RankFilter(o.rank ?? 0, o.worldSize ?? 1, sink);
+    sink = new RankFilter(o.rank ?? 0, o.worldSize ?? 1, sink, o.equalRankRows ?? true);
     const withHeader = o.withHeader ?? !(o.inputFields && o.inputFields.length > 0);
     for (let epoch = 0; epoch < (o.numEpochs ?? 1); epoch++) {
       batcher.epoch = epoch;

@@ -239,7 +239,8 @@ export class RowBatcher implements RowSink {
  * g % worldSize. So that every rank makes the same number of steps, each keeps exactly
  * floor(N / worldSize) rows of an epoch of N rows: a rank holds its latest row back and drops it
  * at the end of the epoch if it has one row too many (at most worldSize - 1 rows per epoch are
- * dropped overall; none when N is a multiple of worldSize).
+ * dropped overall; none when N is a multiple of worldSize). Without `equalize` every row is kept
+ * (the ranks' parts make the whole epoch; counts differ by at most one).
  */
 export class RankFilter implements RowSink {
   private seen = 0;
@@ -250,6 +251,7 @@ export class RankFilter implements RowSink {
     private readonly rank: number,
     private readonly worldSize: number,
     private readonly next: RowSink,
+    private readonly equalize = true,
   ) {}
 
   push(
@@ -263,6 +265,7 @@ export class RankFilter implements RowSink {
     const g = this.seen++;
     if (this.worldSize === 1) return this.next.push(bytes, start, end, values, line, file);
     if (g % this.worldSize !== this.rank) return;
+    if (!this.equalize) return this.next.push(bytes, start, end, values, line, file);
     this.mine++;
     if (this.held) this.release();
     this.held = {

@@ -59,6 +59,8 @@ export interface Communicator {
   stats(): CommStats;
   /** A collective not done after this many seconds fails (another rank is gone or stuck); 0: never. */
   setTimeoutSeconds(seconds: number): void;
+  /** The timeout last set (0: never). */
+  timeoutSeconds(): number;
   /** Ends the communicator (MPI_Finalize); idempotent. */
   close(): void;
   /** Ends the whole job now (MPI_Abort with `code`); a no-op for a local communicator. */
@@ -146,6 +148,9 @@ export class LocalCommunicator implements Communicator {
     return { ...this.counters };
   }
   setTimeoutSeconds(): void {}
+  timeoutSeconds(): number {
+    return 0;
+  }
   close(): void {}
   abort(): void {}
 }
@@ -194,6 +199,7 @@ export class MpiCommunicator implements Communicator {
   readonly kind: string;
   private readonly h: NativeCommHandle;
   private closed = false;
+  private timeout = 0;
 
   constructor() {
     const Ctor = (addon() as unknown as { NativeComm: new () => NativeCommHandle }).NativeComm;
@@ -253,7 +259,12 @@ export class MpiCommunicator implements Communicator {
     return this.h.stats();
   }
   setTimeoutSeconds(seconds: number): void {
+    if (!Number.isFinite(seconds) || seconds < 0) throw invalidParameterError('seconds', 'a number >= 0', seconds);
+    this.timeout = seconds;
     this.h.setTimeoutSeconds(seconds);
+  }
+  timeoutSeconds(): number {
+    return this.timeout;
   }
   close(): void {
     if (this.closed) return;
@@ -337,6 +348,7 @@ class SimCommunicator implements Communicator {
   readonly size: number;
   readonly kind = 'sim';
   private readonly counters = zeroStats();
+  private timeout = 0;
 
   constructor(
     private readonly world: SimWorld,
@@ -437,7 +449,12 @@ class SimCommunicator implements Communicator {
   stats(): CommStats {
     return { ...this.counters };
   }
-  setTimeoutSeconds(): void {}
+  setTimeoutSeconds(seconds: number): void {
+    this.timeout = seconds;
+  }
+  timeoutSeconds(): number {
+    return this.timeout;
+  }
   close(): void {}
   abort(): void {}
 }

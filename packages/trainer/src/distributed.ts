@@ -329,3 +329,78 @@ export async function checkReplicas(comm: Communicator, fingerprint: bigint, whe
       `Expected identical replicas on every rank ${where} but the weights fingerprints differ (${d}): the ranks diverged (a bug in tsrec — please report it)`,
     );
 }
+
+const TYPED: Record<string, new (b: ArrayBuffer, o: number, n: number) => ArrayBufferView & { length: number }> = {
+  Float32Array,
+  Float64Array,
+  Int32Array,
+  Uint32Array,
+  Int16Array,
+  Uint16Array,
+  Int8Array,
+  Uint8Array,
+  BigInt64Array: BigInt64Array as never,
+  BigUint64Array: BigUint64Array as never,
+};
+
+/**
+ * A plain value (numbers, strings, bigints, null, arrays, objects, typed arrays: what metrics'
+ * `state()` return) as bytes: [u32 JSON length][JSON][typed arrays' bytes, 8-aligned].
+ */
+export function packValue(value: unknown): Uint8Array {
+  const blobs: Uint8Array[] = [];
+  let at = 0;
+  const json = JSON.stringify(value, function (this: unknown, _k, v) {
+    if (typeof v === 'bigint') return { $big: v.toString() };
+    if (ArrayBuffer.isView(v) && !(v instanceof DataView)) {
+      const name = v.constructor.name;
+      if (!TYPED[name]) throw new TypeError(`Expected a typed array in a metric state but received ${name}`);
+      const b = new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
+      const ref = { $ta: name, at, n: (v as unknown as { length: number }).length };
+      blobs.push(b);
+      at += Math.ceil(b.length / 8) * 8;
+      return ref;
+    }
+    return v;
+  });
+  const head = new TextEncoder().encode(json);
+  const start = Math.ceil((4 + head.length) / 8) * 8;
+  const out = new Uint8Array(start + at);
+  new DataView(out.buffer).setUint32(0, head.length, true);
+  out.set(head, 4);
+  let o = start;
+  for (const b of blobs) {
+    out.set(b, o);
+    o += Math.ceil(b.length / 8) * 8;
+  }
+  return out;
+}
+
+/** The value of `packValue`'s bytes. */
+export function unpackValue(bytes: Uint8Array): unknown {
+  const copy = bytes.slice(); // aligned for the typed views
+  const n = new DataView(copy.buffer).getUint32(0, true);
+  const start = Math.ceil((4 + n) / 8) * 8;
+  const json = new TextDecoder().decode(copy.subarray(4, 4 + n));
+  return JSON.parse(json, (_k, v) => {
+    if (v && typeof v === 'object' && typeof v.$big === 'string') return BigInt(v.$big);
+    if (v && typeof v === 'object' && typeof v.$ta === 'string') {
+      const C = TYPED[v.$ta];
+      if (!C) throw new TypeError(`Unknown typed array ${v.$ta} in a packed value`);
+      return new C(copy.buffer, start + v.at, v.n);
+    }
+    return v;
+  });
+}
+
+/** Every rank's bytes, in rank order (one all-gather of the sizes, one of the bytes). */
+export async function allgatherBytes(comm: Communicator, mine: Uint8Array): Promise<Uint8Array[]> {
+  const sizes = new Float64Array(comm.size);
+  const eight = new Array(comm.size).fill(8);
+  await comm.allgatherv(bytesOf(Float64Array.of(mine.length)), bytesOf(sizes), eight, prefixSums(eight));
+  const counts = Array.from(sizes);
+  const displs = prefixSums(counts);
+  const all = new Uint8Array(counts.reduce((a, b) => a + b, 0));
+  await comm.allgatherv(mine, all, counts, displs);
+  return counts.map((c, r) => all.subarray(displs[r], displs[r] + c));
+}

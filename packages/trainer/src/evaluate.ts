@@ -3,6 +3,9 @@ import type { EasyRecConfig } from '@tsrec/config';
 import { createDataLoaderFromConfig, type Batch } from '@tsrec/data';
 import { labelRulesOf } from '@tsrec/models';
 
+import type { Communicator } from '@tsrec/native';
+
+import { allgatherBytes, packValue, unpackValue } from './distributed';
 import type { ModelSetup } from './model_setup';
 
 /** Options of `evaluate`. */
@@ -13,6 +16,13 @@ export interface EvaluateOptions {
   numWorkers?: number;
   /** Called after each batch with the batches done so far. */
   onBatch?: (batches: number, samples: number) => void;
+  /**
+   * Several ranks: each evaluates its rows (g ≡ rank mod W, none dropped; `numSteps` batches at most
+   * per rank, as TorchEasyRec's workers), then the metrics' states, loss sums and counts are
+   * all-gathered and merged in rank order, so every rank returns the metrics of the whole input
+   * (exact AUC: the merged state holds every score).
+   */
+  comm?: Communicator;
 }
 
 /** Metrics of one evaluation by TorchEasyRec name, then each loss's mean over the rows (by loss name), plus how much was read. */
@@ -85,8 +95,11 @@ export async function evaluate(
   const model = setup.model;
   model.computeMetrics(true);
   const keys = groupingKeysOf(config);
+  const comm = options.comm;
   const loader = createDataLoaderFromConfig(config, {
     mode: 'eval',
+    rank: comm?.rank ?? 0,
+    worldSize: comm?.size ?? 1,
     inputPath: options.inputPath,
     numWorkers: options.numWorkers,
     labelRules: labelRulesOf(model.tasks),
@@ -111,6 +124,13 @@ export async function evaluate(
   } finally {
     await loader.close();
   }
+  if (comm && comm.size > 1) {
+    const merged = await mergeAcrossRanks(comm, setup, { batches, samples, lossSums });
+    batches = merged.batches;
+    samples = merged.samples;
+    for (const k of Object.keys(lossSums)) delete lossSums[k];
+    Object.assign(lossSums, merged.lossSums);
+  }
   if (batches === 0)
     throw new Error(
       `Expected at least one eval batch from ${describeInput(options.inputPath ?? config.evalInputPath)} but the input was empty`,
@@ -119,6 +139,41 @@ export async function evaluate(
   const metrics = model.computeMetrics(true);
   for (const [name, sum] of Object.entries(lossSums)) if (!(name in metrics)) metrics[name] = sum / samples;
   return { metrics, batches, samples, seconds: (Date.now() - start) / 1000 };
+}
+
+/**
+ * Every rank's metric states, loss sums and counts, merged in rank order into every rank's
+ * metrics (each rank's own state included, so all ranks compute the same values).
+ */
+async function mergeAcrossRanks(
+  comm: Communicator,
+  setup: ModelSetup,
+  mine: { batches: number; samples: number; lossSums: Record<string, number> },
+): Promise<{ batches: number; samples: number; lossSums: Record<string, number> }> {
+  const metrics = setup.model.tasks.flatMap((t) => t.metrics);
+  const packed = packValue({ ...mine, states: metrics.map((m) => m.state()) });
+  // Waiting here for slower ranks is part of an evaluation, not a hang: no collective timeout.
+  const parts = await withoutTimeout(comm, () => allgatherBytes(comm, packed));
+  const out = { batches: 0, samples: 0, lossSums: {} as Record<string, number> };
+  for (const m of metrics) m.reset();
+  for (const p of parts) {
+    const v = unpackValue(p) as typeof mine & { states: unknown[] };
+    out.batches += v.batches;
+    out.samples += v.samples;
+    for (const [k, x] of Object.entries(v.lossSums)) out.lossSums[k] = (out.lossSums[k] ?? 0) + x;
+    v.states.forEach((s, i) => metrics[i].merge(s));
+  }
+  return out;
+}
+
+async function withoutTimeout<T>(comm: Communicator, fn: () => Promise<T>): Promise<T> {
+  const before = comm.timeoutSeconds();
+  comm.setTimeoutSeconds(0);
+  try {
+    return await fn();
+  } finally {
+    comm.setTimeoutSeconds(before);
+  }
 }
 
 function describeInput(p: string | string[] | undefined): string {

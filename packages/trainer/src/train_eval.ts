@@ -583,10 +583,16 @@ class TrainingRun {
     if (this.comm.size > 1)
       await checkReplicas(this.comm, this.fingerprint(true), `before saving step ${this.pos.step}`);
     this.lastSaved = this.pos.step;
-    await this.chiefOnly(() => this.saveAndEvaluate());
+    // Rank 0 writes; every rank evaluates its part of the eval input; rank 0 records and prunes.
+    let saved = path.join(this.s.modelDir, `model.ckpt-${this.pos.step}`);
+    await this.chiefOnly(async () => {
+      saved = this.save();
+    });
+    if (this.s.doEval) await this.evaluate(saved);
+    await this.chiefOnly(async () => this.prune());
   }
 
-  private async saveAndEvaluate(): Promise<void> {
+  private save(): string {
     const modelDir = this.s.modelDir;
     const ref = saveCheckpoint(
       modelDir,
@@ -597,8 +603,11 @@ class TrainingRun {
       this.config,
     );
     this.log(`saved ${path.basename(ref.path)}`);
-    if (this.s.doEval) await this.evaluate(ref.path);
-    const removed = pruneCheckpoints(modelDir, this.tc.keepCheckpointMax, this.stopper.protectedSteps());
+    return ref.path;
+  }
+
+  private prune(): void {
+    const removed = pruneCheckpoints(this.s.modelDir, this.tc.keepCheckpointMax, this.stopper.protectedSteps());
     if (removed.length)
       this.log(
         `removed ${removed.map((p) => path.basename(p)).join(', ')} (keep_checkpoint_max ${this.tc.keepCheckpointMax})`,
@@ -626,7 +635,7 @@ class TrainingRun {
     if (done.has(ref.step)) return;
     this.log(`evaluating ${path.basename(ref.path)}, saved but not evaluated by the interrupted run`);
     this.lastSaved = ref.step;
-    await this.chiefOnly(() => this.evaluate(ref.path));
+    await this.evaluate(ref.path);
   }
 
   private async evaluate(checkpointPath: string): Promise<void> {
@@ -634,8 +643,14 @@ class TrainingRun {
     const r = await evaluate(this.config, this.setup, {
       inputPath: this.s.evalInput,
       numSteps: this.config.evalConfig?.numSteps,
+      comm: this.comm,
     });
     this.lastEval = { ...r, step };
+    await this.chiefOnly(async () => this.record(r, step, checkpointPath));
+  }
+
+  /** An evaluation's result line, TensorBoard scalars, log line and early-stopping decision (rank 0). */
+  private record(r: EvalResult, step: number, checkpointPath: string): void {
     const results = path.join(this.s.modelDir, RESULT_FILE);
     try {
       fs.appendFileSync(results, `${JSON.stringify({ global_step: step, ...r.metrics })}\n`);
