@@ -213,6 +213,17 @@ describeWithMpi('distributed train_eval (synchronous replicas)', () => {
     expect(differingTensors(path.join(md('a'), 'model.ckpt-12'), path.join(md('k'), 'model.ckpt-12'))).toEqual([]);
   });
 
+  it('a hung rank ends the job after the collective timeout, naming the step and the last checkpoint', () => {
+    const cfg = config('w2', { batchSize: 256, numSteps: 12 });
+    const r = train(2, cfg, md('h'), [], { TSREC_FAULT_HANG_RANK: '1:8', TSREC_COLLECTIVE_TIMEOUT_S: '2' });
+    expect(r.code).not.toBe(0);
+    expect(r.seconds).toBeLessThan(30); // the hung rank would block for 600 s
+    expect(r.stderr).toMatch(
+      /tsrec train_eval \(rank 0 of 2\): \w+ did not complete within 2 s \(collective timeout\): another rank is gone or stuck \(at step 8; last complete checkpoint: .*model\.ckpt-6\)/,
+    );
+    expect(fs.readdirSync(md('h')).filter((n) => n.startsWith('model.ckpt-'))).toEqual(['model.ckpt-6']);
+  });
+
   it('ranks launched with different configs refuse to start, naming the ranks', () => {
     const cfg = config('w2', { batchSize: 256, numSteps: 12 });
     const cmd = ['node', TSREC_BIN, 'train_eval', '--pipeline_config_path', cfg, '--model_dir', md('mismatch')];

@@ -436,6 +436,12 @@ class TrainingRun {
         if (this.stoppedEarly || this.pos.step >= s.numSteps) break;
         if (this.o.maxStepsThisRun !== undefined && this.stepsThisRun >= this.o.maxStepsThisRun) break;
       }
+    } catch (e) {
+      // Several ranks: say where the job stood (a collective timeout names only the collective).
+      if (this.comm.size === 1 || !(e instanceof Error)) throw e;
+      const last = latestCheckpoint(this.s.modelDir);
+      e.message = `${e.message} (at step ${this.pos.step + 1}; last complete checkpoint: ${last ? last.path : 'none'})`;
+      throw e;
     } finally {
       stopOnSigterm?.();
       await loader.close();
@@ -482,7 +488,7 @@ class TrainingRun {
         `training step ${this.pos.step + 1} (batch ${this.pos.consumedBatches + 1}, epoch ${this.epoch}): ${msg}; the model diverged — lower the learning rates, or clip gradients (train_config.grad_clipping)`,
       );
     }
-    killRankForTestIfAsked(this.comm.rank, this.pos.step + 1);
+    faultForTestIfAsked(this.comm.rank, this.pos.step + 1);
     t = this.phase('step', t);
     let { loss, grads } = step;
     let samples = batch.batchSize;
@@ -754,8 +760,12 @@ function discard(): NodeJS.WritableStream {
   });
 }
 
-/** Fault injection for the distributed tests: TSREC_FAULT_KILL_RANK=r:s SIGKILLs rank r in step s. */
-function killRankForTestIfAsked(rank: number, step: number): void {
-  const at = process.env.TSREC_FAULT_KILL_RANK;
-  if (at !== undefined && at === `${rank}:${step}`) process.kill(process.pid, 'SIGKILL');
+/**
+ * Fault injection for the distributed tests: TSREC_FAULT_KILL_RANK=r:s SIGKILLs rank r in step s;
+ * TSREC_FAULT_HANG_RANK=r:s blocks rank r's main thread in step s (a hang: no collective is joined).
+ */
+function faultForTestIfAsked(rank: number, step: number): void {
+  if (process.env.TSREC_FAULT_KILL_RANK === `${rank}:${step}`) process.kill(process.pid, 'SIGKILL');
+  if (process.env.TSREC_FAULT_HANG_RANK === `${rank}:${step}`)
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 600_000);
 }
