@@ -196,6 +196,22 @@ describeWithMpi('distributed train_eval (synchronous replicas)', () => {
     const four = results(md('c')).find((r) => r.global_step === 16)!;
     expect(four.auc).toBeCloseTo(Number(byOne[1]), 6);
     expect(four.binary_cross_entropy).toBeCloseTo(Number(byOne[2]), 5);
+    // `tsrec eval` under mpirun: the same evaluation spread over 2 ranks, one line from rank 0.
+    const ev2 = mpirun(2, [
+      'node',
+      TSREC_BIN,
+      'eval',
+      '--pipeline_config_path',
+      path.join(md('c'), 'pipeline.config'),
+      '--checkpoint_path',
+      path.join(md('c'), 'model.ckpt-16'),
+      '--eval_result_filename',
+      'eval2.txt',
+    ]);
+    expect(ok(ev2).match(/^eval of /gm)).toHaveLength(1);
+    const two = JSON.parse(fs.readFileSync(path.join(md('c'), 'eval2.txt'), 'utf8'));
+    expect(two.global_step).toBe(16);
+    expect(two.auc).toBeCloseTo(Number(byOne[1]), 6);
   });
 
   it('a killed rank ends the job within seconds naming the step and the last checkpoint; the resume is bit-identical', () => {

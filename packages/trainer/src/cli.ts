@@ -258,12 +258,12 @@ export async function main(
     return 0;
   }
   const f = parsed.flags;
-  // Under mpirun: train_eval runs on every rank; eval, export and predict on rank 0 only.
+  // Under mpirun: train_eval and eval run on every rank; export and predict on rank 0 only.
   const job = mpiEnvironment();
   let where = '';
   if (job && job.size > 1) {
     where = ` (rank ${job.rank} of ${job.size})`;
-    if (parsed.command !== 'train_eval' && parsed.command !== 'info' && job.rank !== 0) return 0;
+    if (!['train_eval', 'eval', 'info', 'plan'].includes(parsed.command) && job.rank !== 0) return 0;
   }
   try {
     switch (parsed.command) {
@@ -320,13 +320,16 @@ export async function main(
         const config = loadConfig(f);
         requireInputs(config, 'eval_input_path', f.eval_input_path);
         await setUpBackend();
+        const comm = createCommunicator();
+        comm.setTimeoutSeconds(collectiveTimeout());
         const r = await evaluateCheckpoint({
+          comm,
           config,
           checkpointPath: f.checkpoint_path as string | undefined,
           evalInputPath: f.eval_input_path as string | undefined,
           resultFile: f.eval_result_filename as string | undefined,
         });
-        out.write(`eval of ${r.checkpoint} (step ${r.step}): ${formatMetrics(r.metrics)}\n`);
+        if (comm.rank === 0) out.write(`eval of ${r.checkpoint} (step ${r.step}): ${formatMetrics(r.metrics)}\n`);
         return 0;
       }
       case 'export': {

@@ -2,7 +2,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { EasyRecConfig } from '@tsrec/config';
 
+import type { Communicator } from '@tsrec/native';
+
 import { resolveCheckpoint, restoreCheckpoint } from './checkpoint';
+import { disagreement } from './distributed';
 import { evaluate } from './evaluate';
 import { buildModel } from './model_setup';
 import { lockModelDir } from './model_dir_lock';
@@ -16,6 +19,8 @@ export interface EvalCheckpointOptions {
   evalInputPath?: string;
   /** File in model_dir the JSON line is appended to (default train_eval_result.txt); '' for none. */
   resultFile?: string;
+  /** Several ranks (mpirun): each evaluates its rows, the metrics are merged, rank 0 writes the line. */
+  comm?: Communicator;
 }
 
 /** Loads a checkpoint and evaluates it; appends a JSON line to model_dir/<resultFile>. */
@@ -28,15 +33,27 @@ export async function evaluateCheckpoint(
   const resultFile = o.resultFile ?? 'train_eval_result.txt';
   // The result line goes into a model_dir: its lock keeps it from a training run writing there
   // (taken before the checkpoint is chosen, which that run could otherwise prune meanwhile).
-  const lock = resultFile && o.config.modelDir ? lockModelDir(o.config.modelDir, 'eval') : null;
+  const chief = (o.comm?.rank ?? 0) === 0;
+  const lock = chief && resultFile && o.config.modelDir ? lockModelDir(o.config.modelDir, 'eval') : null;
   let setup: ReturnType<typeof buildModel> | null = null;
   try {
     const ref = resolveCheckpoint(p);
     const dir = o.config.modelDir || path.dirname(ref.path);
     setup = buildModel(o.config);
     const r = restoreCheckpoint(ref.path, setup, { optimizerState: false });
-    const ev = await evaluate(o.config, setup, { inputPath: o.evalInputPath, numSteps: o.config.evalConfig?.numSteps });
-    if (resultFile)
+    if (o.comm && o.comm.size > 1) {
+      const d = await disagreement(o.comm, BigInt(r.manifest.step));
+      if (d)
+        throw new UsageError(
+          `Expected every rank to evaluate the same checkpoint but they restored different steps (${d}, in hex): pass --checkpoint_path`,
+        );
+    }
+    const ev = await evaluate(o.config, setup, {
+      inputPath: o.evalInputPath,
+      numSteps: o.config.evalConfig?.numSteps,
+      comm: o.comm,
+    });
+    if (resultFile && chief)
       fs.appendFileSync(
         path.join(dir, resultFile),
         `${JSON.stringify({ global_step: r.manifest.step, ...ev.metrics })}\n`,
