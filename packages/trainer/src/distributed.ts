@@ -98,8 +98,10 @@ export class ReplicatedCollection implements PooledEmbeddingCollection {
    * global gradient in rank order), lays the ids out feature-major for the ranks' batches
    * concatenated in rank order, and runs the fused backward. Every rank must call it once per
    * training step (a rank whose loss did not reach this collection sends an empty part).
+   * `queued`, when given, runs once this collection's collectives are queued (every rank at the
+   * same point, so collectives it queues keep one order across ranks).
    */
-  async synchronize(comm: Communicator, phases?: Record<string, number>): Promise<void> {
+  async synchronize(comm: Communicator, phases?: Record<string, number>, queued?: () => void): Promise<void> {
     let t = performance.now();
     const add = (name: string) => {
       const now = performance.now();
@@ -128,6 +130,7 @@ export class ReplicatedCollection implements PooledEmbeddingCollection {
     const present = h.map((x, r) => ({ x, r })).filter((e) => e.x[0] > 0);
     if (present.length === 0) {
       add('sparse_gather');
+      queued?.();
       return;
     }
     const width = present[0].x[2];
@@ -149,16 +152,19 @@ export class ReplicatedCollection implements PooledEmbeddingCollection {
     }
     const total = partDispls[w - 1] + partBytes[w - 1];
     const all = new Uint8Array(this.recv.bytes(total), 0, total);
-    await comm.allgatherv(mine, all, partBytes, partDispls);
+    const gathers = [comm.allgatherv(mine, all, partBytes, partDispls)];
     const B = h.reduce((a, x) => a + x[0], 0);
     const grads: Float32Array[] = [];
     for (const [o, d] of dims.entries()) {
       const counts = h.map((x) => x[0] * d * 4);
       const g = new Float32Array(this.globalGrads[o].bytes(B * d * 4), 0, B * d);
       const send = p ? new Uint8Array(this.sendGrads[o].bytes(0), 0, counts[comm.rank]) : new Uint8Array(0);
-      await comm.allgatherv(send, bytesOf(g), counts, prefixSums(counts));
+      gathers.push(comm.allgatherv(send, bytesOf(g), counts, prefixSums(counts)));
       grads.push(g);
     }
+    // Whatever the caller queues now (the dense allreduce) moves while this rank merges and updates.
+    queued?.();
+    await Promise.all(gathers);
     add('sparse_gather');
     const batch = this.globalBatch(all, h, partDispls, F, B, width, hasWeights);
     add('sparse_merge');

@@ -495,9 +495,17 @@ class TrainingRun {
     if (this.comm.size > 1) {
       // The ranks' steps become one: the sparse update of the global batch on every rank, the
       // dense gradients (with the losses and batch sizes) averaged in rank order.
-      for (const r of this.replicas) await r.synchronize(this.comm, this.phases);
+      // The dense allreduce is queued behind the last collection's gathers, so its bytes move while
+      // the sparse update of the global batch runs.
+      let dense: ReturnType<typeof allreduceGradients> | null = null;
+      const startDense = () => {
+        dense = allreduceGradients(this.comm, grads, [loss, batch.batchSize]);
+      };
+      for (const [i, r] of this.replicas.entries())
+        await r.synchronize(this.comm, this.phases, i === this.replicas.length - 1 ? startDense : undefined);
+      if (!dense) startDense();
       t = performance.now();
-      const red = await allreduceGradients(this.comm, grads, [loss, batch.batchSize]);
+      const red = await dense!;
       t = this.phase('dense_allreduce', t);
       grads = red.grads;
       loss = red.extra[0] / this.comm.size;
