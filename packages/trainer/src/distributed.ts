@@ -231,8 +231,8 @@ function prefixSums(counts: number[]): number[] {
 
 /**
  * Averages dense gradients over the ranks in place of `grads` (new tensors; the old are
- * disposed): one ordered allreduce of every gradient (by name, sorted) plus `extra` numbers
- * (summed, returned), scaled by 1/W.
+ * disposed): ordered allreduces of every gradient (by name, sorted) plus `extra` numbers (summed,
+ * returned), in fixed buckets, scaled by 1/W.
  */
 export async function allreduceGradients(
   comm: Communicator,
@@ -249,7 +249,13 @@ export async function allreduceGradients(
     at += sizes[i];
   }
   buf.set(extra, total);
-  await comm.allreduce(buf, 'sum');
+  // Fixed buckets (TSREC_DIST_BUCKET_MB, default 32 MiB), queued in order: a sum is element-wise,
+  // so the bits do not depend on the bucket size; MPI's counts stay far below 2^31.
+  const bucket = bucketFloats();
+  const parts: Promise<void>[] = [];
+  for (let at = 0; at < buf.length; at += bucket)
+    parts.push(comm.allreduce(buf.subarray(at, Math.min(buf.length, at + bucket)), 'sum'));
+  await Promise.all(parts);
   const inv = 1 / comm.size;
   const out: Record<string, tf.Tensor> = {};
   at = 0;
@@ -261,6 +267,15 @@ export async function allreduceGradients(
     at += sizes[i];
   }
   return { grads: out, extra: Array.from(buf.subarray(total)) };
+}
+
+/** Floats per dense-gradient allreduce bucket (TSREC_DIST_BUCKET_MB, default 32). */
+export function bucketFloats(env: NodeJS.ProcessEnv = process.env): number {
+  const v = env.TSREC_DIST_BUCKET_MB;
+  const mb = v === undefined || v === '' ? 32 : Number(v);
+  if (!Number.isFinite(mb) || mb <= 0 || mb > 4096)
+    throw new RangeError(`Expected TSREC_DIST_BUCKET_MB in (0, 4096] but received '${v}'`);
+  return Math.max(1, Math.floor((mb * 2 ** 20) / 4));
 }
 
 /** Rank 0's values of `vars` on every rank (batch-norm statistics after a step). */

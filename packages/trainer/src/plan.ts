@@ -10,6 +10,7 @@ import type { EasyRecConfig } from '@tsrec/config';
 import { formatBytes } from '@tsrec/config';
 import type { EmbeddingCollectionSpec } from '@tsrec/models';
 
+import { bucketFloats } from './distributed';
 import { buildModel } from './model_setup';
 import { tableBytes } from './memory_budget';
 import { sparseOptimizerFromConfig } from './sparse_optimizer';
@@ -127,8 +128,8 @@ export function planDistributed(config: EasyRecConfig, o: PlanOptions): Distribu
       name: 'dense gradients, loss, batch size',
       kind: 'allreduce',
       bytesPerRank: Math.floor((2 * peers * 4 * (P + 2)) / W),
-      messages: 2 * peers,
-      formula: `2(W−1)/W · 4 · (P + 2) with P=${P}`,
+      messages: 2 * peers * Math.ceil((P + 2) / bucketFloats()),
+      formula: `2(W−1)/W · 4 · (P + 2) with P=${P}, in ${Math.ceil((P + 2) / bucketFloats())} bucket(s) of ≤ ${formatBytes(bucketFloats() * 4)}`,
     });
     const nonTrainable = setup
       .namedVariables()
