@@ -19,6 +19,7 @@ import {
   type EmbeddingCollection,
   type ForwardResult,
   fingerprint64,
+  OPTIMIZER_STATES,
   type SparseBatch,
 } from '@tsrec/native';
 import * as tf from '@tensorflow/tfjs-core';
@@ -85,7 +86,15 @@ export class ReplicatedCollection implements PooledEmbeddingCollection {
     // global batch's mean), since the update runs after the backprop. The float32 store rounds the
     // product once (Math.fround's result); exact when W is a power of two.
     const scale = 1 / this.worldSize;
-    (Array.isArray(gradPooled) ? gradPooled : [gradPooled]).forEach((g, o) => {
+    const all = Array.isArray(gradPooled) ? gradPooled : [gradPooled];
+    const dims = this.inner.pooledDims;
+    if (all.length !== dims.length)
+      throw new Error(`Expected ${dims.length} dL/dpooled arrays (one per pooled output) but received ${all.length}`);
+    all.forEach((g, o) => {
+      if (g.length !== batch.batchSize * dims[o])
+        throw new Error(`Expected dL/dpooled[${o}] of ${batch.batchSize} × ${dims[o]} floats but received ${g.length}`);
+    });
+    all.forEach((g, o) => {
       const dst = new Float32Array(this.sendGrads[o].bytes(g.length * 4), 0, g.length);
       for (let i = 0; i < g.length; i++) dst[i] = g[i] * scale;
     });
@@ -299,7 +308,7 @@ export async function broadcastVariables(comm: Communicator, vars: tf.Variable[]
   });
 }
 
-/** A fingerprint of the dense variables and, with `tables`, of every viewable table and its state. */
+/** A fingerprint of the dense variables and, with `tables`, of every table and its optimizer state. */
 export function replicaFingerprint(
   variables: Array<[string, tf.Variable]>,
   collections: readonly EmbeddingCollection[],
@@ -310,8 +319,18 @@ export function replicaFingerprint(
     h = fingerprint64(bytes) ^ (((h << 7n) | (h >> 57n)) & 0xffffffffffffffffn);
   };
   for (const [, v] of variables) mix(bytesOf(v.dataSync() as Float32Array));
-  if (tables)
-    for (const c of collections) for (const t of c.tables) if (c.viewable(t.name)) mix(bytesOf(c.view(t.name)));
+  if (!tables) return h;
+  for (const c of collections)
+    for (const t of c.tables)
+      for (const state of [undefined, ...OPTIMIZER_STATES[c.optimizer.type].map((x) => x.name)]) {
+        if (c.viewable(t.name, state)) {
+          mix(bytesOf(c.view(t.name, state)));
+          continue;
+        }
+        // Co-located tables (a wide table in its deep table's rows) cannot be viewed: blocks of rows.
+        const per = Math.max(1, Math.floor((4 << 20) / (t.dim * 4)));
+        for (let r = 0; r < t.rows; r += per) mix(bytesOf(c.readRows(t.name, r, Math.min(per, t.rows - r), state)));
+      }
   return h;
 }
 
