@@ -48,7 +48,8 @@ async function rankRun(file: string, out: string): Promise<void> {
   setBlasThreads(1);
   await setUpTfjs(await selectBackend({}));
   const comm = createCommunicator();
-  const modelDir = fs.mkdtempSync(path.join(os.tmpdir(), `tsrec-dist-bench-${comm.rank}-`));
+  // One model_dir for the job, as in real runs (the ranks check that their configs agree).
+  const modelDir = `${out}-model`;
   const config = loadPipelineConfig(
     dlrm26DeepFmConfig({ train: file, modelDir, steps: WARMUP + STEPS, batch: BATCH, workers: 1 }),
     { validate: true },
@@ -74,7 +75,7 @@ async function rankRun(file: string, out: string): Promise<void> {
       phasesAtWarmup = { ...phases };
     },
   });
-  fs.rmSync(modelDir, { recursive: true, force: true });
+  if (comm.rank === 0) fs.rmSync(modelDir, { recursive: true, force: true });
   const measured = times.length - WARMUP;
   const seconds = (times[times.length - 1] - times[WARMUP - 1]) / 1000;
   const st = comm.stats();
