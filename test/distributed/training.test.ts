@@ -110,7 +110,7 @@ describeWithMpi('distributed train_eval (synchronous replicas)', () => {
     const cfg = config('w2', { batchSize: 256, numSteps: 12 });
     const log = ok(train(2, cfg, md('a')));
     expect(log).toMatch(
-      /distributed: 2 ranks \(mpi \(Open MPI v4\.1\.\d+\)\), synchronous replicas; batch_size 256 per rank, 512 per step/,
+      /distributed: 2 ranks \(mpi \(Open MPI v4\.1\.\d+\); 2 on this host, 1 thread each\), synchronous replicas; batch_size 256 per rank, 512 per step/,
     );
     // Rank 0 alone reports: one progress stream, one result line per checkpoint.
     expect(log.match(/^done: step 12/gm)).toHaveLength(1);
@@ -263,8 +263,13 @@ describeWithMpi('distributed train_eval (synchronous replicas)', () => {
     const header = fs.readFileSync(path.join(data.train, files[0]), 'utf8').split('\n')[0];
     const broken = lines.map((l, i) => (i % 2 === 1 && i < 1200 ? `x${l}` : l));
     fs.writeFileSync(path.join(dir, 'train.tsv'), `${header}\n${broken.join('\n')}\n`);
-    const r = train(2, config('uneven', { batchSize: 256, epochs: 1, train: dir }), md('u'));
+    // Without TSREC_NUM_THREADS the two ranks share this host's cores instead of each taking all.
+    const r = train(2, config('uneven', { batchSize: 256, epochs: 1, train: dir }), md('u'), [], {
+      TSREC_NUM_THREADS: '',
+    });
     const log = ok(r);
+    const each = Math.max(1, Math.floor(os.availableParallelism() / 2));
+    expect(log).toMatch(new RegExp(`2 on this host, ${each} threads? each`));
     const rank1Rows = lines.length / 2 - 600;
     expect(log).toMatch(/tsrec train_eval \(rank 1 of 2\): epoch 0: .*600/);
     // Rank 1's last batch is partial; then every rank stops, saying so.

@@ -1,4 +1,5 @@
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import {
   assertValid,
@@ -14,7 +15,14 @@ import {
 } from '@tsrec/config';
 import { expandInputPaths } from '@tsrec/data';
 import { setUpTfjs } from '@tsrec/models';
-import { createCommunicator, mpiEnvironment, selectBackend } from '@tsrec/native';
+import {
+  type Communicator,
+  createCommunicator,
+  mpiEnvironment,
+  selectBackend,
+  setBlasThreads,
+  setNumThreads,
+} from '@tsrec/native';
 
 import { evaluateCheckpoint } from './eval_checkpoint';
 import { exportModel } from './export';
@@ -278,6 +286,7 @@ export async function main(
         await setUpBackend();
         const collectiveTimeoutS = collectiveTimeout();
         const comm = createCommunicator();
+        shareCores(comm);
         const s = await trainAndEvaluate({
           comm,
           collectiveTimeoutS,
@@ -321,6 +330,7 @@ export async function main(
         requireInputs(config, 'eval_input_path', f.eval_input_path);
         await setUpBackend();
         const comm = createCommunicator();
+        shareCores(comm);
         comm.setTimeoutSeconds(collectiveTimeout());
         const r = await evaluateCheckpoint({
           comm,
@@ -401,4 +411,17 @@ function collectiveTimeout(): number {
   if (!Number.isFinite(n) || n < 0)
     throw new UsageError(`Expected a number of seconds >= 0 for TSREC_COLLECTIVE_TIMEOUT_S but received '${v}'`);
   return n;
+}
+
+/**
+ * Ranks on one host share its cores: unless TSREC_NUM_THREADS says otherwise, each rank's native
+ * pool and OpenBLAS get the cores this process may run on (its affinity: mpirun binds ranks to
+ * cores by default) divided by the ranks on the host — not every core each, which would
+ * oversubscribe them.
+ */
+function shareCores(comm: Communicator): void {
+  if (comm.size === 1 || process.env.TSREC_NUM_THREADS) return;
+  const n = Math.max(1, Math.floor(os.availableParallelism() / comm.localSize));
+  setNumThreads(n);
+  setBlasThreads(n);
 }

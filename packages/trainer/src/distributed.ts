@@ -2,7 +2,7 @@
  * Synchronous data-parallel training over a communicator (issue 20, replicated placement): every
  * rank holds the whole model, reads its own part of the input (rows g ≡ rank mod W) and makes the
  * same update each step —
- * - dense gradients: one ordered allreduce of all of them (a fixed order of names; sum in rank
+ * - dense gradients: ordered allreduces in fixed buckets (a fixed order of names; sums in rank
  *   order) scaled by 1/W, so every replica applies the same bits;
  * - embedding tables: the sparse update needs the ids, so each rank's batch and dL/dpooled are
  *   all-gathered and every rank runs the fused backward + optimizer on the global batch (the ranks'

@@ -5,7 +5,7 @@ import { isFieldSet } from '@bufbuild/protobuf';
 import { saveConfig, toText, type TrainConfig, TrainConfigSchema, type EasyRecConfig } from '@tsrec/config';
 import { createDataLoaderFromConfig, formatBadDataSummary, type Batch } from '@tsrec/data';
 import { labelRulesOf, setRandomPosition } from '@tsrec/models';
-import { type Communicator, fingerprint64, LocalCommunicator } from '@tsrec/native';
+import { buildInfo, type Communicator, fingerprint64, LocalCommunicator } from '@tsrec/native';
 import { Writable } from 'node:stream';
 
 import {
@@ -330,7 +330,7 @@ class TrainingRun {
   async checkStart(): Promise<void> {
     if (this.comm.size === 1) return;
     this.log(
-      `distributed: ${this.comm.size} ranks (${this.comm.kind}), synchronous replicas; batch_size ${this.config.dataConfig?.batchSize} per rank, ${this.comm.size * (this.config.dataConfig?.batchSize ?? 0)} per step`,
+      `distributed: ${this.comm.size} ranks (${this.comm.kind}; ${this.comm.localSize} on this host, ${buildInfo().threads} thread${buildInfo().threads === 1 ? '' : 's'} each), synchronous replicas; batch_size ${this.config.dataConfig?.batchSize} per rank, ${this.comm.size * (this.config.dataConfig?.batchSize ?? 0)} per step`,
     );
     // Every rank must run the same program on the same settings: one tsrec, one effective
     // config (a different batch_size or model would make the collectives mismatch or hang).
