@@ -241,6 +241,18 @@ describeWithMpi('distributed train_eval (synchronous replicas)', () => {
     expect(fs.readdirSync(md('h')).filter((n) => n.startsWith('model.ckpt-'))).toEqual(['model.ckpt-6']);
   });
 
+  it('sharding constraints without data_parallel stop every rank, naming the field and its place', () => {
+    const cfg = config('w2', { batchSize: 256, numSteps: 12 });
+    const r = train(2, cfg, md('tw'), [
+      '--edit_config_json',
+      '{"train_config.global_embedding_constraints.sharding_types": ["table_wise", "row_wise"]}',
+    ]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(
+      /tsrec train_eval \(rank [01] of 2\): train_config\.global_embedding_constraints\.sharding_types: sharding_types \[table_wise, row_wise\] for \d+ features .*: at 2 ranks tsrec replicates every table \(data_parallel\); table-wise and row-wise placement across ranks are not supported yet by tsrec/,
+    );
+  });
+
   it('ranks launched with different configs refuse to start, naming the ranks', () => {
     const cfg = config('w2', { batchSize: 256, numSteps: 12 });
     const cmd = ['node', TSREC_BIN, 'train_eval', '--pipeline_config_path', cfg, '--model_dir', md('mismatch')];

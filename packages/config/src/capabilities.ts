@@ -40,7 +40,7 @@ const EMBEDDING_COMMON: Record<string, Capability> = {
   trainable: no('frozen embedding tables (trainable: false)'),
   stub_type: no('stub features (stub_type)'),
   data_type: no('embedding data types other than FP32 (data_type)'),
-  embedding_constraints: no('per-feature sharding constraints (embedding_constraints; scale-out)'),
+  embedding_constraints: Y,
   sequence_length: Y,
   sequence_delim: Y,
   sequence_fields: no('sequence_fields'),
@@ -143,7 +143,7 @@ export const CAPABILITIES: Readonly<Record<string, Readonly<Record<string, Capab
     tensorboard_summaries: no('extra TensorBoard summaries (tensorboard_summaries)'),
     cudnn_allow_tf32: CUDA_TF32,
     cuda_matmul_allow_tf32: CUDA_TF32,
-    global_embedding_constraints: no('sharding constraints (global_embedding_constraints; scale-out)'),
+    global_embedding_constraints: Y,
     mixed_precision: no('mixed precision training'),
     grad_scaler: no('a gradient scaler (mixed precision)'),
     gradient_accumulation_steps: Y,
@@ -305,6 +305,12 @@ export const CAPABILITIES: Readonly<Record<string, Readonly<Record<string, Capab
     hard_negative_sampler_v2: no('hard negative samplers (hard_negative_sampler_v2)'),
     tdm_sampler: no('the TDM sampler (tdm_sampler)'),
     malformed_row_policy: Y,
+  },
+  ParameterConstraints: {
+    sharding_types: Y,
+    compute_kernels: noEffect(
+      "TorchRec's embedding kernels (GPU and UVM memory placement); tsrec runs its fused CPU kernel",
+    ),
   },
   Field: {
     input_name: Y,

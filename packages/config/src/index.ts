@@ -39,6 +39,12 @@ export { toText, toJsonText, saveConfig } from './to_text';
 export { ConfigError, formatIssue, type ConfigIssue } from './config_error';
 export { formatLocation, type SourceLocation } from './source_location';
 export { formatBytes } from './format_bytes';
+export {
+  SHARDING_TYPES,
+  shardingConstraints,
+  shardingProblems,
+  type FeatureSharding,
+} from './sharding';
 export { sourceLocationOf } from './config_locations';
 export { listFeatures, type FeatureInfo } from './feature_catalog';
 export { parseInitFn, SUPPORTED_INIT_FNS, type EmbeddingInit } from './init_fn';

@@ -1,4 +1,5 @@
 import { reflect, type ReflectMessage } from '@bufbuild/protobuf/reflect';
+import { validateSharding } from './sharding';
 import type { EasyRecConfig } from './gen/tsrec/protos/pipeline_pb';
 import { DatasetType, FgMode } from './gen/tsrec/protos/data_pb';
 import type { DenseOptimizer, SparseOptimizer } from './gen/tsrec/protos/optimizer_pb';
@@ -35,6 +36,7 @@ export function validate(config: EasyRecConfig): ConfigProblem[] {
   validateModel(config, features, sink);
   validateTrain(config, sink);
   validateEvalExport(config, sink);
+  validateSharding(config, sink);
   reportCapabilities(reflect(descOf(config), config), '', sink);
   for (const w of parseWarningsOf(config)) sink.warning(w.path, w.message, w.location);
   return sink.problems;

@@ -2,7 +2,16 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { isFieldSet } from '@bufbuild/protobuf';
-import { saveConfig, toText, type TrainConfig, TrainConfigSchema, type EasyRecConfig } from '@tsrec/config';
+import {
+  formatLocation,
+  saveConfig,
+  shardingProblems,
+  sourceLocationOf,
+  toText,
+  type TrainConfig,
+  TrainConfigSchema,
+  type EasyRecConfig,
+} from '@tsrec/config';
 import { createDataLoaderFromConfig, formatBadDataSummary, type Batch } from '@tsrec/data';
 import { labelRulesOf, setRandomPosition } from '@tsrec/models';
 import { buildInfo, type Communicator, fingerprint64, LocalCommunicator } from '@tsrec/native';
@@ -329,6 +338,17 @@ class TrainingRun {
    */
   async checkStart(): Promise<void> {
     if (this.comm.size === 1) return;
+    // Sharding constraints that exclude data_parallel cannot be met yet: every rank says so and stops.
+    const sharding = shardingProblems(this.config, this.comm.size);
+    if (sharding.length > 0)
+      throw new UsageError(
+        sharding
+          .map((p) => {
+            const loc = sourceLocationOf(this.config, p.path);
+            return `${p.path}: ${p.message}${loc ? ` (${formatLocation(loc)})` : ''}`;
+          })
+          .join('; '),
+      );
     this.log(
       `distributed: ${this.comm.size} ranks (${this.comm.kind}; ${this.comm.localSize} on this host, ${buildInfo().threads} thread${buildInfo().threads === 1 ? '' : 's'} each), synchronous replicas; batch_size ${this.config.dataConfig?.batchSize} per rank, ${this.comm.size * (this.config.dataConfig?.batchSize ?? 0)} per step`,
     );
