@@ -8,8 +8,10 @@
  * for P dense parameters; all-gather (W−1) · the rank's batch payload). Not a timed test.
  *
  * Environment: TSREC_BENCH_ROWS (default 250,000), TSREC_BENCH_STEPS (measured steps, default 20),
- * TSREC_BENCH_WARMUP (default 5), TSREC_BENCH_NP (world sizes, default "1,2"), TSREC_BENCH_JSON=<path>
- * (also write {"results": [...]}). Needs mpirun and an addon built with Open MPI.
+ * TSREC_BENCH_WARMUP (default 5), TSREC_BENCH_NP (world sizes, default "1,2"), TSREC_BENCH_BIND
+ * (mpirun --bind-to: `core`, the default, gives each rank one core of its own — np 1 then runs on
+ * one core too, the fair base for weak scaling; `none` lets ranks and their data workers roam),
+ * TSREC_BENCH_JSON=<path> (also write {"results": [...]}). Needs mpirun and an addon built with Open MPI.
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -28,6 +30,8 @@ const STEPS = Number(process.env.TSREC_BENCH_STEPS || 20);
 const WARMUP = Number(process.env.TSREC_BENCH_WARMUP || 5);
 const NPS = (process.env.TSREC_BENCH_NP || '1,2').split(',').map(Number);
 const BATCH = 4096;
+/** mpirun --bind-to: `core` gives every rank exactly one core (equal per-rank cores), `none` lets them share all. */
+const BIND = process.env.TSREC_BENCH_BIND || 'core';
 
 /** What each rank reports (one JSON file per rank). */
 interface RankReport {
@@ -121,7 +125,7 @@ function main(): void {
   const results: Array<Record<string, unknown>> = [];
   let base = 0;
   console.log(
-    `tsrec distributed DeepFM (dlrm26 tables replicated on every rank, batch ${BATCH} per rank, 1 thread per rank, ${STEPS} steps after ${WARMUP} warmup)`,
+    `tsrec distributed DeepFM (dlrm26 tables replicated on every rank, batch ${BATCH} per rank, 1 thread per rank, mpirun --bind-to ${BIND}, ${STEPS} steps after ${WARMUP} warmup)`,
   );
   for (const np of NPS) {
     const out = path.join(dir, `dist-${process.pid}-${np}`);
@@ -131,7 +135,7 @@ function main(): void {
         '--allow-run-as-root',
         '--oversubscribe',
         '--bind-to',
-        'none',
+        BIND,
         '--mca',
         'btl',
         'self,vader',
