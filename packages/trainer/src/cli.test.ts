@@ -109,6 +109,43 @@ describe('tsrec CLI exit codes and messages', () => {
     expect(missing.err).toContain('Expected an existing file for --pipeline_config_path');
   });
 
+  it('tsrec plan prints a plan; bad plan flags and TSREC_COLLECTIVE_TIMEOUT_S exit 2 saying what to fix', async () => {
+    const cfg = path.join(tmp, 'plan.config');
+    fs.writeFileSync(
+      cfg,
+      exampleConfigText({
+        train: 'train.tsv',
+        eval: 'eval.tsv',
+        modelDir: path.join(tmp, 'plan_md'),
+        cardinalityScale: 0.001,
+        epochs: 1,
+        batchSize: 128,
+      }),
+    );
+    const ok = await run('plan', '--pipeline_config_path', cfg, '--world_size', '4', '--dry_run');
+    expect(ok.code).toBe(0);
+    expect(ok.out).toMatch(/^plan: deepfm at world size 4, batch_size 128 per rank \(512 rows per step\)/);
+    expect(ok.out).toMatch(/predicted communication per step: [\d.]+ ms at 12\.5 GB\/s/);
+    expect(await run('plan', '--pipeline_config_path', cfg, '--world_size', '0')).toEqual({
+      code: 2,
+      out: '',
+      err: "tsrec plan: Expected an integer >= 1 for --world_size but received '0'\n",
+    });
+    expect((await run('plan', '--pipeline_config_path', cfg, '--world_size', '2', '--bag_size', 'x')).err).toBe(
+      "tsrec plan: Expected a number >= 0 for --bag_size but received 'x'\n",
+    );
+    process.env.TSREC_COLLECTIVE_TIMEOUT_S = 'soon';
+    try {
+      expect(await run('train_eval', '--pipeline_config_path', cfg)).toEqual({
+        code: 2,
+        out: '',
+        err: "tsrec train_eval: Expected a number of seconds >= 0 for TSREC_COLLECTIVE_TIMEOUT_S but received 'soon'\n",
+      });
+    } finally {
+      delete process.env.TSREC_COLLECTIVE_TIMEOUT_S;
+    }
+  });
+
   it('a config error exits 2 naming file:line:col and the field', async () => {
     const p = path.join(tmp, 'bad.config');
     fs.writeFileSync(p, 'train_config {\n  num_step: 10\n}\n');

@@ -280,11 +280,11 @@ export async function main(
         return 0;
       }
       case 'train_eval': {
+        const collectiveTimeoutS = collectiveTimeout();
         const config = loadConfig(f);
         requireInputs(config, 'train_input_path', f.train_input_path);
         requireInputs(config, 'eval_input_path', f.eval_input_path);
         await setUpBackend();
-        const collectiveTimeoutS = collectiveTimeout();
         const comm = createCommunicator();
         shareCores(comm);
         const s = await trainAndEvaluate({
