@@ -107,6 +107,21 @@ describe(`SimWorld (seed ${seed})`, () => {
     expect(world.ranks[0].stats().allreduceBytes).toBe(collectiveBytes('allreduce', 32, w));
   });
 
+  it('parts outside their buffers and wrong types are refused before any byte moves', () => {
+    const c = new SimWorld(2).ranks[0];
+    expect(() => c.alltoallv(new Uint8Array(4), [2, 3], [0, 2], new Uint8Array(4), [2, 2], [0, 2])).toThrow(
+      /Expected at most the send buffer's 4 bytes for sendDispls\[1\] \+ sendCounts\[1\] but received 5/,
+    );
+    expect(() => c.allgatherv(new Uint8Array(2), new Uint8Array(3), [2, 2], [0, 2])).toThrow(
+      /Expected at most the recv buffer's 3 bytes for recvDispls\[1\] \+ recvCounts\[1\] but received 4/,
+    );
+    expect(() => c.allgatherv(new Uint8Array(1), new Uint8Array(4), [2, 2], [0, 2])).toThrow(
+      /Expected at most the send buffer's 1 bytes for counts\[0\] but received 2/,
+    );
+    expect(() => c.alltoallv(new Uint8Array(4), [1], [0], new Uint8Array(4), [1, 1], [0, 1])).toThrow(/sendCounts/);
+    expect(() => c.allreduce(new Float64Array(2) as unknown as Float32Array)).toThrow(/a Float32Array/);
+  });
+
   it('chunks tile the buffer', () => {
     for (const w of [1, 2, 3, 8])
       for (const n of [0, 1, 5, 64]) {

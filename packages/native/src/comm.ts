@@ -101,6 +101,70 @@ function reduce(out: Float32Array, p: Float32Array, op: ReduceOp): void {
   else for (let i = 0; i < out.length; i++) out[i] = p[i] < out[i] || Number.isNaN(p[i]) ? p[i] : out[i];
 }
 
+/** Every part [displs[r], + counts[r]) lies inside a buffer of `length` bytes (else MPI would write past it). */
+function checkParts(
+  name: string,
+  length: number,
+  counts: readonly number[],
+  displs: readonly number[],
+  size: number,
+): void {
+  for (const [what, a] of [
+    [`${name}Counts`, counts],
+    [`${name}Displs`, displs],
+  ] as const)
+    if (a.length !== size || !a.every((v) => Number.isSafeInteger(v) && v >= 0))
+      throw invalidParameterError(what, `${size} non-negative integers (bytes)`, a);
+  for (let r = 0; r < size; r++)
+    if (displs[r] + counts[r] > length)
+      throw invalidParameterError(
+        `${name}Displs[${r}] + ${name}Counts[${r}]`,
+        `at most the ${name} buffer's ${length} bytes`,
+        displs[r] + counts[r],
+      );
+}
+
+function checkBytes(name: string, v: unknown): void {
+  if (!(v instanceof Uint8Array) && Object.prototype.toString.call(v) !== '[object Uint8Array]')
+    throw invalidParameterError(name, 'a Uint8Array', v);
+}
+
+/** The checks every communicator makes before moving bytes. */
+function checkAlltoallv(
+  size: number,
+  send: Uint8Array,
+  sendCounts: readonly number[],
+  sendDispls: readonly number[],
+  recv: Uint8Array,
+  recvCounts: readonly number[],
+  recvDispls: readonly number[],
+): void {
+  checkBytes('send', send);
+  checkBytes('recv', recv);
+  checkParts('send', send.length, sendCounts, sendDispls, size);
+  checkParts('recv', recv.length, recvCounts, recvDispls, size);
+}
+
+function checkAllgatherv(
+  size: number,
+  rank: number,
+  send: Uint8Array,
+  recv: Uint8Array,
+  counts: readonly number[],
+  displs: readonly number[],
+): void {
+  checkBytes('send', send);
+  checkBytes('recv', recv);
+  checkParts('recv', recv.length, counts, displs, size);
+  if (counts[rank] > send.length)
+    throw invalidParameterError(`counts[${rank}]`, `at most the send buffer's ${send.length} bytes`, counts[rank]);
+}
+
+function checkFloats(buf: unknown): void {
+  if (Object.prototype.toString.call(buf) !== '[object Float32Array]')
+    throw invalidParameterError('buf', 'a Float32Array', buf);
+}
+
 function zeroStats(): CommStats {
   return { ops: 0, allreduceBytes: 0, alltoallBytes: 0, allgatherBytes: 0, broadcastBytes: 0 };
 }
@@ -221,6 +285,7 @@ export class MpiCommunicator implements Communicator {
   }
 
   allreduce(buf: Float32Array, op: ReduceOp = 'sum'): Promise<void> {
+    checkFloats(buf);
     return this.h.allreduceOrdered(buf, checkOp(op));
   }
   allreduceInt(buf: BigInt64Array, op: ReduceOp = 'sum'): Promise<void> {
@@ -234,18 +299,13 @@ export class MpiCommunicator implements Communicator {
     recvCounts: readonly number[],
     recvDispls: readonly number[],
   ): Promise<void> {
-    const f = (a: readonly number[], name: string) => this.counts(a, name);
-    return this.h.alltoallv(
-      send,
-      f(sendCounts, 'sendCounts'),
-      f(sendDispls, 'sendDispls'),
-      recv,
-      f(recvCounts, 'recvCounts'),
-      f(recvDispls, 'recvDispls'),
-    );
+    checkAlltoallv(this.size, send, sendCounts, sendDispls, recv, recvCounts, recvDispls);
+    const f = (a: readonly number[]) => Float64Array.from(a);
+    return this.h.alltoallv(send, f(sendCounts), f(sendDispls), recv, f(recvCounts), f(recvDispls));
   }
   allgatherv(send: Uint8Array, recv: Uint8Array, counts: readonly number[], displs: readonly number[]) {
-    return this.h.allgatherv(send, recv, this.counts(counts, 'counts'), this.counts(displs, 'displs'));
+    checkAllgatherv(this.size, this.rank, send, recv, counts, displs);
+    return this.h.allgatherv(send, recv, Float64Array.from(counts), Float64Array.from(displs));
   }
   broadcast(buf: Uint8Array, root: number): Promise<void> {
     if (!Number.isInteger(root) || root < 0 || root >= this.size)
@@ -273,12 +333,6 @@ export class MpiCommunicator implements Communicator {
   }
   abort(code: number): void {
     this.h.abort(code);
-  }
-
-  private counts(a: readonly number[], name: string): Float64Array {
-    if (a.length !== this.size || !a.every((v) => Number.isSafeInteger(v) && v >= 0))
-      throw invalidParameterError(name, `${this.size} non-negative integers (bytes)`, a);
-    return Float64Array.from(a);
   }
 }
 
@@ -360,6 +414,7 @@ class SimCommunicator implements Communicator {
   }
 
   allreduce(buf: Float32Array, op: ReduceOp = 'sum'): Promise<void> {
+    checkFloats(buf);
     checkOp(op);
     const w = this.size;
     const n = buf.length;
@@ -404,6 +459,7 @@ class SimCommunicator implements Communicator {
     recvCounts: readonly number[],
     recvDispls: readonly number[],
   ): Promise<void> {
+    checkAlltoallv(this.size, send, sendCounts, sendDispls, recv, recvCounts, recvDispls);
     this.counters.ops++;
     for (let j = 0; j < this.size; j++) if (j !== this.rank) this.counters.alltoallBytes += sendCounts[j];
     const call = { send: send.slice(), sendCounts, sendDispls, recv, recvCounts, recvDispls };
@@ -423,6 +479,7 @@ class SimCommunicator implements Communicator {
   }
 
   allgatherv(send: Uint8Array, recv: Uint8Array, counts: readonly number[], displs: readonly number[]): Promise<void> {
+    checkAllgatherv(this.size, this.rank, send, recv, counts, displs);
     this.counters.ops++;
     this.counters.allgatherBytes += counts[this.rank] * (this.size - 1);
     const call = { send: send.slice(0, counts[this.rank]), recv, displs };

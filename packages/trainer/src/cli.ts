@@ -266,12 +266,12 @@ export async function main(
     return 0;
   }
   const f = parsed.flags;
-  // Under mpirun: train_eval and eval run on every rank; export and predict on rank 0 only.
+  // Under mpirun: train_eval and eval run on every rank; export, predict and plan on rank 0 only.
   const job = mpiEnvironment();
   let where = '';
   if (job && job.size > 1) {
     where = ` (rank ${job.rank} of ${job.size})`;
-    if (!['train_eval', 'eval', 'info', 'plan'].includes(parsed.command) && job.rank !== 0) return 0;
+    if (!['train_eval', 'eval', 'info'].includes(parsed.command) && job.rank !== 0) return 0;
   }
   try {
     switch (parsed.command) {
@@ -285,8 +285,7 @@ export async function main(
         requireInputs(config, 'train_input_path', f.train_input_path);
         requireInputs(config, 'eval_input_path', f.eval_input_path);
         await setUpBackend();
-        const comm = createCommunicator();
-        shareCores(comm);
+        const comm = jobCommunicator(collectiveTimeoutS);
         const s = await trainAndEvaluate({
           comm,
           collectiveTimeoutS,
@@ -329,9 +328,7 @@ export async function main(
         const config = loadConfig(f);
         requireInputs(config, 'eval_input_path', f.eval_input_path);
         await setUpBackend();
-        const comm = createCommunicator();
-        shareCores(comm);
-        comm.setTimeoutSeconds(collectiveTimeout());
+        const comm = jobCommunicator(collectiveTimeout());
         const r = await evaluateCheckpoint({
           comm,
           config,
@@ -411,6 +408,14 @@ function collectiveTimeout(): number {
   if (!Number.isFinite(n) || n < 0)
     throw new UsageError(`Expected a number of seconds >= 0 for TSREC_COLLECTIVE_TIMEOUT_S but received '${v}'`);
   return n;
+}
+
+/** This process's communicator (a single process, or its rank under mpirun), its cores and timeout set. */
+function jobCommunicator(timeoutS: number): Communicator {
+  const comm = createCommunicator();
+  shareCores(comm);
+  comm.setTimeoutSeconds(timeoutS);
+  return comm;
 }
 
 /**
