@@ -256,10 +256,7 @@ function writeCheckpoint(
     const tables: CheckpointManifest['collections'][number]['tables'] = [];
     for (const t of collection.tables) {
       // Co-located tables' weights (and row-wise state) interleave in their host's rows: streamed out in row blocks.
-      const data = (width: number, state?: string) =>
-        collection.viewable(t.name, state)
-          ? collection.view(t.name, state)
-          : rowChunks(collection, t.name, t.rows, width, state);
+      const data = (width: number, state?: string) => tableData(collection, t.name, t.rows, width, state);
       tensors.push({ name: t.name, dtype: 'F32', shape: [t.rows, t.dim], data: data(t.dim) });
       for (const s of OPTIMIZER_STATES[collection.optimizer.type]) {
         const width = s.perRow ? 1 : t.dim;
@@ -459,6 +456,20 @@ export function restoreCheckpoint(dir: string, setup: ModelSetup, options: Resto
 
 /** Rows per block when a table cannot be viewed in place (16 MiB of a 64-wide table). */
 const ROW_BLOCK_FLOATS = 1 << 22;
+
+/**
+ * A table's weights (or optimizer state `state`), `width` floats per row: a view of native memory
+ * where the buffer can be viewed, else blocks of rows (co-located tables share their host's rows).
+ */
+export function tableData(
+  c: EmbeddingCollection,
+  table: string,
+  rows: number,
+  width: number,
+  state?: string,
+): Float32Array | SafetensorsChunks {
+  return c.viewable(table, state) ? c.view(table, state) : rowChunks(c, table, rows, width, state);
+}
 
 /** A table's weights (or optimizer state), `width` floats per row, as blocks of rows read from native memory. */
 function rowChunks(

@@ -24,6 +24,8 @@ import {
 } from '@tsrec/native';
 import * as tf from '@tensorflow/tfjs-core';
 
+import { tableData } from './checkpoint';
+
 /** One training step's deferred sparse update of a replicated collection. */
 interface PendingUpdate {
   batch: SparseBatch;
@@ -287,6 +289,17 @@ export function bucketFloats(env: NodeJS.ProcessEnv = process.env): number {
   return Math.max(1, Math.floor((mb * 2 ** 20) / 4));
 }
 
+/** Runs `fn` with the communicator's collective timeout off (a wait that may legitimately be long), then restores it. */
+export async function withoutTimeout<T>(comm: Communicator, fn: () => Promise<T>): Promise<T> {
+  const before = comm.timeoutSeconds();
+  comm.setTimeoutSeconds(0);
+  try {
+    return await fn();
+  } finally {
+    comm.setTimeoutSeconds(before);
+  }
+}
+
 /** Rank 0's values of `vars` on every rank (batch-norm statistics after a step). */
 export async function broadcastVariables(comm: Communicator, vars: tf.Variable[]): Promise<void> {
   if (vars.length === 0) return;
@@ -320,16 +333,13 @@ export function replicaFingerprint(
   };
   for (const [, v] of variables) mix(bytesOf(v.dataSync() as Float32Array));
   if (!tables) return h;
+  // The bytes a checkpoint writes: weights, then each optimizer state.
   for (const c of collections)
     for (const t of c.tables)
-      for (const state of [undefined, ...OPTIMIZER_STATES[c.optimizer.type].map((x) => x.name)]) {
-        if (c.viewable(t.name, state)) {
-          mix(bytesOf(c.view(t.name, state)));
-          continue;
-        }
-        // Co-located tables (a wide table in its deep table's rows) cannot be viewed: blocks of rows.
-        const per = Math.max(1, Math.floor((4 << 20) / (t.dim * 4)));
-        for (let r = 0; r < t.rows; r += per) mix(bytesOf(c.readRows(t.name, r, Math.min(per, t.rows - r), state)));
+      for (const s of [{ name: undefined, perRow: false }, ...OPTIMIZER_STATES[c.optimizer.type]]) {
+        const data = tableData(c, t.name, t.rows, s.perRow ? 1 : t.dim, s.name);
+        if (ArrayBuffer.isView(data)) mix(bytesOf(data));
+        else for (const block of data.chunks()) mix(bytesOf(block));
       }
   return h;
 }

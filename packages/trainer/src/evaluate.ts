@@ -5,7 +5,7 @@ import { labelRulesOf } from '@tsrec/models';
 
 import type { Communicator } from '@tsrec/native';
 
-import { allgatherBytes, packValue, unpackValue } from './distributed';
+import { allgatherBytes, packValue, unpackValue, withoutTimeout } from './distributed';
 import type { ModelSetup } from './model_setup';
 
 /** Options of `evaluate`. */
@@ -164,16 +164,6 @@ async function mergeAcrossRanks(
     v.states.forEach((s, i) => metrics[i].merge(s));
   }
   return out;
-}
-
-async function withoutTimeout<T>(comm: Communicator, fn: () => Promise<T>): Promise<T> {
-  const before = comm.timeoutSeconds();
-  comm.setTimeoutSeconds(0);
-  try {
-    return await fn();
-  } finally {
-    comm.setTimeoutSeconds(before);
-  }
 }
 
 function describeInput(p: string | string[] | undefined): string {

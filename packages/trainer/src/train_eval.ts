@@ -41,6 +41,7 @@ import {
   disagreement,
   ReplicatedCollection,
   replicaFingerprint,
+  withoutTimeout,
 } from './distributed';
 import { EarlyStopper, type BestCheckpoint } from './early_stop';
 import { evaluate, type EvalResult } from './evaluate';
@@ -381,9 +382,7 @@ class TrainingRun {
     if (this.comm.size === 1) return fn();
     if (this.comm.rank === 0) await fn();
     const flag = BigInt64Array.from([this.stoppedEarly ? 1n : 0n]);
-    this.comm.setTimeoutSeconds(0);
-    await this.comm.allreduceInt(flag, 'max');
-    this.comm.setTimeoutSeconds(this.timeoutS);
+    await withoutTimeout(this.comm, () => this.comm.allreduceInt(flag, 'max'));
     this.stoppedEarly = flag[0] > 0n;
   }
 
