@@ -93,6 +93,9 @@ class EmbeddingCollectionWrap : public Napi::ObjectWrap<EmbeddingCollectionWrap>
       c.init_max = NumF(t, "initMax", 0.0f);
       if (t.Get("host").IsNumber()) c.host = t.Get("host").As<Napi::Number>().Int32Value();
       if (t.Get("output").IsNumber()) c.output = t.Get("output").As<Napi::Number>().Int32Value();
+      if (t.Get("initStream").IsNumber()) c.init_stream = t.Get("initStream").As<Napi::Number>().Int32Value();
+      if (t.Get("initFirstRow").IsNumber()) c.init_first_row = t.Get("initFirstRow").As<Napi::Number>().Int64Value();
+      if (t.Get("initRows").IsNumber()) c.init_rows = t.Get("initRows").As<Napi::Number>().Int64Value();
       tables.push_back(c);
     }
     std::vector<FeatureConfig> features;

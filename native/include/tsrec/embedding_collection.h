@@ -110,15 +110,19 @@ OptimStep MakeOptimStep(const OptimizerConfig& c, float lr, int64_t t);
 
 /** Fills `n` floats with elements [first, first + n) of a counter-based uniform [lo, hi) stream (seed, stream). */
 void FillUniform(float* dst, int64_t n, float lo, float hi, uint64_t seed, uint64_t stream, int64_t first = 0);
-/** FillUniform of rows x dim values into rows `stride` floats apart (value (r, d) is element r*dim+d of the stream). */
+/**
+ * FillUniform of rows x dim values into rows `stride` floats apart (value (r, d) is element
+ * (first_row + r)*dim + d of the stream).
+ */
 void FillUniformRows(float* dst, int64_t rows, int dim, int64_t stride, float lo, float hi, uint64_t seed,
-                     uint64_t stream);
+                     uint64_t stream, int64_t first_row = 0);
 
 /** Fills `n` floats with v (multi-threaded). */
 void FillConstant(float* dst, int64_t n, float v);
 
 /**
- * The initial buffers of table t: weights from (seed, t) into rows `stride` floats apart (0:
+ * The initial buffers of table t: weights from (seed, tc.init_stream or t, from row
+ * tc.init_first_row) into rows `stride` floats apart (0:
  * dim), states at their initial values.
  */
 void InitTableHost(const TableConfig& tc, const OptimizerConfig& optim, uint64_t seed, int t, float* weights,

@@ -54,6 +54,15 @@ struct TableConfig {
   int32_t host = -1;
   /** Pooled output this table's columns go to. */
   int32_t output = 0;
+  /**
+   * Where the initial values come from, so a process holding part of a model starts from the
+   * bits of the whole: the uniform stream (-1: the table's index in this collection), the first
+   * row of the logical table these rows are (a row-wise shard starts past 0), and the logical
+   * table's rows for the default range +-1/sqrt(rows) (0: `rows`).
+   */
+  int32_t init_stream = -1;
+  int64_t init_first_row = 0;
+  int64_t init_rows = 0;
 };
 
 /** One feature: which table it reads and how its bags are pooled. */

@@ -36,7 +36,7 @@ inline uint64_t stream_key(uint64_t seed, uint64_t stream) {
 }  // namespace
 
 void FillUniformRows(float* dst, int64_t rows, int dim, int64_t stride, float lo, float hi, uint64_t seed,
-                     uint64_t stream) {
+                     uint64_t stream, int64_t first_row) {
   const uint64_t key = stream_key(seed, stream);
   // Value (r, d) depends only on (seed, stream, r * dim + d): identical for any thread count
   // and any row stride. Generated a block of rows at a time (vectorised), then placed.
@@ -45,7 +45,7 @@ void FillUniformRows(float* dst, int64_t rows, int dim, int64_t stride, float lo
     std::vector<float> tmp(static_cast<size_t>(kBlock * dim));
     for (int64_t r0 = b; r0 < e; r0 += kBlock) {
       const int64_t n = std::min(kBlock, e - r0);
-      fill_uniform_span(tmp.data(), static_cast<uint64_t>(r0 * dim), n * dim, key, lo, hi - lo);
+      fill_uniform_span(tmp.data(), static_cast<uint64_t>((first_row + r0) * dim), n * dim, key, lo, hi - lo);
       for (int64_t r = 0; r < n; ++r) std::memcpy(dst + (r0 + r) * stride, tmp.data() + r * dim, sizeof(float) * dim);
     }
   });
@@ -64,9 +64,13 @@ void init_range(const TableConfig& tc, float* lo, float* hi) {
   *lo = tc.init_min;
   *hi = tc.init_max;
   if (*lo == 0.0f && *hi == 0.0f) {
-    *hi = static_cast<float>(1.0 / std::sqrt(static_cast<double>(tc.rows)));
+    const int64_t rows = tc.init_rows > 0 ? tc.init_rows : tc.rows;
+    *hi = static_cast<float>(1.0 / std::sqrt(static_cast<double>(rows)));
     *lo = -*hi;
   }
+}
+uint64_t init_stream(const TableConfig& tc, int t) {
+  return static_cast<uint64_t>(tc.init_stream >= 0 ? tc.init_stream : t);
 }
 void init_states(const TableConfig& tc, const OptimizerConfig& optim, int64_t rows, const std::vector<float*>& states) {
   size_t k = 0;
@@ -82,7 +86,7 @@ void InitTableHost(const TableConfig& tc, const OptimizerConfig& optim, uint64_t
   if (stride == 0 || stride == tc.dim) return InitTableRowsHost(tc, optim, seed, t, 0, tc.rows, weights, states);
   float lo, hi;
   init_range(tc, &lo, &hi);
-  FillUniformRows(weights, tc.rows, tc.dim, stride, lo, hi, seed, static_cast<uint64_t>(t));
+  FillUniformRows(weights, tc.rows, tc.dim, stride, lo, hi, seed, init_stream(tc, t), tc.init_first_row);
   init_states(tc, optim, tc.rows, states);
 }
 
@@ -90,7 +94,7 @@ void InitTableRowsHost(const TableConfig& tc, const OptimizerConfig& optim, uint
                        int64_t rows, float* weights, const std::vector<float*>& states) {
   float lo, hi;
   init_range(tc, &lo, &hi);
-  FillUniform(weights, rows * tc.dim, lo, hi, seed, static_cast<uint64_t>(t), first_row * tc.dim);
+  FillUniform(weights, rows * tc.dim, lo, hi, seed, init_stream(tc, t), (tc.init_first_row + first_row) * tc.dim);
   init_states(tc, optim, rows, states);
 }
 

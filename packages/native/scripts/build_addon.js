@@ -5,9 +5,23 @@
 // libopenmpi-dev is installed), TSREC_BUILD_TYPE (default Release). Runs on `npm install` and `nx run native:build`.
 
 const { spawnSync } = require('node:child_process');
+const fs = require('node:fs');
 const path = require('node:path');
 
 const pkgDir = path.join(__dirname, '..');
+const buildDir = path.join(pkgDir, 'build');
+// A build folder made elsewhere (restored from nx's cache in another checkout, or copied) holds
+// another path in its CMake cache, which CMake refuses: it is removed and configured afresh.
+try {
+  const cache = fs.readFileSync(path.join(buildDir, 'CMakeCache.txt'), 'utf8');
+  const made = /^CMAKE_CACHEFILE_DIR:INTERNAL=(.*)$/m.exec(cache)?.[1];
+  if (made && path.resolve(made) !== fs.realpathSync(buildDir)) {
+    console.error(`@tsrec/native: ${buildDir} was configured in ${made}; configuring it afresh`);
+    fs.rmSync(buildDir, { recursive: true, force: true });
+  }
+} catch {
+  // no cache yet
+}
 const cmakeJs = require.resolve('cmake-js/bin/cmake-js');
 const defs = {
   TSREC_CUDA: process.env.TSREC_CUDA || 'AUTO',
@@ -17,7 +31,7 @@ const defs = {
 };
 // `configure` always re-applies the options (cmake-js `compile` keeps a cached configuration),
 // then `build` compiles incrementally.
-const common = ['-d', pkgDir, '-O', path.join(pkgDir, 'build'), '--config', process.env.TSREC_BUILD_TYPE || 'Release'];
+const common = ['-d', pkgDir, '-O', buildDir, '--config', process.env.TSREC_BUILD_TYPE || 'Release'];
 const configure = [cmakeJs, 'configure', ...common];
 for (const [k, v] of Object.entries(defs)) configure.push(`--CD${k}=${v}`);
 const build = [cmakeJs, 'build', ...common];

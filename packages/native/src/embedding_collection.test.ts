@@ -308,6 +308,57 @@ describe('EmbeddingCollection accessors', () => {
     expect(Array.from(mk(8).readRows('t', 0, 400))).not.toEqual(Array.from(a));
   });
 
+  test('a part of a collection starts from the bits of the whole (initStream, initFirstRow, initRows)', () => {
+    // What a rank of a sharded run holds: one table of three (table-wise), or rows of one (row-wise),
+    // co-located tables included, for every optimizer's state.
+    const whole = (type: SparseOptimizerType) =>
+      new EmbeddingCollection({
+        tables: [
+          { name: 'a', rows: 50, dim: 3 },
+          { name: 'b', rows: 37, dim: 8 },
+          { name: 'b_wide', rows: 37, dim: 2, output: 1, coLocateWith: 'b' },
+        ],
+        features: [
+          { name: 'fa', table: 'a' },
+          { name: 'fb', table: 'b' },
+        ],
+        optimizer: { type, initialAccumulatorValue: 0.5 },
+        seed: 11,
+      });
+    for (const type of ['sgd', 'adagrad', 'rowwise_adagrad', 'adam'] as const) {
+      const w = whole(type);
+      const tw = new EmbeddingCollection({
+        tables: [
+          { name: 'b', rows: 37, dim: 8, initStream: 1 },
+          { name: 'b_wide', rows: 37, dim: 2, output: 1, coLocateWith: 'b', initStream: 2 },
+        ],
+        features: [{ name: 'fb', table: 'b' }],
+        optimizer: { type, initialAccumulatorValue: 0.5 },
+        seed: 11,
+      });
+      for (const t of ['b', 'b_wide']) {
+        expect(Array.from(tw.readRows(t, 0, 37))).toEqual(Array.from(w.readRows(t, 0, 37)));
+        for (const s of w.stateNames)
+          expect(Array.from(tw.readRows(t, 0, 37, s))).toEqual(Array.from(w.readRows(t, 0, 37, s)));
+      }
+      const rw = new EmbeddingCollection({
+        tables: [{ name: 'a', rows: 13, dim: 3, initStream: 0, initFirstRow: 26, initRows: 50 }],
+        optimizer: { type, initialAccumulatorValue: 0.5 },
+        seed: 11,
+      });
+      expect(Array.from(rw.readRows('a', 0, 13))).toEqual(Array.from(w.readRows('a', 26, 13)));
+      for (const s of w.stateNames)
+        expect(Array.from(rw.readRows('a', 0, 13, s))).toEqual(Array.from(w.readRows('a', 26, 13, s)));
+      for (const c of [w, tw, rw]) c.dispose();
+    }
+    const bad = (t: object) => () =>
+      new EmbeddingCollection({ tables: [{ name: 't', rows: 10, dim: 2, ...t }], optimizer: { type: 'sgd' } });
+    expect(bad({ initFirstRow: 1 })).toThrow('initFirstRow');
+    expect(bad({ initRows: 15, initFirstRow: 6 })).toThrow('initFirstRow');
+    expect(bad({ initRows: 9 })).toThrow('initRows');
+    expect(bad({ initStream: -1 })).toThrow('initStream');
+  });
+
   test('step is readable and restorable (checkpoints)', () => {
     const c = new EmbeddingCollection({ tables: [{ name: 't', rows: 4, dim: 4 }], optimizer: { type: 'adam' } });
     c.step = 17;

@@ -33,6 +33,15 @@ export interface TableSpec {
   coLocateWith?: string;
   /** Pooled output (0..7) this table's columns go to (default 0); see `ForwardResult.outputs`. */
   output?: number;
+  /**
+   * Where the initial values come from, so a process holding part of a model (a shard of a
+   * distributed run) starts from the bits of the whole: the uniform stream (default: the table's
+   * index in this collection), the first row of the logical table these rows are (default 0), and
+   * the logical table's rows, for the default range (default `rows`).
+   */
+  initStream?: number;
+  initFirstRow?: number;
+  initRows?: number;
 }
 
 /** One feature: the table it reads (by name or index) and its pooling. Several may share a table. */
@@ -180,6 +189,13 @@ function resolveTables(specs: TableSpec[]): { tables: ResolvedTable[]; names: Ma
     const output = t.output === undefined ? 0 : checkInt(`${where}.output (table '${t.name}')`, t.output, 0, 7);
     if (t.initValue !== undefined && (typeof t.initValue !== 'number' || !Number.isFinite(t.initValue)))
       throw invalidParameterError(`${where}.initValue (table '${t.name}')`, 'a finite number', t.initValue);
+    if (t.initStream !== undefined) checkInt(`${where}.initStream (table '${t.name}')`, t.initStream, 0, 2 ** 31 - 1);
+    const logical =
+      t.initRows === undefined
+        ? t.rows
+        : checkInt(`${where}.initRows (table '${t.name}')`, t.initRows, t.rows, 2 ** 32 - 1);
+    if (t.initFirstRow !== undefined)
+      checkInt(`${where}.initFirstRow (table '${t.name}')`, t.initFirstRow, 0, logical - t.rows);
     return { name: t.name, rows: t.rows, dim: t.dim, host: -1, output };
   });
   specs.forEach((t, i) => {
@@ -366,6 +382,9 @@ export class EmbeddingCollection {
           initMax: t.initMax ?? 0,
           host: this.tables[i].host,
           output: this.tables[i].output,
+          initStream: t.initStream,
+          initFirstRow: t.initFirstRow,
+          initRows: t.initRows,
         })),
         features: this.features.map((f) => ({ name: f.name, table: f.table, pooling: POOLING[f.pooling] })),
         optimizer: {
