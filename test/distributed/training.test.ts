@@ -1,7 +1,9 @@
 /**
  * Synchronous data-parallel train_eval under mpirun (the default example's DeepFM on a small
- * synthetic set, no shuffle buffer so the rows of a step do not depend on the world size):
- * - np 2 equals the in-process simulation of 2 ranks bit for bit, and two np 2 runs write the same bytes;
+ * synthetic set, no shuffle buffer so the rows of a step do not depend on the world size), tables
+ * table-wise (the planner's default) unless a constraint makes them data-parallel:
+ * - np 2 equals the in-process simulation of 2 ranks bit for bit, two np 2 runs write the same
+ *   bytes, and table-wise tables give the bits of data-parallel ones;
  * - np 2 at batch B equals one process at batch 2B on the same rows within float tolerance;
  * - a checkpoint written by 2 ranks resumes on 4 and on 1, and evaluates on 1;
  * - a rank killed mid-run ends the job within seconds, naming the step and the last checkpoint,
@@ -12,10 +14,10 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { openSafetensors } from '@tsrec/trainer';
 
 import { TSREC_BIN } from '../helpers/cli';
 import {
+  checkpointTensors,
   differingTensors,
   type ExampleDataPaths,
   generateExampleData,
@@ -60,28 +62,43 @@ function ok(r: ReturnType<typeof mpirun>): string {
 
 /**
  * The per-step bytes rank 0 reported against `tsrec plan`'s prediction for the same config and
- * world size: the all-gathers within 10% (the plan assumes one id per bag), the allreduces within
- * 1% (the plan leaves out the replica checks every log_step_count_steps and the waits for rank 0's
- * checkpoints).
+ * world size: the all-to-alls (table-wise) or all-gathers (data-parallel) within 10% (the plan
+ * assumes one id per bag), the allreduces within 1% (the plan leaves out the replica checks every
+ * log_step_count_steps).
  */
-function checkPlan(log: string, cfg: string, np: number): { allreduce: number; allgather: number } {
-  const m = /communication per step \(rank 0 sent, \d+ steps\): allreduce ([\d.]+) MiB, all-gather ([\d.]+) MiB/.exec(
-    log,
-  );
+function checkPlan(
+  log: string,
+  cfg: string,
+  np: number,
+  extra: string[] = [],
+): { allreduce: number; alltoall: number; allgather: number } {
+  const m =
+    /communication per step \(rank 0 sent, \d+ steps, checkpoints and evaluations left out\): allreduce ([\d.]+) MiB, all-to-all ([\d.]+) MiB, all-gather ([\d.]+) MiB/.exec(
+      log,
+    );
   if (!m) throw new Error(`no communication line in:\n${log}`);
   const p = spawnSync(
     process.execPath,
-    [TSREC_BIN, 'plan', '--pipeline_config_path', cfg, '--world_size', String(np), '--json'],
+    [TSREC_BIN, 'plan', '--pipeline_config_path', cfg, '--world_size', String(np), '--json', ...extra],
     { encoding: 'utf8' },
   );
   if (p.status !== 0) throw new Error(p.stderr);
   const plan = JSON.parse(p.stdout) as { collectives: Array<{ kind: string; bytesPerRank: number }> };
   const sum = (k: string) =>
     plan.collectives.filter((c) => c.kind === k).reduce((a, c) => a + c.bytesPerRank, 0) / 2 ** 20;
-  const err = { allreduce: Number(m[1]) / sum('allreduce') - 1, allgather: Number(m[2]) / sum('allgather') - 1 };
+  const rel = (measured: number, planned: number) => (planned > 0 ? measured / planned - 1 : 0);
+  const err = {
+    allreduce: rel(Number(m[1]), sum('allreduce')),
+    alltoall: rel(Number(m[2]), sum('alltoall')),
+    allgather: rel(Number(m[3]), sum('allgather')),
+  };
   // The plan assumes one id per bag (--bag_size); the synthetic rows have empty and multi-id bags.
+  expect(Math.abs(err.alltoall)).toBeLessThan(0.1);
   expect(Math.abs(err.allgather)).toBeLessThan(0.1);
   expect(Math.abs(err.allreduce)).toBeLessThan(0.01);
+  // What the plan does not predict is (nearly) not sent: the replica checks' 8-byte all-gathers.
+  if (sum('alltoall') === 0) expect(Number(m[2])).toBe(0);
+  if (sum('allgather') === 0) expect(Number(m[3])).toBeLessThan(0.001);
   return err;
 }
 
@@ -93,7 +110,7 @@ function results(modelDir: string): Array<Record<string, number>> {
     .map((l) => JSON.parse(l));
 }
 
-describeWithMpi('distributed train_eval (synchronous replicas)', () => {
+describeWithMpi('distributed train_eval (table-wise and data-parallel tables)', () => {
   beforeAll(async () => {
     data = await generateExampleData(path.join(ROOT, 'data'), {
       trainRows: 8000,
@@ -106,24 +123,46 @@ describeWithMpi('distributed train_eval (synchronous replicas)', () => {
 
   const md = (n: string) => path.join(ROOT, `md_${n}`);
 
-  it('np 2 equals its in-process simulation bit for bit; two np 2 runs write the same bytes', () => {
+  it('np 2 equals its in-process simulation bit for bit; two np 2 runs write the same bytes; table-wise = data-parallel', () => {
     const cfg = config('w2', { batchSize: 256, numSteps: 12 });
     const log = ok(train(2, cfg, md('a')));
     expect(log).toMatch(
-      /distributed: 2 ranks \(mpi \(Open MPI v4\.1\.\d+\); 2 on this host, 1 thread each\), synchronous replicas; batch_size 256 per rank, 512 per step/,
+      /distributed: 2 ranks \(mpi \(Open MPI v4\.1\.\d+\); 2 on this host, 1 thread each\), synchronous data-parallel training; batch_size 256 per rank, 512 per step/,
     );
+    // The plan, printed by rank 0: the 26 deep tables and their co-located wide columns, table-wise.
+    expect(log).toMatch(/^sharding: 52 table-wise and 0 data-parallel tables over 2 ranks$/m);
+    expect(log).toMatch(/^ {2}rank 1: 26 tables, .* table-wise: C\d+/m);
     // Rank 0 alone reports: one progress stream, one result line per checkpoint.
     expect(log.match(/^done: step 12/gm)).toHaveLength(1);
     const err = checkPlan(log, cfg, 2);
     process.stderr.write(
-      `np 2: measured vs tsrec plan: allreduce ${(err.allreduce * 100).toFixed(2)}%, all-gather ${(err.allgather * 100).toFixed(2)}%\n`,
+      `np 2 (table-wise): measured vs tsrec plan: allreduce ${(err.allreduce * 100).toFixed(2)}%, all-to-all ${(err.alltoall * 100).toFixed(2)}%\n`,
     );
     expect(results(md('a')).map((r) => r.global_step)).toEqual([6, 12]);
+    // Every rank wrote its tables into the one checkpoint; the manifest names each table's file and the plan.
+    const manifest = JSON.parse(fs.readFileSync(path.join(md('a'), 'model.ckpt-12', 'manifest.json'), 'utf8'));
+    expect(fs.readdirSync(path.join(md('a'), 'model.ckpt-12')).filter((f) => f.startsWith('sparse_'))).toEqual([
+      'sparse_deep.rank1.safetensors',
+      'sparse_deep.safetensors',
+    ]);
+    expect(manifest.collections[0].tables.filter((t: { file?: string }) => t.file).length).toBe(26);
+    expect(manifest.extra.sharding).toHaveLength(52);
     // The second run allreduces the dense gradients in 0.1 MiB buckets (6 of them): same bits.
     ok(train(2, cfg, md('b'), [], { TSREC_DIST_BUCKET_MB: '0.1' }));
     const sim = spawnSync(process.execPath, [worker('sim_train.js'), cfg, md('sim'), '2'], { encoding: 'utf8' });
     if (sim.status !== 0) throw new Error(sim.stderr);
-    for (const other of ['b', 'sim']) {
+    // Every table on every rank (data_parallel by constraint): the same bits as table-wise.
+    const dp = [
+      '--edit_config_json',
+      '{"train_config.global_embedding_constraints.sharding_types": ["data_parallel"]}',
+    ];
+    const dpLog = ok(train(2, cfg, md('dp'), dp));
+    expect(dpLog).toMatch(/^sharding: 0 table-wise and 52 data-parallel tables over 2 ranks$/m);
+    const dpErr = checkPlan(dpLog, cfg, 2, dp);
+    process.stderr.write(
+      `np 2 (data-parallel): measured vs tsrec plan: allreduce ${(dpErr.allreduce * 100).toFixed(2)}%, all-gather ${(dpErr.allgather * 100).toFixed(2)}%\n`,
+    );
+    for (const other of ['b', 'sim', 'dp']) {
       expect(differingTensors(path.join(md('a'), 'model.ckpt-12'), path.join(md(other), 'model.ckpt-12'))).toEqual([]);
       expect(results(md(other))).toEqual(results(md('a')));
     }
@@ -142,18 +181,18 @@ describeWithMpi('distributed train_eval (synchronous replicas)', () => {
       expect(Math.abs(a[i].auc - b[i].auc)).toBeLessThan(1e-4);
       expect(Math.abs(a[i].binary_cross_entropy - b[i].binary_cross_entropy)).toBeLessThan(1e-4);
     }
-    // Same rows per step, summed in another order: weights and tables agree to float rounding.
-    for (const f of ['dense.safetensors', 'sparse_deep.safetensors']) {
-      const x = openSafetensors(path.join(md('a'), 'model.ckpt-12', f));
-      const y = openSafetensors(path.join(md('w1'), 'model.ckpt-12', f));
-      expect(x.names).toEqual(y.names);
-      for (const n of x.names) {
-        const p = x.read(n) as Float32Array;
-        const q = y.read(n) as Float32Array;
-        let worst = 0;
-        for (let i = 0; i < p.length; i++) worst = Math.max(worst, Math.abs(p[i] - q[i]) - 1e-3 * Math.abs(q[i]));
-        expect({ tensor: `${f}:${n}`, over: worst > 2e-5 ? worst : 0 }).toEqual({ tensor: `${f}:${n}`, over: 0 });
-      }
+    // Same rows per step, summed in another order: weights and tables agree to float rounding
+    // (the sharded checkpoint's tables compared by name, whichever rank's file holds them).
+    const x = checkpointTensors(path.join(md('a'), 'model.ckpt-12'));
+    const y = checkpointTensors(path.join(md('w1'), 'model.ckpt-12'));
+    expect([...x.keys()].sort()).toEqual([...y.keys()].sort());
+    for (const [n, bx] of x) {
+      const p = new Float32Array(bx.buffer, bx.byteOffset, bx.byteLength / 4);
+      const by = y.get(n)!;
+      const q = new Float32Array(by.buffer, by.byteOffset, by.byteLength / 4);
+      let worst = 0;
+      for (let i = 0; i < p.length; i++) worst = Math.max(worst, Math.abs(p[i] - q[i]) - 1e-3 * Math.abs(q[i]));
+      expect({ tensor: n, over: worst > 2e-5 ? worst : 0 }).toEqual({ tensor: n, over: 0 });
     }
   });
 
@@ -166,7 +205,7 @@ describeWithMpi('distributed train_eval (synchronous replicas)', () => {
     expect(on4).toMatch(/^done: step 16/m);
     const err = checkPlan(on4, config('w2_16', { batchSize: 256, numSteps: 16 }), 4);
     process.stderr.write(
-      `np 4: measured vs tsrec plan: allreduce ${(err.allreduce * 100).toFixed(2)}%, all-gather ${(err.allgather * 100).toFixed(2)}%\n`,
+      `np 4 (table-wise): measured vs tsrec plan: allreduce ${(err.allreduce * 100).toFixed(2)}%, all-to-all ${(err.alltoall * 100).toFixed(2)}%\n`,
     );
     const on1 = spawnSync(
       process.execPath,
@@ -241,15 +280,15 @@ describeWithMpi('distributed train_eval (synchronous replicas)', () => {
     expect(fs.readdirSync(md('h')).filter((n) => n.startsWith('model.ckpt-'))).toEqual(['model.ckpt-6']);
   });
 
-  it('sharding constraints without data_parallel stop every rank, naming the field and its place', () => {
+  it('sharding constraints tsrec cannot meet (row-wise only) stop every rank, naming the field and its place', () => {
     const cfg = config('w2', { batchSize: 256, numSteps: 12 });
-    const r = train(2, cfg, md('tw'), [
+    const r = train(2, cfg, md('rw'), [
       '--edit_config_json',
-      '{"train_config.global_embedding_constraints.sharding_types": ["table_wise", "row_wise"]}',
+      '{"train_config.global_embedding_constraints.sharding_types": ["row_wise"]}',
     ]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(
-      /tsrec train_eval \(rank [01] of 2\): train_config\.global_embedding_constraints\.sharding_types: sharding_types \[table_wise, row_wise\] for \d+ features .*: at 2 ranks tsrec replicates every table \(data_parallel\); table-wise and row-wise placement across ranks are not supported yet by tsrec/,
+      /tsrec train_eval \(rank [01] of 2\): train_config\.global_embedding_constraints\.sharding_types: sharding_types \[row_wise\] for \d+ features .*: at 2 ranks tsrec places a table on one rank \(table_wise\) or on every rank \(data_parallel\); row-wise placement across ranks is not supported yet by tsrec/,
     );
   });
 

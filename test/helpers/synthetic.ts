@@ -128,7 +128,11 @@ export function writeConfig(file: string, text: string): string {
   return file;
 }
 
-/** Every tensor of a checkpoint directory's `*.safetensors` files, by `file:tensor`, as raw bytes. */
+/**
+ * Every tensor of a checkpoint directory's `*.safetensors` files, by `file:tensor`, as raw bytes;
+ * a rank's part of a sharded checkpoint (`sparse_<key>.rank<r>.safetensors`) counts as
+ * `sparse_<key>.safetensors`, so checkpoints compare by logical table whatever the placement.
+ */
 export function checkpointTensors(dir: string): Map<string, Buffer> {
   const out = new Map<string, Buffer>();
   for (const f of fs
@@ -139,7 +143,10 @@ export function checkpointTensors(dir: string): Map<string, Buffer> {
     try {
       for (const n of st.names) {
         const a = st.read(n) as ArrayBufferView;
-        out.set(`${f}:${n}`, Buffer.from(a.buffer, a.byteOffset, a.byteLength));
+        out.set(
+          `${f.replace(/\.rank\d+(?=\.safetensors$)/, '')}:${n}`,
+          Buffer.from(a.buffer, a.byteOffset, a.byteLength),
+        );
       }
     } finally {
       st.close();

@@ -1,8 +1,8 @@
 import { formatProblem, parsePipelineConfig, shardingConstraints, shardingProblems, validate } from './index';
 
 // TorchEasyRec's embedding_constraints / global_embedding_constraints: accepted where tsrec can
-// honour them (tables whole in one process; replicated across ranks), refused with the place
-// where they cannot be.
+// honour them (tables whole in one process; table-wise or replicated across ranks), refused with
+// the place where they cannot be.
 function config(user: string, global: string): string {
   return `
 train_input_path: "t" model_dir: "m"
@@ -43,24 +43,24 @@ test('unknown and column-wise sharding types are reported with their place', () 
   ]);
 });
 
-test("a feature's own constraint wins over the global one; several ranks need data_parallel", () => {
+test("a feature's own constraint wins over the global one; several ranks need table_wise or data_parallel", () => {
   const cfg = parsePipelineConfig(
     config(
       'embedding_constraints { sharding_types: "data_parallel" }',
-      'global_embedding_constraints { sharding_types: ["table_wise"] }',
+      'global_embedding_constraints { sharding_types: ["row_wise", "table_row_wise"] }',
     ),
     { fileName: 'p.config' },
   );
   expect(shardingConstraints(cfg).map((c) => [c.feature, c.types.join(',')])).toEqual([
     ['user', 'data_parallel'],
-    ['item', 'table_wise'],
+    ['item', 'row_wise,table_row_wise'],
   ]);
   expect(shardingProblems(cfg, 1)).toEqual([]);
   expect(shardingProblems(cfg, 2)).toEqual([
     {
       path: 'train_config.global_embedding_constraints.sharding_types',
       message:
-        "sharding_types [table_wise] for feature 'item': at 2 ranks tsrec replicates every table (data_parallel); table-wise and row-wise placement across ranks are not supported yet by tsrec — add 'data_parallel' to the list or run one process",
+        "sharding_types [row_wise, table_row_wise] for feature 'item': at 2 ranks tsrec places a table on one rank (table_wise) or on every rank (data_parallel); row-wise placement across ranks is not supported yet by tsrec — add 'table_wise' or 'data_parallel' to the list or run one process",
     },
   ]);
 });

@@ -1,13 +1,13 @@
 // TorchEasyRec's sharding constraints (feature.proto ParameterConstraints, as per-feature
 // `embedding_constraints` and train_config's `global_embedding_constraints`): which TorchRec
-// sharding types the planner may choose for a table. tsrec keeps every table whole in each process
-// and, with several ranks, replicates it (TorchRec's data_parallel). So:
+// sharding types the planner may choose for a table. tsrec's planner (trainer/sharding_plan.ts)
+// places each table table-wise (on one rank) or data-parallel (on every rank). So:
 // - in one process every type that keeps a table whole is what tsrec does (with a world size of 1
 //   TorchRec's table-wise and row-wise shards are the whole table too);
 // - column-wise splits (column_wise, table_column_wise, grid_shard) are not supported yet: with
 //   row-wise Adagrad they change the optimizer's per-row state (one per column shard);
-// - with several ranks the constraint must allow data_parallel (`shardingProblems`, checked by the
-//   trainer at start), since table-wise and row-wise placement across ranks is not built yet.
+// - with several ranks the constraint must allow table_wise or data_parallel (`shardingProblems`,
+//   checked by the trainer at start): row-wise placement across ranks is not built yet.
 import type { EasyRecConfig } from './gen/tsrec/protos/pipeline_pb';
 import type { ProblemSink } from './config_problem';
 import { didYouMean } from './did_you_mean';
@@ -89,16 +89,17 @@ export function validateSharding(config: EasyRecConfig, sink: ProblemSink): void
 }
 
 /**
- * What the constraints forbid at `worldSize` ranks, where tsrec replicates every table: one line per
- * constraint that does not allow data_parallel (empty when all can run).
+ * What the constraints forbid at `worldSize` ranks: one line per constraint that allows neither
+ * table_wise nor data_parallel (empty when all can run).
  */
 export function shardingProblems(config: EasyRecConfig, worldSize: number): { path: string; message: string }[] {
   if (worldSize <= 1) return [];
   const byPath = new Map<string, FeatureSharding[]>();
   for (const c of shardingConstraints(config))
-    if (!c.types.includes('data_parallel')) byPath.set(c.path, [...(byPath.get(c.path) ?? []), c]);
+    if (!c.types.includes('data_parallel') && !c.types.includes('table_wise'))
+      byPath.set(c.path, [...(byPath.get(c.path) ?? []), c]);
   return [...byPath].map(([path, cs]) => ({
     path,
-    message: `sharding_types [${cs[0].types.join(', ')}] for ${cs.length === 1 ? `feature '${cs[0].feature}'` : `${cs.length} features (${cs.map((c) => c.feature).join(', ')})`}: at ${worldSize} ranks tsrec replicates every table (data_parallel); table-wise and row-wise placement across ranks are not supported yet by tsrec — add 'data_parallel' to the list or run one process`,
+    message: `sharding_types [${cs[0].types.join(', ')}] for ${cs.length === 1 ? `feature '${cs[0].feature}'` : `${cs.length} features (${cs.map((c) => c.feature).join(', ')})`}: at ${worldSize} ranks tsrec places a table on one rank (table_wise) or on every rank (data_parallel); row-wise placement across ranks is not supported yet by tsrec — add 'table_wise' or 'data_parallel' to the list or run one process`,
   }));
 }

@@ -281,6 +281,22 @@ function resolveFeatures(
   return { features, pooledDims };
 }
 
+/**
+ * The layout a collection of these tables and features would have (resolved tables, features with
+ * their pooled columns, columns per output), checked as the constructor checks it, without
+ * allocating a table: what a sharded collection shows a model while its rows live elsewhere.
+ */
+export function collectionLayout(options: Pick<EmbeddingCollectionOptions, 'tables' | 'features'>): {
+  tables: ResolvedTable[];
+  features: ResolvedFeature[];
+  pooledDims: number[];
+} {
+  if (!options || typeof options !== 'object') throw invalidParameterError('options', 'an object', options);
+  const { tables, names } = resolveTables(options.tables);
+  const { features, pooledDims } = resolveFeatures({ ...options, optimizer: { type: 'sgd' } }, tables, names);
+  return { tables, features, pooledDims };
+}
+
 /** options.optimizer checked, with its defaults filled in. */
 function resolveOptimizer(o: SparseOptimizerSpec | undefined): Required<SparseOptimizerSpec> {
   if (!o || typeof o !== 'object') throw invalidParameterError('options.optimizer', 'an object', o);

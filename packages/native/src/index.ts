@@ -5,10 +5,11 @@
  * test/api_surface.test.ts against packages/native/api.txt); the addon loader and the raw
  * binding stay internal.
  */
-export { EmbeddingCollection, OPTIMIZER_STATES } from './embedding_collection';
+export { collectionLayout, EmbeddingCollection, OPTIMIZER_STATES } from './embedding_collection';
 export type {
   DeviceName,
   EmbeddingCollectionOptions,
+  FeatureMember,
   FeatureSpec,
   ForwardResult,
   IndexArray,

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { type EasyRecConfig, saveConfig } from '@tsrec/config';
-import { OPTIMIZER_STATES, type EmbeddingCollection } from '@tsrec/native';
+import { OPTIMIZER_STATES, type EmbeddingCollection, type SparseOptimizerType } from '@tsrec/native';
 
 import { crc32c } from './crc32c';
 import { ioError } from './io_errors';
@@ -49,7 +49,8 @@ export interface CheckpointManifest extends TrainingPosition {
     optimizer: string;
     /** The collection's update counter (Adam bias correction). */
     updates: number;
-    tables: { name: string; rows: number; dim: number; states: string[] }[];
+    /** Every table of the collection; `file`, when given, holds it instead of the collection's file (a rank's part). */
+    tables: { name: string; rows: number; dim: number; states: string[]; file?: string }[];
   }[];
   /** Free-form extras (seed, metrics of the eval at this step, …). */
   extra: Record<string, unknown>;
@@ -198,7 +199,10 @@ export function saveCheckpoint(
   const finalName = `${CHECKPOINT_PREFIX}${position.step}`;
   const tmp = path.join(modelDir, `.${finalName}.tmp-${process.pid}`);
   try {
-    return writeCheckpoint(modelDir, finalName, tmp, setup, denseOptimizer, position, extra, config);
+    startCheckpoint(modelDir, tmp);
+    const sparse = writeSparsePart(tmp, setup, position.step, WHOLE_PART);
+    killForTestIfAsked(position.step);
+    return finishCheckpoint(modelDir, tmp, setup, denseOptimizer, position, extra, config, [sparse]);
   } catch (e) {
     // A full disk or a failing device: the partial write goes, the message says what was being written.
     fs.rmSync(tmp, { recursive: true, force: true });
@@ -206,56 +210,57 @@ export function saveCheckpoint(
   }
 }
 
-function writeCheckpoint(
-  modelDir: string,
-  finalName: string,
-  tmp: string,
-  setup: ModelSetup,
-  denseOptimizer: DenseOptimizer | null,
-  position: TrainingPosition,
-  extra: Record<string, unknown>,
-  config: EasyRecConfig | undefined,
-): CheckpointRef {
+/** Which tables a process writes into a checkpoint, and into which file (several ranks write one checkpoint). */
+export interface CheckpointPart {
+  /** The file of collection `key`'s tables written by this process. */
+  fileOf(key: string): string;
+  /** Whether this process writes table `table` of collection `key` (it must hold it). */
+  writes(key: string, table: string): boolean;
+}
+
+/** One process writes everything (`sparse_<key>.safetensors`). */
+const WHOLE_PART: CheckpointPart = { fileOf: (key) => `sparse_${key}.safetensors`, writes: () => true };
+
+/** What a process wrote of a checkpoint's tables: its files, the file of each table, its collections' update counters. */
+export interface SparsePartWritten {
+  files: CheckpointManifest['files'];
+  tables: { key: string; table: string; file: string }[];
+  updates: Record<string, number>;
+}
+
+/** A fresh temporary checkpoint directory `tmp` in `modelDir`. */
+export function startCheckpoint(modelDir: string, tmp: string): void {
   fs.mkdirSync(modelDir, { recursive: true });
   fs.rmSync(tmp, { recursive: true, force: true });
   fs.mkdirSync(tmp);
-  const files: CheckpointManifest['files'] = [];
-  const write = (name: string, tensors: Parameters<typeof writeSafetensors>[1], metadata: Record<string, string>) => {
-    const p = path.join(tmp, name);
-    const sums = writeSafetensors(p, tensors, metadata);
-    files.push({ name, bytes: fs.statSync(p).size, crc32c: sums });
-  };
-  // The config the checkpoint was trained with, next to it: model_dir/pipeline.config may change later.
-  if (config) saveConfig(config, path.join(tmp, CHECKPOINT_CONFIG));
+}
 
-  const vars = setup.namedVariables();
-  write(
-    DENSE_FILE,
-    vars.map(([name, v]) => ({
-      name,
-      dtype: 'F32' as const,
-      shape: v.shape.slice(),
-      data: v.dataSync() as Float32Array,
-    })),
-    { step: String(position.step), kind: 'dense' },
-  );
-  if (denseOptimizer) {
-    const state = denseOptimizer.state();
-    write(
-      DENSE_OPT_FILE,
-      Object.entries(state).map(([name, data]) => ({ name, dtype: 'F32' as const, shape: [data.length], data })),
-      { step: String(position.step), kind: 'dense_optimizer' },
-    );
-  }
-  killForTestIfAsked(position.step);
-  const collections: CheckpointManifest['collections'] = [];
+/** Writes a file of tensors into `dir` (fsynced); returns its manifest entry with the tensors' CRC-32C. */
+function writeFile(
+  dir: string,
+  name: string,
+  tensors: Parameters<typeof writeSafetensors>[1],
+  metadata: Record<string, string>,
+): CheckpointManifest['files'][number] {
+  const p = path.join(dir, name);
+  const sums = writeSafetensors(p, tensors, metadata);
+  return { name, bytes: fs.statSync(p).size, crc32c: sums };
+}
+
+/**
+ * Writes the tables `part` selects, with their optimizer state, into `dir`: one file per
+ * collection (none where nothing is selected). Co-located tables' weights (and row-wise state)
+ * interleave in their host's rows: those are streamed out in row blocks.
+ */
+export function writeSparsePart(dir: string, setup: ModelSetup, step: number, part: CheckpointPart): SparsePartWritten {
+  const out: SparsePartWritten = { files: [], tables: [], updates: {} };
   for (const { key, role, collection } of setup.collections) {
-    const file = `sparse_${key}.safetensors`;
-    const states = OPTIMIZER_STATES[collection.optimizer.type].map((s) => s.name);
+    if (!collection) continue;
+    out.updates[key] = collection.step;
+    const file = part.fileOf(key);
     const tensors: Parameters<typeof writeSafetensors>[1] = [];
-    const tables: CheckpointManifest['collections'][number]['tables'] = [];
     for (const t of collection.tables) {
-      // Co-located tables' weights (and row-wise state) interleave in their host's rows: streamed out in row blocks.
+      if (!part.writes(key, t.name)) continue;
       const data = (width: number, state?: string) => tableData(collection, t.name, t.rows, width, state);
       tensors.push({ name: t.name, dtype: 'F32', shape: [t.rows, t.dim], data: data(t.dim) });
       for (const s of OPTIMIZER_STATES[collection.optimizer.type]) {
@@ -267,11 +272,78 @@ function writeCheckpoint(
           data: data(width, s.name),
         });
       }
-      tables.push({ name: t.name, rows: t.rows, dim: t.dim, states });
+      out.tables.push({ key, table: t.name, file });
     }
-    write(file, tensors, { step: String(position.step), kind: 'sparse', role, optimizer: collection.optimizer.type });
-    collections.push({ key, role, file, optimizer: collection.optimizer.type, updates: collection.step, tables });
+    if (tensors.length === 0) continue;
+    out.files.push(
+      writeFile(dir, file, tensors, { step: String(step), kind: 'sparse', role, optimizer: collection.optimizer.type }),
+    );
   }
+  return out;
+}
+
+/**
+ * Completes checkpoint `tmp` whose tables `sparse` (every writer's part) are written: the config,
+ * the dense files and the manifest, then renames it `model.ckpt-<step>`.
+ */
+export function finishCheckpoint(
+  modelDir: string,
+  tmp: string,
+  setup: ModelSetup,
+  denseOptimizer: DenseOptimizer | null,
+  position: TrainingPosition,
+  extra: Record<string, unknown>,
+  config: EasyRecConfig | undefined,
+  sparse: readonly SparsePartWritten[],
+): CheckpointRef {
+  const finalName = `${CHECKPOINT_PREFIX}${position.step}`;
+  const files: CheckpointManifest['files'] = [];
+  // The config the checkpoint was trained with, next to it: model_dir/pipeline.config may change later.
+  if (config) saveConfig(config, path.join(tmp, CHECKPOINT_CONFIG));
+  const vars = setup.namedVariables();
+  files.push(
+    writeFile(
+      tmp,
+      DENSE_FILE,
+      vars.map(([name, v]) => ({
+        name,
+        dtype: 'F32' as const,
+        shape: v.shape.slice(),
+        data: v.dataSync() as Float32Array,
+      })),
+      { step: String(position.step), kind: 'dense' },
+    ),
+  );
+  if (denseOptimizer) {
+    const state = denseOptimizer.state();
+    files.push(
+      writeFile(
+        tmp,
+        DENSE_OPT_FILE,
+        Object.entries(state).map(([name, data]) => ({ name, dtype: 'F32' as const, shape: [data.length], data })),
+        { step: String(position.step), kind: 'dense_optimizer' },
+      ),
+    );
+  }
+  for (const p of sparse) files.push(...p.files);
+  // Every logical table, in the order the model asked for it, with the file holding it.
+  const holder = new Map<string, string>();
+  for (const p of sparse) for (const t of p.tables) holder.set(`${t.key}\u0000${t.table}`, t.file);
+  const collections: CheckpointManifest['collections'] = setup.collections.map(({ key, role, spec }) => {
+    const optimizer = sparseOptimizerOf(setup);
+    const file = WHOLE_PART.fileOf(key);
+    const updates = Math.max(0, ...sparse.map((p) => p.updates[key] ?? 0));
+    const states = OPTIMIZER_STATES[optimizer].map((s) => s.name);
+    const tables = spec.tables.map((t) => {
+      const at = holder.get(`${key}\u0000${t.name}`);
+      if (!at)
+        throw new Error(
+          `Expected table '${t.name}' of collection '${key}' in the checkpoint's files but no writer wrote it`,
+        );
+      return { name: t.name, rows: t.rows, dim: t.dim, states, ...(at === file ? {} : { file: at }) };
+    });
+    return { key, role, file, optimizer, updates, tables };
+  });
   const manifest: CheckpointManifest = {
     format: 'tsrec-checkpoint',
     version: 1,
@@ -300,6 +372,12 @@ function writeCheckpoint(
   fs.renameSync(tmp, dest);
   fsyncPath(modelDir);
   return { step: position.step, path: dest };
+}
+
+/** The sparse optimizer type of a model's collections (every collection has the same). */
+function sparseOptimizerOf(setup: ModelSetup): SparseOptimizerType {
+  const c = setup.collections.find((e) => e.collection)?.collection;
+  return c ? c.optimizer.type : setup.sparseOptimizer;
 }
 
 /**
@@ -432,24 +510,32 @@ export function restoreCheckpoint(dir: string, setup: ModelSetup, options: Resto
     }
   }
 
-  // Tables
-  for (const entry of setup.collections) {
-    const saved = manifest.collections.find((c) => c.key === entry.key);
-    if (!saved) {
-      fail(
-        `Expected embedding collection '${entry.key}' in '${path.join(dir, MANIFEST)}' but it holds ${manifest.collections.map((c) => `'${c.key}'`).join(', ') || 'none'}`,
-        entry.key,
-      );
-      continue;
+  // Tables: each from the file holding it (one file per collection, or per rank of a sharded run).
+  const open = new Map<string, ReturnType<typeof openSafetensors>>();
+  const fileAt = (name: string) => {
+    let f = open.get(name);
+    if (!f) {
+      f = openSafetensors(path.join(dir, name));
+      open.set(name, f);
     }
-    const p = path.join(dir, saved.file);
-    const f = openSafetensors(p);
-    try {
-      restoreCollection(entry.collection, f, p, saved, options.optimizerState, fail, restored);
-    } finally {
-      f.close();
+    return f;
+  };
+  try {
+    for (const entry of setup.collections) {
+      const saved = manifest.collections.find((c) => c.key === entry.key);
+      if (!saved) {
+        fail(
+          `Expected embedding collection '${entry.key}' in '${path.join(dir, MANIFEST)}' but it holds ${manifest.collections.map((c) => `'${c.key}'`).join(', ') || 'none'}`,
+          entry.key,
+        );
+        continue;
+      }
+      if (!entry.collection) continue;
+      restoreCollection(entry.collection, dir, fileAt, saved, options.optimizerState, fail, restored);
+      if (options.optimizerState) entry.collection.step = saved.updates;
     }
-    if (options.optimizerState) entry.collection.step = saved.updates;
+  } finally {
+    for (const f of open.values()) f.close();
   }
   return { manifest, restored, skipped };
 }
@@ -510,8 +596,8 @@ function readRowChunks(
 
 function restoreCollection(
   c: EmbeddingCollection,
-  f: ReturnType<typeof openSafetensors>,
-  file: string,
+  dir: string,
+  fileAt: (name: string) => ReturnType<typeof openSafetensors>,
   saved: CheckpointManifest['collections'][number],
   withState: boolean,
   fail: (msg: string, name: string) => void,
@@ -519,13 +605,17 @@ function restoreCollection(
 ): void {
   if (withState && saved.optimizer !== c.optimizer.type) {
     throw new Error(
-      `Expected sparse optimizer state of type ${c.optimizer.type} in '${file}' but the checkpoint was trained with ${saved.optimizer}; use --fine_tune_checkpoint to load the weights only`,
+      `Expected sparse optimizer state of type ${c.optimizer.type} in '${path.join(dir, saved.file)}' but the checkpoint was trained with ${saved.optimizer}; use --fine_tune_checkpoint to load the weights only`,
     );
   }
   for (const t of c.tables) {
-    if (!f.names.includes(t.name)) {
+    const entry = saved.tables.find((x) => x.name === t.name);
+    const name = entry?.file ?? saved.file;
+    const file = path.join(dir, name);
+    const f = entry ? fileAt(name) : null;
+    if (!f?.names.includes(t.name)) {
       fail(
-        `Expected embedding table '${t.name}' in '${file}' but it holds ${saved.tables.map((x) => `'${x.name}'`).join(', ')}`,
+        `Expected embedding table '${t.name}' in '${file}' but the checkpoint's collection '${saved.key}' holds ${saved.tables.map((x) => `'${x.name}'`).join(', ')}`,
         t.name,
       );
       continue;

@@ -321,26 +321,32 @@ export async function broadcastVariables(comm: Communicator, vars: tf.Variable[]
   });
 }
 
-/** A fingerprint of the dense variables and, with `tables`, of every table and its optimizer state. */
+/**
+ * A fingerprint of the dense variables and of `tables` (each with its optimizer state): what must
+ * be equal on every rank — the dense model and the tables every rank holds.
+ */
 export function replicaFingerprint(
   variables: Array<[string, tf.Variable]>,
-  collections: readonly EmbeddingCollection[],
-  tables: boolean,
+  tables: readonly { collection: EmbeddingCollection; name: string }[],
 ): bigint {
   let h = 0n;
   const mix = (bytes: Uint8Array) => {
     h = fingerprint64(bytes) ^ (((h << 7n) | (h >> 57n)) & 0xffffffffffffffffn);
   };
   for (const [, v] of variables) mix(bytesOf(v.dataSync() as Float32Array));
-  if (!tables) return h;
   // The bytes a checkpoint writes: weights, then each optimizer state.
-  for (const c of collections)
-    for (const t of c.tables)
-      for (const s of [{ name: undefined, perRow: false }, ...OPTIMIZER_STATES[c.optimizer.type]]) {
-        const data = tableData(c, t.name, t.rows, s.perRow ? 1 : t.dim, s.name);
-        if (ArrayBuffer.isView(data)) mix(bytesOf(data));
-        else for (const block of data.chunks()) mix(bytesOf(block));
-      }
+  for (const { collection: c, name } of tables) {
+    const t = c.tables.find((x) => x.name === name);
+    if (!t)
+      throw new Error(
+        `Expected table '${name}' in the collection but it holds ${c.tables.map((x) => x.name).join(', ')}`,
+      );
+    for (const s of [{ name: undefined, perRow: false }, ...OPTIMIZER_STATES[c.optimizer.type]]) {
+      const data = tableData(c, t.name, t.rows, s.perRow ? 1 : t.dim, s.name);
+      if (ArrayBuffer.isView(data)) mix(bytesOf(data));
+      else for (const block of data.chunks()) mix(bytesOf(block));
+    }
+  }
   return h;
 }
 

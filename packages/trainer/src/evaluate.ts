@@ -7,6 +7,7 @@ import type { Communicator } from '@tsrec/native';
 
 import { allgatherBytes, packValue, unpackValue, withoutTimeout } from './distributed';
 import type { ModelSetup } from './model_setup';
+import { type ShardedCollection, sparseBatchOf } from './sharded_collection';
 
 /** Options of `evaluate`. */
 export interface EvaluateOptions {
@@ -23,6 +24,12 @@ export interface EvaluateOptions {
    * (exact AUC: the merged state holds every score).
    */
   comm?: Communicator;
+  /**
+   * Sharded collections (several ranks): every eval batch needs every rank (the ids go to the
+   * ranks holding their tables), so the ranks go in lockstep — one small allreduce per batch says
+   * whether any rank still has data; a rank that has run out joins with empty batches.
+   */
+  sharded?: readonly ShardedCollection[];
 }
 
 /** Metrics of one evaluation by TorchEasyRec name, then each loss's mean over the rows (by loss name), plus how much was read. */
@@ -108,19 +115,38 @@ export async function evaluate(
   let samples = 0;
   const lossSums: Record<string, number> = {};
   const limit = options.numSteps && options.numSteps > 0 ? options.numSteps : Infinity;
+  const lockstep = comm && comm.size > 1 && (options.sharded?.length ?? 0) > 0 ? comm : null;
+  const step = (batch: Batch) => {
+    tf.tidy(() => {
+      const preds = model.predict(batch, { training: false });
+      model.updateMetrics(preds, batch, keys.length > 0 ? groupsOf(batch, keys) : undefined);
+      for (const [name, l] of Object.entries(model.loss(preds, batch)))
+        lossSums[name] = (lossSums[name] ?? 0) + l.dataSync()[0] * batch.batchSize;
+    });
+    batches++;
+    samples += batch.batchSize;
+    options.onBatch?.(batches, samples);
+  };
   try {
-    for await (const batch of loader) {
-      tf.tidy(() => {
-        const preds = model.predict(batch, { training: false });
-        model.updateMetrics(preds, batch, keys.length > 0 ? groupsOf(batch, keys) : undefined);
-        for (const [name, l] of Object.entries(model.loss(preds, batch)))
-          lossSums[name] = (lossSums[name] ?? 0) + l.dataSync()[0] * batch.batchSize;
-      });
-      batches++;
-      samples += batch.batchSize;
-      options.onBatch?.(batches, samples);
-      if (batches >= limit) break;
-    }
+    if (lockstep) {
+      const it = loader[Symbol.asyncIterator]();
+      let done = false;
+      for (;;) {
+        const next = done || batches >= limit ? null : await it.next();
+        if (next?.done) done = true;
+        const batch = next && !next.done ? (next.value as Batch) : null;
+        // Waiting for slower ranks is part of an evaluation, not a hang: no collective timeout.
+        const any = BigInt64Array.from([batch ? 1n : 0n]);
+        await withoutTimeout(lockstep, () => lockstep.allreduceInt(any, 'sum'));
+        if (any[0] === 0n) break;
+        for (const c of options.sharded!) await c.prepare(lockstep, batch ? sparseBatchOf(c, batch) : null);
+        if (batch) step(batch);
+      }
+    } else
+      for await (const batch of loader) {
+        step(batch);
+        if (batches >= limit) break;
+      }
   } finally {
     await loader.close();
   }

@@ -16,6 +16,7 @@ export type { ExportInfo, ExportOptions } from './export';
 export { Predictor } from './predictor';
 export { formatPlan, planDistributed } from './plan';
 export type { DistributedPlan, PlanOptions, PlannedCollective } from './plan';
+export type { Placement, ShardingPlan, TablePlacement } from './sharding_plan';
 export type { PredictionArrays } from './predictor';
 export { main as cliMain } from './cli';
 

@@ -33,7 +33,7 @@ model_config {
 describe('buildModel follows the feature configs', () => {
   it('pooling: "mean" (any case) pools a bag by its mean; the default sums', () => {
     const setup = buildModel(config({ a: 'pooling: "mean"', b: 'pooling: "MEAN"' }));
-    const c = setup.collections.find((x) => x.role === 'deep')!.collection;
+    const c = setup.collections.find((x) => x.role === 'deep')!.collection!;
     expect(c.features.map((f) => [f.name, f.pooling])).toEqual([
       ['a', 'mean'],
       ['b', 'mean'],
@@ -49,7 +49,7 @@ describe('buildModel follows the feature configs', () => {
     for (let d = 0; d < 8; d++) expect(pooled[d]).toBeCloseTo((rows[d] + rows[8 + d]) / 2, 6);
     setup.dispose();
     const sum = buildModel(config({}));
-    expect(sum.collections[0].collection.features.map((f) => f.pooling)).toEqual(['sum', 'sum']);
+    expect(sum.collections[0].collection!.features.map((f) => f.pooling)).toEqual(['sum', 'sum']);
     sum.dispose();
   });
 
@@ -60,7 +60,7 @@ describe('buildModel follows the feature configs', () => {
         'deepfm { deep { hidden_units: [4] } wide_init_fn: "nn.init.zeros_" }',
       ),
     );
-    const c = setup.collections[0].collection;
+    const c = setup.collections[0].collection!;
     expect(new Set(c.readRows('a', 0, 50))).toEqual(new Set([0.25]));
     const b = c.readRows('b', 0, 30);
     expect(Math.max(...b.map(Math.abs))).toBeLessThanOrEqual(0.01);
@@ -73,10 +73,10 @@ describe('buildModel follows the feature configs', () => {
     const x = buildModel(
       config({}, 'xdeepfm { cin { cin_layer_size: [4] } deep { hidden_units: [4] } final { hidden_units: [2] } }'),
     );
-    expect(x.collections.flatMap((e) => e.collection.tables).find((t) => t.name === 'a_wide')!.dim).toBe(16);
+    expect(x.collections.flatMap((e) => e.collection!.tables).find((t) => t.name === 'a_wide')!.dim).toBe(16);
     x.dispose();
     const d = buildModel(config({}));
-    expect(d.collections.flatMap((e) => e.collection.tables).find((t) => t.name === 'a_wide')!.dim).toBe(4);
+    expect(d.collections.flatMap((e) => e.collection!.tables).find((t) => t.name === 'a_wide')!.dim).toBe(4);
     d.dispose();
   });
 });

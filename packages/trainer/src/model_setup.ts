@@ -9,7 +9,7 @@ import {
   type PooledEmbeddingCollection,
   type TrainableModel,
 } from '@tsrec/models';
-import { EmbeddingCollection, type SparseOptimizerSpec } from '@tsrec/native';
+import { EmbeddingCollection, type SparseOptimizerSpec, type SparseOptimizerType } from '@tsrec/native';
 import type * as tf from '@tensorflow/tfjs-core';
 
 import { MemoryBudget } from './memory_budget';
@@ -19,7 +19,13 @@ export interface CollectionEntry {
   /** Unique key in checkpoints: the role, suffixed `_<n>` when a role repeats. */
   key: string;
   role: string;
-  collection: EmbeddingCollection;
+  /**
+   * The tables of it this process holds: all of them in one process; in a sharded run the ones
+   * placed here, or null when none are.
+   */
+  collection: EmbeddingCollection | null;
+  /** What the model asked for (every table, wherever it lives). */
+  spec: EmbeddingCollectionSpec;
 }
 
 /** A model built from a pipeline config, with the collections holding its tables. */
@@ -29,6 +35,8 @@ export interface ModelSetup {
   features: ModelFeature[];
   /** The sparse learning rate the fused backward reads; the trainer sets it each step. */
   sparseLr: { value: number };
+  /** The fused sparse optimizer of every collection. */
+  sparseOptimizer: SparseOptimizerType;
   /** Dense variables by stable name (checkpoints, optimizer state). */
   namedVariables(): Array<[string, tf.Variable]>;
   dispose(): void;
@@ -46,10 +54,19 @@ export interface BuildModelOptions {
    */
   maxTableRows?: number;
   /**
-   * What the model receives for each collection (default: the collection itself); distributed
-   * training hands it a wrapper that synchronizes the sparse update across ranks.
+   * Distributed placement: the tables of each collection this process holds (null or absent: all);
+   * the others are not allocated here. Initial values are those of the whole collection.
    */
-  wrapCollection?: (collection: EmbeddingCollection) => PooledEmbeddingCollection;
+  localTables?: (spec: EmbeddingCollectionSpec, key: string, role: string) => ReadonlySet<string> | null;
+  /**
+   * What the model receives for each collection (default: the collection itself); distributed
+   * training hands it a wrapper that synchronizes the sparse update across ranks (`collection`:
+   * the local tables, null when this process holds none).
+   */
+  wrapCollection?: (
+    collection: EmbeddingCollection | null,
+    info: { spec: EmbeddingCollectionSpec; key: string; role: string },
+  ) => PooledEmbeddingCollection;
   /**
    * Shapes only (planning): each collection's spec, with its real table sizes, is given here and
    * the tables are allocated with one row each (nothing of their real size is allocated).
@@ -113,15 +130,23 @@ export function buildModel(config: EasyRecConfig, options: BuildModelOptions = {
       const key = same === 0 ? role : `${role}_${same}`;
       const optimizer = options.sparseOptimizer ?? { type: 'sgd' as const };
       options.shapesOnly?.(spec, role);
-      if (!options.shapesOnly) budget.reserve(spec.tables, optimizer.type);
-      const collection = new EmbeddingCollection({
-        tables: options.shapesOnly ? spec.tables.map((t) => ({ ...t, rows: 1 })) : spec.tables,
-        features: spec.features,
-        optimizer,
-        seed: seed * 1000 + collections.length + 1,
-      });
-      collections.push({ key, role, collection });
-      return options.wrapCollection ? options.wrapCollection(collection) : collection;
+      // Each table keeps its index in the whole collection as its init stream, so a process
+      // holding some of the tables starts them from the bits the whole collection would have.
+      const held = options.localTables?.(spec, key, role) ?? null;
+      const tables = spec.tables
+        .map((t, i) => ({ ...t, initStream: i, ...(options.shapesOnly ? { rows: 1 } : {}) }))
+        .filter((t) => !held || held.has(t.name));
+      const here = new Set(tables.map((t) => t.name));
+      const features = spec.features.filter((f) => here.has(f.table));
+      if (!options.shapesOnly) budget.reserve(tables, optimizer.type);
+      const collection =
+        tables.length > 0
+          ? new EmbeddingCollection({ tables, features, optimizer, seed: seed * 1000 + collections.length + 1 })
+          : null;
+      collections.push({ key, role, collection, spec });
+      if (options.wrapCollection) return options.wrapCollection(collection, { spec, key, role });
+      if (!collection) throw new Error(`Expected the tables of collection '${key}' in this process but none are here`);
+      return collection;
     },
     sparseLearningRate: () => sparseLr.value,
     labelName,
@@ -132,7 +157,7 @@ export function buildModel(config: EasyRecConfig, options: BuildModelOptions = {
   try {
     model = createModel(config.modelConfig, ctx);
   } catch (e) {
-    collections.forEach((c) => c.collection.dispose());
+    collections.forEach((c) => c.collection?.dispose());
     throw e;
   }
   return {
@@ -140,10 +165,11 @@ export function buildModel(config: EasyRecConfig, options: BuildModelOptions = {
     collections,
     features,
     sparseLr,
+    sparseOptimizer: options.sparseOptimizer?.type ?? 'sgd',
     namedVariables: () => model.namedVariables(),
     dispose: () => {
       model.dispose();
-      collections.forEach((c) => c.collection.dispose());
+      collections.forEach((c) => c.collection?.dispose());
     },
   };
 }

@@ -3,14 +3,15 @@ import { setUpTfjs } from '@tsrec/models';
 
 import { formatPlan, planDistributed } from './plan';
 
-// `tsrec plan`: the formulas of the synchronous replicas, on a config whose tables are too big to
-// allocate here (so the plan must not allocate them); the dist tests compare them with np 2 / 4 runs.
+// `tsrec plan`: the sharding plan and the formulas of the trainer's collectives, on a config whose
+// tables are too big to allocate here (so the plan must not allocate them); the dist tests and
+// trainer:bench-dist compare them with np 2 / 4 runs.
 beforeAll(() => setUpTfjs('tsrec'));
 
 /** DeepFM over two id features, one of 2^31-1 rows (16 dims: ~128 GiB with row-wise state). */
-const config = loadPipelineConfig(`
+const text = (constraint = '') => `
 train_input_path: "t" eval_input_path: "e" model_dir: "m"
-train_config { sparse_optimizer { rowwise_adagrad_optimizer { lr: 0.1 } } dense_optimizer { adam_optimizer { lr: 0.01 } } num_steps: 1 }
+train_config { sparse_optimizer { rowwise_adagrad_optimizer { lr: 0.1 } } dense_optimizer { adam_optimizer { lr: 0.01 } } num_steps: 1 ${constraint} }
 data_config { batch_size: 1000 dataset_type: CsvDataset with_header: true label_fields: "label" }
 feature_configs { id_feature { feature_name: "a" expression: "user:a" num_buckets: 2147483647 embedding_dim: 16 } }
 feature_configs { id_feature { feature_name: "b" expression: "user:b" num_buckets: 30 embedding_dim: 16 } }
@@ -19,7 +20,8 @@ model_config {
   feature_groups { group_name: "deep" feature_names: ["a", "b"] group_type: DEEP }
   deepfm { deep { hidden_units: [4] } }
   losses { binary_cross_entropy {} }
-}`);
+}`;
+const config = loadPipelineConfig(text());
 
 describe('planDistributed', () => {
   it('sizes tables it never allocates, and needs no communication for one process', () => {
@@ -31,11 +33,39 @@ describe('planDistributed', () => {
     expect(formatPlan(p)).toMatch(/communication: none \(one process\)/);
   });
 
-  it.each([2, 8, 128])('at W=%i: the per-step bytes are the formulas', (w) => {
+  it.each([2, 8, 128])('at W=%i: table-wise placement and the per-step bytes are the formulas', (w) => {
     const p = planDistributed(config, { worldSize: w, bagSize: 3 });
+    // Two units of equal cost (one feature × 16 + 4 columns with the co-located wide table): the
+    // larger, a, goes first to rank 0, b to rank 1.
+    expect(p.sharding.tables.map((t) => [t.table, t.placement, t.rank])).toEqual([
+      ['a', 'table_wise', 0],
+      ['b', 'table_wise', 1],
+      ['a_wide', 'table_wise', 0],
+      ['b_wide', 'table_wise', 1],
+    ]);
     const by = (name: RegExp) => p.collectives.find((c) => name.test(c.name))!.bytesPerRank;
     const P = p.denseParameters;
     expect(by(/dense gradients/)).toBe(Math.floor((2 * (w - 1) * 4 * (P + 2)) / w));
+    const B = 1000;
+    expect(by(/batch header/)).toBe(24 * (w - 1));
+    // Rank 0 sends feature b's lengths and 3 ids per bag to rank 1, a's 20 pooled columns to every
+    // other rank, and b's 20 gradient columns (with an 8-byte learning rate to each rank) to rank 1.
+    expect(by(/ids to the ranks/)).toBe(B * (4 + 3 * 4));
+    expect(by(/pooled columns back/)).toBe((w - 1) * B * 20 * 4);
+    expect(by(/dL\/dpooled to the ranks/)).toBe((w - 1) * 8 + B * 20 * 4);
+    expect(p.bytesPerStepPerRank).toBe(p.collectives.reduce((s, c) => s + c.bytesPerRank, 0));
+    const a = p.tables.filter((t) => t.name === 'a' || t.name === 'a_wide').reduce((x, t) => x + t.bytes, 0);
+    expect(p.tableBytesPerRank).toBe(a);
+    expect(p.memoryPerRankBytes).toBe(a + p.denseBytes);
+    expect(formatPlan(p)).toMatch(new RegExp(`at world size ${w}, batch_size 1000 per rank`));
+    expect(formatPlan(p)).toMatch(/rank 0: 2 tables, .*table-wise: a, a_wide/);
+  });
+
+  it('data-parallel tables (by constraint): all-gathers of the batch and dL/dpooled', () => {
+    const w = 8;
+    const dp = loadPipelineConfig(text('global_embedding_constraints { sharding_types: "data_parallel" }'));
+    const p = planDistributed(dp, { worldSize: w, bagSize: 3 });
+    expect(p.sharding.tables.every((t) => t.placement === 'data_parallel')).toBe(true);
     // 'deep' pools a and b (16 each) and their 4-wide wide columns (co-located outputs): 40 floats per row.
     const F = 2;
     const B = 1000;
@@ -44,8 +74,6 @@ describe('planDistributed', () => {
       .filter((c) => /ids and offsets|dL\/dpooled/.test(c.name))
       .reduce((a, c) => a + c.bytesPerRank, 0);
     expect(gathered).toBe((w - 1) * part);
-    expect(p.bytesPerStepPerRank).toBe(p.collectives.reduce((s, c) => s + c.bytesPerRank, 0));
     expect(p.memoryPerRankBytes).toBe(p.tableBytes + p.denseBytes);
-    expect(formatPlan(p)).toMatch(new RegExp(`at world size ${w}, batch_size 1000 per rank`));
   });
 });

@@ -1,18 +1,28 @@
 /**
  * `tsrec plan --world_size N`: what a distributed run of a config would need, without running it
- * (nothing of the tables' real size is allocated): the placement, per-rank memory, and the bytes
- * each rank sends per training step by collective, with a communication time from a latency /
- * bandwidth model — so a cluster can be sized before it is bought. The formulas are those of the
- * trainer's synchronous replicas (distributed.ts); `npx nx run trainer:bench-dist` measures the same
- * counters at np 2 (and the dist tests at np 4) to check them.
+ * (nothing of the tables' real size is allocated): the sharding plan, per-rank memory, and the
+ * bytes rank 0 sends per training step by collective, with a communication time from a latency /
+ * bandwidth model — so a cluster can be sized before it is bought. The placement is the trainer's
+ * (sharding_plan.ts) and the formulas those of its collections (sharded_collection.ts for
+ * table-wise tables, distributed.ts for collections whose tables are all data-parallel);
+ * `npx nx run trainer:bench-dist` measures the same counters at np 2 (and the dist tests at np 4)
+ * to check them.
  */
 import type { EasyRecConfig } from '@tsrec/config';
-import { formatBytes } from '@tsrec/config';
+import { formatBytes, shardingConstraints } from '@tsrec/config';
 import type { EmbeddingCollectionSpec } from '@tsrec/models';
+import { collectionLayout } from '@tsrec/native';
 
 import { bucketFloats } from './distributed';
 import { buildModel } from './model_setup';
 import { tableBytes } from './memory_budget';
+import {
+  formatShardingPlan,
+  rankLoads,
+  type ShardingPlan,
+  ShardingPlanner,
+  type TablePlacement,
+} from './sharding_plan';
 import { sparseOptimizerFromConfig } from './sparse_optimizer';
 
 /** Options of `planDistributed`. */
@@ -33,7 +43,7 @@ export interface PlanOptions {
 /** One collective of a step: what one rank sends, and how many peer messages it takes. */
 export interface PlannedCollective {
   name: string;
-  kind: 'allreduce' | 'allgather' | 'broadcast';
+  kind: 'allreduce' | 'allgather' | 'alltoall' | 'broadcast';
   bytesPerRank: number;
   /** Messages one rank sends (for the latency term). */
   messages: number;
@@ -44,9 +54,13 @@ export interface DistributedPlan {
   model: string;
   worldSize: number;
   batchSize: number;
-  placement: 'replicated';
+  /** Where each table lives. */
+  sharding: ShardingPlan;
   tables: { name: string; rows: number; dim: number; bytes: number; collection: string }[];
+  /** All tables with their optimizer state (the sum over the ranks of what each holds, data-parallel tables once). */
   tableBytes: number;
+  /** Tables with optimizer state on the rank holding the most. */
+  tableBytesPerRank: number;
   denseParameters: number;
   denseBytes: number;
   memoryPerRankBytes: number;
@@ -73,10 +87,15 @@ export function planDistributed(config: EasyRecConfig, o: PlanOptions): Distribu
   const L = o.bagSize ?? 1;
   const s = o.indexBytes ?? 4;
   const sparse = sparseOptimizerFromConfig(config.trainConfig?.sparseOptimizer);
-  const specs: { spec: EmbeddingCollectionSpec; role: string }[] = [];
+  const planner = new ShardingPlanner(W, sparse.spec.type, shardingConstraints(config));
+  const specs: { spec: EmbeddingCollectionSpec; key: string; role: string; placed: TablePlacement[] }[] = [];
   const setup = buildModel(config, {
     sparseOptimizer: sparse.spec,
-    shapesOnly: (spec, role) => specs.push({ spec, role }),
+    shapesOnly: () => {},
+    localTables: (spec, key, role) => {
+      specs.push({ spec, key, role, placed: planner.place(key, spec) });
+      return null;
+    },
   });
   try {
     const tables: DistributedPlan['tables'] = [];
@@ -89,39 +108,19 @@ export function planDistributed(config: EasyRecConfig, o: PlanOptions): Distribu
       messages: 2 * peers,
       formula: '2(W−1)/W · 16 B',
     });
-    for (const [i, { spec, role }] of specs.entries()) {
+    for (const { spec, key, placed } of specs) {
       for (const t of spec.tables)
         tables.push({
           name: t.name,
           rows: t.rows,
           dim: t.dim,
           bytes: tableBytes(t, sparse.spec.type),
-          collection: role,
+          collection: key,
         });
-      const built = setup.collections[i].collection;
-      const F = spec.features.length;
-      collectives.push({
-        name: `'${role}' batch header`,
-        kind: 'allgather',
-        bytesPerRank: 48 * peers,
-        messages: peers,
-        formula: '(W−1) · 48 B',
-      });
-      collectives.push({
-        name: `'${role}' ids and offsets`,
-        kind: 'allgather',
-        bytesPerRank: ((F * B + 1) * s + F * B * L * s) * peers,
-        messages: peers,
-        formula: `(W−1) · [(F·B+1)·${s} + F·B·L·${s}] with F=${F}, L=${L}`,
-      });
-      for (const [o, d] of built.pooledDims.entries())
-        collectives.push({
-          name: `'${role}' dL/dpooled (output ${o})`,
-          kind: 'allgather',
-          bytesPerRank: B * d * 4 * peers,
-          messages: peers,
-          formula: `(W−1) · B·${d}·4`,
-        });
+      const layout = collectionLayout({ tables: spec.tables, features: spec.features });
+      if (placed.every((t) => t.placement === 'data_parallel'))
+        collectives.push(...replicatedCollectives(key, layout, B, L, s, peers));
+      else collectives.push(...shardedCollectives(key, layout, placed, W, B, L, s));
     }
     const P = setup.model.denseParameterCount;
     collectives.push({
@@ -144,7 +143,9 @@ export function planDistributed(config: EasyRecConfig, o: PlanOptions): Distribu
         formula: `(W−1) · 4 · ${nonTrainable} (rank 0)`,
       });
     if (W === 1) collectives.length = 0;
+    const sharding = planner.plan;
     const tableTotal = tables.reduce((a, t) => a + t.bytes, 0);
+    const perRank = Math.max(...rankLoads(sharding).map((l) => l.bytes));
     const denseBytes = P * 4 * (1 + denseStates(config)) + nonTrainable * 4;
     const bytes = collectives.reduce((a, c) => a + c.bytesPerRank, 0);
     const alpha = (o.latencyUs ?? 5) * 1e-6;
@@ -155,12 +156,13 @@ export function planDistributed(config: EasyRecConfig, o: PlanOptions): Distribu
       model: config.modelConfig?.model.case ?? 'model',
       worldSize: W,
       batchSize: B,
-      placement: 'replicated',
+      sharding,
       tables,
       tableBytes: tableTotal,
+      tableBytesPerRank: perRank,
       denseParameters: P,
       denseBytes,
-      memoryPerRankBytes: tableTotal + denseBytes,
+      memoryPerRankBytes: perRank + denseBytes,
       collectives,
       bytesPerStepPerRank: bytes,
       commSeconds,
@@ -170,13 +172,114 @@ export function planDistributed(config: EasyRecConfig, o: PlanOptions): Distribu
   }
 }
 
+/** A collection whose tables are all data-parallel (distributed.ts's ReplicatedCollection): three all-gathers. */
+function replicatedCollectives(
+  key: string,
+  layout: ReturnType<typeof collectionLayout>,
+  B: number,
+  L: number,
+  s: number,
+  peers: number,
+): PlannedCollective[] {
+  const F = layout.features.length;
+  return [
+    {
+      name: `'${key}' batch header`,
+      kind: 'allgather',
+      bytesPerRank: 48 * peers,
+      messages: peers,
+      formula: '(W−1) · 48 B',
+    },
+    {
+      name: `'${key}' ids and offsets`,
+      kind: 'allgather',
+      bytesPerRank: ((F * B + 1) * s + F * B * L * s) * peers,
+      messages: peers,
+      formula: `(W−1) · [(F·B+1)·${s} + F·B·L·${s}] with F=${F}, L=${L}`,
+    },
+    ...layout.pooledDims.map(
+      (d, o): PlannedCollective => ({
+        name: `'${key}' dL/dpooled (output ${o})`,
+        kind: 'allgather',
+        bytesPerRank: B * d * 4 * peers,
+        messages: peers,
+        formula: `(W−1) · B·${d}·4`,
+      }),
+    ),
+  ];
+}
+
+/**
+ * A collection with table-wise tables (sharded_collection.ts), as rank 0 sends: the header, the
+ * ids of each rank's features (lengths and ids, 4 B each), rank 0's pooled columns for the others'
+ * samples, and dL/dpooled of each rank's columns (plus the data-parallel ones) with its 8-byte
+ * learning rate.
+ */
+function shardedCollectives(
+  key: string,
+  layout: ReturnType<typeof collectionLayout>,
+  placed: readonly TablePlacement[],
+  W: number,
+  B: number,
+  L: number,
+  s: number,
+): PlannedCollective[] {
+  const place = new Map(placed.map((t) => [t.table, t.rank]));
+  const holds = (q: number, f: (typeof layout.features)[number]) => {
+    const r = place.get(layout.tables[f.table].name);
+    return r === null || r === q;
+  };
+  const cols = (q: number, dp: boolean) =>
+    layout.features
+      .filter((f) =>
+        dp ? place.get(layout.tables[f.table].name) === null : place.get(layout.tables[f.table].name) === q,
+      )
+      .reduce((a, f) => a + f.members.reduce((x, m) => x + layout.tables[m.table].dim, 0), 0);
+  const others = Array.from({ length: W - 1 }, (_, i) => i + 1);
+  const heldBy = others.map((q) => layout.features.filter((f) => holds(q, f)).length);
+  const idFeatures = heldBy.reduce((a, b) => a + b, 0);
+  const dpCols = cols(-1, true);
+  const gradCols = others.reduce((a, q) => a + cols(q, false) + dpCols, 0);
+  const mine = cols(0, false);
+  return [
+    {
+      name: `'${key}' batch header`,
+      kind: 'alltoall',
+      bytesPerRank: 24 * (W - 1),
+      messages: W - 1,
+      formula: '(W−1) · 24 B',
+    },
+    {
+      name: `'${key}' ids to the ranks holding their tables`,
+      kind: 'alltoall',
+      bytesPerRank: idFeatures * B * (4 + L * s),
+      messages: W - 1,
+      formula: `Σ_q≠0 F_q · B · (4 + L·${s}) with Σ F_q=${idFeatures} (features held by ranks 1…W−1), L=${L}`,
+    },
+    {
+      name: `'${key}' pooled columns back`,
+      kind: 'alltoall',
+      bytesPerRank: (W - 1) * B * mine * 4,
+      messages: W - 1,
+      formula: `(W−1) · B · ${mine} · 4 (rank 0's table-wise columns)`,
+    },
+    {
+      name: `'${key}' dL/dpooled to the ranks holding their tables`,
+      kind: 'alltoall',
+      bytesPerRank: (W - 1) * 8 + B * gradCols * 4,
+      messages: W - 1,
+      formula: `Σ_q≠0 (8 + B · (cols_q + ${dpCols}) · 4) with Σ cols_q + dp = ${gradCols}`,
+    },
+  ];
+}
+
 /** The plan as `tsrec plan` prints it. */
 export function formatPlan(p: DistributedPlan): string {
   const mib = (b: number) => `${(b / 2 ** 20).toFixed(2)} MiB`;
   const lines = [
     `plan: ${p.model} at world size ${p.worldSize}, batch_size ${p.batchSize} per rank (${p.batchSize * p.worldSize} rows per step)`,
-    `placement: every table replicated on every rank (synchronous replicas). Table-wise and row-wise sharding are not built yet: each rank must hold all ${p.tables.length} tables.`,
-    `memory per rank: ${formatBytes(p.memoryPerRankBytes)} = tables with optimizer state ${formatBytes(p.tableBytes)} + dense ${formatBytes(p.denseBytes)} (${p.denseParameters.toLocaleString('en-US')} parameters with optimizer state), plus a few batches`,
+    ...formatShardingPlan(p.sharding),
+    `memory per rank (the most loaded): ${formatBytes(p.memoryPerRankBytes)} = its tables with optimizer state ${formatBytes(p.tableBytesPerRank)} (of ${formatBytes(p.tableBytes)} in all) + dense ${formatBytes(p.denseBytes)} (${p.denseParameters.toLocaleString('en-US')} parameters with optimizer state), plus a few batches`,
   ];
   const largest = [...p.tables].sort((a, b) => b.bytes - a.bytes).slice(0, 3);
   if (largest.length)
@@ -187,16 +290,14 @@ export function formatPlan(p: DistributedPlan): string {
     lines.push('communication: none (one process)');
     return lines.join('\n');
   }
-  lines.push('bytes each rank sends per training step:');
+  lines.push('bytes rank 0 sends per training step:');
   for (const c of p.collectives)
     lines.push(`  ${c.kind.padEnd(9)} ${mib(c.bytesPerRank).padStart(12)}  ${c.name}  [${c.formula}]`);
   lines.push(`  total     ${mib(p.bytesPerStepPerRank).padStart(12)}`);
   lines.push(
     `predicted communication per step: ${Object.entries(p.commSeconds)
       .map(([bw, t]) => `${(t * 1000).toFixed(2)} ms at ${bw} GB/s`)
-      .join(
-        ', ',
-      )} (5 µs per message; add compute, which does not shrink per rank: every rank applies the sparse update of the global batch)`,
+      .join(', ')} (5 µs per message; add compute: each rank looks up and updates its tables for the global batch)`,
   );
   return lines.join('\n');
 }

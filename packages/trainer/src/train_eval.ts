@@ -5,6 +5,7 @@ import { isFieldSet } from '@bufbuild/protobuf';
 import {
   formatLocation,
   saveConfig,
+  shardingConstraints,
   shardingProblems,
   sourceLocationOf,
   toText,
@@ -14,7 +15,13 @@ import {
 } from '@tsrec/config';
 import { createDataLoaderFromConfig, formatBadDataSummary, type Batch } from '@tsrec/data';
 import { labelRulesOf, setRandomPosition } from '@tsrec/models';
-import { buildInfo, type Communicator, fingerprint64, LocalCommunicator } from '@tsrec/native';
+import {
+  buildInfo,
+  type Communicator,
+  type EmbeddingCollection,
+  fingerprint64,
+  LocalCommunicator,
+} from '@tsrec/native';
 import { Writable } from 'node:stream';
 
 import {
@@ -43,11 +50,14 @@ import {
   replicaFingerprint,
   withoutTimeout,
 } from './distributed';
+import { rankPart, saveDistributedCheckpoint } from './distributed_checkpoint';
 import { EarlyStopper, type BestCheckpoint } from './early_stop';
 import { evaluate, type EvalResult } from './evaluate';
 import { buildModel, type ModelSetup } from './model_setup';
 import { ProgressReporter } from './progress';
 import { type SparseOptimizerSettings, sparseOptimizerFromConfig } from './sparse_optimizer';
+import { ShardedCollection, sparseBatchOf } from './sharded_collection';
+import { formatShardingPlan, ShardingPlanner, type ShardingPlan, type TablePlacement } from './sharding_plan';
 import { SummaryWriter } from './tensorboard';
 import { ioError } from './io_errors';
 import { lockModelDir } from './model_dir_lock';
@@ -224,11 +234,16 @@ class TrainingRun {
   private lastSaved = -1;
   private stoppedEarly = false;
   private start = Date.now();
-  // Distributed: the replicated collections and the variables rank 0 broadcasts after each step.
-  private readonly replicas: ReplicatedCollection[] = [];
+  // Distributed: the table placement, the collections that synchronize each step (replicated or
+  // sharded), and the variables rank 0 broadcasts after each step.
+  readonly plan: ShardingPlan | null;
+  private readonly synced: (ReplicatedCollection | ShardedCollection)[] = [];
+  private readonly sharded: ShardedCollection[] = [];
   private readonly nonTrainable: tf.Variable[];
   private readonly timeoutS: number;
   private readonly phases: Record<string, number> = {};
+  // Bytes of the collectives of checkpoints and evaluations (left out of the per-step figures).
+  private readonly commOutsideSteps = { allreduceBytes: 0, alltoallBytes: 0, allgatherBytes: 0, broadcastBytes: 0 };
 
   constructor(
     private readonly o: TrainEvalOptions,
@@ -241,15 +256,50 @@ class TrainingRun {
     this.clip = clipSettingsFromConfig(this.tc.gradClipping);
     this.timeoutS = o.collectiveTimeoutS ?? 600;
     comm.setTimeoutSeconds(this.timeoutS);
-    const wrapCollection =
-      comm.size > 1
-        ? (c: import('@tsrec/native').EmbeddingCollection) => {
-            const r = new ReplicatedCollection(c, comm.size);
-            this.replicas.push(r);
-            return r;
+    // Several ranks: each table is placed (table-wise on one rank, or on every rank), and each
+    // collection gets a wrapper that moves its data between the ranks.
+    let planner: ShardingPlanner | null = null;
+    if (comm.size > 1) {
+      // Sharding constraints that cannot be met: every rank says so, with the field's place, and stops.
+      const problems = shardingProblems(this.config, comm.size);
+      if (problems.length > 0)
+        throw new UsageError(
+          problems
+            .map((p) => {
+              const loc = sourceLocationOf(this.config, p.path);
+              return `${p.path}: ${p.message}${loc ? ` (${formatLocation(loc)})` : ''}`;
+            })
+            .join('; '),
+        );
+      planner = new ShardingPlanner(comm.size, this.sparse.spec.type, shardingConstraints(this.config));
+    }
+    const placed = new Map<string, TablePlacement[]>();
+    this.setup = buildModel(this.config, {
+      sparseOptimizer: this.sparse.spec,
+      seed: s.seed,
+      localTables: planner
+        ? (spec, key) => {
+            const p = planner.place(key, spec);
+            placed.set(key, p);
+            return new Set(p.filter((t) => t.rank === null || t.rank === comm.rank).map((t) => t.table));
           }
-        : undefined;
-    this.setup = buildModel(this.config, { sparseOptimizer: this.sparse.spec, seed: s.seed, wrapCollection });
+        : undefined,
+      wrapCollection: planner
+        ? (c, { spec, key }) => {
+            const p = placed.get(key)!;
+            if (p.every((t) => t.placement === 'data_parallel')) {
+              const r = new ReplicatedCollection(c!, comm.size);
+              this.synced.push(r);
+              return r;
+            }
+            const sc = new ShardedCollection(spec, c, new Map(p.map((t) => [t.table, t.rank ?? 'all'])), comm);
+            this.synced.push(sc);
+            this.sharded.push(sc);
+            return sc;
+          }
+        : undefined,
+    });
+    this.plan = planner ? planner.plan : null;
     this.nonTrainable = this.setup
       .namedVariables()
       .filter(([, v]) => !v.trainable)
@@ -339,20 +389,10 @@ class TrainingRun {
    */
   async checkStart(): Promise<void> {
     if (this.comm.size === 1) return;
-    // Sharding constraints that exclude data_parallel cannot be met yet: every rank says so and stops.
-    const sharding = shardingProblems(this.config, this.comm.size);
-    if (sharding.length > 0)
-      throw new UsageError(
-        sharding
-          .map((p) => {
-            const loc = sourceLocationOf(this.config, p.path);
-            return `${p.path}: ${p.message}${loc ? ` (${formatLocation(loc)})` : ''}`;
-          })
-          .join('; '),
-      );
     this.log(
-      `distributed: ${this.comm.size} ranks (${this.comm.kind}; ${this.comm.localSize} on this host, ${buildInfo().threads} thread${buildInfo().threads === 1 ? '' : 's'} each), synchronous replicas; batch_size ${this.config.dataConfig?.batchSize} per rank, ${this.comm.size * (this.config.dataConfig?.batchSize ?? 0)} per step`,
+      `distributed: ${this.comm.size} ranks (${this.comm.kind}; ${this.comm.localSize} on this host, ${buildInfo().threads} thread${buildInfo().threads === 1 ? '' : 's'} each), synchronous data-parallel training; batch_size ${this.config.dataConfig?.batchSize} per rank, ${this.comm.size * (this.config.dataConfig?.batchSize ?? 0)} per step`,
     );
+    if (this.plan) for (const line of formatShardingPlan(this.plan)) this.log(line);
     // Every rank must run the same program on the same settings: one tsrec, one effective
     // config (a different batch_size or model would make the collectives mismatch or hang).
     const version = (require('../package.json') as { version: string }).version;
@@ -365,12 +405,23 @@ class TrainingRun {
     await checkReplicas(this.comm, this.fingerprint(true), 'at the start');
   }
 
+  /** The dense variables and, with `tables`, the tables every rank holds (all of them in one process). */
   private fingerprint(tables: boolean): bigint {
-    return replicaFingerprint(
-      this.setup.namedVariables(),
-      this.setup.collections.map((c) => c.collection),
-      tables,
-    );
+    const held: { collection: EmbeddingCollection; name: string }[] = [];
+    if (tables)
+      for (const e of this.setup.collections)
+        for (const t of e.collection?.tables ?? [])
+          if (this.placeOf(e.key, t.name) === 'all') held.push({ collection: e.collection!, name: t.name });
+    return replicaFingerprint(this.setup.namedVariables(), held);
+  }
+
+  /** Where a table lives: its rank, or 'all' (data-parallel, or one process). */
+  private placeOf(key: string, table: string): number | 'all' {
+    if (!this.plan) return 'all';
+    const p = this.plan.tables.find((t) => t.collection === key && t.table === table);
+    if (!p)
+      throw new Error(`Expected table '${table}' of collection '${key}' in the sharding plan but it is not there`);
+    return p.rank ?? 'all';
   }
 
   /**
@@ -388,8 +439,9 @@ class TrainingRun {
 
   describeModel(): void {
     const c = this.setup.collections;
+    const here = this.comm.size > 1 ? ' on rank 0' : '';
     this.log(
-      `training ${this.config.modelConfig?.model.case ?? 'model'}: ${this.setup.model.denseParameterCount.toLocaleString('en-US')} dense parameters, ${c.reduce((s, e) => s + e.collection.tables.length, 0)} tables (${(c.reduce((s, e) => s + e.collection.memoryBytes(), 0) / 2 ** 20).toFixed(1)} MiB with optimizer state), model_dir ${this.s.modelDir}`,
+      `training ${this.config.modelConfig?.model.case ?? 'model'}: ${this.setup.model.denseParameterCount.toLocaleString('en-US')} dense parameters, ${c.reduce((s, e) => s + e.spec.tables.length, 0)} tables (${(c.reduce((s, e) => s + (e.collection?.memoryBytes() ?? 0), 0) / 2 ** 20).toFixed(1)} MiB with optimizer state${here}), model_dir ${this.s.modelDir}`,
     );
   }
 
@@ -473,9 +525,10 @@ class TrainingRun {
     if (this.pos.step > 0) await this.checkpoint();
     if (this.comm.size > 1 && this.stepsThisRun > 0) {
       const st = this.comm.stats();
-      const per = (b: number) => `${(b / this.stepsThisRun / 2 ** 20).toFixed(3)} MiB`;
+      const per = (k: 'allreduceBytes' | 'alltoallBytes' | 'allgatherBytes' | 'broadcastBytes') =>
+        `${((st[k] - this.commOutsideSteps[k]) / this.stepsThisRun / 2 ** 20).toFixed(3)} MiB`;
       this.log(
-        `communication per step (rank 0 sent, ${this.stepsThisRun} steps): allreduce ${per(st.allreduceBytes)}, all-gather ${per(st.allgatherBytes)}, broadcast ${per(st.broadcastBytes)}; npx tsrec plan --world_size ${this.comm.size} predicts them`,
+        `communication per step (rank 0 sent, ${this.stepsThisRun} steps, checkpoints and evaluations left out): allreduce ${per('allreduceBytes')}, all-to-all ${per('alltoallBytes')}, all-gather ${per('allgatherBytes')}, broadcast ${per('broadcastBytes')}; npx tsrec plan --world_size ${this.comm.size} predicts them`,
       );
     }
     const seconds = (Date.now() - this.start) / 1000;
@@ -496,6 +549,8 @@ class TrainingRun {
     // Dropout masks depend on the position (and the rank), so a resumed run draws the same.
     setRandomPosition(this.pos.consumedBatches * this.comm.size + this.comm.rank);
     let step: { loss: number; grads: Record<string, tf.Tensor> };
+    // Sharded tables: the batch's ids go to the ranks holding them and the pooled rows come back.
+    for (const c of this.sharded) await c.prepare(this.comm, sparseBatchOf(c, batch), this.phases);
     let t = performance.now();
     try {
       step = trainBatch(this.setup, batch, this.stableName, 1 / this.s.accumulate);
@@ -518,10 +573,14 @@ class TrainingRun {
       // the sparse update of the global batch runs.
       let dense: ReturnType<typeof allreduceGradients> | null = null;
       const startDense = () => {
-        dense = allreduceGradients(this.comm, grads, [loss, batch.batchSize]);
+        const p = allreduceGradients(this.comm, grads, [loss, batch.batchSize]);
+        // Awaited below; if a sparse collective fails first (a collective timeout), this one fails
+        // too and must not end the process as an unhandled rejection before that error is reported.
+        p.catch(() => {});
+        dense = p;
       };
-      for (const [i, r] of this.replicas.entries())
-        await r.synchronize(this.comm, this.phases, i === this.replicas.length - 1 ? startDense : undefined);
+      for (const [i, r] of this.synced.entries())
+        await r.synchronize(this.comm, this.phases, i === this.synced.length - 1 ? startDense : undefined);
       if (!dense) startDense();
       t = performance.now();
       const red = await dense!;
@@ -612,15 +671,29 @@ class TrainingRun {
   /** Saves a checkpoint of the current step (once), evaluates it, applies early stopping and keep_checkpoint_max. */
   private async checkpoint(): Promise<void> {
     if (this.lastSaved === this.pos.step || this.o.saveCheckpoints === false) return;
-    // Rank 0 writes for every replica: they must be identical, tables included.
+    const before = this.comm.stats();
+    try {
+      await this.saveEvaluatePrune();
+    } finally {
+      const after = this.comm.stats();
+      for (const k of Object.keys(this.commOutsideSteps) as (keyof typeof this.commOutsideSteps)[])
+        this.commOutsideSteps[k] += after[k] - before[k];
+    }
+  }
+
+  private async saveEvaluatePrune(): Promise<void> {
+    // What every rank holds must be identical (dense weights, data-parallel tables) before it is saved.
     if (this.comm.size > 1)
       await checkReplicas(this.comm, this.fingerprint(true), `before saving step ${this.pos.step}`);
     this.lastSaved = this.pos.step;
-    // Rank 0 writes; every rank evaluates its part of the eval input; rank 0 records and prunes.
+    // Rank 0 writes (each rank its tables when they are sharded); every rank evaluates its part of
+    // the eval input; rank 0 records and prunes.
     let saved = path.join(this.s.modelDir, `model.ckpt-${this.pos.step}`);
-    await this.chiefOnly(async () => {
-      saved = this.save();
-    });
+    if (this.sharded.length > 0) saved = await this.saveSharded();
+    else
+      await this.chiefOnly(async () => {
+        saved = this.save();
+      });
     if (this.s.doEval) await this.evaluate(saved);
     await this.chiefOnly(async () => this.prune());
   }
@@ -632,11 +705,46 @@ class TrainingRun {
       this.setup,
       this.denseOpt,
       { ...this.pos, epoch: this.epoch },
-      { seed: this.s.seed, batchSize: this.config.dataConfig?.batchSize, worldSize: this.comm.size },
+      this.checkpointExtra(),
       this.config,
     );
     this.log(`saved ${path.basename(ref.path)}`);
     return ref.path;
+  }
+
+  /** Every rank writes the tables it holds into one checkpoint (distributed_checkpoint.ts). */
+  private async saveSharded(): Promise<string> {
+    const ref = await saveDistributedCheckpoint(
+      this.comm,
+      this.s.modelDir,
+      this.setup,
+      this.denseOpt,
+      { ...this.pos, epoch: this.epoch },
+      this.checkpointExtra(),
+      this.config,
+      rankPart(this.comm.rank, (key, table) => this.placeOf(key, table)),
+    );
+    this.log(`saved ${path.basename(ref.path)} (tables from ${this.comm.size} ranks)`);
+    return ref.path;
+  }
+
+  /** What a checkpoint records of the run besides the model (the plan of a distributed run). */
+  private checkpointExtra(): Record<string, unknown> {
+    return {
+      seed: this.s.seed,
+      batchSize: this.config.dataConfig?.batchSize,
+      worldSize: this.comm.size,
+      ...(this.plan
+        ? {
+            sharding: this.plan.tables.map((t) => ({
+              collection: t.collection,
+              table: t.table,
+              placement: t.placement,
+              rank: t.rank,
+            })),
+          }
+        : {}),
+    };
   }
 
   private prune(): void {
@@ -677,6 +785,7 @@ class TrainingRun {
       inputPath: this.s.evalInput,
       numSteps: this.config.evalConfig?.numSteps,
       comm: this.comm,
+      sharded: this.sharded,
     });
     this.lastEval = { ...r, step };
     await this.chiefOnly(async () => this.record(r, step, checkpointPath));

@@ -204,7 +204,7 @@ describe('train_config and export_config options', () => {
       let before: Float32Array | undefined;
       let after: Float32Array | undefined;
       const rowsOf = () => {
-        const c = setup!.collections[0].collection;
+        const c = setup!.collections[0].collection!;
         return c.readRows(0, 0, c.tables[0].rows);
       };
       await trainAndEvaluate({

@@ -1,16 +1,18 @@
 /**
  * `npx nx run trainer:bench-dist`: distributed training throughput on the dlrm26 DeepFM workload
  * (bench/dlrm26_config.ts, batch 4096 per rank): `mpirun -np 1` with one thread against
- * `mpirun -np 2` with one thread per rank, both reading the same TSV (one data worker each).
- * Prints global samples/s, the weak-scaling efficiency E = samples/s(np 2) / (2 · samples/s(np 1)),
- * each run's step split (ms per step by phase, rank 0 and the slowest rank), and the bytes each rank
- * sent per step per kind of collective against the formulas (dense allreduce 2(W−1)/W · 4 · (P + 2)
- * for P dense parameters; all-gather (W−1) · the rank's batch payload). Not a timed test.
+ * `mpirun -np 2` with one thread per rank — tables table-wise (the planner's default) and, for
+ * comparison, all data-parallel (every rank holds and updates every table) — all reading the same
+ * TSV (one data worker each). Prints global samples/s, the weak-scaling efficiency
+ * E = samples/s(np 2) / (2 · samples/s(np 1)), each run's step split (ms per step by phase, rank 0
+ * and the slowest rank), and the bytes rank 0 sent per step per kind of collective against
+ * `tsrec plan`'s prediction for the same config. Not a timed test.
  *
  * Environment: TSREC_BENCH_ROWS (default 250,000), TSREC_BENCH_STEPS (measured steps, default 20),
  * TSREC_BENCH_WARMUP (default 5), TSREC_BENCH_NP (world sizes, default "1,2"), TSREC_BENCH_BIND
  * (mpirun --bind-to: `core`, the default, gives each rank one core of its own — np 1 then runs on
  * one core too, the fair base for weak scaling; `none` lets ranks and their data workers roam),
+ * TSREC_BENCH_PLACEMENTS (placements of the np > 1 runs, default "table_wise,data_parallel"),
  * TSREC_BENCH_JSON=<path> (also write {"results": [...]}). Needs mpirun and an addon built with Open MPI.
  */
 import { spawnSync } from 'node:child_process';
@@ -22,6 +24,7 @@ import { writeCriteoTsv } from '@tsrec/data';
 import { setUpTfjs } from '@tsrec/models';
 import { createCommunicator, mpiCompiled, selectBackend, setBlasThreads, setNumThreads } from '@tsrec/native';
 
+import { planDistributed } from '../plan';
 import { trainAndEvaluate } from '../train_eval';
 import { dlrm26DeepFmConfig } from './dlrm26_config';
 
@@ -32,6 +35,7 @@ const NPS = (process.env.TSREC_BENCH_NP || '1,2').split(',').map(Number);
 const BATCH = 4096;
 /** mpirun --bind-to: `core` gives every rank exactly one core (equal per-rank cores), `none` lets them share all. */
 const BIND = process.env.TSREC_BENCH_BIND || 'core';
+const PLACEMENTS = (process.env.TSREC_BENCH_PLACEMENTS || 'table_wise,data_parallel').split(',');
 
 /** What each rank reports (one JSON file per rank). */
 interface RankReport {
@@ -47,7 +51,7 @@ interface RankReport {
 }
 
 /** One rank of a measured run (under mpirun): trains, then writes its report. */
-async function rankRun(file: string, out: string): Promise<void> {
+async function rankRun(file: string, out: string, placement: string): Promise<void> {
   setNumThreads(1);
   setBlasThreads(1);
   await setUpTfjs(await selectBackend({}));
@@ -55,7 +59,14 @@ async function rankRun(file: string, out: string): Promise<void> {
   // One model_dir for the job, as in real runs (the ranks check that their configs agree).
   const modelDir = `${out}-model`;
   const config = loadPipelineConfig(
-    dlrm26DeepFmConfig({ train: file, modelDir, steps: WARMUP + STEPS, batch: BATCH, workers: 1 }),
+    dlrm26DeepFmConfig({
+      train: file,
+      modelDir,
+      steps: WARMUP + STEPS,
+      batch: BATCH,
+      workers: 1,
+      shardingTypes: placement === 'default' ? undefined : [placement],
+    }),
     { validate: true },
   );
   const times: number[] = [];
@@ -125,10 +136,13 @@ function main(): void {
   const results: Array<Record<string, unknown>> = [];
   let base = 0;
   console.log(
-    `tsrec distributed DeepFM (dlrm26 tables replicated on every rank, batch ${BATCH} per rank, 1 thread per rank, mpirun --bind-to ${BIND}, ${STEPS} steps after ${WARMUP} warmup)`,
+    `tsrec distributed DeepFM (dlrm26, batch ${BATCH} per rank, 1 thread per rank, mpirun --bind-to ${BIND}, ${STEPS} steps after ${WARMUP} warmup)`,
   );
-  for (const np of NPS) {
-    const out = path.join(dir, `dist-${process.pid}-${np}`);
+  const runs = NPS.flatMap((np) =>
+    np === 1 ? [{ np, placement: 'default' }] : PLACEMENTS.map((placement) => ({ np, placement })),
+  );
+  for (const { np, placement } of runs) {
+    const out = path.join(dir, `dist-${process.pid}-${np}-${placement}`);
     const r = spawnSync(
       'mpirun',
       [
@@ -149,6 +163,7 @@ function main(): void {
         '--rank-run',
         file,
         out,
+        placement,
       ],
       { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8', env: { ...process.env, OPENBLAS_NUM_THREADS: '1' } },
     );
@@ -162,8 +177,10 @@ function main(): void {
     const sps = Math.min(...reports.map((x) => x.globalSamplesPerS));
     if (np === 1) base = sps;
     const eff = base > 0 ? sps / (np * base) : Number.NaN;
+    const what =
+      np === 1 ? 'one process' : placement === 'data_parallel' ? 'tables data-parallel' : 'tables table-wise';
     console.log(
-      `  np ${np}: ${fmt(sps)} global samples/s${np > 1 && base ? `; weak-scaling efficiency ${eff.toFixed(2)} (goal ≥ 0.8)` : ''}; peak RSS ${fmt(Math.max(...reports.map((x) => x.peakRssMb)))} MB per rank`,
+      `  np ${np} (${what}): ${fmt(sps)} global samples/s${np > 1 && base ? `; weak-scaling efficiency ${eff.toFixed(2)} (goal ≥ 0.8)` : ''}; peak RSS ${fmt(Math.max(...reports.map((x) => x.peakRssMb)))} MB per rank`,
     );
     const phases = Object.keys(r0.phasesMsPerStep);
     console.log(
@@ -174,20 +191,47 @@ function main(): void {
         )
         .join(', ')}`,
     );
+    let predicted: Record<string, number> = {};
     if (np > 1) {
-      const denseFormula = ((2 * (np - 1)) / np) * 4 * (r0.denseParameters + 2);
+      const config = loadPipelineConfig(
+        dlrm26DeepFmConfig({
+          train: file,
+          modelDir: path.join(dir, 'plan'),
+          steps: 1,
+          batch: BATCH,
+          workers: 1,
+          shardingTypes: placement === 'default' ? undefined : [placement],
+        }),
+        { validate: true },
+      );
+      const plan = planDistributed(config, { worldSize: np, batchSize: BATCH });
+      predicted = Object.fromEntries(
+        (['allreduce', 'alltoall', 'allgather', 'broadcast'] as const).map((k) => [
+          k,
+          plan.collectives.filter((c) => c.kind === k).reduce((a, c) => a + c.bytesPerRank, 0),
+        ]),
+      );
       console.log(
-        `    bytes sent per rank per step: allreduce ${mib(r0.bytesPerStep.allreduce)} (formula for the dense gradients ${mib(denseFormula)}: ${(r0.bytesPerStep.allreduce / denseFormula).toFixed(3)}×, the rest is the per-step control and replica checks), all-gather ${mib(r0.bytesPerStep.allgather)} (batch ids, offsets and dL/dpooled: (W−1)× the rank's part), broadcast ${mib(r0.bytesPerStep.broadcast)}`,
+        `    bytes rank 0 sent per step, measured (tsrec plan): ${(
+          ['allreduce', 'alltoall', 'allgather', 'broadcast'] as const
+        )
+          .map(
+            (k) =>
+              `${k} ${mib(r0.bytesPerStep[k])} (${mib(predicted[k])}${predicted[k] > 0 ? `, ${((r0.bytesPerStep[k] / predicted[k] - 1) * 100).toFixed(1)}%` : ''})`,
+          )
+          .join(', ')}`,
       );
     }
     results.push({
-      name: `deepfm_dist_np${np}`,
+      name: np === 1 ? 'deepfm_dist_np1' : `deepfm_dist_np${np}_${placement}`,
       world_size: np,
+      placement: np === 1 ? 'one_process' : placement,
       threads_per_rank: 1,
       samples_per_s: sps,
       weak_scaling_efficiency: np > 1 ? eff : 1,
       phases_ms_per_step: r0.phasesMsPerStep,
       bytes_per_step: r0.bytesPerStep,
+      bytes_per_step_planned: predicted,
     });
   }
   if (process.env.TSREC_BENCH_JSON)
@@ -195,7 +239,7 @@ function main(): void {
 }
 
 if (process.argv[2] === '--rank-run') {
-  rankRun(process.argv[3], process.argv[4]).catch((e) => {
+  rankRun(process.argv[3], process.argv[4], process.argv[5] ?? 'default').catch((e) => {
     console.error(`trainer:bench-dist (rank): ${(e as Error).stack ?? e}`);
     process.exit(1);
   });

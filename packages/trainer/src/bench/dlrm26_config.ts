@@ -11,6 +11,8 @@ export function dlrm26DeepFmConfig(o: {
   steps: number;
   batch: number;
   workers: number;
+  /** train_config.global_embedding_constraints.sharding_types (default: none, the planner's choice). */
+  shardingTypes?: string[];
 }): string {
   return `
 train_input_path: "${o.train}"
@@ -21,7 +23,7 @@ train_config {
   num_steps: ${o.steps}
   save_checkpoints_steps: 100000
   log_step_count_steps: 10
-  use_tensorboard: false
+  use_tensorboard: false${o.shardingTypes ? `\n  global_embedding_constraints { sharding_types: [${o.shardingTypes.map((t) => `"${t}"`).join(', ')}] }` : ''}
 }
 data_config {
   batch_size: ${o.batch}

@@ -191,7 +191,7 @@ async function main(): Promise<void> {
       times.push(performance.now());
     },
     onSetup: (setup) => {
-      tablesBytes = setup.collections.reduce((sum, c) => sum + c.collection.memoryBytes(), 0);
+      tablesBytes = setup.collections.reduce((sum, c) => sum + (c.collection?.memoryBytes() ?? 0), 0);
     },
   });
   const measured = times.length - WARMUP;
