@@ -14,6 +14,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { openSafetensors } from '@tsrec/trainer';
 
 import { TSREC_BIN } from '../helpers/cli';
 import {
@@ -102,6 +103,49 @@ function checkPlan(
   return err;
 }
 
+/**
+ * Two checkpoints hold the same tensors, equal to float rounding (|a − b| ≤ 1e-3·|b| + 2e-5): a
+ * whole table is compared with its row-wise blocks put together.
+ */
+function expectCloseCheckpoints(a: string, b: string): void {
+  const logical = (dir: string) => {
+    const m = JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8'));
+    const out = new Map<string, Float32Array>();
+    for (const [n, buf] of checkpointTensors(dir))
+      if (!n.startsWith('sparse_')) out.set(n, new Float32Array(buf.buffer, buf.byteOffset, buf.byteLength / 4));
+    for (const c of m.collections)
+      for (const t of c.tables) {
+        const shards = t.shards ?? [{ file: t.file ?? c.file, firstRow: 0, rows: t.rows }];
+        for (const name of [t.name, ...t.states.map((s: string) => `${t.name}/${s}`)]) {
+          const parts = shards.map((s: { file: string }) => {
+            const f = openSafetensors(path.join(dir, s.file));
+            try {
+              return f.read(name) as Float32Array;
+            } finally {
+              f.close();
+            }
+          });
+          const all = new Float32Array(parts.reduce((x: number, p: Float32Array) => x + p.length, 0));
+          let at = 0;
+          for (const p of parts) {
+            all.set(p, at);
+            at += p.length;
+          }
+          out.set(`${c.key}:${name}`, all);
+        }
+      }
+    return out;
+  };
+  const [x, y] = [logical(a), logical(b)];
+  expect([...x.keys()].sort()).toEqual([...y.keys()].sort());
+  for (const [n, p] of x) {
+    const q = y.get(n)!;
+    let worst = 0;
+    for (let i = 0; i < p.length; i++) worst = Math.max(worst, Math.abs(p[i] - q[i]) - 1e-3 * Math.abs(q[i]));
+    expect({ tensor: n, over: worst > 2e-5 ? worst : 0 }).toEqual({ tensor: n, over: 0 });
+  }
+}
+
 function results(modelDir: string): Array<Record<string, number>> {
   return fs
     .readFileSync(path.join(modelDir, 'train_eval_result.txt'), 'utf8')
@@ -130,7 +174,7 @@ describeWithMpi('distributed train_eval (table-wise and data-parallel tables)', 
       /distributed: 2 ranks \(mpi \(Open MPI v4\.1\.\d+\); 2 on this host, 1 thread each\), synchronous data-parallel training; batch_size 256 per rank, 512 per step/,
     );
     // The plan, printed by rank 0: the 26 deep tables and their co-located wide columns, table-wise.
-    expect(log).toMatch(/^sharding: 52 table-wise and 0 data-parallel tables over 2 ranks$/m);
+    expect(log).toMatch(/^sharding: 52 table-wise, 0 row-wise and 0 data-parallel tables over 2 ranks$/m);
     expect(log).toMatch(/^ {2}rank 1: 26 tables, .* table-wise: C\d+/m);
     // Rank 0 alone reports: one progress stream, one result line per checkpoint.
     expect(log.match(/^done: step 12/gm)).toHaveLength(1);
@@ -157,7 +201,7 @@ describeWithMpi('distributed train_eval (table-wise and data-parallel tables)', 
       '{"train_config.global_embedding_constraints.sharding_types": ["data_parallel"]}',
     ];
     const dpLog = ok(train(2, cfg, md('dp'), dp));
-    expect(dpLog).toMatch(/^sharding: 0 table-wise and 52 data-parallel tables over 2 ranks$/m);
+    expect(dpLog).toMatch(/^sharding: 0 table-wise, 0 row-wise and 52 data-parallel tables over 2 ranks$/m);
     const dpErr = checkPlan(dpLog, cfg, 2, dp);
     process.stderr.write(
       `np 2 (data-parallel): measured vs tsrec plan: allreduce ${(dpErr.allreduce * 100).toFixed(2)}%, all-gather ${(dpErr.allgather * 100).toFixed(2)}%\n`,
@@ -166,6 +210,20 @@ describeWithMpi('distributed train_eval (table-wise and data-parallel tables)', 
       expect(differingTensors(path.join(md('a'), 'model.ckpt-12'), path.join(md(other), 'model.ckpt-12'))).toEqual([]);
       expect(results(md(other))).toEqual(results(md('a')));
     }
+    // Every table in blocks of rows over the ranks (row_wise by constraint): the same training up to
+    // float rounding (a bag's sum is taken in pieces), the checkpoint's tables in blocks.
+    const rw = ['--edit_config_json', '{"train_config.global_embedding_constraints.sharding_types": ["row_wise"]}'];
+    const rwLog = ok(train(2, cfg, md('rw2'), rw));
+    expect(rwLog).toMatch(/^sharding: 0 table-wise, 52 row-wise and 0 data-parallel tables over 2 ranks$/m);
+    const rwErr = checkPlan(rwLog, cfg, 2, rw);
+    process.stderr.write(
+      `np 2 (row-wise): measured vs tsrec plan: allreduce ${(rwErr.allreduce * 100).toFixed(2)}%, all-to-all ${(rwErr.alltoall * 100).toFixed(2)}%\n`,
+    );
+    const rwManifest = JSON.parse(fs.readFileSync(path.join(md('rw2'), 'model.ckpt-12', 'manifest.json'), 'utf8'));
+    expect(rwManifest.collections[0].tables.every((t: { shards?: unknown[] }) => t.shards?.length === 2)).toBe(true);
+    expectCloseCheckpoints(path.join(md('rw2'), 'model.ckpt-12'), path.join(md('a'), 'model.ckpt-12'));
+    const [x, y] = [results(md('rw2')), results(md('a'))];
+    for (let i = 0; i < x.length; i++) expect(Math.abs(x[i].auc - y[i].auc)).toBeLessThan(1e-4);
   });
 
   it('np 2 at batch B equals one process at batch 2B on the same rows, within float tolerance', () => {
@@ -183,17 +241,7 @@ describeWithMpi('distributed train_eval (table-wise and data-parallel tables)', 
     }
     // Same rows per step, summed in another order: weights and tables agree to float rounding
     // (the sharded checkpoint's tables compared by name, whichever rank's file holds them).
-    const x = checkpointTensors(path.join(md('a'), 'model.ckpt-12'));
-    const y = checkpointTensors(path.join(md('w1'), 'model.ckpt-12'));
-    expect([...x.keys()].sort()).toEqual([...y.keys()].sort());
-    for (const [n, bx] of x) {
-      const p = new Float32Array(bx.buffer, bx.byteOffset, bx.byteLength / 4);
-      const by = y.get(n)!;
-      const q = new Float32Array(by.buffer, by.byteOffset, by.byteLength / 4);
-      let worst = 0;
-      for (let i = 0; i < p.length; i++) worst = Math.max(worst, Math.abs(p[i] - q[i]) - 1e-3 * Math.abs(q[i]));
-      expect({ tensor: n, over: worst > 2e-5 ? worst : 0 }).toEqual({ tensor: n, over: 0 });
-    }
+    expectCloseCheckpoints(path.join(md('a'), 'model.ckpt-12'), path.join(md('w1'), 'model.ckpt-12'));
   });
 
   it('a checkpoint of 2 ranks resumes on 4 ranks and on 1, and evaluates on 1', () => {
@@ -280,15 +328,15 @@ describeWithMpi('distributed train_eval (table-wise and data-parallel tables)', 
     expect(fs.readdirSync(md('h')).filter((n) => n.startsWith('model.ckpt-'))).toEqual(['model.ckpt-6']);
   });
 
-  it('sharding constraints tsrec cannot meet (row-wise only) stop every rank, naming the field and its place', () => {
+  it('sharding constraints tsrec cannot meet (table_row_wise only) stop every rank, naming the field and its place', () => {
     const cfg = config('w2', { batchSize: 256, numSteps: 12 });
     const r = train(2, cfg, md('rw'), [
       '--edit_config_json',
-      '{"train_config.global_embedding_constraints.sharding_types": ["row_wise"]}',
+      '{"train_config.global_embedding_constraints.sharding_types": ["table_row_wise"]}',
     ]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(
-      /tsrec train_eval \(rank [01] of 2\): train_config\.global_embedding_constraints\.sharding_types: sharding_types \[row_wise\] for \d+ features .*: at 2 ranks tsrec places a table on one rank \(table_wise\) or on every rank \(data_parallel\); row-wise placement across ranks is not supported yet by tsrec/,
+      /tsrec train_eval \(rank [01] of 2\): train_config\.global_embedding_constraints\.sharding_types: sharding_types \[table_row_wise\] for \d+ features .*: at 2 ranks tsrec places a table on one rank \(table_wise\), in blocks of rows over every rank \(row_wise\) or on every rank \(data_parallel\); table_row_wise is not supported yet by tsrec .*\(.*w2\.config:\d+:\d+\)/,
     );
   });
 

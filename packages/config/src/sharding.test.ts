@@ -43,24 +43,26 @@ test('unknown and column-wise sharding types are reported with their place', () 
   ]);
 });
 
-test("a feature's own constraint wins over the global one; several ranks need table_wise or data_parallel", () => {
+test("a feature's own constraint wins over the global one; several ranks need table_wise, row_wise or data_parallel", () => {
   const cfg = parsePipelineConfig(
     config(
       'embedding_constraints { sharding_types: "data_parallel" }',
-      'global_embedding_constraints { sharding_types: ["row_wise", "table_row_wise"] }',
+      'global_embedding_constraints { sharding_types: ["table_row_wise"] }',
     ),
     { fileName: 'p.config' },
   );
   expect(shardingConstraints(cfg).map((c) => [c.feature, c.types.join(',')])).toEqual([
     ['user', 'data_parallel'],
-    ['item', 'row_wise,table_row_wise'],
+    ['item', 'table_row_wise'],
   ]);
   expect(shardingProblems(cfg, 1)).toEqual([]);
+  const rowWise = parsePipelineConfig(config('', 'global_embedding_constraints { sharding_types: "row_wise" }'));
+  expect(shardingProblems(rowWise, 4)).toEqual([]);
   expect(shardingProblems(cfg, 2)).toEqual([
     {
       path: 'train_config.global_embedding_constraints.sharding_types',
       message:
-        "sharding_types [row_wise, table_row_wise] for feature 'item': at 2 ranks tsrec places a table on one rank (table_wise) or on every rank (data_parallel); row-wise placement across ranks is not supported yet by tsrec — add 'table_wise' or 'data_parallel' to the list or run one process",
+        "sharding_types [table_row_wise] for feature 'item': at 2 ranks tsrec places a table on one rank (table_wise), in blocks of rows over every rank (row_wise) or on every rank (data_parallel); table_row_wise is not supported yet by tsrec — add one of those to the list or run one process",
     },
   ]);
 });

@@ -1,13 +1,15 @@
 // TorchEasyRec's sharding constraints (feature.proto ParameterConstraints, as per-feature
 // `embedding_constraints` and train_config's `global_embedding_constraints`): which TorchRec
 // sharding types the planner may choose for a table. tsrec's planner (trainer/sharding_plan.ts)
-// places each table table-wise (on one rank) or data-parallel (on every rank). So:
+// places each table table-wise (on one rank), row-wise (blocks of rows on every rank) or
+// data-parallel (whole on every rank). So:
 // - in one process every type that keeps a table whole is what tsrec does (with a world size of 1
 //   TorchRec's table-wise and row-wise shards are the whole table too);
 // - column-wise splits (column_wise, table_column_wise, grid_shard) are not supported yet: with
 //   row-wise Adagrad they change the optimizer's per-row state (one per column shard);
-// - with several ranks the constraint must allow table_wise or data_parallel (`shardingProblems`,
-//   checked by the trainer at start): row-wise placement across ranks is not built yet.
+// - with several ranks the constraint must allow table_wise, row_wise or data_parallel
+//   (`shardingProblems`, checked by the trainer at start): table_row_wise alone (row-wise within a
+//   host, table-wise across hosts) is not built yet.
 import type { EasyRecConfig } from './gen/tsrec/protos/pipeline_pb';
 import type { ProblemSink } from './config_problem';
 import { didYouMean } from './did_you_mean';
@@ -89,17 +91,17 @@ export function validateSharding(config: EasyRecConfig, sink: ProblemSink): void
 }
 
 /**
- * What the constraints forbid at `worldSize` ranks: one line per constraint that allows neither
- * table_wise nor data_parallel (empty when all can run).
+ * What the constraints forbid at `worldSize` ranks: one line per constraint that allows none of
+ * table_wise, row_wise and data_parallel (empty when all can run).
  */
 export function shardingProblems(config: EasyRecConfig, worldSize: number): { path: string; message: string }[] {
   if (worldSize <= 1) return [];
   const byPath = new Map<string, FeatureSharding[]>();
   for (const c of shardingConstraints(config))
-    if (!c.types.includes('data_parallel') && !c.types.includes('table_wise'))
+    if (!c.types.some((t) => t === 'data_parallel' || t === 'table_wise' || t === 'row_wise'))
       byPath.set(c.path, [...(byPath.get(c.path) ?? []), c]);
   return [...byPath].map(([path, cs]) => ({
     path,
-    message: `sharding_types [${cs[0].types.join(', ')}] for ${cs.length === 1 ? `feature '${cs[0].feature}'` : `${cs.length} features (${cs.map((c) => c.feature).join(', ')})`}: at ${worldSize} ranks tsrec places a table on one rank (table_wise) or on every rank (data_parallel); row-wise placement across ranks is not supported yet by tsrec — add 'table_wise' or 'data_parallel' to the list or run one process`,
+    message: `sharding_types [${cs[0].types.join(', ')}] for ${cs.length === 1 ? `feature '${cs[0].feature}'` : `${cs.length} features (${cs.map((c) => c.feature).join(', ')})`}: at ${worldSize} ranks tsrec places a table on one rank (table_wise), in blocks of rows over every rank (row_wise) or on every rank (data_parallel); table_row_wise is not supported yet by tsrec — add one of those to the list or run one process`,
   }));
 }

@@ -49,8 +49,19 @@ export interface CheckpointManifest extends TrainingPosition {
     optimizer: string;
     /** The collection's update counter (Adam bias correction). */
     updates: number;
-    /** Every table of the collection; `file`, when given, holds it instead of the collection's file (a rank's part). */
-    tables: { name: string; rows: number; dim: number; states: string[]; file?: string }[];
+    /**
+     * Every table of the collection. `file`, when given, holds it instead of the collection's file
+     * (a rank's part); `shards`, when given, are its blocks of rows (row-wise: one per rank), each a
+     * tensor of that name with `rows` rows from logical row `firstRow`.
+     */
+    tables: {
+      name: string;
+      rows: number;
+      dim: number;
+      states: string[];
+      file?: string;
+      shards?: { file: string; firstRow: number; rows: number }[];
+    }[];
   }[];
   /** Free-form extras (seed, metrics of the eval at this step, …). */
   extra: Record<string, unknown>;
@@ -224,7 +235,8 @@ const WHOLE_PART: CheckpointPart = { fileOf: (key) => `sparse_${key}.safetensors
 /** What a process wrote of a checkpoint's tables: its files, the file of each table, its collections' update counters. */
 export interface SparsePartWritten {
   files: CheckpointManifest['files'];
-  tables: { key: string; table: string; file: string }[];
+  /** Each table (or block of rows of one) written, with its file. */
+  tables: { key: string; table: string; file: string; firstRow: number; rows: number }[];
   updates: Record<string, number>;
 }
 
@@ -254,7 +266,7 @@ function writeFile(
  */
 export function writeSparsePart(dir: string, setup: ModelSetup, step: number, part: CheckpointPart): SparsePartWritten {
   const out: SparsePartWritten = { files: [], tables: [], updates: {} };
-  for (const { key, role, collection } of setup.collections) {
+  for (const { key, role, collection, firstRows } of setup.collections) {
     if (!collection) continue;
     out.updates[key] = collection.step;
     const file = part.fileOf(key);
@@ -272,7 +284,7 @@ export function writeSparsePart(dir: string, setup: ModelSetup, step: number, pa
           data: data(width, s.name),
         });
       }
-      out.tables.push({ key, table: t.name, file });
+      out.tables.push({ key, table: t.name, file, firstRow: firstRows.get(t.name) ?? 0, rows: t.rows });
     }
     if (tensors.length === 0) continue;
     out.files.push(
@@ -326,21 +338,33 @@ export function finishCheckpoint(
     );
   }
   for (const p of sparse) files.push(...p.files);
-  // Every logical table, in the order the model asked for it, with the file holding it.
-  const holder = new Map<string, string>();
-  for (const p of sparse) for (const t of p.tables) holder.set(`${t.key}\u0000${t.table}`, t.file);
+  // Every logical table, in the order the model asked for it, with the file holding it (or the
+  // files holding its blocks of rows, which must cover it exactly).
+  const holders = new Map<string, { file: string; firstRow: number; rows: number }[]>();
+  for (const p of sparse)
+    for (const t of p.tables) {
+      const k = `${t.key}\u0000${t.table}`;
+      holders.set(k, [...(holders.get(k) ?? []), { file: t.file, firstRow: t.firstRow, rows: t.rows }]);
+    }
+  const optimizer = sparseOptimizerOf(setup);
   const collections: CheckpointManifest['collections'] = setup.collections.map(({ key, role, spec }) => {
-    const optimizer = sparseOptimizerOf(setup);
     const file = WHOLE_PART.fileOf(key);
     const updates = Math.max(0, ...sparse.map((p) => p.updates[key] ?? 0));
     const states = OPTIMIZER_STATES[optimizer].map((s) => s.name);
     const tables = spec.tables.map((t) => {
-      const at = holder.get(`${key}\u0000${t.name}`);
-      if (!at)
+      const parts = (holders.get(`${key}\u0000${t.name}`) ?? []).sort((a, b) => a.firstRow - b.firstRow);
+      let next = 0;
+      for (const s of parts) {
+        if (s.firstRow !== next) break;
+        next += s.rows;
+      }
+      if (parts.length === 0 || next !== t.rows || parts.reduce((a, s) => a + s.rows, 0) !== t.rows)
         throw new Error(
-          `Expected table '${t.name}' of collection '${key}' in the checkpoint's files but no writer wrote it`,
+          `Expected the rows of table '${t.name}' of collection '${key}' (${t.rows}) written exactly once but the writers wrote ${parts.map((s) => `[${s.firstRow}, ${s.firstRow + s.rows}) in ${s.file}`).join(', ') || 'none'}`,
         );
-      return { name: t.name, rows: t.rows, dim: t.dim, states, ...(at === file ? {} : { file: at }) };
+      const entry = { name: t.name, rows: t.rows, dim: t.dim, states };
+      if (parts.length > 1) return { ...entry, shards: parts };
+      return parts[0].file === file ? entry : { ...entry, file: parts[0].file };
     });
     return { key, role, file, optimizer, updates, tables };
   });
@@ -531,7 +555,7 @@ export function restoreCheckpoint(dir: string, setup: ModelSetup, options: Resto
         continue;
       }
       if (!entry.collection) continue;
-      restoreCollection(entry.collection, dir, fileAt, saved, options.optimizerState, fail, restored);
+      restoreCollection(entry.collection, entry.firstRows, dir, fileAt, saved, options.optimizerState, fail, restored);
       if (options.optimizerState) entry.collection.step = saved.updates;
     }
   } finally {
@@ -574,28 +598,45 @@ function rowChunks(
   };
 }
 
-/** Reads tensor `name` of a checkpoint file into a table's weights (or state) in blocks of rows (buffers that cannot be viewed). */
-function readRowChunks(
+/**
+ * Rows [from, from + n) of tensor `name` (`width` floats per row) into rows [at, at + n) of a
+ * table's weights (or state): straight into native memory where it can be viewed, else in blocks of
+ * rows (co-located tables share their host's rows).
+ */
+function readRows(
   f: ReturnType<typeof openSafetensors>,
   name: string,
+  from: number,
+  n: number,
   c: EmbeddingCollection,
   table: string,
-  rows: number,
+  at: number,
   width: number,
   state?: string,
 ): void {
+  if (c.viewable(table, state)) {
+    const view = c.view(table, state);
+    f.readRange(name, from * width * 4, n * width * 4, view.subarray(at * width, (at + n) * width));
+    return;
+  }
   const per = Math.max(1, Math.floor(ROW_BLOCK_FLOATS / width));
-  const block = new Float32Array(Math.min(rows, per) * width);
-  for (let r = 0; r < rows; r += per) {
-    const n = Math.min(per, rows - r);
-    const part = block.subarray(0, n * width);
-    f.readRange(name, r * width * 4, n * width * 4, part);
-    c.writeRows(table, r, part, state);
+  const block = new Float32Array(Math.min(n, per) * width);
+  for (let r = 0; r < n; r += per) {
+    const k = Math.min(per, n - r);
+    const part = block.subarray(0, k * width);
+    f.readRange(name, (from + r) * width * 4, k * width * 4, part);
+    c.writeRows(table, at + r, part, state);
   }
 }
 
+/**
+ * Restores the tables a collection holds — whole, or a row-wise block from logical row
+ * `firstRows.get(table)` — from the checkpoint's files: a table saved whole or in blocks of rows
+ * (any number: a checkpoint of W ranks loads at any W'), each row read from the file holding it.
+ */
 function restoreCollection(
   c: EmbeddingCollection,
+  firstRows: ReadonlyMap<string, number>,
   dir: string,
   fileAt: (name: string) => ReturnType<typeof openSafetensors>,
   saved: CheckpointManifest['collections'][number],
@@ -610,34 +651,57 @@ function restoreCollection(
   }
   for (const t of c.tables) {
     const entry = saved.tables.find((x) => x.name === t.name);
-    const name = entry?.file ?? saved.file;
-    const file = path.join(dir, name);
-    const f = entry ? fileAt(name) : null;
-    if (!f?.names.includes(t.name)) {
+    if (!entry) {
       fail(
-        `Expected embedding table '${t.name}' in '${file}' but the checkpoint's collection '${saved.key}' holds ${saved.tables.map((x) => `'${x.name}'`).join(', ')}`,
+        `Expected embedding table '${t.name}' in '${path.join(dir, saved.file)}' but the checkpoint's collection '${saved.key}' holds ${saved.tables.map((x) => `'${x.name}'`).join(', ')}`,
         t.name,
       );
       continue;
     }
-    const info = f.info(t.name);
-    if (info.shape[0] !== t.rows || info.shape[1] !== t.dim) {
+    const first = firstRows.get(t.name);
+    const where = path.join(dir, entry.file ?? saved.file);
+    // A whole table must have the saved shape; a row-wise block must lie inside the saved table.
+    if (entry.dim !== t.dim || (first === undefined ? entry.rows !== t.rows : first + t.rows > entry.rows)) {
       fail(
-        `Expected shape [${t.rows}, ${t.dim}] for embedding table '${t.name}' in '${file}' but received [${info.shape.join(', ')}]`,
+        `Expected shape [${first === undefined ? t.rows : `≥ ${first + t.rows}`}, ${t.dim}] for embedding table '${t.name}' in '${where}' but received [${entry.rows}, ${entry.dim}]`,
         t.name,
       );
       continue;
     }
-    if (c.viewable(t.name)) f.read(t.name, c.view(t.name));
-    else readRowChunks(f, t.name, c, t.name, t.rows, t.dim);
+    const at = first ?? 0;
+    const shards = entry.shards ?? [{ file: entry.file ?? saved.file, firstRow: 0, rows: entry.rows }];
+    const buffers = [
+      { tensor: t.name, width: t.dim, state: undefined as string | undefined },
+      ...(withState
+        ? OPTIMIZER_STATES[c.optimizer.type].map((s) => ({
+            tensor: `${t.name}/${s.name}`,
+            width: s.perRow ? 1 : t.dim,
+            state: s.name as string | undefined,
+          }))
+        : []),
+    ];
+    for (const s of shards) {
+      const lo = Math.max(at, s.firstRow);
+      const hi = Math.min(at + t.rows, s.firstRow + s.rows);
+      if (lo >= hi) continue;
+      const file = path.join(dir, s.file);
+      const f = fileAt(s.file);
+      for (const b of buffers) {
+        if (!f.names.includes(b.tensor))
+          throw new Error(
+            b.state
+              ? `Expected optimizer state '${b.tensor}' in '${file}' but received none`
+              : `Expected embedding table '${t.name}' in '${file}' (its manifest says so) but the file does not hold it`,
+          );
+        const shape = f.info(b.tensor).shape;
+        if (shape[0] !== s.rows || (shape.length > 1 ? shape[1] : 1) !== b.width)
+          throw new Error(
+            `Expected shape [${s.rows}, ${b.width}] for '${b.tensor}' in '${file}' but received [${shape.join(', ')}]`,
+          );
+        readRows(f, b.tensor, lo - s.firstRow, hi - lo, c, t.name, lo - at, b.width, b.state);
+      }
+    }
     restored.push(t.name);
-    if (!withState) continue;
-    for (const s of OPTIMIZER_STATES[c.optimizer.type]) {
-      const name = `${t.name}/${s.name}`;
-      if (!f.names.includes(name)) throw new Error(`Expected optimizer state '${name}' in '${file}' but received none`);
-      if (c.viewable(t.name, s.name)) f.read(name, c.view(t.name, s.name));
-      else readRowChunks(f, name, c, t.name, t.rows, s.perRow ? 1 : t.dim, s.name);
-    }
   }
 }
 

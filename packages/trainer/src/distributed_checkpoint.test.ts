@@ -7,14 +7,15 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { loadPipelineConfig, shardingConstraints } from '@tsrec/config';
+import { loadPipelineConfig } from '@tsrec/config';
 import { setUpTfjs } from '@tsrec/models';
 import { SimWorld } from '@tsrec/native';
 
 import { latestCheckpoint, readManifest, restoreCheckpoint } from './checkpoint';
 import { rankPart, saveDistributedCheckpoint } from './distributed_checkpoint';
 import { buildModel, type ModelSetup } from './model_setup';
-import { ShardingPlanner, type TablePlacement } from './sharding_plan';
+import { localSpec } from './sharded_collection';
+import { planSharding, type TablePlacement, tablePlace } from './sharding_plan';
 
 beforeAll(() => setUpTfjs('tsrec'));
 
@@ -43,19 +44,20 @@ model_config {
 
 /** Rank `rank` of `w`: the model with the tables placed on it. */
 function rankSetup(w: number, rank: number): { setup: ModelSetup; placed: TablePlacement[] } {
-  const planner = new ShardingPlanner(w, OPT.type, shardingConstraints(config));
-  const placed: TablePlacement[] = [];
+  const placed = planSharding(config, w, OPT).tables;
   const setup = buildModel(config, {
     sparseOptimizer: OPT,
     seed: 1,
-    localTables:
+    localSpec:
       w === 1
         ? undefined
-        : (spec, key) => {
-            const p = planner.place(key, spec);
-            placed.push(...p);
-            return new Set(p.filter((t) => t.rank === null || t.rank === rank).map((t) => t.table));
-          },
+        : (spec, key) =>
+            localSpec(
+              spec,
+              new Map(placed.filter((t) => t.collection === key).map((t) => [t.table, tablePlace(t)])),
+              w,
+              rank,
+            ),
   });
   return { setup, placed };
 }
@@ -75,34 +77,51 @@ function truth(setup: ModelSetup, s: number): Map<string, Float32Array> {
   return out;
 }
 
+/** The rows a rank holds of a logical table's values (a row-wise block, or all). */
+function rowsOf(values: Float32Array, first: number, rows: number, dim: number): Float32Array {
+  return values.subarray(first * dim, (first + rows) * dim);
+}
+
 function fill(setup: ModelSetup, values: Map<string, Float32Array>, updates: number): void {
   for (const e of setup.collections) {
     if (!e.collection) continue;
     for (const t of e.collection.tables)
       for (const st of ['', 'exp_avg', 'exp_avg_sq'])
-        e.collection.writeRows(t.name, 0, values.get(`${e.key}/${t.name}/${st}`)!, st || undefined);
+        e.collection.writeRows(
+          t.name,
+          0,
+          rowsOf(values.get(`${e.key}/${t.name}/${st}`)!, e.firstRows.get(t.name) ?? 0, t.rows, t.dim),
+          st || undefined,
+        );
     e.collection.step = updates;
   }
 }
 
-function expectHeld(setup: ModelSetup, values: Map<string, Float32Array>, updates: number, where: string): number {
-  let n = 0;
+/** Checks every buffer a rank holds against the logical values; returns the rows held per table. */
+function expectHeld(
+  setup: ModelSetup,
+  values: Map<string, Float32Array>,
+  updates: number,
+  where: string,
+): Map<string, number> {
+  const held = new Map<string, number>();
   for (const e of setup.collections) {
     if (!e.collection) continue;
     expect(e.collection.step).toBe(updates);
     for (const t of e.collection.tables)
       for (const st of ['', 'exp_avg', 'exp_avg_sq']) {
         const got = Buffer.from(e.collection.readRows(t.name, 0, t.rows, st || undefined).buffer);
-        const want = Buffer.from(values.get(`${e.key}/${t.name}/${st}`)!.buffer);
+        const w = rowsOf(values.get(`${e.key}/${t.name}/${st}`)!, e.firstRows.get(t.name) ?? 0, t.rows, t.dim);
+        const want = Buffer.from(w.buffer, w.byteOffset, w.byteLength);
         expect({ where, table: `${e.key}/${t.name}/${st}`, same: got.equals(want) }).toEqual({
           where,
           table: `${e.key}/${t.name}/${st}`,
           same: true,
         });
-        n++;
       }
   }
-  return n;
+  for (const e of setup.collections) for (const t of e.collection?.tables ?? []) held.set(`${e.key}/${t.name}`, t.rows);
+  return held;
 }
 
 describe(`a checkpoint of a sharded run (seed ${seed})`, () => {
@@ -127,7 +146,7 @@ describe(`a checkpoint of a sharded run (seed ${seed})`, () => {
             { step: 5, epoch: 0, consumedBatches: 5, samples: 40 },
             { worldSize: W },
             config,
-            rankPart(r, (key, table) => placed.find((t) => t.collection === key && t.table === table)!.rank ?? 'all'),
+            rankPart(r, (key, table) => tablePlace(placed.find((t) => t.collection === key && t.table === table)!)),
           ),
         ),
       );
@@ -144,20 +163,39 @@ describe(`a checkpoint of a sharded run (seed ${seed})`, () => {
       const d = m.collections[0].tables.find((t) => t.name === 'd')!;
       expect(d.file).toBeUndefined();
       expect(m.collections[0].updates).toBe(7);
+      // Table a holds more than a third of the bytes: row-wise at 3 ranks, in three blocks of rows.
+      const a = m.collections[0].tables.find((t) => t.name === 'a')!;
+      expect(a.shards?.map((x) => [x.file, x.firstRow, x.rows])).toEqual([
+        ['sparse_deep.safetensors', 0, 14],
+        ['sparse_deep.rank1.safetensors', 14, 14],
+        ['sparse_deep.rank2.safetensors', 28, 13],
+      ]);
       for (const w of [1, 2, 4]) {
-        let held = 0;
+        const rows = new Map<string, number>();
+        const plan = planSharding(config, w, OPT);
         for (let r = 0; r < w; r++) {
           const { setup } = rankSetup(w, r);
           try {
             restoreCheckpoint(refs[0].path, setup, { optimizerState: true });
-            held += expectHeld(setup, values, 7, `W'=${w} rank ${r}`);
+            for (const [k, n] of expectHeld(setup, values, 7, `W'=${w} rank ${r}`)) rows.set(k, (rows.get(k) ?? 0) + n);
           } finally {
             setup.dispose();
           }
         }
-        // Every table (3 buffers each) somewhere; data-parallel d and d_wide on every rank.
-        const tables = ranks[0].setup.collections[0].spec.tables.length;
-        expect(held).toBe(3 * (tables + (w - 1) * 2));
+        // Every row of every table is somewhere (a data-parallel table on every rank).
+        for (const t of plan.tables)
+          expect({ w, t: t.table, rows: rows.get(`${t.collection}/${t.table}`) }).toEqual({
+            w,
+            t: t.table,
+            rows: t.rows * (w > 1 && t.placement === 'data_parallel' ? w : 1),
+          });
+        if (w === 4)
+          expect(plan.tables.filter((t) => t.placement === 'row_wise').map((t) => t.table)).toEqual([
+            'a',
+            'b',
+            'a_wide',
+            'b_wide',
+          ]);
       }
     } finally {
       for (const { setup } of ranks) setup.dispose();
@@ -172,9 +210,8 @@ describe(`a checkpoint of a sharded run (seed ${seed})`, () => {
       const modelDir = path.join(dir, 'md_fail');
       const outcomes = await Promise.allSettled(
         ranks.map(({ setup, placed }, r) => {
-          const part = rankPart(
-            r,
-            (key, table) => placed.find((t) => t.collection === key && t.table === table)!.rank ?? 'all',
+          const part = rankPart(r, (key, table) =>
+            tablePlace(placed.find((t) => t.collection === key && t.table === table)!),
           );
           // Rank 1's file goes into a folder that does not exist: ENOENT.
           const broken = r === 1 ? { ...part, fileOf: (key: string) => `missing/${part.fileOf(key)}` } : part;

@@ -1,9 +1,9 @@
 /**
  * One checkpoint written by every rank of a sharded run (issue 20): rank 0 makes the temporary
  * directory, each rank writes the tables it holds (`sparse_<key>.safetensors` on rank 0 — with
- * the data-parallel tables —, `sparse_<key>.rank<r>.safetensors` on rank r), the ranks share what
- * they wrote, and rank 0 adds the dense files and the manifest (which names the file of every
- * table) and renames the directory. A failure on any rank fails the save on every rank, and the
+ * the data-parallel tables —, `sparse_<key>.rank<r>.safetensors` on rank r; a row-wise table as one
+ * block of rows per rank), the ranks share what they wrote, and rank 0 adds the dense files and the
+ * manifest (which names the file of every table, or of every block of rows) and renames the directory. A failure on any rank fails the save on every rank, and the
  * temporary directory is removed: nothing half-written is left under a checkpoint's name. Any
  * world size restores it (each rank reads the tables it now holds from whichever file has them).
  */
@@ -26,14 +26,15 @@ import type { DenseOptimizer } from './dense_optimizer';
 import { allgatherBytes, packValue, unpackValue, withoutTimeout } from './distributed';
 import { ioError } from './io_errors';
 import type { ModelSetup } from './model_setup';
+import type { TablePlace } from './sharded_collection';
 
-/** The tables rank `rank` writes: the ones placed on it, and the data-parallel ones on rank 0. */
-export function rankPart(rank: number, placeOf: (key: string, table: string) => number | 'all'): CheckpointPart {
+/** The tables rank `rank` writes: the ones placed on it, its blocks of row-wise ones, and the data-parallel ones on rank 0. */
+export function rankPart(rank: number, placeOf: (key: string, table: string) => TablePlace): CheckpointPart {
   return {
     fileOf: (key) => (rank === 0 ? `sparse_${key}.safetensors` : `sparse_${key}.rank${rank}.safetensors`),
     writes: (key, table) => {
       const p = placeOf(key, table);
-      return p === rank || (p === 'all' && rank === 0);
+      return p === rank || p === 'rows' || (p === 'all' && rank === 0);
     },
   };
 }

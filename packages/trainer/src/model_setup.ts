@@ -9,7 +9,7 @@ import {
   type PooledEmbeddingCollection,
   type TrainableModel,
 } from '@tsrec/models';
-import { EmbeddingCollection, type SparseOptimizerSpec, type SparseOptimizerType } from '@tsrec/native';
+import { EmbeddingCollection, type SparseOptimizerSpec, type SparseOptimizerType, type TableSpec } from '@tsrec/native';
 import type * as tf from '@tensorflow/tfjs-core';
 
 import { MemoryBudget } from './memory_budget';
@@ -26,6 +26,8 @@ export interface CollectionEntry {
   collection: EmbeddingCollection | null;
   /** What the model asked for (every table, wherever it lives). */
   spec: EmbeddingCollectionSpec;
+  /** The first logical row of each table held as a row-wise block (absent: the table is whole here). */
+  firstRows: ReadonlyMap<string, number>;
 }
 
 /** A model built from a pipeline config, with the collections holding its tables. */
@@ -54,10 +56,20 @@ export interface BuildModelOptions {
    */
   maxTableRows?: number;
   /**
-   * Distributed placement: the tables of each collection this process holds (null or absent: all);
-   * the others are not allocated here. Initial values are those of the whole collection.
+   * Distributed placement: the part of each collection this process holds — its tables, each with
+   * its index in the whole collection as `initStream` (a row-wise block also with `initFirstRow`,
+   * `initRows`), the features reading them, the first row of each block — or null when it holds
+   * none; absent: the whole collection. Initial values are those of the whole collection.
    */
-  localTables?: (spec: EmbeddingCollectionSpec, key: string, role: string) => ReadonlySet<string> | null;
+  localSpec?: (
+    spec: EmbeddingCollectionSpec,
+    key: string,
+    role: string,
+  ) => {
+    tables: (TableSpec & { initStream: number })[];
+    features: EmbeddingCollectionSpec['features'];
+    firstRows: ReadonlyMap<string, number>;
+  } | null;
   /**
    * What the model receives for each collection (default: the collection itself); distributed
    * training hands it a wrapper that synchronizes the sparse update across ranks (`collection`:
@@ -71,7 +83,7 @@ export interface BuildModelOptions {
    * Shapes only (planning): each collection's spec, with its real table sizes, is given here and
    * the tables are allocated with one row each (nothing of their real size is allocated).
    */
-  shapesOnly?: (spec: EmbeddingCollectionSpec, role: string) => void;
+  shapesOnly?: (spec: EmbeddingCollectionSpec, role: string, key: string) => void;
 }
 
 /** The features as models see them; table sizes of vocab_file features come from the feature engine. */
@@ -129,21 +141,30 @@ export function buildModel(config: EasyRecConfig, options: BuildModelOptions = {
       const same = collections.filter((c) => c.role === role).length;
       const key = same === 0 ? role : `${role}_${same}`;
       const optimizer = options.sparseOptimizer ?? { type: 'sgd' as const };
-      options.shapesOnly?.(spec, role);
+      options.shapesOnly?.(spec, role, key);
       // Each table keeps its index in the whole collection as its init stream, so a process
-      // holding some of the tables starts them from the bits the whole collection would have.
-      const held = options.localTables?.(spec, key, role) ?? null;
-      const tables = spec.tables
-        .map((t, i) => ({ ...t, initStream: i, ...(options.shapesOnly ? { rows: 1 } : {}) }))
-        .filter((t) => !held || held.has(t.name));
-      const here = new Set(tables.map((t) => t.name));
-      const features = spec.features.filter((f) => here.has(f.table));
+      // holding part of it starts from the bits the whole collection would have.
+      const part = options.localSpec
+        ? options.localSpec(spec, key, role)
+        : {
+            tables: spec.tables.map((t, i) => ({ ...t, initStream: i })),
+            features: spec.features,
+            firstRows: new Map(),
+          };
+      const tables = (part?.tables ?? []).map((t) =>
+        options.shapesOnly ? { ...t, rows: 1, initFirstRow: 0, initRows: undefined } : t,
+      );
       if (!options.shapesOnly) budget.reserve(tables, optimizer.type);
       const collection =
-        tables.length > 0
-          ? new EmbeddingCollection({ tables, features, optimizer, seed: seed * 1000 + collections.length + 1 })
+        part && tables.length > 0
+          ? new EmbeddingCollection({
+              tables,
+              features: part.features,
+              optimizer,
+              seed: seed * 1000 + collections.length + 1,
+            })
           : null;
-      collections.push({ key, role, collection, spec });
+      collections.push({ key, role, collection, spec, firstRows: part?.firstRows ?? new Map() });
       if (options.wrapCollection) return options.wrapCollection(collection, { spec, key, role });
       if (!collection) throw new Error(`Expected the tables of collection '${key}' in this process but none are here`);
       return collection;

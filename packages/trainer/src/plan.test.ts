@@ -35,30 +35,41 @@ describe('planDistributed', () => {
 
   it.each([2, 8, 128])('at W=%i: table-wise placement and the per-step bytes are the formulas', (w) => {
     const p = planDistributed(config, { worldSize: w, bagSize: 3 });
-    // Two units of equal cost (one feature × 16 + 4 columns with the co-located wide table): the
-    // larger, a, goes first to rank 0, b to rank 1.
+    // a (~170 GiB with its wide columns) is nearly all the bytes: row-wise, ceil(rows / W) rows per
+    // rank; b, table-wise, goes to rank 0 (every rank equally loaded: rank order).
     expect(p.sharding.tables.map((t) => [t.table, t.placement, t.rank])).toEqual([
-      ['a', 'table_wise', 0],
-      ['b', 'table_wise', 1],
-      ['a_wide', 'table_wise', 0],
-      ['b_wide', 'table_wise', 1],
+      ['a', 'row_wise', null],
+      ['b', 'table_wise', 0],
+      ['a_wide', 'row_wise', null],
+      ['b_wide', 'table_wise', 0],
     ]);
     const by = (name: RegExp) => p.collectives.find((c) => name.test(c.name))!.bytesPerRank;
     const P = p.denseParameters;
     expect(by(/dense gradients/)).toBe(Math.floor((2 * (w - 1) * 4 * (P + 2)) / w));
     const B = 1000;
     expect(by(/batch header/)).toBe(24 * (w - 1));
-    // Rank 0 sends feature b's lengths and 3 ids per bag to rank 1, a's 20 pooled columns to every
-    // other rank, and b's 20 gradient columns (with an 8-byte learning rate to each rank) to rank 1.
-    expect(by(/ids to the ranks/)).toBe(B * (4 + 3 * 4));
-    expect(by(/pooled columns back/)).toBe((w - 1) * B * 20 * 4);
-    expect(by(/dL\/dpooled to the ranks/)).toBe((w - 1) * 8 + B * 20 * 4);
+    // Rank 0 sends every other rank feature a's bag lengths and its ids in that rank's rows (3 per
+    // bag spread over the rows), b's 20 pooled columns (16 + 4 wide) and its partial sums of a's 20,
+    // and dL/dpooled of a's 20 columns with an 8-byte learning rate (b stays on rank 0).
+    const rows = 2147483647;
+    const block = Math.ceil(rows / w);
+    const share = (rows - block) / rows; // the rows of ranks 1…W−1
+    expect(by(/ids to the ranks/)).toBe(Math.round(B * (4 * (w - 1) + 3 * 4 * share)));
+    expect(by(/pooled columns back/)).toBe((w - 1) * B * 40 * 4);
+    expect(by(/dL\/dpooled to the ranks/)).toBe((w - 1) * 8 + B * 20 * 4 * (w - 1));
     expect(p.bytesPerStepPerRank).toBe(p.collectives.reduce((s, c) => s + c.bytesPerRank, 0));
-    const a = p.tables.filter((t) => t.name === 'a' || t.name === 'a_wide').reduce((x, t) => x + t.bytes, 0);
-    expect(p.tableBytesPerRank).toBe(a);
-    expect(p.memoryPerRankBytes).toBe(a + p.denseBytes);
+    // Rank 0 holds its block of a (and a_wide) and all of b.
+    const bytes = (n: string) => p.tables.find((t) => t.name === n)!.bytes;
+    expect(p.tableBytesPerRank).toBeCloseTo(
+      ((bytes('a') + bytes('a_wide')) * block) / rows + bytes('b') + bytes('b_wide'),
+      0,
+    );
+    expect(p.memoryPerRankBytes).toBe(p.tableBytesPerRank + p.denseBytes);
     expect(formatPlan(p)).toMatch(new RegExp(`at world size ${w}, batch_size 1000 per rank`));
-    expect(formatPlan(p)).toMatch(/rank 0: 2 tables, .*table-wise: a, a_wide/);
+    expect(formatPlan(p)).toMatch(/rank 0: 4 tables, .*table-wise: b, b_wide/);
+    expect(formatPlan(p)).toMatch(
+      /row-wise \(blocks of ceil\(rows \/ \d+\) rows on every rank\): a \(default: more than 1\/W of all table bytes\)/,
+    );
   });
 
   it('data-parallel tables (by constraint): all-gathers of the batch and dL/dpooled', () => {

@@ -16,12 +16,14 @@ import { collectionLayout } from '@tsrec/native';
 import { bucketFloats } from './distributed';
 import { buildModel } from './model_setup';
 import { tableBytes } from './memory_budget';
+import { rowBlock } from './sharded_collection';
 import {
   formatShardingPlan,
   rankLoads,
   type ShardingPlan,
   ShardingPlanner,
   type TablePlacement,
+  tablePlace,
 } from './sharding_plan';
 import { sparseOptimizerFromConfig } from './sparse_optimizer';
 
@@ -91,12 +93,10 @@ export function planDistributed(config: EasyRecConfig, o: PlanOptions): Distribu
   const specs: { spec: EmbeddingCollectionSpec; key: string; role: string; placed: TablePlacement[] }[] = [];
   const setup = buildModel(config, {
     sparseOptimizer: sparse.spec,
-    shapesOnly: () => {},
-    localTables: (spec, key, role) => {
-      specs.push({ spec, key, role, placed: planner.place(key, spec) });
-      return null;
-    },
+    shapesOnly: (spec, role, key) => specs.push({ spec, key, role, placed: [] }),
   });
+  const all = planner.place(specs);
+  for (const c of specs) c.placed = all.filter((t) => t.collection === c.key);
   try {
     const tables: DistributedPlan['tables'] = [];
     const collectives: PlannedCollective[] = [];
@@ -210,9 +210,11 @@ function replicatedCollectives(
 }
 
 /**
- * A collection with table-wise tables (sharded_collection.ts), as rank 0 sends: the header, the
- * ids of each rank's features (lengths and ids, 4 B each), rank 0's pooled columns for the others'
- * samples, and dL/dpooled of each rank's columns (plus the data-parallel ones) with its 8-byte
+ * A collection with table-wise or row-wise tables (sharded_collection.ts), as rank 0 sends: the
+ * header; to each rank the bag lengths and ids of the features it holds (a row-wise feature's ids
+ * in that rank's rows: a share rows_q / rows of them, ids taken as spread evenly over the rows);
+ * rank 0's pooled columns (row-wise: partial sums) for the others' samples; and dL/dpooled of each
+ * rank's columns (its table-wise and row-wise ones and the data-parallel ones) with an 8-byte
  * learning rate.
  */
 function shardedCollectives(
@@ -224,23 +226,28 @@ function shardedCollectives(
   L: number,
   s: number,
 ): PlannedCollective[] {
-  const place = new Map(placed.map((t) => [t.table, t.rank]));
-  const holds = (q: number, f: (typeof layout.features)[number]) => {
-    const r = place.get(layout.tables[f.table].name);
-    return r === null || r === q;
+  const place = new Map(placed.map((t) => [t.table, tablePlace(t)]));
+  const features = layout.features.map((f) => {
+    const t = layout.tables[f.table];
+    return { p: place.get(t.name)!, rows: t.rows, cols: f.members.reduce((x, m) => x + layout.tables[m.table].dim, 0) };
+  });
+  /** The share of a feature's ids rank q receives (0 when it holds none of its table). */
+  const share = (q: number, f: (typeof features)[number]) => {
+    if (f.p === 'rows') return rowBlock(f.rows, W, q).rows / f.rows;
+    return f.p === 'all' || f.p === q ? 1 : 0;
   };
-  const cols = (q: number, dp: boolean) =>
-    layout.features
-      .filter((f) =>
-        dp ? place.get(layout.tables[f.table].name) === null : place.get(layout.tables[f.table].name) === q,
-      )
-      .reduce((a, f) => a + f.members.reduce((x, m) => x + layout.tables[m.table].dim, 0), 0);
   const others = Array.from({ length: W - 1 }, (_, i) => i + 1);
-  const heldBy = others.map((q) => layout.features.filter((f) => holds(q, f)).length);
-  const idFeatures = heldBy.reduce((a, b) => a + b, 0);
-  const dpCols = cols(-1, true);
-  const gradCols = others.reduce((a, q) => a + cols(q, false) + dpCols, 0);
-  const mine = cols(0, false);
+  let lengths = 0;
+  let idShare = 0;
+  let gradCols = 0;
+  for (const q of others)
+    for (const f of features)
+      if (share(q, f) > 0) {
+        lengths++;
+        idShare += share(q, f);
+        gradCols += f.cols;
+      }
+  const mine = features.filter((f) => f.p !== 'all' && share(0, f) > 0).reduce((a, f) => a + f.cols, 0);
   return [
     {
       name: `'${key}' batch header`,
@@ -250,25 +257,25 @@ function shardedCollectives(
       formula: '(W−1) · 24 B',
     },
     {
-      name: `'${key}' ids to the ranks holding their tables`,
+      name: `'${key}' ids to the ranks holding their rows`,
       kind: 'alltoall',
-      bytesPerRank: idFeatures * B * (4 + L * s),
+      bytesPerRank: Math.round(B * (4 * lengths + L * s * idShare)),
       messages: W - 1,
-      formula: `Σ_q≠0 F_q · B · (4 + L·${s}) with Σ F_q=${idFeatures} (features held by ranks 1…W−1), L=${L}`,
+      formula: `B · (4 · ${lengths} bag lengths + L·${s} · ${idShare.toFixed(2)} features' ids) over ranks 1…W−1, L=${L}`,
     },
     {
       name: `'${key}' pooled columns back`,
       kind: 'alltoall',
       bytesPerRank: (W - 1) * B * mine * 4,
       messages: W - 1,
-      formula: `(W−1) · B · ${mine} · 4 (rank 0's table-wise columns)`,
+      formula: `(W−1) · B · ${mine} · 4 (rank 0's table-wise columns and row-wise partial sums)`,
     },
     {
-      name: `'${key}' dL/dpooled to the ranks holding their tables`,
+      name: `'${key}' dL/dpooled to the ranks holding their rows`,
       kind: 'alltoall',
       bytesPerRank: (W - 1) * 8 + B * gradCols * 4,
       messages: W - 1,
-      formula: `Σ_q≠0 (8 + B · (cols_q + ${dpCols}) · 4) with Σ cols_q + dp = ${gradCols}`,
+      formula: `(W−1) · 8 + B · ${gradCols} · 4 (the columns ranks 1…W−1 hold)`,
     },
   ];
 }

@@ -1,44 +1,99 @@
 /**
- * An embedding collection whose tables are spread over the ranks (issue 20): each table-wise table
- * lives on one rank, data-parallel tables on every rank (sharding_plan.ts decides). Models see the
- * whole collection's layout (features, pooled columns) and call `forward` / `backwardAndUpdate`
- * as on any collection; the trainer awaits `prepare(batch)` before the model's forward and
- * `synchronize(comm)` after its backward, which move the data (TorchRec's input and output dists):
+ * An embedding collection whose tables are spread over the ranks (issue 20), placed by
+ * sharding_plan.ts: a table-wise table lives on one rank, a row-wise table is cut into blocks of
+ * ceil(rows / W) rows (rank q holds rows [q·block, (q+1)·block), TorchRec's layout), a
+ * data-parallel table lives on every rank. Models see the whole collection's layout (features,
+ * pooled columns) and call `forward` / `backwardAndUpdate` as on any collection; the trainer awaits
+ * `prepare(batch)` before the model's forward and `synchronize(comm)` after its backward, which move
+ * the data (TorchRec's input and output dists):
  *
- * prepare — every rank sends each rank q the bags of the features q holds (its table-wise features
- *   and the data-parallel ones) for its own samples: an all-to-all of a small header, then one of
- *   lengths, ids and weights. Rank q pools the global batch (the ranks' samples in rank order; a
- *   data-parallel feature only over q's own samples) with its local collection, and sends each rank
- *   the pooled columns of q's table-wise features for that rank's samples: one all-to-all.
- * synchronize — every rank sends each rank q dL/dpooled × 1/W of q's table-wise columns and of the
- *   data-parallel columns, for its own samples (one all-to-all); q runs the fused backward and
+ * prepare — every rank sends each rank q the bags q needs for its own samples: whole bags of q's
+ *   table-wise features and of the data-parallel ones, and of each row-wise feature the sub-bag of
+ *   ids in q's rows (shifted to q's block): an all-to-all of a small header, then one of lengths, ids
+ *   and weights. Rank q pools the global batch (the ranks' samples in rank order; a data-parallel
+ *   feature only over q's own samples; a row-wise feature as a sum of its sub-bags) with its local
+ *   collection, and sends each rank the pooled columns of its table-wise features and its partial
+ *   sums of the row-wise ones for that rank's samples: one all-to-all. The requester adds the
+ *   partial sums in rank order (and divides a mean by the bag's length).
+ * synchronize — every rank sends each rank q dL/dpooled × 1/W of the columns q holds (a row-wise
+ *   mean's also × 1/length) for its own samples (one all-to-all); q runs the fused backward and
  *   sparse optimizer of its local tables on the global batch.
  *
- * A table is therefore updated once per step, by the rank(s) holding it, from the global batch in
- * rank order — the update the replicated collection (distributed.ts) applies everywhere, so both
- * placements give the same bits. A rank holding no table of the collection only sends and receives.
+ * Table-wise and data-parallel tables get the update the replicated collection (distributed.ts)
+ * applies everywhere — the same bits. Row-wise tables get the same update up to float rounding (a
+ * bag's sum is taken in pieces). A rank holding no table of the collection only sends and receives.
  */
-import type { ModelBatch, PooledEmbeddingCollection } from '@tsrec/models';
+import type { EmbeddingCollectionSpec, ModelBatch, PooledEmbeddingCollection } from '@tsrec/models';
 import {
   type Communicator,
   collectionLayout,
   type EmbeddingCollection,
   type ForwardResult,
   type SparseBatch,
+  type TableSpec,
 } from '@tsrec/native';
 
-/** Columns [at, at + width) of pooled output `output`, and where they are in this rank's local output (-1: not here). */
-interface Run {
-  output: number;
-  at: number;
-  width: number;
-  local: number;
+/** Where a table lives: its rank (table-wise), every rank ('all', data-parallel) or row blocks over all ranks ('rows'). */
+export type TablePlace = number | 'all' | 'rows';
+
+/** The rows [first, first + rows) of a `rows`-row table that rank `rank` of `w` holds (row-wise: blocks of ceil(rows / w)). */
+export function rowBlock(rows: number, w: number, rank: number): { first: number; rows: number } {
+  const block = Math.ceil(rows / w);
+  const first = Math.min(rows, rank * block);
+  return { first, rows: Math.min(rows, first + block) - first };
+}
+
+/** The part of a collection rank `rank` of `w` holds: its tables (a row-wise one as its block) and the features reading them. */
+export interface LocalSpec {
+  tables: (TableSpec & { initStream: number })[];
+  features: { name: string; table: string; pooling: 'sum' | 'mean' }[];
+  /** First logical row of each row-wise block held. */
+  firstRows: Map<string, number>;
+}
+
+/**
+ * What rank `rank` holds of `spec` under `places` (null when nothing): each table keeps its index in
+ * the whole collection as init stream (and a row-wise block its first row), so it starts from the
+ * bits the whole collection would have; a row-wise feature pools its sub-bags by sum (the
+ * requester divides a mean).
+ */
+export function localSpec(
+  spec: EmbeddingCollectionSpec,
+  places: ReadonlyMap<string, TablePlace>,
+  w: number,
+  rank: number,
+): LocalSpec | null {
+  const placeOf = (name: string) => {
+    const p = places.get(name);
+    if (p === undefined) throw new Error(`Expected a placement for table '${name}' but the plan has none`);
+    return p;
+  };
+  const firstRows = new Map<string, number>();
+  const tables: LocalSpec['tables'] = [];
+  spec.tables.forEach((t, i) => {
+    const p = placeOf(t.name);
+    if (p === 'all' || p === rank) tables.push({ ...t, initStream: i });
+    else if (p === 'rows') {
+      const b = rowBlock(t.rows, w, rank);
+      if (b.rows === 0) return;
+      tables.push({ ...t, rows: b.rows, initStream: i, initFirstRow: b.first, initRows: t.rows });
+      firstRows.set(t.name, b.first);
+    }
+  });
+  if (tables.length === 0) return null;
+  const here = new Set(tables.map((t) => t.name));
+  const features = spec.features
+    .filter((f) => here.has(f.table))
+    .map((f) => (placeOf(f.table) === 'rows' ? { ...f, pooling: 'sum' as const } : f));
+  return { tables, features, firstRows };
 }
 
 /** The batch of the step in flight: this rank's part, and what its local collection pooled. */
 interface Prepared {
   batchSize: number;
   nnz: number;
+  /** This rank's offsets (bag lengths of row-wise means). */
+  offsets: Int32Array;
   /** Samples of each rank (they are the global batch in rank order). */
   counts: number[];
   starts: number[];
@@ -47,7 +102,7 @@ interface Prepared {
   global: SparseBatch | null;
 }
 
-/** A Uint8Array of at least `n` bytes from a buffer that grows as needed. */
+/** Typed arrays of at least n elements from a buffer that grows as needed. */
 class Grower {
   private buf = new ArrayBuffer(64);
   bytes(n: number): ArrayBuffer {
@@ -62,8 +117,15 @@ class Grower {
   }
 }
 
-/** Where a collection's tables live: the owning rank of each table-wise table, 'all' for data-parallel ones. */
-export type TableOwners = ReadonlyMap<string, number | 'all'>;
+/** Columns on the wire for one rank and output: their columns in the whole layout and in this rank's local output. */
+interface Cols {
+  full: Int32Array;
+  local: Int32Array;
+  /** Per column: the feature whose bag length divides it (a row-wise mean), or -1. */
+  meanOf: Int32Array;
+  /** Per column: 1 where the value is a partial sum to add (row-wise), 0 where it is set. */
+  add: Uint8Array;
+}
 
 export class ShardedCollection implements PooledEmbeddingCollection {
   readonly pooledDim: number;
@@ -72,21 +134,28 @@ export class ShardedCollection implements PooledEmbeddingCollection {
   readonly tables: PooledEmbeddingCollection['tables'];
   private readonly W: number;
   private readonly rank: number;
-  /** Per rank: the features (indices in `features`) whose tables it holds, in feature order. */
+  /** Per rank: the features (indices in `features`) whose tables (or blocks of them) it holds, in feature order. */
   private readonly held: number[][];
-  /** Per feature: whether its tables are data-parallel. */
-  private readonly dataParallel: boolean[];
-  /** Per rank q, per output: q's table-wise columns (forward), and those plus the data-parallel ones (backward). */
-  private readonly fwdRuns: Run[][][];
-  private readonly bwdRuns: Run[][][];
-  private readonly dpRuns: Run[][];
+  private readonly place: TablePlace[];
+  /** Row-wise features: the row block of their table (0 for the others); every feature's table rows. */
+  private readonly block: number[];
+  private readonly rowsOf: number[];
+  /** Per rank q, per output: the columns q sends back pooled, and the columns q receives gradients of. */
+  private readonly fwd: Cols[][];
+  private readonly bwd: Cols[][];
+  /** Per output: this rank's data-parallel columns (taken from its own local forward). */
+  private readonly dp: Cols[];
+  /** Per output: the row-wise mean columns (divided by the bag length once the partial sums are added). */
+  private readonly meanCols: Cols[];
   private prepared: Prepared | null = null;
-  private pending: { grads: Float32Array[]; lr: number } | null = null;
+  private pending: { lr: number } | null = null;
   private readonly buf = {
     header: new Grower(),
     headerIn: new Grower(),
     send: new Grower(),
     recv: new Grower(),
+    gradSend: new Grower(),
+    split: new Grower(),
     offsets: new Grower(),
     ids: new Grower(),
     weights: new Grower(),
@@ -95,22 +164,17 @@ export class ShardedCollection implements PooledEmbeddingCollection {
     fwdWeights: new Grower(),
     local: [] as Grower[],
     outputs: [] as Grower[],
-    grads: [] as Grower[],
     globalGrads: [] as Grower[],
   };
 
   /**
-   * `spec`: the whole collection (what the model asked for); `local`: the tables of it this rank
-   * holds (its table-wise tables and the data-parallel ones, features in spec order), or null;
-   * `owners`: every table's place.
+   * `spec`: the whole collection (what the model asked for); `local`: the part of it this rank holds
+   * (`localSpec`), or null; `places`: every table's place.
    */
   constructor(
-    spec: {
-      tables: { name: string; rows: number; dim: number; coLocateWith?: string; output?: number }[];
-      features: { name: string; table: string; pooling: string }[];
-    },
+    spec: EmbeddingCollectionSpec,
     readonly local: EmbeddingCollection | null,
-    owners: TableOwners,
+    places: ReadonlyMap<string, TablePlace>,
     comm: Pick<Communicator, 'rank' | 'size'>,
   ) {
     const layout = collectionLayout({
@@ -121,65 +185,81 @@ export class ShardedCollection implements PooledEmbeddingCollection {
         coLocateWith: t.coLocateWith,
         output: t.output,
       })),
-      features: spec.features.map((f) => ({ name: f.name, table: f.table, pooling: f.pooling as 'sum' | 'mean' })),
+      features: spec.features,
     });
-    this.W = comm.size;
+    const W = comm.size;
+    this.W = W;
     this.rank = comm.rank;
     this.tables = layout.tables;
     this.features = layout.features;
     this.pooledDims = layout.pooledDims;
     this.pooledDim = layout.pooledDims[0];
     const O = this.pooledDims.length;
-    const ownerOf = (f: number): number | 'all' => {
-      const name = layout.tables[layout.features[f].table].name;
-      const o = owners.get(name);
-      if (o === undefined) throw new Error(`Expected a placement for table '${name}' but the plan has none`);
-      return o;
-    };
-    layout.features.forEach((f) => {
+    for (const f of layout.features)
       if (f.pooling === 'none')
         throw new Error(
           `Expected pooled (sum/mean) features in a sharded collection but '${f.name}' is not pooled (sequence features across ranks are not supported yet by tsrec)`,
         );
+    this.place = layout.features.map((f) => {
+      const name = layout.tables[f.table].name;
+      const p = places.get(name);
+      if (p === undefined) throw new Error(`Expected a placement for table '${name}' but the plan has none`);
+      return p;
     });
-    const owner = layout.features.map((_, f) => ownerOf(f));
-    this.dataParallel = owner.map((o) => o === 'all');
-    this.held = Array.from({ length: this.W }, (_, q) =>
-      layout.features.flatMap((_, f) => (owner[f] === 'all' || owner[f] === q ? [f] : [])),
+    this.rowsOf = layout.features.map((f) => layout.tables[f.table].rows);
+    this.block = layout.features.map((f, i) =>
+      this.place[i] === 'rows' ? Math.ceil(layout.tables[f.table].rows / W) : 0,
     );
+    const holds = (q: number, f: number) => {
+      const p = this.place[f];
+      if (p === 'rows') return rowBlock(layout.tables[layout.features[f].table].rows, W, q).rows > 0;
+      return p === 'all' || p === q;
+    };
+    this.held = Array.from({ length: W }, (_, q) => layout.features.flatMap((_, f) => (holds(q, f) ? [f] : [])));
     // Where each column is in this rank's local collection (by feature and table name).
     const localAt = new Map<string, number>();
     if (local)
       for (const f of local.features)
         for (const m of f.members) localAt.set(`${f.name}\u0000${local.tables[m.table].name}`, m.offset);
-    const mine = new Set(this.held[this.rank].map((f) => layout.features[f].name));
+    const mine = this.held[this.rank].map((f) => layout.features[f].name);
     const localFeatures = local ? local.features.map((f) => f.name) : [];
-    if (localFeatures.join('\u0000') !== [...mine].join('\u0000'))
+    if (localFeatures.join('\u0000') !== mine.join('\u0000'))
       throw new Error(
-        `Expected the local collection of rank ${this.rank} to hold features [${[...mine].join(', ')}] in this order but it holds [${localFeatures.join(', ')}]`,
+        `Expected the local collection of rank ${this.rank} to hold features [${mine.join(', ')}] in this order but it holds [${localFeatures.join(', ')}]`,
       );
-    const runsOf = (pick: (f: number) => boolean): Run[][] => {
-      const out: Run[][] = Array.from({ length: O }, () => []);
-      layout.features.forEach((f, i) => {
-        if (!pick(i)) return;
-        for (const m of f.members) {
-          const key = `${f.name}\u0000${layout.tables[m.table].name}`;
-          out[m.output].push({
-            output: m.output,
-            at: m.offset,
-            width: layout.tables[m.table].dim,
-            local: mine.has(f.name) ? (localAt.get(key) ?? -1) : -1,
-          });
-        }
+    const mineSet = new Set(mine);
+    const colsOf = (pick: (f: number) => boolean): Cols[] =>
+      Array.from({ length: O }, (_, o) => {
+        const full: number[] = [];
+        const loc: number[] = [];
+        const meanOf: number[] = [];
+        const add: number[] = [];
+        layout.features.forEach((f, i) => {
+          if (!pick(i)) return;
+          for (const m of f.members) {
+            if (m.output !== o) continue;
+            const at = mineSet.has(f.name) ? (localAt.get(`${f.name}\u0000${layout.tables[m.table].name}`) ?? -1) : -1;
+            for (let d = 0; d < layout.tables[m.table].dim; d++) {
+              full.push(m.offset + d);
+              loc.push(at < 0 ? -1 : at + d);
+              meanOf.push(this.place[i] === 'rows' && f.pooling === 'mean' ? i : -1);
+              add.push(this.place[i] === 'rows' ? 1 : 0);
+            }
+          }
+        });
+        return {
+          full: Int32Array.from(full),
+          local: Int32Array.from(loc),
+          meanOf: Int32Array.from(meanOf),
+          add: Uint8Array.from(add),
+        };
       });
-      return out;
-    };
-    this.dpRuns = runsOf((f) => owner[f] === 'all');
-    this.fwdRuns = Array.from({ length: this.W }, (_, q) => runsOf((f) => owner[f] === q));
-    this.bwdRuns = this.fwdRuns.map((runs) => runs.map((r, o) => [...r, ...this.dpRuns[o]]));
+    this.fwd = Array.from({ length: W }, (_, q) => colsOf((f) => this.place[f] !== 'all' && holds(q, f)));
+    this.bwd = Array.from({ length: W }, (_, q) => colsOf((f) => holds(q, f)));
+    this.dp = colsOf((f) => this.place[f] === 'all');
+    this.meanCols = colsOf((f) => this.place[f] === 'rows' && layout.features[f].pooling === 'mean');
     this.buf.local = (local?.pooledDims ?? []).map(() => new Grower());
     this.buf.outputs = this.pooledDims.map(() => new Grower());
-    this.buf.grads = this.pooledDims.map(() => new Grower());
     this.buf.globalGrads = (local?.pooledDims ?? []).map(() => new Grower());
   }
 
@@ -199,6 +279,7 @@ export class ShardedCollection implements PooledEmbeddingCollection {
     const F = this.features.length;
     const B = batch?.batchSize ?? 0;
     this.pending = null;
+    this.prepared = null;
     if (batch) {
       if (!(batch.indices instanceof Int32Array) || !(batch.offsets instanceof Int32Array))
         throw new Error('Expected int32 ids and offsets in a sharded collection (what the data loader makes)');
@@ -208,9 +289,38 @@ export class ShardedCollection implements PooledEmbeddingCollection {
     const offs = (batch?.offsets as Int32Array | undefined) ?? new Int32Array(1);
     const ids = (batch?.indices as Int32Array | undefined) ?? new Int32Array(0);
     const weights = batch?.weights ?? null;
+    // Row-wise features: how many ids of each bag fall in each rank's rows ([W][B] per feature).
+    const rowWise = this.features.map((_, f) => this.place[f] === 'rows');
+    const split = new Map<number, Int32Array>();
+    {
+      const rw = this.features.map((_, f) => f).filter((f) => rowWise[f]);
+      const all = this.buf.split.ints(rw.length * W * B).fill(0);
+      rw.forEach((f, k) => {
+        const c = all.subarray(k * W * B, (k + 1) * W * B);
+        const block = this.block[f];
+        const rows = this.rowsOf[f];
+        for (let b = 0; b < B; b++)
+          for (let i = offs[f * B + b]; i < offs[f * B + b + 1]; i++) {
+            const id = ids[i];
+            if (!(id >= 0 && id < rows))
+              throw new RangeError(
+                `Expected ids in [0, ${rows}) for feature '${this.features[f].name}' (table '${this.tables[this.features[f].table].name}') but received ${id} at position ${i - offs[f * B]} of the feature, sample ${b}`,
+              );
+            c[Math.floor(id / block) * B + b]++;
+          }
+        split.set(f, c);
+      });
+    }
+    const idsTo = (q: number, f: number) => {
+      if (!rowWise[f]) return offs[(f + 1) * B] - offs[f * B];
+      const c = split.get(f)!;
+      let n = 0;
+      for (let b = 0; b < B; b++) n += c[q * B + b];
+      return n;
+    };
     // Header to each rank q: [samples, ids of q's features, has weights].
     const header = new Float64Array(this.buf.header.bytes(24 * W), 0, 3 * W);
-    const nnzTo = this.held.map((fs) => fs.reduce((a, f) => a + offs[(f + 1) * B] - offs[f * B], 0));
+    const nnzTo = this.held.map((fs, q) => fs.reduce((a, f) => a + idsTo(q, f), 0));
     for (let q = 0; q < W; q++) header.set([B, nnzTo[q], weights ? 1 : 0], 3 * q);
     const headersIn = new Float64Array(this.buf.headerIn.bytes(24 * W), 0, 3 * W);
     const h24 = new Array(W).fill(24);
@@ -220,8 +330,8 @@ export class ShardedCollection implements PooledEmbeddingCollection {
     const nnzFrom = Array.from({ length: W }, (_, r) => headersIn[3 * r + 1]);
     const weighted = Array.from({ length: W }, (_, r) => headersIn[3 * r + 2] === 1);
     const starts = prefix(counts);
-    const Bg = counts.reduce((a, b) => a + b, 0);
-    // Ids to their holders: per destination q [lengths |held[q]|·B][ids][weights when present].
+    const Bg = sum(counts);
+    // Ids to the ranks holding them: per destination q [lengths |held[q]|·B][ids][weights when present].
     const mineHeld = this.held[this.rank];
     const sendSize = this.held.map((fs, q) => 4 * (fs.length * B + nnzTo[q] * (weights ? 2 : 1)));
     const recvSize = counts.map((c, r) => 4 * (mineHeld.length * c + nnzFrom[r] * (weighted[r] ? 2 : 1)));
@@ -230,17 +340,36 @@ export class ShardedCollection implements PooledEmbeddingCollection {
     const send = new Int32Array(this.buf.send.bytes(sum(sendSize)), 0, sum(sendSize) / 4);
     const sendF = new Float32Array(send.buffer, 0, send.length);
     for (let q = 0; q < W; q++) {
+      const fs = this.held[q];
       let at = sendDispls[q] / 4;
-      for (const f of this.held[q]) for (let b = 0; b < B; b++) send[at++] = offs[f * B + b + 1] - offs[f * B + b];
-      for (const f of this.held[q]) {
-        send.set(ids.subarray(offs[f * B], offs[(f + 1) * B]), at);
-        at += offs[(f + 1) * B] - offs[f * B];
-      }
-      if (weights)
-        for (const f of this.held[q]) {
-          sendF.set(weights.subarray(offs[f * B], offs[(f + 1) * B]), at);
-          at += offs[(f + 1) * B] - offs[f * B];
+      for (const f of fs)
+        if (rowWise[f]) {
+          send.set(split.get(f)!.subarray(q * B, (q + 1) * B), at);
+          at += B;
+        } else for (let b = 0; b < B; b++) send[at++] = offs[f * B + b + 1] - offs[f * B + b];
+      const wAt = at + nnzTo[q];
+      let k = 0;
+      for (const f of fs) {
+        const from = offs[f * B];
+        const to = offs[(f + 1) * B];
+        if (!rowWise[f]) {
+          send.set(ids.subarray(from, to), at + k);
+          if (weights) sendF.set(weights.subarray(from, to), wAt + k);
+          k += to - from;
+          continue;
         }
+        // The ids in q's rows, shifted to q's block, in bag order.
+        const block = this.block[f];
+        const base = q * block;
+        for (let i = from; i < to; i++) {
+          const id = ids[i];
+          if (id >= base && id < base + block) {
+            send[at + k] = id - base;
+            if (weights) sendF[wAt + k] = weights[i];
+            k++;
+          }
+        }
+      }
     }
     const recv = new Int32Array(this.buf.recv.bytes(sum(recvSize)), 0, sum(recvSize) / 4);
     await comm.alltoallv(u8(send), sendSize, sendDispls, u8(recv), recvSize, recvDispls);
@@ -257,60 +386,76 @@ export class ShardedCollection implements PooledEmbeddingCollection {
     }
     add('lookup');
 
-    // Pooled columns back: to each rank r, its samples' columns of this rank's table-wise features.
-    const widthsFwd = this.fwdRuns.map((runs) => runs.map((rs) => rs.reduce((a, r) => a + r.width, 0)));
-    const perRowMine = sum(widthsFwd[this.rank]);
-    const outSize = counts.map((c) => 4 * c * perRowMine);
-    const inSize = this.fwdRuns.map((_, q) => 4 * B * sum(widthsFwd[q]));
+    // Pooled columns back: to each rank r, its samples' columns (values or partial sums) that this rank pools.
+    const fwdWidth = this.fwd.map((cs) => sum(cs.map((c) => c.full.length)));
+    const outSize = counts.map((c) => 4 * c * fwdWidth[this.rank]);
+    const inSize = this.fwd.map((_, q) => 4 * B * fwdWidth[q]);
     const outDispls = prefix(outSize);
     const inDispls = prefix(inSize);
     const out = new Float32Array(this.buf.send.bytes(sum(outSize)), 0, sum(outSize) / 4);
-    if (perRowMine > 0 && this.local) {
+    if (fwdWidth[this.rank] > 0 && this.local) {
       const ld = this.local.pooledDims;
       for (let r = 0; r < W; r++) {
         let at = outDispls[r] / 4;
-        for (let o = 0; o < ld.length; o++) {
-          const runs = this.fwdRuns[this.rank][o] ?? [];
-          if (runs.length === 0) continue;
+        for (let o = 0; o < this.pooledDims.length; o++) {
+          const cols = this.fwd[this.rank][o].local;
+          if (cols.length === 0) continue;
           const src = localOut[o];
-          for (let b = starts[r]; b < starts[r] + counts[r]; b++)
-            for (const run of runs) {
-              out.set(src.subarray(b * ld[o] + run.local, b * ld[o] + run.local + run.width), at);
-              at += run.width;
-            }
+          const n = cols.length;
+          for (let b = starts[r], end = starts[r] + counts[r]; b < end; b++) {
+            const base = b * ld[o];
+            for (let j = 0; j < n; j++) out[at++] = src[base + cols[j]];
+          }
         }
       }
     }
     const back = new Float32Array(this.buf.recv.bytes(sum(inSize)), 0, sum(inSize) / 4);
     await comm.alltoallv(u8(out), outSize, outDispls, u8(back), inSize, inDispls);
-    const outputs = this.pooledDims.map((d, o) => this.buf.outputs[o].floats(B * d));
+    const outputs = this.pooledDims.map((d, o) => this.buf.outputs[o].floats(B * d).fill(0));
+    // Each rank's block in rank order: table-wise values set, row-wise partial sums added.
     for (let q = 0; q < W; q++) {
       let at = inDispls[q] / 4;
       for (let o = 0; o < outputs.length; o++) {
-        const runs = this.fwdRuns[q][o];
-        if (runs.length === 0) continue;
+        const { full, add: adds } = this.fwd[q][o];
+        const n = full.length;
+        if (n === 0) continue;
         const D = this.pooledDims[o];
-        for (let b = 0; b < B; b++)
-          for (const run of runs) {
-            outputs[o].set(back.subarray(at, at + run.width), b * D + run.at);
-            at += run.width;
+        const dst = outputs[o];
+        for (let b = 0; b < B; b++) {
+          const base = b * D;
+          for (let j = 0; j < n; j++) {
+            if (adds[j]) dst[base + full[j]] += back[at++];
+            else dst[base + full[j]] = back[at++];
           }
+        }
       }
     }
     if (this.local && B > 0) {
       const ld = this.local.pooledDims;
       const s = starts[this.rank];
       for (let o = 0; o < outputs.length; o++) {
+        const { full, local } = this.dp[o];
+        const n = full.length;
+        if (n === 0) continue;
         const D = this.pooledDims[o];
-        for (const run of this.dpRuns[o])
-          for (let b = 0; b < B; b++)
-            outputs[o].set(
-              localOut[o].subarray((s + b) * ld[o] + run.local, (s + b) * ld[o] + run.local + run.width),
-              b * D + run.at,
-            );
+        const src = localOut[o];
+        for (let b = 0; b < B; b++)
+          for (let j = 0; j < n; j++) outputs[o][b * D + full[j]] = src[(s + b) * ld[o] + local[j]];
       }
     }
-    this.prepared = { batchSize: B, nnz: ids.length, counts, starts, outputs, global };
+    // Row-wise means: the sum of the partial sums times 1/length (0 for an empty bag).
+    for (let o = 0; o < outputs.length; o++) {
+      const { full, meanOf } = this.meanCols[o];
+      const D = this.pooledDims[o];
+      for (let j = 0; j < full.length; j++) {
+        const f = meanOf[j];
+        for (let b = 0; b < B; b++) {
+          const n = offs[f * B + b + 1] - offs[f * B + b];
+          if (n > 0) outputs[o][b * D + full[j]] *= Math.fround(1 / n);
+        }
+      }
+    }
+    this.prepared = { batchSize: B, nnz: ids.length, offsets: offs, counts, starts, outputs, global };
     add('output_dist');
   }
 
@@ -331,7 +476,7 @@ export class ShardedCollection implements PooledEmbeddingCollection {
     const offsets = this.buf.offsets.ints(Fl * Bg + 1);
     const ids = this.buf.ids.ints(nnz);
     const weights = hasW ? this.buf.weights.floats(nnz) : null;
-    const dp = held.map((f) => this.dataParallel[f]);
+    const dp = held.map((f) => this.place[f] === 'all');
     const anyDp = dp.some((x) => x);
     const fOffsets = anyDp ? this.buf.fwdOffsets.ints(Fl * Bg + 1) : offsets;
     const fIds = anyDp ? this.buf.fwdIds.ints(nnz) : ids;
@@ -374,7 +519,7 @@ export class ShardedCollection implements PooledEmbeddingCollection {
         }
         if (anyDp && keep) {
           fIds.set(recv.subarray(from, from + n), fk - n);
-          if (fWeights) fWeights.set(weights!.subarray(k - n, k), fk - n);
+          if (fWeights && weights) fWeights.set(weights.subarray(k - n, k), fk - n);
         }
       }
     offsets[bag] = k;
@@ -404,6 +549,10 @@ export class ShardedCollection implements PooledEmbeddingCollection {
     return { pooled: outputs[0], outputs, sequence: new Float32Array(0), sequences: {} };
   }
 
+  /**
+   * Packs dL/dpooled × 1/W for the ranks holding each column (the engine's gradients are borrowed:
+   * they are copied here, the update runs after the backprop): the send buffer of `synchronize`.
+   */
   backwardAndUpdate(batch: SparseBatch, gradPooled: Float32Array | Float32Array[], lr: number): void {
     const p = this.preparedFor(batch, 'backwardAndUpdate');
     if (this.pending)
@@ -413,19 +562,56 @@ export class ShardedCollection implements PooledEmbeddingCollection {
       throw new Error(
         `Expected ${this.pooledDims.length} dL/dpooled arrays (one per pooled output) but received ${all.length}`,
       );
-    // Copied × 1/W (each rank's share of the global batch's mean gradient): the gradients are the
-    // engine's (borrowed) and the update runs after the backprop.
-    const scale = 1 / this.W;
-    const grads = all.map((g, o) => {
+    all.forEach((g, o) => {
       if (g.length !== p.batchSize * this.pooledDims[o])
         throw new Error(
           `Expected dL/dpooled[${o}] of ${p.batchSize} × ${this.pooledDims[o]} floats but received ${g.length}`,
         );
-      const dst = this.buf.grads[o].floats(g.length);
-      for (let i = 0; i < g.length; i++) dst[i] = g[i] * scale;
-      return dst;
     });
-    this.pending = { grads, lr };
+    this.packGrads(p, all, lr);
+    this.pending = { lr };
+  }
+
+  /** Per destination q: [lr (8 bytes)][its columns of every sample, output after output] (no gradients: zeros, lr NaN). */
+  private packGrads(p: Prepared, grads: Float32Array[] | null, lr: number): { size: number[]; displs: number[] } {
+    const W = this.W;
+    const B = p.batchSize;
+    const size = this.bwd.map((cs) => 8 + 4 * B * sum(cs.map((c) => c.full.length)));
+    const displs = prefix(size);
+    const send = this.buf.gradSend.floats(sum(size) / 4);
+    const view = new DataView(send.buffer);
+    const scale = 1 / W;
+    const offs = p.offsets;
+    for (let q = 0; q < W; q++) {
+      view.setFloat64(displs[q], lr, true);
+      let at = displs[q] / 4 + 2;
+      for (let o = 0; o < this.pooledDims.length; o++) {
+        const { full, meanOf } = this.bwd[q][o];
+        const n = full.length;
+        if (n === 0) continue;
+        if (!grads) {
+          send.fill(0, at, at + B * n);
+          at += B * n;
+          continue;
+        }
+        const D = this.pooledDims[o];
+        const g = grads[o];
+        for (let b = 0; b < B; b++) {
+          const base = b * D;
+          for (let j = 0; j < n; j++) {
+            let v = g[base + full[j]] * scale;
+            const f = meanOf[j];
+            if (f >= 0) {
+              // A row-wise mean pools its sub-bags by sum: the gradient of each id is dL/dpooled / length.
+              const len = offs[f * B + b + 1] - offs[f * B + b];
+              if (len > 0) v = Math.fround(v) * Math.fround(1 / len);
+            }
+            send[at++] = v;
+          }
+        }
+      }
+    }
+    return { size, displs };
   }
 
   /**
@@ -443,35 +629,23 @@ export class ShardedCollection implements PooledEmbeddingCollection {
     const p = this.prepared;
     if (!p) throw new Error('Expected prepare(batch) before synchronize on a sharded collection');
     const W = this.W;
-    const B = p.batchSize;
     // Each part starts with the sender's learning rate (NaN when its loss did not reach this
     // collection): the holders of the tables use the one of the ranks that had a backward.
-    const myLr = this.pending?.lr ?? Number.NaN;
-    const grads = this.pending?.grads ?? this.pooledDims.map((d, o) => this.buf.grads[o].floats(B * d).fill(0));
+    const packed = this.pending
+      ? {
+          size: this.bwd.map((cs) => 8 + 4 * p.batchSize * sum(cs.map((c) => c.full.length))),
+          displs: [] as number[],
+        }
+      : this.packGrads(p, null, Number.NaN);
+    if (this.pending) packed.displs = prefix(packed.size);
     this.pending = null;
-    const widths = this.bwdRuns.map((runs) => runs.map((rs) => rs.reduce((a, r) => a + r.width, 0)));
-    const sendSize = widths.map((w) => 8 + 4 * B * sum(w));
-    const recvSize = p.counts.map((c) => 8 + 4 * c * sum(widths[this.rank]));
-    const sendDispls = prefix(sendSize);
+    const send = this.buf.gradSend.floats(sum(packed.size) / 4);
+    const width = sum(this.bwd[this.rank].map((c) => c.full.length));
+    const recvSize = p.counts.map((c) => 8 + 4 * c * width);
     const recvDispls = prefix(recvSize);
-    const send = new Float32Array(this.buf.send.bytes(sum(sendSize)), 0, sum(sendSize) / 4);
-    const sendView = new DataView(send.buffer);
-    for (let q = 0; q < W; q++) {
-      sendView.setFloat64(sendDispls[q], myLr, true);
-      let at = sendDispls[q] / 4 + 2;
-      for (let o = 0; o < this.pooledDims.length; o++) {
-        const D = this.pooledDims[o];
-        const runs = this.bwdRuns[q][o];
-        if (runs.length === 0) continue;
-        for (let b = 0; b < B; b++)
-          for (const run of runs) {
-            send.set(grads[o].subarray(b * D + run.at, b * D + run.at + run.width), at);
-            at += run.width;
-          }
-      }
-    }
     const recv = new Float32Array(this.buf.recv.bytes(sum(recvSize)), 0, sum(recvSize) / 4);
-    const moved = comm.alltoallv(u8(send), sendSize, sendDispls, u8(recv), recvSize, recvDispls);
+    const moved = comm.alltoallv(u8(send), packed.size, packed.displs, u8(recv), recvSize, recvDispls);
+    moved.catch(() => {}); // awaited below; queued() must not leave it unhandled if it throws
     queued?.();
     await moved;
     add('grad_dist');
@@ -484,17 +658,20 @@ export class ShardedCollection implements PooledEmbeddingCollection {
       throw new Error(`Expected one sparse learning rate on every rank but received ${[...new Set(lrs)].join(', ')}`);
     const ld = this.local.pooledDims;
     const Bg = p.global.batchSize;
-    const global = ld.map((d, o) => this.buf.globalGrads[o].floats(Bg * d).fill(0));
+    // Every local column is some rank's gradient column: no zeroing needed.
+    const global = ld.map((d, o) => this.buf.globalGrads[o].floats(Bg * d));
     for (let r = 0; r < W; r++) {
       let at = recvDispls[r] / 4 + 2;
       for (let o = 0; o < this.pooledDims.length; o++) {
-        const runs = this.bwdRuns[this.rank][o];
-        if (runs.length === 0) continue;
-        for (let b = p.starts[r]; b < p.starts[r] + p.counts[r]; b++)
-          for (const run of runs) {
-            global[o].set(recv.subarray(at, at + run.width), b * ld[o] + run.local);
-            at += run.width;
-          }
+        const { local } = this.bwd[this.rank][o];
+        const n = local.length;
+        if (n === 0) continue;
+        const dst = global[o];
+        const L = ld[o];
+        for (let b = p.starts[r], end = p.starts[r] + p.counts[r]; b < end; b++) {
+          const base = b * L;
+          for (let j = 0; j < n; j++) dst[base + local[j]] = recv[at++];
+        }
       }
     }
     this.local.backwardAndUpdate(p.global, global, lr);

@@ -3,24 +3,31 @@
  * rank from the tables, the world size and TorchEasyRec's sharding constraints:
  * - `table_wise` (the default with several ranks): the table lives on one rank, which looks up
  *   and updates it for the whole global batch (TorchRec's table-wise sharding);
+ * - `row_wise`: the table is cut into blocks of ceil(rows / W) rows, one per rank (TorchRec's
+ *   layout); chosen by default for a table larger than an even share of its collection
+ *   (bytes > collection bytes / W, with at least W rows) — what keeps one rank from holding far more
+ *   than the others —, or when a constraint allows row_wise but not table_wise;
  * - `data_parallel`: every rank holds the table and applies the global batch's update (chosen
- *   when a constraint allows data_parallel but not table_wise);
- * - row_wise / table_row_wise alone: not supported yet (a message naming the field);
- *   column-wise types are refused by validation (sharding.ts).
+ *   when a constraint allows data_parallel but neither of the others);
+ * - table_row_wise alone: not supported yet (a message naming the field); column-wise types are
+ *   refused by validation (sharding.ts).
  * Co-located tables (a deep table and its `_wide` columns in the same rows) follow their host.
  * Table-wise units are placed greedily, largest lookup cost first, on the least-loaded rank
- * (TorchRec's greedy partitioner, one proposal); ties go by bytes, then name, then rank, so the
- * plan is a function of its inputs and every rank computes the same one.
+ * (TorchRec's greedy partitioner, one proposal), after every rank got its share of the row-wise
+ * ones; ties go by bytes, then name, then rank, so the plan is a function of its inputs and every
+ * rank computes the same one.
  */
-import { type FeatureSharding, formatBytes } from '@tsrec/config';
+import { type EasyRecConfig, type FeatureSharding, formatBytes, shardingConstraints } from '@tsrec/config';
 import type { EmbeddingCollectionSpec } from '@tsrec/models';
-import type { SparseOptimizerType } from '@tsrec/native';
+import type { SparseOptimizerSpec, SparseOptimizerType } from '@tsrec/native';
 
 import { tableBytes } from './memory_budget';
+import { buildModel } from './model_setup';
+import type { TablePlace } from './sharded_collection';
 import { UsageError } from './usage_error';
 
 /** The placements tsrec builds. */
-export type Placement = 'data_parallel' | 'table_wise';
+export type Placement = 'data_parallel' | 'table_wise' | 'row_wise';
 
 /** One table's place in a plan. */
 export interface TablePlacement {
@@ -32,12 +39,18 @@ export interface TablePlacement {
   /** Weights and optimizer state. */
   bytes: number;
   placement: Placement;
-  /** The rank holding a table-wise table; null for data_parallel. */
+  /** The rank holding a table-wise table; null for data_parallel and row_wise. */
   rank: number | null;
   /** The host table of a co-located table (placed with it). */
   host: string | null;
   /** Why this placement (the constraint's path, or the default). */
   reason: string;
+}
+
+/** Where a placed table lives, as a sharded collection takes it: a rank, every rank, or row blocks. */
+export function tablePlace(t: Pick<TablePlacement, 'placement' | 'rank'>): TablePlace {
+  if (t.placement === 'row_wise') return 'rows';
+  return t.rank ?? 'all';
 }
 
 /** Every table's placement at a world size. */
@@ -49,9 +62,9 @@ export interface ShardingPlan {
 const ALL_TYPES = ['data_parallel', 'table_wise', 'row_wise'];
 
 /**
- * Places the tables of each collection as the model asks for them (`place`), keeping the load of
- * every rank across collections. With one rank every table is whole in the process (placement
- * data_parallel, nothing to exchange).
+ * Places the tables of a model's collections, all at once (the rule for row-wise compares a table
+ * with all of them). With one rank every table is whole in the process (placement data_parallel,
+ * nothing to exchange).
  */
 export class ShardingPlanner {
   private readonly load: number[];
@@ -72,34 +85,59 @@ export class ShardingPlanner {
     this.byFeature = new Map(constraints.map((c) => [c.feature, c]));
   }
 
-  /** The placement of every table of collection `key` (in the spec's table order). */
-  place(key: string, spec: EmbeddingCollectionSpec): TablePlacement[] {
-    const hostOf = (name: string) => spec.tables.find((t) => t.name === name)?.coLocateWith ?? name;
+  /** The placement of every table of the collections (by collection, in each spec's table order). */
+  place(collections: readonly { key: string; spec: EmbeddingCollectionSpec }[]): TablePlacement[] {
     // Units: a table with the tables co-located in its rows.
-    const units = spec.tables
-      .filter((t) => !t.coLocateWith)
-      .map((host) => {
-        const tables = spec.tables.filter((t) => t.name === host.name || t.coLocateWith === host.name);
-        const readers = spec.features.filter((f) => hostOf(f.table) === host.name);
-        const dims = tables.reduce((a, t) => a + t.dim, 0);
-        return {
-          host,
-          tables,
-          readers,
-          cost: Math.max(1, readers.length) * dims,
-          bytes: tables.reduce((a, t) => a + tableBytes(t, this.optimizer), 0),
-        };
-      });
+    const units = collections.flatMap(({ key, spec }) => {
+      const hostOf = (name: string) => spec.tables.find((t) => t.name === name)?.coLocateWith ?? name;
+      return spec.tables
+        .filter((t) => !t.coLocateWith)
+        .map((host) => {
+          const tables = spec.tables.filter((t) => t.name === host.name || t.coLocateWith === host.name);
+          const readers = spec.features.filter((f) => hostOf(f.table) === host.name);
+          const dims = tables.reduce((a, t) => a + t.dim, 0);
+          return {
+            key,
+            host,
+            tables,
+            readers,
+            cost: Math.max(1, readers.length) * dims,
+            bytes: tables.reduce((a, t) => a + tableBytes(t, this.optimizer), 0),
+          };
+        });
+    });
     const out = new Map<string, TablePlacement>();
-    const decided = units.map((u) => ({ u, ...this.allowed(key, u.host.name, u.readers) }));
-    const tableWise = decided
-      .filter((d) => d.placement === 'table_wise')
-      .sort((a, b) => b.u.cost - a.u.cost || b.u.bytes - a.u.bytes || (a.u.host.name < b.u.host.name ? -1 : 1));
+    const id = (key: string, table: string) => `${key}\u0000${table}`;
+    const total = units.reduce((a, u) => a + u.bytes, 0);
+    const decided = units.map((u) => {
+      const { types, reason } = this.allowed(u.readers);
+      const big = u.bytes > total / this.worldSize && u.host.rows >= this.worldSize;
+      let placement: Placement;
+      if (this.worldSize === 1) placement = 'data_parallel';
+      else if (types.includes('row_wise') && (big || !types.includes('table_wise'))) placement = 'row_wise';
+      else if (types.includes('table_wise')) placement = 'table_wise';
+      else if (types.includes('data_parallel')) placement = 'data_parallel';
+      else
+        throw new UsageError(
+          `Expected the sharding constraints of table '${u.host.name}' (collection '${u.key}'; ${reason}) to allow table_wise, row_wise or data_parallel at ${this.worldSize} ranks, but they ${types.length ? `allow only ${types.join(', ')}` : 'have no type in common'} — add one of them to the list or run one process`,
+        );
+      const why =
+        big && placement === 'row_wise' && reason === 'default' ? 'default: more than 1/W of all table bytes' : reason;
+      return { u, placement, reason: why };
+    });
     for (const d of decided) {
-      if (d.placement !== 'data_parallel') continue;
-      for (const t of d.u.tables) out.set(t.name, this.entry(key, t, 'data_parallel', null, d.reason));
-      for (let r = 0; r < this.worldSize; r++) this.held[r] += d.u.bytes;
+      if (d.placement === 'table_wise') continue;
+      for (const t of d.u.tables) out.set(id(d.u.key, t.name), this.entry(d.u.key, t, d.placement, null, d.reason));
+      for (let r = 0; r < this.worldSize; r++) {
+        this.held[r] += d.placement === 'row_wise' ? d.u.bytes / this.worldSize : d.u.bytes;
+        if (d.placement === 'row_wise') this.load[r] += d.u.cost / this.worldSize;
+      }
     }
+    const order = (a: (typeof units)[number], b: (typeof units)[number]) =>
+      b.cost - a.cost ||
+      b.bytes - a.bytes ||
+      (id(a.key, a.host.name) < id(b.key, b.host.name) ? -1 : id(a.key, a.host.name) > id(b.key, b.host.name) ? 1 : 0);
+    const tableWise = decided.filter((d) => d.placement === 'table_wise').sort((a, b) => order(a.u, b.u));
     for (const d of tableWise) {
       let best = 0;
       for (let r = 1; r < this.worldSize; r++)
@@ -107,9 +145,9 @@ export class ShardingPlanner {
           best = r;
       this.load[best] += d.u.cost;
       this.held[best] += d.u.bytes;
-      for (const t of d.u.tables) out.set(t.name, this.entry(key, t, 'table_wise', best, d.reason));
+      for (const t of d.u.tables) out.set(id(d.u.key, t.name), this.entry(d.u.key, t, 'table_wise', best, d.reason));
     }
-    const result = spec.tables.map((t) => out.get(t.name)!);
+    const result = collections.flatMap(({ key, spec }) => spec.tables.map((t) => out.get(id(key, t.name))!));
     this.placed.push(...result);
     return result;
   }
@@ -139,41 +177,53 @@ export class ShardingPlanner {
     };
   }
 
-  /** What the constraints of a unit's readers allow, and the placement chosen from it. */
-  private allowed(
-    key: string,
-    table: string,
-    readers: readonly { name: string }[],
-  ): { placement: Placement; reason: string } {
-    let types = ALL_TYPES;
+  /** What the constraints of a unit's readers allow (all types without constraints), and where that comes from. */
+  private allowed(readers: readonly { name: string }[]): { types: string[]; reason: string } {
+    let types: string[] | null = null;
     const paths: string[] = [];
     for (const f of readers) {
       const c = this.byFeature.get(f.name);
       if (!c) continue;
-      types = types.filter((t) => c.types.includes(t));
+      types = (types ?? c.types).filter((t) => c.types.includes(t));
       if (!paths.includes(c.path)) paths.push(c.path);
     }
-    const reason = paths.length ? paths.join(', ') : 'default';
-    if (this.worldSize === 1 || types.includes('table_wise')) return { placement: 'table_wise', reason };
-    if (types.includes('data_parallel')) return { placement: 'data_parallel', reason };
-    const what = types.length
-      ? `allow only ${types.join(', ')}: row-wise placement is not supported yet by tsrec`
-      : 'allow no common sharding type';
-    throw new UsageError(
-      `Expected the sharding constraints of table '${table}' (collection '${key}'; ${paths.join(', ')}) to allow table_wise or data_parallel at ${this.worldSize} ranks, but they ${what} — add 'table_wise' or 'data_parallel' to the list or run one process`,
-    );
+    return { types: types ?? ALL_TYPES, reason: paths.length ? paths.join(', ') : 'default' };
   }
 }
 
-/** Per rank: the tables it holds and their bytes (data_parallel tables on every rank). */
+/**
+ * The plan of a config at `worldSize` ranks: the model is built once with one-row tables to learn
+ * its collections (nothing of their real size is allocated), then every table is placed.
+ */
+export function planSharding(config: EasyRecConfig, worldSize: number, sparse: SparseOptimizerSpec): ShardingPlan {
+  const collections: { key: string; spec: EmbeddingCollectionSpec }[] = [];
+  buildModel(config, {
+    sparseOptimizer: sparse,
+    shapesOnly: (spec, _role, key) => collections.push({ key, spec }),
+  }).dispose();
+  const planner = new ShardingPlanner(worldSize, sparse.type, shardingConstraints(config));
+  planner.place(collections);
+  return planner.plan;
+}
+
+/** Per rank: the tables it holds (row-wise: its block) and their bytes (data-parallel tables on every rank). */
 export function rankLoads(plan: ShardingPlan): { tables: number; bytes: number }[] {
   const out = Array.from({ length: plan.worldSize }, () => ({ tables: 0, bytes: 0 }));
   for (const t of plan.tables)
-    for (let r = 0; r < plan.worldSize; r++)
-      if (t.rank === null || t.rank === r) {
+    for (let r = 0; r < plan.worldSize; r++) {
+      if (t.placement === 'row_wise') {
+        const rows = Math.max(
+          0,
+          Math.min(t.rows, (r + 1) * Math.ceil(t.rows / plan.worldSize)) - r * Math.ceil(t.rows / plan.worldSize),
+        );
+        if (rows === 0) continue;
+        out[r].tables++;
+        out[r].bytes += (t.bytes / t.rows) * rows;
+      } else if (t.rank === null || t.rank === r) {
         out[r].tables++;
         out[r].bytes += t.bytes;
       }
+    }
   return out;
 }
 
@@ -182,17 +232,27 @@ export function formatShardingPlan(plan: ShardingPlan): string[] {
   if (plan.worldSize === 1) return ['sharding: one process, every table whole'];
   const loads = rankLoads(plan);
   const tw = plan.tables.filter((t) => t.placement === 'table_wise');
+  const rw = plan.tables.filter((t) => t.placement === 'row_wise');
   const dp = plan.tables.filter((t) => t.placement === 'data_parallel');
   const name = (t: TablePlacement) => (t.collection === 'deep' ? t.table : `${t.collection}/${t.table}`);
   const list = (ts: TablePlacement[]) =>
     ts.length > 8 ? `${ts.slice(0, 8).map(name).join(', ')}, … (${ts.length})` : ts.map(name).join(', ') || 'none';
   const lines = [
-    `sharding: ${tw.length} table-wise and ${dp.length} data-parallel tables over ${plan.worldSize} ranks`,
+    `sharding: ${tw.length} table-wise, ${rw.length} row-wise and ${dp.length} data-parallel tables over ${plan.worldSize} ranks`,
   ];
   for (let r = 0; r < plan.worldSize; r++)
     lines.push(
       `  rank ${r}: ${loads[r].tables} tables, ${formatBytes(loads[r].bytes)} with optimizer state; table-wise: ${list(tw.filter((t) => t.rank === r))}`,
     );
+  if (rw.length) {
+    const byReason = new Map<string, TablePlacement[]>();
+    for (const t of rw) if (!t.host) byReason.set(t.reason, [...(byReason.get(t.reason) ?? []), t]);
+    lines.push(
+      `  row-wise (blocks of ceil(rows / ${plan.worldSize}) rows on every rank): ${[...byReason]
+        .map(([reason, ts]) => `${list(ts)} (${reason})`)
+        .join('; ')}`,
+    );
+  }
   if (dp.length) lines.push(`  every rank (data_parallel): ${list(dp)}`);
   return lines;
 }

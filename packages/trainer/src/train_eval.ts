@@ -56,8 +56,8 @@ import { evaluate, type EvalResult } from './evaluate';
 import { buildModel, type ModelSetup } from './model_setup';
 import { ProgressReporter } from './progress';
 import { type SparseOptimizerSettings, sparseOptimizerFromConfig } from './sparse_optimizer';
-import { ShardedCollection, sparseBatchOf } from './sharded_collection';
-import { formatShardingPlan, ShardingPlanner, type ShardingPlan, type TablePlacement } from './sharding_plan';
+import { localSpec, ShardedCollection, sparseBatchOf, type TablePlace } from './sharded_collection';
+import { formatShardingPlan, planSharding, type ShardingPlan, tablePlace } from './sharding_plan';
 import { SummaryWriter } from './tensorboard';
 import { ioError } from './io_errors';
 import { lockModelDir } from './model_dir_lock';
@@ -258,7 +258,7 @@ class TrainingRun {
     comm.setTimeoutSeconds(this.timeoutS);
     // Several ranks: each table is placed (table-wise on one rank, or on every rank), and each
     // collection gets a wrapper that moves its data between the ranks.
-    let planner: ShardingPlanner | null = null;
+    let plan: ShardingPlan | null = null;
     if (comm.size > 1) {
       // Sharding constraints that cannot be met: every rank says so, with the field's place, and stops.
       const problems = shardingProblems(this.config, comm.size);
@@ -271,35 +271,34 @@ class TrainingRun {
             })
             .join('; '),
         );
-      planner = new ShardingPlanner(comm.size, this.sparse.spec.type, shardingConstraints(this.config));
+      plan = planSharding(this.config, comm.size, this.sparse.spec);
     }
-    const placed = new Map<string, TablePlacement[]>();
+    this.plan = plan;
+    const placesOf = (key: string, spec: { tables: { name: string }[] }) => {
+      const mine = plan!.tables.filter((t) => t.collection === key);
+      if (mine.map((t) => t.table).join('\u0000') !== spec.tables.map((t) => t.name).join('\u0000'))
+        throw new Error(`Expected the tables of collection '${key}' to be those of the sharding plan but they differ`);
+      return new Map(mine.map((t) => [t.table, tablePlace(t)]));
+    };
     this.setup = buildModel(this.config, {
       sparseOptimizer: this.sparse.spec,
       seed: s.seed,
-      localTables: planner
-        ? (spec, key) => {
-            const p = planner.place(key, spec);
-            placed.set(key, p);
-            return new Set(p.filter((t) => t.rank === null || t.rank === comm.rank).map((t) => t.table));
-          }
-        : undefined,
-      wrapCollection: planner
+      localSpec: plan ? (spec, key) => localSpec(spec, placesOf(key, spec), comm.size, comm.rank) : undefined,
+      wrapCollection: plan
         ? (c, { spec, key }) => {
-            const p = placed.get(key)!;
-            if (p.every((t) => t.placement === 'data_parallel')) {
+            const places = placesOf(key, spec);
+            if ([...places.values()].every((p) => p === 'all')) {
               const r = new ReplicatedCollection(c!, comm.size);
               this.synced.push(r);
               return r;
             }
-            const sc = new ShardedCollection(spec, c, new Map(p.map((t) => [t.table, t.rank ?? 'all'])), comm);
+            const sc = new ShardedCollection(spec, c, places, comm);
             this.synced.push(sc);
             this.sharded.push(sc);
             return sc;
           }
         : undefined,
     });
-    this.plan = planner ? planner.plan : null;
     this.nonTrainable = this.setup
       .namedVariables()
       .filter(([, v]) => !v.trainable)
@@ -415,13 +414,13 @@ class TrainingRun {
     return replicaFingerprint(this.setup.namedVariables(), held);
   }
 
-  /** Where a table lives: its rank, or 'all' (data-parallel, or one process). */
-  private placeOf(key: string, table: string): number | 'all' {
+  /** Where a table lives: its rank, 'all' (data-parallel, or one process) or 'rows' (row-wise blocks). */
+  private placeOf(key: string, table: string): TablePlace {
     if (!this.plan) return 'all';
     const p = this.plan.tables.find((t) => t.collection === key && t.table === table);
     if (!p)
       throw new Error(`Expected table '${table}' of collection '${key}' in the sharding plan but it is not there`);
-    return p.rank ?? 'all';
+    return tablePlace(p);
   }
 
   /**
