@@ -238,6 +238,16 @@ describe(`ShardedCollection (seed ${seed})`, () => {
   });
 });
 
+test("row blocks are TorchRec's: ceil(rows / W) rows per rank, the last ones shorter or empty", () => {
+  expect([0, 1, 2, 3].map((r) => rowBlock(10, 4, r))).toEqual([
+    { first: 0, rows: 3 },
+    { first: 3, rows: 3 },
+    { first: 6, rows: 3 },
+    { first: 9, rows: 1 },
+  ]);
+  expect([0, 1, 2, 3].map((r) => rowBlock(2, 4, r).rows)).toEqual([1, 1, 0, 0]);
+});
+
 describe('ShardingPlanner', () => {
   const table = (name: string, rows: number, dim: number) => ({ name, rows, dim });
   const reading = (tables: string[]) => tables.map((t) => ({ name: `f_${t}`, table: t, pooling: 'sum' as const }));

@@ -5,7 +5,6 @@ import { isFieldSet } from '@bufbuild/protobuf';
 import {
   formatLocation,
   saveConfig,
-  shardingConstraints,
   shardingProblems,
   sourceLocationOf,
   toText,
