@@ -3,6 +3,7 @@
 // check dtypes, shapes and lengths before calling, and allocate the outputs.
 #include <napi.h>
 
+#include <algorithm>
 #include <vector>
 
 #include "binding_util.h"
@@ -85,6 +86,34 @@ Napi::Value Concat(const Napi::CallbackInfo& info) {
   std::vector<int64_t> inner = Shape(info[1]);
   tsrec::ConcatRows(xs.data(), inner.data(), static_cast<int>(xs.size()), I64(info[2]), F32(info[3]));
   return info.Env().Undefined();
+}
+
+// copyColumnRuns(src, srcOff, srcStride, dst, dstOff, dstStride, rows, runs: Int32Array [srcCol,
+// dstCol, len, add]*, scale): every index is checked against both arrays (a RangeError otherwise).
+Napi::Value CopyColumnRuns(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const int64_t src_len = LengthOf(info[0]), dst_len = LengthOf(info[3]);
+  const int64_t src_off = I64(info[1]), src_stride = I64(info[2]), dst_off = I64(info[4]), dst_stride = I64(info[5]);
+  const int64_t rows = I64(info[6]);
+  const int64_t n = LengthOf(info[7]);
+  const auto* runs = reinterpret_cast<const tsrec::ColumnRun*>(BytesOf(info[7]));
+  const double scale = info[8].As<Napi::Number>().DoubleValue();
+  bool ok = n % 4 == 0 && rows >= 0 && src_off >= 0 && dst_off >= 0 && src_stride >= 0 && dst_stride >= 0;
+  int64_t src_end = 0, dst_end = 0;
+  for (int64_t k = 0; ok && k < n / 4; ++k) {
+    const auto& r = runs[k];
+    ok = r.src_col >= 0 && r.dst_col >= 0 && r.len >= 0;
+    src_end = std::max<int64_t>(src_end, int64_t{r.src_col} + r.len);
+    dst_end = std::max<int64_t>(dst_end, int64_t{r.dst_col} + r.len);
+  }
+  if (ok && rows > 0)
+    ok = src_off + (rows - 1) * src_stride + src_end <= src_len && dst_off + (rows - 1) * dst_stride + dst_end <= dst_len;
+  if (!ok) {
+    Napi::RangeError::New(env, "copyColumnRuns: a run reaches outside its array").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  if (rows > 0) tsrec::CopyColumnRuns(F32(info[0]), src_off, src_stride, F32(info[3]), dst_off, dst_stride, rows, runs, n / 4, scale);
+  return env.Undefined();
 }
 
 // tfjsFmForward(x, B, N, D, out)
@@ -182,6 +211,7 @@ Napi::Object InitTfjsKernels(Napi::Env env, Napi::Object exports) {
   exports.Set("tfjsSlice", Napi::Function::New(env, Slice));
   exports.Set("tfjsConcat", Napi::Function::New(env, Concat));
   exports.Set("tfjsFmForward", Napi::Function::New(env, FmForward));
+  exports.Set("copyColumnRuns", Napi::Function::New(env, CopyColumnRuns));
   exports.Set("tfjsFmBackward", Napi::Function::New(env, FmBackward));
   exports.Set("tfjsSigmoidBce", Napi::Function::New(env, SigmoidBce));
   exports.Set("tfjsAdam", Napi::Function::New(env, Adam));

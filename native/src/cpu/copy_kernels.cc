@@ -67,4 +67,33 @@ void ConcatRows(const float* const* xs, const int64_t* inner, int count, int64_t
     ThreadPool::global().parallel_for(outer, [&](int64_t b, int64_t e, int) { body(b, e); });
 }
 
+void CopyColumnRuns(const float* src, int64_t src_off, int64_t src_stride, float* dst, int64_t dst_off,
+                    int64_t dst_stride, int64_t rows, const ColumnRun* runs, int64_t num_runs, double scale) {
+  int64_t width = 0;
+  for (int64_t k = 0; k < num_runs; ++k) width += runs[k].len;
+  auto body = [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const float* s = src + src_off + r * src_stride;
+      float* d = dst + dst_off + r * dst_stride;
+      for (int64_t k = 0; k < num_runs; ++k) {
+        const ColumnRun& run = runs[k];
+        const float* from = s + run.src_col;
+        float* to = d + run.dst_col;
+        if (run.add != 0) {
+          for (int32_t j = 0; j < run.len; ++j) to[j] = static_cast<float>(to[j] + scale * from[j]);
+        } else if (scale == 1.0) {
+          std::memcpy(to, from, sizeof(float) * static_cast<size_t>(run.len));
+        } else {
+          for (int32_t j = 0; j < run.len; ++j) to[j] = static_cast<float>(scale * from[j]);
+        }
+      }
+    }
+  };
+  if (rows * width * 4 < kParallelMinBytes) {
+    body(0, rows);
+    return;
+  }
+  ThreadPool::global().parallel_for(rows, [&](int64_t b, int64_t e, int) { body(b, e); });
+}
+
 }  // namespace tsrec

@@ -23,6 +23,7 @@ export type {
   WeightDecayMode,
 } from './embedding_collection';
 export { alignedFloat32Array, buildInfo, setNumThreads } from './runtime';
+export { copyColumnRuns } from './column_runs';
 export {
   bytesOf,
   chunkBegin,

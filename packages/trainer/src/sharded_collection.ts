@@ -27,6 +27,7 @@ import type { EmbeddingCollectionSpec, ModelBatch, PooledEmbeddingCollection } f
 import {
   type Communicator,
   collectionLayout,
+  copyColumnRuns,
   type EmbeddingCollection,
   type ForwardResult,
   type SparseBatch,
@@ -117,14 +118,32 @@ class Grower {
   }
 }
 
-/** Columns on the wire for one rank and output: their columns in the whole layout and in this rank's local output. */
+/**
+ * The columns of one output exchanged with one rank, `width` per sample on the wire, as runs for
+ * `copyColumnRuns` ([srcCol, dstCol, len, add] quadruples): from this rank's local output to the
+ * wire, from the wire into the whole layout (row-wise partial sums added), from the whole layout to
+ * the wire, and from the wire into the local output.
+ */
 interface Cols {
-  full: Int32Array;
-  local: Int32Array;
-  /** Per column: the feature whose bag length divides it (a row-wise mean), or -1. */
-  meanOf: Int32Array;
-  /** Per column: 1 where the value is a partial sum to add (row-wise), 0 where it is set. */
-  add: Uint8Array;
+  width: number;
+  localToWire: Int32Array;
+  wireToFull: Int32Array;
+  fullToWire: Int32Array;
+  wireToLocal: Int32Array;
+  /** Row-wise mean columns: where they are on the wire and in the whole layout, and their feature. */
+  means: { wire: number; full: number; len: number; feature: number }[];
+}
+
+/** Runs [src, dst, len, add] with neighbours that continue each other merged. */
+function runsOf(parts: readonly { src: number; dst: number; len: number; add: number }[]): Int32Array {
+  const out: number[] = [];
+  for (const p of parts) {
+    const n = out.length;
+    if (n > 0 && out[n - 4] + out[n - 2] === p.src && out[n - 3] + out[n - 2] === p.dst && out[n - 1] === p.add)
+      out[n - 2] += p.len;
+    else out.push(p.src, p.dst, p.len, p.add);
+  }
+  return Int32Array.from(out);
 }
 
 export class ShardedCollection implements PooledEmbeddingCollection {
@@ -143,10 +162,10 @@ export class ShardedCollection implements PooledEmbeddingCollection {
   /** Per rank q, per output: the columns q sends back pooled, and the columns q receives gradients of. */
   private readonly fwd: Cols[][];
   private readonly bwd: Cols[][];
-  /** Per output: this rank's data-parallel columns (taken from its own local forward). */
-  private readonly dp: Cols[];
+  /** Per output: this rank's data-parallel columns, local output → whole layout (from its own forward). */
+  private readonly dp: Int32Array[];
   /** Per output: the row-wise mean columns (divided by the bag length once the partial sums are added). */
-  private readonly meanCols: Cols[];
+  private readonly meanCols: { full: number; len: number; feature: number }[][];
   private prepared: Prepared | null = null;
   private pending: { lr: number } | null = null;
   private readonly buf = {
@@ -228,36 +247,48 @@ export class ShardedCollection implements PooledEmbeddingCollection {
         `Expected the local collection of rank ${this.rank} to hold features [${mine.join(', ')}] in this order but it holds [${localFeatures.join(', ')}]`,
       );
     const mineSet = new Set(mine);
+    /** Per output, the members (a feature's columns of one table) of the features picked, in layout order. */
+    const membersOf = (pick: (f: number) => boolean) =>
+      Array.from({ length: O }, (_, o) =>
+        layout.features.flatMap((f, i) =>
+          pick(i)
+            ? f.members
+                .filter((m) => m.output === o)
+                .map((m) => ({
+                  full: m.offset,
+                  local: mineSet.has(f.name) ? (localAt.get(`${f.name}\u0000${layout.tables[m.table].name}`) ?? -1) : -1,
+                  len: layout.tables[m.table].dim,
+                  add: this.place[i] === 'rows' ? 1 : 0,
+                  mean: this.place[i] === 'rows' && f.pooling === 'mean' ? i : -1,
+                }))
+            : [],
+        ),
+      );
     const colsOf = (pick: (f: number) => boolean): Cols[] =>
-      Array.from({ length: O }, (_, o) => {
-        const full: number[] = [];
-        const loc: number[] = [];
-        const meanOf: number[] = [];
-        const add: number[] = [];
-        layout.features.forEach((f, i) => {
-          if (!pick(i)) return;
-          for (const m of f.members) {
-            if (m.output !== o) continue;
-            const at = mineSet.has(f.name) ? (localAt.get(`${f.name}\u0000${layout.tables[m.table].name}`) ?? -1) : -1;
-            for (let d = 0; d < layout.tables[m.table].dim; d++) {
-              full.push(m.offset + d);
-              loc.push(at < 0 ? -1 : at + d);
-              meanOf.push(this.place[i] === 'rows' && f.pooling === 'mean' ? i : -1);
-              add.push(this.place[i] === 'rows' ? 1 : 0);
-            }
-          }
+      membersOf(pick).map((ms) => {
+        let wire = 0;
+        const at = ms.map((m) => {
+          const w = wire;
+          wire += m.len;
+          return w;
         });
         return {
-          full: Int32Array.from(full),
-          local: Int32Array.from(loc),
-          meanOf: Int32Array.from(meanOf),
-          add: Uint8Array.from(add),
+          width: wire,
+          localToWire: runsOf(ms.map((m, k) => ({ src: m.local, dst: at[k], len: m.len, add: 0 }))),
+          wireToFull: runsOf(ms.map((m, k) => ({ src: at[k], dst: m.full, len: m.len, add: m.add }))),
+          fullToWire: runsOf(ms.map((m, k) => ({ src: m.full, dst: at[k], len: m.len, add: 0 }))),
+          wireToLocal: runsOf(ms.map((m, k) => ({ src: at[k], dst: m.local, len: m.len, add: 0 }))),
+          means: ms.flatMap((m, k) => (m.mean >= 0 ? [{ wire: at[k], full: m.full, len: m.len, feature: m.mean }] : [])),
         };
       });
     this.fwd = Array.from({ length: W }, (_, q) => colsOf((f) => this.place[f] !== 'all' && holds(q, f)));
     this.bwd = Array.from({ length: W }, (_, q) => colsOf((f) => holds(q, f)));
-    this.dp = colsOf((f) => this.place[f] === 'all');
-    this.meanCols = colsOf((f) => this.place[f] === 'rows' && layout.features[f].pooling === 'mean');
+    this.dp = membersOf((f) => this.place[f] === 'all').map((ms) =>
+      runsOf(ms.map((m) => ({ src: m.local, dst: m.full, len: m.len, add: 0 }))),
+    );
+    this.meanCols = membersOf((f) => this.place[f] === 'rows' && layout.features[f].pooling === 'mean').map((ms) =>
+      ms.map((m) => ({ full: m.full, len: m.len, feature: m.mean })),
+    );
     this.buf.local = (local?.pooledDims ?? []).map(() => new Grower());
     this.buf.outputs = this.pooledDims.map(() => new Grower());
     this.buf.globalGrads = (local?.pooledDims ?? []).map(() => new Grower());
@@ -291,26 +322,7 @@ export class ShardedCollection implements PooledEmbeddingCollection {
     const weights = batch?.weights ?? null;
     // Row-wise features: how many ids of each bag fall in each rank's rows ([W][B] per feature).
     const rowWise = this.features.map((_, f) => this.place[f] === 'rows');
-    const split = new Map<number, Int32Array>();
-    {
-      const rw = this.features.map((_, f) => f).filter((f) => rowWise[f]);
-      const all = this.buf.split.ints(rw.length * W * B).fill(0);
-      rw.forEach((f, k) => {
-        const c = all.subarray(k * W * B, (k + 1) * W * B);
-        const block = this.block[f];
-        const rows = this.rowsOf[f];
-        for (let b = 0; b < B; b++)
-          for (let i = offs[f * B + b]; i < offs[f * B + b + 1]; i++) {
-            const id = ids[i];
-            if (!(id >= 0 && id < rows))
-              throw new RangeError(
-                `Expected ids in [0, ${rows}) for feature '${this.features[f].name}' (table '${this.tables[this.features[f].table].name}') but received ${id} at position ${i - offs[f * B]} of the feature, sample ${b}`,
-              );
-            c[Math.floor(id / block) * B + b]++;
-          }
-        split.set(f, c);
-      });
-    }
+    const split = this.splitRowWise(offs, ids, B);
     const idsTo = (q: number, f: number) => {
       if (!rowWise[f]) return offs[(f + 1) * B] - offs[f * B];
       const c = split.get(f)!;
@@ -338,39 +350,7 @@ export class ShardedCollection implements PooledEmbeddingCollection {
     const sendDispls = prefix(sendSize);
     const recvDispls = prefix(recvSize);
     const send = new Int32Array(this.buf.send.bytes(sum(sendSize)), 0, sum(sendSize) / 4);
-    const sendF = new Float32Array(send.buffer, 0, send.length);
-    for (let q = 0; q < W; q++) {
-      const fs = this.held[q];
-      let at = sendDispls[q] / 4;
-      for (const f of fs)
-        if (rowWise[f]) {
-          send.set(split.get(f)!.subarray(q * B, (q + 1) * B), at);
-          at += B;
-        } else for (let b = 0; b < B; b++) send[at++] = offs[f * B + b + 1] - offs[f * B + b];
-      const wAt = at + nnzTo[q];
-      let k = 0;
-      for (const f of fs) {
-        const from = offs[f * B];
-        const to = offs[(f + 1) * B];
-        if (!rowWise[f]) {
-          send.set(ids.subarray(from, to), at + k);
-          if (weights) sendF.set(weights.subarray(from, to), wAt + k);
-          k += to - from;
-          continue;
-        }
-        // The ids in q's rows, shifted to q's block, in bag order.
-        const block = this.block[f];
-        const base = q * block;
-        for (let i = from; i < to; i++) {
-          const id = ids[i];
-          if (id >= base && id < base + block) {
-            send[at + k] = id - base;
-            if (weights) sendF[wAt + k] = weights[i];
-            k++;
-          }
-        }
-      }
-    }
+    this.packIds(send, sendDispls, nnzTo, offs, ids, weights, B, split);
     const recv = new Int32Array(this.buf.recv.bytes(sum(recvSize)), 0, sum(recvSize) / 4);
     await comm.alltoallv(u8(send), sendSize, sendDispls, u8(recv), recvSize, recvDispls);
     add('input_dist');
@@ -387,76 +367,126 @@ export class ShardedCollection implements PooledEmbeddingCollection {
     add('lookup');
 
     // Pooled columns back: to each rank r, its samples' columns (values or partial sums) that this rank pools.
-    const fwdWidth = this.fwd.map((cs) => sum(cs.map((c) => c.full.length)));
+    const fwdWidth = this.fwd.map((cs) => sum(cs.map((c) => c.width)));
     const outSize = counts.map((c) => 4 * c * fwdWidth[this.rank]);
     const inSize = this.fwd.map((_, q) => 4 * B * fwdWidth[q]);
     const outDispls = prefix(outSize);
     const inDispls = prefix(inSize);
     const out = new Float32Array(this.buf.send.bytes(sum(outSize)), 0, sum(outSize) / 4);
-    if (fwdWidth[this.rank] > 0 && this.local) {
-      const ld = this.local.pooledDims;
-      for (let r = 0; r < W; r++) {
-        let at = outDispls[r] / 4;
-        for (let o = 0; o < this.pooledDims.length; o++) {
-          const cols = this.fwd[this.rank][o].local;
-          if (cols.length === 0) continue;
-          const src = localOut[o];
-          const n = cols.length;
-          for (let b = starts[r], end = starts[r] + counts[r]; b < end; b++) {
-            const base = b * ld[o];
-            for (let j = 0; j < n; j++) out[at++] = src[base + cols[j]];
-          }
-        }
+    if (fwdWidth[this.rank] > 0 && this.local) this.packPooled(localOut, counts, starts, outDispls, out);
+    const back = new Float32Array(this.buf.recv.bytes(sum(inSize)), 0, sum(inSize) / 4);
+    add('output_pack');
+    await comm.alltoallv(u8(out), outSize, outDispls, u8(back), inSize, inDispls);
+    add('output_a2a');
+    const outputs = this.unpackPooled(back, inDispls, B, offs, localOut, starts[this.rank]);
+    this.prepared = { batchSize: B, nnz: ids.length, offsets: offs, counts, starts, outputs, global };
+    add('output_dist');
+  }
+
+  /** Row-wise features: how many ids of each bag fall in each rank's rows ([W][B] per feature); ids checked. */
+  private splitRowWise(offs: Int32Array, ids: Int32Array, B: number): Map<number, Int32Array> {
+    const W = this.W;
+    const split = new Map<number, Int32Array>();
+    const rw = this.features.map((_, f) => f).filter((f) => this.place[f] === 'rows');
+    const all = this.buf.split.ints(rw.length * W * B).fill(0);
+    rw.forEach((f, k) => {
+      const c = all.subarray(k * W * B, (k + 1) * W * B);
+      const bad = countBlocks(offs, ids, f, B, this.block[f], this.rowsOf[f], c);
+      if (bad >= 0)
+        throw new RangeError(
+          `Expected ids in [0, ${this.rowsOf[f]}) for feature '${this.features[f].name}' (table '${this.tables[this.features[f].table].name}') but received ${ids[bad]} at position ${bad - offs[f * B]} of the feature`,
+        );
+      split.set(f, c);
+    });
+    return split;
+  }
+
+  /** Per destination q: [bag lengths of q's features][their ids (row-wise: those in q's rows, shifted)][weights]. */
+  private packIds(
+    send: Int32Array,
+    displs: number[],
+    nnzTo: number[],
+    offs: Int32Array,
+    ids: Int32Array,
+    weights: Float32Array | null,
+    B: number,
+    split: Map<number, Int32Array>,
+  ): void {
+    const sendF = new Float32Array(send.buffer, send.byteOffset, send.length);
+    for (let q = 0; q < this.W; q++) {
+      const fs = this.held[q];
+      let at = displs[q] / 4;
+      for (const f of fs)
+        if (this.place[f] === 'rows') {
+          send.set(split.get(f)!.subarray(q * B, (q + 1) * B), at);
+          at += B;
+        } else at = bagLengths(offs, f, B, send, at);
+      const wAt = at + nnzTo[q];
+      let k = 0;
+      for (const f of fs) {
+        const from = offs[f * B];
+        const to = offs[(f + 1) * B];
+        if (this.place[f] !== 'rows') {
+          send.set(ids.subarray(from, to), at + k);
+          if (weights) sendF.set(weights.subarray(from, to), wAt + k);
+          k += to - from;
+        } else k = idsInBlock(ids, weights, from, to, q * this.block[f], this.block[f], send, sendF, at, wAt, k);
       }
     }
-    const back = new Float32Array(this.buf.recv.bytes(sum(inSize)), 0, sum(inSize) / 4);
-    await comm.alltoallv(u8(out), outSize, outDispls, u8(back), inSize, inDispls);
+  }
+
+  /** To each rank r: its samples' columns (values or partial sums) this rank pools, output after output. */
+  private packPooled(
+    localOut: Float32Array[],
+    counts: number[],
+    starts: number[],
+    displs: number[],
+    out: Float32Array,
+  ): void {
+    const ld = this.local!.pooledDims;
+    for (let r = 0; r < this.W; r++) {
+      let at = displs[r] / 4;
+      for (let o = 0; o < ld.length; o++) {
+        const c = this.fwd[this.rank][o];
+        if (c.width === 0) continue;
+        copyColumnRuns(localOut[o], starts[r] * ld[o], ld[o], out, at, c.width, counts[r], c.localToWire);
+        at += counts[r] * c.width;
+      }
+    }
+  }
+
+  /**
+   * The pooled outputs of this rank's batch: every rank's block in rank order (table-wise values
+   * set, row-wise partial sums added), the data-parallel columns from the local forward, then the
+   * row-wise means divided by their bags' lengths (an empty bag stays 0).
+   */
+  private unpackPooled(
+    back: Float32Array,
+    displs: number[],
+    B: number,
+    offs: Int32Array,
+    localOut: Float32Array[],
+    start: number,
+  ): Float32Array[] {
     const outputs = this.pooledDims.map((d, o) => this.buf.outputs[o].floats(B * d).fill(0));
-    // Each rank's block in rank order: table-wise values set, row-wise partial sums added.
-    for (let q = 0; q < W; q++) {
-      let at = inDispls[q] / 4;
+    for (let q = 0; q < this.W; q++) {
+      let at = displs[q] / 4;
       for (let o = 0; o < outputs.length; o++) {
-        const { full, add: adds } = this.fwd[q][o];
-        const n = full.length;
-        if (n === 0) continue;
-        const D = this.pooledDims[o];
-        const dst = outputs[o];
-        for (let b = 0; b < B; b++) {
-          const base = b * D;
-          for (let j = 0; j < n; j++) {
-            if (adds[j]) dst[base + full[j]] += back[at++];
-            else dst[base + full[j]] = back[at++];
-          }
-        }
+        const c = this.fwd[q][o];
+        if (c.width === 0) continue;
+        copyColumnRuns(back, at, c.width, outputs[o], 0, this.pooledDims[o], B, c.wireToFull);
+        at += B * c.width;
       }
     }
     if (this.local && B > 0) {
       const ld = this.local.pooledDims;
-      const s = starts[this.rank];
-      for (let o = 0; o < outputs.length; o++) {
-        const { full, local } = this.dp[o];
-        const n = full.length;
-        if (n === 0) continue;
-        const D = this.pooledDims[o];
-        const src = localOut[o];
-        for (let b = 0; b < B; b++)
-          for (let j = 0; j < n; j++) outputs[o][b * D + full[j]] = src[(s + b) * ld[o] + local[j]];
-      }
+      for (let o = 0; o < outputs.length; o++)
+        if (this.dp[o].length > 0)
+          copyColumnRuns(localOut[o], start * ld[o], ld[o], outputs[o], 0, this.pooledDims[o], B, this.dp[o]);
     }
-    // Row-wise means: the sum of the partial sums times 1/length (0 for an empty bag).
-    for (let o = 0; o < outputs.length; o++) {
-      const { full, meanOf } = this.meanCols[o];
-      const D = this.pooledDims[o];
-      for (let j = 0; j < full.length; j++) {
-        const f = meanOf[j];
-        for (let b = 0; b < B; b++) {
-          const n = offs[f * B + b + 1] - offs[f * B + b];
-          if (n > 0) outputs[o][b * D + full[j]] *= Math.fround(1 / n);
-        }
-      }
-    }
-    this.prepared = { batchSize: B, nnz: ids.length, offsets: offs, counts, starts, outputs, global };
-    add('output_dist');
+    for (let o = 0; o < outputs.length; o++)
+      for (const m of this.meanCols[o]) scaleByLength(outputs[o], this.pooledDims[o], m.full, m.len, offs, m.feature, B);
+    return outputs;
   }
 
   /** The global batch (every rank's bags of the local features, rank order) and the forward's batch. */
@@ -576,39 +606,25 @@ export class ShardedCollection implements PooledEmbeddingCollection {
   private packGrads(p: Prepared, grads: Float32Array[] | null, lr: number): { size: number[]; displs: number[] } {
     const W = this.W;
     const B = p.batchSize;
-    const size = this.bwd.map((cs) => 8 + 4 * B * sum(cs.map((c) => c.full.length)));
+    const size = this.bwd.map((cs) => 8 + 4 * B * sum(cs.map((c) => c.width)));
     const displs = prefix(size);
     const send = this.buf.gradSend.floats(sum(size) / 4);
     const view = new DataView(send.buffer);
-    const scale = 1 / W;
-    const offs = p.offsets;
     for (let q = 0; q < W; q++) {
       view.setFloat64(displs[q], lr, true);
       let at = displs[q] / 4 + 2;
       for (let o = 0; o < this.pooledDims.length; o++) {
-        const { full, meanOf } = this.bwd[q][o];
-        const n = full.length;
-        if (n === 0) continue;
-        if (!grads) {
-          send.fill(0, at, at + B * n);
-          at += B * n;
-          continue;
+        const c = this.bwd[q][o];
+        if (c.width === 0) continue;
+        if (!grads) send.fill(0, at, at + B * c.width);
+        else {
+          // × 1/W: each rank's share of the global batch's mean gradient (as JS rounds a product).
+          copyColumnRuns(grads[o], 0, this.pooledDims[o], send, at, c.width, B, c.fullToWire, 1 / W);
+          // A row-wise mean pools its sub-bags by sum: the gradient of each id is dL/dpooled / length.
+          for (const m of c.means)
+            scaleByLength(send.subarray(at), c.width, m.wire, m.len, p.offsets, m.feature, B);
         }
-        const D = this.pooledDims[o];
-        const g = grads[o];
-        for (let b = 0; b < B; b++) {
-          const base = b * D;
-          for (let j = 0; j < n; j++) {
-            let v = g[base + full[j]] * scale;
-            const f = meanOf[j];
-            if (f >= 0) {
-              // A row-wise mean pools its sub-bags by sum: the gradient of each id is dL/dpooled / length.
-              const len = offs[f * B + b + 1] - offs[f * B + b];
-              if (len > 0) v = Math.fround(v) * Math.fround(1 / len);
-            }
-            send[at++] = v;
-          }
-        }
+        at += B * c.width;
       }
     }
     return { size, displs };
@@ -633,17 +649,18 @@ export class ShardedCollection implements PooledEmbeddingCollection {
     // collection): the holders of the tables use the one of the ranks that had a backward.
     const packed = this.pending
       ? {
-          size: this.bwd.map((cs) => 8 + 4 * p.batchSize * sum(cs.map((c) => c.full.length))),
+          size: this.bwd.map((cs) => 8 + 4 * p.batchSize * sum(cs.map((c) => c.width))),
           displs: [] as number[],
         }
       : this.packGrads(p, null, Number.NaN);
     if (this.pending) packed.displs = prefix(packed.size);
     this.pending = null;
     const send = this.buf.gradSend.floats(sum(packed.size) / 4);
-    const width = sum(this.bwd[this.rank].map((c) => c.full.length));
+    const width = sum(this.bwd[this.rank].map((c) => c.width));
     const recvSize = p.counts.map((c) => 8 + 4 * c * width);
     const recvDispls = prefix(recvSize);
     const recv = new Float32Array(this.buf.recv.bytes(sum(recvSize)), 0, sum(recvSize) / 4);
+    add('grad_pack');
     const moved = comm.alltoallv(u8(send), packed.size, packed.displs, u8(recv), recvSize, recvDispls);
     moved.catch(() => {}); // awaited below; queued() must not leave it unhandled if it throws
     queued?.();
@@ -663,17 +680,13 @@ export class ShardedCollection implements PooledEmbeddingCollection {
     for (let r = 0; r < W; r++) {
       let at = recvDispls[r] / 4 + 2;
       for (let o = 0; o < this.pooledDims.length; o++) {
-        const { local } = this.bwd[this.rank][o];
-        const n = local.length;
-        if (n === 0) continue;
-        const dst = global[o];
-        const L = ld[o];
-        for (let b = p.starts[r], end = p.starts[r] + p.counts[r]; b < end; b++) {
-          const base = b * L;
-          for (let j = 0; j < n; j++) dst[base + local[j]] = recv[at++];
-        }
+        const c = this.bwd[this.rank][o];
+        if (c.width === 0) continue;
+        copyColumnRuns(recv, at, c.width, global[o], p.starts[r] * ld[o], ld[o], p.counts[r], c.wireToLocal);
+        at += p.counts[r] * c.width;
       }
     }
+    add('grad_unpack');
     this.local.backwardAndUpdate(p.global, global, lr);
     add('sparse_update');
   }
@@ -685,6 +698,80 @@ export class ShardedCollection implements PooledEmbeddingCollection {
         `Expected ${what} of the batch given to prepare (${p ? `${p.batchSize} samples, ${p.nnz} ids` : 'none'}) but received ${batch.batchSize} samples, ${batch.indices.length} ids: a sharded collection's batch must be prepared first (the trainer does)`,
       );
     return p;
+  }
+}
+
+// The loops over every sample and column live in plain functions: V8 optimizes them (it does not
+// optimize a long loop inside an async function while it runs, which made them ~10× slower).
+
+/** Counts feature f's ids per (rank block, bag) into c ([W][B]); returns the position of an id outside [0, rows), or -1. */
+function countBlocks(
+  offs: Int32Array,
+  ids: Int32Array,
+  f: number,
+  B: number,
+  block: number,
+  rows: number,
+  c: Int32Array,
+): number {
+  for (let b = 0; b < B; b++)
+    for (let i = offs[f * B + b], end = offs[f * B + b + 1]; i < end; i++) {
+      const id = ids[i];
+      if (!(id >= 0 && id < rows)) return i;
+      c[Math.floor(id / block) * B + b]++;
+    }
+  return -1;
+}
+
+/** Feature f's bag lengths into send from `at`; returns the next position. */
+function bagLengths(offs: Int32Array, f: number, B: number, send: Int32Array, at: number): number {
+  for (let b = 0; b < B; b++) send[at++] = offs[f * B + b + 1] - offs[f * B + b];
+  return at;
+}
+
+/** The ids of [from, to) in rows [base, base + block), shifted by base, with their weights; returns the ids written. */
+function idsInBlock(
+  ids: Int32Array,
+  weights: Float32Array | null,
+  from: number,
+  to: number,
+  base: number,
+  block: number,
+  send: Int32Array,
+  sendF: Float32Array,
+  at: number,
+  wAt: number,
+  k: number,
+): number {
+  for (let i = from; i < to; i++) {
+    const id = ids[i];
+    if (id >= base && id < base + block) {
+      send[at + k] = id - base;
+      if (weights) sendF[wAt + k] = weights[i];
+      k++;
+    }
+  }
+  return k;
+}
+
+/**
+ * Columns [col, col + len) of each row b (stride floats apart) times the float inverse of the
+ * length of feature f's bag b (an empty bag's row stays as it is).
+ */
+function scaleByLength(
+  out: Float32Array,
+  stride: number,
+  col: number,
+  len: number,
+  offs: Int32Array,
+  f: number,
+  B: number,
+): void {
+  for (let b = 0; b < B; b++) {
+    const n = offs[f * B + b + 1] - offs[f * B + b];
+    if (n === 0) continue;
+    const inv = Math.fround(1 / n);
+    for (let j = 0; j < len; j++) out[b * stride + col + j] *= inv;
   }
 }
 
