@@ -107,12 +107,15 @@ Napi::Value CopyColumnRuns(const Napi::CallbackInfo& info) {
     dst_end = std::max<int64_t>(dst_end, int64_t{r.dst_col} + r.len);
   }
   if (ok && rows > 0)
-    ok = src_off + (rows - 1) * src_stride + src_end <= src_len && dst_off + (rows - 1) * dst_stride + dst_end <= dst_len;
+    ok = src_off + (rows - 1) * src_stride + src_end <= src_len &&
+         dst_off + (rows - 1) * dst_stride + dst_end <= dst_len;
   if (!ok) {
     Napi::RangeError::New(env, "copyColumnRuns: a run reaches outside its array").ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  if (rows > 0) tsrec::CopyColumnRuns(F32(info[0]), src_off, src_stride, F32(info[3]), dst_off, dst_stride, rows, runs, n / 4, scale);
+  if (rows > 0)
+    tsrec::CopyColumnRuns(F32(info[0]), src_off, src_stride, F32(info[3]), dst_off, dst_stride, rows, runs, n / 4,
+                          scale);
   return env.Undefined();
 }
 

@@ -300,6 +300,26 @@ describeWithMpi('distributed train_eval (table-wise and data-parallel tables)', 
     const two = JSON.parse(fs.readFileSync(path.join(md('c'), 'eval2.txt'), 'utf8'));
     expect(two.global_step).toBe(16);
     expect(two.auc).toBeCloseTo(Number(byOne[1]), 6);
+    // export reads the tables from the ranks' files of the 4-rank checkpoint, unchanged.
+    const exported = spawnSync(process.execPath, [
+      TSREC_BIN,
+      'export',
+      '--pipeline_config_path',
+      path.join(md('c'), 'pipeline.config'),
+      '--checkpoint_path',
+      path.join(md('c'), 'model.ckpt-16'),
+      '--export_dir',
+      path.join(ROOT, 'export_c'),
+    ]);
+    expect(exported.status).toBe(0);
+    const logical = checkpointTensors(path.join(md('c'), 'model.ckpt-16'));
+    const sub = fs.readdirSync(path.join(ROOT, 'export_c')).find((n) => n.startsWith('model.ckpt-'))!;
+    const out = checkpointTensors(path.join(ROOT, 'export_c', sub));
+    const table = [...logical.keys()].find((k) => k.startsWith('sparse_deep.safetensors:C1'))!;
+    // Every tensor of the export is the checkpoint's, by name (the tables whole in one file).
+    for (const [k, v] of out)
+      expect({ k, same: v.equals(logical.get(k) ?? Buffer.alloc(0)) }).toEqual({ k, same: true });
+    expect(out.has(table)).toBe(true);
   });
 
   it('a killed rank ends the job within seconds naming the step and the last checkpoint; the resume is bit-identical', () => {

@@ -45,7 +45,8 @@ export function copyColumnRuns(
     throw invalidParameterError('runs', 'an Int32Array of [srcCol, dstCol, len, add] quadruples', runs);
   for (const [name, v] of Object.entries({ srcOffset, srcStride, dstOffset, dstStride, rows }))
     if (!Number.isSafeInteger(v) || v < 0) throw invalidParameterError(name, 'an integer >= 0', v);
-  if (typeof scale !== 'number' || !Number.isFinite(scale)) throw invalidParameterError('scale', 'a finite number', scale);
+  if (typeof scale !== 'number' || !Number.isFinite(scale))
+    throw invalidParameterError('scale', 'a finite number', scale);
   const stack = new Error();
   try {
     (addon() as unknown as ColumnRunsAddon).copyColumnRuns(

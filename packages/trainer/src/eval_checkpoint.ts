@@ -7,7 +7,8 @@ import type { Communicator } from '@tsrec/native';
 import { resolveCheckpoint, restoreCheckpoint } from './checkpoint';
 import { disagreement } from './distributed';
 import { evaluate } from './evaluate';
-import { buildModel } from './model_setup';
+import { buildDistributedModel } from './distributed_setup';
+import type { buildModel } from './model_setup';
 import { lockModelDir } from './model_dir_lock';
 import { UsageError } from './usage_error';
 
@@ -39,7 +40,10 @@ export async function evaluateCheckpoint(
   try {
     const ref = resolveCheckpoint(p);
     const dir = o.config.modelDir || path.dirname(ref.path);
-    setup = buildModel(o.config);
+    // Several ranks: each holds its part of the tables (the plan at this world size) and the
+    // batches go through the ranks in lockstep; the checkpoint may have been written at any size.
+    const built = buildDistributedModel(o.config, o.comm ?? { rank: 0, size: 1 });
+    setup = built.setup;
     const r = restoreCheckpoint(ref.path, setup, { optimizerState: false });
     if (o.comm && o.comm.size > 1) {
       const d = await disagreement(o.comm, BigInt(r.manifest.step));
@@ -52,6 +56,7 @@ export async function evaluateCheckpoint(
       inputPath: o.evalInputPath,
       numSteps: o.config.evalConfig?.numSteps,
       comm: o.comm,
+      sharded: built.sharded,
     });
     if (resultFile && chief)
       fs.appendFileSync(

@@ -256,7 +256,9 @@ export class ShardedCollection implements PooledEmbeddingCollection {
                 .filter((m) => m.output === o)
                 .map((m) => ({
                   full: m.offset,
-                  local: mineSet.has(f.name) ? (localAt.get(`${f.name}\u0000${layout.tables[m.table].name}`) ?? -1) : -1,
+                  local: mineSet.has(f.name)
+                    ? (localAt.get(`${f.name}\u0000${layout.tables[m.table].name}`) ?? -1)
+                    : -1,
                   len: layout.tables[m.table].dim,
                   add: this.place[i] === 'rows' ? 1 : 0,
                   mean: this.place[i] === 'rows' && f.pooling === 'mean' ? i : -1,
@@ -278,7 +280,9 @@ export class ShardedCollection implements PooledEmbeddingCollection {
           wireToFull: runsOf(ms.map((m, k) => ({ src: at[k], dst: m.full, len: m.len, add: m.add }))),
           fullToWire: runsOf(ms.map((m, k) => ({ src: m.full, dst: at[k], len: m.len, add: 0 }))),
           wireToLocal: runsOf(ms.map((m, k) => ({ src: at[k], dst: m.local, len: m.len, add: 0 }))),
-          means: ms.flatMap((m, k) => (m.mean >= 0 ? [{ wire: at[k], full: m.full, len: m.len, feature: m.mean }] : [])),
+          means: ms.flatMap((m, k) =>
+            m.mean >= 0 ? [{ wire: at[k], full: m.full, len: m.len, feature: m.mean }] : [],
+          ),
         };
       });
     this.fwd = Array.from({ length: W }, (_, q) => colsOf((f) => this.place[f] !== 'all' && holds(q, f)));
@@ -485,7 +489,8 @@ export class ShardedCollection implements PooledEmbeddingCollection {
           copyColumnRuns(localOut[o], start * ld[o], ld[o], outputs[o], 0, this.pooledDims[o], B, this.dp[o]);
     }
     for (let o = 0; o < outputs.length; o++)
-      for (const m of this.meanCols[o]) scaleByLength(outputs[o], this.pooledDims[o], m.full, m.len, offs, m.feature, B);
+      for (const m of this.meanCols[o])
+        scaleByLength(outputs[o], this.pooledDims[o], m.full, m.len, offs, m.feature, B);
     return outputs;
   }
 
@@ -621,8 +626,7 @@ export class ShardedCollection implements PooledEmbeddingCollection {
           // × 1/W: each rank's share of the global batch's mean gradient (as JS rounds a product).
           copyColumnRuns(grads[o], 0, this.pooledDims[o], send, at, c.width, B, c.fullToWire, 1 / W);
           // A row-wise mean pools its sub-bags by sum: the gradient of each id is dL/dpooled / length.
-          for (const m of c.means)
-            scaleByLength(send.subarray(at), c.width, m.wire, m.len, p.offsets, m.feature, B);
+          for (const m of c.means) scaleByLength(send.subarray(at), c.width, m.wire, m.len, p.offsets, m.feature, B);
         }
         at += B * c.width;
       }

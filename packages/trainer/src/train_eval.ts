@@ -2,16 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { isFieldSet } from '@bufbuild/protobuf';
-import {
-  formatLocation,
-  saveConfig,
-  shardingProblems,
-  sourceLocationOf,
-  toText,
-  type TrainConfig,
-  TrainConfigSchema,
-  type EasyRecConfig,
-} from '@tsrec/config';
+import { saveConfig, toText, type TrainConfig, TrainConfigSchema, type EasyRecConfig } from '@tsrec/config';
 import { createDataLoaderFromConfig, formatBadDataSummary, type Batch } from '@tsrec/data';
 import { labelRulesOf, setRandomPosition } from '@tsrec/models';
 import {
@@ -45,18 +36,19 @@ import {
   broadcastVariables,
   checkReplicas,
   disagreement,
-  ReplicatedCollection,
+  type ReplicatedCollection,
   replicaFingerprint,
   withoutTimeout,
 } from './distributed';
 import { rankPart, saveDistributedCheckpoint } from './distributed_checkpoint';
 import { EarlyStopper, type BestCheckpoint } from './early_stop';
 import { evaluate, type EvalResult } from './evaluate';
-import { buildModel, type ModelSetup } from './model_setup';
+import type { ModelSetup } from './model_setup';
 import { ProgressReporter } from './progress';
 import { type SparseOptimizerSettings, sparseOptimizerFromConfig } from './sparse_optimizer';
-import { localSpec, ShardedCollection, sparseBatchOf, type TablePlace } from './sharded_collection';
-import { formatShardingPlan, planSharding, type ShardingPlan, tablePlace } from './sharding_plan';
+import { buildDistributedModel } from './distributed_setup';
+import { type ShardedCollection, sparseBatchOf, type TablePlace } from './sharded_collection';
+import { formatShardingPlan, type ShardingPlan, tablePlace } from './sharding_plan';
 import { SummaryWriter } from './tensorboard';
 import { ioError } from './io_errors';
 import { lockModelDir } from './model_dir_lock';
@@ -236,8 +228,8 @@ class TrainingRun {
   // Distributed: the table placement, the collections that synchronize each step (replicated or
   // sharded), and the variables rank 0 broadcasts after each step.
   readonly plan: ShardingPlan | null;
-  private readonly synced: (ReplicatedCollection | ShardedCollection)[] = [];
-  private readonly sharded: ShardedCollection[] = [];
+  private readonly synced: (ReplicatedCollection | ShardedCollection)[];
+  private readonly sharded: ShardedCollection[];
   private readonly nonTrainable: tf.Variable[];
   private readonly timeoutS: number;
   private readonly phases: Record<string, number> = {};
@@ -257,47 +249,11 @@ class TrainingRun {
     comm.setTimeoutSeconds(this.timeoutS);
     // Several ranks: each table is placed (table-wise on one rank, or on every rank), and each
     // collection gets a wrapper that moves its data between the ranks.
-    let plan: ShardingPlan | null = null;
-    if (comm.size > 1) {
-      // Sharding constraints that cannot be met: every rank says so, with the field's place, and stops.
-      const problems = shardingProblems(this.config, comm.size);
-      if (problems.length > 0)
-        throw new UsageError(
-          problems
-            .map((p) => {
-              const loc = sourceLocationOf(this.config, p.path);
-              return `${p.path}: ${p.message}${loc ? ` (${formatLocation(loc)})` : ''}`;
-            })
-            .join('; '),
-        );
-      plan = planSharding(this.config, comm.size, this.sparse.spec);
-    }
-    this.plan = plan;
-    const placesOf = (key: string, spec: { tables: { name: string }[] }) => {
-      const mine = plan!.tables.filter((t) => t.collection === key);
-      if (mine.map((t) => t.table).join('\u0000') !== spec.tables.map((t) => t.name).join('\u0000'))
-        throw new Error(`Expected the tables of collection '${key}' to be those of the sharding plan but they differ`);
-      return new Map(mine.map((t) => [t.table, tablePlace(t)]));
-    };
-    this.setup = buildModel(this.config, {
-      sparseOptimizer: this.sparse.spec,
-      seed: s.seed,
-      localSpec: plan ? (spec, key) => localSpec(spec, placesOf(key, spec), comm.size, comm.rank) : undefined,
-      wrapCollection: plan
-        ? (c, { spec, key }) => {
-            const places = placesOf(key, spec);
-            if ([...places.values()].every((p) => p === 'all')) {
-              const r = new ReplicatedCollection(c!, comm.size);
-              this.synced.push(r);
-              return r;
-            }
-            const sc = new ShardedCollection(spec, c, places, comm);
-            this.synced.push(sc);
-            this.sharded.push(sc);
-            return sc;
-          }
-        : undefined,
-    });
+    const built = buildDistributedModel(this.config, comm, { sparseOptimizer: this.sparse.spec, seed: s.seed });
+    this.setup = built.setup;
+    this.plan = built.plan;
+    this.synced = built.synced;
+    this.sharded = built.sharded;
     this.nonTrainable = this.setup
       .namedVariables()
       .filter(([, v]) => !v.trainable)
