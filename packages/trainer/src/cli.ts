@@ -109,6 +109,10 @@ const COMMANDS: Record<string, { summary: string; flags: FlagSpec[] }> = {
       { name: 'batch_size', help: 'rows per rank per step (default: data_config.batch_size)' },
       { name: 'bag_size', help: 'mean ids per bag of the sparse features (default 1)' },
       {
+        name: 'memory_per_rank_gb',
+        help: 'GiB of tables with optimizer state one rank may hold (default: TSREC_SHARD_MEMORY_GB, else 85% of this host)',
+      },
+      {
         name: 'dry_run',
         help: 'plan without running (the only mode; accepted for TorchEasyRec-style scripts)',
         boolean: true,
@@ -309,9 +313,10 @@ export async function main(
         const num = (name: string, v: unknown, min: number): number | undefined => {
           if (v === undefined) return undefined;
           const n = Number(v);
-          if (!Number.isFinite(n) || n < min || (name !== 'bag_size' && !Number.isInteger(n)))
+          const real = name === 'bag_size' || name === 'memory_per_rank_gb';
+          if (!Number.isFinite(n) || n < min || (!real && !Number.isInteger(n)))
             throw new UsageError(
-              `Expected ${name === 'bag_size' ? 'a number' : 'an integer'} >= ${min} for --${name} but received '${v}'`,
+              `Expected ${real ? 'a number' : 'an integer'} >= ${min} for --${name} but received '${v}'`,
             );
           return n;
         };
@@ -320,6 +325,10 @@ export async function main(
           worldSize: num('world_size', f.world_size, 1)!,
           batchSize: num('batch_size', f.batch_size, 1),
           bagSize: num('bag_size', f.bag_size, 0),
+          memoryPerRankBytes:
+            f.memory_per_rank_gb === undefined
+              ? undefined
+              : num('memory_per_rank_gb', f.memory_per_rank_gb, 1e-6)! * 2 ** 30,
         });
         out.write(f.json === true ? `${JSON.stringify(plan, null, 2)}\n` : `${formatPlan(plan)}\n`);
         return 0;

@@ -10,7 +10,7 @@ import type { Communicator, SparseOptimizerSpec } from '@tsrec/native';
 import { ReplicatedCollection } from './distributed';
 import { buildModel, type ModelSetup } from './model_setup';
 import { localSpec, ShardedCollection, type TablePlace } from './sharded_collection';
-import { planSharding, type ShardingPlan, tablePlace } from './sharding_plan';
+import { planSharding, type ShardingPlan, shardMemoryPerRank, tablePlace } from './sharding_plan';
 import { UsageError } from './usage_error';
 
 /** A model built for the ranks of a job. */
@@ -30,7 +30,7 @@ export interface DistributedSetup {
  */
 export function buildDistributedModel(
   config: EasyRecConfig,
-  comm: Pick<Communicator, 'rank' | 'size'>,
+  comm: Pick<Communicator, 'rank' | 'size'> & { localSize?: number },
   options: { sparseOptimizer?: SparseOptimizerSpec; seed?: number } = {},
 ): DistributedSetup {
   if (comm.size === 1) return { setup: buildModel(config, options), plan: null, synced: [], sharded: [] };
@@ -44,7 +44,12 @@ export function buildDistributedModel(
         })
         .join('; '),
     );
-  const plan = planSharding(config, comm.size, options.sparseOptimizer ?? { type: 'sgd' });
+  const plan = planSharding(
+    config,
+    comm.size,
+    options.sparseOptimizer ?? { type: 'sgd' },
+    shardMemoryPerRank(comm.localSize ?? 1),
+  );
   const synced: DistributedSetup['synced'] = [];
   const sharded: ShardedCollection[] = [];
   const placesOf = (key: string, spec: { tables: { name: string }[] }): Map<string, TablePlace> => {

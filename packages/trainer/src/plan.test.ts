@@ -34,9 +34,9 @@ describe('planDistributed', () => {
   });
 
   it.each([2, 8, 128])('at W=%i: table-wise placement and the per-step bytes are the formulas', (w) => {
-    const p = planDistributed(config, { worldSize: w, bagSize: 3 });
-    // a (~170 GiB with its wide columns) is nearly all the bytes: row-wise, ceil(rows / W) rows per
-    // rank; b, table-wise, goes to rank 0 (every rank equally loaded: rank order).
+    const p = planDistributed(config, { worldSize: w, bagSize: 3, memoryPerRankBytes: 100 * 2 ** 30 });
+    // a (~170 GiB with its wide columns) is over half of a rank's 100 GiB: row-wise, ceil(rows / W)
+    // rows per rank; b, table-wise, goes to rank 0 (every rank equally loaded: rank order).
     expect(p.sharding.tables.map((t) => [t.table, t.placement, t.rank])).toEqual([
       ['a', 'row_wise', null],
       ['b', 'table_wise', 0],
@@ -68,14 +68,18 @@ describe('planDistributed', () => {
     expect(formatPlan(p)).toMatch(new RegExp(`at world size ${w}, batch_size 1000 per rank`));
     expect(formatPlan(p)).toMatch(/rank 0: 4 tables, .*table-wise: b, b_wide/);
     expect(formatPlan(p)).toMatch(
-      /row-wise \(blocks of ceil\(rows \/ \d+\) rows on every rank\): a \(default: more than 1\/W of all table bytes\)/,
+      /row-wise \(blocks of ceil\(rows \/ \d+\) rows on every rank\): a \(default: 176\.0 GiB, over half the 100\.0 GiB of tables a rank may hold\)/,
+    );
+    // Where even row blocks do not fit, the plan says so.
+    expect(() => planDistributed(config, { worldSize: w, memoryPerRankBytes: 2 ** 30 })).toThrow(
+      /Expected the tables to fit in 1\.0 GiB per rank but a rank would hold/,
     );
   });
 
   it('data-parallel tables (by constraint): all-gathers of the batch and dL/dpooled', () => {
     const w = 8;
     const dp = loadPipelineConfig(text('global_embedding_constraints { sharding_types: "data_parallel" }'));
-    const p = planDistributed(dp, { worldSize: w, bagSize: 3 });
+    const p = planDistributed(dp, { worldSize: w, bagSize: 3, memoryPerRankBytes: 2 ** 40 });
     expect(p.sharding.tables.every((t) => t.placement === 'data_parallel')).toBe(true);
     // 'deep' pools a and b (16 each) and their 4-wide wide columns (co-located outputs): 40 floats per row.
     const F = 2;

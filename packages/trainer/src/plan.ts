@@ -23,6 +23,7 @@ import {
   type ShardingPlan,
   ShardingPlanner,
   type TablePlacement,
+  shardMemoryPerRank,
   tablePlace,
 } from './sharding_plan';
 import { sparseOptimizerFromConfig } from './sparse_optimizer';
@@ -40,6 +41,8 @@ export interface PlanOptions {
   bandwidthsGBps?: number[];
   /** Per-message latency, microseconds (default 5). */
   latencyUs?: number;
+  /** Bytes of tables one rank may hold (default TSREC_SHARD_MEMORY_GB, else 85% of this host's memory). */
+  memoryPerRankBytes?: number;
 }
 
 /** One collective of a step: what one rank sends, and how many peer messages it takes. */
@@ -63,6 +66,8 @@ export interface DistributedPlan {
   tableBytes: number;
   /** Tables with optimizer state on the rank holding the most. */
   tableBytesPerRank: number;
+  /** Bytes of tables a rank may hold (what the placement assumed). */
+  tableBudgetPerRank: number;
   denseParameters: number;
   denseBytes: number;
   memoryPerRankBytes: number;
@@ -89,7 +94,8 @@ export function planDistributed(config: EasyRecConfig, o: PlanOptions): Distribu
   const L = o.bagSize ?? 1;
   const s = o.indexBytes ?? 4;
   const sparse = sparseOptimizerFromConfig(config.trainConfig?.sparseOptimizer);
-  const planner = new ShardingPlanner(W, sparse.spec.type, shardingConstraints(config));
+  const budget = o.memoryPerRankBytes ?? shardMemoryPerRank(1);
+  const planner = new ShardingPlanner(W, sparse.spec.type, shardingConstraints(config), budget);
   const specs: { spec: EmbeddingCollectionSpec; key: string; role: string; placed: TablePlacement[] }[] = [];
   const setup = buildModel(config, {
     sparseOptimizer: sparse.spec,
@@ -160,6 +166,7 @@ export function planDistributed(config: EasyRecConfig, o: PlanOptions): Distribu
       tables,
       tableBytes: tableTotal,
       tableBytesPerRank: perRank,
+      tableBudgetPerRank: budget,
       denseParameters: P,
       denseBytes,
       memoryPerRankBytes: perRank + denseBytes,
@@ -286,7 +293,7 @@ export function formatPlan(p: DistributedPlan): string {
   const lines = [
     `plan: ${p.model} at world size ${p.worldSize}, batch_size ${p.batchSize} per rank (${p.batchSize * p.worldSize} rows per step)`,
     ...formatShardingPlan(p.sharding),
-    `memory per rank (the most loaded): ${formatBytes(p.memoryPerRankBytes)} = its tables with optimizer state ${formatBytes(p.tableBytesPerRank)} (of ${formatBytes(p.tableBytes)} in all) + dense ${formatBytes(p.denseBytes)} (${p.denseParameters.toLocaleString('en-US')} parameters with optimizer state), plus a few batches`,
+    `memory per rank (the most loaded): ${formatBytes(p.memoryPerRankBytes)} = its tables with optimizer state ${formatBytes(p.tableBytesPerRank)} (of ${formatBytes(p.tableBytes)} in all; ${formatBytes(p.tableBudgetPerRank)} allowed per rank, --memory_per_rank_gb) + dense ${formatBytes(p.denseBytes)} (${p.denseParameters.toLocaleString('en-US')} parameters with optimizer state), plus a few batches`,
   ];
   const largest = [...p.tables].sort((a, b) => b.bytes - a.bytes).slice(0, 3);
   if (largest.length)

@@ -251,14 +251,15 @@ test("row blocks are TorchRec's: ceil(rows / W) rows per rank, the last ones sho
 describe('ShardingPlanner', () => {
   const table = (name: string, rows: number, dim: number) => ({ name, rows, dim });
   const reading = (tables: string[]) => tables.map((t) => ({ name: `f_${t}`, table: t, pooling: 'sum' as const }));
-  it('cuts a table larger than 1/W of all into row blocks, then places the costliest on the least-loaded rank', () => {
+  it("cuts a table over half a rank's table memory into row blocks, then places the costliest on the least-loaded rank", () => {
     const s: EmbeddingCollectionSpec = {
       tables: [table('t0', 100, 16), table('t1', 50, 8), table('t2', 1000, 32), table('t3', 10, 8), table('t4', 10, 4)],
       features: reading(['t0', 't1', 't2', 't3', 't4']),
     };
-    const plan = () => new ShardingPlanner(2, 'rowwise_adagrad').place([{ key: 'deep', spec: s }]);
+    const plan = () => new ShardingPlanner(2, 'rowwise_adagrad', [], 200_000).place([{ key: 'deep', spec: s }]);
     const p = plan();
-    // t2 holds 132 kB of 143 kB: row-wise (half of its cost and bytes to each rank). Then by cost
+    // 200 kB of tables per rank: t2 (132 kB) is over half of it: row-wise (half of its cost and bytes
+    // to each rank). Then by cost
     // (features × dims) t0 16 → rank 0 (tie: rank order), t1 8 → 1, t3 8 → 1, t4 4 → 1 (loads tie: fewer bytes).
     expect(p.map((t) => [t.table, t.placement, t.rank])).toEqual([
       ['t0', 'table_wise', 0],
@@ -267,7 +268,22 @@ describe('ShardingPlanner', () => {
       ['t3', 'table_wise', 1],
       ['t4', 'table_wise', 1],
     ]);
-    expect(p[2].reason).toBe('default: more than 1/W of all table bytes');
+    expect(p[2].reason).toBe('default: 128.9 KiB, over half the 195.3 KiB of tables a rank may hold');
+    // Without the limit every table stays whole; with too little room, where nothing fits it says so.
+    expect(
+      new ShardingPlanner(2, 'rowwise_adagrad')
+        .place([{ key: 'deep', spec: s }])
+        .every((t) => t.placement === 'table_wise'),
+    ).toBe(true);
+    expect(() => new ShardingPlanner(2, 'rowwise_adagrad', [], 50_000).place([{ key: 'deep', spec: s }])).toThrow(
+      /Expected the tables to fit in 48\.8 KiB per rank but a rank would hold/,
+    );
+    const noRowWise = [{ feature: 'f_t2', table: 't2', path: 'p', types: ['table_wise'] }];
+    expect(() =>
+      new ShardingPlanner(2, 'rowwise_adagrad', noRowWise, 100_000).place([{ key: 'deep', spec: s }]),
+    ).toThrow(
+      "Expected table 't2' (collection 'deep', 128.9 KiB with optimizer state) to fit on a rank but no rank has room left in its 97.7 KiB for tables (p: add row_wise, use more ranks, or set TSREC_SHARD_MEMORY_GB)",
+    );
     expect(plan()).toEqual(p);
     const one = new ShardingPlanner(1, 'sgd').place([{ key: 'deep', spec: s }]);
     expect(one.every((t) => t.placement === 'data_parallel' && t.rank === null)).toBe(true);

@@ -4,9 +4,10 @@
  * - `table_wise` (the default with several ranks): the table lives on one rank, which looks up
  *   and updates it for the whole global batch (TorchRec's table-wise sharding);
  * - `row_wise`: the table is cut into blocks of ceil(rows / W) rows, one per rank (TorchRec's
- *   layout); chosen by default for a table larger than an even share of its collection
- *   (bytes > collection bytes / W, with at least W rows) — what keeps one rank from holding far more
- *   than the others —, or when a constraint allows row_wise but not table_wise;
+ *   layout); chosen when a constraint allows row_wise but not table_wise, or by default for a table
+ *   over half the table memory of a rank (`memoryPerRank`) or one no rank has room left for —
+ *   row-wise costs more communication than table-wise (every rank exchanges partial sums with
+ *   every other), so it is kept for tables that need it;
  * - `data_parallel`: every rank holds the table and applies the global batch's update (chosen
  *   when a constraint allows data_parallel but neither of the others);
  * - table_row_wise alone: not supported yet (a message naming the field); column-wise types are
@@ -17,6 +18,7 @@
  * ones; ties go by bytes, then name, then rank, so the plan is a function of its inputs and every
  * rank computes the same one.
  */
+import * as os from 'node:os';
 import { type EasyRecConfig, type FeatureSharding, formatBytes, shardingConstraints } from '@tsrec/config';
 import type { EmbeddingCollectionSpec } from '@tsrec/models';
 import type { SparseOptimizerSpec, SparseOptimizerType } from '@tsrec/native';
@@ -72,11 +74,15 @@ export class ShardingPlanner {
   private readonly placed: TablePlacement[] = [];
   private readonly byFeature: Map<string, FeatureSharding>;
 
-  /** `constraints`: each constrained sparse feature's effective constraint (`shardingConstraints(config)`). */
+  /**
+   * `constraints`: each constrained sparse feature's effective constraint (`shardingConstraints(config)`);
+   * `memoryPerRank`: bytes of tables (with optimizer state) one rank may hold (default: no limit).
+   */
   constructor(
     readonly worldSize: number,
     private readonly optimizer: SparseOptimizerType,
     constraints: readonly FeatureSharding[] = [],
+    readonly memoryPerRank = Number.POSITIVE_INFINITY,
   ) {
     if (!Number.isInteger(worldSize) || worldSize < 1)
       throw new RangeError(`Expected an integer world size >= 1 but received ${worldSize}`);
@@ -108,45 +114,68 @@ export class ShardingPlanner {
     });
     const out = new Map<string, TablePlacement>();
     const id = (key: string, table: string) => `${key}\u0000${table}`;
-    const total = units.reduce((a, u) => a + u.bytes, 0);
+    const budget = this.memoryPerRank;
+    const gib = (b: number) => formatBytes(b);
     const decided = units.map((u) => {
       const { types, reason } = this.allowed(u.readers);
-      const big = u.bytes > total / this.worldSize && u.host.rows >= this.worldSize;
       let placement: Placement;
+      let why = reason;
       if (this.worldSize === 1) placement = 'data_parallel';
-      else if (types.includes('row_wise') && (big || !types.includes('table_wise'))) placement = 'row_wise';
-      else if (types.includes('table_wise')) placement = 'table_wise';
+      else if (types.includes('row_wise') && !types.includes('table_wise')) placement = 'row_wise';
+      else if (types.includes('row_wise') && u.bytes > budget / 2 && u.host.rows >= this.worldSize) {
+        placement = 'row_wise';
+        if (reason === 'default')
+          why = `default: ${gib(u.bytes)}, over half the ${gib(budget)} of tables a rank may hold`;
+      } else if (types.includes('table_wise')) placement = 'table_wise';
       else if (types.includes('data_parallel')) placement = 'data_parallel';
       else
         throw new UsageError(
           `Expected the sharding constraints of table '${u.host.name}' (collection '${u.key}'; ${reason}) to allow table_wise, row_wise or data_parallel at ${this.worldSize} ranks, but they ${types.length ? `allow only ${types.join(', ')}` : 'have no type in common'} — add one of them to the list or run one process`,
         );
-      const why =
-        big && placement === 'row_wise' && reason === 'default' ? 'default: more than 1/W of all table bytes' : reason;
-      return { u, placement, reason: why };
+      return { u, placement, reason: why, types };
     });
-    for (const d of decided) {
-      if (d.placement === 'table_wise') continue;
+    const fixed = (d: (typeof decided)[number]) => {
       for (const t of d.u.tables) out.set(id(d.u.key, t.name), this.entry(d.u.key, t, d.placement, null, d.reason));
       for (let r = 0; r < this.worldSize; r++) {
         this.held[r] += d.placement === 'row_wise' ? d.u.bytes / this.worldSize : d.u.bytes;
         if (d.placement === 'row_wise') this.load[r] += d.u.cost / this.worldSize;
       }
-    }
+    };
+    for (const d of decided) if (d.placement !== 'table_wise') fixed(d);
     const order = (a: (typeof units)[number], b: (typeof units)[number]) =>
       b.cost - a.cost ||
       b.bytes - a.bytes ||
       (id(a.key, a.host.name) < id(b.key, b.host.name) ? -1 : id(a.key, a.host.name) > id(b.key, b.host.name) ? 1 : 0);
     const tableWise = decided.filter((d) => d.placement === 'table_wise').sort((a, b) => order(a.u, b.u));
     for (const d of tableWise) {
-      let best = 0;
-      for (let r = 1; r < this.worldSize; r++)
-        if (this.load[r] < this.load[best] || (this.load[r] === this.load[best] && this.held[r] < this.held[best]))
+      // The least-loaded rank (lookup cost, then bytes, then rank) with room for the table.
+      let best = -1;
+      for (let r = 0; r < this.worldSize; r++) {
+        if (this.held[r] + d.u.bytes > budget) continue;
+        if (
+          best < 0 ||
+          this.load[r] < this.load[best] ||
+          (this.load[r] === this.load[best] && this.held[r] < this.held[best])
+        )
           best = r;
+      }
+      if (best < 0) {
+        if (!d.types.includes('row_wise'))
+          throw new UsageError(
+            `Expected table '${d.u.host.name}' (collection '${d.u.key}', ${gib(d.u.bytes)} with optimizer state) to fit on a rank but no rank has room left in its ${gib(budget)} for tables (${d.reason === 'default' ? 'allow' : `${d.reason}: add`} row_wise, use more ranks, or set TSREC_SHARD_MEMORY_GB)`,
+          );
+        fixed({ ...d, placement: 'row_wise', reason: `no rank has room for it whole (${gib(budget)} each)` });
+        continue;
+      }
       this.load[best] += d.u.cost;
       this.held[best] += d.u.bytes;
       for (const t of d.u.tables) out.set(id(d.u.key, t.name), this.entry(d.u.key, t, 'table_wise', best, d.reason));
     }
+    const most = Math.max(...this.held);
+    if (this.worldSize > 1 && most > budget)
+      throw new UsageError(
+        `Expected the tables to fit in ${gib(budget)} per rank but a rank would hold ${gib(most)} (data-parallel tables are on every rank): use more ranks, allow row_wise, or set TSREC_SHARD_MEMORY_GB`,
+      );
     const result = collections.flatMap(({ key, spec }) => spec.tables.map((t) => out.get(id(key, t.name))!));
     this.placed.push(...result);
     return result;
@@ -192,16 +221,38 @@ export class ShardingPlanner {
 }
 
 /**
- * The plan of a config at `worldSize` ranks: the model is built once with one-row tables to learn
- * its collections (nothing of their real size is allocated), then every table is placed.
+ * Bytes of tables one rank may hold: TSREC_SHARD_MEMORY_GB when set, else 85% of this host's
+ * memory shared by the `localRanks` on it (TorchEasyRec keeps the same 15% in reserve). A property
+ * of the host, not of the moment, so that ranks on alike hosts plan alike (the trainer checks that
+ * every rank made the same plan).
  */
-export function planSharding(config: EasyRecConfig, worldSize: number, sparse: SparseOptimizerSpec): ShardingPlan {
+export function shardMemoryPerRank(localRanks: number, env: NodeJS.ProcessEnv = process.env): number {
+  const v = env.TSREC_SHARD_MEMORY_GB;
+  if (v !== undefined && v !== '') {
+    const gb = Number(v);
+    if (!Number.isFinite(gb) || gb <= 0) throw new UsageError(`Expected TSREC_SHARD_MEMORY_GB > 0 but received '${v}'`);
+    return gb * 2 ** 30;
+  }
+  return Math.floor((os.totalmem() * 0.85) / Math.max(1, localRanks));
+}
+
+/**
+ * The plan of a config at `worldSize` ranks with `memoryPerRank` bytes of tables each: the model
+ * is built once with one-row tables to learn its collections (nothing of their real size is
+ * allocated), then every table is placed.
+ */
+export function planSharding(
+  config: EasyRecConfig,
+  worldSize: number,
+  sparse: SparseOptimizerSpec,
+  memoryPerRank = Number.POSITIVE_INFINITY,
+): ShardingPlan {
   const collections: { key: string; spec: EmbeddingCollectionSpec }[] = [];
   buildModel(config, {
     sparseOptimizer: sparse,
     shapesOnly: (spec, _role, key) => collections.push({ key, spec }),
   }).dispose();
-  const planner = new ShardingPlanner(worldSize, sparse.type, shardingConstraints(config));
+  const planner = new ShardingPlanner(worldSize, sparse.type, shardingConstraints(config), memoryPerRank);
   planner.place(collections);
   return planner.plan;
 }

@@ -351,6 +351,12 @@ class TrainingRun {
     // config (a different batch_size or model would make the collectives mismatch or hang).
     const version = (require('../package.json') as { version: string }).version;
     const setup = fingerprint64(`${version}\n${toText(this.config)}`);
+    // The plan depends on each host's memory (TSREC_SHARD_MEMORY_GB): every rank must have made the same.
+    const plan = await disagreement(this.comm, fingerprint64(JSON.stringify(this.plan)));
+    if (plan)
+      throw new UsageError(
+        `Expected every rank to make the same sharding plan but they differ (${plan}): the hosts differ in memory — set TSREC_SHARD_MEMORY_GB (GiB of tables per rank) alike on every rank`,
+      );
     const differs = await disagreement(this.comm, setup);
     if (differs)
       throw new UsageError(
