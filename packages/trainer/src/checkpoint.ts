@@ -211,9 +211,10 @@ export function saveCheckpoint(
   const tmp = path.join(modelDir, `.${finalName}.tmp-${process.pid}`);
   try {
     startCheckpoint(modelDir, tmp);
-    const sparse = writeSparsePart(tmp, setup, position.step, WHOLE_PART);
+    const dense = writeDenseFiles(tmp, setup, denseOptimizer, position.step, config);
     killForTestIfAsked(position.step);
-    return finishCheckpoint(modelDir, tmp, setup, denseOptimizer, position, extra, config, [sparse]);
+    const sparse = writeSparsePart(tmp, setup, position.step, WHOLE_PART);
+    return finishCheckpoint(modelDir, tmp, setup, denseOptimizer, position, extra, config, [sparse], dense);
   } catch (e) {
     // A full disk or a failing device: the partial write goes, the message says what was being written.
     fs.rmSync(tmp, { recursive: true, force: true });
@@ -295,8 +296,48 @@ export function writeSparsePart(dir: string, setup: ModelSetup, step: number, pa
 }
 
 /**
- * Completes checkpoint `tmp` whose tables `sparse` (every writer's part) are written: the config,
- * the dense files and the manifest, then renames it `model.ckpt-<step>`.
+ * The config the checkpoint was trained with (model_dir/pipeline.config may change later), the
+ * dense weights and the dense optimizer's state, into `tmp`; returns the files' manifest entries.
+ */
+export function writeDenseFiles(
+  tmp: string,
+  setup: ModelSetup,
+  denseOptimizer: DenseOptimizer | null,
+  step: number,
+  config: EasyRecConfig | undefined,
+): CheckpointManifest['files'] {
+  const files: CheckpointManifest['files'] = [];
+  if (config) saveConfig(config, path.join(tmp, CHECKPOINT_CONFIG));
+  files.push(
+    writeFile(
+      tmp,
+      DENSE_FILE,
+      setup.namedVariables().map(([name, v]) => ({
+        name,
+        dtype: 'F32' as const,
+        shape: v.shape.slice(),
+        data: v.dataSync() as Float32Array,
+      })),
+      { step: String(step), kind: 'dense' },
+    ),
+  );
+  if (denseOptimizer) {
+    const state = denseOptimizer.state();
+    files.push(
+      writeFile(
+        tmp,
+        DENSE_OPT_FILE,
+        Object.entries(state).map(([name, data]) => ({ name, dtype: 'F32' as const, shape: [data.length], data })),
+        { step: String(step), kind: 'dense_optimizer' },
+      ),
+    );
+  }
+  return files;
+}
+
+/**
+ * Completes checkpoint `tmp` whose tables `sparse` (every writer's part) are written: the dense
+ * files (unless `dense` says they are written) and the manifest, then renames it `model.ckpt-<step>`.
  */
 export function finishCheckpoint(
   modelDir: string,
@@ -307,36 +348,10 @@ export function finishCheckpoint(
   extra: Record<string, unknown>,
   config: EasyRecConfig | undefined,
   sparse: readonly SparsePartWritten[],
+  dense?: CheckpointManifest['files'],
 ): CheckpointRef {
   const finalName = `${CHECKPOINT_PREFIX}${position.step}`;
-  const files: CheckpointManifest['files'] = [];
-  // The config the checkpoint was trained with, next to it: model_dir/pipeline.config may change later.
-  if (config) saveConfig(config, path.join(tmp, CHECKPOINT_CONFIG));
-  const vars = setup.namedVariables();
-  files.push(
-    writeFile(
-      tmp,
-      DENSE_FILE,
-      vars.map(([name, v]) => ({
-        name,
-        dtype: 'F32' as const,
-        shape: v.shape.slice(),
-        data: v.dataSync() as Float32Array,
-      })),
-      { step: String(position.step), kind: 'dense' },
-    ),
-  );
-  if (denseOptimizer) {
-    const state = denseOptimizer.state();
-    files.push(
-      writeFile(
-        tmp,
-        DENSE_OPT_FILE,
-        Object.entries(state).map(([name, data]) => ({ name, dtype: 'F32' as const, shape: [data.length], data })),
-        { step: String(position.step), kind: 'dense_optimizer' },
-      ),
-    );
-  }
+  const files = dense ?? writeDenseFiles(tmp, setup, denseOptimizer, position.step, config);
   for (const p of sparse) files.push(...p.files);
   // Every logical table, in the order the model asked for it, with the file holding it (or the
   // files holding its blocks of rows, which must cover it exactly).
@@ -376,7 +391,7 @@ export function finishCheckpoint(
     files,
     dense: {
       file: DENSE_FILE,
-      variables: vars.map(([name, v]) => ({ name, shape: v.shape.slice() })),
+      variables: setup.namedVariables().map(([name, v]) => ({ name, shape: v.shape.slice() })),
       optimizer: denseOptimizer ? DENSE_OPT_FILE : null,
     },
     collections,
