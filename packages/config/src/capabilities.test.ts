@@ -72,14 +72,14 @@ model_config {
     validate(parsePipelineConfig(text, { fileName: 'p.config' })).map((p) => `${p.severity} ${p.path}: ${p.message}`);
 
   it('an unsupported model, named with its path, location and the supported ones', () => {
-    const text = base({ model: 'dbmtl { }' });
+    const text = base({ model: 'pepnet { }' });
     const found = validate(parsePipelineConfig(text, { fileName: 'p.config' }));
-    const p = found.find((x) => x.path === 'model_config.dbmtl');
+    const p = found.find((x) => x.path === 'model_config.pepnet');
     expect(p?.severity).toBe('unsupported');
-    expect(p?.message).toMatch(/^model dbmtl is not supported yet by tsrec; supported: dlrm, deepfm, multi_tower, /);
+    expect(p?.message).toMatch(/^model pepnet is not supported yet by tsrec; supported: dlrm, deepfm, multi_tower, /);
     expect(p?.location).toMatchObject({
       file: 'p.config',
-      line: text.split('\n').findIndex((l) => l.includes('dbmtl')) + 1,
+      line: text.split('\n').findIndex((l) => l.includes('pepnet')) + 1,
     });
   });
 

@@ -212,13 +212,13 @@ describe('validate: semantic problems', () => {
   test('a model that parses but tsrec cannot run is "not supported yet"', () => {
     const text = BASE.replace(
       'deepfm { deep { hidden_units: [16, 8] } }',
-      'dbmtl { task_towers { tower_name: "ctr" label_name: "clk" } }',
+      'dc2vr { task_towers { tower_name: "ctr" label_name: "clk" low_rank_dim: 4 } }',
     );
     const p = validate(parsePipelineConfig(text, { fileName: 'p.config' }));
     expect(p.map(formatProblem)).toContain(
-      'model_config.dbmtl: model dbmtl is not supported yet by tsrec; supported: dlrm, deepfm, multi_tower, mask_net, wide_and_deep, dcn_v1, dcn_v2, xdeepfm, simple_multi_task, mmoe, ple, dssm (p.config:22:3)',
+      'model_config.dc2vr: model dc2vr is not supported yet by tsrec; supported: dlrm, deepfm, multi_tower, mask_net, wide_and_deep, dcn_v1, dcn_v2, xdeepfm, simple_multi_task, mmoe, dbmtl, ple, dssm (p.config:22:3)',
     );
-    expect(p.find((x) => x.path === 'model_config.dbmtl')?.severity).toBe('unsupported');
+    expect(p.find((x) => x.path === 'model_config.dc2vr')?.severity).toBe('unsupported');
   });
 
   test('unsupported fields and feature types are reported, never ignored', () => {
@@ -244,6 +244,32 @@ describe('validate: semantic problems', () => {
         'model_config.mmoe.task_towers[1].losses: expected at least one loss (e.g. losses { binary_cross_entropy {} }) but received none (p.config:22:146)',
         "model_config.losses: model 'mmoe' ignores model_config.losses; set losses in each task tower (p.config:18:1)",
       ]),
+    );
+  });
+
+  test("DBMTL's relation towers must come earlier; what has no effect in TorchEasyRec is a warning", () => {
+    const tower = (name: string, label: string, extra = '') =>
+      `task_towers { tower_name: "${name}" label_name: "${label}" ${extra} losses { binary_cross_entropy {} } }`;
+    const text = BASE.replace(
+      'deepfm { deep { hidden_units: [16, 8] } }',
+      `dbmtl { gate_mlp { hidden_units: [4] } ${tower('ctr', 'clk', 'relation_tower_names: "cvr" relation_mlp { hidden_units: [4] }')} ${tower('cvr', 'buy', 'relation_tower_names: "ctr"')} ${tower('pay', 'buy', 'relation_tower_names: ["ctr", "pay"] relation_mlp { hidden_units: [4] }')} }`,
+    );
+    const p = validate(parsePipelineConfig(text, { fileName: 'p.config' }));
+    const messages = p.map((x) => `${x.severity} ${x.path}: ${x.message}`);
+    expect(messages).toEqual(
+      expect.arrayContaining([
+        "error model_config.dbmtl.task_towers[0].relation_tower_names[0]: task tower 'ctr' names 'cvr', which is not an earlier task tower (none before it): TorchEasyRec computes the towers in order",
+        "error model_config.dbmtl.task_towers[2].relation_tower_names[1]: task tower 'pay' names 'pay', which is not an earlier task tower (ctr, cvr): TorchEasyRec computes the towers in order",
+        "warning model_config.dbmtl.task_towers[1].relation_tower_names: relation_tower_names of task tower 'cvr' have no effect without a relation_mlp (as in TorchEasyRec)",
+        'warning model_config.dbmtl.gate_mlp: gate_mlp has no effect without expert_mlp (as in TorchEasyRec)',
+      ]),
+    );
+    const ok = BASE.replace(
+      'deepfm { deep { hidden_units: [16, 8] } }',
+      `dbmtl { bottom_mlp { hidden_units: [8] } ${tower('ctr', 'clk')} ${tower('cvr', 'buy', 'relation_tower_names: "ctr" relation_mlp { hidden_units: [4] }')} }`,
+    );
+    expect(validate(parsePipelineConfig(ok, { fileName: 'p.config' })).filter((x) => x.severity === 'error')).toEqual(
+      [],
     );
   });
 

@@ -37,6 +37,7 @@ export { MaskNet } from './models/mask_net';
 export { XDeepFM } from './models/xdeepfm';
 export { SimpleMultiTask } from './models/simple_multi_task';
 export { MMoE } from './models/mmoe';
+export { DBMTL } from './models/dbmtl';
 export { PLE } from './models/ple';
 export { DSSM, type TowerName } from './models/dssm';
 

@@ -35,8 +35,9 @@ describeWithSharedData(['tzrec/examples'], "TorchEasyRec's 65 shipped configs (.
     expect(rows.filter((r) => r.validates && !r.builds).map((r) => `${r.file}: ${r.firstProblem}`)).toEqual([]);
   });
 
-  it('the counts the README states: 11 validate and build with only the data source swapped', () => {
+  it('the counts the README states: 14 validate and build with only the data source swapped', () => {
     expect(rows.filter((r) => r.validates).map((r) => r.file)).toEqual([
+      'examples/dbmtl_taobao.config',
       'examples/deepfm_criteo.config',
       'examples/dlrm_criteo.config',
       'examples/masknet_criteo.config',
@@ -45,7 +46,9 @@ describeWithSharedData(['tzrec/examples'], "TorchEasyRec's 65 shipped configs (.
       'examples/ple_taobao.config',
       'tzrec/benchmark/configs/criteo/deepfm.config',
       'tzrec/benchmark/configs/criteo/dlrm.config',
+      'tzrec/benchmark/configs/taobao/dbmtl.config',
       'tzrec/benchmark/configs/taobao/ple.config',
+      'tzrec/benchmark/configs/taobao_ccp/dbmtl.config',
       'tzrec/benchmark/configs/taobao_ccp/mmoe.config',
       'tzrec/benchmark/configs/taobao_ccp/ple.config',
     ]);

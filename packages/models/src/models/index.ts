@@ -22,5 +22,6 @@ export { MaskNet } from './mask_net';
 export { XDeepFM } from './xdeepfm';
 export { SimpleMultiTask } from './simple_multi_task';
 export { MMoE } from './mmoe';
+export { DBMTL } from './dbmtl';
 export { PLE } from './ple';
 export { DSSM, type TowerName } from './dssm';

@@ -1,8 +1,7 @@
-import * as tf from '@tensorflow/tfjs-core';
 import type { MMoE as MMoEConfig, ModelConfig } from '@tsrec/config';
 
-import { concatColumns } from '../embedding/select_columns';
 import { Dense } from '../layers/dense';
+import { MixtureOfExperts } from '../layers/mixture_of_experts';
 import { Mlp } from '../layers/mlp';
 import type { ModelBatch, ModelContext } from './model_context';
 import { registerModel } from './model_registry';
@@ -17,8 +16,7 @@ import { RankModel, type Predictions } from './rank_model';
  */
 export class MMoE extends RankModel {
   private readonly group: string;
-  private readonly experts: Mlp[];
-  private readonly gates: { mlp: Mlp | null; output: Dense }[];
+  private readonly moe: MixtureOfExperts;
   private readonly heads: { mlp: Mlp | null; output: Dense }[];
 
   constructor(config: ModelConfig, ctx: ModelContext) {
@@ -26,20 +24,19 @@ export class MMoE extends RankModel {
     super(config, ctx, { taskTowers: m.taskTowers });
     this.group = this.singleGroup('mmoe');
     if (!m.expertMlp) throw new Error('Expected an MLP for mmoe.expert_mlp but received none');
-    const numExpert = m.numExpert ?? 3;
-    if (!(numExpert > 0)) throw new Error(`Expected num_expert > 0 for mmoe but received ${numExpert}`);
     const dim = this.embeddingGroup.groupDim(this.group);
-    this.experts = Array.from({ length: numExpert }, (_, e) =>
-      this.track(new Mlp(dim, m.expertMlp!, this.layer(`expert_${e}`))),
+    this.moe = new MixtureOfExperts(
+      dim,
+      {
+        expertMlp: m.expertMlp,
+        numExpert: m.numExpert ?? 3,
+        gateMlp: m.gateMlp,
+        tasks: this.tasks.map((t) => t.towerName),
+      },
+      (name) => this.layer(name),
+      (x) => this.track(x),
     );
-    const expertDim = this.experts[0].outputDim;
-    this.gates = this.tasks.map((t) => {
-      const mlp = m.gateMlp ? this.track(new Mlp(dim, m.gateMlp, this.layer(`${t.towerName}/gate_mlp`))) : null;
-      return {
-        mlp,
-        output: this.track(new Dense(mlp?.outputDim ?? dim, numExpert, this.layer(`${t.towerName}/gate`))),
-      };
-    });
+    const expertDim = this.moe.outputDim;
     this.heads = m.taskTowers.map((tower, i) => {
       const t = this.tasks[i];
       const mlp = tower.mlp ? this.track(new Mlp(expertDim, tower.mlp, this.layer(`${t.towerName}/mlp`))) : null;
@@ -53,25 +50,11 @@ export class MMoE extends RankModel {
   predict(batch: ModelBatch, options: { training?: boolean } = {}): Predictions {
     const training = options.training ?? false;
     const { groups } = this.embeddingGroup.forward(batch, training);
-    const x = groups[this.group];
-    // Experts side by side [B, E·H] viewed as [B, E, H] (cheaper than stack, whose gradient is a
-    // slow Unpack on the cpu backend); a gate [B, E] mixes them as a batched [B, 1, E]·[B, E, H].
-    const H = this.experts[0].outputDim;
-    const experts = tf.reshape(concatColumns(this.experts.map((e) => e.apply(x, training))), [
-      batch.batchSize,
-      this.experts.length,
-      H,
-    ]) as tf.Tensor3D;
+    const mixed = this.moe.apply(groups[this.group], training);
     const out: Predictions = {};
     this.tasks.forEach((t, i) => {
-      const g = this.gates[i];
-      const gate = tf.softmax(g.output.apply(g.mlp ? g.mlp.apply(x, training) : x));
-      const mixed = tf.reshape(tf.matMul(tf.expandDims(gate, 1) as tf.Tensor3D, experts), [
-        batch.batchSize,
-        H,
-      ]) as tf.Tensor2D;
       const h = this.heads[i];
-      Object.assign(out, this.toPredictions(h.output.apply(h.mlp ? h.mlp.apply(mixed, training) : mixed), t));
+      Object.assign(out, this.toPredictions(h.output.apply(h.mlp ? h.mlp.apply(mixed[i], training) : mixed[i]), t));
     });
     return out;
   }

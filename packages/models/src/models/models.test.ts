@@ -13,6 +13,7 @@ import {
   DeepFM,
   DLRM,
   MaskNet,
+  DBMTL,
   MMoE,
   MultiTower,
   PLE,
@@ -151,6 +152,7 @@ describe.each([
     // Wide models co-locate each <table>_wide with its deep table: one collection, role deep.
     expect(Object.keys(model.embeddingCollections())).toEqual(['deep']);
     expect(registeredModels()).toEqual([
+      'dbmtl',
       'dcn_v1',
       'dcn_v2',
       'deepfm',
@@ -315,7 +317,7 @@ describe('model construction errors', () => {
   it('reports unregistered models as not supported yet', () => {
     const { config, ctx } = contextFor(`${groups.deep} wukong {} ${tail}`);
     expect(() => createModel(config.modelConfig!, ctx)).toThrow(
-      "model 'wukong' is not supported yet (registered: dcn_v1, dcn_v2, deepfm, dlrm, dssm, mask_net, mmoe, multi_tower, ple, simple_multi_task, wide_and_deep, xdeepfm)",
+      "model 'wukong' is not supported yet (registered: dbmtl, dcn_v1, dcn_v2, deepfm, dlrm, dssm, mask_net, mmoe, multi_tower, ple, simple_multi_task, wide_and_deep, xdeepfm)",
     );
   });
 });
@@ -334,6 +336,14 @@ describe.each([
     MMoE,
     `${groups.all} mmoe { expert_mlp { hidden_units: [16] } gate_mlp { hidden_units: [8] } num_expert: 3 ${towers('8', '8')} }`,
     3 * (51 * 16 + 16) + 2 * (51 * 8 + 8 + 8 * 3 + 3 + 16 * 8 + 8 + 9),
+  ],
+  // bottom 51 → 16; 2 experts 16 → 8, per task a gate 16 → 2; ctr: mlp 8 → 8, output 8 → 1; cvr:
+  // mlp 8 → 8, relation mlp over [cvr 8, ctr 8] 16 → 4, output 4 → 1
+  [
+    'dbmtl',
+    DBMTL,
+    `${groups.all} dbmtl { bottom_mlp { hidden_units: [16] } expert_mlp { hidden_units: [8] } num_expert: 2 ${towers('8', '8').replace('weight: 0.5', 'weight: 0.5 relation_tower_names: "ctr" relation_mlp { hidden_units: [4] }')} }`,
+    51 * 16 + 16 + 2 * (16 * 8 + 8) + 2 * (16 * 2 + 2) + (8 * 8 + 8 + 9) + (8 * 8 + 8 + 16 * 4 + 4 + 5),
   ],
   // Extraction 1 (51 wide in): 1 shared + 2·2 task experts 51 → 8, task gates 51 → 3 (2 own + 1
   // shared), shared gate 51 → 5 (4 task + 1 shared); extraction 2 (final, 8 in): 1 shared + 2·1
