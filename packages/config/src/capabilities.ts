@@ -447,7 +447,7 @@ export const CAPABILITIES: Readonly<Record<string, Readonly<Record<string, Capab
     softmax_cross_entropy: Y,
     l2_loss: Y,
     binary_focal_loss: Y,
-    jrc_loss: no('jrc_loss'),
+    jrc_loss: Y,
     recon_loss: no('recon_loss'),
     commitment_loss: no('commitment_loss'),
     contrastive_loss: no('contrastive_loss'),
@@ -456,6 +456,7 @@ export const CAPABILITIES: Readonly<Record<string, Readonly<Record<string, Capab
   SoftmaxCrossEntropy: { label_smoothing: Y },
   L2Loss: {},
   BinaryFocalLoss: { gamma: Y, alpha: Y },
+  JRCLoss: { session_name: Y, alpha: Y },
   MetricConfig: {
     auc: Y,
     multiclass_auc: Y,

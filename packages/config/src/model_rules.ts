@@ -143,6 +143,23 @@ export function checkHead(
     if (isMatch) {
       if (kind !== 'softmax_cross_entropy')
         c.sink.error(`${lp}.${kind}`, `retrieval model '${c.model}' needs softmax_cross_entropy but received ${kind}`);
+    } else if (kind === 'jrc_loss') {
+      if (numClass !== 2)
+        c.sink.error(
+          `${lp}.${kind}`,
+          `jrc_loss needs num_class = 2 (TorchEasyRec's rule) but num_class is ${numClass}`,
+        );
+      const session = l.loss.case === 'jrcLoss' ? l.loss.value.sessionName : '';
+      const f = c.features.get(session);
+      if (!session)
+        c.sink.error(`${lp}.jrc_loss.session_name`, 'expected the session_name of jrc_loss but received none');
+      else if (!f?.isSparse)
+        c.sink.error(
+          `${lp}.jrc_loss.session_name`,
+          `session_name '${session}' must name a sparse feature (its first id is the session) but ${f ? 'it is a dense feature' : 'no feature has that name'}`,
+        );
+      const a = l.loss.case === 'jrcLoss' ? l.loss.value.alpha : 0.5;
+      if (!(a >= 0 && a <= 1)) c.sink.error(`${lp}.jrc_loss.alpha`, `expected alpha in [0, 1] but received ${a}`);
     } else if (kind === 'softmax_cross_entropy') {
       if (numClass < 2)
         c.sink.error(
@@ -179,8 +196,13 @@ export function checkHead(
         `${mp}.${kind}`,
         `retrieval model '${c.model}' supports the metric recall_at_k but received ${kind}`,
       );
-    if (!isMatch && (kind === 'auc' || kind === 'grouped_auc' || kind === 'normalized_entropy') && numClass !== 1) {
-      c.sink.error(`${mp}.${kind}`, `${kind} needs num_class = 1 but num_class is ${numClass}; use multiclass_auc`);
+    // AUC and grouped AUC of two classes read the positive class's probability (TorchEasyRec's probs1).
+    const binaryMetric = kind === 'auc' || kind === 'grouped_auc';
+    if (!isMatch && ((binaryMetric && numClass > 2) || (kind === 'normalized_entropy' && numClass !== 1))) {
+      c.sink.error(
+        `${mp}.${kind}`,
+        `${kind} needs num_class = 1${binaryMetric ? ' or 2' : ''} but num_class is ${numClass}; use multiclass_auc`,
+      );
     }
     if (kind === 'multiclass_auc' && numClass < 2)
       c.sink.error(`${mp}.multiclass_auc`, `multiclass_auc needs num_class > 1 but num_class is ${numClass}`);
@@ -227,6 +249,12 @@ function checkTaskTowers(c: ModelCtx, path: string, towers: TaskTower[]): void {
       );
     }
     if (!(t.weight >= 0)) c.sink.error(`${tp}.weight`, `expected weight >= 0 but received ${t.weight}`);
+    if (has(t, 'sample_weight_name') && t.losses.some((l) => l.loss.case === 'jrcLoss'))
+      c.sink.unsupported(
+        `${tp}.sample_weight_name`,
+        'sample weights with jrc_loss',
+        'remove sample_weight_name from this tower',
+      );
     checkMlp(c, `${tp}.mlp`, t.mlp, false);
     checkHead(c, `${tp}.`, t.losses, t.metrics, t.numClass, false);
   });

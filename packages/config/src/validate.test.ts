@@ -273,6 +273,28 @@ describe('validate: semantic problems', () => {
     );
   });
 
+  test('jrc_loss: two classes, a sparse session feature, no sample weights; AUC of two classes is allowed', () => {
+    const tower = (extra: string, loss: string) =>
+      `task_towers { tower_name: "ctr" label_name: "clk" ${extra} metrics { auc {} } losses { jrc_loss { ${loss} } } }`;
+    const run = (model: string) =>
+      validate(
+        parsePipelineConfig(BASE.replace('deepfm { deep { hidden_units: [16, 8] } }', model), { fileName: 'p.config' }),
+      )
+        .filter((x) => x.severity !== 'warning')
+        .map((x) => `${x.path}: ${x.message}`);
+    expect(run(`dbmtl { ${tower('num_class: 2', 'session_name: "user"')} }`)).toEqual([]);
+    expect(run(`dbmtl { ${tower('', 'session_name: "nope" alpha: 2')} }`)).toEqual([
+      "model_config.dbmtl.task_towers[0].losses[0].jrc_loss: jrc_loss needs num_class = 2 (TorchEasyRec's rule) but num_class is 1",
+      "model_config.dbmtl.task_towers[0].losses[0].jrc_loss.session_name: session_name 'nope' must name a sparse feature (its first id is the session) but no feature has that name",
+      'model_config.dbmtl.task_towers[0].losses[0].jrc_loss.alpha: expected alpha in [0, 1] but received 2',
+    ]);
+    expect(run(`mmoe { expert_mlp { hidden_units: [4] } ${tower('num_class: 3', 'session_name: "user"')} }`)).toEqual(
+      expect.arrayContaining([
+        'model_config.mmoe.task_towers[0].metrics[0].auc: auc needs num_class = 1 or 2 but num_class is 3; use multiclass_auc',
+      ]),
+    );
+  });
+
   test('DLRM needs equal sparse dims and a matching dense_mlp', () => {
     const text = BASE.replace(
       'group_name: "wide" feature_names: ["user", "item"] group_type: WIDE',

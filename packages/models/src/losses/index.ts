@@ -3,5 +3,6 @@ export { sigmoidBceWithLogits, type SigmoidBceOptions } from './sigmoid_bce_with
 export { softmaxCrossEntropy, type SoftmaxCrossEntropyOptions } from './softmax_cross_entropy';
 export { l2Loss, type L2LossOptions } from './l2_loss';
 export { binaryFocalLoss, type BinaryFocalLossOptions } from './binary_focal_loss';
+export { jrcLoss, type JrcLossOptions } from './jrc_loss';
 export { fusedLossOp, type LossInput } from './fused_loss_op';
 export { checkFinite } from './finite_check';

@@ -395,3 +395,31 @@ describe.each([
     collections.forEach((c) => c.dispose());
   });
 });
+
+describe('dbmtl with jrc_loss (num_class 2, sessions from a sparse feature)', () => {
+  it("builds, predicts two-class logits, names the loss jrc_loss_<tower>, and trains each tower's AUC above chance", () => {
+    const session = multiTask.sparseNames[0];
+    const jrc = (name: string, label: string, extra = '') =>
+      `task_towers { tower_name: "${name}" label_name: "${label}" num_class: 2 mlp { hidden_units: [8] } ${extra} metrics { auc {} } losses { jrc_loss { session_name: "${session}" alpha: 0.5 } } }`;
+    const { config, ctx, collections } = contextFor(
+      `${groups.all} dbmtl { bottom_mlp { hidden_units: [16] } ${jrc('ctr', 'label')} ${jrc('cvr', 'label2', 'relation_tower_names: "ctr" relation_mlp { hidden_units: [4] }')} }`,
+      multiTask,
+    );
+    const model = createModel(config.modelConfig!, ctx);
+    const { batch } = multiTask.batch(5);
+    tf.tidy(() => {
+      const p = model.predict(batch);
+      expect(p.logits_ctr.shape).toEqual([5, 2]);
+      expect(Object.keys(model.loss(p, batch))).toEqual(['jrc_loss_ctr', 'jrc_loss_cvr']);
+    });
+    const losses = train(model, 120, 256, multiTask);
+    const big = multiTask.batch(3000).batch;
+    tf.tidy(() => model.updateMetrics(model.predict(big), big));
+    const metrics = model.computeMetrics();
+    expect(mean(losses.slice(-30))).toBeLessThan(mean(losses.slice(0, 30)));
+    expect(metrics.auc_ctr).toBeGreaterThan(0.7);
+    expect(metrics.auc_cvr).toBeGreaterThan(0.65);
+    model.dispose();
+    collections.forEach((c) => c.dispose());
+  });
+});

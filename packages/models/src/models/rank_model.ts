@@ -2,7 +2,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { EmbeddingInit, FeatureGroupConfig, ModelConfig, TaskTower } from '@tsrec/config';
 
 import type { EmbeddingGroup } from '../embedding/embedding_group';
+import { AucMetric } from '../metrics/auc';
 import { createMetric } from '../metrics/create_metric';
+import { GroupedAucMetric } from '../metrics/grouped_auc';
 import type { Metric } from '../metrics/metric';
 import { BaseModel } from './base_model';
 import type { ModelBatch, ModelContext } from './model_context';
@@ -109,7 +111,15 @@ export abstract class RankModel extends BaseModel {
       const logits = tf.reshape(output, [-1]);
       return { [`logits${s}`]: logits, [`probs${s}`]: tf.sigmoid(logits) };
     }
-    return { [`logits${s}`]: output, [`probs${s}`]: tf.softmax(output) };
+    const probs = tf.softmax(output);
+    // Two classes: TorchEasyRec also gives the positive class's probability (`probs1`), what AUC reads.
+    if (task.numClass === 2)
+      return {
+        [`logits${s}`]: output,
+        [`probs${s}`]: probs,
+        [`probs1${s}`]: tf.reshape(tf.slice(probs, [0, 1], [-1, 1]), [-1]),
+      };
+    return { [`logits${s}`]: output, [`probs${s}`]: probs };
   }
 
   /** Losses by name (TorchEasyRec names, times the task weight); their sum is what training minimises. */
@@ -119,7 +129,7 @@ export abstract class RankModel extends BaseModel {
       const labels = this.labelsOf(batch, t.labelName);
       const weights = sampleWeightsOf(batch, t.sampleWeightName);
       for (const l of t.losses) {
-        const value = l.apply(predictions[`${l.regression ? 'y' : 'logits'}${t.suffix}`], labels, weights);
+        const value = l.apply(predictions[`${l.regression ? 'y' : 'logits'}${t.suffix}`], labels, weights, batch);
         out[l.name] = t.weight === 1 ? value : tf.mul(value, t.weight);
       }
     }
@@ -131,6 +141,7 @@ export abstract class RankModel extends BaseModel {
     for (const t of this.tasks) {
       const labels = this.labelsOf(batch, t.labelName);
       const preds = (predictions[`probs${t.suffix}`] ?? predictions[`y${t.suffix}`]).dataSync() as Float32Array;
+      const probs1 = predictions[`probs1${t.suffix}`];
       for (const m of t.metrics) {
         const key = this.groupingKeys.get(m);
         const g = key ? groups?.[key] : undefined;
@@ -139,7 +150,9 @@ export abstract class RankModel extends BaseModel {
             `Expected the values of grouping_key '${key}' (groups argument) for metric '${m.name}' but received none`,
           );
         // TorchEasyRec's metrics are unweighted: sample weights only weight the losses.
-        m.update({ preds, labels, weights: null, groups: g });
+        // AUC and grouped AUC of a two-class task read the positive class's probability (TorchEasyRec's probs1).
+        const binary = probs1 && (m instanceof AucMetric || m instanceof GroupedAucMetric);
+        m.update({ preds: binary ? (probs1.dataSync() as Float32Array) : preds, labels, weights: null, groups: g });
       }
     }
   }
