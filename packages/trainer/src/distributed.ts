@@ -113,12 +113,7 @@ export class ReplicatedCollection implements PooledEmbeddingCollection {
    * same point, so collectives it queues keep one order across ranks).
    */
   async synchronize(comm: Communicator, phases?: Record<string, number>, queued?: () => void): Promise<void> {
-    let t = performance.now();
-    const add = (name: string) => {
-      const now = performance.now();
-      if (phases) phases[name] = (phases[name] ?? 0) + (now - t) / 1000;
-      t = now;
-    };
+    const add = phaseTimer(phases);
     const w = comm.size;
     const p = this.pending;
     this.pending = null;
@@ -234,10 +229,21 @@ export class ReplicatedCollection implements PooledEmbeddingCollection {
   }
 }
 
-function prefixSums(counts: number[]): number[] {
+/** Where each of `counts` starts when they are laid out one after another (displacements). */
+export function prefixSums(counts: readonly number[]): number[] {
   const out = new Array(counts.length).fill(0);
   for (let i = 1; i < counts.length; i++) out[i] = out[i - 1] + counts[i - 1];
   return out;
+}
+
+/** A lap timer: each call adds the seconds since the previous one (or since now) to `phases[name]`. */
+export function phaseTimer(phases?: Record<string, number>): (name: string) => void {
+  let t = performance.now();
+  return (name) => {
+    const now = performance.now();
+    if (phases) phases[name] = (phases[name] ?? 0) + (now - t) / 1000;
+    t = now;
+  };
 }
 
 /**

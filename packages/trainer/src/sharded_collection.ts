@@ -25,6 +25,7 @@
  */
 import type { EmbeddingCollectionSpec, ModelBatch, PooledEmbeddingCollection } from '@tsrec/models';
 import {
+  bytesOf,
   type Communicator,
   collectionLayout,
   copyColumnRuns,
@@ -33,6 +34,8 @@ import {
   type SparseBatch,
   type TableSpec,
 } from '@tsrec/native';
+
+import { phaseTimer, prefixSums } from './distributed';
 
 /** Where a table lives: its rank (table-wise), every rank ('all', data-parallel) or row blocks over all ranks ('rows'). */
 export type TablePlace = number | 'all' | 'rows';
@@ -304,12 +307,7 @@ export class ShardedCollection implements PooledEmbeddingCollection {
    * once per step, in the same order relative to its other collectives.
    */
   async prepare(comm: Communicator, batch: SparseBatch | null, phases?: Record<string, number>): Promise<void> {
-    let t = performance.now();
-    const add = (name: string) => {
-      const now = performance.now();
-      if (phases) phases[name] = (phases[name] ?? 0) + (now - t) / 1000;
-      t = now;
-    };
+    const add = phaseTimer(phases);
     const W = this.W;
     const F = this.features.length;
     const B = batch?.batchSize ?? 0;
@@ -341,22 +339,22 @@ export class ShardedCollection implements PooledEmbeddingCollection {
     const headersIn = new Float64Array(this.buf.headerIn.bytes(24 * W), 0, 3 * W);
     const h24 = new Array(W).fill(24);
     const d24 = h24.map((_, r) => 24 * r);
-    await comm.alltoallv(u8(header), h24, d24, u8(headersIn), h24, d24);
+    await comm.alltoallv(bytesOf(header), h24, d24, bytesOf(headersIn), h24, d24);
     const counts = Array.from({ length: W }, (_, r) => headersIn[3 * r]);
     const nnzFrom = Array.from({ length: W }, (_, r) => headersIn[3 * r + 1]);
     const weighted = Array.from({ length: W }, (_, r) => headersIn[3 * r + 2] === 1);
-    const starts = prefix(counts);
+    const starts = prefixSums(counts);
     const Bg = sum(counts);
     // Ids to the ranks holding them: per destination q [lengths |held[q]|·B][ids][weights when present].
     const mineHeld = this.held[this.rank];
     const sendSize = this.held.map((fs, q) => 4 * (fs.length * B + nnzTo[q] * (weights ? 2 : 1)));
     const recvSize = counts.map((c, r) => 4 * (mineHeld.length * c + nnzFrom[r] * (weighted[r] ? 2 : 1)));
-    const sendDispls = prefix(sendSize);
-    const recvDispls = prefix(recvSize);
+    const sendDispls = prefixSums(sendSize);
+    const recvDispls = prefixSums(recvSize);
     const send = new Int32Array(this.buf.send.bytes(sum(sendSize)), 0, sum(sendSize) / 4);
     this.packIds(send, sendDispls, nnzTo, offs, ids, weights, B, split);
     const recv = new Int32Array(this.buf.recv.bytes(sum(recvSize)), 0, sum(recvSize) / 4);
-    await comm.alltoallv(u8(send), sendSize, sendDispls, u8(recv), recvSize, recvDispls);
+    await comm.alltoallv(bytesOf(send), sendSize, sendDispls, bytesOf(recv), recvSize, recvDispls);
     add('input_dist');
 
     // The global batch of the local features, and its forward (data-parallel features: own samples only).
@@ -374,13 +372,13 @@ export class ShardedCollection implements PooledEmbeddingCollection {
     const fwdWidth = this.fwd.map((cs) => sum(cs.map((c) => c.width)));
     const outSize = counts.map((c) => 4 * c * fwdWidth[this.rank]);
     const inSize = this.fwd.map((_, q) => 4 * B * fwdWidth[q]);
-    const outDispls = prefix(outSize);
-    const inDispls = prefix(inSize);
+    const outDispls = prefixSums(outSize);
+    const inDispls = prefixSums(inSize);
     const out = new Float32Array(this.buf.send.bytes(sum(outSize)), 0, sum(outSize) / 4);
     if (fwdWidth[this.rank] > 0 && this.local) this.packPooled(localOut, counts, starts, outDispls, out);
     const back = new Float32Array(this.buf.recv.bytes(sum(inSize)), 0, sum(inSize) / 4);
     add('output_pack');
-    await comm.alltoallv(u8(out), outSize, outDispls, u8(back), inSize, inDispls);
+    await comm.alltoallv(bytesOf(out), outSize, outDispls, bytesOf(back), inSize, inDispls);
     add('output_a2a');
     const outputs = this.unpackPooled(back, inDispls, B, offs, localOut, starts[this.rank]);
     this.prepared = { batchSize: B, nnz: ids.length, offsets: offs, counts, starts, outputs, global };
@@ -612,7 +610,7 @@ export class ShardedCollection implements PooledEmbeddingCollection {
     const W = this.W;
     const B = p.batchSize;
     const size = this.bwd.map((cs) => 8 + 4 * B * sum(cs.map((c) => c.width)));
-    const displs = prefix(size);
+    const displs = prefixSums(size);
     const send = this.buf.gradSend.floats(sum(size) / 4);
     const view = new DataView(send.buffer);
     for (let q = 0; q < W; q++) {
@@ -640,12 +638,7 @@ export class ShardedCollection implements PooledEmbeddingCollection {
    * reach this collection sends zeros). `queued` runs once this collection's collective is queued.
    */
   async synchronize(comm: Communicator, phases?: Record<string, number>, queued?: () => void): Promise<void> {
-    let t = performance.now();
-    const add = (name: string) => {
-      const now = performance.now();
-      if (phases) phases[name] = (phases[name] ?? 0) + (now - t) / 1000;
-      t = now;
-    };
+    const add = phaseTimer(phases);
     const p = this.prepared;
     if (!p) throw new Error('Expected prepare(batch) before synchronize on a sharded collection');
     const W = this.W;
@@ -657,15 +650,15 @@ export class ShardedCollection implements PooledEmbeddingCollection {
           displs: [] as number[],
         }
       : this.packGrads(p, null, Number.NaN);
-    if (this.pending) packed.displs = prefix(packed.size);
+    if (this.pending) packed.displs = prefixSums(packed.size);
     this.pending = null;
     const send = this.buf.gradSend.floats(sum(packed.size) / 4);
     const width = sum(this.bwd[this.rank].map((c) => c.width));
     const recvSize = p.counts.map((c) => 8 + 4 * c * width);
-    const recvDispls = prefix(recvSize);
+    const recvDispls = prefixSums(recvSize);
     const recv = new Float32Array(this.buf.recv.bytes(sum(recvSize)), 0, sum(recvSize) / 4);
     add('grad_pack');
-    const moved = comm.alltoallv(u8(send), packed.size, packed.displs, u8(recv), recvSize, recvDispls);
+    const moved = comm.alltoallv(bytesOf(send), packed.size, packed.displs, bytesOf(recv), recvSize, recvDispls);
     moved.catch(() => {}); // awaited below; queued() must not leave it unhandled if it throws
     queued?.();
     await moved;
@@ -787,18 +780,8 @@ export function sparseBatchOf(collection: PooledEmbeddingCollection, batch: Mode
   return same ? batch.sparse.toSparseBatch() : batch.sparse.select(names).toSparseBatch();
 }
 
-function u8(a: ArrayBufferView): Uint8Array {
-  return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
-}
-
 function sum(xs: readonly number[]): number {
   let s = 0;
   for (const x of xs) s += x;
   return s;
-}
-
-function prefix(xs: readonly number[]): number[] {
-  const out = new Array(xs.length).fill(0);
-  for (let i = 1; i < xs.length; i++) out[i] = out[i - 1] + xs[i - 1];
-  return out;
 }
