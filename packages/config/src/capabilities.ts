@@ -107,9 +107,9 @@ const TASK_TOWER_FIELDS: Record<string, Capability> = {
   mlp: Y,
   weight: Y,
   sample_weight_name: Y,
-  task_space_indicator_label: no('task-space indicator labels (task_space_indicator_label)'),
-  in_task_space_weight: no('in_task_space_weight'),
-  out_task_space_weight: no('out_task_space_weight'),
+  task_space_indicator_label: Y,
+  in_task_space_weight: Y,
+  out_task_space_weight: Y,
   train_metrics: no('train_metrics'),
   pareto_min_loss_weight: no('Pareto loss weighting (pareto_min_loss_weight)'),
 };

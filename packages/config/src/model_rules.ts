@@ -249,6 +249,16 @@ function checkTaskTowers(c: ModelCtx, path: string, towers: TaskTower[]): void {
       );
     }
     if (!(t.weight >= 0)) c.sink.error(`${tp}.weight`, `expected weight >= 0 but received ${t.weight}`);
+    if (t.taskSpaceIndicatorLabel && !c.labels.includes(t.taskSpaceIndicatorLabel))
+      c.sink.error(
+        `${tp}.task_space_indicator_label`,
+        `task tower '${t.towerName}' names label '${t.taskSpaceIndicatorLabel}' that is not in data_config.label_fields [${c.labels.join(', ')}]`,
+      );
+    for (const [field, v] of [
+      ['in_task_space_weight', t.inTaskSpaceWeight],
+      ['out_task_space_weight', t.outTaskSpaceWeight],
+    ] as const)
+      if (!(v >= 0)) c.sink.error(`${tp}.${field}`, `expected ${field} >= 0 but received ${v}`);
     if (has(t, 'sample_weight_name') && t.losses.some((l) => l.loss.case === 'jrcLoss'))
       c.sink.unsupported(
         `${tp}.sample_weight_name`,

@@ -295,6 +295,19 @@ describe('validate: semantic problems', () => {
     );
   });
 
+  test('a task space names a label field, with weights >= 0', () => {
+    const text = BASE.replace(
+      'deepfm { deep { hidden_units: [16, 8] } }',
+      'simple_multi_task { task_towers { tower_name: "cvr" label_name: "buy" task_space_indicator_label: "click" out_task_space_weight: -1 losses { binary_cross_entropy {} } } }',
+    );
+    expect(validate(parsePipelineConfig(text, { fileName: 'p.config' })).map(formatProblem)).toEqual(
+      expect.arrayContaining([
+        "model_config.simple_multi_task.task_towers[0].task_space_indicator_label: task tower 'cvr' names label 'click' that is not in data_config.label_fields [clk, buy] (p.config:22:73)",
+        'model_config.simple_multi_task.task_towers[0].out_task_space_weight: expected out_task_space_weight >= 0 but received -1 (p.config:22:109)',
+      ]),
+    );
+  });
+
   test('DLRM needs equal sparse dims and a matching dense_mlp', () => {
     const text = BASE.replace(
       'group_name: "wide" feature_names: ["user", "item"] group_type: WIDE',

@@ -40,11 +40,7 @@ export abstract class RankModel extends BaseModel {
       this.tasks = options.taskTowers.map((t, i) => {
         const towerName = t.towerName || `task_${i}`;
         if (!t.labelName) throw new Error(`Expected a label_name for task tower '${towerName}' but received none`);
-        if (t.taskSpaceIndicatorLabel)
-          throw new Error(
-            `task_space_indicator_label of task tower '${towerName}' is not supported yet; remove it from the config`,
-          );
-        return this.buildTask(
+        const task = this.buildTask(
           towerName,
           `_${towerName}`,
           t.labelName,
@@ -54,6 +50,13 @@ export abstract class RankModel extends BaseModel {
           t.losses,
           t.metrics,
         );
+        if (t.taskSpaceIndicatorLabel)
+          task.taskSpace = {
+            label: t.taskSpaceIndicatorLabel,
+            inWeight: t.inTaskSpaceWeight ?? 1,
+            outWeight: t.outTaskSpaceWeight ?? 1,
+          };
+        return task;
       });
     } else {
       this.tasks = [
@@ -127,7 +130,7 @@ export abstract class RankModel extends BaseModel {
     const out: Record<string, tf.Scalar> = {};
     for (const t of this.tasks) {
       const labels = this.labelsOf(batch, t.labelName);
-      const weights = sampleWeightsOf(batch, t.sampleWeightName);
+      const weights = taskSpaceWeights(sampleWeightsOf(batch, t.sampleWeightName), t, batch);
       for (const l of t.losses) {
         const value = l.apply(predictions[`${l.regression ? 'y' : 'logits'}${t.suffix}`], labels, weights, batch);
         out[l.name] = t.weight === 1 ? value : tf.mul(value, t.weight);
@@ -194,6 +197,25 @@ export abstract class RankModel extends BaseModel {
  * sample_weight_name), or none. A loss over weights w is Σ w·ℓ / Σ w, TorchEasyRec's
  * mean(ℓ · w / mean(w)).
  */
+/**
+ * A task's loss weights with its task space applied (TorchEasyRec's multi_task_rank: each sample's
+ * weight times in_task_space_weight where the indicator label is > 0, else out_task_space_weight;
+ * the losses then take the weighted mean, what TorchEasyRec's normalisation by the mean weight
+ * gives).
+ */
+function taskSpaceWeights(weights: Float32Array | null, t: ModelTask, batch: ModelBatch): Float32Array | null {
+  if (!t.taskSpace) return weights;
+  const { label, inWeight, outWeight } = t.taskSpace;
+  const indicator = batch.labels[label];
+  if (!indicator)
+    throw new Error(
+      `Expected label '${label}' (task_space_indicator_label of task tower '${t.towerName}') in the batch but it holds ${Object.keys(batch.labels).join(', ')}`,
+    );
+  const out = new Float32Array(batch.batchSize);
+  for (let i = 0; i < out.length; i++) out[i] = (weights ? weights[i] : 1) * (indicator[i] > 0 ? inWeight : outWeight);
+  return out;
+}
+
 export function sampleWeightsOf(batch: ModelBatch, name: string | undefined): Float32Array | null {
   if (!name) return null;
   const w = batch.sampleWeights?.[name];

@@ -64,6 +64,21 @@ describe('sample weights as TorchEasyRec applies them', () => {
     expect(losses.binary_cross_entropy_cvr.dataSync()[0]).toBeCloseTo(0.5 * weightedMean(cvr, w2), 5);
     model.dispose();
   });
+
+  it('a task space weighs samples in it (indicator label > 0) and out of it apart, times the sample weight', () => {
+    // TorchEasyRec's multi_task_rank: w·(in if indicator > 0 else out), normalised by its mean.
+    const model = build(
+      `${deep} simple_multi_task { ` +
+        'task_towers { tower_name: "ctr" label_name: "label" mlp { hidden_units: [4] } losses { binary_cross_entropy {} } } ' +
+        'task_towers { tower_name: "cvr" label_name: "label2" mlp { hidden_units: [4] } losses { binary_cross_entropy {} } sample_weight_name: "w2" task_space_indicator_label: "label" in_task_space_weight: 1.0 out_task_space_weight: 0.25 } }',
+      'data_config { label_fields: "label" label_fields: "label2" sample_weight_fields: ["w1", "w2"] }\n',
+    );
+    const p = model.predict(batch);
+    const cvr = bce(p.logits_cvr.dataSync() as Float32Array, batch.labels.label2);
+    const w = Float32Array.from(w2, (x, i) => x * (batch.labels.label[i] > 0 ? 1 : 0.25));
+    expect(model.loss(p, batch).binary_cross_entropy_cvr.dataSync()[0]).toBeCloseTo(weightedMean(cvr, w), 5);
+    model.dispose();
+  });
 });
 
 /** The exact AUC of scores against 0/1 labels, by pairs (a plain reference). */

@@ -27,6 +27,11 @@ export interface ModelTask {
   /** Factor of this task's losses in the training objective. */
   weight: number;
   sampleWeightName?: string;
+  /**
+   * TorchEasyRec's task space: samples whose `label` is > 0 weigh `inWeight` in this task's losses,
+   * the others `outWeight` (times their sample weight).
+   */
+  taskSpace?: { label: string; inWeight: number; outWeight: number };
   losses: ModelLoss[];
   metrics: Metric[];
 }
