@@ -69,5 +69,6 @@ export const SUPPORTED_ACTIVATIONS: readonly string[] = [
   'nn.GELU',
   'nn.SiLU',
   'nn.Identity',
+  'nn.PReLU',
   '',
 ];

@@ -413,8 +413,8 @@ describe('validate agrees with the runtime and with TorchEasyRec', () => {
     expect(only(edits).map((p) => p.replace(/ \(p\.config:\d+:\d+\)$/, ''))).toContain(expected);
   });
 
-  it('nn.GELU, nn.SiLU, nn.ReLU6 and nn.Identity validate (the MLP builds them)', () => {
-    for (const a of ['nn.GELU', 'nn.SiLU', 'nn.ReLU6', 'nn.Identity'])
+  it('nn.GELU, nn.SiLU, nn.ReLU6, nn.Identity and nn.PReLU validate (the MLP builds them)', () => {
+    for (const a of ['nn.GELU', 'nn.SiLU', 'nn.ReLU6', 'nn.Identity', 'nn.PReLU'])
       expect(problemsAfter({ 'model_config.deepfm.deep.activation': a })).toEqual([]);
   });
 

@@ -122,6 +122,7 @@ describe('MLP activations', () => {
     ['nn.SiLU', (x: number) => x / (1 + Math.exp(-x))],
     ['nn.ReLU6', (x: number) => Math.min(6, Math.max(0, x))],
     ['nn.Identity', (x: number) => x],
+    ['nn.PReLU', (x: number) => (x > 0 ? x : 0.25 * x)],
   ])('%s as torch defines it, after the linear part', (activation, f) => {
     const mlp = new Mlp(3, create(MLPSchema, { hiddenUnits: [4], activation }), opts());
     const x = input(5, 3);
@@ -129,6 +130,21 @@ describe('MLP activations', () => {
     const want = Array.from(linear.dataSync(), f);
     const got = Array.from(mlp.apply(x).dataSync());
     got.forEach((v, i) => expect(v).toBeCloseTo(want[i], 5));
+  });
+});
+
+describe('nn.PReLU', () => {
+  it('has one learnable slope per layer (torch: 0.25), named, trained, after a norm too', () => {
+    const mlp = new Mlp(3, create(MLPSchema, { hiddenUnits: [4, 2], activation: 'nn.PReLU', useLn: true }), opts());
+    expect(mlp.prelu!.map((v) => [v.name, Array.from(v.dataSync())])).toEqual([
+      [expect.stringMatching(/mlp_0\/prelu\/weight$/), [0.25]],
+      [expect.stringMatching(/mlp_1\/prelu\/weight$/), [0.25]],
+    ]);
+    expect(mlp.variables).toContain(mlp.prelu![1]);
+    const x = input(8, 3);
+    const { grads } = tf.variableGrads(() => tf.sum(mlp.apply(x)) as tf.Scalar, mlp.prelu!);
+    // The slope's gradient is the sum of the negative pre-activations: non-zero after LayerNorm.
+    expect(Math.abs(grads[mlp.prelu![0].name].dataSync()[0])).toBeGreaterThan(0);
   });
 });
 

@@ -21,7 +21,13 @@ export const ACTIVATIONS: Readonly<Record<string, Activation>> = {
   'nn.SiLU': 'silu',
   '': 'linear',
   'nn.Identity': 'linear',
+  // torch's nn.PReLU(): max(0, x) + a·min(0, x) with one learnable a per layer, initially 0.25;
+  // applied after the linear part (and the norm), like the unfused activations.
+  'nn.PReLU': 'linear',
 };
+
+/** torch's nn.PReLU default slope. */
+const PRELU_INIT = 0.25;
 
 /**
  * A stack of perceptrons built from an `MLP` config (TorchEasyRec's MLP): each layer is
@@ -36,6 +42,8 @@ export class Mlp {
   readonly norms: (BatchNorm | LayerNorm | null)[];
   private readonly dropout: number[];
   private readonly activation: Activation;
+  /** Per layer: the learnable slope of nn.PReLU (`<name>/mlp_<i>/prelu/weight`), when that is the activation. */
+  readonly prelu: tf.Variable[] | null;
   /** Seed of this MLP's dropout masks (with the training position; see random_stream.ts). */
   private readonly seed: number;
 
@@ -86,6 +94,12 @@ export class Mlp {
       if (config.useLn) return new LayerNorm(l.outputDim, { name: `${name}/ln` });
       return null;
     });
+    this.prelu =
+      config.activation === 'nn.PReLU'
+        ? this.layers.map((_, i) =>
+            tf.variable(tf.fill([1], PRELU_INIT), true, `${options.name}/mlp_${i}/prelu/weight`),
+          )
+        : null;
   }
 
   /** Width of the output. */
@@ -104,6 +118,7 @@ export class Mlp {
       const norm = this.norms[i];
       if (norm)
         y = applyActivation(norm instanceof BatchNorm ? norm.apply(y, training) : norm.apply(y), this.activation);
+      if (this.prelu) y = tf.prelu(y, this.prelu[i]);
       if (training && this.dropout[i] > 0)
         y = tf.dropout(y, this.dropout[i], undefined, nextRandomSeed(this.seed + i)) as tf.Tensor2D;
     });
@@ -112,6 +127,10 @@ export class Mlp {
 
   /** Variables of every layer in order (BatchNorm's moving statistics are the non-trainable ones). */
   get variables(): tf.Variable[] {
-    return this.layers.flatMap((l, i) => [...l.variables, ...(this.norms[i]?.variables ?? [])]);
+    return this.layers.flatMap((l, i) => [
+      ...l.variables,
+      ...(this.norms[i]?.variables ?? []),
+      ...(this.prelu ? [this.prelu[i]] : []),
+    ]);
   }
 }
