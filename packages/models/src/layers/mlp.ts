@@ -118,7 +118,7 @@ export class Mlp {
       const norm = this.norms[i];
       if (norm)
         y = applyActivation(norm instanceof BatchNorm ? norm.apply(y, training) : norm.apply(y), this.activation);
-      if (this.prelu) y = tf.prelu(y, this.prelu[i]);
+      if (this.prelu) y = tf.prelu(y as tf.Tensor, this.prelu[i]) as tf.Tensor2D;
       if (training && this.dropout[i] > 0)
         y = tf.dropout(y, this.dropout[i], undefined, nextRandomSeed(this.seed + i)) as tf.Tensor2D;
     });
