@@ -8,6 +8,8 @@ import { EmbeddingCollection, type EmbeddingCollectionOptions, SimWorld, type Sp
 import * as tf from '@tensorflow/tfjs-core';
 import { setUpTfjs } from '@tsrec/models';
 
+import { concatBatches, xorshift } from './testing/sparse_batches';
+
 import {
   allreduceGradients,
   bucketFloats,
@@ -20,18 +22,6 @@ import {
 beforeAll(() => setUpTfjs('tsrec'));
 
 const seed = Number(process.env.TSREC_TEST_SEED ?? Date.now() % 100000);
-
-function rng(s: number): () => number {
-  let x = s >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x / 4294967296;
-  };
-}
 
 /** Two tables (the second co-located in the first's rows, pooling into output 1) and a third. */
 function options(rows: number): EmbeddingCollectionOptions {
@@ -71,38 +61,13 @@ function randomBatch(
   };
 }
 
-/** The batches concatenated in rank order, feature-major (plain reference). */
-function concat(batches: SparseBatch[], F: number): SparseBatch {
-  const ids: number[] = [];
-  const w: number[] = [];
-  const offs = [0];
-  for (let f = 0; f < F; f++)
-    for (const b of batches)
-      for (let s = 0; s < b.batchSize; s++) {
-        const from = Number(b.offsets[f * b.batchSize + s]);
-        const to = Number(b.offsets[f * b.batchSize + s + 1]);
-        for (let k = from; k < to; k++) {
-          ids.push(Number(b.indices[k]));
-          if (b.weights) w.push(b.weights[k]);
-        }
-        offs.push(ids.length);
-      }
-  const wide = batches[0].indices instanceof BigInt64Array;
-  return {
-    indices: wide ? BigInt64Array.from(ids.map(BigInt)) : Int32Array.from(ids),
-    offsets: wide ? BigInt64Array.from(offs.map(BigInt)) : Int32Array.from(offs),
-    weights: batches[0].weights ? Float32Array.from(w) : null,
-    batchSize: batches.reduce((a, b) => a + b.batchSize, 0),
-  };
-}
-
 describe(`ReplicatedCollection (seed ${seed})`, () => {
   it.each([
     [2, false, false],
     [3, true, true],
     [4, false, true],
   ])('W=%i (int64 ids %s, weights %s): the update of the global batch, bit for bit', async (w, wide, weighted) => {
-    const r = rng(seed + w);
+    const r = xorshift(seed + w);
     const rows = 20 + Math.floor(r() * 30);
     const world = new SimWorld(w);
     const replicas = Array.from(
@@ -138,7 +103,7 @@ describe(`ReplicatedCollection (seed ${seed})`, () => {
           return out;
         });
         reference.backwardAndUpdate(
-          concat(
+          concatBatches(
             present.map((x) => x.b!),
             2,
           ),
@@ -162,7 +127,7 @@ describe(`ReplicatedCollection (seed ${seed})`, () => {
   it('wrong gradient sizes and a second backward before the ranks synchronized are errors', () => {
     const rep = new ReplicatedCollection(new EmbeddingCollection(options(10)), 2);
     try {
-      const b = randomBatch(rng(1), 2, 2, 10, false, false);
+      const b = randomBatch(xorshift(1), 2, 2, 10, false, false);
       expect(() => rep.backwardAndUpdate(b, [new Float32Array(24), new Float32Array(8)], 0.1)).toThrow(
         /Expected dL\/dpooled\[0\] of 2 × 13 floats but received 24/,
       );

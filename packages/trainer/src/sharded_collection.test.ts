@@ -10,22 +10,12 @@
 import { EmbeddingCollection, SimWorld, type SparseBatch } from '@tsrec/native';
 import type { EmbeddingCollectionSpec } from '@tsrec/models';
 
+import { concatBatches, xorshift } from './testing/sparse_batches';
+
 import { localSpec, rowBlock, ShardedCollection, type TablePlace } from './sharded_collection';
 import { formatShardingPlan, rankLoads, ShardingPlanner, tablePlace } from './sharding_plan';
 
 const seed = Number(process.env.TSREC_TEST_SEED ?? Date.now() % 100000);
-
-function rng(s: number): () => number {
-  let x = s >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x / 4294967296;
-  };
-}
 
 function spec(rows: number): EmbeddingCollectionSpec {
   return {
@@ -82,27 +72,6 @@ function randomBatch(r: () => number, B: number, s: EmbeddingCollectionSpec, wei
   };
 }
 
-function concat(batches: SparseBatch[], F: number): SparseBatch {
-  const ids: number[] = [];
-  const w: number[] = [];
-  const offs = [0];
-  for (let f = 0; f < F; f++)
-    for (const b of batches)
-      for (let s = 0; s < b.batchSize; s++) {
-        for (let k = Number(b.offsets[f * b.batchSize + s]); k < Number(b.offsets[f * b.batchSize + s + 1]); k++) {
-          ids.push(Number(b.indices[k]));
-          if (b.weights) w.push(b.weights[k]);
-        }
-        offs.push(ids.length);
-      }
-  return {
-    indices: Int32Array.from(ids),
-    offsets: Int32Array.from(offs),
-    weights: batches.some((b) => b.weights) ? Float32Array.from(w) : null,
-    batchSize: batches.reduce((a, b) => a + b.batchSize, 0),
-  };
-}
-
 describe(`ShardedCollection (seed ${seed})`, () => {
   // mixed: table d (feature fd) data-parallel, b (a mean feature) row-wise, the others table-wise;
   // row_wise: every table in blocks of rows (a shared table, co-located columns, sum and mean).
@@ -123,7 +92,7 @@ describe(`ShardedCollection (seed ${seed})`, () => {
     [2, 'row_wise', true],
     [3, 'row_wise', false],
   ])('W=%i (%s, weights %s): forward and update equal the whole collection', async (w, kind, weighted) => {
-    const r = rng(seed + w * 7 + kind.length);
+    const r = xorshift(seed + w * 7 + kind.length);
     const rows = 20 + Math.floor(r() * 30);
     const s = spec(rows);
     const F = s.features.length;
@@ -186,7 +155,7 @@ describe(`ShardedCollection (seed ${seed})`, () => {
           return out;
         });
         reference.backwardAndUpdate(
-          concat(
+          concatBatches(
             present.map((x) => x.b!),
             F,
           ),
@@ -223,10 +192,10 @@ describe(`ShardedCollection (seed ${seed})`, () => {
     const local = localCollection(s, owners, 1, 0).collection!;
     const c = new ShardedCollection(s, local, owners, world.ranks[0]);
     try {
-      const b = randomBatch(rng(3), 2, s, false);
+      const b = randomBatch(xorshift(3), 2, s, false);
       expect(() => c.forward(b)).toThrow(/must be prepared first/);
       await c.prepare(world.ranks[0], b);
-      expect(() => c.forward(randomBatch(rng(4), 3, s, false))).toThrow(
+      expect(() => c.forward(randomBatch(xorshift(4), 3, s, false))).toThrow(
         /Expected forward of the batch given to prepare \(2 samples/,
       );
       expect(() => c.backwardAndUpdate(b, [new Float32Array(3), new Float32Array(8)], 0.1)).toThrow(
