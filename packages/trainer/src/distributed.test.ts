@@ -8,7 +8,7 @@ import { EmbeddingCollection, type EmbeddingCollectionOptions, SimWorld, type Sp
 import * as tf from '@tensorflow/tfjs-core';
 import { setUpTfjs } from '@tsrec/models';
 
-import { concatBatches, xorshift } from './testing/sparse_batches';
+import { globalStep, xorshift } from './testing/sparse_batches';
 
 import {
   allreduceGradients,
@@ -91,25 +91,8 @@ describe(`ReplicatedCollection (seed ${seed})`, () => {
           rep.backwardAndUpdate(b, grads[k]!, 0.1);
         });
         await Promise.all(replicas.map((rep, k) => rep.synchronize(world.ranks[k])));
-        const present = batches.map((b, k) => ({ b, g: grads[k] })).filter((x) => x.b);
-        const scaled = [0, 1].map((o) => {
-          const parts = present.map((x) => x.g![o]);
-          const out = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
-          let at = 0;
-          for (const p of parts) {
-            for (let i = 0; i < p.length; i++) out[at + i] = p[i] * (1 / w);
-            at += p.length;
-          }
-          return out;
-        });
-        reference.backwardAndUpdate(
-          concatBatches(
-            present.map((x) => x.b!),
-            2,
-          ),
-          scaled,
-          0.1,
-        );
+        const global = globalStep(batches, grads, 2, 2, w);
+        reference.backwardAndUpdate(global.batch, global.grads, 0.1);
       }
       const bytes = (c: EmbeddingCollection, t: string, state?: string) =>
         Buffer.from(c.readRows(t, 0, c.tables.find((x) => x.name === t)!.rows, state).buffer);

@@ -10,7 +10,7 @@
 import { EmbeddingCollection, SimWorld, type SparseBatch } from '@tsrec/native';
 import type { EmbeddingCollectionSpec } from '@tsrec/models';
 
-import { concatBatches, xorshift } from './testing/sparse_batches';
+import { globalStep, xorshift } from './testing/sparse_batches';
 
 import { localSpec, rowBlock, ShardedCollection, type TablePlace } from './sharded_collection';
 import { formatShardingPlan, rankLoads, ShardingPlanner, tablePlace } from './sharding_plan';
@@ -143,25 +143,8 @@ describe(`ShardedCollection (seed ${seed})`, () => {
           c.backwardAndUpdate(b, grads[k]!, 0.1);
         });
         await Promise.all(shards.map((c, k) => c.synchronize(world.ranks[k])));
-        const present = batches.map((b, k) => ({ b, g: grads[k] })).filter((x) => x.b);
-        const scaled = reference.pooledDims.map((_, o) => {
-          const parts = present.map((x) => x.g![o]);
-          const out = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
-          let at = 0;
-          for (const p of parts) {
-            for (let i = 0; i < p.length; i++) out[at + i] = p[i] * (1 / w);
-            at += p.length;
-          }
-          return out;
-        });
-        reference.backwardAndUpdate(
-          concatBatches(
-            present.map((x) => x.b!),
-            F,
-          ),
-          scaled,
-          0.1,
-        );
+        const global = globalStep(batches, grads, reference.pooledDims.length, F, w);
+        reference.backwardAndUpdate(global.batch, global.grads, 0.1);
       }
       for (const [k, { collection: c, firstRows }] of locals.entries())
         for (const t of c?.tables ?? []) {

@@ -40,3 +40,34 @@ export function concatBatches(batches: readonly SparseBatch[], F: number): Spars
     batchSize: batches.reduce((a, b) => a + b.batchSize, 0),
   };
 }
+
+/**
+ * The reference update of a step of W ranks: the batches of the ranks that had one, concatenated
+ * in rank order, with their dL/dpooled (one array per pooled output) concatenated and × 1/W.
+ */
+export function globalStep(
+  batches: readonly (SparseBatch | null)[],
+  grads: readonly (Float32Array[] | null)[],
+  outputs: number,
+  F: number,
+  w: number,
+): { batch: SparseBatch; grads: Float32Array[] } {
+  const present = batches.map((b, k) => ({ b, g: grads[k] })).filter((x) => x.b);
+  const scaled = Array.from({ length: outputs }, (_, o) => {
+    const parts = present.map((x) => x.g![o]);
+    const out = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
+    let at = 0;
+    for (const p of parts) {
+      for (let i = 0; i < p.length; i++) out[at + i] = p[i] * (1 / w);
+      at += p.length;
+    }
+    return out;
+  });
+  return {
+    batch: concatBatches(
+      present.map((x) => x.b!),
+      F,
+    ),
+    grads: scaled,
+  };
+}
