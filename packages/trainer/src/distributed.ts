@@ -33,11 +33,18 @@ interface PendingUpdate {
 }
 
 /** A typed array's bytes as a Uint8Array of `n` bytes from a buffer that grows (never shrinks) as needed. */
-class Grower {
+export class Grower {
   private buf = new ArrayBuffer(0);
   bytes(n: number): ArrayBuffer {
     if (this.buf.byteLength < n) this.buf = new ArrayBuffer(Math.max(n, Math.ceil(this.buf.byteLength * 1.25)));
     return this.buf;
+  }
+  /** n floats (or ints) at the start of the buffer. */
+  floats(n: number): Float32Array {
+    return new Float32Array(this.bytes(n * 4), 0, n);
+  }
+  ints(n: number): Int32Array {
+    return new Int32Array(this.bytes(n * 4), 0, n);
   }
 }
 

@@ -52,11 +52,17 @@ export function buildDistributedModel(
   );
   const synced: DistributedSetup['synced'] = [];
   const sharded: ShardedCollection[] = [];
+  // Each collection's places, made once (buildModel asks for the local part, then for the wrapper).
+  const made = new Map<string, Map<string, TablePlace>>();
   const placesOf = (key: string, spec: { tables: { name: string }[] }): Map<string, TablePlace> => {
+    const known = made.get(key);
+    if (known) return known;
     const mine = plan.tables.filter((t) => t.collection === key);
     if (mine.map((t) => t.table).join('\u0000') !== spec.tables.map((t) => t.name).join('\u0000'))
       throw new Error(`Expected the tables of collection '${key}' to be those of the sharding plan but they differ`);
-    return new Map(mine.map((t) => [t.table, tablePlace(t)]));
+    const places = new Map(mine.map((t) => [t.table, tablePlace(t)]));
+    made.set(key, places);
+    return places;
   };
   const setup = buildModel(config, {
     ...options,

@@ -35,7 +35,7 @@ import {
   type TableSpec,
 } from '@tsrec/native';
 
-import { phaseTimer, prefixSums } from './distributed';
+import { Grower, phaseTimer, prefixSums } from './distributed';
 
 /** Where a table lives: its rank (table-wise), every rank ('all', data-parallel) or row blocks over all ranks ('rows'). */
 export type TablePlace = number | 'all' | 'rows';
@@ -106,21 +106,6 @@ interface Prepared {
   global: SparseBatch | null;
 }
 
-/** Typed arrays of at least n elements from a buffer that grows as needed. */
-class Grower {
-  private buf = new ArrayBuffer(64);
-  bytes(n: number): ArrayBuffer {
-    if (this.buf.byteLength < n) this.buf = new ArrayBuffer(Math.max(n, Math.ceil(this.buf.byteLength * 1.25)));
-    return this.buf;
-  }
-  floats(n: number): Float32Array {
-    return new Float32Array(this.bytes(n * 4), 0, n);
-  }
-  ints(n: number): Int32Array {
-    return new Int32Array(this.bytes(n * 4), 0, n);
-  }
-}
-
 /**
  * The columns of one output exchanged with one rank, `width` per sample on the wire, as runs for
  * `copyColumnRuns` ([srcCol, dstCol, len, add] quadruples): from this rank's local output to the
@@ -170,7 +155,8 @@ export class ShardedCollection implements PooledEmbeddingCollection {
   /** Per output: the row-wise mean columns (divided by the bag length once the partial sums are added). */
   private readonly meanCols: { full: number; len: number; feature: number }[][];
   private prepared: Prepared | null = null;
-  private pending: { lr: number } | null = null;
+  /** The backward's packed gradients: where each rank's part is in the send buffer. */
+  private pending: { size: number[]; displs: number[] } | null = null;
   private readonly buf = {
     header: new Grower(),
     headerIn: new Grower(),
@@ -601,8 +587,7 @@ export class ShardedCollection implements PooledEmbeddingCollection {
           `Expected dL/dpooled[${o}] of ${p.batchSize} × ${this.pooledDims[o]} floats but received ${g.length}`,
         );
     });
-    this.packGrads(p, all, lr);
-    this.pending = { lr };
+    this.pending = this.packGrads(p, all, lr);
   }
 
   /** Per destination q: [lr (8 bytes)][its columns of every sample, output after output] (no gradients: zeros, lr NaN). */
@@ -644,13 +629,7 @@ export class ShardedCollection implements PooledEmbeddingCollection {
     const W = this.W;
     // Each part starts with the sender's learning rate (NaN when its loss did not reach this
     // collection): the holders of the tables use the one of the ranks that had a backward.
-    const packed = this.pending
-      ? {
-          size: this.bwd.map((cs) => 8 + 4 * p.batchSize * sum(cs.map((c) => c.width))),
-          displs: [] as number[],
-        }
-      : this.packGrads(p, null, Number.NaN);
-    if (this.pending) packed.displs = prefixSums(packed.size);
+    const packed = this.pending ?? this.packGrads(p, null, Number.NaN);
     this.pending = null;
     const send = this.buf.gradSend.floats(sum(packed.size) / 4);
     const width = sum(this.bwd[this.rank].map((c) => c.width));
